@@ -1,0 +1,5 @@
+"""``python -m accessready``: the same entry point as the ``accessready`` command."""
+
+from accessready.agent.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The agent: CLI, profile loading, secrets, the runner, transports and the demo lab."""

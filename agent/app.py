@@ -1,0 +1,99 @@
+"""One run, end to end, as a library call: profile + options in, :class:`Run` out.
+
+The CLI and the demo both call :func:`run_checks`; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import platform
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from accessready.agent.checkapi import Check
+from accessready.agent.dns import Resolvers
+from accessready.agent.model import Run
+from accessready.agent.profile_types import Profile
+from accessready.agent.registry import load_registry
+from accessready.agent.runner import (
+    ContextFactory,
+    Interrupted,
+    Progress,
+    RunOptions,
+    execute,
+    plan,
+)
+from accessready.agent.secrets import SecretUnavailable, resolve_secret
+from accessready.agent.verdict import decide
+
+from accessready import __version__
+
+
+def where_from() -> dict[str, str]:
+    """Who ran the checks and from where — never the command line (it may hold secrets)."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name in some containers and services
+        user = "unknown"
+    return {"hostname": socket.gethostname(), "user": user,
+            "platform": f"{platform.system()} {platform.release()}".strip(),
+            "python": platform.python_version()}
+
+
+def default_services(profile: Profile) -> dict[str, Any]:
+    """The shared services checks may ask for. Later families add transports here."""
+    return {"dns": Resolvers(profile.network)}
+
+
+def _needs_password(checks: Sequence[Check], items: list) -> bool:
+    from accessready.agent.runner import Job
+
+    return any(isinstance(i, Job) and "password" in i.check.needs for i in items)
+
+
+def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
+               checks: Sequence[Check] | None = None,
+               services: dict[str, Any] | None = None,
+               on_progress: Callable[[Progress], None] | None = None,
+               interactive: bool | None = None) -> Run:
+    """Run every applicable check of ``profile`` and decide the verdict."""
+    if checks is None:
+        checks = load_registry().checks
+    started_wall = dt.datetime.now(dt.UTC)
+    started = time.monotonic()
+    items = plan(checks, profile, options)
+    password, problem = None, None
+    if profile.account.password is not None and _needs_password(checks, items):
+        try:
+            password = resolve_secret(
+                profile.account.password, username=profile.account.username or "",
+                interactive=sys.stdin.isatty() if interactive is None else interactive)
+        except SecretUnavailable as exc:
+            problem = str(exc)
+    factory = ContextFactory(profile, services if services is not None
+                             else default_services(profile), password, problem)
+    interrupted = False
+    try:
+        results = execute(items, factory, options, on_progress)
+    except Interrupted as stop:
+        results, interrupted = stop.results, True
+    verdict, outcomes = decide(results, profile, interrupted)
+    return Run(
+        customer=profile.customer.name,
+        profile_path=profile.path,
+        started_at=started_wall.isoformat(timespec="seconds"),
+        finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        duration_s=time.monotonic() - started,
+        results=tuple(results),
+        verdict=verdict,
+        requirements=outcomes,
+        host=where_from(),
+        interrupted=interrupted,
+        lang=lang,
+        tool_version=__version__,
+        catalogue={c.id: c.catalogue_entry() for c in checks},
+    )

@@ -1,0 +1,142 @@
+"""The check plugin API.
+
+A check is a small class: metadata (id, title, requirement, what it needs, remediation in
+Swedish and English) beside a ``run`` method that gets its inputs and a deadline and returns
+results. It never prints, never reads files on its own, never starts threads: the runner
+owns concurrency and deadlines, the context hands over everything from outside.
+
+Third-party checks register exactly like the built-in ones, through the entry-point group
+``accessready.checks``; the entry point names a list of check classes (or one class)::
+
+    [project.entry-points."accessready.checks"]
+    mine = "my_package.checks:CHECKS"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from accessready.agent.model import Requirement, Result, Status, Text, t
+from accessready.agent.profile_types import Profile
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one run of a check looks at: a name for the report and the check's input."""
+
+    name: str
+    data: Any = None
+
+
+GENERIC_REMEDIATION: dict[str, Text] = {
+    "error": t(
+        "The check could not decide. Read the evidence, make sure this machine can reach the "
+        "target, and run again (a larger --timeout helps on slow links).",
+        "Kontrollen kunde inte avgöra. Läs underlaget, se till att den här datorn når målet "
+        "och kör igen (ett större --timeout hjälper på långsamma förbindelser)."),
+    "password": t(
+        "Make the support account's password available as the profile says (environment "
+        "variable, keyring or prompt) and run again.",
+        "Gör supportkontots lösenord tillgängligt så som profilen anger (miljövariabel, "
+        "nyckelring eller fråga) och kör igen."),
+}
+
+
+class DeadlineExceeded(Exception):
+    """Raised by :meth:`CheckContext.timeout` when no time is left."""
+
+
+@dataclass
+class CheckContext:
+    """What a check gets from outside: the profile, its deadline, shared services.
+
+    ``services`` holds named helpers the agent provides (DNS resolvers, transports, the
+    local system facts); tests replace them with fakes.
+    """
+
+    profile: Profile
+    deadline: float
+    services: dict[str, Any] = field(default_factory=dict)
+    password: Any = None
+    password_problem: str | None = None
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (never negative)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+    def timeout(self, cap: float | None = None, margin: float = 0.05) -> float:
+        """A network timeout that ends before the deadline, at most ``cap`` seconds."""
+        left = self.remaining() - margin
+        if left <= 0:
+            raise DeadlineExceeded("no time left before the check's deadline")
+        return min(left, cap) if cap is not None else left
+
+    def service(self, name: str) -> Any:
+        """The shared service ``name``; a clear error when the agent did not provide it."""
+        try:
+            return self.services[name]
+        except KeyError:
+            raise RuntimeError(f"service '{name}' is not available in this run") from None
+
+
+class Check:
+    """Base class of every check. Subclasses set the class attributes and ``run``.
+
+    ``remediation`` maps a key to advice; results name the key (``fix="expired"``). The
+    key ``"default"`` is used for a warn/fail/error that names none.
+    """
+
+    id: ClassVar[str]
+    title: ClassVar[Text]
+    requirement: ClassVar[Requirement]
+    description: ClassVar[Text] = t("", "")
+    method: ClassVar[str | None] = None
+    needs: ClassVar[tuple[str, ...]] = ()
+    remediation: ClassVar[dict[str, Text]] = {}
+
+    def applies(self, profile: Profile) -> Text | None:
+        """None when the check applies to ``profile``; otherwise why not (a skip)."""
+        if self.method is not None and self.method not in profile.access.methods:
+            return t(f"The customer does not offer {self.method}.",
+                     f"Kunden erbjuder inte {self.method}.")
+        return None
+
+    def targets(self, profile: Profile) -> list[Target]:
+        """What to run on; one result (at least) per target. Default: the customer."""
+        return [Target(profile.customer.name)]
+
+    def run(self, ctx: CheckContext, target: Target) -> Result | Iterable[Result]:
+        """Look at ``target`` and return what was found, before ``ctx.deadline``."""
+        raise NotImplementedError
+
+    def result(self, target: Target | str, status: Status, summary: Text,
+               details: dict[str, Any] | None = None, fix: str | None = None) -> Result:
+        """Build a :class:`Result` of this check, with remediation for warn/fail/error."""
+        remedy = None
+        if status in (Status.WARN, Status.FAIL, Status.ERROR):
+            key = fix or "default"
+            remedy = (self.remediation.get(key) or GENERIC_REMEDIATION.get(key)
+                      or self.remediation.get("default"))
+        elif fix:
+            remedy = self.remediation.get(fix)
+        return Result(
+            check_id=self.id, target=target.name if isinstance(target, Target) else target,
+            status=status, summary=summary, details=details or {}, remediation=remedy,
+            requirement=self.requirement, method=self.method)
+
+    @classmethod
+    def catalogue_entry(cls) -> dict[str, Any]:
+        """The check's metadata as the catalogue and the JSON result show it."""
+        return {
+            "id": cls.id,
+            "title": cls.title.to_json(),
+            "requirement": cls.requirement.value,
+            "method": cls.method,
+            "needs": list(cls.needs),
+            "description": cls.description.to_json(),
+        }

@@ -1,0 +1,312 @@
+"""The ``accessready`` command: turns flags into options, calls the library, exits.
+
+Only report bytes go to stdout; progress and diagnostics go to stderr. Every expected
+problem (bad profile, bad usage, unreadable file) is one line and exit code 3.
+Heavy modules are imported inside the commands so ``--help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+EXIT_HELP = """\b
+Exit codes (as Nagios/Icinga read them):
+  0  ready
+  1  ready with warnings
+  2  not ready
+  3  unknown: bad profile, bad usage, or no verdict possible"""
+
+
+class UserError(Exception):
+    """An expected problem, already phrased as one line for the user."""
+
+
+def _fail(message: str) -> NoReturn:
+    from accessready.agent.secrets import REDACTOR
+
+    click.echo(f"accessready: error: {REDACTOR.text(message)}", err=True)
+    sys.exit(3)
+
+
+def _pick_lang(option: str | None, profile_lang: str | None) -> str:
+    if option:
+        return option
+    if profile_lang:
+        return profile_lang
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "sv" if value.lower().startswith("sv") else "en"
+    return "en"
+
+
+def write_output(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` (``-`` for stdout) atomically: a temp file, then rename."""
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"{path}: cannot write the output: {exc.strerror} — check the folder "
+                        "exists and is writable") from None
+
+
+def write_reports(run: Any, outputs: dict[str, str | None], lang: str) -> None:
+    """Render ``run`` into every requested format."""
+    from accessready.reports import RENDERERS
+
+    for fmt, path in outputs.items():
+        if path:
+            write_output(path, RENDERERS[fmt](run, lang))
+
+
+def _setup_logging(debug: bool) -> None:
+    from accessready.agent.secrets import RedactingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("accessready")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+@click.group(epilog=EXIT_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="accessready")
+@click.option("--debug", is_flag=True, help="Log details (secrets masked) to stderr.")
+def cli(debug: bool) -> None:
+    """Check that a customer's environment is ready for remote support, and write a
+    readiness report the customer can act on."""
+    _setup_logging(debug)
+
+
+def _output_options(f: Any) -> Any:
+    for opt in reversed([
+        click.option("--html", "html", metavar="FILE", help="Write the HTML report."),
+        click.option("--json", "json_", metavar="FILE", help="Write the JSON result."),
+        click.option("--junit", metavar="FILE", help="Write JUnit XML."),
+        click.option("--prometheus", metavar="FILE", help="Write Prometheus text format."),
+        click.option("--nagios", is_flag=True, help="Print a one-line Nagios status."),
+        click.option("--lang", type=click.Choice(["sv", "en"]),
+                     help="Report language (default: profile, then locale)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+@cli.command(epilog=EXIT_HELP)
+@click.argument("profile", type=click.Path(dir_okay=False))
+@_output_options
+@click.option("--only", multiple=True, metavar="GLOB", help="Run only checks matching GLOB.")
+@click.option("--skip", multiple=True, metavar="GLOB", help="Skip checks matching GLOB.")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), help="Seconds per check.")
+@click.option("--concurrency", type=click.IntRange(1, 1024), help="Checks at once.")
+@click.option("--quiet", "-q", is_flag=True, help="No table on stdout.")
+def run(profile: str, html: str | None, json_: str | None, junit: str | None,
+        prometheus: str | None, nagios: bool, lang: str | None, only: tuple[str, ...],
+        skip: tuple[str, ...], timeout: float | None, concurrency: int | None,
+        quiet: bool) -> None:
+    """Run every applicable check of PROFILE and write the requested outputs."""
+    from accessready.agent.app import run_checks
+    from accessready.agent.profile import load_profile
+    from accessready.agent.runner import RunOptions
+    from accessready.reports.terminal import LiveLine
+
+    prof = load_profile(profile)
+    options = RunOptions(
+        timeout=timeout or prof.checks.timeout,
+        concurrency=concurrency or prof.checks.concurrency,
+        only=only or prof.checks.only,
+        skip=tuple(prof.checks.skip) + skip,
+    )
+    chosen = _pick_lang(lang, prof.customer.lang)
+    live = LiveLine(sys.stderr)
+    try:
+        result = run_checks(prof, options, lang=chosen, on_progress=live)
+    finally:
+        live.close()
+    _finish(result, chosen, {"html": html, "json": json_, "junit": junit,
+                             "prometheus": prometheus}, nagios, quiet)
+
+
+def _finish(result: Any, lang: str, outputs: dict[str, str | None], nagios: bool,
+            quiet: bool) -> NoReturn:
+    from accessready.agent.model import ExitCode
+    from accessready.reports.terminal import render_table, use_colour
+
+    write_reports(result, outputs, lang)
+    if nagios:
+        from accessready.reports import RENDERERS
+
+        sys.stdout.write(RENDERERS["nagios"](result, lang).decode())
+    elif not quiet:
+        sys.stdout.write(render_table(result, lang, colour=use_colour(sys.stdout)))
+    if result.interrupted:
+        click.echo("accessready: interrupted; the outputs hold what finished.", err=True)
+    sys.exit(int(ExitCode.for_verdict(result.verdict)))
+
+
+@cli.command()
+@click.argument("profile", type=click.Path(dir_okay=False))
+def validate(profile: str) -> None:
+    """Check PROFILE alone; errors name file, line and key."""
+    from accessready.agent.profile import load_profile
+
+    prof = load_profile(profile)
+    servers = len(prof.servers)
+    click.echo(f"{profile}: valid — {prof.customer.name}, methods "
+               f"{', '.join(prof.access.methods)}, {servers} server{'s' * (servers != 1)}")
+
+
+@cli.command()
+@click.option("--lang", type=click.Choice(["sv", "en"]), default=None)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def checks(lang: str | None, fmt: str) -> None:
+    """The catalogue: id, title, requirement, what each check needs."""
+    import json
+
+    from accessready.agent.registry import load_registry
+
+    registry = load_registry()
+    chosen = _pick_lang(lang, None)
+    for problem in registry.problems:
+        click.echo(f"accessready: warning: {problem}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps([c.catalogue_entry() for c in registry.checks], indent=2,
+                              ensure_ascii=False))
+        return
+    id_w = max(len(c.id) for c in registry.checks)
+    title_w = max(len(c.title.get(chosen)) for c in registry.checks)
+    for c in registry.checks:
+        method = f" [{c.method}]" if c.method else ""
+        click.echo(f"{c.id:<{id_w}}  {c.requirement.value:<11}  {c.title.get(chosen):<{title_w}}"
+                   f"  needs: {', '.join(c.needs) or '-'}{method}")
+
+
+@cli.command()
+@click.argument("result_file", metavar="RESULT.json", type=click.Path(dir_okay=False))
+@_output_options
+def report(result_file: str, html: str | None, json_: str | None, junit: str | None,
+           prometheus: str | None, nagios: bool, lang: str | None) -> None:
+    """Re-render a saved result (e.g. a customer's self-check)."""
+    from accessready.reports.json_report import load
+
+    try:
+        data = Path(result_file).read_bytes()
+    except OSError as exc:
+        raise UserError(f"{result_file}: cannot read: {exc.strerror} — check the path") from None
+    result = load(data, result_file)
+    chosen = _pick_lang(lang, result.lang)
+    _finish(result, chosen, {"html": html, "json": json_, "junit": junit,
+                             "prometheus": prometheus}, nagios, quiet=False)
+
+
+@cli.command()
+@click.option("--html", default="report.html", show_default=True, metavar="FILE")
+@click.option("--json", "json_", default="demo-result.json", show_default=True, metavar="FILE")
+@click.option("--profile-out", default=None, metavar="FILE",
+              help="Also keep the demo profile here.")
+@click.option("--lang", type=click.Choice(["sv", "en"]), default=None)
+def demo(html: str, json_: str, profile_out: str | None, lang: str | None) -> None:
+    """Run the real checks against a simulated customer on loopback; writes report.html."""
+    from accessready.agent.demo import run_demo
+    from accessready.reports.terminal import LiveLine
+
+    live = LiveLine(sys.stderr)
+    try:
+        result = run_demo(lang=_pick_lang(lang, None), profile_out=profile_out,
+                          on_progress=live)
+    finally:
+        live.close()
+    click.echo(f"accessready: demo report written to {html}", err=True)
+    _finish(result, result.lang, {"html": html, "json": json_}, nagios=False, quiet=False)
+
+
+@cli.command()
+@click.option("--out", "-o", default="customer.toml", show_default=True, metavar="FILE")
+@click.option("--customer", help="The customer's name.")
+@click.option("--methods", help="Comma-separated: teamviewer, anyconnect, checkpoint, "
+              "windows_vpn.")
+@click.option("--gateway", help="VPN gateway / server host name for the first VPN method.")
+@click.option("--username", help=r"The support account, e.g. 'DOMAIN\user'.")
+@click.option("--federation-service", help="The AD FS federation service name.")
+@click.option("--force", is_flag=True, help="Overwrite FILE.")
+def init(out: str, customer: str | None, methods: str | None, gateway: str | None,
+         username: str | None, federation_service: str | None, force: bool) -> None:
+    """Write a commented starting profile (asks for what flags leave out, on a terminal)."""
+    from accessready.agent.init_profile import InitAnswers, ask_missing, render_profile
+    from accessready.agent.profile import parse_profile
+
+    if Path(out).exists() and not force:
+        raise UserError(f"{out}: already exists — choose another --out or add --force")
+    answers = InitAnswers(customer=customer, methods=methods, gateway=gateway,
+                          username=username, federation_service=federation_service)
+    if sys.stdin.isatty():
+        answers = ask_missing(answers, click.prompt)
+    text = render_profile(answers)
+    parse_profile(text, out)  # what we write must itself be valid
+    write_output(out, text.encode("utf-8"))
+    click.echo(f"accessready: wrote {out}; edit it, then: accessready validate {out}", err=True)
+
+
+@cli.command()
+@click.argument("which", type=click.Choice(["profile", "result"]))
+def schema(which: str) -> None:
+    """Print the JSON Schema of the profile or of the JSON result."""
+    import json
+
+    if which == "profile":
+        from accessready.agent.profile_spec import json_schema
+
+        click.echo(json.dumps(json_schema(), indent=2))
+    else:
+        from importlib.resources import files
+
+        click.echo(files("accessready.reports").joinpath("schemas/result.schema.json")
+                   .read_text("utf-8"), nl=False)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point of the ``accessready`` console script."""
+    from click.exceptions import Abort, ClickException, Exit
+
+    try:
+        code = cli.main(args=argv, prog_name="accessready", standalone_mode=False)
+    except Exit as exc:
+        sys.exit(exc.exit_code)
+    except ClickException as exc:  # usage errors: one line, exit 3 (not click's 2)
+        _fail(exc.format_message().replace("\n", " ") + " — see accessready --help")
+    except Abort:
+        _fail("aborted")
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    except UserError as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        _handle(exc)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _handle(exc: Exception) -> NoReturn:
+    from accessready.agent.profile import ProfileError
+    from accessready.agent.registry import PluginError
+    from accessready.reports.json_report import ResultFileError
+
+    if isinstance(exc, ProfileError | ResultFileError | PluginError):
+        _fail(str(exc))
+    if logging.getLogger("accessready").isEnabledFor(logging.DEBUG):
+        logging.getLogger("accessready").exception("internal error")
+    _fail(f"internal error: {type(exc).__name__}: {exc} — please report this; "
+          "--debug shows details")

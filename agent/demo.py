@@ -1,0 +1,115 @@
+"""``accessready demo``: a simulated customer on loopback, checked by the real checks.
+
+Each check family contributes a :class:`DemoPart`: it starts its simulator(s) on
+127.0.0.1 and returns the profile TOML that points the checks at them. The demo writes the
+profile to a temporary folder, loads it through the normal validator, runs every check,
+and stops every simulator — whatever happens. Needs no root and no network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from accessready.agent.model import Run
+from accessready.agent.runner import Progress, RunOptions
+
+DEMO_DOMAIN = "exempel.se"
+
+
+@dataclass
+class DemoPart:
+    """One family's contribution: profile TOML, offered access methods, how to stop."""
+
+    toml: str = ""
+    methods: list[str] = field(default_factory=list)
+    stops: list[Callable[[], None]] = field(default_factory=list)
+
+
+def q(value: str) -> str:
+    """A TOML basic string (JSON's escaping is valid TOML for these values)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def dns_part(workdir: Path) -> DemoPart:
+    """Customer DNS: mail domains for the contacts (one deliberately broken)."""
+    from accessready.agent.simulators.dns import DnsSimulator
+
+    external = DnsSimulator({
+        (f"{DEMO_DOMAIN}.", "MX"): ["10 mx1.exempel.se.", "20 mx2.exempel.se."],
+        (f"{DEMO_DOMAIN}.", "A"): ["203.0.113.25"],
+        ("skola.exempel.se.", "A"): ["203.0.113.26"],
+    }).start()
+    toml = f"""
+[network]
+internal_resolvers = [{q(external.address)}]
+external_resolvers = [{q(external.address)}]
+internal_subnets = ["192.0.2.0/24"]
+internet_probe = "203.0.113.10"
+"""
+    return DemoPart(toml=toml, stops=[external.stop])
+
+
+CUSTOMER_TOML = f"""
+[customer]
+name = "Exempel kommun (demo)"
+agreement = "SA-2026-041"
+agreement_valid_until = 2027-06-30
+dpa_signed = 2025-08-14
+support_email = "it-support@{DEMO_DOMAIN}"
+support_phone = "+46 10 123 45 67"
+maintenance_contact = "it-drift@{DEMO_DOMAIN}"
+contacts = [
+  {{ name = "Anna Andersson", email = "anna@{DEMO_DOMAIN}", phone = "+46 70 123 45 67" }},
+  {{ name = "Bertil Berg", email = "bertil@skola.{DEMO_DOMAIN}", phone = "08-123 456 78" }},
+  {{ name = "Cecilia Carlsson", email = "cecilia@exempel-kommun.invalid", phone = "+46 070 12" }},
+]
+"""
+
+PARTS: list[Callable[[Path], DemoPart]] = [dns_part]
+
+
+@contextlib.contextmanager
+def demo_environment() -> Iterator[Path]:
+    """Start every part's simulators; yield the demo profile's path; stop them all."""
+    stops: list[Callable[[], None]] = []
+    with tempfile.TemporaryDirectory(prefix="accessready-demo-") as tmp:
+        workdir = Path(tmp)
+        try:
+            chunks, methods = [CUSTOMER_TOML], []
+            for make in PARTS:
+                part = make(workdir)
+                stops.extend(part.stops)
+                chunks.append(part.toml)
+                methods.extend(part.methods)
+            methods = methods or ["teamviewer"]
+            access = f"\n[access]\nmethods = [{', '.join(q(m) for m in methods)}]\n"
+            # [access] must come before its sub-tables, which parts may have written
+            text = chunks[0] + access + "".join(chunks[1:]) + "\n[checks]\ntimeout = 5\n"
+            path = workdir / "demo-customer.toml"
+            path.write_text(text, encoding="utf-8")
+            yield path
+        finally:
+            for stop in reversed(stops):
+                with contextlib.suppress(Exception):
+                    stop()
+
+
+def run_demo(lang: str = "en", profile_out: str | None = None,
+             on_progress: Callable[[Progress], None] | None = None) -> Run:
+    """Run the real checks against the simulated customer and return the finished run."""
+    from accessready.agent.app import run_checks
+    from accessready.agent.profile import load_profile
+
+    with demo_environment() as path:
+        if profile_out:
+            Path(profile_out).write_text(path.read_text("utf-8"), encoding="utf-8")
+        profile = load_profile(path)
+        options = RunOptions(timeout=profile.checks.timeout,
+                             concurrency=profile.checks.concurrency)
+        return run_checks(profile, options, lang=lang, on_progress=on_progress,
+                          interactive=False)

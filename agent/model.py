@@ -1,0 +1,199 @@
+"""The result model every layer shares: statuses, texts in two languages, results, runs.
+
+Checks build :class:`Result` objects; the runner collects them into a :class:`Run`; the
+verdict module decides; renderers only read. Everything here is plain data that survives a
+round trip through the JSON result file (``accessready.result/1``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+LANGUAGES = ("en", "sv")
+
+
+class Status(enum.StrEnum):
+    """What one check found for one target."""
+
+    PASS = "pass"  # noqa: S105 - a status, not a password
+    SKIP = "skip"
+    WARN = "warn"
+    ERROR = "error"
+    FAIL = "fail"
+
+    @property
+    def rank(self) -> int:
+        """Badness, for worst-state aggregation: pass/skip < warn < error < fail."""
+        return _STATUS_RANK[self]
+
+
+_STATUS_RANK = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
+
+
+def worst(statuses: list[Status] | tuple[Status, ...]) -> Status:
+    """The worst of ``statuses``; PASS for none. SKIP only when everything skipped."""
+    if not statuses:
+        return Status.PASS
+    if all(s is Status.SKIP for s in statuses):
+        return Status.SKIP
+    return max((s for s in statuses if s is not Status.SKIP), key=lambda s: s.rank,
+               default=Status.PASS)
+
+
+class Requirement(enum.StrEnum):
+    """The prerequisites of design §5, in report order."""
+
+    ADMIN = "admin"
+    WORKSTATION = "workstation"
+    ACCESS = "access"
+    ACCOUNT = "account"
+    REMOTE = "remote"
+    ADFS = "adfs"
+    SERVERS = "servers"
+
+
+class Verdict(enum.StrEnum):
+    """The run's overall answer."""
+
+    READY = "ready"
+    READY_WITH_WARNINGS = "ready_with_warnings"
+    NOT_READY = "not_ready"
+    UNKNOWN = "unknown"
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes, as Nagios and Icinga read them."""
+
+    READY = 0
+    WARNINGS = 1
+    NOT_READY = 2
+    UNKNOWN = 3
+
+    @classmethod
+    def for_verdict(cls, verdict: Verdict) -> ExitCode:
+        """The exit code that reports ``verdict``."""
+        return {
+            Verdict.READY: cls.READY,
+            Verdict.READY_WITH_WARNINGS: cls.WARNINGS,
+            Verdict.NOT_READY: cls.NOT_READY,
+            Verdict.UNKNOWN: cls.UNKNOWN,
+        }[verdict]
+
+
+@dataclass(frozen=True)
+class Text:
+    """A user-facing string in English and Swedish."""
+
+    en: str
+    sv: str
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` (English for an unknown language)."""
+        return self.sv if lang == "sv" else self.en
+
+    def to_json(self) -> dict[str, str]:
+        """``{"en": ..., "sv": ...}``."""
+        return {"en": self.en, "sv": self.sv}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Text:
+        """Inverse of :meth:`to_json`; a bare string is used for both languages."""
+        if isinstance(data, str):
+            return cls(data, data)
+        return cls(en=str(data.get("en", "")), sv=str(data.get("sv", data.get("en", ""))))
+
+
+def t(en: str, sv: str) -> Text:
+    """Shorthand for :class:`Text`, so checks read ``t("…", "…")``."""
+    return Text(en=en, sv=sv)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One check's finding for one target.
+
+    ``details`` is the evidence: JSON-able values only (what was sent, what came back, in
+    what time). ``remediation`` says what to do about a warn or fail.
+    """
+
+    check_id: str
+    target: str
+    status: Status
+    summary: Text
+    details: dict[str, Any] = field(default_factory=dict)
+    remediation: Text | None = None
+    duration_s: float = 0.0
+    requirement: Requirement = Requirement.ADMIN
+    method: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as it appears in the JSON result file."""
+        return {
+            "check": self.check_id,
+            "requirement": self.requirement.value,
+            "method": self.method,
+            "target": self.target,
+            "status": self.status.value,
+            "summary": self.summary.to_json(),
+            "details": self.details,
+            "remediation": self.remediation.to_json() if self.remediation else None,
+            "duration_s": round(self.duration_s, 4),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Result:
+        """Inverse of :meth:`to_json`."""
+        rem = data.get("remediation")
+        return cls(
+            check_id=data["check"],
+            target=data["target"],
+            status=Status(data["status"]),
+            summary=Text.from_json(data["summary"]),
+            details=dict(data.get("details") or {}),
+            remediation=Text.from_json(rem) if rem else None,
+            duration_s=float(data.get("duration_s", 0.0)),
+            requirement=Requirement(data["requirement"]),
+            method=data.get("method"),
+        )
+
+
+@dataclass(frozen=True)
+class RequirementOutcome:
+    """How one requirement fared, and why."""
+
+    requirement: Requirement
+    status: Status
+    blocking: bool
+    reason: Text
+
+    def to_json(self) -> dict[str, Any]:
+        """The outcome as the JSON result shows it."""
+        return {"requirement": self.requirement.value, "status": self.status.value,
+                "blocking": self.blocking, "reason": self.reason.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RequirementOutcome:
+        """Inverse of :meth:`to_json`."""
+        return cls(Requirement(data["requirement"]), Status(data["status"]),
+                   bool(data["blocking"]), Text.from_json(data["reason"]))
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished (or interrupted) run: what was checked, what was found, the verdict."""
+
+    customer: str
+    profile_path: str
+    started_at: str
+    finished_at: str
+    duration_s: float
+    results: tuple[Result, ...]
+    verdict: Verdict
+    requirements: tuple[RequirementOutcome, ...]
+    host: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+    lang: str = "en"
+    tool_version: str = ""
+    catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)

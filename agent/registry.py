@@ -1,0 +1,92 @@
+"""Finding the checks: every plugin, built-in or third-party, through entry points."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from accessready.agent.checkapi import Check
+from accessready.agent.model import Requirement
+
+ENTRY_POINT_GROUP = "accessready.checks"
+_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+_REQ_ORDER = {r: i for i, r in enumerate(Requirement)}
+
+
+class PluginError(Exception):
+    """A plugin could not be loaded or declares a bad check."""
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The loaded checks, in catalogue order (requirement, then as each plugin lists them)."""
+
+    checks: tuple[Check, ...]
+    problems: tuple[str, ...] = ()
+
+    def by_id(self, check_id: str) -> Check:
+        """The check with ``check_id``."""
+        for check in self.checks:
+            if check.id == check_id:
+                return check
+        raise KeyError(check_id)
+
+
+def _as_classes(obj: object) -> list[type[Check]]:
+    if isinstance(obj, type):
+        return [obj]
+    if isinstance(obj, Iterable):
+        return list(obj)  # type: ignore[arg-type]
+    raise PluginError(f"{obj!r} is neither a check class nor a list of them")
+
+
+def _validate(cls: type[Check], source: str) -> Check:
+    if not (isinstance(cls, type) and issubclass(cls, Check)):
+        raise PluginError(f"{source}: {cls!r} is not a subclass of accessready Check")
+    for attr in ("id", "title", "requirement"):
+        if not hasattr(cls, attr):
+            raise PluginError(f"{source}: {cls.__name__} has no '{attr}'")
+    if not _ID.match(cls.id):
+        raise PluginError(f"{source}: check id '{cls.id}' must be dotted lower case, "
+                          "e.g. family.name")
+    if not isinstance(cls.requirement, Requirement):
+        raise PluginError(f"{source}: {cls.id} has an unknown requirement")
+    return cls()
+
+
+def build_registry(classes: Iterable[tuple[str, type[Check]]]) -> Registry:
+    """A registry from ``(source, class)`` pairs; duplicate ids are an error."""
+    seen: dict[str, str] = {}
+    checks: list[Check] = []
+    for source, cls in classes:
+        check = _validate(cls, source)
+        if check.id in seen:
+            raise PluginError(f"check id '{check.id}' is declared by both {seen[check.id]} "
+                              f"and {source}")
+        seen[check.id] = source
+        checks.append(check)
+    order = {c.id: i for i, c in enumerate(checks)}
+    checks.sort(key=lambda c: (_REQ_ORDER[c.requirement], order[c.id]))
+    return Registry(tuple(checks))
+
+
+def load_registry() -> Registry:
+    """Load every check registered under the ``accessready.checks`` entry-point group.
+
+    A plugin that fails to import is reported in ``problems`` and left out, so one broken
+    third-party package cannot stop the built-in checks.
+    """
+    pairs: list[tuple[str, type[Check]]] = []
+    problems: list[str] = []
+    eps = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
+                 key=lambda ep: (ep.dist.name != "accessready" if ep.dist else True, ep.name))
+    for ep in eps:
+        source = f"plugin '{ep.name}' ({ep.value})"
+        try:
+            pairs.extend((source, cls) for cls in _as_classes(ep.load()))
+        except Exception as exc:  # a broken plugin must not take the run down
+            problems.append(f"{source} failed to load: {type(exc).__name__}: {exc}")
+    registry = build_registry(pairs)
+    return Registry(registry.checks, tuple(problems))

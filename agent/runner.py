@@ -1,0 +1,249 @@
+"""Running checks: planning, a bounded set of workers, per-check deadlines, stable order.
+
+Each (check, target) pair is a job. At most ``concurrency`` jobs run at once, each on its
+own daemon thread with a deadline counted from its start. A job still running at its
+deadline is reported as ``error`` and its slot is given to the next job; the stuck thread
+is abandoned (it is a daemon, and every network call in a check has a timeout below the
+deadline, so it ends soon after). Results come back in plan order, whatever finished first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from accessready.agent.checkapi import Check, CheckContext, DeadlineExceeded, Target
+from accessready.agent.model import Result, Status, t
+from accessready.agent.profile_types import Profile
+from accessready.agent.secrets import REDACTOR
+
+log = logging.getLogger("accessready.runner")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: deadlines, concurrency, filters."""
+
+    timeout: float = 10.0
+    concurrency: int = 32
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One check on one target."""
+
+    index: int
+    check: Check
+    target: Target
+
+
+@dataclass
+class Progress:
+    """What the terminal's live line shows."""
+
+    total: int
+    done: int = 0
+    running: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _matches(check_id: str, globs: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(check_id, g) for g in globs)
+
+
+def _skip(check: Check, target: str, summary_en: str, summary_sv: str,
+          reason: str) -> Result:
+    return check.result(target, Status.SKIP, t(summary_en, summary_sv), {"reason": reason})
+
+
+def plan(checks: Sequence[Check], profile: Profile,
+         options: RunOptions) -> list[Job | Result]:
+    """Every job to run, and a skip result in place of each check that will not run."""
+    items: list[Job | Result] = []
+    for check in checks:
+        if options.only and not _matches(check.id, options.only):
+            items.append(_skip(check, "-", "Not selected (--only).", "Ej vald (--only).",
+                               "filtered"))
+            continue
+        if _matches(check.id, options.skip):
+            items.append(_skip(check, "-", "Skipped on request (--skip).",
+                               "Hoppades över på begäran (--skip).", "filtered"))
+            continue
+        why_not = check.applies(profile)
+        if why_not is not None:
+            items.append(check.result("-", Status.SKIP, why_not, {"reason": "not_applicable"}))
+            continue
+        targets = check.targets(profile)
+        if not targets:
+            items.append(_skip(check, "-", "Nothing to check in this profile.",
+                               "Inget att kontrollera i denna profil.", "no_targets"))
+        for target in targets:
+            items.append(Job(len(items), check, target))
+    return items
+
+
+def _normalise(job: Job, produced: Result | Iterable[Result] | None) -> list[Result]:
+    if produced is None:
+        raise TypeError(f"{job.check.id} returned nothing")
+    results = [produced] if isinstance(produced, Result) else list(produced)
+    if not results:
+        raise TypeError(f"{job.check.id} returned no result")
+    return results
+
+
+def _error(job: Job, en: str, sv: str, details: dict[str, Any]) -> Result:
+    return job.check.result(job.target, Status.ERROR, t(en, sv), details, fix="error")
+
+
+def _clean(result: Result, duration: float) -> Result:
+    """Mask secrets in everything a result carries and record its duration."""
+    return dataclasses.replace(
+        result,
+        target=REDACTOR.text(result.target),
+        summary=dataclasses.replace(result.summary, en=REDACTOR.text(result.summary.en),
+                                    sv=REDACTOR.text(result.summary.sv)),
+        details=REDACTOR.data(result.details),
+        duration_s=result.duration_s or duration,
+    )
+
+
+class ContextFactory:
+    """Builds each job's :class:`CheckContext`: the profile, shared services, the password."""
+
+    def __init__(self, profile: Profile, services: dict[str, Any] | None = None,
+                 password: Any = None, password_problem: str | None = None) -> None:
+        self.profile = profile
+        self.services = services or {}
+        self.password = password
+        self.password_problem = password_problem
+
+    def __call__(self, deadline: float) -> CheckContext:
+        return CheckContext(profile=self.profile, deadline=deadline, services=self.services,
+                            password=self.password, password_problem=self.password_problem)
+
+
+def _precheck(job: Job, make_context: ContextFactory) -> Result | None:
+    """A result without running the job when what it needs is missing."""
+    if "password" in job.check.needs:
+        if make_context.profile.account.password is None:
+            return job.check.result(job.target, Status.SKIP, t(
+                "Needs the support account's password; none is configured (self-check).",
+                "Kräver supportkontots lösenord; inget är angivet (egenkontroll)."),
+                {"reason": "no_password"})
+        if make_context.password is None:
+            problem = make_context.password_problem or "the password is not available"
+            return job.check.result(job.target, Status.ERROR, t(
+                f"Cannot get the support account's password: {problem}",
+                f"Kan inte hämta supportkontots lösenord: {problem}"),
+                {"reason": "password_unavailable"}, fix="password")
+    return None
+
+
+def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Result]:
+    """Run one job to completion in this thread (the runner calls this on a worker)."""
+    started = time.monotonic()
+    ready = _precheck(job, make_context)
+    if ready is not None:
+        return [ready]
+    ctx = make_context(started + timeout)
+    try:
+        results = _normalise(job, job.check.run(ctx, job.target))
+    except DeadlineExceeded:
+        results = [_error(job, f"Ran out of time ({timeout:g} s).",
+                          f"Tiden tog slut ({timeout:g} s).", {"reason": "timeout"})]
+    except Exception as exc:
+        log.debug("check %s crashed on %s", job.check.id, job.target.name, exc_info=True)
+        results = [_error(job, f"The check failed unexpectedly: {type(exc).__name__}: {exc}",
+                          f"Kontrollen misslyckades oväntat: {type(exc).__name__}: {exc}",
+                          {"reason": "crash", "exception": type(exc).__name__})]
+    duration = time.monotonic() - started
+    return [_clean(r, duration) for r in results]
+
+
+class Interrupted(Exception):
+    """The run was stopped (Ctrl-C); ``results`` holds what had finished."""
+
+    def __init__(self, results: list[Result]) -> None:
+        super().__init__("interrupted")
+        self.results = results
+
+
+def execute(items: list[Job | Result], make_context: ContextFactory, options: RunOptions,
+            on_progress: Callable[[Progress], None] | None = None) -> list[Result]:
+    """Run the jobs in ``items``; return every result in plan order.
+
+    Raises :class:`Interrupted` (carrying the finished results, and a skip for each job
+    that did not finish) when the main thread is interrupted.
+    """
+    jobs = [i for i in items if isinstance(i, Job)]
+    finished: dict[int, list[Result]] = {}
+    running: dict[int, tuple[Job, float]] = {}
+    pending = deque(jobs)
+    cond = threading.Condition()
+    progress = Progress(total=len(jobs))
+
+    def worker(job: Job) -> None:
+        results = run_job(job, make_context, options.timeout)
+        with cond:
+            if job.index in running:  # not already reported as timed out
+                del running[job.index]
+                finished[job.index] = results
+                cond.notify()
+
+    def report() -> None:
+        if on_progress is not None:
+            progress.done = len(finished)
+            progress.running = [f"{j.check.id}[{j.target.name}]" for j, _ in running.values()]
+            on_progress(progress)
+
+    try:
+        with cond:
+            while pending or running:
+                while pending and len(running) < options.concurrency:
+                    job = pending.popleft()
+                    running[job.index] = (job, time.monotonic() + options.timeout)
+                    threading.Thread(target=worker, args=(job,), daemon=True,
+                                     name=f"check:{job.check.id}").start()
+                report()
+                if not running:
+                    continue
+                next_deadline = min(deadline for _, deadline in running.values())
+                cond.wait(timeout=max(0.0, next_deadline - time.monotonic()) + 0.01)
+                now = time.monotonic()
+                for index, (job, deadline) in list(running.items()):
+                    if now >= deadline:
+                        del running[index]
+                        finished[index] = [_clean(_error(
+                            job, f"Did not finish within its deadline ({options.timeout:g} s).",
+                            f"Blev inte klar inom tidsgränsen ({options.timeout:g} s).",
+                            {"reason": "deadline", "timeout_s": options.timeout}),
+                            options.timeout)]
+            report()
+    except KeyboardInterrupt:
+        with cond:
+            done = dict(finished)
+        raise Interrupted(_collect(items, done, interrupted=True)) from None
+    return _collect(items, finished, interrupted=False)
+
+
+def _collect(items: list[Job | Result], finished: dict[int, list[Result]],
+             interrupted: bool) -> list[Result]:
+    out: list[Result] = []
+    for item in items:
+        if isinstance(item, Result):
+            out.append(item)
+        elif item.index in finished:
+            out.extend(finished[item.index])
+        elif interrupted:
+            out.append(_skip(item.check, item.target.name, "Not run: the run was interrupted.",
+                             "Kördes inte: körningen avbröts.", "interrupted"))
+    return out

@@ -1,0 +1,141 @@
+"""Secrets: a type that never prints itself, where they come from, and the redactor.
+
+Every secret the run obtains is registered with :data:`REDACTOR`. The runner passes every
+result through it before any renderer sees it, the logging filter passes every log record
+through it, and the CLI passes every error message through it. So a password that leaks
+into a server's error text or an exception still never reaches an output.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import threading
+import urllib.parse
+from typing import Any
+
+from accessready.agent.profile_types import SecretRef
+
+MASK = "***"
+
+
+class Secret:
+    """A secret string. ``str()`` and ``repr()`` show ``***``; :meth:`reveal` the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        REDACTOR.register(value)
+
+    def reveal(self) -> str:
+        """The real value, for handing to an authentication library and nowhere else."""
+        return self._value
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+
+class Redactor:
+    """Replaces every registered secret (and its common encodings) with ``***``."""
+
+    def __init__(self) -> None:
+        self._needles: set[str] = set()
+        self._lock = threading.Lock()
+
+    def register(self, value: str) -> None:
+        """Remember ``value`` (and its URL, base64 and repr forms) as never to be shown."""
+        if len(value) < 3:  # too short to replace without mangling ordinary text
+            return
+        forms = {value, urllib.parse.quote(value), urllib.parse.quote_plus(value),
+                 repr(value)[1:-1], base64.b64encode(value.encode()).decode()}
+        with self._lock:
+            self._needles.update(f for f in forms if len(f) >= 3)
+
+    def clear(self) -> None:
+        """Forget every registered secret (tests use this between runs)."""
+        with self._lock:
+            self._needles.clear()
+
+    def text(self, value: str) -> str:
+        """``value`` with every registered secret masked."""
+        with self._lock:
+            needles = sorted(self._needles, key=len, reverse=True)
+        for needle in needles:
+            if needle in value:
+                value = value.replace(needle, MASK)
+        return value
+
+    def data(self, value: Any) -> Any:
+        """A copy of JSON-like ``value`` with every string masked, keys included."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.data(k): self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+REDACTOR = Redactor()
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in every record's final message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = REDACTOR.text(record.getMessage())
+        record.args = None
+        if record.exc_text:
+            record.exc_text = REDACTOR.text(record.exc_text)
+        return True
+
+
+class SecretUnavailable(Exception):
+    """The profile names a password source that has nothing to give."""
+
+
+def resolve_secret(ref: SecretRef, *, username: str = "", interactive: bool = True) -> Secret:
+    """Fetch the secret ``ref`` points to. Raises :class:`SecretUnavailable` with a fix."""
+    if ref.source == "env":
+        value = os.environ.get(ref.name)
+        if not value:
+            raise SecretUnavailable(
+                f"environment variable {ref.name} is not set — set it before the run, "
+                f"e.g. read -rs {ref.name} && export {ref.name}")
+        return Secret(value)
+    if ref.source == "keyring":
+        try:
+            import keyring  # optional extra: pip install accessready[keyring]
+        except ImportError:
+            raise SecretUnavailable(
+                "the keyring package is not installed — pip install 'accessready[keyring]', "
+                "or use password = { env = \"…\" }") from None
+        try:
+            value = keyring.get_password(ref.name, username or "accessready")
+        except Exception as exc:  # any backend failure is the same answer to the user
+            raise SecretUnavailable(f"keyring service '{ref.name}' failed: "
+                                    f"{type(exc).__name__}") from None
+        if not value:
+            raise SecretUnavailable(
+                f"no password in keyring service '{ref.name}' for '{username}' — store it "
+                f"with: keyring set {ref.name} {username or 'accessready'}")
+        return Secret(value)
+    if ref.source == "prompt":
+        if not interactive:
+            raise SecretUnavailable("the profile asks for a password prompt but there is no "
+                                    "terminal — use password = { env = \"…\" } instead")
+        import getpass
+
+        value = getpass.getpass(f"Password for {username or 'the support account'}: ")
+        if not value:
+            raise SecretUnavailable("no password was entered")
+        return Secret(value)
+    raise SecretUnavailable(f"unknown password source {ref.source}")

@@ -1,0 +1,1 @@
+"""Simulated customer services on loopback, for ``accessready demo`` and the tests."""

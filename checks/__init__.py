@@ -1,0 +1,1 @@
+"""The built-in check plugins, one module per family, and their protocol codecs."""

@@ -1,0 +1,104 @@
+"""The terminal view: a live progress line while checks run, then a compact table.
+
+Colour only on a terminal and never when ``NO_COLOR`` is set (https://no-color.org).
+Plain text otherwise, so logs and pipes stay readable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from typing import TextIO
+
+from accessready.agent.model import Run, Status, Verdict
+from accessready.agent.runner import Progress
+
+_COLOURS = {
+    Status.PASS: "32", Status.SKIP: "90", Status.WARN: "33", Status.ERROR: "35",
+    Status.FAIL: "31",
+}
+_VERDICT_COLOURS = {Verdict.READY: "32", Verdict.READY_WITH_WARNINGS: "33",
+                    Verdict.NOT_READY: "31", Verdict.UNKNOWN: "35"}
+VERDICT_WORDS = {
+    "en": {Verdict.READY: "READY", Verdict.READY_WITH_WARNINGS: "READY WITH WARNINGS",
+           Verdict.NOT_READY: "NOT READY", Verdict.UNKNOWN: "UNKNOWN"},
+    "sv": {Verdict.READY: "REDO", Verdict.READY_WITH_WARNINGS: "REDO MED VARNINGAR",
+           Verdict.NOT_READY: "INTE REDO", Verdict.UNKNOWN: "OKÄNT"},
+}
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour when ``stream`` is a terminal and ``NO_COLOR`` is unset or empty."""
+    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class LiveLine:
+    """Redraws one status line on a terminal; silent when the stream is not one."""
+
+    def __init__(self, stream: TextIO = sys.stderr, min_interval: float = 0.1) -> None:
+        self.stream = stream
+        self.enabled = hasattr(stream, "isatty") and stream.isatty()
+        self.min_interval = min_interval
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < self.min_interval
+                                and progress.done < progress.total):
+            return
+        self._last = now
+        width = shutil.get_terminal_size((80, 20)).columns
+        running = ", ".join(progress.running[:3])
+        line = f"[{progress.done}/{progress.total}] {running}"
+        self.stream.write("\r" + _one_line(line)[: width - 1].ljust(width - 1))
+        self.stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        """Erase the line before the table is printed."""
+        if self.enabled and self._shown:
+            width = shutil.get_terminal_size((80, 20)).columns
+            self.stream.write("\r" + " " * (width - 1) + "\r")
+            self.stream.flush()
+
+
+def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 100,
+                 show_skipped: bool = False) -> str:
+    """The compact table: one row per result, then requirements and the verdict."""
+    rows = [r for r in run.results if show_skipped or r.status is not Status.SKIP]
+    id_w = max([len(r.check_id) for r in rows] + [5])
+    tgt_w = min(max([len(r.target) for r in rows] + [6]), 24)
+    summary_w = max(20, width - id_w - tgt_w - 10)
+    out = []
+    for r in rows:
+        status = _paint(f"{r.status.value.upper():5}", _COLOURS[r.status], colour)
+        summary = _one_line(r.summary.get(lang))
+        if len(summary) > summary_w:
+            summary = summary[: summary_w - 1] + "…"
+        target = r.target if len(r.target) <= tgt_w else r.target[: tgt_w - 1] + "…"
+        out.append(f"{status} {r.check_id:<{id_w}} {target:<{tgt_w}} {summary}")
+    skipped = sum(1 for r in run.results if r.status is Status.SKIP)
+    if skipped and not show_skipped:
+        out.append(f"({skipped} skipped)" if lang == "en" else f"({skipped} överhoppade)")
+    out.append("")
+    for o in run.requirements:
+        mark = _paint(f"{o.status.value.upper():5}", _COLOURS[o.status], colour)
+        block = (" BLOCKS" if lang == "en" else " BLOCKERAR") if o.blocking else ""
+        out.append(f"{mark} {o.requirement.value:<12}{block} {_one_line(o.reason.get(lang))}")
+    verdict = VERDICT_WORDS.get(lang, VERDICT_WORDS["en"])[run.verdict]
+    label = "Verdict" if lang == "en" else "Bedömning"
+    out.append("")
+    out.append(f"{label}: {_paint(verdict, _VERDICT_COLOURS[run.verdict], colour)} "
+               f"({run.customer}, {run.duration_s:.1f} s)")
+    return "\n".join(out) + "\n"
