@@ -55,6 +55,17 @@ def _needs_password(checks: Sequence[Check], items: list) -> bool:
     return any(isinstance(i, Job) and "password" in i.check.needs for i in items)
 
 
+def _close_services(services: dict[str, Any]) -> None:
+    """Close every service that holds connections (sessions, sockets)."""
+    for service in services.values():
+        close = getattr(service, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:  # closing is best effort; the results are already in
+                pass
+
+
 def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
                checks: Sequence[Check] | None = None,
                services: dict[str, Any] | None = None,
@@ -74,13 +85,15 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
                 interactive=sys.stdin.isatty() if interactive is None else interactive)
         except SecretUnavailable as exc:
             problem = str(exc)
-    factory = ContextFactory(profile, services if services is not None
-                             else default_services(profile), password, problem)
+    shared = services if services is not None else default_services(profile)
+    factory = ContextFactory(profile, shared, password, problem)
     interrupted = False
     try:
         results = execute(items, factory, options, on_progress)
     except Interrupted as stop:
         results, interrupted = stop.results, True
+    finally:
+        _close_services(shared)
     verdict, outcomes = decide(results, profile, interrupted)
     return Run(
         customer=profile.customer.name,

@@ -1,0 +1,138 @@
+"""The transport interface every remote check uses, and the typed failures it raises.
+
+A transport runs one command (argv, quoted by the transport for its own shell) or one
+PowerShell script (parameters passed as data, never spliced into the script text) and
+returns a :class:`CommandResult`. PowerShell results come back as JSON
+(``ConvertTo-Json``), never screen-scraped. One session per host and method, reused by
+every check in the run (:class:`SessionPool`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a remote command produced."""
+
+    stdout: str
+    stderr: str
+    exit_code: int
+    elapsed_ms: float = 0.0
+
+    def to_json(self, limit: int = 2000) -> dict[str, Any]:
+        """Bounded evidence."""
+        return {"exit_code": self.exit_code, "stdout": self.stdout[:limit],
+                "stderr": self.stderr[:limit], "elapsed_ms": round(self.elapsed_ms, 1)}
+
+
+class TransportError(Exception):
+    """A transport could not do what was asked. ``kind`` is one of:
+
+    ``auth_failed`` (wrong user or password), ``unknown_user``, ``account_locked``,
+    ``account_disabled``, ``password_expired``, ``host_key_unknown``,
+    ``host_key_mismatch``, ``timeout``, ``refused``, ``unreachable``, ``tls``,
+    ``protocol`` (the server spoke something else), ``missing_dependency``, ``error``.
+    """
+
+    def __init__(self, kind: str, message: str, details: Mapping[str, Any] | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.details = dict(details or {})
+
+
+class Transport(Protocol):
+    """A session on one server."""
+
+    method: str  # "ssh" | "winrm" | "local"
+
+    def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        """Run ``argv`` (each element one argument, quoted by the transport)."""
+        ...
+
+    def run_powershell(self, script: str, timeout: float,
+                       params: Mapping[str, str] | None = None) -> CommandResult:
+        """Run a fixed PowerShell ``script``; ``params`` become ``$name`` variables."""
+        ...
+
+    def close(self) -> None:
+        """End the session."""
+        ...
+
+
+def powershell_json(transport: Transport, script: str, timeout: float,
+                    params: Mapping[str, str] | None = None) -> Any:
+    """Run ``script`` (which must end in ``ConvertTo-Json``) and parse its stdout as JSON.
+
+    Raises :class:`TransportError` (``protocol``) when the output is not JSON, and
+    (``error``) when the script failed.
+    """
+    result = transport.run_powershell(script, timeout, params)
+    if result.exit_code != 0:
+        raise TransportError("error", f"PowerShell exited {result.exit_code}: "
+                             f"{result.stderr.strip()[:300]}", {"result": result.to_json()})
+    text = result.stdout.strip().lstrip("\ufeff")
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TransportError("protocol", f"PowerShell output is not JSON ({exc.msg})",
+                             {"stdout": text[:500]}) from None
+
+
+def powershell_quote(value: str) -> str:
+    """``value`` as a single-quoted PowerShell literal (quotes doubled; nothing expands)."""
+    # PowerShell treats the typographic single quotes as quotes too.
+    for quote in ("'", "\u2018", "\u2019", "\u201a", "\u201b"):
+        value = value.replace(quote, quote * 2)
+    return f"'{value}'"
+
+
+class SessionPool:
+    """One transport per (server name, method), opened on first use and shared.
+
+    ``opener(server, method, timeout)`` makes a new session; failures are remembered so
+    every check that needs the same session gets the same answer without a second login
+    attempt (which could lock the account).
+    """
+
+    def __init__(self, opener: Callable[[Any, str, float], Transport]) -> None:
+        self._opener = opener
+        self._sessions: dict[tuple[str, str], Transport | TransportError] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, server: Any, method: str, timeout: float) -> Transport:
+        """The session for ``server`` over ``method``; raises the remembered failure."""
+        key = (server.name, method)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            found = self._sessions.get(key)
+            if found is None:
+                try:
+                    found = self._opener(server, method, timeout)
+                except TransportError as exc:
+                    found = exc
+                self._sessions[key] = found
+        if isinstance(found, TransportError):
+            raise found
+        return found
+
+    def close(self) -> None:
+        """Close every open session."""
+        with self._guard:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+        for session in sessions:
+            if not isinstance(session, TransportError):
+                try:
+                    session.close()
+                except Exception:  # closing is best effort
+                    pass
