@@ -423,6 +423,8 @@ def parse_profile(text: str, path: str = "profile.toml") -> Profile:
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)
         line = int(match.group(1)) if match else 1
         what = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        if what == "Illegal character '\\n'":  # tomllib's words for an unclosed string
+            what = "a string is not closed (missing \")"
         if match:
             what += f" at column {match.group(2)}"
         raise ProfileError(path, line, "", f"TOML syntax error: {what}",

@@ -155,8 +155,10 @@ def _split_gateway(gateway_url: str) -> SplitResult:
 
 
 def _check_xml_text(what: str, value: str) -> None:
-    if _XML_ILLEGAL_RE.search(value):
-        raise ValueError(f"{what} contains characters XML cannot carry")
+    # Control characters are refused too: XML cannot carry most of them, and parsers turn
+    # CR into LF, so the gateway would not see the name that was configured.
+    if _XML_ILLEGAL_RE.search(value) or re.search(r"[\x00-\x1f\x7f]", value):
+        raise ValueError(f"{what} contains control characters or characters XML cannot carry")
 
 
 def build_init_request(

@@ -47,6 +47,8 @@ DEFAULT_MAX_BODY = 1024 * 1024
 
 # A chunk-size line is hex digits plus optional extensions; 4 KiB is far beyond real use.
 _MAX_CHUNK_LINE = 4096
+# Tiny chunks cost CPU per chunk, so their number is bounded as well as the body size.
+_MAX_CHUNKS = 100_000
 # Skipping 1xx responses is bounded so a peer cannot keep the parser busy forever.
 _MAX_INTERIM = 10
 
@@ -199,6 +201,7 @@ class ResponseParser:
         self._body = bytearray()
         self._remaining_len = 0
         self._chunk_left = 0
+        self._chunks = 0
         self._eof = False
         self._failed: HttpParseError | None = None
 
@@ -442,6 +445,9 @@ class ResponseParser:
         if not _HEX_RE.match(size_text):
             raise HttpParseError(f"bad chunk size {size_text[:20]!r}")
         size = int(size_text, 16)
+        self._chunks += 1
+        if self._chunks > _MAX_CHUNKS:
+            raise HttpParseError(f"more than {_MAX_CHUNKS} chunks")
         if len(self._body) + size > self._max_body:
             raise HttpParseError(f"body exceeds {self._max_body} bytes")
         if size == 0:

@@ -146,9 +146,12 @@ class RdpAssessment:
       offered them* (classic RDP counts whenever selected: a client always allows it).
     * ``nla_required``: a request without CredSSP was refused with
       HYBRID_REQUIRED_BY_SERVER (5) or SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER (6) and no
-      such request was accepted.
+      such request was accepted. (6 strictly means TLS plus a client certificate: the
+      server still authenticates the user before a session exists.)
+    * ``failures``: ``(requested, failure name)`` for every refused probe.
     * ``nla_supported``: a request offering CredSSP got CredSSP selected.
-    * ``classic_rdp_security_allowed``: the server agreed to classic RDP security (weak).
+    * ``classic_rdp_security_allowed``: the server agreed to classic RDP security (weak),
+      or refused TLS with SSL_NOT_ALLOWED_BY_SERVER (configured for classic only).
     * ``legacy_server``: the server ignored the negotiation request (pre-RDP 5.2).
     * ``mismatches``: ``(requested, selected)`` pairs where the server selected a protocol
       that was not offered, a protocol violation worth showing as evidence.

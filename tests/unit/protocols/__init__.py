@@ -1,0 +1,1 @@
+"""Tests for the pure protocol codecs in accessready.checks.protocols."""

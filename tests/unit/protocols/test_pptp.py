@@ -5,11 +5,10 @@ from __future__ import annotations
 import struct
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from accessready.checks.protocols import ProtocolError, pptp
 from accessready.checks.protocols.pptp import PptpParseError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _name(text: bytes) -> bytes:
@@ -18,9 +17,7 @@ def _name(text: bytes) -> bytes:
 
 # Start-Control-Connection-Reply captured from pptpd 1.4.0 (reference D.2).
 PPTPD_SCCRP = (
-    bytes.fromhex(
-        "009c00011a2b3c4d00020000010001000000000000000000000100 01".replace(" ", "")
-    )
+    bytes.fromhex("009c00011a2b3c4d00020000010001000000000000000000000100 01".replace(" ", ""))
     + _name(b"local")
     + _name(b"linux")
 )

@@ -1,0 +1,70 @@
+"""Making untrusted text fit to print: shared by every renderer.
+
+Everything a report shows may have come from the network (a banner, an HTTP body, a DNS
+answer) or from a profile someone else wrote. Escaping for each output format is done by
+that format's serializer (Jinja's autoescape, ElementTree, the Prometheus escaper); this
+module does what comes before: replace characters no report should carry and bound the
+length, so a hostile answer can neither spoof the text nor blow up the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+REPLACEMENT = "\ufffd"
+
+# C0/C1 controls (except tab and newlines, handled per use), lone surrogates (a string
+# decoded with surrogateescape, not encodable as UTF-8), bidi embeddings/overrides/isolates
+# (they can visually reorder a line: "Trojan source") and the noncharacters U+FFFE/U+FFFF.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+                     "\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
+_LINE_BREAKS = re.compile(r"[\t\n\r\u2028\u2029\x85]+")
+
+# What XML 1.0 allows at all (§2.2); everything else is dropped from JUnit output.
+XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+EVIDENCE_LIMIT = 20_000
+"""Characters of pretty-printed evidence kept per result."""
+
+
+def clean(value: object, limit: int | None = None, multiline: bool = False) -> str:
+    """``value`` as display text: unsafe characters replaced, at most ``limit`` characters.
+
+    One-line text (the default) has every line break and tab folded into one space;
+    ``multiline`` keeps newlines and tabs (remediation paragraphs, evidence).
+    """
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    if limit is not None and len(text) > limit:
+        # cut before cleaning, so a megabyte of junk costs nothing further
+        text = text[: limit - 1] + "…"
+    if not multiline:
+        text = _LINE_BREAKS.sub(" ", text)
+    else:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSAFE.sub(REPLACEMENT, text)
+
+
+def evidence_json(details: Any, limit: int = EVIDENCE_LIMIT) -> tuple[str, bool]:
+    """Pretty JSON of a result's ``details`` and whether it was cut at ``limit`` characters.
+
+    Never raises: evidence is arbitrary (a check may have put a non-JSON value in it, a
+    hostile answer may nest deeper than the encoder recurses), and one bad result must not
+    cost the whole report.
+    """
+    if not details:
+        return "", False
+    try:
+        text = json.dumps(details, indent=2, ensure_ascii=False, default=repr)
+    except (ValueError, TypeError, RecursionError):
+        text = repr(details)
+    truncated = len(text) > limit
+    if truncated:
+        text = text[:limit]
+    return clean(text, multiline=True), truncated
+
+
+def xml_text(value: object, limit: int | None = None, multiline: bool = True) -> str:
+    """Text that XML 1.0 can carry: :func:`clean`, then anything XML forbids dropped."""
+    return XML_ILLEGAL.sub("", clean(value, limit, multiline=multiline))

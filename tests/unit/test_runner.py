@@ -1,0 +1,123 @@
+"""The runner: concurrency, deadlines, filters, crash handling, stable order, interrupts."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from accessready.agent.model import Requirement, Status
+from accessready.agent.profile import parse_profile
+from accessready.agent.runner import (
+    ContextFactory,
+    Interrupted,
+    RunOptions,
+    execute,
+    plan,
+)
+
+from .fakes import make_check
+
+PROFILE = parse_profile('[customer]\nname = "X"\n[access]\nmethods = ["teamviewer"]\n')
+
+
+def _run(checks, **opts):
+    options = RunOptions(**opts)
+    return execute(plan(checks, PROFILE, options), ContextFactory(PROFILE, {}), options)
+
+
+def test_results_come_in_plan_order_whatever_finishes_first() -> None:
+    checks = [make_check(f"fam.c{i}", sleep=0.05 * (5 - i)) for i in range(5)]
+    results = _run(checks, concurrency=5)
+    assert [r.check_id for r in results] == [f"fam.c{i}" for i in range(5)]
+
+
+def test_stuck_check_is_an_error_at_its_deadline_and_the_run_goes_on() -> None:
+    gate = threading.Event()
+    try:
+        checks = [make_check("fam.stuck", block=gate), make_check("fam.fine")]
+        started = time.monotonic()
+        results = _run(checks, timeout=0.3, concurrency=1)
+        elapsed = time.monotonic() - started
+    finally:
+        gate.set()
+    by_id = {r.check_id: r for r in results}
+    assert by_id["fam.stuck"].status is Status.ERROR
+    assert by_id["fam.stuck"].details["reason"] == "deadline"
+    assert by_id["fam.fine"].status is Status.PASS  # its slot was freed at the deadline
+    assert elapsed < 1.5
+
+
+def test_concurrency_bounds_parallel_work() -> None:
+    live, peak, lock = [0], [0], threading.Lock()
+
+    class Counting:
+        pass
+
+    checks = []
+    for i in range(12):
+        check = make_check(f"fam.p{i}", sleep=0.05)
+        original = check.run
+
+        def run(ctx, target, original=original):
+            with lock:
+                live[0] += 1
+                peak[0] = max(peak[0], live[0])
+            try:
+                return original(ctx, target)
+            finally:
+                with lock:
+                    live[0] -= 1
+        check.run = run  # type: ignore[method-assign]
+        checks.append(check)
+    _run(checks, concurrency=3)
+    assert peak[0] == 3
+
+
+def test_crash_becomes_error_without_traceback() -> None:
+    [result] = _run([make_check("fam.boom", boom=True)])
+    assert result.status is Status.ERROR
+    assert "ValueError: kaboom" in result.summary.en
+    assert result.remediation is not None
+
+
+def test_only_and_skip_globs() -> None:
+    checks = [make_check("a.one"), make_check("a.two"), make_check("b.one")]
+    results = _run(checks, only=("a.*",), skip=("a.two",))
+    status = {r.check_id: (r.status, r.details.get("reason")) for r in results}
+    assert status["a.one"] == (Status.PASS, None)
+    assert status["a.two"] == (Status.SKIP, "filtered")
+    assert status["b.one"] == (Status.SKIP, "filtered")
+
+
+def test_not_offered_method_is_skipped() -> None:
+    [result] = _run([make_check("anyconnect.gateway", Requirement.ACCESS,
+                                method="anyconnect")])
+    assert result.status is Status.SKIP and result.details["reason"] == "not_applicable"
+
+
+def test_password_checks_skip_without_a_configured_password() -> None:
+    check = make_check("account.x", Requirement.ACCOUNT)
+    type(check).needs = ("password",)
+    [result] = _run([check])
+    assert result.status is Status.SKIP and result.details["reason"] == "no_password"
+
+
+def test_interrupt_returns_what_finished() -> None:
+    gate = threading.Event()
+    checks = [make_check("fam.fast"), make_check("fam.slow", block=gate)]
+    options = RunOptions(timeout=5, concurrency=2)
+
+    def ctrl_c_once_something_finished(progress) -> None:  # as a real Ctrl-C would arrive
+        if progress.done >= 1:
+            raise KeyboardInterrupt
+
+    try:
+        with pytest.raises(Interrupted) as caught:
+            execute(plan(checks, PROFILE, options), ContextFactory(PROFILE, {}), options,
+                    ctrl_c_once_something_finished)
+    finally:
+        gate.set()
+    statuses = {r.check_id: r.status for r in caught.value.results}
+    assert statuses == {"fam.fast": Status.PASS, "fam.slow": Status.SKIP}
