@@ -1,0 +1,134 @@
+"""The command line, end to end: exit codes, one-line errors, outputs, no secrets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from .conftest import REPO, accessready
+
+PROFILES = REPO / "tests" / "profiles"
+RESULT_SCHEMA = json.loads((REPO / "reports" / "schemas" / "result.schema.json").read_text())
+CANARY = "Canary-Secret-91f2c!"
+
+
+def admin_only_profile(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "p.toml"
+    path.write_text(f"""
+[customer]
+name = "CLI kund"
+agreement = "SA-1"
+agreement_valid_until = 2099-12-31
+dpa_signed = 2025-01-01
+[access]
+methods = ["teamviewer"]
+[account]
+username = "support"
+password = {{ env = "AR_CANARY" }}
+[checks]
+only = ["admin.agreement", "admin.dpa", "sample.*"]
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+def test_help_and_version() -> None:
+    out = accessready("--help")
+    assert out.returncode == 0 and "Exit codes" in out.stdout and "3  unknown" in out.stdout
+    assert accessready("--version").returncode == 0
+
+
+@pytest.mark.parametrize("args", [["run"], ["frobnicate"], ["run", "x.toml", "--timeout", "-1"],
+                                  ["run", "x.toml", "--lang", "de"]])
+def test_usage_errors_are_one_line_exit_3(args: list[str]) -> None:
+    out = accessready(*args)
+    assert out.returncode == 3, out
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("accessready: error: ")
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("name", ["07_literal_password", "22_cidr_host_bits", "01_toml_syntax"])
+def test_bad_profile_exit_3_one_line(name: str) -> None:
+    for command in ("validate", "run"):
+        out = accessready(command, str(PROFILES / "broken" / f"{name}.toml"))
+        assert out.returncode == 3 and out.stderr.count("\n") == 1, out
+        assert "Traceback" not in out.stderr and "Sommar2026" not in out.stderr
+
+
+def test_validate_ok() -> None:
+    out = accessready("validate", str(PROFILES / "valid" / "full.toml"))
+    assert out.returncode == 0 and "valid" in out.stdout
+
+
+def test_checks_catalogue() -> None:
+    out = accessready("checks", "--format", "json")
+    assert out.returncode == 0
+    ids = [c["id"] for c in json.loads(out.stdout)]
+    assert {"admin.agreement", "admin.dpa", "admin.contacts", "admin.maintenance_contact"} <= \
+        set(ids)
+
+
+def test_run_writes_valid_json_and_rerenders(tmp_path: Path) -> None:
+    profile = admin_only_profile(tmp_path)
+    out = accessready("run", str(profile), "--json", str(tmp_path / "r.json"))
+    # access was not run (--only): no gating decision, but admin passed → ready
+    assert out.returncode == 0, out.stderr
+    data = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    jsonschema.validate(data, RESULT_SCHEMA)
+    assert data["verdict"] == "ready" and data["exit_code"] == 0
+    again = accessready("report", str(tmp_path / "r.json"), "--json", str(tmp_path / "r2.json"))
+    assert again.returncode == 0
+    assert json.loads((tmp_path / "r2.json").read_text())["results"] == data["results"]
+
+
+def test_report_rejects_a_non_result(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "something/9"}')
+    out = accessready("report", str(bad), "--json", str(tmp_path / "x.json"))
+    assert out.returncode == 3 and "not an accessready result" in out.stderr
+    bad.write_text("{nope")
+    out = accessready("report", str(bad))
+    assert out.returncode == 3 and "not valid JSON" in out.stderr
+
+
+def test_unwritable_output_is_one_line(tmp_path: Path) -> None:
+    profile = admin_only_profile(tmp_path)
+    out = accessready("run", str(profile), "--json", str(tmp_path / "no" / "dir" / "r.json"))
+    assert out.returncode == 3 and "cannot write" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_init_writes_a_valid_profile(tmp_path: Path) -> None:
+    target = tmp_path / "new.toml"
+    out = accessready("init", "--out", str(target), "--customer", "Ny kund",
+                      "--methods", "anyconnect,windows_vpn", "--gateway", "vpn.ny.se")
+    assert out.returncode == 0, out.stderr
+    assert accessready("validate", str(target)).returncode == 0
+    assert "vpn.ny.se" in target.read_text("utf-8")
+    again = accessready("init", "--out", str(target))
+    assert again.returncode == 3 and "already exists" in again.stderr
+
+
+def test_plugin_runs_and_no_secret_reaches_any_output(tmp_path: Path, plugin_dir: Path) -> None:
+    """A third-party plugin registers like a built-in one; a leaky one leaks nothing."""
+    env = {"PYTHONPATH": str(plugin_dir), "AR_CANARY": CANARY}
+    catalogue = accessready("checks", env=env)
+    assert "sample.hello" in catalogue.stdout and "sample.leak" in catalogue.stdout
+    profile = admin_only_profile(tmp_path, '[[servers]]\nname = "srv"\naddress = "192.0.2.9"')
+    outputs = {fmt: tmp_path / f"out.{fmt}" for fmt in ("json", "html", "junit", "prometheus")}
+    args = [a for fmt, path in outputs.items() for a in (f"--{fmt}", str(path))]
+    out = accessready("--debug", "run", str(profile), *args, env=env)
+    assert out.returncode == 1, out.stderr  # the leaky check warns and errors
+    data = json.loads(outputs["json"].read_text("utf-8"))
+    by_id = {(r["check"], r["target"]): r for r in data["results"]}
+    assert by_id[("sample.hello", "CLI kund")]["status"] == "pass"
+    assert by_id[("sample.leak", "one")]["status"] == "warn"
+    assert by_id[("sample.leak", "two")]["status"] == "error"
+    for fmt, path in outputs.items():
+        assert CANARY not in path.read_text("utf-8", "replace"), fmt
+    assert CANARY not in out.stdout and CANARY not in out.stderr
+    assert "logging the password ***" in out.stderr  # the log line was written, masked
+    nagios = accessready("report", str(outputs["json"]), "--nagios", env=env)
+    assert CANARY not in nagios.stdout + nagios.stderr

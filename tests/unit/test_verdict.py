@@ -1,0 +1,109 @@
+"""The verdict rules of design §5."""
+
+from __future__ import annotations
+
+from accessready.agent.model import Requirement, Result, Status, Verdict, t
+from accessready.agent.profile import parse_profile
+from accessready.agent.verdict import decide
+
+PROFILE = parse_profile("""
+[customer]
+name = "X"
+[access]
+methods = ["anyconnect", "teamviewer"]
+[access.anyconnect]
+gateway = "vpn.example.se"
+[[servers]]
+name = "adfs01"
+address = "192.0.2.10"
+roles = ["adfs"]
+remote = ["rdp", "winrm"]
+[[servers]]
+name = "sync01"
+address = "192.0.2.20"
+roles = ["sync"]
+remote = ["ssh"]
+""")
+
+
+def r(check: str, status: Status, target: str = "t", req: Requirement = Requirement.ADMIN,
+      method: str | None = None) -> Result:
+    return Result(check, target, status, t("s", "s"), requirement=req, method=method)
+
+
+def access(method: str, status: Status, check: str = "gateway") -> Result:
+    return r(f"{method}.{check}", status, req=Requirement.ACCESS, method=method)
+
+
+def verdict(*results: Result, interrupted: bool = False) -> Verdict:
+    return decide(list(results), PROFILE, interrupted)[0]
+
+
+def test_all_pass_is_ready() -> None:
+    assert verdict(r("admin.dpa", Status.PASS), access("anyconnect", Status.PASS)) \
+        is Verdict.READY
+
+
+def test_admin_failures_only_warn() -> None:
+    assert verdict(r("admin.dpa", Status.FAIL), access("anyconnect", Status.PASS)) \
+        is Verdict.READY_WITH_WARNINGS
+
+
+def test_one_working_method_is_enough() -> None:
+    v, outcomes = decide([access("anyconnect", Status.FAIL), access("teamviewer", Status.PASS),
+                          access("teamviewer", Status.PASS, "host")], PROFILE)
+    assert v is Verdict.READY_WITH_WARNINGS
+    acc = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
+    assert not acc.blocking and acc.status is Status.WARN and "teamviewer" in acc.reason.en
+
+
+def test_method_passes_only_when_every_check_passes() -> None:
+    v, outcomes = decide([access("anyconnect", Status.PASS),
+                          access("anyconnect", Status.FAIL, "split_tunnel"),
+                          access("teamviewer", Status.ERROR)], PROFILE)
+    assert v is Verdict.NOT_READY
+    acc = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
+    assert acc.blocking and "anyconnect.split_tunnel" in acc.reason.en
+
+
+def test_warn_inside_a_method_still_counts_as_usable() -> None:
+    assert verdict(access("anyconnect", Status.WARN)) is Verdict.READY_WITH_WARNINGS
+
+
+def test_login_failure_anywhere_blocks() -> None:
+    assert verdict(access("teamviewer", Status.PASS),
+                   r("account.login", Status.PASS, "adfs01", Requirement.ACCOUNT),
+                   r("account.login", Status.FAIL, "sync01", Requirement.ACCOUNT)) \
+        is Verdict.NOT_READY
+
+
+def test_account_status_failure_only_warns() -> None:
+    assert verdict(access("teamviewer", Status.PASS),
+                   r("account.status", Status.FAIL, "sync01", Requirement.ACCOUNT)) \
+        is Verdict.READY_WITH_WARNINGS
+
+
+def test_adfs_server_unreachable_by_all_methods_blocks() -> None:
+    ok = access("teamviewer", Status.PASS)
+    rdp_down = r("remote.rdp", Status.FAIL, "adfs01", Requirement.REMOTE)
+    winrm_up = r("remote.winrm", Status.PASS, "adfs01", Requirement.REMOTE)
+    winrm_down = r("remote.winrm", Status.ERROR, "adfs01", Requirement.REMOTE)
+    assert verdict(ok, rdp_down, winrm_up) is Verdict.READY_WITH_WARNINGS
+    assert verdict(ok, rdp_down, winrm_down) is Verdict.NOT_READY
+
+
+def test_unreachable_sync_server_does_not_block() -> None:
+    assert verdict(access("teamviewer", Status.PASS),
+                   r("remote.ssh", Status.FAIL, "sync01", Requirement.REMOTE)) \
+        is Verdict.READY_WITH_WARNINGS
+
+
+def test_interrupted_or_nothing_run_is_unknown() -> None:
+    assert verdict(access("teamviewer", Status.PASS), interrupted=True) is Verdict.UNKNOWN
+    assert verdict(r("admin.dpa", Status.SKIP)) is Verdict.UNKNOWN
+
+
+def test_requirement_not_run_neither_blocks_nor_passes() -> None:
+    _, outcomes = decide([r("admin.dpa", Status.PASS)], PROFILE)
+    acc = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
+    assert acc.status is Status.SKIP and not acc.blocking
