@@ -181,6 +181,10 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
             on_progress: Callable[[Progress], None] | None = None) -> list[Result]:
     """Run the jobs in ``items``; return every result in plan order.
 
+    ``options.concurrency`` worker threads take jobs from a queue. When a job overruns its
+    deadline the main thread records an error for it and starts a replacement worker, so
+    the stuck thread no longer holds a slot; it exits once its job returns.
+
     Raises :class:`Interrupted` (carrying the finished results, and a skip for each job
     that did not finish) when the main thread is interrupted.
     """
@@ -191,13 +195,23 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
     cond = threading.Condition()
     progress = Progress(total=len(jobs))
 
-    def worker(job: Job) -> None:
-        results = run_job(job, make_context, options.timeout)
-        with cond:
-            if job.index in running:  # not already reported as timed out
+    def worker() -> None:
+        while True:
+            with cond:
+                if not pending:
+                    return
+                job = pending.popleft()
+                running[job.index] = (job, time.monotonic() + options.timeout)
+            results = run_job(job, make_context, options.timeout)
+            with cond:
+                if job.index not in running:  # reported as overdue; a replacement took over
+                    return
                 del running[job.index]
                 finished[job.index] = results
                 cond.notify()
+
+    def start_worker() -> None:
+        threading.Thread(target=worker, daemon=True, name="accessready-check").start()
 
     def report() -> None:
         if on_progress is not None:
@@ -206,18 +220,14 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
             on_progress(progress)
 
     try:
+        for _ in range(min(options.concurrency, len(jobs))):
+            start_worker()
         with cond:
-            while pending or running:
-                while pending and len(running) < options.concurrency:
-                    job = pending.popleft()
-                    running[job.index] = (job, time.monotonic() + options.timeout)
-                    threading.Thread(target=worker, args=(job,), daemon=True,
-                                     name=f"check:{job.check.id}").start()
+            while len(finished) < len(jobs):
                 report()
-                if not running:
-                    continue
-                next_deadline = min(deadline for _, deadline in running.values())
-                cond.wait(timeout=max(0.0, next_deadline - time.monotonic()) + 0.01)
+                deadlines = [deadline for _, deadline in running.values()]
+                wait = min(deadlines) - time.monotonic() + 0.005 if deadlines else 0.05
+                cond.wait(timeout=min(max(wait, 0.0), 0.25))
                 now = time.monotonic()
                 for index, (job, deadline) in list(running.items()):
                     if now >= deadline:
@@ -227,9 +237,12 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
                             f"Blev inte klar inom tidsgränsen ({options.timeout:g} s).",
                             {"reason": "deadline", "timeout_s": options.timeout}),
                             options.timeout)]
+                        if pending:
+                            start_worker()
             report()
     except KeyboardInterrupt:
         with cond:
+            pending.clear()  # workers stop taking jobs
             done = dict(finished)
         raise Interrupted(_collect(items, done, interrupted=True)) from None
     return _collect(items, finished, interrupted=False)

@@ -153,7 +153,7 @@ def _when(iso: str, lang: str) -> tuple[str, str]:
 
 def _counts(statuses: Iterable[str], tr: Translator, keep_zero: bool) -> list[tuple[str, str]]:
     counter = Counter(statuses)
-    return [(s, tr(f"count.{s}", n=counter.get(s, 0))) for s in STATUS_ORDER
+    return [(s, tr.count(s, counter.get(s, 0))) for s in STATUS_ORDER
             if keep_zero or counter.get(s)]
 
 

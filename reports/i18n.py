@@ -74,6 +74,11 @@ class Translator:
         name = requirement.value if isinstance(requirement, Requirement) else str(requirement)
         return self._strings.get(f"requirement.{name}", name)
 
+    def count(self, status: Status | str, n: int) -> str:
+        """"3 warnings", "1 varning": a status count with the right plural form."""
+        form = "one" if n == 1 else "other"
+        return self(f"count.{Status(status).value}.{form}", n=n)
+
     def seconds(self, value: float) -> str:
         """A duration in seconds, with the language's decimal sign."""
         if value >= 100:
