@@ -5,6 +5,7 @@ The CLI and the demo both call :func:`run_checks`; nothing here prints.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import platform
@@ -60,10 +61,8 @@ def _close_services(services: dict[str, Any]) -> None:
     for service in services.values():
         close = getattr(service, "close", None)
         if callable(close):
-            try:
+            with contextlib.suppress(Exception):  # best effort; the results are already in
                 close()
-            except Exception:  # closing is best effort; the results are already in
-                pass
 
 
 def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",

@@ -46,9 +46,9 @@ def _timestamp(iso: str) -> str | None:
     return stamp.isoformat(timespec="seconds")
 
 
-def _body(result: Result, tr: Translator) -> str:
-    """The text inside failure/error/skipped: summary, remediation, evidence."""
-    parts = [tr.text(result.summary)]
+def _body(result: Result, tr: Translator, summary: bool = True) -> str:
+    """The text inside failure/error/system-out: summary, remediation, evidence."""
+    parts = [tr.text(result.summary)] if summary else []
     if result.remediation is not None:
         parts.append(f"{tr('checks.remediation')}: {tr.text(result.remediation)}")
     evidence, truncated = evidence_json(result.details)
@@ -78,7 +78,7 @@ def _testcase(result: Result, tr: Translator, catalogue: dict) -> ET.Element:
     elif result.status is Status.WARN:
         out = ET.SubElement(case, "system-out")
         out.text = xml_text(tr("junit.warning", summary=tr.text(result.summary)) + "\n\n"
-                            + _body(result, tr), BODY_LIMIT)
+                            + _body(result, tr, summary=False), BODY_LIMIT)
     if result.status in (Status.PASS, Status.SKIP) and title:
         # the readable title, for CI views that show only system-out
         ET.SubElement(case, "system-out").text = title

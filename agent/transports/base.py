@@ -9,6 +9,7 @@ every check in the run (:class:`SessionPool`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -132,7 +133,5 @@ class SessionPool:
             self._sessions.clear()
         for session in sessions:
             if not isinstance(session, TransportError):
-                try:
+                with contextlib.suppress(Exception):  # closing is best effort
                     session.close()
-                except Exception:  # closing is best effort
-                    pass

@@ -68,8 +68,8 @@ MAX_XML_BYTES = 1024 * 1024
 _XML_ERRORS = (SafeET.ParseError, DefusedXmlException, ValueError, LookupError, RecursionError)
 # Characters XML 1.0 cannot carry at all, even escaped.
 _XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_PLATFORM_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-_VERSION_RE = re.compile(r"^[A-Za-z0-9.()_-]{1,32}$")
+_PLATFORM_RE = re.compile(r"[A-Za-z0-9._-]{1,32}")
+_VERSION_RE = re.compile(r"[A-Za-z0-9.()_-]{1,32}")
 _MAX_HEADER_VALUE = 4096
 
 
@@ -182,9 +182,9 @@ def build_init_request(
         if not isinstance(group, str) or not group.strip() or len(group) > 256:
             raise ValueError("group must be a non-empty string of at most 256 characters")
         _check_xml_text("group", group)
-    if not _VERSION_RE.match(version):
+    if not _VERSION_RE.fullmatch(version):
         raise ValueError(f"invalid client version {version!r}")
-    if platform is not None and not _PLATFORM_RE.match(platform):
+    if platform is not None and not _PLATFORM_RE.fullmatch(platform):
         raise ValueError(f"invalid platform {platform!r}")
     if not user_agent.isascii() or re.search(r"[\x00-\x1f\x7f]", user_agent):
         raise ValueError("user_agent must be printable ASCII")

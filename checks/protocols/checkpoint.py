@@ -95,8 +95,8 @@ _MAX_TOPOLOGY_BYTES = 64 * 1024
 _WS = " \t\r\n\x00"
 _DN_RE = re.compile(r"CN=([^,\x00\r\n]{1,255}),O=([^,\x00\r\n]{1,255})")
 # Raw values and names that need no quotes (everything else is written quoted).
-_PLAIN_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_NAME_RE = re.compile(r"^[^\s():\"\x00]+$")
+_PLAIN_RE = re.compile(r"[A-Za-z0-9_.\-]+")
+_NAME_RE = re.compile(r"[^\s():\"\x00]+")
 _PREFER_IKEV2 = "Prefer_IKEv2_Support_IKEv1"
 _NAME_KEYS = ("gateway_name", "server_cn", "current_gateway", "ica_cert_subject")
 
@@ -394,7 +394,7 @@ def parse_sexpr(
 def _encode_value(value: str) -> str:
     if value == "":
         return "()"
-    if _PLAIN_RE.match(value):
+    if _PLAIN_RE.fullmatch(value):
         return f"({value})"
     return '("' + value.replace('"', '\\"') + '")'
 
@@ -412,7 +412,7 @@ def _encode(node: object, level: int, out: list[str]) -> None:
         name = getattr(node, "name", None)
         out.append("(" + (_encode_name(name) if name else ""))
         for key, child in node.items():
-            if not isinstance(key, str) or not _NAME_RE.match(key):
+            if not isinstance(key, str) or not _NAME_RE.fullmatch(key):
                 raise ValueError(f"bad field name {key!r}")
             out.append(f"\n{indent}:{key} ")
             _encode(child, level + 1, out)
@@ -428,7 +428,7 @@ def _encode(node: object, level: int, out: list[str]) -> None:
 
 
 def _encode_name(name: str) -> str:
-    if _NAME_RE.match(name):
+    if _NAME_RE.fullmatch(name):
         return name
     if '"' in name or any(c in name for c in "()\x00"):
         raise ValueError(f"bad object name {name!r}")

@@ -52,12 +52,12 @@ _MAX_CHUNKS = 100_000
 # Skipping 1xx responses is bounded so a peer cannot keep the parser busy forever.
 _MAX_INTERIM = 10
 
-_TOKEN_RE = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_TOKEN_STR_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN_RE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKEN_STR_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _STATUS_RE = re.compile(rb"HTTP/1\.([0-9]) ([0-9]{3})(?: (.*))?")
 _BLOCK_END_RE = re.compile(rb"\n\r?\n")
-_HEX_RE = re.compile(rb"^[0-9A-Fa-f]{1,16}$")
-_DIGITS_RE = re.compile(r"^[0-9]{1,19}$")
+_HEX_RE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_DIGITS_RE = re.compile(r"[0-9]{1,19}")
 # Field values may hold visible ASCII, SP, HTAB and obs-text; never CR, LF or NUL.
 _BAD_VALUE_BYTES_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_REQUEST_CHARS_RE = re.compile(r"[\x00-\x20\x7f]")
@@ -118,7 +118,7 @@ def build_request(
     """
     if not isinstance(body, bytes | bytearray):
         raise TypeError("body must be bytes")
-    if not _TOKEN_STR_RE.match(method):
+    if not _TOKEN_STR_RE.fullmatch(method):
         raise ValueError(f"invalid HTTP method {method!r}")
     _check_request_text("target", target)
     _check_request_text("host", host)
@@ -127,7 +127,7 @@ def build_request(
 
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
     for name, value in headers:
-        if not isinstance(name, str) or not _TOKEN_STR_RE.match(name):
+        if not isinstance(name, str) or not _TOKEN_STR_RE.fullmatch(name):
             raise ValueError(f"invalid header name {name!r}")
         if not isinstance(value, str):
             raise TypeError(f"header {name} value must be a string")
@@ -399,7 +399,7 @@ class ResponseParser:
             if len(parts) != 1:
                 raise HttpParseError("conflicting Content-Length values")
             text = parts.pop()
-            if not _DIGITS_RE.match(text):
+            if not _DIGITS_RE.fullmatch(text):
                 raise HttpParseError(f"bad Content-Length {text[:40]!r}")
             length = int(text)
             if length > self._max_body:
@@ -442,7 +442,7 @@ class ResponseParser:
         line = bytes(self._buf[self._pos : end]).rstrip(b"\r")
         self._pos = end + 1
         size_text = line.split(b";", 1)[0].strip(b" \t")
-        if not _HEX_RE.match(size_text):
+        if not _HEX_RE.fullmatch(size_text):
             raise HttpParseError(f"bad chunk size {size_text[:20]!r}")
         size = int(size_text, 16)
         self._chunks += 1
@@ -489,7 +489,7 @@ def _parse_fields(lines: list[bytes]) -> tuple[tuple[str, str], ...]:
         if line[:1] in (b" ", b"\t"):
             raise HttpParseError("obsolete header line folding")
         name, sep, value = line.partition(b":")
-        if not sep or not _TOKEN_RE.match(name):
+        if not sep or not _TOKEN_RE.fullmatch(name):
             raise HttpParseError(f"bad header line {line[:80]!r}")
         value = value.strip(b" \t")
         if _BAD_VALUE_BYTES_RE.search(value):

@@ -84,7 +84,7 @@ _KNOWN_SCHEMES = {
     "digest": "Digest",
 }
 _SCHEME_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_HOST_RE = re.compile(r"^[A-Za-z0-9.\-:\[\]%]+$")
+_HOST_RE = re.compile(r"[A-Za-z0-9.\-:\[\]%]+")
 
 
 class WsmanParseError(ProtocolError):
@@ -149,7 +149,7 @@ def build_identify_request(host: str) -> tuple[list[tuple[str, str]], bytes]:
     returned header list so the evidence shows every field sent. POST it to
     :data:`WSMAN_PATH` with :func:`~accessready.checks.protocols.httpmsg.build_request`.
     """
-    if not isinstance(host, str) or not host or not _HOST_RE.match(host):
+    if not isinstance(host, str) or not host or not _HOST_RE.fullmatch(host):
         raise ValueError(f"invalid host {host!r}")
     headers = [
         ("Host", host),

@@ -132,3 +132,42 @@ def test_plugin_runs_and_no_secret_reaches_any_output(tmp_path: Path, plugin_dir
     assert "logging the password ***" in out.stderr  # the log line was written, masked
     nagios = accessready("report", str(outputs["json"]), "--nagios", env=env)
     assert CANARY not in nagios.stdout + nagios.stderr
+
+
+def test_ctrl_c_writes_what_finished_with_verdict_unknown(tmp_path: Path,
+                                                          plugin_dir: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    profile = admin_only_profile(tmp_path, "timeout = 60")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCESSREADY_")}
+    env.update({"PYTHONPATH": str(plugin_dir), "AR_SAMPLE_SLOW": "1"})
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "accessready", "run", str(profile),
+                             "--json", str(out), "--only", "admin.*", "--only", "sample.slow"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # admin checks finish at once; sample.slow blocks for 60 s
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 3, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    data = json.loads(out.read_text("utf-8"))
+    assert data["verdict"] == "unknown" and data["interrupted"] is True
+    statuses = {r["check"]: r["status"] for r in data["results"]}
+    assert statuses["admin.agreement"] == "pass" and statuses["sample.slow"] == "skip"
+
+
+def test_demo_runs_and_writes_outputs(tmp_path: Path) -> None:
+    out = accessready("demo", cwd=tmp_path, timeout=180)
+    assert out.returncode in (0, 1, 2), out.stderr
+    data = json.loads((tmp_path / "demo-result.json").read_text("utf-8"))
+    jsonschema.validate(data, RESULT_SCHEMA)
+    assert (tmp_path / "report.html").stat().st_size > 1000
+    by_key = {(r["check"], r["target"]): r for r in data["results"]}
+    assert by_key[("admin.contacts", "Anna Andersson")]["status"] == "pass"
+    broken = by_key[("admin.contacts", "Cecilia Carlsson")]
+    assert broken["status"] == "fail" and broken["remediation"]["sv"]
+    assert "Verdict" in out.stdout

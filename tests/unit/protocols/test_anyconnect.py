@@ -223,6 +223,8 @@ def test_init_request_goes_through_build_request():
         ("https://vpn.exempel.se", "", {}),
         ("https://vpn.exempel.se", "x" * 300, {}),
         ("https://vpn.exempel.se", None, {"platform": "win\r\nX: 1"}),
+        ("https://vpn.exempel.se", None, {"platform": "win\n"}),  # `$` matches before "\n"
+        ("https://vpn.exempel.se", None, {"version": "v9.01\n"}),
         ("https://vpn.exempel.se", None, {"version": "<v>"}),
         ("https://vpn.exempel.se", None, {"user_agent": "UA\r\nX: 1"}),
     ],

@@ -314,6 +314,9 @@ def test_encode_sexpr_quoting_and_errors():
     assert encode_sexpr({"k": "plain_value-1.0"}) == "(\n\t:k (plain_value-1.0))"
     assert encode_sexpr({"k": "two words"}) == '(\n\t:k ("two words"))'
     assert encode_sexpr({"k": ""}) == "(\n\t:k ())"
+    # Regression: a trailing newline made `^...$` call a value "plain", and it was lost.
+    assert encode_sexpr({"k": "0\n"}) == '(\n\t:k ("0\n"))'
+    assert parse_sexpr(encode_sexpr({"k": "0\n"})) == {"k": "0\n"}
     assert encode_sexpr({"b": True, "n": 7}, "X") == "(X\n\t:b (true)\n\t:n (7))"
     for bad in ({"k": "a(b"}, {"k": "nul\x00"}, {"bad key": "v"}, {"k": "ends\\"}):
         with pytest.raises(ValueError):

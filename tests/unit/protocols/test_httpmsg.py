@@ -303,6 +303,9 @@ def test_build_request_accepts_a_repeated_identical_host():
         ("GET", "/", "h", [("Content-Length", "5")]),
         ("GET", "/", "h", [("Transfer-Encoding", "chunked")]),
         ("G ET", "/", "h", []),
+        # A trailing LF once slipped through a `^...$` token check (`$` matches before it).
+        ("GET\n", "/", "h", []),
+        ("GET", "/", "h", [("X-A\n", "v")]),
         ("GET", "relative", "h", []),
         ("GET", "/ä", "h", []),
         ("GET", "/", "", []),

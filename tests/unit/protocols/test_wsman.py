@@ -207,7 +207,7 @@ def test_identify_request():
     assert raw.count(b"Host:") == 1
 
 
-@pytest.mark.parametrize("host", ["", "a b", "h\r\nX: 1", "h/evil", "ä.se"])
+@pytest.mark.parametrize("host", ["", "a b", "h\r\nX: 1", "h\n", "h/evil", "ä.se"])
 def test_identify_request_rejects_bad_hosts(host):
     with pytest.raises(ValueError):
         build_identify_request(host)

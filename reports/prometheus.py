@@ -1,0 +1,151 @@
+"""Prometheus text exposition format, for node_exporter's textfile collector.
+
+Write it atomically into the collector's folder (``--prometheus
+/var/lib/node_exporter/textfile/accessready-exempel.prom``); the CLI writes through a
+temporary file and a rename, as the collector requires.
+
+Value encoding of ``accessready_check_status`` and ``accessready_requirement_status`` —
+one gauge per result, the status as a number, chosen to match the Nagios/exit-code
+numbering the rest of the tool uses::
+
+    0 = pass    1 = warn    2 = fail    3 = error (could not decide)    -1 = skip
+
+The numbers name states, they are not a severity scale: alert with ``== 2`` (fail) or
+``> 0`` (anything to look at), not with ``max``. One-hot series per status would multiply
+the series count by five for a nightly audit over many customers; counts per status are
+there anyway as ``accessready_results``.
+
+``accessready_verdict`` is the exit code (0 ready, 1 ready with warnings, 2 not ready,
+3 unknown). Every series carries ``customer`` so several customers' files can sit in one
+collector folder. No sample has a timestamp: the textfile collector rejects them; the
+run's time is ``accessready_run_timestamp_seconds``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+
+from accessready.agent.model import ExitCode, Run, Status
+from accessready.reports.textsafe import clean
+
+STATUS_VALUE = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3,
+                Status.SKIP: -1}
+ENCODING = "0=pass 1=warn 2=fail 3=error -1=skip"
+LABEL_LIMIT = 256
+
+
+def escape_label(value: object) -> str:
+    """A label value as the exposition format wants it: ``\\``, ``"`` and newline escaped.
+
+    The value is cleaned first (controls and lone surrogates replaced, length bounded), so
+    a hostile target name can neither break the line nor the file's UTF-8.
+    """
+    text = clean(value, LABEL_LIMIT)
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def escape_help(text: str) -> str:
+    """HELP text: only backslash and newline are escaped."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _labels(pairs: Iterable[tuple[str, object]]) -> str:
+    return "{" + ",".join(f'{k}="{escape_label(v)}"' for k, v in pairs) + "}"
+
+
+def _number(value: float) -> str:
+    if value != value:  # NaN
+        return "NaN"
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(round(float(value), 6))
+
+
+class _Family:
+    """One metric: HELP, TYPE and its samples, written together as the format requires."""
+
+    def __init__(self, name: str, help_text: str) -> None:
+        self.name = name
+        self.help = help_text
+        self.samples: list[str] = []
+
+    def add(self, labels: Iterable[tuple[str, object]], value: float) -> None:
+        self.samples.append(f"{self.name}{_labels(labels)} {_number(value)}")
+
+    def lines(self) -> list[str]:
+        if not self.samples:
+            return []
+        return [f"# HELP {self.name} {escape_help(self.help)}",
+                f"# TYPE {self.name} gauge", *self.samples]
+
+
+def _epoch(iso: str) -> float | None:
+    try:
+        stamp = dt.datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return stamp.timestamp()
+
+
+def render_text(run: Run) -> str:
+    """The exposition text of ``run``."""
+    customer = ("customer", run.customer)
+    status = _Family("accessready_check_status",
+                     f"Result of one check on one target: {ENCODING}.")
+    duration = _Family("accessready_check_duration_seconds",
+                       "Time one check took on one target.")
+    seen: Counter[tuple[str, str, str, str]] = Counter()
+    for result in run.results:
+        # one series per result: a check that reports one target twice gets "#2", "#3"
+        key = (clean(result.check_id, LABEL_LIMIT), clean(result.target, LABEL_LIMIT),
+               result.requirement.value, clean(result.method or "", LABEL_LIMIT))
+        seen[key] += 1
+        target = key[1] if seen[key] == 1 else f"{key[1]} #{seen[key]}"
+        labels = [customer, ("requirement", key[2]), ("check", key[0]), ("target", target),
+                  ("method", key[3])]
+        status.add(labels, STATUS_VALUE[result.status])
+        duration.add(labels, max(0.0, result.duration_s))
+
+    requirement = _Family("accessready_requirement_status",
+                          f"Worst status of a requirement's checks: {ENCODING}.")
+    blocking = _Family("accessready_requirement_blocking",
+                       "1 when this requirement makes the customer not ready.")
+    for outcome in run.requirements:
+        labels = [customer, ("requirement", outcome.requirement.value)]
+        requirement.add(labels, STATUS_VALUE[outcome.status])
+        blocking.add(labels, int(outcome.blocking))
+
+    counts = Counter(r.status for r in run.results)
+    results = _Family("accessready_results", "Number of results by status in the last run.")
+    for s in Status:
+        results.add([customer, ("status", s.value)], counts.get(s, 0))
+
+    verdict = _Family("accessready_verdict",
+                      "The run's verdict as its exit code: 0=ready 1=ready_with_warnings "
+                      "2=not_ready 3=unknown.")
+    verdict.add([customer], int(ExitCode.for_verdict(run.verdict)))
+    run_time = _Family("accessready_run_duration_seconds", "Wall-clock time of the run.")
+    run_time.add([customer], max(0.0, run.duration_s))
+    stamp = _Family("accessready_run_timestamp_seconds",
+                    "Unix time the run finished (for staleness alerts).")
+    finished = _epoch(run.finished_at)
+    if finished is not None:
+        stamp.add([customer], finished)
+    interrupted = _Family("accessready_run_interrupted",
+                          "1 when the run was interrupted before every check finished.")
+    interrupted.add([customer], int(run.interrupted))
+
+    lines: list[str] = []
+    for family in (verdict, run_time, stamp, interrupted, results, requirement, blocking,
+                   status, duration):
+        lines.extend(family.lines())
+    return "\n".join(lines) + "\n"
+
+
+def render(run: Run, lang: str | None = None) -> bytes:
+    """The ``.prom`` file's bytes. ``lang`` is unused: metric text is not translated."""
+    return render_text(run).encode("utf-8")
