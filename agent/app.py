@@ -45,9 +45,21 @@ def where_from() -> dict[str, str]:
             "python": platform.python_version()}
 
 
-def default_services(profile: Profile) -> dict[str, Any]:
-    """The shared services checks may ask for. Later families add transports here."""
-    return {"dns": Resolvers(profile.network)}
+def default_services(profile: Profile, options: RunOptions | None = None,
+                     password: Any = None) -> dict[str, Any]:
+    """The shared services checks may ask for. Later families add transports here.
+
+    ``sessions`` (SSH/WinRM with the support account) opens nothing until a check asks.
+    """
+    from accessready.agent.localsys import local_system
+    from accessready.agent.transports.sessions import SessionOptions, Sessions
+    from accessready.agent.tvhost import LocalTeamViewerSource
+
+    local = local_system()
+    sessions = Sessions(profile, password, SessionOptions(
+        accept_new_host_keys=bool(options and options.accept_new_host_keys)))
+    return {"dns": Resolvers(profile.network), "local": local,
+            "teamviewer_host": LocalTeamViewerSource(local), "sessions": sessions}
 
 
 def _needs_password(checks: Sequence[Check], items: list) -> bool:
@@ -84,7 +96,13 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
                 interactive=sys.stdin.isatty() if interactive is None else interactive)
         except SecretUnavailable as exc:
             problem = str(exc)
-    shared = services if services is not None else default_services(profile)
+    shared = services if services is not None else default_services(profile, options, password)
+    for service in shared.values():
+        # Services that log in with the support account (sessions) get the password once
+        # it is resolved, also when the caller built the services itself (the demo).
+        bind = getattr(service, "bind_password", None)
+        if password is not None and callable(bind):
+            bind(password)
     factory = ContextFactory(profile, shared, password, problem)
     interrupted = False
     try:

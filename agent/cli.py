@@ -114,10 +114,12 @@ def _output_options(f: Any) -> Any:
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), help="Seconds per check.")
 @click.option("--concurrency", type=click.IntRange(1, 1024), help="Checks at once.")
 @click.option("--quiet", "-q", is_flag=True, help="No table on stdout.")
+@click.option("--accept-new-host-keys", is_flag=True,
+              help="SSH: add unknown host keys to known_hosts (a changed key still fails).")
 def run(profile: str, html: str | None, json_: str | None, junit: str | None,
         prometheus: str | None, nagios: bool, lang: str | None, only: tuple[str, ...],
         skip: tuple[str, ...], timeout: float | None, concurrency: int | None,
-        quiet: bool) -> None:
+        quiet: bool, accept_new_host_keys: bool) -> None:
     """Run every applicable check of PROFILE and write the requested outputs."""
     from accessready.agent.app import run_checks
     from accessready.agent.profile import load_profile
@@ -130,6 +132,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
         concurrency=concurrency or prof.checks.concurrency,
         only=only or prof.checks.only,
         skip=tuple(prof.checks.skip) + skip,
+        accept_new_host_keys=accept_new_host_keys,
     )
     chosen = _pick_lang(lang, prof.customer.lang)
     live = LiveLine(sys.stderr)

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from accessready.agent.model import Run
 from accessready.agent.runner import Progress, RunOptions
@@ -23,11 +24,18 @@ DEMO_DOMAIN = "exempel.se"
 
 @dataclass
 class DemoPart:
-    """One family's contribution: profile TOML, offered access methods, how to stop."""
+    """One family's contribution: profile TOML, offered access methods, how to stop.
+
+    ``services`` replace the run's shared services of the same name (e.g. a simulated
+    ``local`` system). ``fallback_toml`` is added only when no other part wrote the table
+    its first line names, for tables several parts may need.
+    """
 
     toml: str = ""
     methods: list[str] = field(default_factory=list)
     stops: list[Callable[[], None]] = field(default_factory=list)
+    services: dict[str, Any] = field(default_factory=dict)
+    fallback_toml: str = ""
 
 
 def q(value: str) -> str:
@@ -70,23 +78,47 @@ contacts = [
 ]
 """
 
-PARTS: list[Callable[[Path], DemoPart]] = [dns_part]
+def split_tunnel_part(workdir: Path) -> DemoPart:
+    """A simulated workstation connected with AnyConnect, split tunnel (clearly labelled)."""
+    from accessready.agent.simulators.workstation import split_tunnel_part as make
+
+    return make(workdir)
+
+
+def access_part(workdir: Path) -> DemoPart:
+    """Remote-access gateways: AnyConnect (passes), Check Point, PPTP, TeamViewer (fails)."""
+    from accessready.agent.simulators.access_demo import access_part as make
+
+    part: DemoPart = make(workdir)
+    return part
+
+
+PARTS: list[Callable[[Path], DemoPart]] = [dns_part, split_tunnel_part, access_part]
 
 
 @contextlib.contextmanager
-def demo_environment() -> Iterator[Path]:
-    """Start every part's simulators; yield the demo profile's path; stop them all."""
+def demo_environment(services: dict[str, Any] | None = None) -> Iterator[Path]:
+    """Start every part's simulators; yield the demo profile's path; stop them all.
+
+    Parts' services are put into ``services`` when it is given.
+    """
     stops: list[Callable[[], None]] = []
     with tempfile.TemporaryDirectory(prefix="accessready-demo-") as tmp:
         workdir = Path(tmp)
         try:
-            chunks, methods = [CUSTOMER_TOML], []
+            chunks, methods, fallbacks = [CUSTOMER_TOML], [], []
             for make in PARTS:
                 part = make(workdir)
                 stops.extend(part.stops)
                 chunks.append(part.toml)
                 methods.extend(part.methods)
-            methods = methods or ["teamviewer"]
+                fallbacks.append(part.fallback_toml.strip())
+                if services is not None:
+                    services.update(part.services)
+            for extra in filter(None, fallbacks):
+                if extra.splitlines()[0] not in "".join(chunks).splitlines():
+                    chunks.append("\n" + extra + "\n")
+            methods = list(dict.fromkeys(methods)) or ["teamviewer"]
             access = f"\n[access]\nmethods = [{', '.join(q(m) for m in methods)}]\n"
             # [access] must come before its sub-tables, which parts may have written
             text = chunks[0] + access + "".join(chunks[1:]) + "\n[checks]\ntimeout = 5\n"
@@ -102,14 +134,16 @@ def demo_environment() -> Iterator[Path]:
 def run_demo(lang: str = "en", profile_out: str | None = None,
              on_progress: Callable[[Progress], None] | None = None) -> Run:
     """Run the real checks against the simulated customer and return the finished run."""
-    from accessready.agent.app import run_checks
+    from accessready.agent.app import default_services, run_checks
     from accessready.agent.profile import load_profile
 
-    with demo_environment() as path:
+    simulated: dict[str, Any] = {}
+    with demo_environment(simulated) as path:
         if profile_out:
             Path(profile_out).write_text(path.read_text("utf-8"), encoding="utf-8")
         profile = load_profile(path)
         options = RunOptions(timeout=profile.checks.timeout,
                              concurrency=profile.checks.concurrency)
         return run_checks(profile, options, lang=lang, on_progress=on_progress,
+                          services={**default_services(profile), **simulated},
                           interactive=False)

@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import json
+import ntpath
 import os
 import platform
 import re
@@ -797,6 +798,7 @@ def parse_route_print(text: str) -> tuple[list[Route], dict[int, str]]:
     routes: list[Route] = []
     interfaces: dict[int, str] = {}
     section = ""
+    pending: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("Interface List"):
@@ -819,6 +821,11 @@ def parse_route_print(text: str) -> tuple[list[Route], dict[int, str]]:
                 interfaces[int(match[1])] = match[2].lstrip(".").strip()
             continue
         words = stripped.split()
+        if section == "v6" and len(words) == 3 and words[0].isdigit():
+            pending = words  # a long destination wraps: the gateway follows on its own line
+            continue
+        if section == "v6" and len(words) == 1 and pending:
+            words, pending = [*pending, words[0]], []
         if section == "v4" and len(words) == 5 and words[-1].isdigit():
             dest, mask, gateway, iface, metric = words
             with contextlib.suppress(ValueError):
@@ -1320,8 +1327,8 @@ class WindowsLocalSystem(BaseLocalSystem):
         super().__init__(runner)
         root = os.environ.get("SYSTEMROOT", r"C:\Windows")
         # an absolute path, so a powershell.exe planted on PATH is never picked up
-        self.powershell = os.path.join(root, "System32", "WindowsPowerShell", "v1.0",
-                                       "powershell.exe")
+        self.powershell = ntpath.join(root, "System32", "WindowsPowerShell", "v1.0",
+                                      "powershell.exe")
 
     def run_powershell_json(self, body: str, timeout: float,
                             params: Mapping[str, str] | None = None) -> Any:

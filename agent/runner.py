@@ -35,6 +35,7 @@ class RunOptions:
     concurrency: int = 32
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
+    accept_new_host_keys: bool = False  # SSH: add unknown host keys to known_hosts
 
 
 @dataclass(frozen=True)

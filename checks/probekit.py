@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from accessready.agent.checkapi import CheckContext, DeadlineExceeded
+from accessready.agent.checkapi import CheckContext
 from accessready.agent.model import Status, Text, t
 from accessready.checks.net import ProbeFailure, TlsInfo
 
@@ -128,11 +128,3 @@ def judge_tls(info: TlsInfo | None, now: dt.datetime, *, untrusted: Status,
                 f"certifikatet går ut om {days} dagar ({cert.not_after:%Y-%m-%d})"),
                 "cert_expiring")
     return TlsVerdict(Status.PASS, t("", ""))
-
-
-def run_probe(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """Call a probe; a deadline with nothing left becomes a ``deadline`` ProbeFailure."""
-    try:
-        return fn(*args, **kwargs)
-    except DeadlineExceeded:
-        raise deadline_failure() from None

@@ -39,9 +39,8 @@ from accessready.agent.localsys import (
     VpnConnection,
     ps_quote,
 )
-from accessready.agent.model import Requirement, Result, Status, Text, t
+from accessready.agent.model import Requirement, Result, Status, t
 from accessready.agent.profile_types import Profile
-
 from accessready.checks.tunnel import (
     METHOD_PRODUCTS,
     Decision,
@@ -148,10 +147,6 @@ class SplitTunnelCheck(Check):
     requirement = Requirement.ACCESS
     needs = ("local",)
     product: ClassVar[str] = ""
-
-    def applies(self, profile: Profile) -> Text | None:
-        """The method must be offered (base rule)."""
-        return super().applies(profile)
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         if not ctx.profile.network.internal_subnets:
@@ -361,6 +356,7 @@ class WindowsVpnSplitTunnel(SplitTunnelCheck):
 
 
 _TUNNEL_TYPES = {"ikev2": "Ikev2", "l2tp": "L2tp", "pptp": "Pptp"}
+SYSTEM_NAMES = {"windows": "Windows", "linux": "Linux", "macos": "macOS"}
 
 
 def _host(value: str) -> str:
@@ -461,10 +457,10 @@ class WindowsVpnConnection(Check):
         local: LocalSystem = ctx.service("local")
         cfg = target.data
         if local.system != "windows":
+            shown = SYSTEM_NAMES.get(local.system, local.system)
             return self.result(target, Status.SKIP, t(
-                f"The Windows built-in VPN client exists only on Windows; this is "
-                f"{local.system}.",
-                f"Windows inbyggda VPN-klient finns bara i Windows; detta är {local.system}."),
+                f"The Windows built-in VPN client exists only on Windows; this is {shown}.",
+                f"Windows inbyggda VPN-klient finns bara i Windows; detta är {shown}."),
                 {"reason": "not_windows", "system": local.system})
         try:
             conns = local.vpn_connections(ctx.timeout(15.0))

@@ -23,7 +23,7 @@ import datetime as dt
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -45,20 +45,27 @@ LINE = 2_000
 PARAGRAPH = 8_000
 ACTION_TARGETS = 6
 
-GLYPHS = {"pass": "✓", "warn": "!", "fail": "✕", "error": "?", "skip": "–"}
-"""Status is never told by colour alone: every badge has a glyph and a word."""
-
 STATUS_ORDER = ("fail", "error", "warn", "pass", "skip")
+
+# The tab icon: a dot in the verdict's colour, inline (CSP allows data: images only).
+# Without it a browser asks the server the report came from for /favicon.ico.
+_DOT = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+        "%3Ccircle cx='8' cy='8' r='7' fill='%23{}'/%3E%3C/svg%3E")
+FAVICONS = {"ready": _DOT.format("116329"), "ready_with_warnings": _DOT.format("f2b01e"),
+            "not_ready": _DOT.format("b3131f"), "unknown": _DOT.format("5e2fa3")}
 _ACTION_RANK = {"fail": 0, "error": 1, "warn": 2}
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(slots=True)
 class Badge:
-    """A status as the page shows it: CSS key, glyph, word."""
+    """A status as the page shows it: CSS key and word.
+
+    Status is never told by colour alone: every badge carries its word, and the stylesheet
+    adds a glyph (✓ ! ✕ ? –) before it.
+    """
 
     status: str
-    glyph: str
     label: str
 
 
@@ -134,7 +141,7 @@ class _Anchors:
 
 def _badge(status: Status | str, tr: Translator) -> Badge:
     key = Status(status).value
-    return Badge(key, GLYPHS[key], tr.status(key))
+    return Badge(key, tr.status(key))
 
 
 def _when(iso: str, lang: str) -> tuple[str, str]:
@@ -157,13 +164,13 @@ def _counts(statuses: Iterable[str], tr: Translator, keep_zero: bool) -> list[tu
             if keep_zero or counter.get(s)]
 
 
-def _result_view(result: Result, anchor: str, tr: Translator) -> ResultView:
+def _result_view(result: Result, tr: Translator) -> ResultView:
     evidence, truncated = evidence_json(result.details)
     remediation = ""
     if result.status is not Status.PASS and result.remediation is not None:
         remediation = clean(tr.text(result.remediation), PARAGRAPH, multiline=True)
     return ResultView(
-        anchor=anchor,
+        anchor="",  # set only when the to-do list links here: 5,000 ids cost bytes
         badge=_badge(result.status, tr),
         target=clean(result.target, SHORT),
         summary=clean(tr.text(result.summary), LINE),
@@ -207,7 +214,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
     actions: dict[tuple[str, str], tuple[ActionView, int, str]] = {}
     for index, result in enumerate(run.results):
         req = result.requirement.value
-        view = _result_view(result, anchors.make("r", str(index)), tr)
+        view = _result_view(result, tr)
         statuses[req].append(view.badge.status)
         group = checks.get((req, result.check_id))
         if group is None:
@@ -220,7 +227,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
             checks[(req, result.check_id)] = group
             sections[req].checks.append(group)
         group.results.append(view)
-        _collect_action(actions, result, view, group, sections[req], index, tr)
+        _collect_action(actions, result, view, group, sections[req], index, anchors)
 
     for group in checks.values():
         worst_status = min((r.badge.status for r in group.results), key=_worst_key)
@@ -252,6 +259,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         "interrupted": run.interrupted,
         "verdict": verdict,
         "verdict_words": tr.verdict(verdict),
+        "favicon": FAVICONS[verdict],
         "verdict_glyph": {"ready": "✓", "ready_with_warnings": "!", "not_ready": "✕"}
         .get(verdict, "?"),
         "verdict_explain": tr(f"verdict.explain.{verdict}"),
@@ -269,23 +277,29 @@ def _worst_key(status: str) -> int:
 
 def _collect_action(actions: dict[tuple[str, str], tuple[ActionView, int, str]],
                     result: Result, view: ResultView, group: CheckView,
-                    section: RequirementView, index: int, tr: Translator) -> None:
+                    section: RequirementView, index: int, anchors: _Anchors) -> None:
     """Fold a warn/fail/error into the to-do list: one item per check and remedy."""
     status = view.badge.status
     if status not in _ACTION_RANK:
         return
+
+    def link() -> str:
+        if not view.anchor:
+            view.anchor = anchors.make("r", str(index))
+        return view.anchor
+
     text = view.remediation or view.summary
     key = (result.check_id, text)
     known = actions.get(key)
     if known is None:
         item = ActionView(badge=view.badge, blocking=section.blocking, text=text,
                           check_title=group.title, check_id=group.id, targets=[], more=0,
-                          anchor=view.anchor)
+                          anchor=link())
         actions[key] = (item, index, section.key)
     else:
         item = known[0]
         if _ACTION_RANK[status] < _ACTION_RANK[item.badge.status]:
-            item.badge, item.anchor = view.badge, view.anchor
+            item.badge, item.anchor = view.badge, link()
     if view.target in item.targets:
         return
     if len(item.targets) < ACTION_TARGETS:
@@ -335,8 +349,3 @@ def render(run: Run, lang: str | None = None) -> bytes:
     # textsafe replaced every lone surrogate, so strict encoding cannot fail on data
     return render_html(run, lang).encode("utf-8")
 
-
-def visible_requirements(run: Run, lang: str) -> Sequence[str]:
-    """The requirement titles the report shows, in order (for tests and tools)."""
-    tr = Translator(lang)
-    return [tr.requirement(key) for key in _requirement_order(run)]

@@ -58,8 +58,14 @@ class Translator:
         return text.format(**values) if values else text
 
     def text(self, value: Text | None) -> str:
-        """A :class:`Text` in this language; empty for None."""
-        return value.get(self.lang) if value is not None else ""
+        """A :class:`Text` in this language (English if that one is empty); "" for None.
+
+        Built-in checks always have both (a meta-test sees to it); a third-party plugin's
+        result, or an old saved result, may not, and then English beats a blank line.
+        """
+        if value is None:
+            return ""
+        return value.get(self.lang) or value.en
 
     def status(self, status: Status | str) -> str:
         """The word for a status, e.g. "Underkänd"."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from typing import Any
 
 REPLACEMENT = "\ufffd"
@@ -27,6 +28,13 @@ XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]
 
 EVIDENCE_LIMIT = 20_000
 """Characters of pretty-printed evidence kept per result."""
+
+# The fallback for evidence JSON cannot encode: depth and sizes bounded, so it cannot
+# recurse without end the way plain repr() does on a hostile nesting.
+_BOUNDED_REPR = reprlib.Repr()
+_BOUNDED_REPR.maxlevel = 12
+_BOUNDED_REPR.maxstring = _BOUNDED_REPR.maxother = 2_000
+_BOUNDED_REPR.maxdict = _BOUNDED_REPR.maxlist = _BOUNDED_REPR.maxtuple = 500
 
 
 def clean(value: object, limit: int | None = None, multiline: bool = False) -> str:
@@ -58,7 +66,7 @@ def evidence_json(details: Any, limit: int = EVIDENCE_LIMIT) -> tuple[str, bool]
     try:
         text = json.dumps(details, indent=2, ensure_ascii=False, default=repr)
     except (ValueError, TypeError, RecursionError):
-        text = repr(details)
+        text = _BOUNDED_REPR.repr(details)
     truncated = len(text) > limit
     if truncated:
         text = text[:limit]

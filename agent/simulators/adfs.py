@@ -40,6 +40,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -397,8 +398,11 @@ class AdfsSimulator:
         context.load_cert_chain(str(folder / "cert.pem"), str(folder / "key.pem"))
         if self.max_tls is not None:
             # An old server: only what OpenSSL's security level still lets it offer.
-            context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-            context.maximum_version = self.max_tls
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # old versions on purpose
+                context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+                context.maximum_version = self.max_tls
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
         self.tls_context = context
         self.mex = build_mex(self.federation_service)
         self._servers: list[_Server] = []
@@ -447,6 +451,14 @@ class AdfsSimulator:
             thread.start()
             self._threads.append(thread)
         return self
+
+    def close_http(self) -> None:
+        """Stop answering plain HTTP, like a node whose firewall shuts port 80."""
+        for server in [s for s in self._servers if s.scheme == "http"]:
+            if self._threads:
+                server.shutdown()
+            server.server_close()
+            self._servers.remove(server)
 
     def _close_sockets(self) -> None:
         for server in self._servers:

@@ -55,7 +55,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def make_ca(name: str, *, days: int = 30) -> Ca:
+def make_ca(name: str, *, days: int = 3650) -> Ca:
     """A self-signed CA certificate valid from an hour ago for ``days`` days."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -88,7 +88,7 @@ def issue(ca: Ca, dns_names: list[str] | tuple[str, ...],
           not_after: dt.datetime | None = None) -> tuple[bytes, bytes]:
     """A server certificate for ``dns_names`` signed by ``ca``: (cert PEM, key PEM).
 
-    The first name is the subject CN. Default validity: from an hour ago for 30 days;
+    The first name is the subject CN. Default validity: from an hour ago for 365 days;
     pass dates in the past to make an expired certificate for a failure test.
     """
     from cryptography import x509
@@ -100,7 +100,7 @@ def issue(ca: Ca, dns_names: list[str] | tuple[str, ...],
         raise ValueError("a certificate needs at least one name")
     key = ec.generate_private_key(ec.SECP256R1())
     start = not_before or _now() - dt.timedelta(hours=1)
-    end = not_after or start + dt.timedelta(days=30)
+    end = not_after or start + dt.timedelta(days=365)
     sans: list[x509.GeneralName] = []
     for name in dns_names:
         try:

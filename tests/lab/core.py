@@ -11,6 +11,7 @@ deletes the namespaces and the lab's folder. ``stop`` runs from pytest finalizer
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -121,10 +122,29 @@ class Lab:
             self.stop(check=False)
             raise
         self.start_seconds = round(time.monotonic() - t0, 2)
-        self.state.pids = {n: d.pid_record() for n, d in self.daemons.items()}
+        self.save_state()
+        return self
+
+    def save_state(self) -> None:
+        """Record current PIDs (daemons and the VPN client) and the lab's description."""
+        if self.state is None:
+            return
+        pids = {n: d.pid_record() for n, d in self.daemons.items()}
+        if self.vpn is not None and self.vpn.proc is not None:
+            pids["openconnect"] = [self.vpn.proc.pid, self.vpn.proc.start_time]
+        self.state.pids = pids
         self.state.info = self.info()
         self.state.save()
-        return self
+
+    def detach(self) -> None:
+        """Leave the lab running after this process exits (``up --keep``); ``python -m
+        tests.lab down PREFIX`` removes it."""
+        if self.state is None:
+            raise LabError("the lab has not been started")
+        self.state.keep = True
+        self.save_state()
+        _unregister(self)
+        self._stopped = True  # this object no longer owns the lab
 
     def _build(self, t0: float) -> None:
         present = set(self.topology.hosts)
@@ -448,10 +468,8 @@ _HOOKS_INSTALLED = False
 
 def _stop_all() -> None:
     for lab in list(_ACTIVE):
-        try:
+        with contextlib.suppress(Exception):  # best effort at interpreter exit
             lab.stop(check=False)
-        except Exception:  # noqa: S110 - best effort at interpreter exit
-            pass
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:

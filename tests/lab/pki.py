@@ -261,7 +261,9 @@ def make_ssh_key(path: Path, comment: str) -> SshKey:
     )
 
 
-def build_lab_pki(directory: Path, zone: str, addresses: dict[str, list[str]]) -> dict[str, CertFiles]:
+def build_lab_pki(
+    directory: Path, zone: str, addresses: dict[str, list[str]]
+) -> dict[str, CertFiles]:
     """Create the CA and every certificate the lab serves.
 
     ``addresses`` maps a certificate name to the IP addresses it should also carry

@@ -5,6 +5,7 @@ Nothing here knows about the lab's topology. Every wait is bounded in time and i
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -164,7 +165,7 @@ def proc_start_time(pid: int) -> int | None:
 
 
 def pid_matches(pid: int, start_time: int | None) -> bool:
-    """True if ``pid`` is alive and (when known) still the process that started at ``start_time``."""
+    """True if ``pid`` is alive and (when known) still the process started at ``start_time``."""
     now = proc_start_time(pid)
     if now is None:
         return False
@@ -214,10 +215,8 @@ def kill_netns_processes(ns: str, *, seconds: float = 5.0) -> list[int]:
         if not left:
             return []
         for pid in left:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if time.monotonic() > deadline:
             break
         time.sleep(0.03)
@@ -268,10 +267,8 @@ class Proc:
     def signal(self, sig: int) -> None:
         """Send ``sig`` to this process only (never by name, never a group)."""
         if self.alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
 
     def wait(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for the process to end; True if it did."""

@@ -17,6 +17,10 @@ network namespace is never changed, and no interface of the lab connects to it: 
 from the lab can leave the machine. The internal network is reachable from the client only
 through a VPN tunnel (ocserv pools 198.51.100.128/28 split and 198.51.100.144/28 full, routed,
 not NATed, so servers see the VPN client's own address).
+
+On the internet side every address is a /32 with a route to each neighbour, so the client has
+no connected route to 203.0.113.0/24: with a full tunnel up, the public site goes through the
+tunnel like the rest of the internet; with a split tunnel it does not.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ NETWORKS: dict[str, str] = {
     "dmz": "198.51.100.0/25",
     "internal": "192.0.2.0/24",
 }
+# Networks whose hosts get /32 addresses and per-neighbour routes instead of a shared subnet.
+POINT_TO_POINT = frozenset({"inet"})
 BRIDGES = {"inet": "br-inet", "dmz": "br-dmz", "internal": "br-int"}
 ROUTER_INET = "203.0.113.1"
 ROUTER_DMZ = "198.51.100.1"
@@ -259,9 +265,18 @@ class Topology:
         for addr in spec.lo_addrs:
             lines.append(f"address add {addr}/32 dev lo")
         for index, (net, addr) in enumerate(spec.links):
-            plen = ipaddress.ip_network(NETWORKS[net]).prefixlen
-            lines.append(f"address add {addr}/{plen} dev eth{index}")
             lines.append(f"link set eth{index} up")
+            if net in POINT_TO_POINT:
+                # /32 plus a device route per neighbour: no connected /24 on the client, so
+                # a full tunnel really takes 203.0.113.80 ("the internet") into the tunnel.
+                lines.append(f"address add {addr}/32 dev eth{index}")
+                for other in self.specs:
+                    for onet, oaddr in other.links:
+                        if onet == net and oaddr != addr:
+                            lines.append(f"route add {oaddr}/32 dev eth{index}")
+            else:
+                plen = ipaddress.ip_network(NETWORKS[net]).prefixlen
+                lines.append(f"address add {addr}/{plen} dev eth{index}")
         for dst, via in spec.routes:
             lines.append(f"route add {dst} via {via}")
         run(["ip", "-n", self.ns(spec.name), "-batch", "-"], input="\n".join(lines) + "\n")

@@ -12,6 +12,7 @@ the proof that a report fetched nothing.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import http.server
 import json
@@ -186,20 +187,16 @@ class Browser:
 
     def close(self) -> None:
         """Stop Chromium (only the process this object started)."""
-        try:
+        with contextlib.suppress(BrowserError, OSError):
             self.call("Browser.close")
-        except (BrowserError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
         for fd in (self._to_child, self._from_child):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._profile.cleanup()
 
 

@@ -69,8 +69,16 @@ class Daemon:
         raise NotImplementedError
 
     def binds(self) -> list[tuple[Path, str]]:
-        """(folder or file, path it stands in for) pairs for the private mount namespace."""
-        return [(self.run_dir, "/run"), (self.log_dir, "/var/log")]
+        """(folder or file, path it stands in for) pairs for the private mount namespace.
+
+        resolv.conf comes first (in case the machine's is a link into /run): any name lookup
+        a daemon makes goes to the lab's own DNS, never to the machine's resolver.
+        """
+        return [
+            (self.lab.resolv_conf_for(self.host.name), "/etc/resolv.conf"),
+            (self.run_dir, "/run"),
+            (self.log_dir, "/var/log"),
+        ]
 
     def env(self) -> dict[str, str]:
         """Extra environment variables."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import socketserver
 import ssl
 import sys
 import threading
@@ -56,7 +57,7 @@ def make_handler(routes: dict[str, dict[str, Any]], server_header: str) -> type:
                 self.rfile.read(length)
             self._respond(True)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             sys.stderr.write(
                 f"{self.server.server_address[1]} {self.client_address[0]} {format % args}\n"
             )
@@ -70,6 +71,12 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     tls: ssl.SSLContext | None = None
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind would call socket.getfqdn(): a reverse DNS lookup at start.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         request.settimeout(15)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from defusedxml import ElementTree as SafeET
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from accessready.checks.protocols import ProtocolError
 from accessready.checks.protocols.anyconnect import (
     DEFAULT_USER_AGENT,
@@ -19,9 +23,6 @@ from accessready.checks.protocols.anyconnect import (
     parse_cstp_headers,
 )
 from accessready.checks.protocols.httpmsg import build_request
-from defusedxml import ElementTree as SafeET
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 # ocserv 1.1.6 with select-group staff/students, byte for byte as captured on loopback
 # (reference F.2; the body has no final newline).

@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from accessready.checks.protocols import ProtocolError
 from accessready.checks.protocols.checkpoint import (
     MAX_SEXPR_DEPTH,
@@ -26,8 +29,6 @@ from accessready.checks.protocols.checkpoint import (
     parse_sexpr,
     parse_topology_reply,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 # The ClientHello answer of a gateway offering IPsec and SSL with two realms: a
 # transcription into the wire syntax of the published ClientHello example (field names,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from accessready.checks.protocols import ProtocolError
 from accessready.checks.protocols.httpmsg import (
     MAX_HEADERS,
@@ -12,8 +15,6 @@ from accessready.checks.protocols.httpmsg import (
     build_request,
     parse_response,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 # The ocserv 1.1.6 answer to the AnyConnect init POST (reference F.2), byte for byte as
 # captured on loopback: note that the body has no final newline (Content-Length 438).

@@ -8,10 +8,11 @@ import itertools
 import struct
 
 import pytest
-from accessready.checks.protocols import ProtocolError, ike
-from accessready.checks.protocols.ike import IkeParseError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from accessready.checks.protocols import ProtocolError, ike
+from accessready.checks.protocols.ike import IkeParseError
 
 SPI_I = bytes.fromhex("1122334455667788")
 SPI_R = bytes.fromhex("a1a2a3a4a5a6a7a8")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import struct
 
 import pytest
-from accessready.checks.protocols import ProtocolError, pptp
-from accessready.checks.protocols.pptp import PptpParseError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from accessready.checks.protocols import ProtocolError, pptp
+from accessready.checks.protocols.pptp import PptpParseError
 
 
 def _name(text: bytes) -> bytes:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from accessready.checks.protocols import ProtocolError, rdp
-from accessready.checks.protocols.rdp import ConnectionConfirm, RdpParseError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from accessready.checks.protocols import ProtocolError, rdp
+from accessready.checks.protocols.rdp import ConnectionConfirm, RdpParseError
 
 
 def h(text: str) -> bytes:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from defusedxml import ElementTree as SafeET
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from accessready.checks.protocols import ProtocolError
 from accessready.checks.protocols.httpmsg import build_request
 from accessready.checks.protocols.wsman import (
@@ -20,9 +24,6 @@ from accessready.checks.protocols.wsman import (
     parse_fault,
     parse_identify_response,
 )
-from defusedxml import ElementTree as SafeET
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 # Windows Server 2012 R2, anonymous Identify: the literal body from chef/knife-windows
 # spec/unit/knife/wsman_test_spec.rb (reference B.2).

@@ -1,0 +1,1 @@
+"""Tests of the renderers: HTML, JUnit, Prometheus, Nagios; hostile input; real browser."""

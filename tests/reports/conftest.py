@@ -1,0 +1,53 @@
+"""Fixtures for the report tests: sample runs, the real demo run, external tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from accessready.agent.model import Run
+
+from .sample import full_run
+
+
+def in_ci() -> bool:
+    """CI=true: a missing tool is a failure, never a skip."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need_tool(name: str, package: str) -> str:
+    """The path of ``name``; fail in CI, skip elsewhere, when it is not installed."""
+    path = shutil.which(name)
+    if path is None:
+        reason = f"{name} not found (Debian package '{package}'; ./scripts/test-all installs it)"
+        if in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture
+def sample_run() -> Run:
+    """A full not-ready run: every requirement, every status."""
+    return full_run("en")
+
+
+@pytest.fixture(scope="session")
+def demo_run() -> Run:
+    """The real ``accessready demo`` run (simulators on loopback, the real checks)."""
+    from accessready.agent.demo import run_demo
+
+    return run_demo(lang="en")
+
+
+@pytest.fixture(scope="session")
+def shots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where browser tests leave screenshots/PDFs; ACCESSREADY_SHOTS keeps them for a human."""
+    keep = os.environ.get("ACCESSREADY_SHOTS")
+    if keep:
+        path = Path(keep)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("shots")

@@ -1,0 +1,379 @@
+"""teamviewer.network and teamviewer.host: parsers on recorded output, checks on loopback.
+
+TeamViewer's own router names are never resolved or contacted here: every profile sets
+``routers`` to names served by a loopback DNS simulator or to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import plistlib
+
+import pytest
+from accessready.agent.checkapi import Target
+from accessready.agent.localsys import CommandResult, ServiceInfo
+from accessready.agent.model import Status
+from accessready.agent.simulators.dns import DnsSimulator
+from accessready.agent.simulators.teamviewer import (
+    INFO_OUTPUT,
+    RouterSimulator,
+    SimulatedTeamViewerHost,
+    closed_port,
+)
+from accessready.agent.tvhost import (
+    WINDOWS_TEAMVIEWER_PS,
+    LocalTeamViewerSource,
+    TeamViewerFacts,
+    facts_from_windows,
+    format_id,
+    normalize_id,
+    parse_global_conf,
+    parse_plist,
+    parse_registry_export,
+    parse_teamviewer_info,
+    remote_windows_facts,
+    strip_ansi,
+)
+from accessready.agent.transports.base import CommandResult as RemoteResult
+from accessready.checks.teamviewer import (
+    CHECKS,
+    TeamViewerHostCheck,
+    TeamViewerNetworkCheck,
+    split_router,
+)
+
+from tests.unit.access_helpers import run_access
+
+REG_EXPORT = """\ufeffWindows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\\SOFTWARE\\TeamViewer]
+"InstallationDirectory"="C:\\\\Program Files\\\\TeamViewer"
+"Version"="15.51.5"
+"ClientID"=dword:499602d2
+"LastMACUsed"=hex(7):00,00
+
+[HKEY_LOCAL_MACHINE\\SOFTWARE\\TeamViewer\\DefaultSettings]
+"Autostart_GUI"=dword:00000001
+"""
+
+GLOBAL_CONF = """TeamViewer Global Settings
+[int32] ClientID = 987654321
+[int32] EulaAccepted = 1
+[strng] Owner = "root"
+"""
+
+
+# --- pure parsers -------------------------------------------------------------------------
+
+def test_info_output_with_ansi_codes():
+    info = parse_teamviewer_info(INFO_OUTPUT)
+    assert info.client_id == "987654321"
+    assert info.version == "15.51.5"
+    assert info.daemon_active is True
+    assert "\x1b" not in strip_ansi(INFO_OUTPUT)
+
+
+@pytest.mark.parametrize("text", [
+    "TeamViewer ID:\x1b[0m 123456789\n", "  TeamViewer ID:  1 234 567 890 \n",
+    "\x1b[1mTeamViewer ID:\x1b[0m \x1b[1m 1234567890 \x1b[0m"])
+def test_info_id_variants(text):
+    assert parse_teamviewer_info(text).client_id in ("123456789", "1234567890")
+
+
+def test_info_without_id_or_daemon_down():
+    info = parse_teamviewer_info("TeamViewer 15.51.5\n     Active: inactive (dead)\n")
+    assert info.client_id is None
+    assert info.daemon_active is False
+
+
+def test_registry_export_dword_client_id():
+    keys = parse_registry_export(REG_EXPORT)
+    main = keys["HKEY_LOCAL_MACHINE\\SOFTWARE\\TeamViewer"]
+    assert main["ClientID"] == 1234567890
+    assert main["Version"] == "15.51.5"
+    assert main["InstallationDirectory"] == "C:\\Program Files\\TeamViewer"
+
+
+def test_global_conf_and_plist():
+    assert parse_global_conf(GLOBAL_CONF) == "987654321"
+    assert parse_global_conf("nothing here") is None
+    data = plistlib.dumps({"ClientID": 1234567890, "Version": "15.50.3"}, fmt=plistlib.FMT_BINARY)
+    assert parse_plist(data) == {"ClientID": 1234567890, "Version": "15.50.3"}
+    assert parse_plist(b"garbage \x00\xff") == {}
+
+
+@pytest.mark.parametrize(("raw", "digits"), [
+    ("1 234 567 890", "1234567890"), (1234567890, "1234567890"), ("12", None),
+    (None, None), (True, None), ("000000000", None)])
+def test_normalize_and_format_id(raw, digits):
+    assert normalize_id(raw) == digits
+    if digits:
+        assert format_id(digits) == "1 234 567 890"
+
+
+def test_windows_json_as_powershell_returns_it():
+    data = {"registry": [{"path": "HKLM:\\SOFTWARE\\TeamViewer", "ClientID": 1234567890,
+                          "Version": "15.51.5"}],
+            "services": {"name": "TeamViewer", "display_name": "TeamViewer",
+                         "status": "Running"},
+            "processes": ["TeamViewer_Service.exe", "TeamViewer.exe"], "computer": "TV01"}
+    facts = facts_from_windows(data)
+    assert facts.installed and facts.running
+    assert facts.client_id == "1234567890"
+    assert facts.host == "TV01"
+    stopped = facts_from_windows({**data, "services": [{"name": "TeamViewer",
+                                                       "status": "Stopped"}]})
+    assert not stopped.running
+    missing = facts_from_windows({"registry": [], "services": [], "processes": []})
+    assert not missing.installed and missing.service_state == "missing"
+
+
+# --- teamviewer.host ------------------------------------------------------------------------
+
+def judge(facts: TeamViewerFacts, expected: str | None = "987654321"):
+    return TeamViewerHostCheck().judge(Target("this machine"), facts, expected)
+
+
+def test_host_passes_with_the_expected_id():
+    result = judge(SimulatedTeamViewerHost().teamviewer_facts(1))
+    assert result.status is Status.PASS
+    assert "987 654 321" in result.summary.en
+
+
+@pytest.mark.parametrize(("facts", "expected", "status", "fix"), [
+    (TeamViewerFacts("linux", installed=False), "1", Status.FAIL, "not_installed"),
+    (TeamViewerFacts("linux", True, service_state="stopped", client_id="987654321"),
+     "987654321", Status.FAIL, "not_running"),
+    (TeamViewerFacts("linux", True, service_state="running"), "987654321", Status.FAIL,
+     "no_id"),
+    (TeamViewerFacts("linux", True, service_state="running", client_id="111222333"),
+     "987654321", Status.FAIL, "id_mismatch"),
+    (TeamViewerFacts("linux", True, service_state="running", client_id="111222333"), None,
+     Status.WARN, "no_profile_id"),
+    (TeamViewerFacts("windows", True, service_state="unknown", client_id="987654321",
+                     processes=("TeamViewer_Service.exe",)), "987654321", Status.PASS, None),
+])
+def test_host_verdicts(facts, expected, status, fix):
+    result = judge(facts, expected)
+    assert result.status is status, result.summary.en
+    if fix:
+        assert result.remediation == TeamViewerHostCheck.remediation[fix]
+
+
+def test_host_check_through_the_runner_uses_the_service():
+    results, _ = run_access("""
+[access]
+methods = ["teamviewer"]
+[access.teamviewer]
+id = "1 234 567 890"
+routers = ["127.0.0.1"]
+ports = [1]
+""", [TeamViewerHostCheck], services={"teamviewer_host": SimulatedTeamViewerHost()})
+    result = results["teamviewer.host"]
+    assert result.status is Status.FAIL
+    assert "987 654 321" in result.summary.en and "1 234 567 890" in result.summary.en
+
+
+class FakeLocal:
+    """A LocalSystem stand-in for the Linux collector."""
+
+    system = "linux"
+
+    def __init__(self, installed: bool = True, unit: str = "running") -> None:
+        self.installed = installed
+        self.unit = unit
+        self.argv: list[list[str]] = []
+
+    def which(self, program):
+        return "/usr/bin/teamviewer" if self.installed else None
+
+    def existing_paths(self, candidates):
+        return ["/opt/teamviewer"] if self.installed else []
+
+    def services(self, timeout):
+        return [ServiceInfo("teamviewerd", "", self.unit)] if self.installed else []
+
+    def processes(self):
+        return ["teamviewerd", "bash"] if self.unit == "running" else ["bash"]
+
+    def run_command(self, argv, timeout):
+        self.argv.append(list(argv))
+        assert timeout <= 5.0
+        return CommandResult(" ".join(argv), 0, INFO_OUTPUT, "", 0.1)
+
+
+def test_linux_collector_runs_argv_with_timeout_and_parses():
+    local = FakeLocal()
+    facts = LocalTeamViewerSource(local).teamviewer_facts(3.0)
+    assert local.argv == [["/usr/bin/teamviewer", "--info"]]
+    assert facts.installed and facts.running and facts.client_id == "987654321"
+    assert facts.commands[0]["command"] == "teamviewer --info"
+    absent = LocalTeamViewerSource(FakeLocal(installed=False)).teamviewer_facts(3.0)
+    assert not absent.installed
+
+
+class FakeTransport:
+    method = "winrm"
+
+    def __init__(self, stdout: str) -> None:
+        self.stdout = stdout
+        self.scripts: list[str] = []
+
+    def run_powershell(self, script, timeout, params=None):
+        self.scripts.append(script)
+        return RemoteResult(self.stdout, "", 0)
+
+    def run(self, argv, timeout):
+        raise AssertionError("no argv commands")
+
+    def close(self):
+        pass
+
+
+def test_remote_windows_collector_over_a_transport():
+    stdout = ('{"registry":[{"path":"HKLM:\\\\SOFTWARE\\\\TeamViewer","ClientID":1234567890,'
+              '"Version":"15.51.5"}],"services":[{"name":"TeamViewer","display_name":'
+              '"TeamViewer","status":"Running"}],"processes":["TeamViewer_Service.exe"],'
+              '"computer":"TV01"}')
+    transport = FakeTransport(stdout)
+    facts = remote_windows_facts(transport, 5.0, "tv01")
+    assert transport.scripts == [WINDOWS_TEAMVIEWER_PS]
+    assert facts.client_id == "1234567890" and facts.running and facts.host == "tv01"
+
+
+class FakeSessions:
+    def __init__(self, transport):
+        self.transport = transport
+
+    def get(self, server, method, timeout):
+        assert method == "winrm"
+        return self.transport
+
+
+REMOTE_PROFILE = """
+[access]
+methods = ["teamviewer"]
+[access.teamviewer]
+id = "1 234 567 890"
+server = "tv01"
+[account]
+username = 'EXEMPEL\\support'
+password = { env = "ACCESSREADY_TEST_TV_PASSWORD" }
+[[servers]]
+name = "tv01"
+address = "127.0.0.1"
+roles = ["other"]
+remote = ["winrm"]
+"""
+
+
+def test_named_server_without_a_winrm_transport_errors_clearly(monkeypatch):
+    monkeypatch.setenv("ACCESSREADY_TEST_TV_PASSWORD", "x")
+    results, _ = run_access(REMOTE_PROFILE, [TeamViewerHostCheck])
+    result = results["teamviewer.host"]
+    assert result.status is Status.ERROR
+    assert "WinRM" in result.summary.en and result.target == "tv01"
+
+
+def test_named_server_over_a_fake_transport(monkeypatch):
+    monkeypatch.setenv("ACCESSREADY_TEST_TV_PASSWORD", "x")
+    stdout = ('{"registry":{"path":"HKLM:\\\\SOFTWARE\\\\TeamViewer","ClientID":1234567890},'
+              '"services":{"name":"TeamViewer","status":"Running"},"processes":[]}')
+    results, _ = run_access(REMOTE_PROFILE, [TeamViewerHostCheck],
+                            services={"sessions": FakeSessions(FakeTransport(stdout))})
+    result = results["teamviewer.host"]
+    assert result.status is Status.PASS, result.summary.en
+    assert "on tv01" in result.summary.en
+
+
+# --- teamviewer.network ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def routers():
+    with RouterSimulator(count=2) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def dns():
+    with DnsSimulator({("router1.tv.test.", "A"): ["127.0.0.1"],
+                       ("router2.tv.test.", "A"): ["127.0.0.2"],
+                       ("master1.tv.test.", "AAAA"): ["::1"]}) as server:
+        yield server
+
+
+def network(dns_address: str, routers: list[str], ports: list[int], timeout: float = 3.0):
+    toml = f"""
+[network]
+external_resolvers = ["{dns_address}"]
+[access]
+methods = ["teamviewer"]
+[access.teamviewer]
+routers = [{", ".join(f'"{r}"' for r in routers)}]
+ports = [{", ".join(str(p) for p in ports)}]
+"""
+    results, took = run_access(toml, [TeamViewerNetworkCheck], timeout=timeout)
+    assert took < timeout + 1.5
+    return results["teamviewer.network"]
+
+
+def test_preferred_port_passes_with_latency(dns, routers):
+    result = network(dns.address, ["router1.tv.test", "nosuch.tv.test"],
+                     [routers.ports[0], routers.ports[1]])
+    assert result.status is Status.PASS, result.summary.en
+    assert result.details["working_port"] == routers.ports[0]
+    assert result.details["latency_ms"] >= 0
+    assert result.details["unresolved"] == ["nosuch.tv.test"]
+    assert "router1.tv.test (127.0.0.1)" in result.summary.en
+
+
+def test_only_fallback_port_warns(dns, routers):
+    result = network(dns.address, ["router1.tv.test"], [closed_port(), routers.ports[1]])
+    assert result.status is Status.WARN
+    assert result.details["working_port"] == routers.ports[1]
+    assert result.remediation == TeamViewerNetworkCheck.remediation["fallback"]
+    assert [a["outcome"] for a in result.details["attempts"]] == ["refused", "connected"]
+
+
+def test_nothing_connects_fails(dns):
+    result = network(dns.address, ["router1.tv.test", "router2.tv.test"],
+                     [closed_port(), closed_port()])
+    assert result.status is Status.FAIL
+    assert len(result.details["attempts"]) == 4
+
+
+def test_no_name_resolves_fails(dns):
+    result = network(dns.address, ["nosuch.tv.test", "other.tv.test"], [5938])
+    assert result.status is Status.FAIL
+    assert result.remediation == TeamViewerNetworkCheck.remediation["dns"]
+    assert result.details["attempts"] == []
+
+
+def test_silent_dns_is_an_error_within_the_deadline():
+    from tests.unit.hostile import Udp
+
+    with Udp("silent") as silent:
+        result = network(f"127.0.0.1:{silent.port}", ["router1.tv.test"], [5938], timeout=2)
+    assert result.status is Status.ERROR
+
+
+def test_ipv6_router_from_aaaa_and_pinned_port(dns, routers):
+    result = network(dns.address, [f"127.0.0.1:{routers.ports[1]}"], [closed_port()])
+    assert result.status is Status.PASS
+    assert result.details["working_port"] == routers.ports[1]
+    assert split_router("[::1]:5938") == ("::1", 5938)
+    assert split_router("router1.teamviewer.com") == ("router1.teamviewer.com", None)
+
+
+def test_default_routers_are_teamviewers_documented_names():
+    from accessready.agent.profile_types import TeamViewerCfg
+
+    cfg = TeamViewerCfg()
+    assert cfg.ports == (5938, 443, 80)
+    assert all(r.endswith(".teamviewer.com") for r in cfg.routers)
+
+
+def test_metadata_is_bilingual():
+    for cls in CHECKS:
+        assert cls.method == "teamviewer"
+        for key, text in cls.remediation.items():
+            assert text.en and text.sv and text.en != text.sv, (cls.id, key)
