@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from accessready import __version__
 from accessready.agent.checkapi import Check
 from accessready.agent.dns import Resolvers
 from accessready.agent.model import Run
@@ -30,8 +31,6 @@ from accessready.agent.runner import (
 )
 from accessready.agent.secrets import SecretUnavailable, resolve_secret
 from accessready.agent.verdict import decide
-
-from accessready import __version__
 
 
 def where_from() -> dict[str, str]:

@@ -93,7 +93,16 @@ def access_part(workdir: Path) -> DemoPart:
     return part
 
 
-PARTS: list[Callable[[Path], DemoPart]] = [dns_part, split_tunnel_part, access_part]
+def servers_part(workdir: Path) -> DemoPart:
+    """Servers reached over RDP, WinRM and SSH: remote, account and service checks."""
+    from accessready.agent.simulators.servers_demo import servers_part as make
+
+    part: DemoPart = make(workdir)
+    return part
+
+
+PARTS: list[Callable[[Path], DemoPart]] = [dns_part, split_tunnel_part, access_part,
+                                           servers_part]
 
 
 @contextlib.contextmanager

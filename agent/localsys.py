@@ -1262,7 +1262,7 @@ class MacLocalSystem(BaseLocalSystem):
 
 
 WINDOWS_ADAPTERS_PS = r"""
-$a = @(Get-NetAdapter -IncludeHidden -ErrorAction SilentlyContinue |
+$a = @(Get-NetAdapter -ErrorAction SilentlyContinue |
   Select-Object Name,InterfaceDescription,@{n='Status';e={"$($_.Status)"}},ifIndex,
     @{n='MediaType';e={"$($_.MediaType)"}})
 $i = @(Get-NetIPInterface -ErrorAction SilentlyContinue |

@@ -93,8 +93,14 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = REDACTOR.text(record.getMessage())
         record.args = None
+        if record.exc_info and not record.exc_text:
+            # Format the traceback now, so the masked text is what the handler prints.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.exc_info = None
         if record.exc_text:
             record.exc_text = REDACTOR.text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = REDACTOR.text(record.stack_info)
         return True
 
 

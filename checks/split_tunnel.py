@@ -108,8 +108,9 @@ def analyse(ctx: CheckContext, method: str) -> tuple[Decision, dict[str, Any]]:
         "how": HOW,
         "probes": [p.to_json() for p in decision.probes],
         "internet_probe_from": chosen,
+        # adapters without an address (idle miniports, macOS' own utuns) are noise here
         "vpn_adapters": [{**a.to_json(), "vendor": m.vendor, "why": m.reason}
-                         for a, m in decision.vpn_adapters],
+                         for a, m in decision.vpn_adapters if a.addresses],
         "default_routes": [r.to_json() for r in default_routes(table.routes)],
         "routes_from": table.command,
     }
@@ -133,7 +134,12 @@ def _probe(ctx: CheckContext, local: LocalSystem, role: str, address: str,
         egress = local.egress(address)
     except (OSError, ValueError) as exc:
         egress = Egress(address, error=str(exc))
-    lookup = local.route_to(address, ctx.timeout(5.0))
+    lookup = None
+    # the OS's own lookup is evidence beside the socket's answer; on Windows it costs a
+    # PowerShell start (about a second), so there it is asked only when the socket's
+    # source address did not name a single adapter
+    if local.system != "windows" or egress.interface is None:
+        lookup = local.route_to(address, ctx.timeout(5.0))
     return resolve_probe(role, address, egress, adapters, routes, lookup, subnet, names)
 
 

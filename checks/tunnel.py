@@ -194,7 +194,8 @@ class Probe:
         """Evidence form."""
         out: dict[str, Any] = {"role": self.role, "destination": self.destination,
                                "source": self.egress.source, "interface": self.interface,
-                               "through_vpn": self.vpn is not None}
+                               "through_vpn": self.vpn is not None,
+                               "found_by": self.egress.method}
         if self.subnet:
             out["subnet"] = self.subnet
         if self.vpn:

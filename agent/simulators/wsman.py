@@ -29,13 +29,15 @@ An entry is ``{"json": <value>}`` (printed like ``ConvertTo-Json -Compress``) or
 until then) and ``hang`` (never finishes). ``{"by_user": {"<user>": entry, "*": entry}}``
 chooses by the logged-on user; ``{"by_param": "<Name>", "cases": {"<value>": entry, "*":
 entry}}`` by a ``$Name = '<value>'`` line the transport put before the script. Strings may
-hold ``{{user}}``, ``{{sam}}``, ``{{domain}}``, ``{{computer}}``. Load files with
+hold ``{{user}}``, ``{{sam}}``, ``{{domain}}``, ``{{computer}}`` and ``{{now+10d}}`` (a
+date relative to now, so a recorded "expires in 10 days" stays true). Load files with
 :func:`load_recordings` (later files override earlier ones) and pass the result in.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import re
 import ssl
@@ -48,8 +50,9 @@ from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from accessready.agent.simulators.ntlm import NtlmError, NtlmServer, message_type
 from defusedxml import ElementTree as SafeET
+
+from accessready.agent.simulators.ntlm import NtlmError, NtlmServer, message_type
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -77,6 +80,13 @@ BOUNDARY = b"--Encrypted Boundary"
 MAX_BODY = 2 * 1024 * 1024
 _MARKER = re.compile(r"^\s*#\s*accessready:([A-Za-z0-9_.\-]+)", re.M)
 _PARAM = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*) = '((?:[^']|'')*)'$", re.M)
+_NOW = re.compile(r"\{\{now([+-]\d+)d\}\}")
+
+
+def _relative_date(match: re.Match[str]) -> str:
+    """``{{now+10d}}`` → a UTC time that many days from now, as .NET's 'o' format prints it."""
+    when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=int(match.group(1)))
+    return when.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
 
 @dataclass
@@ -135,6 +145,15 @@ def script_params(script: str) -> dict[str, str]:
     return {m.group(1): m.group(2).replace("''", "'") for m in _PARAM.finditer(script)}
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up early (a deadline passed) are normal here, not tracebacks."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Say nothing: the client went away."""
+
+
 class WsmanSimulator:
     """A WinRM listener on loopback; ``start()``, then ``url``; ``stop()`` when done."""
 
@@ -157,8 +176,7 @@ class WsmanSimulator:
         self.lock = threading.Lock()
         self.https = tls is not None
         handler = type("Handler", (_Handler,), {"sim": self})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer((host, port), handler)
         if tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(tls[0], tls[1])
@@ -213,10 +231,10 @@ class WsmanSimulator:
         if isinstance(value, str):
             domain, sam = self._split(user)
             for token, text in (("{{user}}", user), ("{{sam}}", sam),
-                                ("{{domain}}", domain or self.netbios_domain),
+                                ("{{domain}}", (domain or self.netbios_domain).upper()),
                                 ("{{computer}}", self.computer)):
                 value = value.replace(token, text)
-            return value
+            return _NOW.sub(_relative_date, value)
         if isinstance(value, list):
             return [self._substitute(v, user) for v in value]
         if isinstance(value, dict):

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import errno
 import hashlib
+import logging
 import os
 import shlex
 import socket
@@ -215,6 +216,15 @@ def _left(deadline: float, what: str, details: Mapping[str, Any]) -> float:
     return left
 
 
+def _quiet_paramiko() -> None:
+    """paramiko logs a traceback when a transport we gave up on is closed under its reader
+    thread; without a handler Python prints that to stderr. The evidence is in our errors."""
+    logger = logging.getLogger("paramiko")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
 def _connect_error(exc: BaseException, where: str) -> TransportError:
     if isinstance(exc, socket.gaierror):
         return TransportError("dns", f"{where.rsplit(':', 1)[0]} does not resolve "
@@ -238,6 +248,7 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
     """
     import paramiko
 
+    _quiet_paramiko()
     started = time.monotonic()
     deadline = started + timeout
     info = Handshake(host, port)
@@ -284,6 +295,11 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
                                  {**info.to_json(), "stage": "kex"}) from None
         # start_client returns without an error when its timeout passes mid-exchange.
         if not transport.is_active() or not transport.initial_kex_done:
+            if not info.first_bytes.startswith(b"SSH-"):
+                raise TransportError("protocol", f"{where} does not speak SSH: it answered "
+                                     f"{info.first_bytes[:40]!r}",
+                                     {**info.to_json(), "stage": "banner",
+                                      "first_bytes": info.first_bytes[:80].decode("latin-1")})
             raise TransportError("timeout", f"the key exchange with {where} did not finish "
                                  f"within {timeout:.1f} s", {**info.to_json(), "stage": "kex"})
         info.kex_ms = _ms(started)

@@ -53,6 +53,9 @@ MAX_OUTPUT = 1024 * 1024
 OPERATION_TIMEOUT_MAX = 20
 """Upper bound on one Receive's server-side wait (pywinrm's default)."""
 
+RECEIVE_MIN_S = 1.25
+"""Least time left worth another Receive: 1 s server wait plus a round trip."""
+
 CODEPAGE_UTF8 = 65001
 SHELL_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
 
@@ -409,7 +412,10 @@ class WinrmTransport:
                 stage = "receive"
                 out, err = bytearray(), bytearray()
                 while True:
-                    if deadline - time.monotonic() <= 0.05:
+                    # A Receive waits at least 1 s (the smallest OperationTimeout) on the
+                    # server: without that much time left, stop here and keep the session
+                    # usable rather than cut a request off mid-flight.
+                    if deadline - time.monotonic() < RECEIVE_MIN_S:
                         session.leftover.append(command_id)
                         raise TransportError(
                             "timeout", f"the command did not finish on {self.endpoint.url} "

@@ -11,7 +11,8 @@ down [PREFIX ...]
 status
     list the labs on this machine as JSON: owner, namespaces, daemons alive.
 shell [--prefix P] [HOST] [-- CMD ...]
-    run CMD (default: bash) in a lab host, with the lab's resolv.conf in place.
+    run CMD (default: bash) in a lab host, with the lab's resolv.conf and a private /run
+    (the host's folder) in place.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from .core import Lab
@@ -145,9 +147,14 @@ def cmd_shell(args: argparse.Namespace) -> int:
     ns = f"{state.prefix}-{args.host}"
     if ns not in list_netns():
         sys.exit(f"lab {state.prefix} has no host {args.host}")
-    resolv = f"{state.workdir}/hosts/{args.host}/resolv.conf"
+    host_dir = Path(state.workdir) / "hosts" / args.host
+    run_dir = host_dir / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    argv = ns_command(ns, command or ["bash"], [(resolv, "/etc/resolv.conf")])
+    # The lab's resolv.conf, and a private /run: whatever is run by hand (openconnect's
+    # vpnc-script writes /var/run/vpnc) stays in the lab's folder.
+    binds = [(host_dir / "resolv.conf", "/etc/resolv.conf"), (run_dir, "/run")]
+    argv = ns_command(ns, command or ["bash"], binds)
     os.execvp(argv[0], argv)
     return 0  # not reached
 

@@ -317,7 +317,13 @@ class Lab:
 
     def in_netns(self, host: str, fn: Callable[[], T], *, timeout: float = 60.0) -> T:
         """Call ``fn`` on a thread inside ``host``'s network namespace (sockets made there
-        belong to it)."""
+        belong to it).
+
+        Only the network namespace changes: the thread still sees the machine's files,
+        including /etc/resolv.conf. Code that needs the lab's system resolver must be given
+        the resolver address (``lab.service("dns_external").address``) or run through
+        ``exec`` / ``run_accessready``, which bind the lab's resolv.conf.
+        """
         return in_netns(self.host(host).ns, fn, timeout=timeout)
 
     # -- description -----------------------------------------------------------------------

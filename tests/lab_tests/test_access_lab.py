@@ -15,6 +15,7 @@ evidence can be compared field by field) and ``accessready run`` for the whole C
 from __future__ import annotations
 
 import pytest
+
 from accessready.agent.app import run_checks
 from accessready.agent.dns import Resolvers
 from accessready.agent.model import Status
@@ -62,13 +63,13 @@ def test_anyconnect_against_ocserv_and_openconnect(lab, lab_anyconnect_split, la
     assert reply["flavour"] == "ocserv"
     assert result.details["exchange"]["tls"]["verified"] is True
     # the real client agrees: the group we saw offered really logs the support account in
-    auth = lab_peers.openconnect_authenticate(svc.extra["url"], group=offered[0]
-                                              if offered[0] == svc.extra["group"]
-                                              else svc.extra["group"])
+    assert svc.extra["group"] in offered
+    auth = lab_peers.openconnect_authenticate(svc.extra["url"], group=svc.extra["group"])
     assert auth.ok, auth.log[-500:]
-    pin = result.details["exchange"]["tls"]["certificate"]["sha256"]
-    assert pin  # our evidence has the certificate; openconnect's pin is of the key
-    assert auth.fingerprint and auth.fingerprint.startswith("pin-sha256:")
+    # both saw the same server: our evidence has the certificate, openconnect pins its key
+    assert result.details["exchange"]["tls"]["certificate"]["sha256"]
+    assert auth.fingerprint == svc.extra["pin_sha256"] or auth.fingerprint.endswith(
+        svc.extra["pin_sha256"].split(":")[-1])
 
 
 def test_anyconnect_group_not_offered_by_ocserv(lab, lab_anyconnect_split, lab_peers):
@@ -112,12 +113,19 @@ def test_ikev2_against_strongswan_and_ike_scan(lab, lab_ikev2, lab_peers):
     # strongSwan sends no vendor IDs by default (reference E.3)
     assert result.details["vendor_ids"] == []
     notifies = main["reply"]["notifies"]
-    scan = lab_peers.ike_scan(lab_ikev2.address, ikev2=True, dhgroup=14)
-    assert scan.handshake, scan.raw
-    assert scan.sa.get("DH_Group", "").startswith("14")
     assert any("MODP2048" in c for c in main["reply"]["chosen"])
-    assert any(n.startswith("16430 IKEV2_FRAGMENTATION_SUPPORTED") for n in notifies), notifies
-    nat = lab_peers.ike_scan(lab_ikev2.address, ikev2=True, dhgroup=14, nat_t=True)
+    # ike-scan offers only SHA1/MD5 integrity, so this charon (first proposal
+    # aes256-sha256-modp2048) picks aes256-sha1-modp1024 for it: INVALID_KE_PAYLOAD with
+    # KE group 14, a handshake with group 2. Both prove the responder our probe saw.
+    scan = lab_peers.ike_scan(lab_ikev2.address, ikev2=True, dhgroup=14)
+    assert scan.responded and scan.notify_type in (None, 17), scan.raw
+    scan = lab_peers.ike_scan(lab_ikev2.address, ikev2=True, dhgroup=2)
+    assert scan.handshake, scan.raw
+    # 16418 is CHILDLESS_IKEV2_SUPPORTED (RFC 6023), not fragmentation (16430) as the
+    # reference's capture labelled it; 16404 is MULTIPLE_AUTH_SUPPORTED
+    assert "16418 CHILDLESS_IKEV2_SUPPORTED" in notifies, notifies
+    assert "16404 MULTIPLE_AUTH_SUPPORTED" in notifies, notifies
+    nat = lab_peers.ike_scan(lab_ikev2.address, ikev2=True, dhgroup=2, nat_t=True)
     assert nat.handshake, nat.raw
 
 
@@ -186,8 +194,8 @@ ports = [{ports['teamviewer']}, {ports['https_raw']}]
 
 
 def test_accessready_cli_in_the_client_host(lab, lab_pptp, accessready_run):
-    out = accessready_run(["--only", "winvpn.*"], CUSTOMER + winvpn_toml(lab_pptp.address,
+    out = accessready_run(["--only", "winvpn.pptp"], CUSTOMER + winvpn_toml(lab_pptp.address,
                                                                           "pptp"))
-    assert out["exit_code"] in (0, 1), out["stderr"][-800:]
+    assert out["exit_code"] == 1, out["stderr"][-800:]  # ready with warnings (PPTP)
     statuses = {r["check"]: r["status"] for r in out["result"]["results"]}
     assert statuses["winvpn.pptp"] == "warn"

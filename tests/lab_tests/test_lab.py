@@ -313,6 +313,29 @@ def test_support_user_logs_in_with_password_and_key(
         ssh_client(lab, lab_ssh, password="wrong-password").close()
 
 
+def test_support_password_expiry_is_adjustable(lab: Lab) -> None:
+    """The private shadow file is rewritten in place, so sshd's mount namespace sees it."""
+    assert lab.sshd.proc is not None
+    pid = str(lab.sshd.proc.pid)
+
+    def chage() -> str:
+        proc = subprocess.run(
+            ["nsenter", "--target", pid, "--mount", "--", "chage", "-l", "support"],
+            capture_output=True, text=True, timeout=10, env={**os.environ, "LC_ALL": "C"},
+        )
+        line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("Password expires"))
+        return line.split(":", 1)[1].strip()
+
+    assert chage() == "never"
+    try:
+        lab.sshd.set_password_expiry(5)
+        expected = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=5)
+        assert chage() == expected.strftime("%b %d, %Y")
+    finally:
+        lab.sshd.set_password_expiry(None)
+    assert chage() == "never"
+
+
 # -- IKE, PPTP, RDP ---------------------------------------------------------------------------
 
 

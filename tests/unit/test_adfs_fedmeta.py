@@ -7,6 +7,9 @@ import contextlib
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from accessready.agent.simulators.adfs import build_mex, client_hello_sni
 from accessready.checks.net import parse_certificate
 from accessready.checks.protocols import ProtocolError
@@ -15,9 +18,6 @@ from accessready.checks.protocols.fedmeta import (
     parse_metadata,
     parse_mex,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from tests.unit.adfs_farm import FS, XML_BOMB, XXE, certificates, metadata
 
 

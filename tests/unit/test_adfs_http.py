@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+
 from accessready.agent.model import Status
 from accessready.checks.adfs import AdfsClockSkewCheck, AdfsMetadataCheck, AdfsProbeCheck
-
 from tests.unit.adfs_farm import (
     FS,
     XML_BOMB,
@@ -125,7 +125,6 @@ def test_wap_with_stopped_adfs_fails_on_the_wap_path(tmp_path: Path) -> None:
 
 def test_without_servers_the_service_name_is_fetched(tmp_path: Path) -> None:
     from accessready.agent.profile import parse_profile
-
     from tests.unit.adfs_farm import profile_text, run_check
 
     with farm(tmp_path, [NodeSpec("wap01", "wap")]) as f:

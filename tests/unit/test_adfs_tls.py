@@ -6,10 +6,10 @@ import ssl
 from pathlib import Path
 
 import pytest
+
 from accessready.agent.model import Status
 from accessready.agent.profile import parse_profile
 from accessready.checks.adfs import AdfsTlsCheck
-
 from tests.unit.adfs_farm import FS, NodeSpec, by_target, farm, profile_text, run_check
 
 

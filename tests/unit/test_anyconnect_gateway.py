@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from accessready.agent.model import Status
 from accessready.agent.simulators import pki
 from accessready.agent.simulators.anyconnect import AnyConnectSimulator
 from accessready.agent.simulators.teamviewer import closed_port
 from accessready.checks.anyconnect import CHECKS, AnyConnectGatewayCheck, gateway_url
-
 from tests.unit import hostile
 from tests.unit.access_helpers import evidence_bounded, run_access
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+
 from accessready.agent.model import Status
 from accessready.agent.simulators import pki
 from accessready.agent.simulators.checkpoint import CheckpointSimulator
 from accessready.agent.simulators.stream import StreamServer
 from accessready.agent.simulators.teamviewer import closed_port
 from accessready.checks.checkpoint import CHECKS, CheckpointGatewayCheck, topology_probe
-
 from tests.unit import hostile
 from tests.unit.access_helpers import evidence_bounded, run_access
 

@@ -13,10 +13,10 @@ import socket
 import sys
 
 import pytest
-from accessready.agent import localsys as ls
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accessready.agent import localsys as ls
 from tests.unit.fake_local import ScriptedRunner, failed, fixture, json_text
 
 # --- JSON shapes ---------------------------------------------------------------------

@@ -83,3 +83,22 @@ def test_prompt_needs_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_secret(SecretRef("prompt"), interactive=False)
     monkeypatch.setattr("getpass.getpass", lambda prompt: CANARY)
     assert resolve_secret(SecretRef("prompt"), interactive=True).reveal() == CANARY
+
+
+def test_logged_tracebacks_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    import io
+
+    Secret(CANARY)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("accessready.test.tb")
+    logger.addHandler(handler)
+    try:
+        raise RuntimeError(f"server said {CANARY}")
+    except RuntimeError:
+        logger.error("crashed", exc_info=True)
+    finally:
+        logger.removeHandler(handler)
+    assert "RuntimeError: server said ***" in stream.getvalue()
+    assert CANARY not in stream.getvalue()

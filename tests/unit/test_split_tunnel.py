@@ -12,6 +12,7 @@ import ipaddress
 import time
 
 import pytest
+
 from accessready.agent import localsys as ls
 from accessready.agent.checkapi import CheckContext, Target
 from accessready.agent.localsys import Adapter, Egress, Route
@@ -21,7 +22,6 @@ from accessready.agent.simulators.workstation import SimulatedVpnWorkstation
 from accessready.agent.verdict import decide as verdict
 from accessready.checks import split_tunnel as st
 from accessready.checks import tunnel as tn
-
 from tests.unit.fake_local import FakeLocal, fixture, linux_local, windows_local
 
 PROFILE = """
@@ -241,6 +241,9 @@ def test_windows_fixtures_through_checkpoint_and_anyconnect(state: str, status: 
     result = run(st.AnyConnectSplitTunnel, local)
     assert result.status is status
     assert result.details["probes"][0]["interface"] == "Ethernet 2"
+    # one PowerShell start less: the socket named a single adapter, Find-NetRoute is skipped
+    assert "os_route_lookup" not in result.details["probes"][0]
+    assert result.details["probes"][0]["found_by"] == "udp-connect"
     # the AnyConnect adapter is not Check Point's tunnel
     other = run(st.CheckPointSplitTunnel, local)
     assert other.status is Status.ERROR and other.details["state"] == "other_vpn"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import plistlib
 
 import pytest
+
 from accessready.agent.checkapi import Target
 from accessready.agent.localsys import CommandResult, ServiceInfo
 from accessready.agent.model import Status
@@ -19,6 +20,7 @@ from accessready.agent.simulators.teamviewer import (
     SimulatedTeamViewerHost,
     closed_port,
 )
+from accessready.agent.transports.base import CommandResult as RemoteResult
 from accessready.agent.tvhost import (
     WINDOWS_TEAMVIEWER_PS,
     LocalTeamViewerSource,
@@ -33,14 +35,12 @@ from accessready.agent.tvhost import (
     remote_windows_facts,
     strip_ansi,
 )
-from accessready.agent.transports.base import CommandResult as RemoteResult
 from accessready.checks.teamviewer import (
     CHECKS,
     TeamViewerHostCheck,
     TeamViewerNetworkCheck,
     split_router,
 )
-
 from tests.unit.access_helpers import run_access
 
 REG_EXPORT = """\ufeffWindows Registry Editor Version 5.00

@@ -7,13 +7,13 @@ import datetime as dt
 import time
 
 import pytest
+
 from accessready.agent import localsys as ls
 from accessready.agent.checkapi import CheckContext
 from accessready.agent.localsys import InstalledApp, OsInfo, ServiceInfo
 from accessready.agent.model import Requirement, Result, Status
 from accessready.agent.profile import parse_profile
 from accessready.checks import workstation as ws
-
 from tests.unit.fake_local import FakeLocal, fixture
 
 PROFILE = """

@@ -7,8 +7,8 @@ sockets and logs of two daemons never meet, and the machine's own are never writ
 
 from __future__ import annotations
 
+import signal
 import socket
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -123,8 +123,6 @@ class Daemon:
 
     def terminate(self) -> None:
         """Send SIGTERM without waiting (a lab stops all daemons at once, then waits)."""
-        import signal
-
         if self.proc is not None:
             self.proc.signal(signal.SIGTERM)
 
@@ -144,8 +142,3 @@ class Daemon:
             "log": str(self.log_file),
             "dir": str(self.dir),
         }
-
-
-def monotonic_deadline(seconds: float) -> float:
-    """An absolute deadline ``seconds`` from now."""
-    return time.monotonic() + seconds
