@@ -44,22 +44,27 @@ def q(value: str) -> str:
 
 
 def dns_part(workdir: Path) -> DemoPart:
-    """Customer DNS: mail domains for the contacts (one deliberately broken)."""
+    """Customer DNS: mail domains for the contacts (one deliberately broken), and the AD FS
+    name split-brain: inside it is the farm, outside the WAP's public address."""
+    from accessready.agent.simulators.adfs import demo_dns_records
     from accessready.agent.simulators.dns import DnsSimulator
 
-    external = DnsSimulator({
+    common = {
         (f"{DEMO_DOMAIN}.", "MX"): ["10 mx1.exempel.se.", "20 mx2.exempel.se."],
         (f"{DEMO_DOMAIN}.", "A"): ["203.0.113.25"],
         ("skola.exempel.se.", "A"): ["203.0.113.26"],
-    }).start()
+    }
+    inside, outside = demo_dns_records()
+    external = DnsSimulator({**common, **outside}).start()
+    internal = DnsSimulator({**common, **inside}).start()
     toml = f"""
 [network]
-internal_resolvers = [{q(external.address)}]
+internal_resolvers = [{q(internal.address)}]
 external_resolvers = [{q(external.address)}]
 internal_subnets = ["192.0.2.0/24"]
 internet_probe = "203.0.113.10"
 """
-    return DemoPart(toml=toml, stops=[external.stop])
+    return DemoPart(toml=toml, stops=[external.stop, internal.stop])
 
 
 CUSTOMER_TOML = f"""
@@ -101,8 +106,18 @@ def servers_part(workdir: Path) -> DemoPart:
     return part
 
 
+def adfs_part(workdir: Path) -> DemoPart:
+    """AD FS and WAP web fronts (a token-signing certificate 12 days from expiry, a WAP
+    clock 2.5 minutes fast) and their WinRM recordings; before servers_part, which starts
+    the WinRM hosts that replay them."""
+    from accessready.agent.simulators.adfs import demo_part as make
+
+    part: DemoPart = make(workdir)
+    return part
+
+
 PARTS: list[Callable[[Path], DemoPart]] = [dns_part, split_tunnel_part, access_part,
-                                           servers_part]
+                                           adfs_part, servers_part]
 
 
 @contextlib.contextmanager

@@ -3,7 +3,9 @@
 No credentials: these checks use DNS, TLS and the unauthenticated HTTP endpoints every
 AD FS farm publishes. Nodes are the profile's servers with role ``adfs`` or ``wap``; each is
 reached at its ``address`` with SNI and ``Host`` set to the federation service name, on
-``[adfs] port`` (HTTPS, default 443) and ``[adfs] ports.http`` (the probe, default 80).
+``[adfs] port`` (HTTPS, default 443) and ``[adfs] ports.http`` (the probe, default 80);
+``ports."<server>.https"`` / ``ports."<server>.http"`` override them for one node (nodes
+behind port forwards).
 Trust comes from a server's own ``ca_file``/``verify`` if it sets them, else from
 ``[adfs]``'s, else the system store.
 
@@ -105,13 +107,21 @@ def tls_options(cfg: AdfsCfg, server: Server | None = None) -> TlsOptions:
     return cfg.tls
 
 
-def https_port(cfg: AdfsCfg) -> int:
-    """The HTTPS port (``[adfs] port``, or ``ports.https``)."""
+def https_port(cfg: AdfsCfg, server: Server | None = None) -> int:
+    """The HTTPS port: ``ports."<server>.https"``, else ``ports.https``, else ``port``."""
+    if server is not None and f"{server.name}.https" in cfg.ports:
+        return int(cfg.ports[f"{server.name}.https"])
     return int(cfg.ports.get("https", cfg.port))
 
 
-def http_port(cfg: AdfsCfg) -> int:
-    """The plain-HTTP port of ``/adfs/probe`` (``[adfs] ports.http``, default 80)."""
+def http_port(cfg: AdfsCfg, server: Server | None = None) -> int:
+    """The plain-HTTP port of ``/adfs/probe``: ``ports."<server>.http"``, ``ports.http``, 80.
+
+    Per-server keys serve nodes reached through port forwards (and the demo, whose AD FS
+    and WAP share one loopback address).
+    """
+    if server is not None and f"{server.name}.http" in cfg.ports:
+        return int(cfg.ports[f"{server.name}.http"])
     return int(cfg.ports.get("http", 80))
 
 
@@ -488,7 +498,7 @@ class AdfsTlsCheck(AdfsCheck):
         assert cfg is not None
         fs = cfg.federation_service
         server: Server | None = target.data
-        details: dict[str, Any] = {"sni": fs, "port": https_port(cfg)}
+        details: dict[str, Any] = {"sni": fs, "port": https_port(cfg, server)}
         if server is None:
             address, dns_ev = service_address(ctx, fs)
             details["dns"] = dns_ev
@@ -504,19 +514,20 @@ class AdfsTlsCheck(AdfsCheck):
         opts = tls_options(cfg, server)
         details["trust"] = {"ca_file": opts.ca_file, "verify": opts.verify}
         try:
-            sock, info = tls_connect(address, https_port(cfg), tls=opts, server_name=fs,
+            sock, info = tls_connect(address, https_port(cfg, server), tls=opts, server_name=fs,
                                      timeout=ctx.timeout(CONNECT_CAP))
             sock.close()
         except ProbeFailure as failure:
             details["failure"] = failure.to_json()
             old_tls = False
             if failure.kind == "tls":
-                details["modern_only"] = self._modern_only(ctx, address, https_port(cfg), fs)
+                details["modern_only"] = self._modern_only(ctx, address,
+                                                           https_port(cfg, server), fs)
                 old_tls = bool(details["modern_only"].get("protocol_refused"))
             status, summary, fix = self._failed(failure, old_tls)
             return self.result(target, status, summary, details, fix)
         details["tls"] = info.to_json()
-        sni_note = self._without_sni(ctx, address, https_port(cfg), details)
+        sni_note = self._without_sni(ctx, address, https_port(cfg, server), details)
         findings = self._judge(info, fs, ctx.now(), cfg.cert_warn_days)
         cert = info.cert
         ok_en = ok_sv = ""
@@ -811,7 +822,7 @@ class AdfsMetadataCheck(AdfsCheck):
                     f"{fs} går inte att slå upp härifrån (se adfs.dns)."), details, "error")
         details["address"] = address
         try:
-            exchange = http_request(address, https_port(cfg), "GET", METADATA_PATH,
+            exchange = http_request(address, https_port(cfg, path.server), "GET", METADATA_PATH,
                                     tls=tls_options(cfg, path.server), server_name=fs,
                                     timeout=_budget(ctx, left, CONNECT_CAP),
                                     max_body=cap_bytes + 1)
@@ -972,7 +983,7 @@ class AdfsProbeCheck(AdfsCheck):
         outcomes: list[tuple[str, str, str, dict[str, Any]]] = []  # label, role, state, details
         for i, (label, role, address, server) in enumerate(nodes):
             left = len(nodes) - i
-            details: dict[str, Any] = {"role": role, "port": http_port(cfg)}
+            details: dict[str, Any] = {"role": role, "port": http_port(cfg, server)}
             if address is None:
                 address, dns_ev = service_address(ctx, cfg.federation_service)
                 details["dns"] = dns_ev
@@ -980,7 +991,7 @@ class AdfsProbeCheck(AdfsCheck):
             if address is None:
                 outcomes.append((label, role, "unresolved", details))
                 continue
-            state = self._probe(ctx, address, left, cfg, details)
+            state = self._probe(ctx, address, left, cfg, server, details)
             if state == "up" and role in ("wap", "service"):
                 state = self._backend(ctx, address, left, cfg, server, details)
             outcomes.append((label, role, state, details))
@@ -990,9 +1001,9 @@ class AdfsProbeCheck(AdfsCheck):
 
     @staticmethod
     def _probe(ctx: CheckContext, address: str, left: int, cfg: AdfsCfg,
-               details: dict[str, Any]) -> str:
+               server: Server | None, details: dict[str, Any]) -> str:
         try:
-            exchange = http_request(address, http_port(cfg), "GET", PROBE_PATH,
+            exchange = http_request(address, http_port(cfg, server), "GET", PROBE_PATH,
                                     timeout=_budget(ctx, left * 2, CONNECT_CAP), max_body=65536)
         except ProbeFailure as failure:
             details["probe"] = failure.to_json()
@@ -1006,7 +1017,7 @@ class AdfsProbeCheck(AdfsCheck):
         from accessready.checks.protocols.fedmeta import MetadataParseError, parse_mex
 
         try:
-            exchange = http_request(address, https_port(cfg), "GET", MEX_PATH,
+            exchange = http_request(address, https_port(cfg, server), "GET", MEX_PATH,
                                     tls=tls_options(cfg, server),
                                     server_name=cfg.federation_service,
                                     timeout=_budget(ctx, left * 2 - 1, CONNECT_CAP))
@@ -1167,10 +1178,10 @@ class AdfsClockSkewCheck(AdfsCheck):
             started = ctx.now()
             try:
                 if scheme == "http":
-                    exchange = http_request(address, http_port(cfg), "GET", PROBE_PATH,
+                    exchange = http_request(address, http_port(cfg, server), "GET", PROBE_PATH,
                                             timeout=_budget(ctx, left * 2, 3.0), max_body=65536)
                 else:
-                    exchange = http_request(address, https_port(cfg), "GET", PROBE_PATH,
+                    exchange = http_request(address, https_port(cfg, server), "GET", PROBE_PATH,
                                             tls=tls_options(cfg, server),
                                             server_name=cfg.federation_service,
                                             timeout=_budget(ctx, left * 2, 3.0),

@@ -272,7 +272,7 @@ def _context(tls: TlsOptions, verify: bool) -> ssl.SSLContext:
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED  # report old servers, not refuse
     return ctx
 
 

@@ -428,10 +428,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self.ntlm_user  # http.sys: the connection stays authenticated
         if scheme == "basic" and self.sim.basic:
             try:
-                name, _, password = base64.b64decode(value).decode("utf-8").partition(":")
+                raw = base64.b64decode(value)
             except ValueError:
                 self._challenge()
                 return None
+            # requests sends Basic credentials in Latin-1, other clients in UTF-8.
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+            name, _, password = text.partition(":")
             found = self.sim.find_user(name)
             if found and found[1].password == password and found[1].state not in (
                     "locked", "disabled", "expired"):

@@ -454,6 +454,9 @@ def _load_key(path: Path, state: _AuthState) -> Any:
         return paramiko.PKey.from_path(str(path))
     except paramiko.PasswordRequiredException:
         note = "passphrase-protected: load it into ssh-agent instead"
+    except TypeError as exc:  # PKey.from_path on an encrypted PEM key without a password
+        note = ("passphrase-protected: load it into ssh-agent instead"
+                if "password" in str(exc).lower() else f"cannot be read: {exc}")
     except FileNotFoundError:
         note = "file not found"
     except (OSError, paramiko.SSHException, ValueError) as exc:

@@ -121,3 +121,27 @@ def test_per_server_trust_overrides_adfs_trust(tmp_path: Path) -> None:
         result = by_target(run_check(AdfsTlsCheck(), parse_profile(text)))["adfs01"]
     assert result.status is Status.PASS
     assert result.details["trust"]["ca_file"] == str(f.ca_file)
+
+
+def test_per_server_port_override(tmp_path: Path) -> None:
+    """ports."<server>.https" points one node at its own port (nodes behind port forwards)."""
+    from accessready.agent.simulators.adfs import AdfsSimulator
+    from tests.unit.adfs_farm import certificates, metadata
+
+    p = certificates()
+    with farm(tmp_path, [NodeSpec("adfs01", "adfs")]) as f:
+        other = AdfsSimulator("adfs", FS, *p.expired, metadata(), chain_pem=p.ca.cert_pem,
+                              host=f.addresses["adfs01"]).start()
+        try:
+            text = profile_text([("adfs01", "adfs", f.addresses["adfs01"])],
+                                f.internal.address, f.external.address,
+                                f.nodes["adfs01"].https_port, f.nodes["adfs01"].http_port,
+                                str(f.ca_file))
+            text = text.replace("ports = { http", f'ports = {{ "adfs01.https" = '
+                                f'{other.https_port}, http')
+            results = by_target(run_check(AdfsTlsCheck(), parse_profile(text)))
+        finally:
+            other.stop()
+    assert results["adfs01"].details["port"] == other.https_port
+    assert results["adfs01"].status is Status.FAIL  # the override's expired certificate
+    assert results[FS].status is Status.PASS  # the service name keeps the [adfs] port

@@ -51,7 +51,7 @@ def client_key() -> paramiko.PKey:
 def sim(client_key):
     server = SshSimulator({
         USER: SshUser(PASSWORD, keys=[client_key]),
-        "locked": SshUser("pw", state="locked"),
+        "locked": SshUser("L0cked#pw", state="locked"),
         "old": SshUser("pw", state="expired"),
     }, commands=_handler).start()
     yield server
@@ -132,7 +132,8 @@ def test_missing_and_passphrase_keys_are_noted_not_fatal(sim, known, tmp_path) -
         assert note in session.attempts[0]["result"]
 
 
-@pytest.mark.parametrize("user,password", [(USER, "wrong"), ("nobody", "x"), ("locked", "pw")])
+@pytest.mark.parametrize("user,password", [(USER, "Wr0ng-Pass#1"), ("nobody", "Nob0dy#pass"),
+                                           ("locked", "L0cked#pw")])
 def test_rejections_are_one_kind(sim, known, user, password) -> None:
     with pytest.raises(TransportError) as info:
         login(sim.host, sim.port, known, creds(password, user=user), 5)
