@@ -204,9 +204,9 @@ class CertInfo:
             pattern = pattern.lower().rstrip(".")
             if pattern == name:
                 return True
-            if pattern.startswith("*.") and "." in name:
-                if name.split(".", 1)[1] == pattern[2:]:
-                    return True
+            # a wildcard covers exactly one leftmost label
+            if pattern.startswith("*.") and "." in name and name.split(".", 1)[1] == pattern[2:]:
+                return True
         return False
 
     def to_json(self) -> dict[str, Any]:
