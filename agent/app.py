@@ -64,7 +64,8 @@ def default_services(profile: Profile, options: RunOptions | None = None,
 def _needs_password(checks: Sequence[Check], items: list) -> bool:
     from accessready.agent.runner import Job
 
-    return any(isinstance(i, Job) and "password" in i.check.needs for i in items)
+    return any(isinstance(i, Job) and "password" in i.check.target_needs(i.target)
+               for i in items)
 
 
 def _close_services(services: dict[str, Any]) -> None:

@@ -110,6 +110,15 @@ class Check:
         """What to run on; one result (at least) per target. Default: the customer."""
         return [Target(profile.customer.name)]
 
+    def target_needs(self, target: Target) -> tuple[str, ...]:
+        """What this check needs for ``target`` (default: :attr:`needs`).
+
+        Override when one target needs more than another — e.g. the support account's
+        password only when a remote server is examined; the runner reads this to fetch the
+        password or to skip the target in a self-check.
+        """
+        return self.needs
+
     def run(self, ctx: CheckContext, target: Target) -> Result | Iterable[Result]:
         """Look at ``target`` and return what was found, before ``ctx.deadline``."""
         raise NotImplementedError

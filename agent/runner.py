@@ -134,7 +134,7 @@ class ContextFactory:
 
 def _precheck(job: Job, make_context: ContextFactory) -> Result | None:
     """A result without running the job when what it needs is missing."""
-    if "password" in job.check.needs:
+    if "password" in job.check.target_needs(job.target):
         if make_context.profile.account.password is None:
             return job.check.result(job.target, Status.SKIP, t(
                 "Needs the support account's password; none is configured (self-check).",

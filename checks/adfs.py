@@ -903,8 +903,8 @@ class AdfsMetadataCheck(AdfsCheck):
         details["days_left"] = info.days_left(now)
         name = info.common_name or info.subject
         target = f"{label_en} {name} [{info.sha1[:8]}]"
-        findings = certificate_findings(info, now, warn_days, f"{label_en} certificate",
-                                        f"certifikatet för {label_sv}")
+        findings = certificate_findings(info, now, warn_days, f"{label_en} certificate {name}",
+                                        f"certifikatet för {label_sv} {name}")
         end = info.not_after.date().isoformat()
         status, summary, fix = conclude(findings, (
             f"The {label_en} certificate {name} is valid until {end} "
@@ -920,8 +920,11 @@ class AdfsMetadataCheck(AdfsCheck):
         details = {"paths": {p.label: {"fingerprint": p.fingerprint, "entity_id": p.entity_id}
                              for p in parsed}}
         if len(groups) == 1:
+            both = len(parsed) == 2
             return self.result("metadata consistency", Status.PASS, t(
+                "Both paths serve the same metadata." if both else
                 f"All {len(parsed)} paths serve the same metadata.",
+                "Båda vägarna levererar samma metadata." if both else
                 f"Alla {len(parsed)} vägar levererar samma metadata."), details)
         split = "; ".join(" = ".join(labels) for labels in groups.values())
         return self.result("metadata consistency", Status.WARN, t(

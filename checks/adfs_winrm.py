@@ -216,6 +216,7 @@ $out | ConvertTo-Json -Depth 5 -Compress
 
 FARM_LEVELS = {1: "Windows Server 2012 R2", 2: "Windows Server 2012 R2",
                3: "Windows Server 2016", 4: "Windows Server 2019 or later"}
+FARM_LEVELS_SV = {**FARM_LEVELS, 4: "Windows Server 2019 eller senare"}
 PROXY_TRUST_WARN_HOURS = 48  # renewal runs every 8 h: less than two days left means it stalls
 _MS_DATE = re.compile(r"^/Date\((-?\d+)\)/$")
 
@@ -441,7 +442,7 @@ class AdfsServiceCheck(WinrmAdfsCheck):
         if level is not None and level <= 2:
             findings.append(Finding(Status.WARN, f"Farm behaviour level {level} "
                                     f"({FARM_LEVELS.get(level, '?')}).", "Farmens "
-                                    f"funktionsnivå {level} ({FARM_LEVELS.get(level, '?')}).",
+                                    f"funktionsnivå {level} ({FARM_LEVELS_SV.get(level, '?')}).",
                                     "fbl"))
         role = str(sync.get("Role") or "")
         if role == "SecondaryComputer" and sync.get("LastSyncStatus") not in (0, None):
@@ -454,16 +455,16 @@ class AdfsServiceCheck(WinrmAdfsCheck):
         nodes = [str(n) for n in as_list(farm.get("FarmNodes"))]
         level_text = (f"behaviour level {level} ({FARM_LEVELS.get(level, '?')})"
                       if level is not None else "behaviour level unknown")
-        level_sv = (f"funktionsnivå {level} ({FARM_LEVELS.get(level, '?')})"
+        level_sv = (f"funktionsnivå {level} ({FARM_LEVELS_SV.get(level, '?')})"
                     if level is not None else "funktionsnivå okänd")
         role_en = {"PrimaryComputer": "primary", "SecondaryComputer": "secondary"}.get(role, "")
         role_sv = {"PrimaryComputer": "primär", "SecondaryComputer": "sekundär"}.get(role, "")
+        nodes_en = "1 node" if len(nodes) == 1 else f"{len(nodes)} nodes"
+        nodes_sv = "1 server" if len(nodes) == 1 else f"{len(nodes)} servrar"
         ok_en = (f"adfssrv is running ({start or '?'}); farm {host or '?'}, {level_text}, "
-                 f"{len(nodes)} node(s)" + (f"; this node is {role_en}" if role_en else "")
-                 + ".")
+                 f"{nodes_en}" + (f"; this node is {role_en}" if role_en else "") + ".")
         ok_sv = (f"adfssrv körs ({start or '?'}); farm {host or '?'}, {level_sv}, "
-                 f"{len(nodes)} server(ar)" + (f"; denna server är {role_sv}" if role_sv
-                                               else "") + ".")
+                 f"{nodes_sv}" + (f"; denna server är {role_sv}" if role_sv else "") + ".")
         status_, summary, fix = conclude(findings, ok_en, ok_sv)
         if status_ is not Status.PASS:
             summary = t(f"{ok_en} {summary.en}", f"{ok_sv} {summary.sv}")
@@ -580,9 +581,9 @@ class AdfsCertificatesCheck(WinrmAdfsCheck):
             if end is None:
                 continue
             which_en = "primary" if primary else "secondary"
-            which_sv = "primärt" if primary else "sekundärt"
+            which_sv = "primära" if primary else "sekundära"
             label_en = f"{which_en} {en_name} certificate"
-            label_sv = f"{which_sv} certifikat för {sv_name}"
+            label_sv = f"det {which_sv} certifikatet för {sv_name}"
             day = end.date().isoformat()
             soft = kind == "Service-Communications" or not primary
             if days is not None and end <= now:
@@ -591,10 +592,12 @@ class AdfsCertificatesCheck(WinrmAdfsCheck):
                                         f"{label_sv[:1].upper() + label_sv[1:]} gick ut {day}.",
                                         "expiring" if soft else "expired"))
             elif days is not None and days < warn_days and primary:
-                auto_en = (" AutoCertificateRollover will replace it." if rollover_on and
-                           kind != "Service-Communications" else "")
-                auto_sv = (" AutoCertificateRollover ersätter det." if rollover_on and
-                           kind != "Service-Communications" else "")
+                auto_en = auto_sv = ""
+                if kind != "Service-Communications":
+                    auto_en = (" AutoCertificateRollover will replace it." if rollover_on else
+                               " AutoCertificateRollover is off: renew it by hand.")
+                    auto_sv = (" AutoCertificateRollover ersätter det." if rollover_on else
+                               " AutoCertificateRollover är av: förnya det manuellt.")
                 findings.append(Finding(Status.WARN, f"The {label_en} expires in {days} days "
                                         f"({day}).{auto_en}", f"{label_sv[:1].upper()}"
                                         f"{label_sv[1:]} går ut om {days} dagar ({day})."
@@ -782,13 +785,13 @@ class WapHealthCheck(WinrmAdfsCheck):
         ok_en = (f"appproxysvc is running; {', '.join(states) or 'no health data'}; "
                  f"{len(apps)} published application(s)" + (f": {listed}{more}" if apps else "")
                  + ".")
+        apps_sv = "1 publicerat program" if len(apps) == 1 else f"{len(apps)} publicerade program"
         ok_sv = (f"appproxysvc körs; {', '.join(states) or 'inga hälsodata'}; "
-                 f"{len(apps)} publicerade program" + (f": {listed}{more_sv}" if apps else "")
-                 + ".")
+                 f"{apps_sv}" + (f": {listed}{more_sv}" if apps else "") + ".")
         status, summary, fix = conclude(findings, ok_en, ok_sv)
         if status is not Status.PASS:
             summary = t(f"{summary.en} ({len(apps)} published application(s).)",
-                        f"{summary.sv} ({len(apps)} publicerade program.)")
+                        f"{summary.sv} ({apps_sv}.)")
         return self.result(target, status, summary, details, fix)
 
 

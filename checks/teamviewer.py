@@ -277,11 +277,14 @@ class TeamViewerHostCheck(Check):
         why_not = super().applies(profile)
         if why_not is None and profile.access.teamviewer is None:
             return t("No [access.teamviewer] table.", "Ingen [access.teamviewer]-tabell.")
-        if why_not is None and profile.access.teamviewer.server:
-            # A named server is examined over WinRM, which needs the support account's
-            # password: saying so here lets the runner fetch it (or skip in a self-check).
-            self.needs = ("local", "winrm", "password")
         return why_not
+
+    def target_needs(self, target: Target) -> tuple[str, ...]:
+        # A named server is examined over WinRM, which needs the support account's
+        # password: saying so lets the runner fetch it (or skip in a self-check).
+        if target.data is not None and target.data[0].server:
+            return ("local", "winrm", "password")
+        return self.needs
 
     def targets(self, profile: Profile) -> list[Target]:
         cfg = profile.access.teamviewer

@@ -106,7 +106,7 @@ def test_healthy_farm() -> None:
         shells = [sum(1 for e in sim.log if e["op"] == "create") for sim in (adfs, wap)]
         commands = [sum(1 for e in sim.log if e["op"] == "command") for sim in (adfs, wap)]
     assert service.status is Status.PASS, service.summary.en
-    assert "behaviour level 4" in service.summary.en and "2 node(s)" in service.summary.en
+    assert "behaviour level 4" in service.summary.en and "2 nodes" in service.summary.en
     assert certs.status is Status.PASS, certs.summary.en
     assert "AutoCertificateRollover on" in certs.summary.en
     assert health.status is Status.PASS, health.summary.en

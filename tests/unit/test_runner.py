@@ -120,3 +120,17 @@ def test_interrupt_returns_what_finished() -> None:
         gate.set()
     statuses = {r.check_id: r.status for r in caught.value.results}
     assert statuses == {"fam.fast": Status.PASS, "fam.slow": Status.SKIP}
+
+
+def test_target_needs_decides_per_target() -> None:
+    """Only the target that needs the password is skipped in a password-less run."""
+    check = make_check("fam.mixed", targets=("local", "remote"))
+
+    def target_needs(target):
+        return ("password",) if target.name == "remote" else ()
+
+    check.target_needs = target_needs  # type: ignore[method-assign]
+    results = {r.target: r for r in _run([check])}
+    assert results["local"].status is Status.PASS
+    assert results["remote"].status is Status.SKIP
+    assert results["remote"].details["reason"] == "no_password"
