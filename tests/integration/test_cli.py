@@ -151,7 +151,7 @@ def test_ctrl_c_writes_what_finished_with_verdict_unknown(tmp_path: Path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)  # admin checks finish at once; sample.slow blocks for 60 s
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=20)
+    _stdout, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 3, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
     data = json.loads(out.read_text("utf-8"))

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from accessready.agent.model import Run
 
 from .sample import full_run

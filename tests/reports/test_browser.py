@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from accessready.agent.model import Requirement, Run
 from accessready.reports.html import render
 from accessready.reports.i18n import Translator

@@ -9,6 +9,7 @@ The generic remediation the check API falls back on is held to the same rule.
 from __future__ import annotations
 
 import pytest
+
 from accessready.agent.checkapi import GENERIC_REMEDIATION, Check
 from accessready.agent.model import Text
 from accessready.agent.registry import load_registry

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+
 from accessready.reports.html import CSP, render_html
 
 from .browser import Browser, recording_server

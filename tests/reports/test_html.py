@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
 from accessready.agent.model import Requirement, Result, Run, Status, Verdict, t
 from accessready.reports import RENDERERS
 from accessready.reports.html import CSP, build_context, render, render_html

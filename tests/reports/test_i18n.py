@@ -7,6 +7,7 @@ import string
 from importlib.resources import files
 
 import pytest
+
 from accessready.agent.model import Requirement, Status, Verdict
 from accessready.reports.i18n import Translator, catalogue, normalise_lang
 

@@ -6,6 +6,7 @@ import dataclasses
 import re
 
 import pytest
+
 from accessready.agent.model import ExitCode, Run, Verdict
 from accessready.reports import RENDERERS
 from accessready.reports.nagios import render, render_line

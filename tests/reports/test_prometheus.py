@@ -7,6 +7,7 @@ import re
 import subprocess
 
 import pytest
+
 from accessready.agent.model import Requirement, Result, Run, Status, t
 from accessready.reports import RENDERERS
 from accessready.reports.prometheus import STATUS_VALUE, escape_label, render_text

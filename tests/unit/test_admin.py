@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from accessready.agent.app import run_checks
 from accessready.agent.model import Status
 from accessready.agent.profile import parse_profile

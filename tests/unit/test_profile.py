@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from accessready.agent.profile import LineIndex, ProfileError, load_profile, parse_profile
 from accessready.agent.profile_spec import json_schema
 

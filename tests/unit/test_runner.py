@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+
 from accessready.agent.model import Requirement, Status
 from accessready.agent.profile import parse_profile
 from accessready.agent.runner import (

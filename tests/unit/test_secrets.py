@@ -6,6 +6,7 @@ import base64
 import logging
 
 import pytest
+
 from accessready.agent.profile_types import SecretRef
 from accessready.agent.secrets import (
     REDACTOR,

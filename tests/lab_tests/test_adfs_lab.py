@@ -1,0 +1,131 @@
+"""adfs.dns and adfs.tls against the namespace lab: real dnsmasq split-brain views and the
+lab's HTTPS "AD FS" (inside, 192.0.2.44) and "WAP" (DMZ, 198.51.100.40) hosts with
+certificates from the lab CA — valid (443), expiring in 10 days (4431), expired (4432),
+wrong name (4433), self-signed (4434).
+
+The checks run in the lab's client namespace with the split tunnel up (the internal
+resolver and the AD FS host are reachable only through it). Cross-checks: the client's
+system resolver (the lab's external dnsmasq) via ``getent``, and nmap's ``ssl-cert``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from accessready.agent.app import run_checks
+from accessready.agent.dns import Resolvers
+from accessready.agent.model import Status
+from accessready.agent.profile import parse_profile
+from accessready.agent.runner import RunOptions
+from accessready.checks.adfs import AdfsDnsCheck, AdfsTlsCheck
+
+pytestmark = pytest.mark.lab
+
+
+def profile(lab, *, fs: str | None = None, port: int = 443) -> str:
+    dns_int = lab.service("dns_internal")
+    dns_ext = lab.service("dns_external")
+    adfs, wap = lab.service("adfs"), lab.service("wap")
+    return f"""
+[customer]
+name = "Labbkommun"
+[network]
+internal_resolvers = ["{dns_int.address}"]
+external_resolvers = ["{dns_ext.address}"]
+[access]
+methods = ["teamviewer"]
+[[servers]]
+name = "adfs01"
+address = "{adfs.address}"
+roles = ["adfs"]
+remote = ["rdp"]
+[[servers]]
+name = "wap01"
+address = "{wap.address}"
+roles = ["wap"]
+remote = ["rdp"]
+[adfs]
+federation_service = "{fs or wap.extra['federation_service']}"
+port = {port}
+ca_file = "{lab.ca_file}"
+cert_warn_days = 30
+"""
+
+
+def run_in_client(lab, text: str, checks, timeout: float = 8.0) -> dict:
+    """Run ``checks`` in the client namespace; results by (check id, target)."""
+    prof = parse_profile(text)
+
+    def go():
+        run = run_checks(prof, RunOptions(timeout=timeout), checks=[c() for c in checks],
+                         services={"dns": Resolvers(prof.network)})
+        return {(r.check_id, r.target): r for r in run.results}
+
+    return lab.in_netns("client", go, timeout=timeout * 4)
+
+
+def test_dns_split_brain_matches_dnsmasq(lab, vpn_split):
+    fs = lab.service("wap").extra["federation_service"]
+    result = run_in_client(lab, profile(lab), [AdfsDnsCheck])[("adfs.dns", fs)]
+    assert result.status is Status.PASS, result.summary.en
+    views = result.details["views"]
+    assert views["internal"]["addresses"] == [lab.service("adfs").address]
+    assert views["external"]["addresses"] == [lab.service("wap").address]
+    assert views["internal"]["cname"]["outcome"] != "ok"
+    # cross-check: the client's own resolver is the lab's external dnsmasq
+    seen = lab.client_exec(["getent", "ahostsv4", fs]).stdout.split()
+    assert lab.service("wap").address in seen
+
+
+def test_dns_cname_inside_warns(lab, vpn_split):
+    login = f"login.{lab.zone}"  # a CNAME for sts in the lab zone
+    result = run_in_client(lab, profile(lab, fs=login), [AdfsDnsCheck])[("adfs.dns", login)]
+    assert result.status is Status.WARN, result.summary.en
+    assert result.remediation == AdfsDnsCheck.remediation["cname"]
+
+
+def test_dns_inside_only_name_fails_outside(lab, vpn_split):
+    inside_only = f"adfs01.{lab.zone}"
+    result = run_in_client(lab, profile(lab, fs=inside_only),
+                           [AdfsDnsCheck])[("adfs.dns", inside_only)]
+    assert result.status is Status.FAIL, result.summary.en
+    assert result.remediation == AdfsDnsCheck.remediation["missing_external"]
+
+
+@pytest.mark.parametrize(("variant", "status", "fix"), [
+    ("sts", Status.PASS, None),
+    ("sts_expiring", Status.WARN, "expiring"),
+    ("sts_expired", Status.FAIL, "expired"),
+    ("sts_wrong_name", Status.FAIL, "name_mismatch"),
+    ("sts_self_signed", Status.FAIL, "self_signed"),
+])
+def test_tls_certificate_variants_on_the_wap(lab, lab_peers, vpn_split, variant, status, fix):
+    wap = lab.service("wap")
+    fs = wap.extra["federation_service"]
+    port = wap.extra["cert_ports"][variant]
+    results = run_in_client(lab, profile(lab, port=port), [AdfsTlsCheck])
+    for target in (fs, "wap01"):  # the service name resolves outside to the WAP
+        result = results[("adfs.tls", target)]
+        assert result.status is status, f"{target}: {result.summary.en}"
+        if fix:
+            assert result.remediation == AdfsTlsCheck.remediation[fix]
+        assert result.details["address"] == wap.address
+    # cross-check the certificate we saw against nmap's ssl-cert
+    ours = results[("adfs.tls", "wap01")].details["tls"]["certificate"]
+    theirs = lab_peers.ssl_cert(wap.address, port)
+    assert theirs, "nmap ssl-cert saw no certificate"
+    assert ours["sha1"].lower() == str(theirs.get("sha1", "")).replace(" ", "").lower()
+    not_after = dt.datetime.fromisoformat(ours["not_after"])
+    assert not_after.strftime("%Y-%m-%dT%H:%M:%S") == str(
+        theirs.get("validity", {}).get("notAfter", ""))[:19]
+
+
+def test_tls_adfs_node_through_the_tunnel(lab, vpn_split):
+    results = run_in_client(lab, profile(lab), [AdfsTlsCheck])
+    result = results[("adfs.tls", "adfs01")]
+    assert result.status is Status.PASS, result.summary.en
+    assert result.details["address"] == lab.service("adfs").address
+    assert result.details["tls"]["verified"] is True
+    assert result.details["tls"]["version"] in ("TLSv1.2", "TLSv1.3")
