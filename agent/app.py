@@ -6,6 +6,7 @@ The CLI and the demo both call :func:`run_checks`; nothing here prints.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import getpass
 import platform
@@ -18,7 +19,7 @@ from typing import Any
 from accessready import __version__
 from accessready.agent.checkapi import Check
 from accessready.agent.dns import Resolvers
-from accessready.agent.model import Run
+from accessready.agent.model import Result, Run, Status, t
 from accessready.agent.profile_types import Profile
 from accessready.agent.registry import load_registry
 from accessready.agent.runner import (
@@ -77,14 +78,45 @@ def _close_services(services: dict[str, Any]) -> None:
                 close()
 
 
+def verdict_basis(profile: Profile) -> dict[str, list[str]]:
+    """What :func:`decide` reads from the profile besides the results, saved with the run."""
+    return {"methods": list(profile.access.methods),
+            "gating_servers": [s.name for s in profile.servers
+                               if {"adfs", "wap"} & set(s.roles)]}
+
+
+def _self_check_skips(results: list[Result]) -> list[Result]:
+    """Say plainly why password checks skipped: a self-check ignores any configured one."""
+    out = []
+    for r in results:
+        if r.status is Status.SKIP and r.details.get("reason") == "no_password":
+            r = dataclasses.replace(r, summary=t(
+                "Needs the support account's password; a self-check never uses it.",
+                "Kräver supportkontots lösenord; en egenkontroll använder det aldrig."),
+                details={**r.details, "self_check": True})
+        out.append(r)
+    return out
+
+
 def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
                checks: Sequence[Check] | None = None,
                services: dict[str, Any] | None = None,
                on_progress: Callable[[Progress], None] | None = None,
-               interactive: bool | None = None) -> Run:
-    """Run every applicable check of ``profile`` and decide the verdict."""
+               interactive: bool | None = None, self_check: bool = False,
+               vantage: str | None = None) -> Run:
+    """Run every applicable check of ``profile`` and decide the verdict.
+
+    ``self_check``: the customer checks themselves — the support account's password is
+    never resolved (no prompt, no environment, no keyring), so the checks that need it
+    skip. ``vantage`` labels where the checks ran from (default "customer" for a
+    self-check, else "engineer").
+    """
     if checks is None:
         checks = load_registry().checks
+    if self_check and profile.account.password is not None:
+        # Dropping the reference is what makes the runner skip (not error) these checks.
+        profile = dataclasses.replace(
+            profile, account=dataclasses.replace(profile.account, password=None))
     started_wall = dt.datetime.now(dt.UTC)
     started = time.monotonic()
     items = plan(checks, profile, options)
@@ -111,6 +143,8 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
         results, interrupted = stop.results, True
     finally:
         _close_services(shared)
+    if self_check:
+        results = _self_check_skips(results)
     verdict, outcomes = decide(results, profile, interrupted)
     return Run(
         customer=profile.customer.name,
@@ -126,4 +160,7 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
         lang=lang,
         tool_version=__version__,
         catalogue={c.id: c.catalogue_entry() for c in checks},
+        vantage=vantage or ("customer" if self_check else "engineer"),
+        self_check=self_check,
+        basis=verdict_basis(profile),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -92,6 +93,16 @@ def cli(debug: bool) -> None:
     _setup_logging(debug)
 
 
+_VANTAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
+
+
+def _check_vantage(ctx: Any, param: Any, value: str | None) -> str | None:
+    if value is not None and not _VANTAGE.match(value):
+        raise click.BadParameter(f"{value!r}: use up to 40 letters, digits, spaces, '.', '_' "
+                                 "or '-', e.g. --vantage school-lan")
+    return value
+
+
 def _output_options(f: Any) -> Any:
     for opt in reversed([
         click.option("--html", "html", metavar="FILE", help="Write the HTML report."),
@@ -116,11 +127,21 @@ def _output_options(f: Any) -> Any:
 @click.option("--quiet", "-q", is_flag=True, help="No table on stdout.")
 @click.option("--accept-new-host-keys", is_flag=True,
               help="SSH: add unknown host keys to known_hosts (a changed key still fails).")
+@click.option("--self-check", is_flag=True,
+              help="The customer checks themselves: never use the support account's "
+              "password (checks that need it skip); vantage 'customer'.")
+@click.option("--vantage", callback=_check_vantage, metavar="LABEL",
+              help="Where this runs from, shown in the report and used by merge "
+              "(default: engineer; customer with --self-check).")
 def run(profile: str, html: str | None, json_: str | None, junit: str | None,
         prometheus: str | None, nagios: bool, lang: str | None, only: tuple[str, ...],
         skip: tuple[str, ...], timeout: float | None, concurrency: int | None,
-        quiet: bool, accept_new_host_keys: bool) -> None:
-    """Run every applicable check of PROFILE and write the requested outputs."""
+        quiet: bool, accept_new_host_keys: bool, self_check: bool,
+        vantage: str | None) -> None:
+    """Run every applicable check of PROFILE and write the requested outputs.
+
+    With --self-check (for the customer's IT admin) no password is ever asked for or
+    read; send the --json result back to the supplier."""
     from accessready.agent.app import run_checks
     from accessready.agent.profile import load_profile
     from accessready.agent.runner import RunOptions
@@ -137,7 +158,8 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     chosen = _pick_lang(lang, prof.customer.lang)
     live = LiveLine(sys.stderr)
     try:
-        result = run_checks(prof, options, lang=chosen, on_progress=live)
+        result = run_checks(prof, options, lang=chosen, on_progress=live,
+                            self_check=self_check, vantage=vantage)
     finally:
         live.close()
     _finish(result, chosen, {"html": html, "json": json_, "junit": junit,
@@ -265,9 +287,9 @@ def init(out: str, customer: str | None, methods: str | None, gateway: str | Non
 
 
 @cli.command()
-@click.argument("which", type=click.Choice(["profile", "result"]))
+@click.argument("which", type=click.Choice(["profile", "result", "audit"]))
 def schema(which: str) -> None:
-    """Print the JSON Schema of the profile or of the JSON result."""
+    """Print the JSON Schema of the profile, the JSON result or the audit JSON."""
     import json
 
     if which == "profile":
@@ -277,8 +299,204 @@ def schema(which: str) -> None:
     else:
         from importlib.resources import files
 
-        click.echo(files("accessready.reports").joinpath("schemas/result.schema.json")
+        click.echo(files("accessready.reports").joinpath(f"schemas/{which}.schema.json")
                    .read_text("utf-8"), nl=False)
+
+
+@cli.command(epilog=EXIT_HELP)
+@click.argument("results", nargs=-1, required=True, metavar="RESULT.json...",
+                type=click.Path(dir_okay=False))
+@_output_options
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False),
+              help="Decide the verdict with this profile (needed for results written "
+              "before accessready recorded what the verdict rests on).")
+@click.option("--force", is_flag=True, help="Merge even results of different customers "
+              "or profiles.")
+@click.option("--quiet", "-q", is_flag=True, help="No table on stdout.")
+def merge(results: tuple[str, ...], html: str | None, json_: str | None, junit: str | None,
+          prometheus: str | None, nagios: bool, lang: str | None, profile_path: str | None,
+          force: bool, quiet: bool) -> None:
+    """Combine results of one customer from several vantage points (e.g. the customer's
+    self-check and the engineer's run) into one report.
+
+    Per check the freshest result from each vantage point; where they disagree both are
+    shown. The verdict is decided again."""
+    from accessready.agent.merge import display_run, merge_runs
+    from accessready.agent.profile import load_profile
+    from accessready.reports.json_report import load
+
+    if len(results) < 2:
+        raise UserError("merge needs two or more result files, e.g. accessready merge "
+                        "customer.json engineer.json --html merged.html")
+    runs = [load(_read(path), path) for path in results]
+    prof = load_profile(profile_path) if profile_path else None
+    merged = merge_runs(runs, list(results), profile=prof, force=force)
+    chosen = _pick_lang(lang, merged.lang)
+    write_reports(merged, {"html": html, "json": json_}, chosen)
+    # one line per target elsewhere: disagreeing views get "@vantage" on the target
+    _finish(display_run(merged), chosen, {"junit": junit, "prometheus": prometheus}, nagios,
+            quiet)
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror} — check the path") from None
+
+
+@cli.command(epilog="""\b
+Exit code: the worst customer's, as Nagios aggregates states (not ready >
+warnings > unknown > ready); 3 also when the audit could not start (another audit
+holds the lock, bad history file) or was interrupted.""")
+@click.argument("profiles", nargs=-1, required=True, metavar="PROFILE...")
+@click.option("--history", "--db", "history_path", metavar="FILE",
+              envvar="ACCESSREADY_HISTORY", help="Record every run in this SQLite file "
+              "and report what changed since the last run [env ACCESSREADY_HISTORY].")
+@click.option("--html", metavar="FILE", help="Write the HTML overview.")
+@click.option("--json", "json_", metavar="FILE", help="Write the audit JSON.")
+@click.option("--prometheus", metavar="FILE", help="Write Prometheus text (one file).")
+@click.option("--nagios", is_flag=True, help="Print the Nagios status of the worst customer.")
+@click.option("--reports-dir", metavar="DIR",
+              help="Also write each customer's HTML report and JSON result here; the "
+              "overview links to them.")
+@click.option("--lang", type=click.Choice(["sv", "en"]), help="Language of the outputs.")
+@click.option("--profiles-at-once", type=click.IntRange(1, 256), default=8,
+              show_default=True, help="Profiles checked at the same time.")
+@click.option("--concurrency", type=click.IntRange(1, 4096), default=128, show_default=True,
+              help="Checks at once across the whole audit.")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600),
+              help="Seconds per check (default: each profile's).")
+@click.option("--only", multiple=True, metavar="GLOB", help="Run only checks matching GLOB.")
+@click.option("--skip", multiple=True, metavar="GLOB", help="Skip checks matching GLOB.")
+@click.option("--lock", "lock_path", metavar="FILE",
+              help="Lock file (default: the history file + .lock).")
+@click.option("--keep-days", type=click.IntRange(1, 36500), metavar="DAYS",
+              help="After the audit, delete runs older than DAYS from the history.")
+@click.option("--quiet", "-q", is_flag=True, help="No table on stdout.")
+def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
+          json_: str | None, prometheus: str | None, nagios: bool, reports_dir: str | None,
+          lang: str | None, profiles_at_once: int, concurrency: int, timeout: float | None,
+          only: tuple[str, ...], skip: tuple[str, ...], lock_path: str | None,
+          keep_days: int | None, quiet: bool) -> None:
+    """Run every PROFILE (files, folders of *.toml, or patterns), record the runs and
+    report what changed: an overview across customers."""
+    from accessready.agent.audit import AuditOptions, expand_profiles, run_audit, write_details
+    from accessready.reports.overview import RENDERERS as OVERVIEW
+    from accessready.reports.overview import render_table
+
+    if keep_days is not None and not history_path:
+        raise UserError("--keep-days needs --history FILE (it prunes that history)")
+    chosen = _pick_lang(lang, None)
+    options = AuditOptions(profiles_at_once=profiles_at_once, checks_at_once=concurrency,
+                           timeout=timeout, only=only, skip=skip, lang=chosen,
+                           history=history_path, lock=lock_path, keep_days=keep_days)
+    paths = expand_profiles(profiles)
+    progress = _AuditProgress()
+    try:
+        result = run_audit(paths, options, on_progress=progress)
+    finally:
+        progress.close()
+    if reports_dir:
+        result = write_details(result, Path(reports_dir), chosen, write_output,
+                               link_from=Path(html).parent if html and html != "-" else None)
+    for fmt, path in (("html", html), ("json", json_), ("prometheus", prometheus)):
+        if path:
+            write_output(path, OVERVIEW[fmt](result, chosen))
+    if nagios:
+        sys.stdout.write(OVERVIEW["nagios"](result, chosen).decode())
+    elif not quiet:
+        sys.stdout.write(render_table(result, chosen))
+    if result.interrupted:
+        click.echo("accessready: audit interrupted; the runs that finished are recorded.",
+                   err=True)
+    sys.exit(int(result.exit_code))
+
+
+class _AuditProgress:
+    """A live "[12/200] customer: verdict" line on a terminal; nothing otherwise."""
+
+    def __init__(self) -> None:
+        from accessready.reports.terminal import LiveLine
+
+        self.line = LiveLine(sys.stderr)
+
+    def __call__(self, done: int, total: int, entry: Any) -> None:
+        from accessready.agent.runner import Progress
+
+        self.line(Progress(total=total, done=done,
+                           running=[f"{entry.customer}: {entry.verdict.value}"]))
+
+    def close(self) -> None:
+        self.line.close()
+
+
+@cli.command()
+@click.argument("customer", required=False)
+@click.option("--history", "--db", "history_path", metavar="FILE", required=True,
+              envvar="ACCESSREADY_HISTORY",
+              help="The audit's SQLite file [env ACCESSREADY_HISTORY].")
+@click.option("--limit", "-n", type=click.IntRange(1), default=30, show_default=True,
+              help="Runs to show.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--lang", type=click.Choice(["sv", "en"]), default=None)
+@click.option("--run", "run_id", type=click.IntRange(1), metavar="ID",
+              help="Export stored run ID as a result file (with --json/--html).")
+@click.option("--json", "json_", metavar="FILE", help="With --run: write its JSON result.")
+@click.option("--html", metavar="FILE", help="With --run: write its HTML report.")
+@click.option("--prune", is_flag=True, help="Delete old runs (all customers, or CUSTOMER's).")
+@click.option("--before", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
+              help="With --prune: runs finished before DATE (UTC midnight).")
+@click.option("--keep-days", type=click.IntRange(1, 36500), metavar="DAYS",
+              help="With --prune: runs older than DAYS.")
+def history(customer: str | None, history_path: str, limit: int, fmt: str,
+            lang: str | None, run_id: int | None, json_: str | None, html: str | None,
+            prune: bool, before: Any, keep_days: int | None) -> None:
+    """A customer's past verdicts and what changed each time; without CUSTOMER, every
+    customer's latest. Also exports a stored run (--run) and prunes old ones (--prune)."""
+    import datetime as dt
+    import json
+
+    from accessready.agent.history import History
+    from accessready.reports.overview import render_history
+
+    chosen = _pick_lang(lang, None)
+    if prune:
+        if (before is None) == (keep_days is None):
+            raise UserError("--prune needs exactly one of --before DATE or --keep-days DAYS")
+        cutoff = (before.replace(tzinfo=dt.UTC) if before is not None else
+                  dt.datetime.now(dt.UTC) - dt.timedelta(days=keep_days or 0))
+        with History(history_path, create=False) as db:
+            name = db.find_customer(customer) if customer else None
+            stats = db.prune(cutoff, name)
+        click.echo(f"accessready: removed {stats.runs} runs ({stats.results} results) "
+                   f"finished before {cutoff.isoformat(timespec='seconds')}"
+                   f"{' of ' + name if name else ''}; {stats.remaining} runs remain",
+                   err=True)
+        return
+    if before is not None or keep_days is not None:
+        raise UserError("--before and --keep-days go with --prune")
+    with History(history_path, create=False) as db:
+        if run_id is not None:
+            stored = db.load_run(run_id)
+            if not (json_ or html):
+                raise UserError("--run needs --json FILE and/or --html FILE")
+            write_reports(stored, {"json": json_, "html": html}, _pick_lang(lang, stored.lang))
+            return
+        if customer is None:
+            rows: Any = db.customers()
+            if fmt == "json":
+                click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            else:
+                sys.stdout.write(render_history(None, rows, chosen))
+            return
+        name = db.find_customer(customer)
+        runs = db.runs(name, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps({"customer": name, "runs": [r.to_json() for r in runs]},
+                              indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(render_history(name, runs, chosen))
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -303,11 +521,16 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 
 def _handle(exc: Exception) -> NoReturn:
+    from accessready.agent.audit import AuditError
+    from accessready.agent.history import HistoryError
+    from accessready.agent.lock import LockBusy
+    from accessready.agent.merge import MergeError
     from accessready.agent.profile import ProfileError
     from accessready.agent.registry import PluginError
     from accessready.reports.json_report import ResultFileError
 
-    if isinstance(exc, ProfileError | ResultFileError | PluginError):
+    if isinstance(exc, ProfileError | ResultFileError | PluginError | AuditError
+                  | HistoryError | LockBusy | MergeError):
         _fail(str(exc))
     if logging.getLogger("accessready").isEnabledFor(logging.DEBUG):
         logging.getLogger("accessready").exception("internal error")

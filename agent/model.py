@@ -127,10 +127,13 @@ class Result:
     duration_s: float = 0.0
     requirement: Requirement = Requirement.ADMIN
     method: str | None = None
+    # Only in merged runs: where this result was seen from ("customer", "engineer", or
+    # "customer, engineer" when the views agree). None in an ordinary run.
+    vantage: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result as it appears in the JSON result file."""
-        return {
+        data = {
             "check": self.check_id,
             "requirement": self.requirement.value,
             "method": self.method,
@@ -141,6 +144,9 @@ class Result:
             "remediation": self.remediation.to_json() if self.remediation else None,
             "duration_s": round(self.duration_s, 4),
         }
+        if self.vantage is not None:  # absent otherwise: ordinary results stay as they were
+            data["vantage"] = self.vantage
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Result:
@@ -156,6 +162,7 @@ class Result:
             duration_s=float(data.get("duration_s", 0.0)),
             requirement=Requirement(data["requirement"]),
             method=data.get("method"),
+            vantage=data.get("vantage"),
         )
 
 
@@ -197,3 +204,14 @@ class Run:
     lang: str = "en"
     tool_version: str = ""
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Where the checks ran from: "engineer" (the supplier's side, the default and what
+    # every result before self-checks was), "customer" (a self-check inside the customer's
+    # network) or a label of the user's. A merged run joins its sources' labels with "+".
+    vantage: str = "engineer"
+    # A self-check never uses the support account's password: those checks skipped.
+    self_check: bool = False
+    # What decide() needs beyond the results, so a saved result can be re-decided (merge)
+    # without its profile: {"methods": [...offered], "gating_servers": [...AD FS/WAP]}.
+    basis: dict[str, list[str]] = field(default_factory=dict)
+    # Only in merged runs: one entry per input run (vantage, self_check, times, host, file).
+    sources: tuple[dict[str, Any], ...] = ()

@@ -54,7 +54,7 @@ $os = Get-CimInstance -ClassName Win32_OperatingSystem
   User = $id.Name; Sid = $id.User.Value; Computer = $env:COMPUTERNAME
   OsCaption = $os.Caption; OsVersion = $os.Version
   PSVersion = $PSVersionTable.PSVersion.ToString()
-} | ConvertTo-Json -Compress
+} | ConvertTo-Json -Compress -Depth 3
 """
 
 STATUS_SCRIPT = r"""# accessready:account.status
@@ -107,15 +107,15 @@ if (-not $out -and (Get-CimInstance -ClassName Win32_ComputerSystem).PartOfDomai
         Name = "$(@($r.Properties['samaccountname'])[0])"
         Enabled = (($uac -band 2) -eq 0); LockedOut = (($cuac -band 0x10) -ne 0)
         PasswordExpired = (($cuac -band 0x800000) -ne 0)
-        PasswordLastSet = (FileTime @($r.Properties['pwdlastset'])[0])
-        PasswordExpires = (FileTime @($r.Properties['msds-userpasswordexpirytimecomputed'])[0])
+        PasswordLastSet = (FileTime (@($r.Properties['pwdlastset'])[0]))
+        PasswordExpires = (FileTime (@($r.Properties['msds-userpasswordexpirytimecomputed'])[0]))
         PasswordNeverExpires = (($uac -band 0x10000) -ne 0)
-        AccountExpires = (FileTime @($r.Properties['accountexpires'])[0]) }
+        AccountExpires = (FileTime (@($r.Properties['accountexpires'])[0])) }
     }
   }
 }
 if (-not $out) { $out = [pscustomobject]@{ Source = 'none'; Name = $sam } }
-$out | ConvertTo-Json -Compress
+$out | ConvertTo-Json -Compress -Depth 3
 """
 
 PRIVILEGES_SCRIPT = r"""# accessready:account.privileges
@@ -247,6 +247,27 @@ def parse_sudo(result: Any) -> dict[str, Any]:
     return {"state": "unknown", "message": text[:200], "exit_code": result.exit_code}
 
 
+def parse_passwd_status(text: str) -> dict[str, Any]:
+    """``passwd -S user``: ``user P 2025-11-25 0 90 7 -1`` (state, last change, min, max,
+    warn, inactive); adds ``expires`` (a date, or ``"never"``) from last change + max."""
+    fields = text.split()
+    if len(fields) < 2:
+        return {}
+    out: dict[str, Any] = {"state": fields[1]}
+    if len(fields) >= 5:
+        changed = chage_date(fields[2])
+        if isinstance(changed, dt.date):
+            out["last_change"] = changed.isoformat()
+            try:
+                max_days = int(fields[4])
+            except ValueError:
+                return out
+            out["max_days"] = max_days
+            out["expires"] = "never" if max_days < 0 or max_days >= 99999 else \
+                changed + dt.timedelta(days=max_days)
+    return out
+
+
 _NET_USER_LABELS = {
     "user name": "name", "account active": "active", "account expires": "account_expires",
     "password last set": "password_last_set", "password expires": "password_expires",
@@ -290,9 +311,15 @@ def split_account(username: str) -> tuple[str, str]:
 
 
 def method_targets(profile: Profile) -> list[Target]:
-    """One target per (server, command method) the server lists."""
-    return [Target(s.name, (s, m)) for s in profile.servers for m in COMMAND_METHODS
-            if m in s.remote]
+    """One target per (server, command method) the server lists; (server, None) for a
+    server reached by RDP only, so the report says its login was not tested."""
+    out = []
+    for s in profile.servers:
+        methods = [m for m in COMMAND_METHODS if m in s.remote]
+        out += [Target(s.name, (s, m)) for m in methods]
+        if not methods and s.remote:
+            out.append(Target(s.name, (s, None)))
+    return out
 
 
 def server_method(server: Server) -> str | None:
@@ -362,6 +389,13 @@ class LoginCheck(Check):
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server, method = target.data
+        if method is None:
+            return self.result(target, Status.SKIP, t(
+                "Reached by RDP only: a login over RDP needs a full CredSSP client and is not "
+                "tested; add winrm or ssh to test the account here.",
+                "Nås bara med RDP: en inloggning över RDP kräver en fullständig CredSSP-klient "
+                "och testas inte; lägg till winrm eller ssh för att testa kontot här."),
+                {"reason": "rdp_only"})
         sessions = ctx.service("sessions")
         base = {"method": method, "session": sessions.describe(server, method)}
         try:
@@ -596,20 +630,32 @@ class StatusCheck(Check):
                                else Status.FAIL, failure_summary(exc),
                                failure_details(exc, details), fix=remediation_key(exc, "ssh"))
         details = {**details, "user": name, "chage": chage.to_json(), "passwd": passwd.to_json()}
-        if chage.exit_code != 0:
+        status_fields = parse_passwd_status(passwd.stdout) if passwd.exit_code == 0 else {}
+        details["passwd_status"] = {k: _iso(v) for k, v in status_fields.items()}
+        state = status_fields.get("state")
+        if chage.exit_code == 0:
+            ageing = parse_chage(chage.stdout)
+            details["ageing"] = ageing
+            expires = chage_date(ageing.get("password_expires"))
+            account_expires = chage_date(ageing.get("account_expires"))
+            source = "chage"
+        elif status_fields.get("last_change"):
+            # chage could not read the shadow file (permissions), passwd -S could: the
+            # expiry is the last change plus the maximum age; no account end date there.
+            expires = status_fields.get("expires")
+            account_expires, source = None, "passwd -S"
+        else:
+            directory = "does not exist" in chage.stderr
+            why_en = ("not a local account (a directory account via SSSD or winbind?); its "
+                      "state comes from the domain") if directory else \
+                f"chage -l failed: {chage.stderr.strip()[:120]}"
+            why_sv = ("inget lokalt konto (ett katalogkonto via SSSD eller winbind?); dess "
+                      "status kommer från domänen") if directory else \
+                f"chage -l misslyckades: {chage.stderr.strip()[:120]}"
             return self.result(target, Status.WARN, t(
-                f"{name} is not a local account with password ageing here (chage -l failed: "
-                "a directory account via SSSD or winbind?); its state comes from the domain.",
-                f"{name} är inget lokalt konto med lösenordsåldring här (chage -l "
-                "misslyckades: ett katalogkonto via SSSD eller winbind?); dess status kommer "
-                "från domänen."), details, fix="unknown")
-        ageing = parse_chage(chage.stdout)
-        details["ageing"] = ageing
-        expires = chage_date(ageing.get("password_expires"))
-        account_expires = chage_date(ageing.get("account_expires"))
-        state = passwd.stdout.split()[1] if passwd.exit_code == 0 and \
-            len(passwd.stdout.split()) > 1 else None
-        details["passwd_state"] = state
+                f"{name}: password ageing could not be read: {why_en}.",
+                f"{name}: lösenordsåldringen kunde inte läsas: {why_sv}."), details,
+                fix="unknown")
         facts = {
             # Logging in proved the account usable; "L" means the password is locked.
             "enabled": True,
@@ -620,7 +666,7 @@ class StatusCheck(Check):
             "account_expires": account_expires if isinstance(account_expires, dt.date)
             else None,
         }
-        return self._judge(ctx, target, details, facts, "chage", None)
+        return self._judge(ctx, target, details, facts, source, None)
 
     # verdict ----------------------------------------------------------------------
 

@@ -153,6 +153,8 @@ def resolve_addresses(ctx: CheckContext, name: str, view: str,
         outcomes.append(answer.outcome)
         if answer.outcome == "ok":
             addresses.extend(answer.records)
+        if answer.outcome == "timeout":
+            break  # a silent resolver stays silent: keep the time for the other view
     if addresses:
         return addresses, evidence, "ok"
     if any(o in ("timeout", "error") for o in outcomes):
@@ -294,14 +296,20 @@ class AdfsDnsCheck(AdfsCheck):
             addresses, evidence, outcome = resolve_addresses(ctx, fs, view)
             seen[view] = {"addresses": addresses, "outcome": outcome, "answers": evidence,
                           "resolvers": [str(s) for s in resolvers.servers(view)] or ["system"]}
-        if internal_configured:
+        if internal_configured and seen["internal"]["outcome"] != "unanswered":
             cname = resolvers.lookup(fs, "CNAME", view="internal",
                                      timeout=ctx.timeout(LOOKUP_CAP))
             seen["internal"]["cname"] = cname.to_json()
         node_addr: dict[str, set[str]] = {"adfs": set(), "wap": set()}
         nodes_ev = []
         node_view = "internal" if internal_configured else "external"
+        view_silent = seen[node_view]["outcome"] == "unanswered"
         for node in adfs_nodes(ctx.profile):
+            if view_silent and not is_address(node.address):
+                nodes_ev.append({"name": node.name, "role": node_role(node),
+                                 "address": node.address, "resolved": [],
+                                 "outcome": "not asked: the resolvers did not answer"})
+                continue
             addrs, _, outcome = resolve_addresses(ctx, node.address, node_view)
             node_addr[node_role(node)].update(addrs)
             nodes_ev.append({"name": node.name, "role": node_role(node),

@@ -67,6 +67,11 @@ def parse_systemctl_show(text: str) -> list[dict[str, str]]:
     return units
 
 
+def _sentence(parts: list[str]) -> str:
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."
+
+
 def _unit_key(name: str) -> str:
     return name if "." in name else f"{name}.service"
 
@@ -182,8 +187,7 @@ class ServiceRunningCheck(Check):
             if stopped:
                 parts_en.append(f"not running: {', '.join(stopped)}")
                 parts_sv.append(f"inte igång: {', '.join(stopped)}")
-            return self.result(target, Status.FAIL, t("; ".join(parts_en).capitalize() + ".",
-                                                      "; ".join(parts_sv).capitalize() + "."),
+            return self.result(target, Status.FAIL, t(_sentence(parts_en), _sentence(parts_sv)),
                                details, fix="missing" if missing and not stopped else None)
         running = ", ".join(r["name"] for r in rows)
         if manual:

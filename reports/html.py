@@ -81,6 +81,7 @@ class ResultView:
     evidence: str
     truncated: bool
     duration: str
+    vantage: str = ""  # merged runs: "seen from …"
 
 
 @dataclass(slots=True)
@@ -178,7 +179,34 @@ def _result_view(result: Result, tr: Translator) -> ResultView:
         evidence=evidence,
         truncated=truncated,
         duration=tr.seconds(max(0.0, result.duration_s)),
+        vantage=(tr("checks.seen_from", vantage=", ".join(
+            vantage_words(v.strip(), tr) for v in result.vantage.split(",")))
+            if result.vantage else ""),
     )
+
+
+def vantage_words(label: str, tr: Translator) -> str:
+    """A vantage label for people: the known ones translated, a user's own label as is."""
+    label = clean(label, SHORT)
+    if label in ("engineer", "customer"):
+        return tr(f"vantage.{label}")
+    return label
+
+
+def _sources(run: Run, tr: Translator) -> list[dict[str, str]]:
+    """The merged run's inputs, for the header: where from, when, what they said."""
+    out = []
+    for source in run.sources:
+        iso, shown = _when(str(source.get("finished_at", "")), tr.lang)
+        verdict = str(source.get("verdict", ""))
+        out.append({
+            "vantage": vantage_words(str(source.get("vantage", "")), tr),
+            "self_check": tr("report.self_check_short") if source.get("self_check") else "",
+            "when_iso": iso, "when": shown,
+            "verdict": tr.verdict(verdict) if verdict in {v.value for v in Verdict} else "",
+            "file": clean(Path(str(source.get("file", ""))).name, SHORT),
+        })
+    return out
 
 
 def _requirement_order(run: Run) -> list[str]:
@@ -257,6 +285,9 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         # the profile's file name only: its folder says nothing the customer needs
         "profile": clean(Path(str(run.profile_path)).name, SHORT) if run.profile_path else "",
         "interrupted": run.interrupted,
+        "vantage": " + ".join(vantage_words(v, tr) for v in run.vantage.split("+") if v),
+        "self_check": run.self_check,
+        "sources": _sources(run, tr),
         "verdict": verdict,
         "verdict_words": tr.verdict(verdict),
         "favicon": FAVICONS[verdict],

@@ -26,7 +26,7 @@ class ResultFileError(Exception):
 def to_dict(run: Run) -> dict[str, Any]:
     """The run as the JSON document's data."""
     counts = Counter(r.status.value for r in run.results)
-    return {
+    data: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "tool": {"name": "accessready", "version": run.tool_version},
         "customer": run.customer,
@@ -43,7 +43,14 @@ def to_dict(run: Run) -> dict[str, Any]:
         "counts": {s.value: counts.get(s.value, 0) for s in Status},
         "checks": run.catalogue,
         "results": [r.to_json() for r in run.results],
+        "vantage": run.vantage,
+        "self_check": run.self_check,
     }
+    if run.basis:
+        data["verdict_basis"] = run.basis
+    if run.sources:
+        data["merged_from"] = list(run.sources)
+    return data
 
 
 def render(run: Run, lang: str | None = None) -> bytes:
@@ -78,6 +85,12 @@ def from_dict(data: Any, source: str = "result") -> Run:
             lang=str(data.get("lang", "en")),
             tool_version=str((data.get("tool") or {}).get("version", "")),
             catalogue=dict(data.get("checks") or {}),
+            # results written before self-checks existed were all the engineer's
+            vantage=str(data.get("vantage") or "engineer"),
+            self_check=bool(data.get("self_check", False)),
+            basis={str(k): [str(x) for x in v]
+                   for k, v in (data.get("verdict_basis") or {}).items()},
+            sources=tuple(dict(s) for s in data.get("merged_from") or ()),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)

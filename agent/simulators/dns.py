@@ -24,6 +24,25 @@ import dns.rrset
 Records = Mapping[tuple[str, str], Sequence[str]]
 
 
+def _bind_pair(host: str, attempts: int = 20) -> tuple[socket.socket, socket.socket, int]:
+    """A UDP and a TCP socket on the same free port (the UDP port's TCP twin may be taken)."""
+    for _ in range(attempts):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((host, 0))
+        port = udp.getsockname()[1]
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind((host, port))
+        except OSError:
+            udp.close()
+            tcp.close()
+            continue
+        tcp.listen(16)
+        return udp, tcp, port
+    raise OSError(f"no port free for both UDP and TCP on {host} after {attempts} tries")
+
+
 class DnsSimulator:
     """Serves ``records`` — ``{("name.example.", "MX"): ["10 mx.example."]}`` — on loopback."""
 
@@ -34,13 +53,7 @@ class DnsSimulator:
         self.ttl = ttl
         self.host = host
         self.queries = 0
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._udp.bind((host, 0))
-        self.port = self._udp.getsockname()[1]
-        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._tcp.bind((host, self.port))
-        self._tcp.listen(16)
+        self._udp, self._tcp, self.port = _bind_pair(host)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="dns-sim", daemon=True)
 

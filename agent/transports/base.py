@@ -36,8 +36,9 @@ class TransportError(Exception):
     """A transport could not do what was asked. ``kind`` is one of:
 
     ``auth_failed`` (wrong user or password), ``unknown_user``, ``account_locked``,
-    ``account_disabled``, ``password_expired``, ``host_key_unknown``,
-    ``host_key_mismatch``, ``timeout``, ``refused``, ``unreachable``, ``tls``,
+    ``account_disabled``, ``account_expired``, ``password_expired``, ``access_denied``
+    (authenticated, but not allowed to use the service), ``host_key_unknown``,
+    ``host_key_mismatch``, ``timeout``, ``refused``, ``unreachable``, ``dns``, ``tls``,
     ``protocol`` (the server spoke something else), ``missing_dependency``, ``error``.
     """
 

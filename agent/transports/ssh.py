@@ -581,8 +581,10 @@ class SshTransport:
                 if channel.recv_stderr_ready():
                     err += channel.recv_stderr(65536)[: max(0, MAX_OUTPUT - len(err))]
                     continue
-                if channel.exit_status_ready() and not (channel.recv_ready()
-                                                        or channel.recv_stderr_ready()):
+                # sshd may send the exit status before the last output (it is still in the
+                # child's pipe): finished only once the output ended (EOF or close) too.
+                if channel.exit_status_ready() and (channel.eof_received or channel.closed) \
+                        and not (channel.recv_ready() or channel.recv_stderr_ready()):
                     break
                 if time.monotonic() >= deadline:
                     raise TransportError(

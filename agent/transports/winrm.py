@@ -68,7 +68,9 @@ AUTH_TRANSPORTS = {"ntlm": "ntlm", "kerberos": "kerberos", "credssp": "credssp",
 PREAMBLE = (
     "$ErrorActionPreference = 'Stop'\n"
     "$ProgressPreference = 'SilentlyContinue'\n"
-    "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false\n"
+    # The shell's code page 65001 already makes the console UTF-8; where a host has no
+    # console handle this assignment throws, which must not fail the script.
+    "try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }\n"
 )
 
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")

@@ -187,6 +187,18 @@ def profile_text(servers: list[tuple[str, str, str]], internal: str | None, exte
     return "\n".join(lines) + "\n"
 
 
+def start_dns(records: dict, attempts: int = 10) -> DnsSimulator:
+    """A started DnsSimulator. It binds UDP on an ephemeral port, then TCP on the same
+    number, which another socket may hold already: retry a bounded number of times."""
+    for attempt in range(attempts):
+        try:
+            return DnsSimulator(records).start()
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 @contextlib.contextmanager
 def farm(tmp: Path, specs: Sequence[NodeSpec], *, dns_internal: dict | None = None,
          dns_external: dict | None = None, trust_ca: bool = True,
@@ -226,8 +238,8 @@ def farm(tmp: Path, specs: Sequence[NodeSpec], *, dns_internal: dict | None = No
         {(f"{FS}.", "A"): adfs_addr or wap_addr})
     external_records = dns_external if dns_external is not None else (
         {(f"{FS}.", "A"): wap_addr or adfs_addr})
-    internal = DnsSimulator(internal_records).start()
-    external = DnsSimulator(external_records).start()
+    internal = start_dns(internal_records)
+    external = start_dns(external_records)
     try:
         text = profile_text([(s.name, s.role, addresses[s.name]) for s in specs],
                             internal.address, external.address, port, http,

@@ -15,7 +15,7 @@ from accessready.agent.model import Status
 from accessready.agent.profile import parse_profile
 from accessready.agent.simulators.dns import DnsSimulator
 from accessready.checks.adfs import AdfsDnsCheck
-from tests.unit.adfs_farm import FS, run_check
+from tests.unit.adfs_farm import FS, run_check, start_dns
 
 ADFS_IP, WAP_IP, PUBLIC_IP = "192.0.2.44", "198.51.100.40", "203.0.113.40"
 NODES = {("adfs01.kund.example.", "A"): [ADFS_IP], ("wap01.kund.example.", "A"): [WAP_IP]}
@@ -40,7 +40,7 @@ def views() -> Iterator:
     started: list[DnsSimulator] = []
 
     def make(internal: dict, external: dict) -> tuple[DnsSimulator, DnsSimulator]:
-        pair = (DnsSimulator({**NODES, **internal}).start(), DnsSimulator(external).start())
+        pair = (start_dns({**NODES, **internal}), start_dns(external))
         started.extend(pair)
         return pair
 

@@ -85,7 +85,9 @@ def test_hostile_xml_is_refused(tmp_path: Path, doc: bytes, words: str) -> None:
     assert result.details["parse_error"]["kind"] == "dtd"
     assert result.remediation == AdfsMetadataCheck.remediation["hostile"]
     # nothing from the machine leaks into the evidence, whatever the entity named
-    assert Path("/etc/hostname").read_text().strip() not in str(result.details["parse_error"])
+    hostname = Path("/etc/hostname")
+    if hostname.is_file() and hostname.read_text().strip():
+        assert hostname.read_text().strip() not in str(result.details)
 
 
 def test_two_signing_certificates_mean_rollover(tmp_path: Path) -> None:

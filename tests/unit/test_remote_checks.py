@@ -298,3 +298,21 @@ def test_unreachable_adfs_server_blocks_the_verdict(tmp_path) -> None:
     assert run.verdict is Verdict.NOT_READY
     outcome = next(o for o in run.requirements if o.requirement.value == "remote")
     assert outcome.blocking and "adfs01" in outcome.reason.en
+
+
+def test_cli_accept_new_host_keys_flag(sshd, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from accessready.agent.cli import cli
+
+    known = tmp_path / "known_hosts"
+    profile = tmp_path / "p.toml"
+    profile.write_text('[customer]\nname = "T"\n[access]\nmethods = ["teamviewer"]\n'
+                       + ssh_toml(sshd.port, str(known)).replace('["sync"]', '["wap"]'))
+    runner = CliRunner()
+    plain = runner.invoke(cli, ["run", str(profile), "--only", "remote.ssh", "-q"])
+    assert plain.exit_code == 2 and not known.exists()
+    accepted = runner.invoke(cli, ["run", str(profile), "--only", "remote.ssh", "-q",
+                                   "--accept-new-host-keys"])
+    assert accepted.exit_code == 1, accepted.output  # a warning: confirm the fingerprint
+    assert known.read_text() == sshd.known_hosts_line()

@@ -312,3 +312,16 @@ def test_identify_without_credentials(http_sim) -> None:
                               timeout=5)
     assert challenge.status_code == 401
     assert challenge.headers["WWW-Authenticate"] == 'Negotiate, Basic realm="WSMAN"'
+
+
+@pytest.mark.parametrize("auth", ["credssp", "kerberos"])
+def test_missing_optional_auth_libraries_are_named(http_sim, auth) -> None:
+    from winrm import transport as winrm_transport
+
+    available = {"credssp": winrm_transport.HAVE_CREDSSP,
+                 "kerberos": winrm_transport.HAVE_KERBEROS}[auth]
+    with pytest.raises(TransportError) as info:
+        connect(http_sim, auth, timeout=3)
+    # without the library: a clear "install this"; with it: the simulator offers neither
+    expected = {"auth_failed", "protocol", "error"} if available else {"missing_dependency"}
+    assert info.value.kind in expected, str(info.value)

@@ -1,0 +1,115 @@
+"""A lock file so that a scheduled audit still running when the next one starts is detected,
+not doubled.
+
+The lock is an OS lock on an open file (``fcntl.flock`` on POSIX, ``msvcrt.locking`` on
+Windows), not the file's existence: the OS drops it when the holder exits, however it
+exits (``kill -9``, a crash, a reboot), so there is never a stale lock to clean up. The
+file's text says who holds it (pid, start time, host) for the refusal message. The file is
+never deleted: deleting a lock file races with a process that has just opened it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import socket
+import sys
+from pathlib import Path
+from types import TracebackType
+
+# Windows locks a byte range; lock one far past the text so the holder's line stays
+# readable to the process that is refused.
+_WIN_LOCK_OFFSET = 1 << 20
+
+
+class LockBusy(Exception):
+    """Another process holds the lock; the text is the one line to show."""
+
+
+class RunLock:
+    """An exclusive, non-blocking lock on ``path``; a context manager."""
+
+    def __init__(self, path: str | Path, what: str = "audit") -> None:
+        self.path = Path(path)
+        self.what = what
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`LockBusy` naming the holder."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise LockBusy(f"{self.path}: cannot open the lock file: {exc.strerror} — check "
+                           "the folder exists and is writable, or pass --lock PATH") from None
+        if not _try_lock(fd):
+            holder = _read(fd)
+            os.close(fd)
+            who = f" ({holder})" if holder else ""
+            raise LockBusy(f"another {self.what} is running{who} — wait for it to finish "
+                           f"(lock: {self.path})")
+        self._fd = fd
+        stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"pid {os.getpid()} since {stamp} on {socket.gethostname()}\n"
+                 .encode())
+
+    def release(self) -> None:
+        """Let go of the lock (the OS also does when the process ends)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)  # the next holder writes its own line
+        _unlock(fd)
+        os.close(fd)
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+
+def _read(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 512).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return " ".join(text.split())
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)

@@ -1,0 +1,264 @@
+"""The self-check, merge, audit and history commands, end to end through the real CLI.
+
+The audits run the real ``winvpn.pptp`` check against the PPTP simulator on loopback (the
+customer's VPN gateway); stopping the simulator is "a gateway that stopped answering".
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from accessready.agent.simulators.pptp import PptpSimulator
+
+from .conftest import REPO, accessready
+
+RESULT_SCHEMA = json.loads((REPO / "reports" / "schemas" / "result.schema.json").read_text())
+AUDIT_SCHEMA = json.loads((REPO / "reports" / "schemas" / "audit.schema.json").read_text())
+CANARY = "SelfCheck-Canary-31c7!"
+
+
+def one_line_error(out: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert out.returncode == 3, out
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("accessready: error: "), out
+    assert "Traceback" not in out.stderr
+    for needle in needles:
+        assert needle in out.stderr, out.stderr
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def plain_profile(folder: Path, name: str, customer: str) -> Path:
+    """Admin checks and the support account's login on a server whose SSH port is closed."""
+    path = folder / f"{name}.toml"
+    path.write_text(f"""
+[customer]
+name = "{customer}"
+agreement = "SA-1"
+agreement_valid_until = 2099-12-31
+dpa_signed = 2025-01-01
+[access]
+methods = ["teamviewer"]
+[account]
+username = "support"
+password = {{ env = "AR_CANARY" }}
+[[servers]]
+name = "adfs01"
+address = "127.0.0.1"
+roles = ["adfs"]
+remote = ["ssh"]
+ssh = {{ port = {closed_port()} }}
+[checks]
+timeout = 5
+only = ["admin.agreement", "admin.dpa", "account.login"]
+""", encoding="utf-8")
+    return path
+
+
+def vpn_profile(folder: Path, name: str, customer: str, port: int, timeout: float = 3) -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(f"""
+[customer]
+name = "{customer}"
+agreement = "SA-2"
+agreement_valid_until = 2099-12-31
+dpa_signed = 2025-01-01
+[access]
+methods = ["windows_vpn"]
+[access.windows_vpn]
+server = "127.0.0.1"
+tunnel = "pptp"
+port = {port}
+[checks]
+timeout = {timeout}
+only = ["winvpn.pptp", "admin.agreement", "admin.dpa"]
+""", encoding="utf-8")
+    return path
+
+
+# -- self-check, report, merge -------------------------------------------------------------
+
+def test_self_check_report_and_merge(tmp_path: Path) -> None:
+    profile = plain_profile(tmp_path, "p", "Själv kommun")
+    env = {"AR_CANARY": CANARY}
+    out = accessready("run", str(profile), "--self-check", "--json", str(tmp_path / "c.json"),
+                      "--html", str(tmp_path / "c.html"), env=env)
+    assert out.returncode == 0, out.stderr
+    data = json.loads((tmp_path / "c.json").read_text("utf-8"))
+    jsonschema.validate(data, RESULT_SCHEMA)
+    assert data["self_check"] is True and data["vantage"] == "customer"
+    login = next(r for r in data["results"] if r["check"] == "account.login")
+    assert login["status"] == "skip" and "never uses it" in login["summary"]["en"]
+    assert "Self-check" in (tmp_path / "c.html").read_text("utf-8")
+
+    # the supplier re-renders what the customer sent
+    out = accessready("report", str(tmp_path / "c.json"), "--html", str(tmp_path / "r.html"),
+                      "--lang", "sv")
+    assert out.returncode == 0 and "Egenkontroll" in (tmp_path / "r.html").read_text("utf-8")
+
+    # the engineer's run logs in (and cannot: the port is closed)
+    engineer = accessready("run", str(profile), "--json", str(tmp_path / "e.json"),
+                           "--vantage", "engineer", env=env)
+    assert engineer.returncode in (1, 2), engineer.stderr
+    out = accessready("merge", str(tmp_path / "c.json"), str(tmp_path / "e.json"),
+                      "--json", str(tmp_path / "m.json"), "--html", str(tmp_path / "m.html"))
+    assert out.returncode == engineer.returncode, out.stderr  # the login is the engineer's
+    merged = json.loads((tmp_path / "m.json").read_text("utf-8"))
+    jsonschema.validate(merged, RESULT_SCHEMA)
+    assert {s["vantage"] for s in merged["merged_from"]} == {"engineer", "customer"}
+    assert "Merged from 2 results" in (tmp_path / "m.html").read_text("utf-8")
+    for file in tmp_path.iterdir():
+        assert CANARY not in file.read_text("utf-8", "replace"), file.name
+
+
+def test_merge_refuses_another_customer_in_one_line(tmp_path: Path) -> None:
+    for name, customer in (("a", "Kund A"), ("b", "Kund B")):
+        out = accessready("run", str(plain_profile(tmp_path, name, customer)), "--self-check",
+                          "--json", str(tmp_path / f"{name}.json"), "-q")
+        assert out.returncode == 0, out.stderr
+    one_line_error(accessready("merge", str(tmp_path / "a.json"), str(tmp_path / "b.json")),
+                   "'Kund B'", "--force")
+    out = accessready("merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--force",
+                      "--json", str(tmp_path / "m.json"), "-q")
+    assert out.returncode == 0, out.stderr
+    one_line_error(accessready("merge", str(tmp_path / "a.json")), "two or more")
+    one_line_error(accessready("merge", str(tmp_path / "a.json"), str(tmp_path / "nope.json")),
+                   "nope.json")
+
+
+@pytest.mark.parametrize("label", ["a+b", "x" * 41, "", "bad,label"])
+def test_bad_vantage_labels_are_usage_errors(tmp_path: Path, label: str) -> None:
+    profile = plain_profile(tmp_path, "p", "Kund")
+    one_line_error(accessready("run", str(profile), "--vantage", label), "--vantage")
+
+
+# -- audit and history ------------------------------------------------------------------
+
+@pytest.fixture
+def gateway() -> Iterator[PptpSimulator]:
+    sim = PptpSimulator().start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def test_audit_history_and_prune(tmp_path: Path, gateway: PptpSimulator) -> None:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    vpn_profile(folder, "a", "Kund A", gateway.port)
+    vpn_profile(folder, "b", "Kund B", gateway.port)
+    (folder / "c.toml").write_text('[customer]\nname = "Kund C"\n', encoding="utf-8")
+    db = str(tmp_path / "audit.db")
+    outputs = ["--html", str(tmp_path / "o.html"), "--json", str(tmp_path / "o.json"),
+               "--prometheus", str(tmp_path / "o.prom"), "--reports-dir",
+               str(tmp_path / "details")]
+
+    out = accessready("audit", str(folder), "--history", db, *outputs)
+    # PPTP answers (a warning: weak crypto); Kund C has no [access]: unknown. Nagios
+    # aggregation: WARNING beats UNKNOWN.
+    assert out.returncode == 1, out.stderr
+    assert "Kund C" in out.stdout and "ACCESSREADY WARNING" in out.stdout
+    first = json.loads((tmp_path / "o.json").read_text("utf-8"))
+    jsonschema.validate(first, AUDIT_SCHEMA)
+    assert first["verdicts"] == {"ready": 0, "ready_with_warnings": 2, "not_ready": 0,
+                                 "unknown": 1}
+
+    gateway.stop()  # the customers' gateway stops answering
+    out = accessready("audit", str(folder), "--history", db, "--nagios", *outputs)
+    assert out.returncode == 2, out.stderr
+    assert out.stdout.startswith("ACCESSREADY CRITICAL - 3 customers")
+    second = json.loads((tmp_path / "o.json").read_text("utf-8"))
+    kund_a = next(c for c in second["customers"] if c["customer"] == "Kund A")
+    assert [c["kind"] for c in kund_a["changes"]] == ["verdict", "stopped_answering"]
+    page = (tmp_path / "o.html").read_text("utf-8")
+    assert "Stopped answering" in page
+    assert (tmp_path / kund_a["report"]).is_file()  # the overview links to the details
+    assert 'accessready_verdict{customer="Kund A"} 2' in (tmp_path / "o.prom").read_text()
+
+    out = accessready("history", "kund a", "--history", db)
+    assert out.returncode == 0, out.stderr
+    assert "Kund A: 2 runs, newest first" in out.stdout
+    assert "Stopped answering" in out.stdout and "Not ready" in out.stdout
+    out = accessready("history", "--history", db, "--lang", "sv")
+    assert out.returncode == 0 and "Kund C" in out.stdout and "Okänt" in out.stdout
+    out = accessready("history", "Kund A", "--history", db, "--format", "json")
+    runs = json.loads(out.stdout)["runs"]
+    assert [r["verdict"] for r in runs] == ["not_ready", "ready_with_warnings"]
+
+    # a stored run exported and re-rendered
+    exported = tmp_path / "run.json"
+    out = accessready("history", "--history", db, "--run", str(runs[1]["id"]), "--json",
+                      str(exported))
+    assert out.returncode == 0, out.stderr
+    assert accessready("report", str(exported), "--nagios").returncode == 1
+
+    one_line_error(accessready("history", "Kund", "--history", db), "matches 3 customers")
+    out = accessready("history", "--history", db, "--prune", "--before", "2999-01-01")
+    assert out.returncode == 0 and "removed 6 runs" in out.stderr, out.stderr
+    assert "No runs recorded yet." in accessready("history", "--history", db).stdout
+
+
+def test_second_audit_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts the TCP handshake, says nothing
+    try:
+        profile = vpn_profile(tmp_path, "slow", "Långsam kommun", silent.getsockname()[1],
+                              timeout=4)
+        db = tmp_path / "audit.db"
+        first = subprocess.Popen([sys.executable, "-m", "accessready", "audit", str(profile),
+                                  "--history", str(db), "-q"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lock = Path(str(db) + ".lock")
+        for _ in range(300):  # bounded: until the first audit holds the lock
+            if lock.exists() and "pid" in lock.read_text():
+                break
+            time.sleep(0.05)
+        second = accessready("audit", str(profile), "--history", str(db))
+        one_line_error(second, f"another audit is running (pid {first.pid} since ")
+        first.wait(timeout=60)
+        assert first.returncode == 2, first.stderr  # the silent gateway: not ready
+    finally:
+        silent.close()
+    # the first audit released its lock: the next one runs
+    assert accessready("audit", str(profile), "--history", str(db), "-q",
+                       "--timeout", "0.5").returncode == 2
+
+
+def test_keep_days_prunes_on_every_audit(tmp_path: Path, gateway: PptpSimulator) -> None:
+    from accessready.agent.history import History
+    from tests.unit.runs import make_run, result
+
+    db = tmp_path / "audit.db"
+    with History(db) as history:
+        history.record(make_run([result("admin.agreement", "x", "pass")], customer="Kund A",
+                                finished_at="2020-06-01T02:00:00+00:00"))
+    profile = vpn_profile(tmp_path, "a", "Kund A", gateway.port)
+    out = accessready("audit", str(profile), "--history", str(db), "--keep-days", "30",
+                      "--json", str(tmp_path / "o.json"), "-q")
+    assert out.returncode == 1, out.stderr
+    assert json.loads((tmp_path / "o.json").read_text())["pruned"]["runs"] == 1
+    one_line_error(accessready("audit", str(profile), "--keep-days", "30"), "--history")
+
+
+def test_audit_and_history_usage_errors(tmp_path: Path) -> None:
+    one_line_error(accessready("audit"), "Missing argument")
+    one_line_error(accessready("audit", str(tmp_path / "*.toml")), "matches no profile")
+    one_line_error(accessready("history", "X", "--history", str(tmp_path / "none.db")),
+                   "no such history database")
+    (tmp_path / "junk.db").write_text("junk" * 1000)
+    one_line_error(accessready("history", "X", "--history", str(tmp_path / "junk.db")),
+                   "not a usable accessready history database")
+    one_line_error(accessready("history", "--history", str(tmp_path / "junk.db"), "--prune"),
+                   "--before")

@@ -1,0 +1,349 @@
+"""Audits: many profiles, bounded, recorded; the lock; crashes; retention; the outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import zlib
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from accessready.agent.audit import AuditError, AuditOptions, expand_profiles, run_audit
+from accessready.agent.audit_types import worst_exit
+from accessready.agent.history import History
+from accessready.agent.lock import LockBusy, RunLock
+from accessready.agent.model import ExitCode, Requirement, Status, Verdict, t
+from accessready.reports import overview
+
+from .fakes import make_check
+from .runs import make_run, result
+
+REPO = Path(__file__).resolve().parents[2]
+AUDIT_SCHEMA = json.loads((REPO / "reports" / "schemas" / "audit.schema.json").read_text())
+CANARY = "Audit-Canary-5d1e!"
+
+
+def profile(folder: Path, name: str, customer: str, extra: str = "") -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(f'[customer]\nname = "{customer}"\n[access]\nmethods = ["teamviewer"]\n'
+                    f"{extra}", encoding="utf-8")
+    return path
+
+
+def access_check(status: Status):
+    """A fake TeamViewer network check: the customer's one access method."""
+    return make_check("teamviewer.network", Requirement.ACCESS, status, method="teamviewer")
+
+
+@pytest.fixture
+def profiles(tmp_path: Path) -> list[Path]:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    return [profile(folder, "a", "Alfa kommun"), profile(folder, "b", "Beta skola"),
+            profile(folder, "c", "Gamma kommun")]
+
+
+def _options(tmp_path: Path, **kw) -> AuditOptions:
+    return AuditOptions(history=str(tmp_path / "audit.db"), **kw)
+
+
+# -- input -------------------------------------------------------------------------------
+
+def test_expand_files_folders_and_globs(tmp_path: Path, profiles: list[Path]) -> None:
+    folder = profiles[0].parent
+    (folder / "notes.txt").write_text("x")
+    assert expand_profiles([str(folder)]) == profiles
+    assert expand_profiles([str(folder / "[ab].toml")]) == profiles[:2]
+    # duplicates once, order kept; a missing file is that profile's error later
+    assert expand_profiles([str(profiles[1]), str(folder), "missing.toml"]) == \
+        [profiles[1], profiles[0], profiles[2], Path("missing.toml")]
+    with pytest.raises(AuditError, match="matches no profile"):
+        expand_profiles([str(folder / "*.nope")])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(AuditError, match=r"no \*.toml profiles"):
+        expand_profiles([str(empty)])
+
+
+# -- running -----------------------------------------------------------------------------
+
+def test_audit_records_every_run_and_keeps_going_after_a_bad_profile(
+        tmp_path: Path, profiles: list[Path]) -> None:
+    bad = profiles[0].parent / "bad.toml"
+    bad.write_text('[customer]\nname = "Trasig kommun"\nbogus = 1\n', encoding="utf-8")
+    paths = [*profiles, bad, tmp_path / "missing.toml"]
+    report = run_audit(paths, _options(tmp_path, profiles_at_once=2),
+                       checks=[access_check(Status.PASS), make_check("admin.agreement")])
+    assert [e.customer for e in report.entries] == ["Alfa kommun", "Beta skola",
+                                                    "Gamma kommun", "Trasig kommun", "missing"]
+    assert [e.verdict for e in report.entries[:3]] == [Verdict.READY] * 3
+    broken = report.entries[3]
+    assert broken.verdict is Verdict.UNKNOWN and "bogus" in (broken.error or "")
+    assert "no such file" in (report.entries[4].error or "")
+    assert report.exit_code is ExitCode.UNKNOWN  # ready + unknown → unknown
+    with History(tmp_path / "audit.db") as db:
+        assert db.runs("Trasig kommun")[0].error == broken.error
+        status = db.db.execute("SELECT status, finished_at FROM audits").fetchall()
+        assert status[0][0] == "finished" and status[0][1]
+        assert {c["customer"] for c in db.customers()} >= {"Alfa kommun", "Gamma kommun"}
+
+
+def test_second_audit_reports_changes_and_trend(tmp_path: Path, profiles: list[Path]) -> None:
+    options = _options(tmp_path)
+    first = run_audit(profiles, options, checks=[access_check(Status.PASS)])
+    assert all(e.first_run and not e.changes for e in first.entries)
+    second = run_audit(profiles, options, checks=[access_check(Status.FAIL)])
+    entry = second.entries[0]
+    assert not entry.first_run and entry.previous_verdict is Verdict.READY
+    kinds = [c.kind for c in entry.changes]
+    assert kinds == ["verdict", "stopped_answering"]
+    assert [v for _, v in entry.trend] == [Verdict.READY, Verdict.NOT_READY]
+    assert second.exit_code is ExitCode.NOT_READY
+    with History(tmp_path / "audit.db") as db:
+        assert db.runs("Alfa kommun")[0].changes[1].kind == "stopped_answering"
+
+
+def test_checks_at_once_is_shared_between_profiles(tmp_path: Path) -> None:
+    options = AuditOptions(profiles_at_once=4, checks_at_once=10)
+    assert options.per_profile == 2
+    assert AuditOptions(profiles_at_once=64, checks_at_once=10).per_profile == 1
+
+
+def test_a_crash_outside_the_checks_is_that_entry_only(tmp_path: Path,
+                                                       profiles: list[Path]) -> None:
+    def services(prof):
+        if prof.customer.name == "Beta skola":
+            raise RuntimeError("service setup broke")
+        return {}
+
+    report = run_audit(profiles, AuditOptions(), checks=[access_check(Status.PASS)],
+                       services=services)
+    assert [e.verdict for e in report.entries] == [Verdict.READY, Verdict.UNKNOWN,
+                                                   Verdict.READY]
+    assert "internal error: RuntimeError: service setup broke" in report.entries[1].error
+
+
+def test_without_history_there_is_no_lock_and_no_trend(tmp_path: Path,
+                                                       profiles: list[Path]) -> None:
+    report = run_audit(profiles, AuditOptions(), checks=[access_check(Status.WARN)])
+    assert report.history is None and report.audit_id is None
+    assert [len(e.trend) for e in report.entries] == [1, 1, 1]
+
+
+# -- the lock ------------------------------------------------------------------------------
+
+def test_a_second_audit_is_refused_while_one_runs(tmp_path: Path,
+                                                  profiles: list[Path]) -> None:
+    options = _options(tmp_path)
+    # the held lock stands in for a running audit
+    with RunLock(tmp_path / "audit.db.lock"), pytest.raises(LockBusy) as refused:
+        run_audit(profiles, options, checks=[access_check(Status.PASS)])
+    message = str(refused.value)
+    assert re.match(r"another audit is running \(pid \d+ since \d{4}-\d\d-\d\dT", message)
+    assert "\n" not in message
+    assert not (tmp_path / "audit.db").exists()  # refused before touching the history
+    # once the first is done, the next one runs
+    assert run_audit(profiles, options, checks=[access_check(Status.PASS)]).entries
+
+
+def test_explicit_lock_path(tmp_path: Path, profiles: list[Path]) -> None:
+    lock = tmp_path / "locks" / "nightly.lock"
+    with RunLock(lock), pytest.raises(LockBusy):
+        run_audit(profiles, AuditOptions(lock=str(lock)), checks=[access_check(Status.PASS)])
+
+
+_KILLED_AUDIT = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, {repo!r})
+    from tests.unit.fakes import make_check
+    from accessready.agent.audit import AuditOptions, run_audit
+    from accessready.agent.model import Requirement, Status
+    folder = Path(sys.argv[1])
+    paths = []
+    for n in range(40):
+        p = folder / f"p{{n:02d}}.toml"
+        p.write_text(f'[customer]\\nname = "Kund {{n:02d}}"\\n'
+                     '[access]\\nmethods = ["teamviewer"]\\n')
+        paths.append(p)
+    checks = [make_check("teamviewer.network", Requirement.ACCESS, Status.PASS,
+                         method="teamviewer", sleep=0.15, targets=tuple("abcdef"))]
+    run_audit(paths, AuditOptions(history=sys.argv[2], profiles_at_once=2,
+                                  checks_at_once=2), checks=checks)
+""").format(repo=str(REPO))
+
+
+def test_sigkill_mid_audit_keeps_earlier_runs(tmp_path: Path) -> None:
+    db_path = tmp_path / "audit.db"
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_AUDIT, str(folder), str(db_path)])
+    try:
+        seen = 0
+        for _ in range(600):  # bounded wait (at most ~60 s) for a few runs to be committed
+            if db_path.exists():
+                with History(db_path) as db:
+                    seen = db.db.execute("SELECT count(*) FROM runs").fetchone()[0]
+            if seen >= 3 or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "the audit finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    with History(db_path) as db:
+        assert db.integrity() == "ok"
+        rows = db.db.execute("SELECT id FROM runs").fetchall()
+        assert len(rows) >= seen >= 3
+        for (run_id,) in rows:  # every recorded run is whole and loads
+            assert len(db.load_run(run_id).results) == 6
+        audit = db.db.execute("SELECT status, finished_at FROM audits").fetchone()
+        assert audit == ("running", None)  # the killed audit is visibly unfinished
+    # the OS dropped the dead audit's lock: the next audit may start
+    with RunLock(str(db_path) + ".lock"):
+        pass
+
+
+# -- retention -----------------------------------------------------------------------------
+
+def test_keep_days_prunes_after_the_audit(tmp_path: Path, profiles: list[Path]) -> None:
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=400)).isoformat(timespec="seconds")
+    with History(tmp_path / "audit.db") as db:
+        db.record(make_run([result("admin.agreement", "x", "pass")], customer="Alfa kommun",
+                           finished_at=old))
+    report = run_audit(profiles, _options(tmp_path, keep_days=365),
+                       checks=[access_check(Status.PASS)])
+    assert report.pruned is not None and report.pruned["runs"] == 1
+    with History(tmp_path / "audit.db") as db:
+        assert len(db.runs("Alfa kommun")) == 1
+
+
+# -- secrets ------------------------------------------------------------------------------
+
+def test_no_password_reaches_history_or_outputs(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from accessready.agent.checkapi import Check
+
+    class Leaky(Check):
+        id = "account.login"
+        title = t("Leaky", "Läckande")
+        requirement = Requirement.ACCOUNT
+        needs = ("password",)
+
+        def run(self, ctx, target):  # type: ignore[no-untyped-def]
+            secret = ctx.password.reveal()
+            return self.result(target, Status.FAIL, t(f"pw {secret}", f"lösen {secret}"),
+                               {"sent": secret})
+
+    monkeypatch.setenv("AR_AUDIT_PW", CANARY)
+    path = profile(tmp_path, "s", "Hemlig kommun",
+                   '[account]\nusername = "support"\npassword = { env = "AR_AUDIT_PW" }\n')
+    report = run_audit([path], _options(tmp_path), checks=[Leaky()])
+    assert report.entries[0].run is not None
+    outputs = b"".join(render(report, "en") for render in overview.RENDERERS.values())
+    assert CANARY.encode() not in outputs
+    with History(tmp_path / "audit.db") as db:
+        blobs = [zlib.decompress(b) for (b,) in db.db.execute("SELECT result FROM runs")]
+    assert blobs and not any(CANARY.encode() in b for b in blobs)
+    assert all(CANARY.encode() not in f.read_bytes() for f in tmp_path.iterdir() if f.is_file())
+
+
+# -- outputs -------------------------------------------------------------------------------
+
+def _audit_with_everything(tmp_path: Path, profiles: list[Path]):
+    hostile = profile(profiles[0].parent, "x", "<script>alert(1)</script> & 'kommun'")
+    options = _options(tmp_path)
+    run_audit([*profiles, hostile], options, checks=[access_check(Status.PASS)])
+    broken = profiles[0].parent / "broken.toml"
+    broken.write_text("[customer\n", encoding="utf-8")
+    return run_audit([*profiles, hostile, broken], options,
+                     checks=[access_check(Status.FAIL), make_check("admin.agreement",
+                                                                   status=Status.WARN)])
+
+
+def test_overview_html_is_self_contained_escaped_and_sorted(tmp_path: Path,
+                                                            profiles: list[Path]) -> None:
+    report = _audit_with_everything(tmp_path, profiles)
+    for lang in ("en", "sv"):
+        page = overview.render_html(report, lang)
+        assert page.index("Content-Security-Policy") < page.index("<title>")
+        assert "<script" not in page and "&lt;script&gt;" in page
+        assert not re.search(r'(?:href|src)="(?:https?:)?//', page)  # loads nothing
+        rows = re.findall(r'<th scope="row"><a href="#(c-[a-z0-9-]+)">', page)
+        assert len(rows) == 5 and all(f'id="{a}"' in page for a in rows)
+    page = overview.render_html(report, "en")
+    # not ready first, then unknown; each row with trend, changes and worst findings
+    assert page.index("Alfa kommun") < page.index("broken.toml")
+    assert "Stopped answering" in page and "Could not run" in page
+    assert "Verdicts of the last 2 runs" in page
+    assert "Slutade svara" in overview.render_html(report, "sv")
+
+
+def test_overview_json_validates(tmp_path: Path, profiles: list[Path]) -> None:
+    report = _audit_with_everything(tmp_path, profiles)
+    data = json.loads(overview.render_json(report))
+    jsonschema.validate(data, AUDIT_SCHEMA)
+    assert data["exit_code"] == 2 and data["verdicts"]["not_ready"] == 4
+    alfa = next(c for c in data["customers"] if c["customer"] == "Alfa kommun")
+    assert [c["kind"] for c in alfa["changes"]][:2] == ["verdict", "stopped_answering"]
+    assert alfa["findings"][0]["status"] == "fail" and len(alfa["trend"]) == 2
+
+
+def test_overview_prometheus_is_valid_exposition(tmp_path: Path,
+                                                 profiles: list[Path]) -> None:
+    report = _audit_with_everything(tmp_path, profiles)
+    text = overview.render_prometheus_text(report)
+    families = re.findall(r"^# TYPE (\S+) gauge$", text, re.M)
+    assert len(families) == len(set(families))  # each family once
+    samples = [line.rsplit(" ", 1)[0] for line in text.splitlines()
+               if line and not line.startswith("#")]
+    assert len(samples) == len(set(samples))  # no duplicate series
+    verdicts = [line for line in text.splitlines() if line.startswith("accessready_verdict{")]
+    assert len(verdicts) == 5  # one per customer, the unrunnable one included
+    assert 'accessready_audit_exit_code 2' in text
+    assert re.search(r'accessready_changes\{customer="Alfa kommun",kind="stopped_answering"\} 1',
+                     text)
+    if shutil.which("promtool"):
+        out = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+                             capture_output=True, timeout=60)
+        assert "error" not in (out.stdout + out.stderr).lower(), out.stderr
+
+
+def test_overview_nagios_reports_the_worst_customer(tmp_path: Path,
+                                                    profiles: list[Path]) -> None:
+    report = _audit_with_everything(tmp_path, profiles)
+    lines = overview.render_nagios_text(report, "en").splitlines()
+    assert lines[0].startswith("ACCESSREADY CRITICAL - 5 customers: Not ready 4, Unknown 1")
+    assert "| ready=0;;;; ready_with_warnings=0;;;; not_ready=4;;;; unknown=1;;;;" in lines[0]
+    assert len(lines) == 6 and lines[1].startswith("CRITICAL: ")
+
+
+def test_worst_exit_follows_nagios() -> None:
+    E = ExitCode
+    assert worst_exit([E.READY, E.UNKNOWN]) is E.UNKNOWN
+    assert worst_exit([E.UNKNOWN, E.WARNINGS]) is E.WARNINGS
+    assert worst_exit([E.WARNINGS, E.NOT_READY, E.UNKNOWN]) is E.NOT_READY
+    assert worst_exit([]) is E.UNKNOWN
+
+
+def test_every_overview_string_exists_in_both_languages(tmp_path: Path,
+                                                        profiles: list[Path]) -> None:
+    """The overview's tr(...) ids all exist (a KeyError would fail rendering too)."""
+    from accessready.reports.i18n import catalogue
+
+    source = (REPO / "reports" / "templates" / "overview.html").read_text() + \
+        (REPO / "reports" / "overview.py").read_text()
+    used = set(re.findall(r"""\btr\(\s*["']([\w.]+)["']""", source))
+    assert used and not used - set(catalogue())
+    for key in (k for k in catalogue() if k.startswith(("change.", "overview.", "history."))):
+        assert all(catalogue()[key][lang].strip() for lang in ("en", "sv")), key
