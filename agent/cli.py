@@ -303,7 +303,8 @@ def schema(which: str) -> None:
                    .read_text("utf-8"), nl=False)
 
 
-@cli.command(epilog=EXIT_HELP)
+@cli.command(epilog=EXIT_HELP, short_help="Combine the customer's and the engineer's "
+             "results into one report.")
 @click.argument("results", nargs=-1, required=True, metavar="RESULT.json...",
                 type=click.Path(dir_okay=False))
 @_output_options
@@ -345,7 +346,8 @@ def _read(path: str) -> bytes:
         raise UserError(f"{path}: cannot read: {exc.strerror} — check the path") from None
 
 
-@cli.command(epilog="""\b
+@cli.command(short_help="Run every customer profile, record history, report changes.",
+             epilog="""\b
 Exit code: the worst customer's, as Nagios aggregates states (not ready >
 warnings > unknown > ready); 3 also when the audit could not start (another audit
 holds the lock, bad history file) or was interrupted.""")
@@ -431,7 +433,7 @@ class _AuditProgress:
         self.line.close()
 
 
-@cli.command()
+@cli.command(short_help="A customer's past verdicts; export or prune stored runs.")
 @click.argument("customer", required=False)
 @click.option("--history", "--db", "history_path", metavar="FILE", required=True,
               envvar="ACCESSREADY_HISTORY",

@@ -244,7 +244,7 @@ def test_command_that_never_finishes_stops_at_the_deadline(http_sim, deadline) -
             transport.run_powershell("# accessready:test.hang\n", deadline)
         elapsed = time.monotonic() - began
         assert info.value.kind == "timeout"
-        assert elapsed <= deadline + 0.2
+        assert elapsed <= deadline + 0.5
         # the same session still works, and the abandoned command gets its Signal
         assert powershell_json(transport, "# accessready:test.unicode\n", 5)["Ort"] == "Växjö"
     finally:
