@@ -19,7 +19,7 @@ from typing import Any
 from accessready import __version__
 from accessready.agent.checkapi import Check
 from accessready.agent.dns import Resolvers
-from accessready.agent.model import Result, Run, Status, t
+from accessready.agent.model import Run
 from accessready.agent.profile_types import Profile
 from accessready.agent.registry import load_registry
 from accessready.agent.runner import (
@@ -62,7 +62,7 @@ def default_services(profile: Profile, options: RunOptions | None = None,
             "teamviewer_host": LocalTeamViewerSource(local), "sessions": sessions}
 
 
-def _needs_password(checks: Sequence[Check], items: list) -> bool:
+def _needs_password(items: list) -> bool:
     from accessready.agent.runner import Job
 
     return any(isinstance(i, Job) and "password" in i.check.target_needs(i.target)
@@ -85,19 +85,6 @@ def verdict_basis(profile: Profile) -> dict[str, list[str]]:
                                if {"adfs", "wap"} & set(s.roles)]}
 
 
-def _self_check_skips(results: list[Result]) -> list[Result]:
-    """Say plainly why password checks skipped: a self-check ignores any configured one."""
-    out = []
-    for r in results:
-        if r.status is Status.SKIP and r.details.get("reason") == "no_password":
-            r = dataclasses.replace(r, summary=t(
-                "Needs the support account's password; a self-check never uses it.",
-                "Kräver supportkontots lösenord; en egenkontroll använder det aldrig."),
-                details={**r.details, "self_check": True})
-        out.append(r)
-    return out
-
-
 def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
                checks: Sequence[Check] | None = None,
                services: dict[str, Any] | None = None,
@@ -114,14 +101,14 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
     if checks is None:
         checks = load_registry().checks
     if self_check and profile.account.password is not None:
-        # Dropping the reference is what makes the runner skip (not error) these checks.
+        # Dropping the reference guarantees nothing ever resolves it.
         profile = dataclasses.replace(
             profile, account=dataclasses.replace(profile.account, password=None))
     started_wall = dt.datetime.now(dt.UTC)
     started = time.monotonic()
     items = plan(checks, profile, options)
     password, problem = None, None
-    if profile.account.password is not None and _needs_password(checks, items):
+    if profile.account.password is not None and _needs_password(items):
         try:
             password = resolve_secret(
                 profile.account.password, username=profile.account.username or "",
@@ -135,7 +122,7 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
         bind = getattr(service, "bind_password", None)
         if password is not None and callable(bind):
             bind(password)
-    factory = ContextFactory(profile, shared, password, problem)
+    factory = ContextFactory(profile, shared, password, problem, self_check=self_check)
     interrupted = False
     try:
         results = execute(items, factory, options, on_progress)
@@ -143,8 +130,6 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
         results, interrupted = stop.results, True
     finally:
         _close_services(shared)
-    if self_check:
-        results = _self_check_skips(results)
     verdict, outcomes = decide(results, profile, interrupted)
     return Run(
         customer=profile.customer.name,

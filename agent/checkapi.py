@@ -30,6 +30,7 @@ class Target:
 
     name: str
     data: Any = None
+    needs: tuple[str, ...] | None = None  # overrides the check's needs for this target
 
 
 GENERIC_REMEDIATION: dict[str, Text] = {
@@ -117,7 +118,7 @@ class Check:
         password only when a remote server is examined; the runner reads this to fetch the
         password or to skip the target in a self-check.
         """
-        return self.needs
+        return target.needs if target.needs is not None else self.needs
 
     def run(self, ctx: CheckContext, target: Target) -> Result | Iterable[Result]:
         """Look at ``target`` and return what was found, before ``ctx.deadline``."""

@@ -7,6 +7,7 @@ Heavy modules are imported inside the commands so ``--help`` starts fast.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import re
@@ -103,6 +104,15 @@ def _check_vantage(ctx: Any, param: Any, value: str | None) -> str | None:
     return value
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """Reject nan/inf, which slip past a range check (every comparison with nan is false)."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter("must be a finite number of seconds", ctx, param)
+    return value
+
+
 def _output_options(f: Any) -> Any:
     for opt in reversed([
         click.option("--html", "html", metavar="FILE", help="Write the HTML report."),
@@ -122,7 +132,8 @@ def _output_options(f: Any) -> Any:
 @_output_options
 @click.option("--only", multiple=True, metavar="GLOB", help="Run only checks matching GLOB.")
 @click.option("--skip", multiple=True, metavar="GLOB", help="Skip checks matching GLOB.")
-@click.option("--timeout", type=click.FloatRange(0.1, 3600), help="Seconds per check.")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), callback=_finite,
+              help="Seconds per check.")
 @click.option("--concurrency", type=click.IntRange(1, 1024), help="Checks at once.")
 @click.option("--quiet", "-q", is_flag=True, help="No table on stdout.")
 @click.option("--accept-new-host-keys", is_flag=True,
@@ -156,14 +167,41 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
         accept_new_host_keys=accept_new_host_keys,
     )
     chosen = _pick_lang(lang, prof.customer.lang)
+    registry = _registry_with_warnings()
+    unmatched = [g for g in options.only
+                 if not any(fnmatch.fnmatchcase(c.id, g) for c in registry.checks)]
+    if unmatched:
+        click.echo(f"accessready: warning: --only {', '.join(unmatched)} matches no check; "
+                   "see `accessready checks`", err=True)
+    outputs = {"html": html, "json": json_, "junit": junit, "prometheus": prometheus}
+    quiet = _check_stdout(outputs, nagios) or quiet
     live = LiveLine(sys.stderr)
     try:
         result = run_checks(prof, options, lang=chosen, on_progress=live,
-                            self_check=self_check, vantage=vantage)
+                            self_check=self_check, vantage=vantage, checks=registry.checks)
     finally:
         live.close()
-    _finish(result, chosen, {"html": html, "json": json_, "junit": junit,
-                             "prometheus": prometheus}, nagios, quiet)
+    _finish(result, chosen, outputs, nagios, quiet)
+
+
+def _registry_with_warnings() -> Any:
+    """The loaded checks; a plugin that failed to load is named on stderr, not dropped
+    silently."""
+    from accessready.agent.registry import load_registry
+
+    registry = load_registry()
+    for problem in registry.problems:
+        click.echo(f"accessready: warning: {problem}", err=True)
+    return registry
+
+
+def _check_stdout(outputs: dict[str, str | None], nagios: bool) -> bool:
+    """At most one output may go to stdout (``-``); if one does, the table does not."""
+    to_stdout = [fmt for fmt, path in outputs.items() if path == "-"]
+    if len(to_stdout) + (nagios and bool(to_stdout)) > 1:
+        raise UserError(f"only one output can go to stdout (-), not {', '.join(to_stdout)}"
+                        f"{' and --nagios' if nagios else ''} — write the others to files")
+    return bool(to_stdout)
 
 
 def _finish(result: Any, lang: str, outputs: dict[str, str | None], nagios: bool,
@@ -202,12 +240,8 @@ def checks(lang: str | None, fmt: str) -> None:
     """The catalogue: id, title, requirement, what each check needs."""
     import json
 
-    from accessready.agent.registry import load_registry
-
-    registry = load_registry()
+    registry = _registry_with_warnings()
     chosen = _pick_lang(lang, None)
-    for problem in registry.problems:
-        click.echo(f"accessready: warning: {problem}", err=True)
     if fmt == "json":
         click.echo(json.dumps([c.catalogue_entry() for c in registry.checks], indent=2,
                               ensure_ascii=False))
@@ -234,8 +268,8 @@ def report(result_file: str, html: str | None, json_: str | None, junit: str | N
         raise UserError(f"{result_file}: cannot read: {exc.strerror} — check the path") from None
     result = load(data, result_file)
     chosen = _pick_lang(lang, result.lang)
-    _finish(result, chosen, {"html": html, "json": json_, "junit": junit,
-                             "prometheus": prometheus}, nagios, quiet=False)
+    outputs = {"html": html, "json": json_, "junit": junit, "prometheus": prometheus}
+    _finish(result, chosen, outputs, nagios, quiet=_check_stdout(outputs, nagios))
 
 
 @cli.command()
@@ -367,7 +401,7 @@ holds the lock, bad history file) or was interrupted.""")
               show_default=True, help="Profiles checked at the same time.")
 @click.option("--concurrency", type=click.IntRange(1, 4096), default=128, show_default=True,
               help="Checks at once across the whole audit.")
-@click.option("--timeout", type=click.FloatRange(0.1, 3600),
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), callback=_finite,
               help="Seconds per check (default: each profile's).")
 @click.option("--only", multiple=True, metavar="GLOB", help="Run only checks matching GLOB.")
 @click.option("--skip", multiple=True, metavar="GLOB", help="Skip checks matching GLOB.")

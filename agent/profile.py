@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import ipaddress
 import re
 import tomllib
@@ -35,6 +36,9 @@ from accessready.agent.profile_types import (
     WindowsVpnCfg,
     WinrmCfg,
 )
+
+
+MAX_PROFILE_BYTES = 1 << 20
 
 
 class ProfileError(Exception):
@@ -224,6 +228,9 @@ class _Validator:
             if not ok:
                 raise self.error(path, f"expected {'an integer' if kind == 'int' else 'a number'}"
                                  f", found {_type_name(raw)}", "write the number without quotes")
+            if not math.isfinite(raw):
+                raise self.error(path, f"{raw} is not a finite number",
+                                 f"use a value from {field.minimum:g} to {field.maximum:g}")
             if (field.minimum is not None and raw < field.minimum) or (
                     field.maximum is not None and raw > field.maximum):
                 raise self.error(path, f"{raw} is out of range",
@@ -296,7 +303,8 @@ class _Validator:
         if not isinstance(name, str) or not name.strip():
             raise self.error(f"{path}.{source}", "must be a non-empty name", how)
         if source == "env" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise self.error(f"{path}.env", f"'{name}' is not an environment variable name",
+            # The value is not echoed: people paste the password itself here by mistake.
+            raise self.error(f"{path}.env", "is not an environment variable name",
                              "use letters, digits and _, e.g. ACCESSREADY_PASSWORD")
         return SecretRef(source, name)
 
@@ -416,8 +424,12 @@ def _cross_check(v: _Validator, data: dict[str, Any]) -> None:
 
 def parse_profile(text: str, path: str = "profile.toml") -> Profile:
     """Validate ``text`` (the profile's TOML) and return the typed :class:`Profile`."""
+    text = text.removeprefix("\ufeff")  # Windows PowerShell 5.1 writes UTF-8 with a BOM
     try:
         raw = tomllib.loads(text)
+    except RecursionError:
+        raise ProfileError(path, 1, "", "the file nests too deeply to be a profile",
+                           "write tables and lists at most a few levels deep") from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)
@@ -440,7 +452,14 @@ def load_profile(path: str | Path) -> Profile:
     """Read and validate the profile at ``path``."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        if p.is_dir():
+            raise ProfileError(str(p), 0, "", "is a folder, not a profile file",
+                               "pass the .toml file itself")
+        with p.open("rb") as handle:
+            data = handle.read(MAX_PROFILE_BYTES + 1)
+        if len(data) > MAX_PROFILE_BYTES:
+            raise ProfileError(str(p), 0, "", f"is larger than {MAX_PROFILE_BYTES // 1024} KiB"
+                               ", far more than any profile", "pass the right file")
     except FileNotFoundError:
         raise ProfileError(str(p), 0, "", "no such file",
                            "check the path, or create one with `accessready init`") from None

@@ -79,11 +79,19 @@ def plan(checks: Sequence[Check], profile: Profile,
             items.append(_skip(check, "-", "Skipped on request (--skip).",
                                "Hoppades över på begäran (--skip).", "filtered"))
             continue
-        why_not = check.applies(profile)
+        try:
+            why_not = check.applies(profile)
+            targets = check.targets(profile) if why_not is None else []
+        except Exception as exc:  # a broken plugin must not take the run down
+            log.debug("check %s failed to plan", check.id, exc_info=True)
+            items.append(check.result("-", Status.ERROR, t(
+                f"The check could not start: {type(exc).__name__}: {exc}",
+                f"Kontrollen kunde inte starta: {type(exc).__name__}: {exc}"),
+                {"reason": "crash", "exception": type(exc).__name__}, fix="error"))
+            continue
         if why_not is not None:
             items.append(check.result("-", Status.SKIP, why_not, {"reason": "not_applicable"}))
             continue
-        targets = check.targets(profile)
         if not targets:
             items.append(_skip(check, "-", "Nothing to check in this profile.",
                                "Inget att kontrollera i denna profil.", "no_targets"))
@@ -98,6 +106,8 @@ def _normalise(job: Job, produced: Result | Iterable[Result] | None) -> list[Res
     results = [produced] if isinstance(produced, Result) else list(produced)
     if not results:
         raise TypeError(f"{job.check.id} returned no result")
+    if not all(isinstance(r, Result) for r in results):
+        raise TypeError(f"{job.check.id} returned something that is not a Result")
     return results
 
 
@@ -121,11 +131,13 @@ class ContextFactory:
     """Builds each job's :class:`CheckContext`: the profile, shared services, the password."""
 
     def __init__(self, profile: Profile, services: dict[str, Any] | None = None,
-                 password: Any = None, password_problem: str | None = None) -> None:
+                 password: Any = None, password_problem: str | None = None,
+                 self_check: bool = False) -> None:
         self.profile = profile
         self.services = services or {}
         self.password = password
         self.password_problem = password_problem
+        self.self_check = self_check
 
     def __call__(self, deadline: float) -> CheckContext:
         return CheckContext(profile=self.profile, deadline=deadline, services=self.services,
@@ -135,11 +147,19 @@ class ContextFactory:
 def _precheck(job: Job, make_context: ContextFactory) -> Result | None:
     """A result without running the job when what it needs is missing."""
     if "password" in job.check.target_needs(job.target):
-        if make_context.profile.account.password is None:
+        if make_context.self_check:
             return job.check.result(job.target, Status.SKIP, t(
-                "Needs the support account's password; none is configured (self-check).",
-                "Kräver supportkontots lösenord; inget är angivet (egenkontroll)."),
-                {"reason": "no_password"})
+                "Needs the support account's password; a self-check never uses it.",
+                "Kräver supportkontots lösenord; en egenkontroll använder det aldrig."),
+                {"reason": "no_password", "self_check": True})
+        if make_context.profile.account.password is None:
+            # Not a self-check: an untested login must not look like a passed one.
+            return job.check.result(job.target, Status.ERROR, t(
+                "Needs the support account's password, and the profile names none: add "
+                "[account] password = { env = \"…\" } (or run with --self-check).",
+                "Kräver supportkontots lösenord, och profilen anger inget: lägg till "
+                "[account] password = { env = \"…\" } (eller kör med --self-check)."),
+                {"reason": "no_password"}, fix="password")
         if make_context.password is None:
             problem = make_context.password_problem or "the password is not available"
             return job.check.result(job.target, Status.ERROR, t(
@@ -150,14 +170,18 @@ def _precheck(job: Job, make_context: ContextFactory) -> Result | None:
 
 
 def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Result]:
-    """Run one job to completion in this thread (the runner calls this on a worker)."""
+    """Run one job to completion in this thread (the runner calls this on a worker).
+
+    Never raises: whatever a plugin does wrong becomes an ``error`` result at once.
+    """
     started = time.monotonic()
-    ready = _precheck(job, make_context)
-    if ready is not None:
-        return [ready]
-    ctx = make_context(started + timeout)
     try:
-        results = _normalise(job, job.check.run(ctx, job.target))
+        ready = _precheck(job, make_context)
+        if ready is not None:
+            results = [ready]
+        else:
+            results = _normalise(job, job.check.run(make_context(started + timeout),
+                                                    job.target))
     except DeadlineExceeded:
         results = [_error(job, f"Ran out of time ({timeout:g} s).",
                           f"Tiden tog slut ({timeout:g} s).", {"reason": "timeout"})]
@@ -167,7 +191,13 @@ def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Resu
                           f"Kontrollen misslyckades oväntat: {type(exc).__name__}: {exc}",
                           {"reason": "crash", "exception": type(exc).__name__})]
     duration = time.monotonic() - started
-    return [_clean(r, duration) for r in results]
+    try:
+        return [_clean(r, duration) for r in results]
+    except Exception as exc:  # a malformed result object from a plugin
+        return [_clean(_error(job, f"The check returned something unusable: "
+                              f"{type(exc).__name__}", f"Kontrollen returnerade något "
+                              f"oanvändbart: {type(exc).__name__}",
+                              {"reason": "crash", "exception": type(exc).__name__}), duration)]
 
 
 class Interrupted(Exception):

@@ -9,6 +9,8 @@ into a server's error text or an exception still never reaches an output.
 from __future__ import annotations
 
 import base64
+import html
+import json
 import logging
 import os
 import threading
@@ -55,7 +57,9 @@ class Redactor:
         if len(value) < 3:  # too short to replace without mangling ordinary text
             return
         forms = {value, urllib.parse.quote(value), urllib.parse.quote_plus(value),
-                 repr(value)[1:-1], base64.b64encode(value.encode()).decode()}
+                 repr(value)[1:-1], base64.b64encode(value.encode()).decode(),
+                 html.escape(value), json.dumps(value)[1:-1],
+                 json.dumps(value, ensure_ascii=False)[1:-1]}
         with self._lock:
             self._needles.update(f for f in forms if len(f) >= 3)
 

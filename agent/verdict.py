@@ -2,6 +2,8 @@
 
 ``access``, ``account`` and ``remote`` can make a customer *not ready*; every other
 requirement only warns. A requirement none of whose checks ran neither blocks nor passes.
+Where a gating rule meets only errors (the check could not decide) and no failure, the
+verdict is *unknown* — as monitoring systems read it: "could not check", not "down".
 """
 
 from __future__ import annotations
@@ -24,55 +26,82 @@ from accessready.agent.profile_types import Profile
 _OK = (Status.PASS, Status.WARN)
 
 
-def _access(results: list[Result], profile: Profile) -> tuple[bool, Text]:
+# A gating rule's answer: it blocks (a real failure), it could not decide (only errors
+# where a failure would block: "could not check" is UNKNOWN, not NOT READY), or it holds.
+BLOCKS, UNDECIDED, HOLDS = "blocks", "undecided", "holds"
+
+
+def _access(results: list[Result], profile: Profile) -> tuple[str, Text]:
     by_method: dict[str, list[Result]] = defaultdict(list)
     for r in results:
         if r.method:
             by_method[r.method].append(r)
-    evaluated, passing, broken = [], [], []
+    evaluated, passing, failing, erring = [], [], [], []
     for method in profile.access.methods:
         ran = [r for r in by_method.get(method, []) if r.status is not Status.SKIP]
         if not ran:
             continue
         evaluated.append(method)
         bad = [r for r in ran if r.status not in _OK]
-        if bad:
-            broken.append(f"{method} ({', '.join(sorted({r.check_id for r in bad}))})")
-        else:
+        label = f"{method} ({', '.join(sorted({r.check_id for r in bad}))})"
+        if not bad:
             passing.append(method)
+        elif any(r.status is Status.FAIL for r in bad):
+            failing.append(label)
+        else:
+            erring.append(label)
     if not evaluated:
-        return False, t("No access method was checked.", "Ingen åtkomstmetod kontrollerades.")
+        return HOLDS, t("No access method was checked.", "Ingen åtkomstmetod kontrollerades.")
     if passing:
         names = ", ".join(passing)
-        return False, t(f"Usable access method: {names}.", f"Användbar åtkomstmetod: {names}.")
-    names = "; ".join(broken)
-    return True, t(f"No offered access method works: {names}.",
-                   f"Ingen erbjuden åtkomstmetod fungerar: {names}.")
+        return HOLDS, t(f"Usable access method: {names}.", f"Användbar åtkomstmetod: {names}.")
+    if erring:
+        names = "; ".join(erring + failing)
+        return UNDECIDED, t(f"No offered access method passed, and some could not be checked:"
+                            f" {names}.", f"Ingen erbjuden åtkomstmetod godkändes, och några "
+                            f"kunde inte kontrolleras: {names}.")
+    names = "; ".join(failing)
+    return BLOCKS, t(f"No offered access method works: {names}.",
+                     f"Ingen erbjuden åtkomstmetod fungerar: {names}.")
 
 
-def _account(results: list[Result]) -> tuple[bool, Text]:
-    failed = sorted({r.target for r in results
-                     if r.check_id == "account.login" and r.status is Status.FAIL})
+def _account(results: list[Result]) -> tuple[str, Text]:
+    logins = [r for r in results if r.check_id == "account.login"]
+    failed = sorted({r.target for r in logins if r.status is Status.FAIL})
     if failed:
         names = ", ".join(failed)
-        return True, t(f"The support account cannot log in on: {names}.",
-                       f"Supportkontot kan inte logga in på: {names}.")
-    return False, t("No failed login.", "Ingen misslyckad inloggning.")
+        return BLOCKS, t(f"The support account cannot log in on: {names}.",
+                         f"Supportkontot kan inte logga in på: {names}.")
+    unknown = sorted({r.target for r in logins if r.status is Status.ERROR})
+    if unknown:
+        names = ", ".join(unknown)
+        return UNDECIDED, t(f"The support account's login could not be tested on: {names}.",
+                            f"Supportkontots inloggning kunde inte testas på: {names}.")
+    return HOLDS, t("No failed login.", "Ingen misslyckad inloggning.")
 
 
-def _remote(results: list[Result], profile: Profile) -> tuple[bool, Text]:
-    unreachable = []
+def _remote(results: list[Result], profile: Profile) -> tuple[str, Text]:
+    unreachable, unknown = [], []
     for server in profile.servers:
         if not {"adfs", "wap"} & set(server.roles):
             continue
         ran = [r for r in results if r.target == server.name and r.status is not Status.SKIP]
-        if ran and not any(r.status in _OK for r in ran):
+        if not ran or any(r.status in _OK for r in ran):
+            continue
+        if any(r.status is Status.FAIL for r in ran):
             unreachable.append(server.name)
+        else:
+            unknown.append(server.name)
     if unreachable:
         names = ", ".join(unreachable)
-        return True, t(f"AD FS/WAP servers unreachable by every remote method: {names}.",
-                       f"AD FS/WAP-servrar som inte nås med någon fjärrmetod: {names}.")
-    return False, t("Every checked AD FS/WAP server is reachable.",
+        return BLOCKS, t(f"AD FS/WAP servers unreachable by every remote method: {names}.",
+                         f"AD FS/WAP-servrar som inte nås med någon fjärrmetod: {names}.")
+    if unknown:
+        names = ", ".join(unknown)
+        return UNDECIDED, t(f"Could not tell whether these AD FS/WAP servers are reachable: "
+                            f"{names}.", f"Kunde inte avgöra om dessa AD FS/WAP-servrar går att "
+                            f"nå: {names}.")
+    return HOLDS, t("Every checked AD FS/WAP server is reachable.",
                     "Alla kontrollerade AD FS/WAP-servrar går att nå.")
 
 
@@ -93,27 +122,32 @@ def decide(results: Sequence[Result], profile: Profile,
     for r in results:
         grouped[r.requirement].append(r)
     outcomes = []
+    undecided = False
     for req in Requirement:
         mine = grouped.get(req, [])
         status = worst([r.status for r in mine]) if mine else Status.SKIP
-        blocking, reason = False, _plain(status)
+        answer, reason = HOLDS, _plain(status)
         if status is not Status.SKIP:
             if req is Requirement.ACCESS:
-                blocking, reason = _access(mine, profile)
-                if not blocking and status is not Status.PASS:
+                answer, reason = _access(mine, profile)
+                if answer == HOLDS and status is not Status.PASS:
                     # one usable method makes access work; the rest is only a warning
                     status = Status.WARN
             elif req is Requirement.ACCOUNT:
-                blocking, why = _account(mine)
-                reason = why if blocking else reason
+                answer, why = _account(mine)
+                reason = why if answer != HOLDS else reason
             elif req is Requirement.REMOTE:
-                blocking, why = _remote(mine, profile)
-                reason = why if blocking else reason
-        outcomes.append(RequirementOutcome(req, status, blocking, reason))
+                answer, why = _remote(mine, profile)
+                reason = why if answer != HOLDS else reason
+        if answer == UNDECIDED:
+            undecided = True
+        outcomes.append(RequirementOutcome(req, status, answer == BLOCKS, reason))
     if interrupted or all(r.status is Status.SKIP for r in results):
         verdict = Verdict.UNKNOWN
     elif any(o.blocking for o in outcomes):
         verdict = Verdict.NOT_READY
+    elif undecided:
+        verdict = Verdict.UNKNOWN
     elif any(r.status in (Status.WARN, Status.FAIL, Status.ERROR) for r in results):
         verdict = Verdict.READY_WITH_WARNINGS
     else:

@@ -316,10 +316,23 @@ def method_targets(profile: Profile) -> list[Target]:
     out = []
     for s in profile.servers:
         methods = [m for m in COMMAND_METHODS if m in s.remote]
-        out += [Target(s.name, (s, m)) for m in methods]
+        out += [Target(s.name, (s, m), needs=needs_for(profile, m)) for m in methods]
         if not methods and s.remote:
             out.append(Target(s.name, (s, None)))
     return out
+
+
+def needs_for(profile: Profile, method: str | None) -> tuple[str, ...] | None:
+    """An SSH login with a key file needs no password; everything else keeps the check's
+    own needs (None), so a password-less run still tests key logins."""
+    if method == "ssh" and profile.account.ssh_key:
+        return ("sessions",)
+    return None
+
+
+def server_targets(profile: Profile, servers: list[Server]) -> list[Target]:
+    """One target per server, needing a password unless it is read over SSH with a key."""
+    return [Target(s.name, s, needs=needs_for(profile, server_method(s))) for s in servers]
 
 
 def server_method(server: Server) -> str | None:
@@ -518,7 +531,7 @@ class StatusCheck(Check):
         return _no_account(profile)
 
     def targets(self, profile: Profile) -> list[Target]:
-        return [Target(s.name, s) for s in profile.servers if s.remote]
+        return server_targets(profile, [s for s in profile.servers if s.remote])
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data
@@ -769,7 +782,7 @@ class PrivilegesCheck(Check):
         return _no_account(profile)
 
     def targets(self, profile: Profile) -> list[Target]:
-        return [Target(s.name, s) for s in profile.servers if s.remote]
+        return server_targets(profile, [s for s in profile.servers if s.remote])
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data

@@ -24,27 +24,36 @@ class PhoneCheck:
 
     ok: bool
     e164: str = ""
-    problem: str = ""
+    problem: Text = Text("", "")
 
 
 def check_phone(text: str) -> PhoneCheck:
-    """Accept E.164 (``+46 10 123 45 67``) or Swedish national format (``010-123 45 67``)."""
-    if not re.fullmatch(r"[+0-9 ()\-./]+", text.strip()):
-        return PhoneCheck(False, problem="contains characters a phone number cannot have")
+    """Accept E.164 (``+46 10 123 45 67``, also ``+46 (0)8 …``) or Swedish national format
+    (``010-123 45 67``)."""
+    text = text.strip().replace("(0)", "")  # "+46 (0)8": the 0 is only dialled at home
+    if not re.fullmatch(r"[+0-9 ()\-./]+", text):
+        return PhoneCheck(False, problem=t("contains characters a phone number cannot have",
+                                           "innehåller tecken som ett telefonnummer inte har"))
     digits = re.sub(r"\D", "", text)
-    if text.strip().startswith("+"):
+    if text.startswith("+"):
         if digits.startswith("460"):
-            return PhoneCheck(False, problem="+46 must not be followed by the leading 0")
+            return PhoneCheck(False, problem=t("+46 must not be followed by the leading 0",
+                                               "efter +46 ska den inledande nollan bort"))
         if not 8 <= len(digits) <= 15:
-            return PhoneCheck(False, problem="an international number has 8 to 15 digits")
+            return PhoneCheck(False, problem=t("an international number has 8 to 15 digits",
+                                               "ett internationellt nummer har 8 till 15 siffror"))
         if digits.startswith("46") and not 9 <= len(digits) <= 11:
-            return PhoneCheck(False, problem="a Swedish number has 7 to 9 digits after +46")
+            return PhoneCheck(False, problem=t("a Swedish number has 7 to 9 digits after +46",
+                                               "ett svenskt nummer har 7 till 9 siffror efter "
+                                               "+46"))
         return PhoneCheck(True, "+" + digits)
     if digits.startswith("00"):
         return check_phone("+" + digits[2:])
     if digits.startswith("0") and 8 <= len(digits) <= 10:
         return PhoneCheck(True, "+46" + digits[1:])
-    return PhoneCheck(False, problem="use +country code or a Swedish number starting with 0")
+    return PhoneCheck(False, problem=t("use +country code or a Swedish number starting with 0",
+                                       "skriv +landskod eller ett svenskt nummer som börjar "
+                                       "med 0"))
 
 
 def _sentence(parts: list[str]) -> str:
@@ -58,26 +67,36 @@ def email_domain(text: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def mail_domain_evidence(ctx: CheckContext, domain: str) -> tuple[Status, str, list[dict]]:
-    """Does ``domain`` accept mail? (status, reason, DNS evidence)."""
+def mail_domain_evidence(ctx: CheckContext, domain: str) -> tuple[Status, Text, list[dict]]:
+    """Does ``domain`` accept mail? (status, reason, DNS evidence).
+
+    RFC 5321 §5.1: without MX, mail goes to the domain's A or AAAA record (implicit MX);
+    a null MX (RFC 7505, ``0 .``) says the domain accepts no mail at all.
+    """
     resolvers = ctx.service("dns")
     mx = resolvers.lookup(domain, "MX", view="external", timeout=ctx.timeout(3.0))
     evidence = [mx.to_json()]
     if mx.outcome == "ok":
         if any(r.split()[-1] == "." for r in mx.records):
-            return Status.FAIL, "null MX: the domain accepts no mail", evidence
-        return Status.PASS, "MX records found", evidence
+            return Status.FAIL, t("null MX: the domain accepts no mail",
+                                  "null-MX: domänen tar inte emot e-post"), evidence
+        return Status.PASS, t("MX records found", "MX-poster finns"), evidence
     if mx.outcome == "nxdomain":
-        return Status.FAIL, "the domain does not exist", evidence
+        return Status.FAIL, t("the domain does not exist", "domänen finns inte"), evidence
     if mx.outcome in ("timeout", "error"):
-        return Status.ERROR, f"DNS did not answer: {mx.error}", evidence
-    a = resolvers.lookup(domain, "A", view="external", timeout=ctx.timeout(3.0))
-    evidence.append(a.to_json())
-    if a.outcome == "ok":
-        return Status.PASS, "no MX, but an address record (implicit MX)", evidence
-    if a.outcome in ("timeout", "error"):
-        return Status.ERROR, f"DNS did not answer: {a.error}", evidence
-    return Status.FAIL, "no MX and no address record: mail cannot be delivered", evidence
+        return Status.ERROR, t(f"DNS did not answer: {mx.error}",
+                               f"DNS svarade inte: {mx.error}"), evidence
+    for rdtype in ("A", "AAAA"):
+        answer = resolvers.lookup(domain, rdtype, view="external", timeout=ctx.timeout(3.0))
+        evidence.append(answer.to_json())
+        if answer.outcome == "ok":
+            return Status.PASS, t(f"no MX, but an {rdtype} record (implicit MX)",
+                                  f"ingen MX, men en {rdtype}-post (implicit MX)"), evidence
+        if answer.outcome in ("timeout", "error"):
+            return Status.ERROR, t(f"DNS did not answer: {answer.error}",
+                                   f"DNS svarade inte: {answer.error}"), evidence
+    return Status.FAIL, t("no MX and no address record: mail cannot be delivered",
+                          "ingen MX och ingen adresspost: e-post kan inte levereras"), evidence
 
 
 class AgreementCheck(Check):
@@ -184,18 +203,18 @@ def _contact_findings(ctx: CheckContext, email: str | None,
         else:
             status, reason, evidence = mail_domain_evidence(ctx, domain)
             details["dns"] = evidence
-            details["mail_domain"] = {"domain": domain, "verdict": reason}
+            details["mail_domain"] = {"domain": domain, "verdict": reason.en}
             if status is not Status.PASS:
                 statuses.append(status)
-                problems_en.append(f"mail to {domain}: {reason}")
-                problems_sv.append(f"e-post till {domain}: {reason}")
+                problems_en.append(f"mail to {domain}: {reason.en}")
+                problems_sv.append(f"e-post till {domain}: {reason.sv}")
     if phone:
         verdict = check_phone(phone)
         details["phone_e164"] = verdict.e164 or None
         if not verdict.ok:
             statuses.append(Status.WARN)
-            problems_en.append(f"phone '{phone}': {verdict.problem}")
-            problems_sv.append(f"telefon '{phone}': {verdict.problem}")
+            problems_en.append(f"phone '{phone}': {verdict.problem.en}")
+            problems_sv.append(f"telefon '{phone}': {verdict.problem.sv}")
     worst_status = max(statuses, key=lambda s: s.rank)
     return worst_status, problems_en, problems_sv, details
 

@@ -18,7 +18,7 @@ from accessready.agent.checkapi import Check, CheckContext, Target
 from accessready.agent.model import Requirement, Result, Status, t
 from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError, powershell_json
-from accessready.checks.account import as_list, server_method
+from accessready.checks.account import as_list, server_method, server_targets
 from accessready.checks.transport_texts import (
     KIND_REMEDIATION,
     failure_details,
@@ -110,7 +110,7 @@ class ServiceRunningCheck(Check):
     }
 
     def targets(self, profile: Profile) -> list[Target]:
-        return [Target(s.name, s) for s in profile.servers if s.services]
+        return server_targets(profile, [s for s in profile.servers if s.services])
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data

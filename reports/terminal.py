@@ -14,6 +14,7 @@ from typing import TextIO
 
 from accessready.agent.model import Run, Status, Verdict
 from accessready.agent.runner import Progress
+from accessready.reports.textsafe import clean
 
 _COLOURS = {
     Status.PASS: "32", Status.SKIP: "90", Status.WARN: "33", Status.ERROR: "35",
@@ -39,7 +40,9 @@ def _paint(text: str, code: str, colour: bool) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line of plain text: control characters (terminal escapes from a hostile banner or
+    result file) are replaced before anything reaches the terminal."""
+    return " ".join(clean(text).split())
 
 
 class LiveLine:
@@ -86,8 +89,9 @@ def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 
         summary = _one_line(r.summary.get(lang))
         if len(summary) > summary_w:
             summary = summary[: summary_w - 1] + "…"
-        target = r.target if len(r.target) <= tgt_w else r.target[: tgt_w - 1] + "…"
-        out.append(f"{status} {r.check_id:<{id_w}} {target:<{tgt_w}} {summary}")
+        target = _one_line(r.target)
+        target = target if len(target) <= tgt_w else target[: tgt_w - 1] + "…"
+        out.append(f"{status} {_one_line(r.check_id):<{id_w}} {target:<{tgt_w}} {summary}")
     skipped = sum(1 for r in run.results if r.status is Status.SKIP)
     if skipped and not show_skipped:
         out.append(f"({skipped} skipped)" if lang == "en" else f"({skipped} överhoppade)")
@@ -100,5 +104,5 @@ def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 
     label = "Verdict" if lang == "en" else "Bedömning"
     out.append("")
     out.append(f"{label}: {_paint(verdict, _VERDICT_COLOURS[run.verdict], colour)} "
-               f"({run.customer}, {run.duration_s:.1f} s)")
+               f"({_one_line(run.customer)}, {run.duration_s:.1f} s)")
     return "\n".join(out) + "\n"

@@ -97,7 +97,8 @@ def test_report_rejects_a_non_result(tmp_path: Path) -> None:
 def test_unwritable_output_is_one_line(tmp_path: Path) -> None:
     profile = admin_only_profile(tmp_path)
     out = accessready("run", str(profile), "--json", str(tmp_path / "no" / "dir" / "r.json"))
-    assert out.returncode == 3 and "cannot write" in out.stderr and out.stderr.count("\n") == 1
+    errors = [line for line in out.stderr.splitlines() if "error" in line]
+    assert out.returncode == 3 and len(errors) == 1 and "cannot write" in errors[0]
 
 
 def test_init_writes_a_valid_profile(tmp_path: Path) -> None:
@@ -171,3 +172,22 @@ def test_demo_runs_and_writes_outputs(tmp_path: Path) -> None:
     broken = by_key[("admin.contacts", "Cecilia Carlsson")]
     assert broken["status"] == "fail" and broken["remediation"]["sv"]
     assert "Verdict" in out.stdout
+
+
+def test_json_to_stdout_is_valid_json_and_two_stdouts_are_refused(tmp_path: Path) -> None:
+    profile = admin_only_profile(tmp_path)
+    out = accessready("run", str(profile), "--json", "-")
+    assert json.loads(out.stdout)["schema"] == "accessready.result/1"
+    both = accessready("run", str(profile), "--json", "-", "--html", "-")
+    assert both.returncode == 3 and "only one output can go to stdout" in both.stderr
+
+
+def test_only_matching_nothing_warns(tmp_path: Path) -> None:
+    out = accessready("run", str(admin_only_profile(tmp_path)), "--only", "adfz.*")
+    assert out.returncode == 3  # nothing ran: no verdict possible
+    assert "--only adfz.* matches no check" in out.stderr
+
+
+def test_nan_timeout_is_refused(tmp_path: Path) -> None:
+    out = accessready("run", str(admin_only_profile(tmp_path)), "--timeout", "nan")
+    assert out.returncode == 3 and "finite" in out.stderr

@@ -41,6 +41,7 @@ methods = ["teamviewer"]
     ("+46 10 123 45 67", True), ("010-209 73 10", True), ("08-123 456 78", True),
     ("0046 70 123 45 67", True), ("+46 070 123 45 67", False), ("12345", False),
     ("+46 70 123 45 67 89 00", False), ("070-CALL-NOW", False), ("+1 415 555 0100", True),
+    ("+46 (0)8 123 456 78", True),
 ])
 def test_phone_formats(number: str, ok: bool) -> None:
     assert check_phone(number).ok is ok

@@ -114,3 +114,25 @@ def test_missing_file_is_one_line() -> None:
 def test_parse_profile_from_text() -> None:
     profile = parse_profile('[customer]\nname = "Å"\n[access]\nmethods = ["teamviewer"]\n')
     assert profile.customer.name == "Å"
+
+
+def test_env_value_is_never_echoed() -> None:
+    with pytest.raises(ProfileError) as caught:
+        load_profile(PROFILES / "broken" / "45_env_holds_a_password.toml")
+    assert "Vinter" not in str(caught.value)
+
+
+def test_bom_folder_and_huge_files(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + (PROFILES / "valid" / "minimal.toml").read_bytes())
+    assert load_profile(bom).customer.name == "Liten skola"
+    with pytest.raises(ProfileError, match="is a folder"):
+        load_profile(tmp_path)
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"# " + b"x" * (2 << 20))
+    with pytest.raises(ProfileError, match="larger than"):
+        load_profile(huge)
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ProfileError):
+        load_profile(deep)

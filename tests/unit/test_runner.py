@@ -50,29 +50,26 @@ def test_stuck_check_is_an_error_at_its_deadline_and_the_run_goes_on() -> None:
 
 
 def test_concurrency_bounds_parallel_work() -> None:
+    """Checks meet at a barrier of 3: with concurrency 3 the peak is exactly 3."""
     live, peak, lock = [0], [0], threading.Lock()
-
-    class Counting:
-        pass
-
+    barrier = threading.Barrier(3)
     checks = []
     for i in range(12):
-        check = make_check(f"fam.p{i}", sleep=0.05)
+        check = make_check(f"fam.p{i}")
         original = check.run
 
         def run(ctx, target, original=original):
             with lock:
                 live[0] += 1
                 peak[0] = max(peak[0], live[0])
-            try:
-                return original(ctx, target)
-            finally:
-                with lock:
-                    live[0] -= 1
+            barrier.wait(timeout=10)
+            with lock:
+                live[0] -= 1
+            return original(ctx, target)
         check.run = run  # type: ignore[method-assign]
         checks.append(check)
-    _run(checks, concurrency=3)
-    assert peak[0] == 3
+    results = _run(checks, concurrency=3, timeout=20)
+    assert peak[0] == 3 and all(r.status is Status.PASS for r in results)
 
 
 def test_crash_becomes_error_without_traceback() -> None:
@@ -97,11 +94,33 @@ def test_not_offered_method_is_skipped() -> None:
     assert result.status is Status.SKIP and result.details["reason"] == "not_applicable"
 
 
-def test_password_checks_skip_without_a_configured_password() -> None:
+def test_password_checks_without_a_configured_password() -> None:
+    """An untested login is an error in an engineer's run, a skip only in a self-check."""
     check = make_check("account.x", Requirement.ACCOUNT)
     type(check).needs = ("password",)
     [result] = _run([check])
-    assert result.status is Status.SKIP and result.details["reason"] == "no_password"
+    assert result.status is Status.ERROR and result.details["reason"] == "no_password"
+    options = RunOptions()
+    [skipped] = execute(plan([check], PROFILE, options),
+                        ContextFactory(PROFILE, {}, self_check=True), options)
+    assert skipped.status is Status.SKIP and skipped.details["self_check"] is True
+
+
+def test_broken_plugins_become_errors_at_once() -> None:
+    """A check that returns junk or cannot even list its targets: error, no wait."""
+    junk = make_check("fam.junk")
+    junk.run = lambda ctx, target: [None]  # type: ignore[method-assign]
+    unplannable = make_check("fam.unplannable")
+
+    def targets(profile):
+        raise RuntimeError("no targets for you")
+
+    unplannable.targets = targets  # type: ignore[method-assign]
+    results = {r.check_id: r for r in _run([junk, unplannable], timeout=30)}
+    assert results["fam.junk"].status is Status.ERROR
+    assert results["fam.junk"].duration_s < 5  # reported at once, not at its 30 s deadline
+    assert results["fam.unplannable"].status is Status.ERROR
+    assert "no targets for you" in results["fam.unplannable"].summary.en
 
 
 def test_interrupt_returns_what_finished() -> None:
@@ -133,5 +152,5 @@ def test_target_needs_decides_per_target() -> None:
     check.target_needs = target_needs  # type: ignore[method-assign]
     results = {r.target: r for r in _run([check])}
     assert results["local"].status is Status.PASS
-    assert results["remote"].status is Status.SKIP
+    assert results["remote"].status is Status.ERROR
     assert results["remote"].details["reason"] == "no_password"

@@ -63,3 +63,17 @@ def test_json_round_trip() -> None:
     again = from_dict(to_dict(run))
     assert again.results == run.results and again.requirements == run.requirements
     assert again.verdict is run.verdict
+
+
+def test_terminal_escapes_from_the_network_never_reach_the_terminal() -> None:
+    """A banner with OSC 52 (clipboard write) or a screen clear is shown inert."""
+    import dataclasses
+
+    run = _run()
+    evil = "\x1b]52;c;ZXZpbA==\x07\x1b[2J owned\r\n"
+    hostile = dataclasses.replace(run, customer=evil, results=tuple(
+        dataclasses.replace(r, target=evil, summary=t(evil, evil)) for r in run.results))
+    for colour in (False, True):
+        table = render_table(hostile, "en", colour=colour, show_skipped=True)
+        assert "\x1b]" not in table and "\x1b[2J" not in table and "\x07" not in table
+        assert "\r" not in table and "owned" in table

@@ -60,7 +60,7 @@ def test_one_working_method_is_enough() -> None:
 def test_method_passes_only_when_every_check_passes() -> None:
     v, outcomes = decide([access("anyconnect", Status.PASS),
                           access("anyconnect", Status.FAIL, "split_tunnel"),
-                          access("teamviewer", Status.ERROR)], PROFILE)
+                          access("teamviewer", Status.FAIL)], PROFILE)
     assert v is Verdict.NOT_READY
     acc = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
     assert acc.blocking and "anyconnect.split_tunnel" in acc.reason.en
@@ -107,3 +107,23 @@ def test_requirement_not_run_neither_blocks_nor_passes() -> None:
     _, outcomes = decide([r("admin.dpa", Status.PASS)], PROFILE)
     acc = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
     assert acc.status is Status.SKIP and not acc.blocking
+
+
+def test_gating_errors_without_failures_are_unknown_not_not_ready() -> None:
+    """Could not check is UNKNOWN (exit 3), as monitoring systems read it."""
+    assert verdict(access("anyconnect", Status.ERROR), access("teamviewer", Status.ERROR)) \
+        is Verdict.UNKNOWN
+    assert verdict(access("anyconnect", Status.ERROR), access("teamviewer", Status.FAIL)) \
+        is Verdict.UNKNOWN  # anyconnect might still work
+    assert verdict(access("teamviewer", Status.PASS),
+                   r("account.login", Status.ERROR, "sync01", Requirement.ACCOUNT)) \
+        is Verdict.UNKNOWN
+    assert verdict(access("teamviewer", Status.PASS),
+                   r("remote.rdp", Status.ERROR, "adfs01", Requirement.REMOTE)) \
+        is Verdict.UNKNOWN
+
+
+def test_a_failure_elsewhere_still_blocks_over_unknown() -> None:
+    assert verdict(access("anyconnect", Status.ERROR), access("teamviewer", Status.ERROR),
+                   r("account.login", Status.FAIL, "sync01", Requirement.ACCOUNT)) \
+        is Verdict.NOT_READY
