@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import math
 import ipaddress
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -36,7 +36,6 @@ from accessready.agent.profile_types import (
     WindowsVpnCfg,
     WinrmCfg,
 )
-
 
 MAX_PROFILE_BYTES = 1 << 20
 

@@ -18,13 +18,16 @@ AGREEMENT_WARN_DAYS = 30
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$")
 
 
+NO_PROBLEM = Text("", "")
+
+
 @dataclass(frozen=True)
 class PhoneCheck:
     """A phone number's verdict: well-formed or not, its E.164 form, the problem."""
 
     ok: bool
     e164: str = ""
-    problem: Text = Text("", "")
+    problem: Text = NO_PROBLEM
 
 
 def check_phone(text: str) -> PhoneCheck:
