@@ -14,13 +14,16 @@ Two layers, kept apart on purpose:
   and a timeout (never a shell), or ask psutil, and hand the output to a parser.
 
 PowerShell scripts are fixed strings; the few values they need are prepended as
-single-quoted PowerShell literals by :func:`ps_script` and the whole script travels as
-``-EncodedCommand`` (UTF-16LE, base64), so no value ever meets a command-line parser.
+single-quoted PowerShell literals and the whole script travels as ``-EncodedCommand``
+(UTF-16LE, base64), so no value ever meets a command-line parser — built by
+:mod:`accessready.agent.powershell`, the one implementation the transports share.
+
+Programs run with a hard timeout and a cap on captured output (:func:`run_command`); on a
+timeout the whole process tree is killed, not just the program we started.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import ipaddress
@@ -37,6 +40,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from accessready.agent import powershell
 
 # ---------------------------------------------------------------------------------------
 # Typed facts
@@ -376,55 +381,6 @@ def _prefix(destination: str, family: int = 4) -> str:
     if destination == "default":
         return "0.0.0.0/0" if family == 4 else "::/0"
     return str(ipaddress.ip_network(destination, strict=False))
-
-
-# ---------------------------------------------------------------------------------------
-# PowerShell: quoting and invocation (pure)
-# ---------------------------------------------------------------------------------------
-
-# PowerShell treats the typographic single quotes as quote characters too; a value with
-# U+2019 in it would otherwise end the literal early.
-_PS_QUOTES = re.compile("['\u2018\u2019\u201a\u201b]")
-_PS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def ps_quote(value: str) -> str:
-    """``value`` as a single-quoted PowerShell literal: no expansion, quotes doubled.
-
-    Inside single quotes PowerShell expands nothing (``$``, backtick, ``$(…)`` are plain
-    text); the only special characters are the single quotes themselves, written twice.
-    """
-    if "\x00" in value:
-        raise ValueError("a PowerShell value cannot contain NUL")
-    return "'" + _PS_QUOTES.sub(lambda m: m.group(0) * 2, value) + "'"
-
-
-PS_PRELUDE = (
-    "$ErrorActionPreference = 'Stop'\n"
-    "$ProgressPreference = 'SilentlyContinue'\n"
-    "[Console]::OutputEncoding = [System.Text.Encoding]::UTF8\n"
-)
-
-
-def ps_script(body: str, params: Mapping[str, str] | None = None) -> str:
-    """A complete script: the prelude, one ``$Name = '<literal>'`` line per parameter, body.
-
-    ``body`` is a fixed string of the caller's; values only ever enter as literals.
-    """
-    lines = [PS_PRELUDE]
-    for name, value in (params or {}).items():
-        if not _PS_NAME.match(name):
-            raise ValueError(f"bad PowerShell variable name: {name!r}")
-        lines.append(f"${name} = {ps_quote(value)}\n")
-    lines.append(body)
-    return "".join(lines)
-
-
-def powershell_argv(executable: str, script: str) -> list[str]:
-    """The argv that runs ``script`` without a profile, a prompt or any command-line parsing."""
-    encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
-    return [executable, "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
-            "-EncodedCommand", encoded]
 
 
 # ---------------------------------------------------------------------------------------
@@ -952,23 +908,141 @@ def parse_windows_os_json(text: str, source: str = "") -> OsInfo:
 T = TypeVar("T")
 
 
-def run_command(argv: Sequence[str], timeout: float) -> CommandResult:
-    """Run a local program: argv list, no shell, no stdin, a hard timeout, output as text."""
+MAX_OUTPUT_BYTES = 4 * 1024 * 1024
+"""Most bytes kept of one program's stdout (and, separately, stderr). A program that writes
+more is stopped: every fact we collect is far smaller, so more means something is wrong."""
+
+_READ_CHUNK = 64 * 1024
+_GRACE_S = 1.0
+"""After the program ended or was killed: how long its pipes may take to reach EOF."""
+
+
+def kill_tree(root: Any) -> None:
+    """Kill the :class:`psutil.Process` ``root`` and every process it started (best effort).
+
+    Why the whole tree: ``powershell.exe``, ``cmd`` and friends start children that inherit
+    our pipes. Killing only the direct child leaves them holding the pipes open, and a reader
+    waiting for end-of-file then waits as long as they live (the ``subprocess.run`` timeout
+    hang on Windows). psutil's methods refuse to signal a reused PID, so a program that has
+    already exited cannot make us kill a stranger.
+    """
+    import psutil
+
+    try:
+        family = root.children(recursive=True)
+    except psutil.Error:
+        family = []
+    for proc in [root, *family]:  # the parent first, so it starts no new ones
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
+class _Capture(threading.Thread):
+    """Reads one pipe to its end on its own thread, keeping at most ``limit`` bytes.
+
+    A thread per pipe (not ``select``) because Windows cannot wait on pipes; reading both
+    at once keeps a program that fills stderr from blocking while we read stdout.
+    """
+
+    def __init__(self, stream: Any, limit: int, on_overflow: Callable[[], None]) -> None:
+        super().__init__(daemon=True, name="accessready-capture")
+        self.stream = stream
+        self.limit = limit
+        self.on_overflow = on_overflow
+        self.data = bytearray()
+        self.overflowed = False
+
+    def run(self) -> None:
+        """Read until EOF or the limit; then close our end, so a writer left over gets EPIPE
+        instead of blocking on a full pipe."""
+        try:
+            while True:
+                chunk = self.stream.read1(_READ_CHUNK)
+                if not chunk:
+                    return
+                room = self.limit - len(self.data)
+                self.data += chunk[:room]
+                if len(chunk) > room:
+                    self.overflowed = True
+                    self.on_overflow()
+                    return
+        except (OSError, ValueError):  # the pipe broke: what was read so far stands
+            return
+        finally:
+            with contextlib.suppress(OSError):
+                self.stream.close()
+
+    def text(self) -> str:
+        """What was read, as text (bytes that are not UTF-8 replaced)."""
+        return bytes(self.data).decode("utf-8", "replace")
+
+
+def run_command(argv: Sequence[str], timeout: float, *,
+                max_output: int = MAX_OUTPUT_BYTES) -> CommandResult:
+    """Run a local program: argv list, no shell, no stdin, a hard timeout, output as text.
+
+    At most ``max_output`` bytes of stdout and of stderr are kept; a program that writes
+    more, or is still running at the deadline, is killed with every process it started
+    (:func:`kill_tree`). Never waits much past the deadline: a pipe still held open by a
+    process that escaped the tree is abandoned, not waited for.
+    """
+    import psutil
+
     argv = [str(a) for a in argv]
     command = " ".join(argv[:1] + [a for a in argv[1:] if len(a) < 60])  # no base64 blobs
     started = time.monotonic()
+    deadline = started + max(timeout, 0.05)
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=max(timeout, 0.05),
-                              stdin=subprocess.DEVNULL, check=False, shell=False)
-    except subprocess.TimeoutExpired:
-        return CommandResult(command, None, "", "", time.monotonic() - started,
-                             f"{command} did not finish within {timeout:.1f} s")
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, shell=False)
     except OSError as exc:
         return CommandResult(command, None, "", "", time.monotonic() - started,
                              f"cannot run {argv[0]}: {exc.strerror or exc}")
-    return CommandResult(command, done.returncode,
-                         done.stdout.decode("utf-8", "replace"),
-                         done.stderr.decode("utf-8", "replace"), time.monotonic() - started)
+    try:
+        # taken now, while the PID is certainly ours (not yet reaped)
+        root: Any = psutil.Process(proc.pid)
+    except psutil.Error:
+        root = None
+
+    def stop() -> None:
+        if root is not None:
+            kill_tree(root)
+        else:
+            with contextlib.suppress(OSError):
+                proc.kill()
+
+    readers = [_Capture(proc.stdout, max_output, stop), _Capture(proc.stderr, max_output, stop)]
+    for reader in readers:
+        reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        stop()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=_GRACE_S)
+    overflowed = any(r.overflowed for r in readers)
+    # The program has ended; its pipes reach EOF once every process holding them has too.
+    until = max(deadline, time.monotonic() + _GRACE_S) if not (timed_out or overflowed) \
+        else time.monotonic() + _GRACE_S
+    for reader in readers:
+        reader.join(max(until - time.monotonic(), 0.0))
+    held_open = any(r.is_alive() for r in readers)  # abandoned: daemon threads, EOF later
+    out, err = readers[0].text(), readers[1].text()
+    duration = time.monotonic() - started
+    if overflowed:
+        error = f"{command} wrote more than {max_output} bytes; it was stopped"
+    elif timed_out:
+        error = f"{command} did not finish within {timeout:.1f} s"
+    elif held_open:
+        error = (f"{command} exited, but a process it started kept its output open "
+                 "past the deadline")
+    else:
+        error = ""
+    # a program we killed has no exit code of its own
+    returncode = None if (timed_out or overflowed) else proc.returncode
+    return CommandResult(command, returncode, out, err, duration, error)
 
 
 class BaseLocalSystem:
@@ -1333,7 +1407,8 @@ class WindowsLocalSystem(BaseLocalSystem):
     def run_powershell_json(self, body: str, timeout: float,
                             params: Mapping[str, str] | None = None) -> Any:
         """Run a fixed script (values only as ``params``) and parse its JSON output."""
-        done = self._run(powershell_argv(self.powershell, ps_script(body, params)), timeout)
+        done = self._run(powershell.argv(powershell.script(body, params), self.powershell),
+                         timeout)
         if not done.ok:
             raise CommandFailed(done.problem())
         try:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from accessready import __version__
@@ -103,9 +103,33 @@ def _basis_profile(runs: Sequence[Run], names: Sequence[str], customer: str) -> 
     for run in with_basis:  # with --force the bases may differ: the union is the fair answer
         methods.update(dict.fromkeys(run.basis.get("methods", [])))
         gating.update(dict.fromkeys(run.basis.get("gating_servers", [])))
+    return basis_profile({"methods": list(methods), "gating_servers": list(gating)}, customer)
+
+
+def basis_profile(basis: Mapping[str, Sequence[str]], customer: str) -> Profile:
+    """A profile carrying only what decide() reads, from a saved ``verdict_basis``: the
+    offered access methods and the AD FS/WAP servers (whose reachability gates)."""
     return Profile(path="", customer=Customer(name=customer),
-                   access=Access(methods=tuple(methods)),
-                   servers=tuple(Server(name=n, address=n, roles=("adfs",)) for n in gating))
+                   access=Access(methods=tuple(basis.get("methods", ()))),
+                   servers=tuple(Server(name=n, address=n, roles=("adfs",))
+                                 for n in basis.get("gating_servers", ())))
+
+
+def redecide(run: Run) -> Run:
+    """``run`` with its verdict and requirement outcomes decided again, by
+    :func:`~accessready.agent.verdict.decide`, from its own results and saved basis.
+
+    For a result file from elsewhere (a customer's self-check): the verdict shown is then
+    the one its results give, whatever the file says. Unchanged when the run has no basis
+    (written before accessready saved one; pass the profile to ``merge`` instead) or is
+    itself a merge (its verdict weighed the vantages against each other: see
+    :func:`merge_runs`).
+    """
+    if not run.basis or run.sources:
+        return run
+    verdict, outcomes = decide(run.results, basis_profile(run.basis, run.customer),
+                               run.interrupted)
+    return dataclasses.replace(run, verdict=verdict, requirements=outcomes)
 
 
 def _inside_labels(runs: Sequence[Run]) -> set[str]:

@@ -18,9 +18,12 @@ What each check proves, and what it cannot:
   Kerberos SPN from the canonical name, so Windows integrated sign-in breaks).
 * ``adfs.tls`` — per node and for the service name: the certificate served for the name
   (chain against the system store or ``ca_file``, name, expiry within
-  ``cert_warn_days``), and that TLS 1.2 or newer is negotiated. A reset without SNI is
-  how AD FS/WAP http.sys bindings behave and is reported as information. It cannot tell
-  whether TLS 1.0/1.1 are still enabled (this machine's OpenSSL refuses to offer them).
+  ``cert_warn_days``), and that TLS 1.2 or newer is negotiated — decided from the
+  negotiated version: a server a current client refuses is shaken hands with again,
+  offering TLS 1.0 and weak ciphers, so an old server is reported as old, not as a
+  failed handshake. A reset without SNI is how AD FS/WAP http.sys bindings behave and is
+  reported as information. It cannot tell whether TLS 1.0/1.1 are *also* enabled on a
+  server that offers 1.2 (a server picks the newest version both sides offer).
 * ``adfs.metadata`` — the federation metadata through every WAP and directly from every
   AD FS node: well-formed (XML bombs and external entities refused), entityID, every
   token-signing and token-decrypting certificate with its expiry, rollover in progress,
@@ -48,7 +51,16 @@ from typing import Any
 from accessready.agent.checkapi import Check, CheckContext, Target
 from accessready.agent.model import Requirement, Result, Status, Text, t, worst
 from accessready.agent.profile_types import AdfsCfg, Profile, Server, TlsOptions
-from accessready.checks.net import CertInfo, ProbeFailure, TlsInfo, http_request, tls_connect
+from accessready.agent.transports.sessions import resolve_tls
+from accessready.checks.net import (
+    CertInfo,
+    ProbeFailure,
+    TlsInfo,
+    http_request,
+    modern_tls,
+    tls_connect,
+)
+from accessready.checks.probekit import failure_status, failure_text
 
 METADATA_PATH = "/FederationMetadata/2007-06/FederationMetadata.xml"
 MEX_PATH = "/adfs/services/trust/mex"
@@ -100,11 +112,12 @@ def role_label(role: str) -> str:
     return {"adfs": "AD FS", "wap": "WAP"}.get(role, role)
 
 
-def tls_options(cfg: AdfsCfg, server: Server | None = None) -> TlsOptions:
-    """A server's own TLS trust settings when it sets any, else ``[adfs]``'s."""
-    if server is not None and server.tls != TlsOptions():
-        return server.tls
-    return cfg.tls
+def tls_options(profile: Profile, server: Server | None = None) -> TlsOptions:
+    """A server's own TLS trust settings when it sets any, else ``[adfs]``'s; a relative
+    ``ca_file`` is taken from the profile's folder, like every path in a profile."""
+    assert profile.adfs is not None
+    own = server.tls if server is not None and server.tls != TlsOptions() else None
+    return resolve_tls(profile, own or profile.adfs.tls)
 
 
 def https_port(cfg: AdfsCfg, server: Server | None = None) -> int:
@@ -178,23 +191,16 @@ def service_address(ctx: CheckContext, name: str) -> tuple[str | None, dict[str,
 
 
 def describe_failure(failure: ProbeFailure) -> tuple[str, str]:
-    """A probe failure in English and Swedish."""
-    sv = {
-        "refused": "anslutningen vägrades (porten är stängd)",
-        "timeout": "inget svar inom tidsgränsen",
-        "unreachable": "adressen går inte att nå",
-        "reset": "anslutningen återställdes (reset)",
-        "dns": "namnet går inte att slå upp",
-        "tls": "TLS-handskakningen misslyckades",
-        "garbage": "svaret var inte HTTP",
-        "too_big": "svaret var för stort",
-    }.get(failure.kind, "anslutningen misslyckades")
-    return str(failure), f"{sv} ({failure})"
+    """A probe failure in English and Swedish: the shared clause (probekit's table) and
+    the probe's own message."""
+    clause = failure_text(failure.kind)
+    return f"{clause.en} ({failure})", f"{clause.sv} ({failure})"
 
 
 def _undecided(failure: ProbeFailure) -> bool:
-    """Failures that say more about the path from here than about the server."""
-    return failure.kind in ("timeout", "unreachable", "dns")
+    """This machine's problem (its resolver, its files, no time): the check cannot say
+    anything about the server. Everything else is a finding (probekit's one rule)."""
+    return failure_status(failure.kind) is Status.ERROR
 
 
 class AdfsCheck(Check):
@@ -386,10 +392,6 @@ class AdfsDnsCheck(AdfsCheck):
 
 # --- adfs.tls ------------------------------------------------------------------------------------
 
-def _tls_version_ok(version: str) -> bool:
-    return version in ("TLSv1.2", "TLSv1.3")
-
-
 def certificate_findings(cert: CertInfo, now: dt.datetime, warn_days: int,
                          what_en: str, what_sv: str) -> list[Finding]:
     """Expiry findings for one certificate (expired fails, within ``warn_days`` warns)."""
@@ -484,6 +486,13 @@ class AdfsTlsCheck(AdfsCheck):
             "Servern återställer TLS även med rätt servernamn: det finns ingen SSL-bindning "
             "för federationstjänstens namn. Kontrollera Get-AdfsSslCertificate (AD FS) eller "
             "netsh http show sslcert (WAP)."),
+        "unreachable": t(
+            "The HTTPS port cannot be reached from here: check the address (or name) in the "
+            "profile, that the VPN routes to it, and that the firewalls let this machine "
+            "reach the port.",
+            "HTTPS-porten går inte att nå härifrån: kontrollera adressen (eller namnet) i "
+            "profilen, att VPN:et routar dit och att brandväggarna släpper fram den här "
+            "datorn till porten."),
         "refused": t(
             "Nothing accepts connections on the HTTPS port. Start the AD FS service "
             "(adfssrv) or the WAP service (appproxysvc), and open the port in the firewall.",
@@ -519,7 +528,7 @@ class AdfsTlsCheck(AdfsCheck):
             address = server.address
             details["role"] = node_role(server)
         details["address"] = address
-        opts = tls_options(cfg, server)
+        opts = tls_options(ctx.profile, server)
         details["trust"] = {"ca_file": opts.ca_file, "verify": opts.verify}
         try:
             sock, info = tls_connect(address, https_port(cfg, server), tls=opts, server_name=fs,
@@ -557,12 +566,15 @@ class AdfsTlsCheck(AdfsCheck):
     @staticmethod
     def _failed(failure: ProbeFailure, old_tls: bool) -> tuple[Status, Text, str | None]:
         en, sv = describe_failure(failure)
+        no_tls = t(f"No TLS connection: {en}.", f"Ingen TLS-anslutning: {sv}.")
         if _undecided(failure):
-            return Status.ERROR, t(f"No TLS connection: {en}.", f"Ingen TLS-anslutning: {sv}."), \
-                "error"
+            return Status.ERROR, no_tls, "error"
         if failure.kind == "refused":
-            return Status.FAIL, t(f"No TLS connection: {en}.", f"Ingen TLS-anslutning: {sv}."), \
-                "refused"
+            return Status.FAIL, no_tls, "refused"
+        if failure.kind in ("timeout", "unreachable", "dns"):
+            return Status.FAIL, no_tls, "unreachable"
+        if failure.kind == "silent":
+            return Status.FAIL, no_tls, "handshake"
         if failure.kind == "reset":
             return Status.FAIL, t(f"The server reset the TLS handshake even with SNI: {en}.",
                                   f"Servern återställde TLS-handskakningen trots SNI: {sv}."), \
@@ -580,9 +592,9 @@ class AdfsTlsCheck(AdfsCheck):
     def _modern_only(ctx: CheckContext, address: str, port: int, fs: str) -> dict[str, Any]:
         """A handshake offering only TLS 1.2+, to tell "too old" from other TLS failures.
 
-        The first attempt also offers TLS 1.0/1.1; against a TLS 1.1-only server OpenSSL
-        then fails on ciphers, which hides the real cause. Offering 1.2+ alone makes the
-        server answer with a protocol-version alert instead.
+        Runs only when even the observing handshake (TLS 1.0+, any cipher) failed: that
+        one can fail on ciphers against a very old server, which hides the real cause.
+        Offering 1.2+ alone makes such a server answer with a protocol-version alert.
         """
         import ssl
 
@@ -645,12 +657,22 @@ class AdfsTlsCheck(AdfsCheck):
             return findings
         findings += certificate_findings(cert, now, warn_days, "certificate", "certifikatet")
         if not cert.matches(fs):
-            names = ", ".join(cert.dns_names) or cert.common_name or "-"
+            names = ", ".join((*cert.dns_names, *cert.ip_addresses)) or cert.common_name or "-"
             findings.append(Finding(Status.FAIL, f"The certificate does not cover {fs} "
                                     f"(it names {names}).", f"Certifikatet gäller inte {fs} "
                                     f"(det anger {names}).", "name_mismatch"))
         if not info.verified and not info.verification_disabled:
-            if cert.self_signed:
+            if info.verify_kind == "old_tls":
+                pass  # the negotiated version is judged below; trust was not checked
+            elif info.verify_kind == "weak_tls":
+                findings.append(Finding(Status.WARN, "A current TLS client refuses the "
+                                        f"handshake ({info.verify_error}): weak ciphers, keys "
+                                        "or signatures; trust was not checked.",
+                                        "En aktuell TLS-klient vägrar handskakningen "
+                                        f"({info.verify_error}): svaga chiffer, nycklar eller "
+                                        "signaturer; tilliten kontrollerades inte.",
+                                        "handshake"))
+            elif cert.self_signed:
                 findings.append(Finding(Status.FAIL, "The certificate is self-signed.",
                                         "Certifikatet är självsignerat.", "self_signed"))
             elif info.verify_kind not in ("expired", "name_mismatch", "not_yet_valid"):
@@ -658,7 +680,7 @@ class AdfsTlsCheck(AdfsCheck):
                                         f"({cert.issuer}): {info.verify_error}.",
                                         "Den här datorn litar inte på utfärdaren "
                                         f"({cert.issuer}): {info.verify_error}.", "untrusted"))
-        if not _tls_version_ok(info.version):
+        if not modern_tls(info.version):
             findings.append(Finding(Status.FAIL, f"Only {info.version} was negotiated; TLS 1.2 "
                                     "or newer is needed.", f"Endast {info.version} förhandlades; "
                                     "TLS 1.2 eller senare krävs.", "old_tls"))
@@ -831,7 +853,7 @@ class AdfsMetadataCheck(AdfsCheck):
         details["address"] = address
         try:
             exchange = http_request(address, https_port(cfg, path.server), "GET", METADATA_PATH,
-                                    tls=tls_options(cfg, path.server), server_name=fs,
+                                    tls=tls_options(ctx.profile, path.server), server_name=fs,
                                     timeout=_budget(ctx, left, CONNECT_CAP),
                                     max_body=cap_bytes + 1)
         except ProbeFailure as failure:
@@ -1029,7 +1051,7 @@ class AdfsProbeCheck(AdfsCheck):
 
         try:
             exchange = http_request(address, https_port(cfg, server), "GET", MEX_PATH,
-                                    tls=tls_options(cfg, server),
+                                    tls=tls_options(ctx.profile, server),
                                     server_name=cfg.federation_service,
                                     timeout=_budget(ctx, left * 2 - 1, CONNECT_CAP))
         except ProbeFailure as failure:
@@ -1193,7 +1215,7 @@ class AdfsClockSkewCheck(AdfsCheck):
                                             timeout=_budget(ctx, left * 2, 3.0), max_body=65536)
                 else:
                     exchange = http_request(address, https_port(cfg, server), "GET", PROBE_PATH,
-                                            tls=tls_options(cfg, server),
+                                            tls=tls_options(ctx.profile, server),
                                             server_name=cfg.federation_service,
                                             timeout=_budget(ctx, left * 2, 3.0),
                                             max_body=65536)

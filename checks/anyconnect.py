@@ -29,9 +29,16 @@ from typing import Any
 from accessready.agent.checkapi import Check, CheckContext, Target
 from accessready.agent.model import Requirement, Result, Status, Text, t, worst
 from accessready.agent.profile_types import GatewayCfg, Profile
+from accessready.agent.transports.sessions import resolve_tls
 from accessready.checks import net
 from accessready.checks.net import ProbeFailure
-from accessready.checks.probekit import describe_failure, endpoint, failure_status, judge_tls
+from accessready.checks.probekit import (
+    TLS_REMEDIATION,
+    describe_failure,
+    endpoint,
+    failure_status,
+    judge_tls,
+)
 from accessready.checks.protocols import anyconnect as codec
 
 HTTP_CAP_S = 8.0
@@ -85,6 +92,7 @@ class AnyConnectGatewayCheck(Check):
         "vilka inloggningsmetoder och grupper som erbjuds, och om profilens grupp finns "
         "bland dem. Inga inloggningsuppgifter skickas.")
     remediation = {
+        **TLS_REMEDIATION,
         "unreachable": t(
             "Make sure the gateway's name resolves and TCP 443 (or the profile's port) is "
             "open to it from the Internet, and that the AnyConnect/SSL VPN service is "
@@ -157,7 +165,8 @@ class AnyConnectGatewayCheck(Check):
             exchange = net.http_request(
                 cfg.gateway, cfg.port, "POST", codec.gateway_target(url),
                 headers=[(k, v) for k, v in headers if k.lower() != "host"], body=body,
-                tls=cfg.tls, server_name=cfg.gateway, host_header=host_header,
+                tls=resolve_tls(ctx.profile, cfg.tls), server_name=cfg.gateway,
+                host_header=host_header,
                 timeout=ctx.timeout(HTTP_CAP_S), max_body=codec.MAX_XML_BYTES)
         except ProbeFailure as failure:
             details["probe"] = failure.to_json()

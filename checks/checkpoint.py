@@ -33,10 +33,12 @@ from typing import Any
 
 from accessready.agent.checkapi import Check, CheckContext, DeadlineExceeded, Target
 from accessready.agent.model import Requirement, Result, Status, Text, t, worst
-from accessready.agent.profile_types import GatewayCfg, Profile
+from accessready.agent.profile_types import GatewayCfg, Profile, TlsOptions
+from accessready.agent.transports.sessions import resolve_tls
 from accessready.checks import net
 from accessready.checks.net import ProbeFailure, hex_excerpt
 from accessready.checks.probekit import (
+    TLS_REMEDIATION,
     Budget,
     describe_failure,
     endpoint,
@@ -83,12 +85,8 @@ def topology_probe(host: str, port: int, timeout: float) -> dict[str, Any]:
             sock.sendall(query)
             evidence["query_hex"] = hex_excerpt(query)
             answer = net.recv_until(sock, _topology_complete, deadline, 64 * 1024)
-        except ProbeFailure as failure:
-            evidence.update(failure.to_json())
-            return evidence
-        except (TimeoutError, OSError) as exc:
-            kind = "timeout" if isinstance(exc, TimeoutError) else "reset"
-            evidence.update({"failure": kind, "message": str(exc) or kind})
+        except Exception as exc:  # connected: running out of time here means "silent"
+            evidence.update(net.as_failure(exc, started, host, port, connected=True).to_json())
             return evidence
     evidence.update({"received_hex": hex_excerpt(answer), "received_bytes": len(answer),
                      "total_ms": round((time.monotonic() - started) * 1000, 1)})
@@ -119,6 +117,7 @@ class CheckpointGatewayCheck(Check):
         "topologitjänsten på TCP 264 och IKE på UDP 500: vad som svarade och vilka "
         "gatewaynamn som röjs. Inga inloggningsuppgifter skickas.")
     remediation = {
+        **TLS_REMEDIATION,
         "unreachable": t(
             "Make sure the gateway's name resolves and TCP 443 is open to it, and that "
             "Remote Access (Mobile Access / IPsec VPN blade, 'Endpoint Security VPN' "
@@ -179,7 +178,7 @@ class CheckpointGatewayCheck(Check):
         assert cfg is not None
         return [Target(cfg.gateway, cfg)]
 
-    def _ccc(self, cfg: GatewayCfg, timeout: float
+    def _ccc(self, cfg: GatewayCfg, tls: TlsOptions, timeout: float
              ) -> tuple[codec.ClientHelloReply | None, dict[str, Any], net.TlsInfo | None,
                         ProbeFailure | None]:
         body = codec.build_client_hello()
@@ -187,7 +186,7 @@ class CheckpointGatewayCheck(Check):
             exchange = net.http_request(
                 cfg.gateway, cfg.port, "POST", codec.CLIENTS_PATH,
                 headers=[("User-Agent", USER_AGENT), ("Content-Type", "text/plain")],
-                body=body, tls=cfg.tls, server_name=cfg.gateway, timeout=timeout,
+                body=body, tls=tls, server_name=cfg.gateway, timeout=timeout,
                 max_body=codec.MAX_SEXPR_CHARS)
         except ProbeFailure as failure:
             return None, {"probe": f"https/{cfg.port}", **failure.to_json()}, None, failure
@@ -221,7 +220,8 @@ class CheckpointGatewayCheck(Check):
         where = endpoint(cfg.gateway, cfg.port)
         details: dict[str, Any] = {"gateway": cfg.gateway, "ports": ports}
         budget = Budget(ctx, parts=3, cap=PROBE_CAP_S)
-        reply, ccc_ev, tls_info, failure = self._ccc(cfg, budget.timeout())
+        reply, ccc_ev, tls_info, failure = self._ccc(cfg, resolve_tls(ctx.profile, cfg.tls),
+                                                     budget.timeout())
         details["ccc"] = ccc_ev
         try:
             topo_ev = topology_probe(cfg.gateway, ports["topology"], budget.timeout())

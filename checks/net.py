@@ -2,9 +2,20 @@
 
 Every function takes a ``timeout`` (the check passes ``ctx.timeout(cap)``), reads at most
 ``max_bytes``, and turns every socket-level failure into a :class:`ProbeFailure` whose
-``kind`` says what happened (``refused``, ``timeout``, ``unreachable``, ``dns``,
-``reset``, ``tls``, ``closed``, ``too_big``). Protocol bytes are built and parsed by the
-pure codecs in :mod:`accessready.checks.protocols`; this module only moves them.
+``kind`` says what happened:
+
+* about the target (what it means to the reader and the status it gets are in
+  :mod:`accessready.checks.probekit`, one table for every check): ``refused``,
+  ``timeout`` (no answer to the connection attempt, or to a UDP datagram),
+  ``silent`` (the TCP connection was accepted, but no answer came in time),
+  ``unreachable``, ``dns`` (the name does not exist or has no address), ``reset``,
+  ``closed``, ``garbage``, ``tls``, ``too_big``;
+* about this machine: ``resolver`` (the DNS resolver did not answer), ``deadline``
+  (no time left to try), ``error`` (a local error, e.g. an unreadable ``ca_file``).
+
+Host names are resolved with :func:`accessready.agent.dns.resolve_host`, bounded by the
+same timeout (``getaddrinfo`` has none). Protocol bytes are built and parsed by the pure
+codecs in :mod:`accessready.checks.protocols`; this module only moves them.
 """
 
 from __future__ import annotations
@@ -12,17 +23,21 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
+import ipaddress
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from accessready.agent.dns import ResolveError, resolve_host
 from accessready.agent.profile_types import TlsOptions
 
 MAX_REPLY = 1 << 20
 EVIDENCE_BYTES = 256
+MODERN_TLS = ("TLSv1.2", "TLSv1.3")
 
 
 class ProbeFailure(Exception):
@@ -48,16 +63,33 @@ def _ms(started: float) -> float:
     return (time.monotonic() - started) * 1000
 
 
-def _failure(exc: BaseException, started: float, host: str, port: int) -> ProbeFailure:
+def endpoint_text(host: str, port: int) -> str:
+    """``host:port``, with brackets around an IPv6 literal."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def as_failure(exc: BaseException, started: float, host: str, port: int, *,
+               connected: bool = False) -> ProbeFailure:
+    """The :class:`ProbeFailure` for an exception from a socket call.
+
+    ``connected``: the TCP connection was already up, so running out of time means the
+    peer accepted and then stayed silent (``silent``), not that nothing answered the
+    connection attempt (``timeout``) — a firewall that drops packets looks different
+    from a service that hangs, and the report must not confuse them.
+    """
+    if isinstance(exc, ProbeFailure):
+        return exc
     elapsed = _ms(started)
-    where = f"{host}:{port}"
-    if isinstance(exc, socket.gaierror):
-        return ProbeFailure("dns", f"{host} does not resolve ({exc.strerror})", elapsed)
+    where = endpoint_text(host, port)
     if isinstance(exc, TimeoutError | socket.timeout):
-        return ProbeFailure("timeout", f"no answer from {where} within the deadline", elapsed)
+        if connected:
+            return ProbeFailure("silent", f"{where} accepted the connection but sent no "
+                                "answer within the deadline", elapsed)
+        return ProbeFailure("timeout", f"no answer from {where} to the connection attempt "
+                            "within the deadline", elapsed)
     if isinstance(exc, ConnectionRefusedError):
         return ProbeFailure("refused", f"{where} refused the connection (closed port)", elapsed)
-    if isinstance(exc, ConnectionResetError):
+    if isinstance(exc, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
         return ProbeFailure("reset", f"{where} reset the connection", elapsed)
     if isinstance(exc, ssl.SSLError):
         return ProbeFailure("tls", f"TLS with {where} failed: {exc.reason or exc}", elapsed)
@@ -68,14 +100,56 @@ def _failure(exc: BaseException, started: float, host: str, port: int) -> ProbeF
     return ProbeFailure("error", f"{where}: {type(exc).__name__}: {exc}", elapsed)
 
 
-def tcp_connect(host: str, port: int, timeout: float) -> tuple[socket.socket, float]:
-    """An open TCP connection and the connect time in ms; raises :class:`ProbeFailure`."""
+def resolve(host: str, port: int, timeout: float,
+            socktype: int = socket.SOCK_STREAM) -> list[tuple[int, Any]]:
+    """``(family, sockaddr)`` for every address of ``host``, within ``timeout``.
+
+    IP literals are used as they are; names go through
+    :func:`~accessready.agent.dns.resolve_host` (hosts file, then the system's DNS
+    resolvers with ``timeout`` as the lifetime). Raises :class:`ProbeFailure`: ``dns``
+    when the name does not exist or has no address, ``resolver`` when no resolver
+    answered in time (this machine's problem, not the target's).
+    """
     started = time.monotonic()
     try:
-        sock = socket.create_connection((host, port), timeout=timeout)
-    except Exception as exc:
-        raise _failure(exc, started, host, port) from None
-    return sock, _ms(started)
+        addresses = resolve_host(host, timeout)
+    except ResolveError as exc:
+        raise ProbeFailure("resolver" if exc.local else "dns", str(exc), _ms(started)) from None
+    out: list[tuple[int, Any]] = []
+    for address in addresses:
+        # AI_NUMERICHOST: turning a literal into a sockaddr never touches the network.
+        for family, _, _, _, sockaddr in socket.getaddrinfo(
+                address, port, type=socktype, flags=socket.AI_NUMERICHOST):
+            out.append((family, sockaddr))
+    return out
+
+
+def tcp_connect(host: str, port: int, timeout: float) -> tuple[socket.socket, float]:
+    """An open TCP connection and the connect time in ms; raises :class:`ProbeFailure`.
+
+    Name resolution and every connection attempt share the one ``timeout``.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    targets = resolve(host, port, timeout)
+    last: BaseException | None = None
+    for family, sockaddr in targets:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(left)
+            sock.connect(sockaddr)
+        except Exception as exc:
+            sock.close()
+            last = exc
+            continue
+        return sock, _ms(started)
+    if last is None:
+        raise ProbeFailure("deadline", f"name resolution of {host} left no time to connect",
+                           _ms(started))
+    raise as_failure(last, started, host, port)
 
 
 def recv_until(sock: socket.socket, complete: Callable[[bytes], bool], deadline: float,
@@ -124,10 +198,8 @@ def tcp_exchange(host: str, port: int, payload: bytes, complete: Callable[[bytes
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             sock.sendall(payload)
             received = recv_until(sock, complete, deadline, max_bytes)
-        except ProbeFailure:
-            raise
         except Exception as exc:
-            raise _failure(exc, started, host, port) from None
+            raise as_failure(exc, started, host, port, connected=True) from None
     return Exchange(payload, received, connect_ms, _ms(started))
 
 
@@ -136,17 +208,13 @@ def udp_exchange(host: str, port: int, payload: bytes, accept: Callable[[bytes],
     """Send a datagram (retrying, as IKE initiators do) until ``accept`` takes a reply.
 
     Returns (reply, round-trip ms of the answered attempt, attempt number). An ICMP
-    port-unreachable shows up as ``refused``; silence as ``timeout``.
+    port-unreachable shows up as ``refused``; silence as ``timeout`` (UDP has no
+    connection, so it cannot tell a dropped datagram from an ignored one).
     """
     started = time.monotonic()
     deadline = started + timeout
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        infos = socket.getaddrinfo(host, port, family, socket.SOCK_DGRAM)
-    except Exception as exc:
-        raise _failure(exc, started, host, port) from None
-    address = infos[0][4]
-    slice_s = timeout / max(attempts, 1)
+    family, address = resolve(host, port, timeout, socket.SOCK_DGRAM)[0]
+    slice_s = max(deadline - time.monotonic(), 0.0) / max(attempts, 1)
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         try:
             sock.connect(address)
@@ -166,9 +234,9 @@ def udp_exchange(host: str, port: int, payload: bytes, accept: Callable[[bytes],
                     if accept(reply):
                         return reply, _ms(sent_at), attempt
         except Exception as exc:
-            raise _failure(exc, started, host, port) from None
-    raise ProbeFailure("timeout", f"no answer from {host}:{port} after {attempts} "
-                       f"attempts in {timeout:.1f} s", _ms(started))
+            raise as_failure(exc, started, host, port) from None
+    raise ProbeFailure("timeout", f"no answer from {endpoint_text(host, port)} after "
+                       f"{attempts} attempts in {timeout:.1f} s", _ms(started))
 
 
 # --- TLS ----------------------------------------------------------------------------
@@ -192,15 +260,35 @@ class CertInfo:
     sha1: str
     self_signed: bool
     serial: str
+    ip_addresses: tuple[str, ...] = ()  # iPAddress SAN entries
 
     def days_left(self, now: dt.datetime) -> int:
         """Whole days until expiry (negative once expired)."""
         return (self.not_after - now).days
 
     def matches(self, name: str) -> bool:
-        """Does the certificate cover host ``name`` (SAN, one-label wildcards)?"""
+        """Does the certificate cover ``name``?
+
+        A host name matches a dNSName SAN (a wildcard covers exactly one leftmost label);
+        an IP address matches only an iPAddress SAN, as TLS clients check it (RFC 6125
+        §6.2.1, RFC 5280). The subject CN counts only when the certificate has no SAN.
+        """
+        try:
+            wanted_ip = ipaddress.ip_address(name.split("%", 1)[0].strip("[]"))
+        except ValueError:
+            wanted_ip = None
+        if wanted_ip is not None:
+            for entry in self.ip_addresses:
+                try:
+                    if ipaddress.ip_address(entry) == wanted_ip:
+                        return True
+                except ValueError:
+                    continue
+            return False
         name = name.lower().rstrip(".")
-        for pattern in self.dns_names or ((self.common_name,) if self.common_name else ()):
+        has_san = bool(self.dns_names or self.ip_addresses)
+        fallback = (self.common_name,) if self.common_name and not has_san else ()
+        for pattern in self.dns_names or fallback:
             pattern = pattern.lower().rstrip(".")
             if pattern == name:
                 return True
@@ -211,10 +299,13 @@ class CertInfo:
 
     def to_json(self) -> dict[str, Any]:
         """Evidence (dates in ISO 8601 UTC)."""
-        return {"subject": self.subject, "issuer": self.issuer, "dns_names": list(self.dns_names),
-                "not_before": self.not_before.isoformat(), "not_after": self.not_after.isoformat(),
-                "sha256": self.sha256, "sha1": self.sha1, "self_signed": self.self_signed,
-                "serial": self.serial}
+        out = {"subject": self.subject, "issuer": self.issuer, "dns_names": list(self.dns_names),
+               "not_before": self.not_before.isoformat(), "not_after": self.not_after.isoformat(),
+               "sha256": self.sha256, "sha1": self.sha1, "self_signed": self.self_signed,
+               "serial": self.serial}
+        if self.ip_addresses:
+            out["ip_addresses"] = list(self.ip_addresses)
+        return out
 
 
 def parse_certificate(der: bytes) -> CertInfo:
@@ -226,20 +317,29 @@ def parse_certificate(der: bytes) -> CertInfo:
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
         dns_names = tuple(san.value.get_values_for_type(x509.DNSName))
+        ip_addresses = tuple(str(a) for a in san.value.get_values_for_type(x509.IPAddress))
     except x509.ExtensionNotFound:
-        dns_names = ()
+        dns_names, ip_addresses = (), ()
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return CertInfo(
         subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
         common_name=str(cns[0].value) if cns else "", dns_names=dns_names,
         not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
         sha256=hashlib.sha256(der).hexdigest(), sha1=hashlib.sha1(der).hexdigest(),  # noqa: S324
-        self_signed=cert.issuer == cert.subject, serial=format(cert.serial_number, "x"))
+        self_signed=cert.issuer == cert.subject, serial=format(cert.serial_number, "x"),
+        ip_addresses=ip_addresses)
 
 
 @dataclass(frozen=True)
 class TlsInfo:
-    """What a TLS handshake showed: version, cipher, the certificate, trust."""
+    """What a TLS handshake showed: version, cipher, the certificate, trust.
+
+    ``verify_kind`` says why ``verified`` is False: a certificate problem
+    (``expired``, ``self_signed``, ``unknown_issuer``, ``name_mismatch``, …) or a
+    handshake a current client refuses (``old_tls``: below TLS 1.2; ``weak_tls``:
+    ciphers, keys or signatures below the default security level — the certificate's
+    trust was then not checked).
+    """
 
     version: str
     cipher: str
@@ -266,57 +366,107 @@ class TlsInfo:
         return out
 
 
-def _context(tls: TlsOptions, verify: bool) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=tls.ca_file) if verify else (
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
-    if not verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED  # report old servers, not refuse
-    return ctx
+def modern_tls(version: str) -> bool:
+    """Is ``version`` (as ``SSLSocket.version()`` names it) TLS 1.2 or newer?"""
+    return version in MODERN_TLS
+
+
+def verifying_context(tls: TlsOptions) -> ssl.SSLContext:
+    """What a current client does: the system's trust store — plus ``tls.ca_file``, which
+    *adds* a CA (``create_default_context(cafile=…)`` would replace the system store) —
+    host name checking and the library's default protocol floor and security level.
+
+    Raises :class:`ProbeFailure` (``error``: our side) when ``ca_file`` cannot be used.
+    """
+    context = ssl.create_default_context()
+    if tls.ca_file:
+        try:
+            context.load_verify_locations(cafile=tls.ca_file)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise ProbeFailure("error", f"the ca_file {tls.ca_file} cannot be used: "
+                               f"{getattr(exc, 'strerror', None) or exc}") from None
+    return context
+
+
+def observing_context() -> ssl.SSLContext:
+    """A context that accepts whatever the server offers, down to TLS 1.0 and weak
+    ciphers, keys and signatures — only to *see* the certificate and the negotiated
+    version of servers a current client refuses. Never used to decide trust."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    # Debian's OpenSSL defaults to security level 2, which refuses TLS 1.0/1.1 whatever
+    # minimum_version says; level 0 lets an old server show what it is.
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():  # TLSv1 is deprecated: reporting it is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    return context
 
 
 def tls_connect(host: str, port: int, *, tls: TlsOptions, server_name: str | None,
                 timeout: float) -> tuple[ssl.SSLSocket, TlsInfo]:
     """A TLS connection and what its handshake showed.
 
-    With verification on, a certificate the system (or ``tls.ca_file``) does not trust is
-    not an exception: the handshake is repeated without verification so the report can
-    show the certificate and why it is not trusted (``verified=False``).
+    With verification on, the first handshake is a current client's
+    (:func:`verifying_context`). When it fails — a certificate the system (or
+    ``tls.ca_file``) does not trust, or a server whose protocol version, ciphers or keys a
+    current client refuses — the handshake is repeated with :func:`observing_context`,
+    so the report can show the certificate, the negotiated version and why a real client
+    would refuse it (``verified=False``; ``verify_kind`` ``old_tls`` or ``weak_tls`` for
+    the second kind). Callers judge the version explicitly (:func:`modern_tls`).
     """
     started = time.monotonic()
     deadline = started + timeout
+    where = endpoint_text(host, port)
     error_kind, error_text = "", ""
+    strict_failure: ProbeFailure | None = None
     attempts = [True, False] if tls.verify else [False]
     for verify in attempts:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise ProbeFailure("timeout", f"no TLS handshake with {host}:{port} in time",
+            raise ProbeFailure("deadline", f"no time left for a TLS handshake with {where}",
                                _ms(started))
+        context = verifying_context(tls) if verify else observing_context()
         raw, _ = tcp_connect(host, port, left)
         try:
             raw.settimeout(max(0.01, deadline - time.monotonic()))
-            sock = _context(tls, verify).wrap_socket(raw, server_hostname=server_name)
+            sock = context.wrap_socket(raw, server_hostname=server_name)
         except ssl.SSLCertVerificationError as exc:
             raw.close()
             error_kind = _VERIFY_KINDS.get(exc.verify_code, "untrusted")
             error_text = exc.verify_message or str(exc)
             continue
+        except ssl.SSLError as exc:
+            raw.close()
+            failure = as_failure(exc, started, host, port, connected=True)
+            if verify:  # a current client refuses: look at what the server does offer
+                strict_failure = failure
+                error_kind, error_text = "weak_tls", str(exc.reason or exc)
+                continue
+            if strict_failure is not None:
+                raise ProbeFailure("tls", f"{strict_failure} (and with TLS 1.0 and weak "
+                                   f"ciphers allowed: {exc.reason or exc})",
+                                   _ms(started)) from None
+            raise failure from None
         except Exception as exc:
             raw.close()
-            raise _failure(exc, started, host, port) from None
+            raise as_failure(exc, started, host, port, connected=True) from None
         der = sock.getpeercert(binary_form=True)
         try:
             cert = parse_certificate(der) if der else None
         except ValueError:
             cert = None
         cipher = sock.cipher()
+        version = sock.version() or ""
+        if error_kind == "weak_tls" and not modern_tls(version):
+            error_kind = "old_tls"
         return sock, TlsInfo(
-            version=sock.version() or "", cipher=cipher[0] if cipher else "", cert=cert,
+            version=version, cipher=cipher[0] if cipher else "", cert=cert,
             verified=verify, verify_kind=error_kind, verify_error=error_text,
             verification_disabled=not tls.verify, handshake_ms=_ms(started),
             sni=server_name or "")
-    raise ProbeFailure("tls", f"TLS with {host}:{port} failed", _ms(started))
+    raise ProbeFailure("tls", f"TLS with {where} failed", _ms(started))
 
 
 # --- HTTP over TCP/TLS --------------------------------------------------------------
@@ -390,5 +540,5 @@ def http_request(host: str, port: int, method: str, target: str, *,
             raise ProbeFailure("garbage", f"{host}:{port} answered something that is not "
                                f"HTTP: {exc}", _ms(started)) from None
         except Exception as exc:
-            raise _failure(exc, started, host, port) from None
+            raise as_failure(exc, started, host, port, connected=True) from None
     return HttpExchange(request, parser.response, info, _ms(started))

@@ -1,6 +1,7 @@
-"""Shared pieces of the access-method checks (TeamViewer, AnyConnect, Check Point, Windows
-VPN): how a failed probe reads in both languages, how a TLS handshake is judged, and a
-time budget that divides what is left of a check's deadline between its probes.
+"""Shared pieces of the network checks (access methods, ``remote``, ``adfs``): what a
+failed probe means and which status it gets — one table for every check — how a TLS
+handshake is judged, and a time budget that divides what is left of a check's deadline
+between its probes.
 
 Not a check family itself: no ``CHECKS`` here.
 """
@@ -12,47 +13,87 @@ from dataclasses import dataclass
 
 from accessready.agent.checkapi import CheckContext
 from accessready.agent.model import Status, Text, t
-from accessready.checks.net import ProbeFailure, TlsInfo
+from accessready.checks.net import ProbeFailure, TlsInfo, endpoint_text, modern_tls
 
 CERT_WARN_DAYS = 30
 
-# What a ProbeFailure kind means, as a clause that follows "host:port …".
-_FAILURE_TEXT: dict[str, Text] = {
-    "refused": t("refused the connection (nothing listens, or a firewall rejects it)",
-                 "vägrade anslutningen (inget lyssnar, eller en brandvägg avvisar)"),
-    "timeout": t("did not answer in time (filtered, or the service is silent)",
-                 "svarade inte i tid (filtrerat, eller så är tjänsten tyst)"),
-    "unreachable": t("is unreachable from this machine (no route)",
-                     "går inte att nå från den här datorn (ingen väg)"),
-    "dns": t("does not resolve", "går inte att slå upp i DNS"),
-    "reset": t("reset the connection", "återställde anslutningen (RST)"),
-    "closed": t("closed the connection without answering",
-                "stängde anslutningen utan att svara"),
-    "garbage": t("answered something that is not the expected protocol",
-                 "svarade med något som inte är det väntade protokollet"),
-    "too_big": t("sent a far larger answer than the protocol allows",
-                 "skickade ett långt större svar än protokollet tillåter"),
-    "tls": t("failed the TLS handshake", "misslyckades med TLS-handskakningen"),
-    "deadline": t("could not be probed before the check's deadline",
-                  "hann inte kontrolleras före kontrollens tidsgräns"),
-    "error": t("could not be probed (local error)", "kunde inte kontrolleras (lokalt fel)"),
+
+@dataclass(frozen=True)
+class FailureMeaning:
+    """What one :class:`ProbeFailure` kind means: the status it earns and a clause that
+    follows ``"host:port …"`` in both languages."""
+
+    status: Status
+    text: Text
+
+
+# The one table turning a ProbeFailure kind into a status and words. FAIL: the target is
+# not usable from here — a real finding about it or the path to it. ERROR: the check
+# could not decide because of this machine (its resolver, its files, its time budget).
+FAILURES: dict[str, FailureMeaning] = {
+    "refused": FailureMeaning(Status.FAIL, t(
+        "refused the connection (nothing listens, or a firewall rejects it)",
+        "vägrade anslutningen (inget lyssnar, eller en brandvägg avvisar den)")),
+    "timeout": FailureMeaning(Status.FAIL, t(
+        "did not answer in time (a firewall drops the traffic, or the host is down)",
+        "svarade inte i tid (en brandvägg stoppar trafiken, eller så är värden nere)")),
+    "silent": FailureMeaning(Status.FAIL, t(
+        "accepted the connection but did not answer in time (the service hangs or "
+        "expects another protocol, or a firewall accepts and then drops)",
+        "tog emot anslutningen men svarade inte i tid (tjänsten hänger eller väntar sig "
+        "ett annat protokoll, eller så tar en brandvägg emot och släpper sedan trafiken)")),
+    "unreachable": FailureMeaning(Status.FAIL, t(
+        "is unreachable from this machine (no route)",
+        "går inte att nå från den här datorn (ingen väg dit)")),
+    "dns": FailureMeaning(Status.FAIL, t(
+        "does not resolve (the name has no address in DNS)",
+        "går inte att slå upp (namnet har ingen adress i DNS)")),
+    "reset": FailureMeaning(Status.FAIL, t(
+        "reset the connection", "återställde anslutningen (RST)")),
+    "closed": FailureMeaning(Status.FAIL, t(
+        "closed the connection without answering", "stängde anslutningen utan att svara")),
+    "garbage": FailureMeaning(Status.FAIL, t(
+        "answered something that is not the expected protocol",
+        "svarade med något som inte är det väntade protokollet")),
+    "too_big": FailureMeaning(Status.FAIL, t(
+        "sent a far larger answer than the protocol allows",
+        "skickade ett långt större svar än protokollet tillåter")),
+    "tls": FailureMeaning(Status.FAIL, t(
+        "failed the TLS handshake", "misslyckades med TLS-handskakningen")),
+    "resolver": FailureMeaning(Status.ERROR, t(
+        "could not be looked up: this machine's DNS resolver did not answer",
+        "kunde inte slås upp: den här datorns DNS-server svarade inte")),
+    "deadline": FailureMeaning(Status.ERROR, t(
+        "could not be probed before the check's deadline",
+        "hann inte kontrolleras före kontrollens tidsgräns")),
+    "error": FailureMeaning(Status.ERROR, t(
+        "could not be probed (an error on this machine)",
+        "kunde inte kontrolleras (ett fel på den här datorn)")),
 }
+
+
+def _meaning(kind: str) -> FailureMeaning:
+    # An unknown kind is not evidence against the target: it cannot decide (ERROR).
+    return FAILURES.get(kind, FAILURES["error"])
 
 
 def failure_text(kind: str) -> Text:
     """The clause describing a failure ``kind`` (``refused``, ``timeout``, …)."""
-    return _FAILURE_TEXT.get(kind, _FAILURE_TEXT["error"])
+    return _meaning(kind).text
 
 
 def failure_status(kind: str) -> Status:
-    """A peer that refuses, is silent or answers nonsense fails; a local problem errors."""
-    return Status.ERROR if kind in ("error", "deadline") else Status.FAIL
+    """FAIL when the target is not usable from here; ERROR for this machine's problems
+    (its resolver, its files, no time left) and for unknown kinds."""
+    return _meaning(kind).status
 
 
-def describe_failure(where: str, failure: ProbeFailure) -> Text:
-    """``"vpn.example.se:443 refused the connection …"`` in both languages."""
+def describe_failure(where: str, failure: ProbeFailure, *, detail: bool = False) -> Text:
+    """``"vpn.example.se:443 refused the connection …"`` in both languages; with
+    ``detail`` the probe's own (English) message follows in parentheses."""
     clause = failure_text(failure.kind)
-    return t(f"{where} {clause.en}.", f"{where} {clause.sv}.")
+    extra = f" ({failure})" if detail and str(failure) else ""
+    return t(f"{where} {clause.en}{extra}.", f"{where} {clause.sv}{extra}.")
 
 
 def deadline_failure() -> ProbeFailure:
@@ -79,9 +120,24 @@ class Budget:
         return self.ctx.timeout(min(self.cap, max(share, 0.3)))
 
 
-def endpoint(host: str, port: int) -> str:
-    """``host:port`` with brackets for IPv6 literals."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+endpoint = endpoint_text  # ``host:port`` with brackets for IPv6 literals
+
+
+# Remediation for the TLS findings judge_tls names, shared by the gateway checks.
+TLS_REMEDIATION: dict[str, Text] = {
+    "old_tls": t(
+        "Enable TLS 1.2 (and 1.3 where available) on the gateway and switch off TLS 1.0 "
+        "and 1.1: current clients refuse the older versions.",
+        "Aktivera TLS 1.2 (och 1.3 där det finns) på gatewayen och stäng av TLS 1.0 och "
+        "1.1: dagens klienter vägrar de äldre versionerna."),
+    "weak_tls": t(
+        "Replace weak TLS settings on the gateway: a certificate key of at least 2048 bits "
+        "RSA (or an EC key) signed with SHA-256, and current cipher suites (ECDHE with "
+        "AES-GCM).",
+        "Byt ut svaga TLS-inställningar på gatewayen: en certifikatnyckel på minst 2048 "
+        "bitar RSA (eller en EC-nyckel) signerad med SHA-256, och aktuella chiffersviter "
+        "(ECDHE med AES-GCM)."),
+}
 
 
 @dataclass(frozen=True)
@@ -95,8 +151,9 @@ class TlsVerdict:
 
 def judge_tls(info: TlsInfo | None, now: dt.datetime, *, untrusted: Status,
               warn_days: int = CERT_WARN_DAYS) -> TlsVerdict:
-    """Judge chain, name and expiry. ``untrusted`` is the status for a certificate the
-    client would not trust (FAIL where the client refuses it, WARN where it prompts)."""
+    """Judge protocol version, chain, name and expiry. ``untrusted`` is the status for a
+    handshake the client would not accept (FAIL where the client refuses it, WARN where it
+    prompts)."""
     if info is None:
         return TlsVerdict(Status.PASS, t("", ""))
     cert = info.cert
@@ -104,12 +161,26 @@ def judge_tls(info: TlsInfo | None, now: dt.datetime, *, untrusted: Status,
         return TlsVerdict(untrusted, t(
             f"the certificate expired on {cert.not_after:%Y-%m-%d}",
             f"certifikatet gick ut {cert.not_after:%Y-%m-%d}"), "cert_expired")
+    # Decided from the negotiated version, not from whether a handshake worked: the
+    # observing handshake (net.observing_context) lets old servers through to be seen.
+    if info.version and not modern_tls(info.version):
+        return TlsVerdict(untrusted, t(
+            f"only {info.version} was negotiated; current clients need TLS 1.2 or newer",
+            f"endast {info.version} förhandlades; dagens klienter kräver TLS 1.2 eller "
+            "senare"), "old_tls")
     if info.verification_disabled:
         return TlsVerdict(Status.WARN, t(
             "TLS VERIFICATION IS TURNED OFF in the profile (verify = false): the gateway's "
             "identity was not checked",
             "TLS-VERIFIERING ÄR AVSTÄNGD i profilen (verify = false): gatewayens identitet "
             "kontrollerades inte"), "verify_off")
+    if not info.verified and info.verify_kind == "weak_tls":
+        return TlsVerdict(untrusted, t(
+            f"a current TLS client refuses the handshake ({info.verify_error}): weak "
+            "ciphers, keys or signatures; the certificate's trust could not be checked",
+            f"en aktuell TLS-klient vägrar handskakningen ({info.verify_error}): svaga "
+            "chiffer, nycklar eller signaturer; certifikatets tillit kunde inte "
+            "kontrolleras"), "weak_tls")
     if not info.verified:
         why = {"name_mismatch": t("the certificate does not name this host",
                                   "certifikatet gäller inte det här värdnamnet"),

@@ -19,7 +19,11 @@ Three unauthenticated probes, each run against every server that lists the metho
   it is the machine known_hosts says it is (or shows the fingerprint to check).
 
 An unreachable server gives ``fail`` here, so an AD FS or WAP server reachable by none of
-its methods makes the customer not ready.
+its methods makes the customer not ready. Status and wording of a failed probe come from
+the one table in :mod:`accessready.checks.probekit`: a port that accepts the connection
+and then stays silent (``silent``) reads differently from one that never answers
+(``timeout``); this machine's own problems (its resolver, its files, no time left) are
+``error``, not ``fail``.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from accessready.agent.checkapi import Check, CheckContext, Target
 from accessready.agent.model import Requirement, Result, Status, t
 from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError
-from accessready.agent.transports.sessions import resolve_path, winrm_tls
+from accessready.agent.transports.sessions import resolve_tls, winrm_tls
 from accessready.checks.net import ProbeFailure, http_request, tcp_exchange
+from accessready.checks.probekit import FAILURES, describe_failure, failure_status
 from accessready.checks.protocols import rdp, wsman
 from accessready.checks.transport_texts import (
     KIND_REMEDIATION,
@@ -41,33 +46,34 @@ from accessready.checks.transport_texts import (
     server_targets,
 )
 
-_PROBE_FAILURE_TEXT = {
-    "refused": t("The port is closed (connection refused).",
-                 "Porten är stängd (anslutningen nekades)."),
-    "timeout": t("No answer: filtered by a firewall, or the server is down.",
-                 "Inget svar: en brandvägg filtrerar eller så är servern nere."),
-    "unreachable": t("The server cannot be reached (no route).",
-                     "Servern går inte att nå (ingen väg dit)."),
-    "dns": t("The server's name does not resolve.", "Serverns namn går inte att slå upp."),
-    "tls": t("The TLS handshake failed.", "TLS-handskakningen misslyckades."),
-    "reset": t("The server reset the connection.", "Servern bröt anslutningen."),
-    "closed": t("The server closed the connection without answering.",
-                "Servern stängde anslutningen utan att svara."),
-    "garbage": t("The port answers, but not with this protocol.",
-                 "Porten svarar, men inte med det här protokollet."),
-    "too_big": t("The answer was far too large for this protocol.",
-                 "Svaret var alldeles för stort för det här protokollet."),
-}
+# Remediation keys of the failures that mean "something else, or nothing, speaks here".
+_PROTOCOL_KINDS = frozenset({"garbage", "closed", "reset", "too_big", "silent"})
 
 
 def _probe_failure_result(check: Check, target: Target, exc: ProbeFailure, what: str,
                           extra: dict[str, Any]) -> Result:
-    text = _PROBE_FAILURE_TEXT.get(exc.kind, t("The probe failed.", "Kontrollen misslyckades."))
-    fix = {"garbage": "protocol", "closed": "protocol", "reset": "protocol",
-           "too_big": "protocol"}.get(exc.kind, exc.kind)
-    return check.result(target, Status.FAIL, t(f"{what}: {text.en} ({exc})",
-                                               f"{what}: {text.sv} ({exc})"),
-                        {**extra, **exc.to_json()}, fix=fix)
+    """One result for a failed probe: probekit's one table decides status and words."""
+    status = failure_status(exc.kind)
+    text = describe_failure(what, exc, detail=True)
+    if status is Status.ERROR:
+        fix = "error"
+    else:
+        fix = "protocol" if exc.kind in _PROTOCOL_KINDS else exc.kind
+    return check.result(target, status, text, {**extra, **exc.to_json()}, fix=fix)
+
+
+def _transport_failure_result(check: Check, target: Target, exc: TransportError,
+                              what: str) -> Result:
+    """A failed SSH handshake under the same rule as the other probes: network kinds go
+    through probekit's table; ``protocol`` and host-key problems are findings about the
+    server (FAIL); anything else is this machine's problem (ERROR)."""
+    if exc.kind in FAILURES:
+        return _probe_failure_result(check, target, ProbeFailure(exc.kind, str(exc)), what,
+                                     failure_details(exc))
+    status = Status.FAIL if exc.kind in ("protocol", "host_key_unknown",
+                                         "host_key_mismatch") else Status.ERROR
+    return check.result(target, status, failure_summary(exc, t(f"{what}:", f"{what}:")),
+                        failure_details(exc), fix=exc.kind if status is Status.FAIL else "error")
 
 
 # --- RDP ------------------------------------------------------------------------------
@@ -138,7 +144,8 @@ class RdpCheck(Check):
                 exchange = tcp_exchange(host, port, request, _confirm_complete,
                                         ctx.timeout(4.0), max_bytes=4096)
             except ProbeFailure as exc:
-                if not probes and exc.kind in ("refused", "timeout", "unreachable", "dns"):
+                # Nothing answered the first request: the next two would not fare better.
+                if not probes and exc.kind not in ("garbage", "closed", "reset", "too_big"):
                     return _probe_failure_result(self, target, exc, f"RDP {host}:{port}",
                                                  {"endpoint": f"{host}:{port}"})
                 probes.append({"requested": names, "failure": exc.kind, "message": str(exc)})
@@ -240,9 +247,7 @@ class WinrmCheck(Check):
         server: Server = target.data
         cfg = server.winrm
         host, port = server.address, cfg.effective_port
-        tls = winrm_tls(server)
-        if tls.ca_file:
-            tls = dataclasses.replace(tls, ca_file=str(resolve_path(ctx.profile, tls.ca_file)))
+        tls = resolve_tls(ctx.profile, winrm_tls(server))
         scheme = "https" if cfg.https else "http"
         where = f"{scheme}://{host}:{port}/wsman"
         host_header = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -369,8 +374,7 @@ class SshCheck(Check):
         try:
             info = sessions.ssh_probe(server, ctx.timeout(8.0))
         except TransportError as exc:
-            return self.result(target, Status.FAIL, failure_summary(exc, t(
-                f"SSH {where}:", f"SSH {where}:")), failure_details(exc), fix=exc.kind)
+            return _transport_failure_result(self, target, exc, f"SSH {where}")
         details = info.to_json()
         key = info.host_key
         banner = info.banner

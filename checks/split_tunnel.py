@@ -37,9 +37,9 @@ from accessready.agent.localsys import (
     LocalSystem,
     NotSupported,
     VpnConnection,
-    ps_quote,
 )
 from accessready.agent.model import Requirement, Result, Status, t
+from accessready.agent.powershell import quote as ps_quote
 from accessready.agent.profile_types import Profile
 from accessready.checks.tunnel import (
     METHOD_PRODUCTS,

@@ -32,6 +32,15 @@ KIND_TEXT: dict[str, Text] = {
                            "Serverns SSH-värdnyckel skiljer sig från den i known_hosts."),
     "timeout": t("No answer in time: a firewall drops the traffic, or the server is down.",
                  "Inget svar i tid: en brandvägg stoppar trafiken eller så är servern nere."),
+    "silent": t("The server accepted the connection but did not answer in time: the "
+                "service hangs or expects another protocol, or a firewall accepts and drops.",
+                "Servern tog emot anslutningen men svarade inte i tid: tjänsten hänger eller "
+                "väntar sig ett annat protokoll, eller så tar en brandvägg emot och släpper "
+                "sedan trafiken."),
+    "resolver": t("The server's name could not be looked up: this machine's DNS resolver "
+                  "did not answer.",
+                  "Serverns namn kunde inte slås upp: den här datorns DNS-server svarade "
+                  "inte."),
     "refused": t("The port is closed (the connection was refused).",
                  "Porten är stängd (anslutningen nekades)."),
     "unreachable": t("The server cannot be reached (no route to it).",
@@ -119,6 +128,18 @@ KIND_REMEDIATION: dict[str, Text] = {
         "port, through the VPN and from the supplier's addresses.",
         "Se till att servern är igång och att brandväggarna släpper fram den här datorn till "
         "porten, genom VPN:et och från leverantörens adresser."),
+    "silent": t(
+        "Check that the port in the profile belongs to the right service and that the "
+        "service is not hung (restart it); a firewall or load balancer that accepts "
+        "connections it cannot forward looks the same.",
+        "Kontrollera att porten i profilen hör till rätt tjänst och att tjänsten inte "
+        "hänger sig (starta om den); en brandvägg eller lastbalanserare som tar emot "
+        "anslutningar den inte kan vidarebefordra ser likadan ut."),
+    "resolver": t(
+        "Make sure this machine's DNS works (through the VPN when the name is internal), "
+        "or use the server's IP address in the profile, and run again.",
+        "Se till att den här datorns DNS fungerar (genom VPN:et när namnet är internt), "
+        "eller använd serverns IP-adress i profilen, och kör igen."),
     "refused": t(
         "Start the service or open the port: for WinRM run winrm quickconfig (for HTTPS, a "
         "listener with a certificate); for SSH start sshd; for RDP allow remote connections.",

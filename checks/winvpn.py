@@ -372,19 +372,10 @@ def pptp_exchange(host: str, port: int, timeout: float) -> tuple[pptp.SccrpReply
             sock.sendall(request)
             received = net.recv_until(sock, _pptp_complete, deadline,
                                       pptp.MAX_MESSAGE_LENGTH)
-        except ProbeFailure as failure:
+        except Exception as exc:  # connected: running out of time here means "silent"
+            failure = net.as_failure(exc, started, host, port, connected=True)
             evidence.update(failure.to_json())
             return None, evidence, failure.kind
-        except TimeoutError:
-            evidence.update(ProbeFailure("timeout", "connected, but no reply in time",
-                                         (time.monotonic() - started) * 1000).to_json())
-            return None, evidence, "timeout"
-        except ConnectionResetError:
-            evidence.update({"failure": "reset", "message": "reset after the request"})
-            return None, evidence, "reset"
-        except OSError as exc:
-            evidence.update({"failure": "error", "message": str(exc)})
-            return None, evidence, "error"
         evidence.update({"received_hex": hex_excerpt(received), "received_bytes": len(received),
                          "total_ms": round((time.monotonic() - started) * 1000, 1)})
         if not received:

@@ -1,18 +1,30 @@
-"""The JSON result (``accessready.result/1``): complete enough to re-render any report."""
+"""The JSON result (``accessready.result/1``): complete enough to re-render any report.
+
+Reading one back (:func:`load`) treats the file as untrusted — ``accessready report`` and
+``merge`` read files customers send: the size is capped, nesting is bounded, every field's
+type is checked, and the verdict is decided again from the results; any problem is one
+:class:`ResultFileError` line naming the field.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
+import math
+import os
 from collections import Counter
-from typing import Any
+from typing import Any, NoReturn
 
 from accessready.agent.model import (
+    LANGUAGES,
     ExitCode,
+    Requirement,
     RequirementOutcome,
     Result,
     Run,
     Status,
+    Text,
     Verdict,
 )
 
@@ -60,52 +72,282 @@ def render(run: Run, lang: str | None = None) -> bytes:
     """
     if lang:
         run = dataclasses.replace(run, lang=lang)
-    return (json.dumps(to_dict(run), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    text = json.dumps(to_dict(run), indent=2, ensure_ascii=False) + "\n"
+    # A lone surrogate (from a hostile file) cannot be UTF-8; as a \\uXXXX escape it is
+    # still the same JSON string, and only strings can hold one.
+    return text.encode("utf-8", "backslashreplace")
 
 
 def from_dict(data: Any, source: str = "result") -> Run:
-    """Rebuild a :class:`Run` from a parsed result document."""
+    """Rebuild a :class:`Run` from a parsed result document.
+
+    Every field is checked for its type as it is read (``accessready.result/1``), so a
+    broken or hostile document raises :class:`ResultFileError` naming the field, never
+    some other exception later in a renderer.
+    """
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
-        raise ResultFileError(f"{source}: not an accessready result (schema is {found!r}, "
-                              f"expected {SCHEMA_ID!r}) — pass a file written by "
-                              "`accessready run --json`")
-    try:
-        return Run(
-            customer=str(data["customer"]),
-            profile_path=str(data.get("profile", "")),
-            started_at=str(data["started_at"]),
-            finished_at=str(data["finished_at"]),
-            duration_s=float(data.get("duration_s", 0.0)),
-            results=tuple(Result.from_json(r) for r in data["results"]),
-            verdict=Verdict(data["verdict"]),
-            requirements=tuple(RequirementOutcome.from_json(o) for o in data["requirements"]),
-            host=dict(data.get("host") or {}),
-            interrupted=bool(data.get("interrupted", False)),
-            lang=str(data.get("lang", "en")),
-            tool_version=str((data.get("tool") or {}).get("version", "")),
-            catalogue=dict(data.get("checks") or {}),
-            # results written before self-checks existed were all the engineer's
-            vantage=str(data.get("vantage") or "engineer"),
-            self_check=bool(data.get("self_check", False)),
-            basis={str(k): [str(x) for x in v]
-                   for k, v in (data.get("verdict_basis") or {}).items()},
-            sources=tuple(dict(s) for s in data.get("merged_from") or ()),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise ResultFileError(f"{source}: broken result file: {what} — re-create it with "
-                              "`accessready run --json`") from None
+        raise ResultFileError(f"{source}: not an accessready result (schema is "
+                              f"{str(found)[:80]!r}, expected {SCHEMA_ID!r}) — pass a file "
+                              "written by `accessready run --json`")
+    if not _nesting_within(data, MAX_DEPTH):
+        raise ResultFileError(f"{source}: broken result file: nested deeper than {MAX_DEPTH} "
+                              "levels — re-create it with `accessready run --json`")
+    read = _Reader(source)
+    tool = read.obj(data.get("tool", {}), "tool")
+    return Run(
+        customer=read.string(read.need(data, "customer"), "customer"),
+        profile_path=read.string(data.get("profile", ""), "profile"),
+        started_at=read.timestamp(read.need(data, "started_at"), "started_at"),
+        finished_at=read.timestamp(read.need(data, "finished_at"), "finished_at"),
+        duration_s=read.seconds(data.get("duration_s", 0.0), "duration_s"),
+        results=tuple(Result.from_json(read.result(r, f"results[{i}]"))
+                      for i, r in enumerate(read.array(read.need(data, "results"),
+                                                       "results"))),
+        verdict=read.choice(Verdict, read.need(data, "verdict"), "verdict"),
+        requirements=tuple(RequirementOutcome.from_json(read.outcome(o, f"requirements[{i}]"))
+                           for i, o in enumerate(read.array(read.need(data, "requirements"),
+                                                            "requirements"))),
+        host=read.strings_map(data.get("host") or {}, "host"),
+        interrupted=read.flag(data.get("interrupted", False), "interrupted"),
+        lang=read.language(data.get("lang", "en"), "lang"),
+        tool_version=read.string(tool.get("version", ""), "tool.version"),
+        catalogue={read.string(k, "checks"): read.catalogue_entry(v, f"checks.{k}")
+                   for k, v in read.obj(data.get("checks") or {}, "checks").items()},
+        # results written before self-checks existed were all the engineer's
+        vantage=read.string(data["vantage"], "vantage") if data.get("vantage") not in
+        (None, "") else "engineer",
+        self_check=read.flag(data.get("self_check", False), "self_check"),
+        basis={k: read.strings(v, f"verdict_basis.{k}")
+               for k, v in read.obj(data.get("verdict_basis") or {}, "verdict_basis").items()},
+        sources=tuple(read.merged_source(s, f"merged_from[{i}]") for i, s in enumerate(
+            read.array(data.get("merged_from") or [], "merged_from"))),
+    )
 
 
 def load(data: bytes, source: str = "result") -> Run:
-    """Parse a result file's bytes."""
+    """Parse a result file's bytes (at most :data:`MAX_RESULT_BYTES`) into a run whose
+    verdict is decided again from its own results (:func:`accessready.agent.merge.redecide`).
+
+    Result files come from customers (``accessready report`` and ``merge`` read them), so
+    everything is checked and every problem is one :class:`ResultFileError` line.
+    """
+    from accessready.agent.merge import redecide
+
+    if len(data) > MAX_RESULT_BYTES:
+        raise ResultFileError(f"{source}: {len(data)} bytes is more than any result file "
+                              f"({MAX_RESULT_BYTES // (1024 * 1024)} MiB at most) — pass the "
+                              ".json file written by `accessready run --json`")
     try:
-        parsed = json.loads(data.decode("utf-8"))
+        parsed = json.loads(data.decode("utf-8"), parse_constant=_no_constant,
+                            parse_float=_finite_float)
     except UnicodeDecodeError:
         raise ResultFileError(f"{source}: not UTF-8 text — pass the .json file written by "
                               "`accessready run --json`") from None
     except json.JSONDecodeError as exc:
         raise ResultFileError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg}) — pass the "
                               ".json file written by `accessready run --json`") from None
-    return from_dict(parsed, source)
+    except RecursionError:
+        raise ResultFileError(f"{source}: broken result file: nested too deeply to read — "
+                              "re-create it with `accessready run --json`") from None
+    except ValueError as exc:  # NaN/Infinity, a 1e999 float, an integer of 5,000 digits
+        raise ResultFileError(f"{source}: not valid JSON ({str(exc)[:120]}) — pass the .json "
+                              "file written by `accessready run --json`") from None
+    return redecide(from_dict(parsed, source))
+
+
+def load_file(path: str | os.PathLike[str]) -> Run:
+    """:func:`load` the result file at ``path``, reading no more than the cap allows."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_RESULT_BYTES + 1)
+    except OSError as exc:
+        raise ResultFileError(f"{path}: cannot read: {exc.strerror or exc} — check the "
+                              "path") from None
+    return load(data, str(path))
+
+
+# -- reading untrusted documents ------------------------------------------------------
+
+MAX_RESULT_BYTES = 64 * 1024 * 1024
+"""Largest result file read. A run of 5,000 results is about 10 MB; more is not a result."""
+
+MAX_DEPTH = 64
+"""Deepest nesting accepted anywhere in a result (evidence nests a handful of levels)."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _nesting_within(value: Any, limit: int) -> bool:
+    """True when no object or list in ``value`` is nested deeper than ``limit`` (iterative:
+    a hostile depth must not exhaust the stack here either)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else \
+            item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "true/false",
+               int: "a number", float: "a number", type(None): "null"}
+
+
+class _Reader:
+    """Type checks for one document; each failure is one ResultFileError naming the field."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, expected: str, value: Any) -> NoReturn:
+        found = _JSON_KINDS.get(type(value), type(value).__name__)
+        shown = f" {value!r}"[:60] if isinstance(value, str | int | float) else ""
+        raise ResultFileError(f"{self.source}: broken result file: {where} should be "
+                              f"{expected}, not {found}{shown} — re-create it with "
+                              "`accessready run --json`")
+
+    def need(self, data: dict[str, Any], key: str) -> Any:
+        if key not in data:
+            raise ResultFileError(f"{self.source}: broken result file: missing key "
+                                  f"{key!r} — re-create it with `accessready run --json`")
+        return data[key]
+
+    def obj(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(where, "an object", value)
+        return value
+
+    def array(self, value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list):
+            self.fail(where, "a list", value)
+        return value
+
+    def string(self, value: Any, where: str) -> str:
+        if not isinstance(value, str):
+            self.fail(where, "a string", value)
+        return value
+
+    def optional_string(self, value: Any, where: str) -> str | None:
+        return None if value is None else self.string(value, where)
+
+    def strings(self, value: Any, where: str) -> list[str]:
+        return [self.string(v, f"{where}[{i}]")
+                for i, v in enumerate(self.array(value, where))]
+
+    def strings_map(self, value: Any, where: str) -> dict[str, str]:
+        return {k: self.string(v, f"{where}.{k}") for k, v in self.obj(value, where).items()}
+
+    def flag(self, value: Any, where: str) -> bool:
+        if not isinstance(value, bool):
+            self.fail(where, "true or false", value)
+        return value
+
+    def seconds(self, value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            self.fail(where, "a number of seconds (0 or more)", value)
+        return float(value)
+
+    def timestamp(self, value: Any, where: str) -> str:
+        text = self.string(value, where)
+        try:
+            dt.datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(where, "an ISO 8601 time such as 2025-01-31T08:00:00+00:00", value)
+        return text
+
+    def choice(self, enum_cls: Any, value: Any, where: str) -> Any:
+        try:
+            return enum_cls(self.string(value, where))
+        except ValueError:
+            self.fail(where, "one of " + ", ".join(m.value for m in enum_cls), value)
+
+    def language(self, value: Any, where: str) -> str:
+        if value not in LANGUAGES:
+            self.fail(where, "one of " + ", ".join(LANGUAGES), value)
+        return value
+
+    def text(self, value: Any, where: str) -> dict[str, str] | str:
+        """A text in both languages (or one string for both, as older files have)."""
+        if isinstance(value, str):
+            return value
+        entry = self.obj(value, where)
+        english = self.string(entry.get("en", ""), f"{where}.en")
+        return {"en": english, "sv": self.string(entry.get("sv", english), f"{where}.sv")}
+
+    def result(self, value: Any, where: str) -> dict[str, Any]:
+        item = self.obj(value, where)
+        remediation = item.get("remediation")
+        return {
+            "check": self.string(self.need(item, "check"), f"{where}.check"),
+            "requirement": self.choice(Requirement, self.need(item, "requirement"),
+                                       f"{where}.requirement").value,
+            "method": self.optional_string(item.get("method"), f"{where}.method"),
+            "target": self.string(self.need(item, "target"), f"{where}.target"),
+            "status": self.choice(Status, self.need(item, "status"), f"{where}.status").value,
+            "summary": self.text(self.need(item, "summary"), f"{where}.summary"),
+            "details": self.obj(item.get("details") or {}, f"{where}.details"),
+            "remediation": None if remediation is None else
+            self.text(remediation, f"{where}.remediation"),
+            "duration_s": self.seconds(item.get("duration_s", 0.0), f"{where}.duration_s"),
+            "vantage": self.optional_string(item.get("vantage"), f"{where}.vantage"),
+        }
+
+    def outcome(self, value: Any, where: str) -> dict[str, Any]:
+        item = self.obj(value, where)
+        return {
+            "requirement": self.choice(Requirement, self.need(item, "requirement"),
+                                       f"{where}.requirement").value,
+            "status": self.choice(Status, self.need(item, "status"), f"{where}.status").value,
+            "blocking": self.flag(self.need(item, "blocking"), f"{where}.blocking"),
+            "reason": self.text(self.need(item, "reason"), f"{where}.reason"),
+        }
+
+    def catalogue_entry(self, value: Any, where: str) -> dict[str, Any]:
+        """A check's catalogue entry; only the keys renderers read are kept."""
+        item = self.obj(value, where)
+        entry: dict[str, Any] = {}
+        if "id" in item:
+            entry["id"] = self.string(item["id"], f"{where}.id")
+        for key in ("title", "description"):
+            if item.get(key) is not None:
+                entry[key] = Text.from_json(self.text(item[key], f"{where}.{key}")).to_json()
+        if "requirement" in item:  # not read back: any string is left as written
+            entry["requirement"] = self.string(item["requirement"], f"{where}.requirement")
+        if "method" in item:
+            entry["method"] = self.optional_string(item["method"], f"{where}.method")
+        if "needs" in item:
+            entry["needs"] = self.strings(item["needs"], f"{where}.needs")
+        return entry
+
+    def merged_source(self, value: Any, where: str) -> dict[str, Any]:
+        """One ``merged_from`` entry; only the documented keys are kept."""
+        item = self.obj(value, where)
+        out: dict[str, Any] = {}
+        for key in ("vantage", "file"):
+            if key in item:
+                out[key] = self.string(item[key], f"{where}.{key}")
+        for key in ("started_at", "finished_at"):
+            if key in item:
+                out[key] = self.timestamp(item[key], f"{where}.{key}")
+        for key in ("self_check", "interrupted"):
+            if key in item:
+                out[key] = self.flag(item[key], f"{where}.{key}")
+        if "verdict" in item:
+            out["verdict"] = self.choice(Verdict, item["verdict"], f"{where}.verdict").value
+        if "host" in item:
+            out["host"] = self.strings_map(item["host"], f"{where}.host")
+        return out

@@ -15,6 +15,13 @@ The numbers name states, they are not a severity scale: alert with ``== 2`` (fai
 the series count by five for a nightly audit over many customers; counts per status are
 there anyway as ``accessready_results``.
 
+Series identity: ``customer``, ``requirement``, ``check``, ``target`` and ``method`` —
+the check's method, or for a check without one the method its result's evidence names
+(:func:`series_method`), so ``account.login`` on one server is one series per WinRM/SSH.
+Results that still share every label (a check reporting one target twice alike) get
+``target="x #2"``, ``"x #3"`` in run order, which is the plan's order: stable for a given
+profile, so the same series keep the same names from run to run.
+
 ``accessready_verdict`` is the exit code (0 ready, 1 ready with warnings, 2 not ready,
 3 unknown). Every series carries ``customer`` so several customers' files can sit in one
 collector folder. No sample has a timestamp: the textfile collector rejects them; the
@@ -27,7 +34,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 
-from accessready.agent.model import ExitCode, Run, Status
+from accessready.agent.model import ExitCode, Result, Run, Status
 from accessready.reports.textsafe import clean
 
 STATUS_VALUE = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3,
@@ -81,6 +88,24 @@ class _Family:
                 f"# TYPE {self.name} gauge", *self.samples]
 
 
+def series_method(result: Result) -> str:
+    """The ``method`` label of a result's series: the check's own method, else the one the
+    result's evidence names (``details["method"]`` or ``details["transport"]``).
+
+    Why: ``account.login`` has no method of its own but reports each server once per
+    command method (WinRM, SSH), saying which in ``details["method"]``. Labelled by it, each
+    series keeps its identity from run to run, whatever order the results come in; without
+    it the two would be told apart only by a "#2" that follows the order.
+    """
+    if result.method:
+        return result.method
+    for key in ("method", "transport"):
+        value = result.details.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
 def _epoch(iso: str) -> float | None:
     try:
         stamp = dt.datetime.fromisoformat(iso)
@@ -100,9 +125,9 @@ def render_text(run: Run) -> str:
                        "Time one check took on one target.")
     seen: Counter[tuple[str, str, str, str]] = Counter()
     for result in run.results:
-        # one series per result: a check that reports one target twice gets "#2", "#3"
+        # one series per result; see series_method and the module docstring for "#2"
         key = (clean(result.check_id, LABEL_LIMIT), clean(result.target, LABEL_LIMIT),
-               result.requirement.value, clean(result.method or "", LABEL_LIMIT))
+               result.requirement.value, clean(series_method(result), LABEL_LIMIT))
         seen[key] += 1
         target = key[1] if seen[key] == 1 else f"{key[1]} #{seen[key]}"
         labels = [customer, ("requirement", key[2]), ("check", key[0]), ("target", target),

@@ -43,10 +43,12 @@ import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+from accessready.agent.simulators.stream import LocalHTTPServer
 
 METADATA_PATH = "/federationmetadata/2007-06/federationmetadata.xml"
 MEX_PATH = "/adfs/services/trust/mex"
@@ -320,7 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(LocalHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,59 @@ def server_context(files: TlsFiles) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(files.cert_file), str(files.key_file))
     return context
+
+
+def new_key() -> Any:
+    """A fresh EC P-256 private key (a ``cryptography`` object), for
+    :func:`issue_certificate`'s ``key`` when several certificates should share one."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def issue_certificate(ca: Ca | None, common_name: str, *,
+                      dns_names: Sequence[str] = (), ip_addresses: Sequence[str] = (),
+                      not_before: dt.datetime | None = None,
+                      not_after: dt.datetime | None = None,
+                      key: Any = None, server_auth: bool = True) -> tuple[bytes, bytes]:
+    """:func:`issue` with the knobs a certificate-failure test needs: (cert PEM, key PEM).
+
+    * ``ca`` None makes the certificate self-signed (issuer = subject, its own key);
+    * ``common_name`` is apart from the SANs, which may be empty (a token-signing
+      certificate has none): ``dns_names`` and ``ip_addresses`` are taken as given;
+    * ``key`` certifies that private key instead of a new one (variants of one certificate);
+    * ``server_auth`` False leaves out the serverAuth extended key usage (a signing
+      certificate). Default validity as :func:`issue`.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = key if key is not None else new_key()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    start = not_before or _now() - dt.timedelta(hours=1)
+    end = not_after or start + dt.timedelta(days=365)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject if ca is None else ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start).not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
+    sans: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
+    sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    if server_auth:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    if ca is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
+            critical=False)
+    cert = builder.sign(key if ca is None else ca.key, hashes.SHA256())
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem

@@ -6,20 +6,40 @@ For TLS the handshake happens on that thread too (``do_handshake_on_connect=Fals
 a silent client cannot hold up ``accept``.
 
 Also: :func:`read_http_request`, a bounded reader for the tiny HTTP servers the AnyConnect
-and Check Point simulators are.
+and Check Point simulators are, and :class:`LocalHTTPServer`, the base of every
+``http.server`` based simulator.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import socketserver
 import ssl
 import threading
 from collections.abc import Callable
+from http.server import ThreadingHTTPServer
 
 Handler = Callable[[socket.socket], None]
 
 MAX_REQUEST = 256 * 1024
+
+
+class LocalHTTPServer(ThreadingHTTPServer):
+    """``ThreadingHTTPServer`` without the reverse DNS look-up at start.
+
+    ``HTTPServer.server_bind`` sets ``server_name`` from ``socket.getfqdn(host)``: a PTR
+    query to the machine's real resolver for every simulator started — slow or hanging
+    where DNS is dead, and traffic off the loopback during tests and the demo. The name
+    is only used for CGI environment variables, so the bound address serves as well.
+    """
+
+    def server_bind(self) -> None:
+        """Bind, and name the server after its address (no ``getfqdn``)."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
 
 
 class StreamServer:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,8 +39,11 @@ class TransportError(Exception):
     ``auth_failed`` (wrong user or password), ``unknown_user``, ``account_locked``,
     ``account_disabled``, ``account_expired``, ``password_expired``, ``access_denied``
     (authenticated, but not allowed to use the service), ``host_key_unknown``,
-    ``host_key_mismatch``, ``timeout``, ``refused``, ``unreachable``, ``dns``, ``tls``,
-    ``protocol`` (the server spoke something else), ``missing_dependency``, ``error``.
+    ``host_key_mismatch``, ``timeout`` (no answer to the connection attempt, or no time
+    left), ``silent`` (connected, but the server did not answer in time), ``refused``,
+    ``unreachable``, ``dns`` (the name does not exist), ``resolver`` (this machine's DNS
+    resolver did not answer), ``tls``, ``protocol`` (the server spoke something else),
+    ``missing_dependency``, ``error``.
     """
 
     def __init__(self, kind: str, message: str, details: Mapping[str, Any] | None = None):
@@ -89,19 +93,34 @@ def powershell_json(transport: Transport, script: str, timeout: float,
 
 
 def powershell_quote(value: str) -> str:
-    """``value`` as a single-quoted PowerShell literal (quotes doubled; nothing expands)."""
-    # PowerShell treats the typographic single quotes as quotes too.
-    for quote in ("'", "\u2018", "\u2019", "\u201a", "\u201b"):
-        value = value.replace(quote, quote * 2)
-    return f"'{value}'"
+    """``value`` as a single-quoted PowerShell literal (all five quote characters doubled,
+    NUL refused); kept here for callers of the transports, see
+    :func:`accessready.agent.powershell.quote`."""
+    from accessready.agent.powershell import quote
+
+    return quote(value)
+
+
+# Failures that depend on how much time the caller had, not on the server: a later check
+# with a larger budget may well succeed, so they are not remembered — unless they happened
+# while authenticating (details "stage": "auth"), when the credentials may have reached
+# the server and a retry could count as one more failed logon.
+TRANSIENT_KINDS = frozenset({"timeout", "silent", "resolver"})
+
+
+def remembered(exc: TransportError) -> bool:
+    """Must every later request for the same session get this failure, untried?"""
+    return exc.kind not in TRANSIENT_KINDS or exc.details.get("stage") == "auth"
 
 
 class SessionPool:
     """One transport per (server name, method), opened on first use and shared.
 
-    ``opener(server, method, timeout)`` makes a new session; failures are remembered so
+    ``opener(server, method, timeout)`` makes a new session. Failures are remembered so
     every check that needs the same session gets the same answer without a second login
-    attempt (which could lock the account).
+    attempt (which could lock the account) — except :data:`TRANSIENT_KINDS` outside
+    authentication (:func:`remembered`): a timeout caused by one check's small remaining
+    budget must not fail every later check.
     """
 
     def __init__(self, opener: Callable[[Any, str, float], Transport]) -> None:
@@ -111,18 +130,34 @@ class SessionPool:
         self._guard = threading.Lock()
 
     def get(self, server: Any, method: str, timeout: float) -> Transport:
-        """The session for ``server`` over ``method``; raises the remembered failure."""
+        """The session for ``server`` over ``method``; raises the remembered failure.
+
+        Waits at most ``timeout`` for another check that is opening the same session,
+        then raises :class:`TransportError` ``timeout``; the opener gets what is left.
+        """
         key = (server.name, method)
+        started = time.monotonic()
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        if not lock.acquire(timeout=max(timeout, 0.0)):
+            raise TransportError("timeout", f"another check was still opening the {method} "
+                                 f"session to {server.name} when this check's time ran out")
+        try:
             found = self._sessions.get(key)
             if found is None:
+                left = timeout - (time.monotonic() - started)
+                if left <= 0:
+                    raise TransportError("timeout", f"no time left to open the {method} "
+                                         f"session to {server.name}")
                 try:
-                    found = self._opener(server, method, timeout)
+                    found = self._opener(server, method, left)
                 except TransportError as exc:
+                    if not remembered(exc):
+                        raise  # the next check tries again, with its own budget
                     found = exc
                 self._sessions[key] = found
+        finally:
+            lock.release()
         if isinstance(found, TransportError):
             raise found
         return found

@@ -15,6 +15,7 @@ known_hosts file of a server is the first of ``servers[].ssh.known_hosts``,
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from dataclasses import dataclass
@@ -36,11 +37,25 @@ class SessionOptions:
 
 
 def resolve_path(profile: Profile, value: str) -> Path:
-    """``value`` with ``~`` expanded; relative paths are taken from the profile's folder."""
+    """``value`` with ``~`` expanded; relative paths are taken from the profile's folder.
+
+    The one rule for every file a profile names (``ca_file``, ``known_hosts``,
+    ``ssh_key``): the profile means the same file wherever ``accessready`` is started
+    from. A profile without a file (merged or built in memory) has the working folder.
+    """
     path = Path(os.path.expanduser(value))
     if not path.is_absolute():
-        path = Path(profile.path).resolve().parent / path
+        base = Path(profile.path).resolve().parent if profile.path else Path.cwd()
+        path = base / path
     return path
+
+
+def resolve_tls(profile: Profile, tls: TlsOptions) -> TlsOptions:
+    """``tls`` with its ``ca_file`` resolved by :func:`resolve_path` (checks pass the
+    result to :mod:`accessready.checks.net`, which must never guess a folder)."""
+    if not tls.ca_file:
+        return tls
+    return dataclasses.replace(tls, ca_file=str(resolve_path(profile, tls.ca_file)))
 
 
 def known_hosts_path(profile: Profile, server: Server) -> Path:
@@ -93,8 +108,8 @@ class Sessions:
         from accessready.agent.transports.winrm import WinrmEndpoint
 
         cfg = server.winrm
-        tls = winrm_tls(server)
-        ca_file = str(resolve_path(self.profile, tls.ca_file)) if tls.ca_file else None
+        tls = resolve_tls(self.profile, winrm_tls(server))
+        ca_file = tls.ca_file
         # Client-certificate auth: the profile has no keys for the certificate yet; a
         # later profile version may add them to the winrm table under these names.
         cert = getattr(cfg, "client_cert", None)

@@ -29,7 +29,6 @@ paramiko is imported inside the functions so ``accessready --help`` stays fast.
 from __future__ import annotations
 
 import base64
-import errno
 import hashlib
 import logging
 import os
@@ -225,18 +224,24 @@ def _quiet_paramiko() -> None:
         logger.propagate = False
 
 
-def _connect_error(exc: BaseException, where: str) -> TransportError:
-    if isinstance(exc, socket.gaierror):
-        return TransportError("dns", f"{where.rsplit(':', 1)[0]} does not resolve "
-                              f"({exc.strerror})")
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return TransportError("timeout", f"no answer from {where}: filtered, or the host is "
-                              "down")
-    if isinstance(exc, ConnectionRefusedError):
-        return TransportError("refused", f"{where} refused the connection (port closed)")
-    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-        return TransportError("unreachable", f"{where} is unreachable ({exc.strerror})")
-    return TransportError("error", f"{where}: {exc.__class__.__name__}: {exc}")
+# ProbeFailure kinds of a TCP connect that TransportError names differently.
+_CONNECT_KINDS = {"deadline": "timeout", "reset": "refused"}
+
+
+def _connect(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection, name resolution included, bounded by ``timeout``.
+
+    The probes' :func:`~accessready.checks.net.tcp_connect` does it (a bounded resolver,
+    not ``getaddrinfo``, which has no timeout); its failure kinds become TransportError's.
+    """
+    from accessready.checks.net import ProbeFailure, tcp_connect
+
+    try:
+        sock, _ = tcp_connect(host, port, timeout)
+    except ProbeFailure as failure:
+        raise TransportError(_CONNECT_KINDS.get(failure.kind, failure.kind), str(failure),
+                             failure.to_json()) from None
+    return sock
 
 
 def handshake(host: str, port: int, known: KnownHosts, timeout: float,
@@ -253,10 +258,7 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
     deadline = started + timeout
     info = Handshake(host, port)
     where = f"{host}:{port}"
-    try:
-        sock = socket.create_connection((host, port), timeout=timeout)
-    except Exception as exc:
-        raise _connect_error(exc, where) from None
+    sock = _connect(host, port, timeout)
     info.connect_ms = _ms(started)
     try:
         # Peek, so paramiko still reads the banner itself: distinguishes a silent host
@@ -266,7 +268,7 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
             info.first_bytes = sock.recv(256, socket.MSG_PEEK)
         except TimeoutError:
             raise TransportError(
-                "timeout", f"{where} accepted TCP but sent no SSH banner within "
+                "silent", f"{where} accepted TCP but sent no SSH banner within "
                 f"{timeout:.1f} s (a silent host, a very slow sshd, or a firewall that "
                 "accepts and drops)", {**info.to_json(), "stage": "banner"}) from None
         if not info.first_bytes:
@@ -300,7 +302,8 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
                                      f"{info.first_bytes[:40]!r}",
                                      {**info.to_json(), "stage": "banner",
                                       "first_bytes": info.first_bytes[:80].decode("latin-1")})
-            raise TransportError("timeout", f"the key exchange with {where} did not finish "
+            # connected and answering, but not to the end in time: "silent", not "timeout"
+            raise TransportError("silent", f"the key exchange with {where} did not finish "
                                  f"within {timeout:.1f} s", {**info.to_json(), "stage": "kex"})
         info.kex_ms = _ms(started)
         info.banner = transport.remote_version
@@ -341,7 +344,7 @@ def _kex_error(exc: Exception, where: str, info: Handshake) -> TransportError:
         if not info.first_bytes.startswith(b"SSH-"):
             return TransportError("protocol", f"{where} does not speak SSH: it answered "
                                   f"{info.first_bytes[:40]!r}", details)
-        return TransportError("timeout", f"{where} did not finish its SSH banner in time",
+        return TransportError("silent", f"{where} did not finish its SSH banner in time",
                               details)
     if "incompatible" in text.lower() or "no acceptable" in text.lower():
         return TransportError("protocol", f"{where} and this client share no SSH algorithms: "
@@ -496,9 +499,12 @@ def authenticate(transport: Any, creds: SshCredentials, info: Handshake) -> list
                     return state.attempts
     except paramiko.SSHException as exc:
         timed_out = "timeout" in str(exc).lower()
+        # stage "auth": credentials may have reached the server, so even a timeout here
+        # is remembered by the SessionPool (a retry could count as another failed logon)
         raise TransportError("timeout" if timed_out else "protocol",
                              f"authentication with {where} broke off: {exc}",
-                             {**info.to_json(), "attempts": state.attempts}) from None
+                             {**info.to_json(), "attempts": state.attempts,
+                              "stage": "auth"}) from None
     except (EOFError, OSError) as exc:
         raise TransportError("protocol", f"{where} closed the connection during "
                              f"authentication ({exc.__class__.__name__})",

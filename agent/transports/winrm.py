@@ -19,8 +19,9 @@ transport drives :class:`winrm.protocol.Protocol` directly:
 
 PowerShell goes as ``powershell.exe … -EncodedCommand <UTF-16LE base64>`` with
 ``WINRS_SKIP_CMD_SHELL``: no cmd.exe in between (nothing in the text is interpreted by
-cmd, and the 8191-character cmd.exe limit becomes CreateProcess's 32767). Parameters are
-prepended as ``$name = '<quoted>'`` lines; the script prints UTF-8 JSON.
+cmd, and the 8191-character cmd.exe limit becomes CreateProcess's 32767). The script, with
+its parameters as ``$name = '<quoted>'`` lines, is built by :mod:`accessready.agent.powershell`
+(shared with the local collectors and SSH); it prints UTF-8 JSON.
 
 Authentication failures: Windows answers HTTP 401 for a wrong password, an unknown user,
 and a locked, disabled or expired account alike over NTLM and Basic, so those are one kind,
@@ -32,7 +33,6 @@ An authenticated user who may not use WinRM gets the ``Access is denied`` fault 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import re
 import subprocess
@@ -42,10 +42,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from accessready.agent.transports.base import CommandResult, TransportError, powershell_quote
-
-MAX_SCRIPT_CHARS = 12000
-"""Longest script accepted: its base64 UTF-16 must fit CreateProcess's 32767 characters."""
+from accessready.agent import powershell
+from accessready.agent.transports.base import CommandResult, TransportError
 
 MAX_OUTPUT = 1024 * 1024
 """Most bytes kept of one command's stdout (and, separately, stderr)."""
@@ -62,18 +60,6 @@ SHELL_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
 # pywinrm transport name for each profile ``winrm.transport`` value.
 AUTH_TRANSPORTS = {"ntlm": "ntlm", "kerberos": "kerberos", "credssp": "credssp",
                    "basic": "basic", "certificate": "certificate"}
-
-# Printed before every script: UTF-8 output without a BOM, no progress records on stderr
-# (they arrive as CLIXML), and errors terminate with exit code 1.
-PREAMBLE = (
-    "$ErrorActionPreference = 'Stop'\n"
-    "$ProgressPreference = 'SilentlyContinue'\n"
-    # The shell's code page 65001 already makes the console UTF-8; where a host has no
-    # console handle this assignment throws, which must not fail the script.
-    "try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }\n"
-)
-
-_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 # NTSTATUS codes (CredSSP TSRequest errorCode, SSPI) and KDC errors, as they show up in
 # exception texts from requests-credssp / pyspnego / GSSAPI.
@@ -116,28 +102,17 @@ def classify_auth_text(text: str) -> tuple[str, str] | None:
 
 
 def encode_powershell(script: str, params: Mapping[str, str] | None = None) -> str:
-    """The ``-EncodedCommand`` value: parameters as quoted literals, the preamble, the script.
+    """The ``-EncodedCommand`` value: the prelude, parameters as quoted literals, the script.
 
-    Parameter values never become code: each is one single-quoted literal
-    (:func:`~accessready.agent.transports.base.powershell_quote`); names must be plain
-    identifiers.
+    Built by :func:`accessready.agent.powershell.script` (names must be plain identifiers,
+    each value one single-quoted literal; ValueError otherwise or when too long).
     """
-    lines = []
-    for name, value in (params or {}).items():
-        if not _PARAM_NAME.match(name):
-            raise ValueError(f"bad PowerShell parameter name {name!r}")
-        lines.append(f"${name} = {powershell_quote(str(value))}\n")
-    text = "".join(lines) + PREAMBLE + script
-    if len(text) > MAX_SCRIPT_CHARS:
-        raise ValueError(f"PowerShell script of {len(text)} characters exceeds "
-                         f"{MAX_SCRIPT_CHARS}")
-    return base64.b64encode(text.encode("utf-16-le")).decode("ascii")
+    return powershell.encode(powershell.script(script, params))
 
 
 def powershell_argv(encoded: str) -> list[str]:
-    """powershell.exe's argv for an encoded script."""
-    return ["powershell.exe", "-NoLogo", "-NoProfile", "-NonInteractive",
-            "-ExecutionPolicy", "Bypass", "-EncodedCommand", encoded]
+    """powershell.exe's argv for an encoded script (:data:`powershell.SWITCHES`)."""
+    return ["powershell.exe", *powershell.SWITCHES, "-EncodedCommand", encoded]
 
 
 _CLIXML_STRING = re.compile(r'<S S="Error">(.*?)</S>', re.S)

@@ -41,10 +41,8 @@ from urllib.parse import SplitResult, urlsplit
 # Building only; replies are parsed with defusedxml below.
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from defusedxml import DefusedXmlException
-from defusedxml import ElementTree as SafeET
-
 from . import ProtocolError
+from .xmlsafe import parse_untrusted_xml, text_of
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -65,7 +63,6 @@ DEFAULT_USER_AGENT = "AnyConnect Windows 4.10.07061"
 MAX_XML_BYTES = 1024 * 1024
 """Largest XML reply parsed (real ones are a few KiB)."""
 
-_XML_ERRORS = (SafeET.ParseError, DefusedXmlException, ValueError, LookupError, RecursionError)
 # Characters XML 1.0 cannot carry at all, even escaped.
 _XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _PLATFORM_RE = re.compile(r"[A-Za-z0-9._-]{1,32}")
@@ -214,28 +211,12 @@ def build_init_request(
 
 
 def _parse_xml(body: bytes) -> Element:
-    if not isinstance(body, bytes | bytearray):
-        raise AnyConnectParseError("body must be bytes")
-    if len(body) > MAX_XML_BYTES:
-        raise AnyConnectParseError(f"XML body of {len(body)} bytes exceeds {MAX_XML_BYTES}")
-    if not body.strip():
-        raise AnyConnectParseError("empty body")
-    try:
-        return SafeET.fromstring(bytes(body), forbid_dtd=True)
-    except _XML_ERRORS as exc:  # all of these mean "not XML we accept"
-        raise AnyConnectParseError(f"not acceptable XML: {type(exc).__name__}: {exc}") from None
-
-
-def _text(element: Element | None) -> str | None:
-    if element is None:
-        return None
-    text = "".join(element.itertext()).strip()
-    return text or None
+    return parse_untrusted_xml(body, MAX_XML_BYTES, AnyConnectParseError)
 
 
 def _error_text(element: Element | None) -> str | None:
     """ASA errors look like ``<error id="88" param1="x">Login failed: %s</error>``."""
-    text = _text(element)
+    text = text_of(element)
     if element is None or text is None:
         return text
     for index in (1, 2):
@@ -259,7 +240,7 @@ def parse_auth_reply(body: bytes) -> AuthReply:
     server_version = None
     for version in root.findall("version"):
         if version.get("who") == "sg":
-            server_version = _text(version)
+            server_version = text_of(version)
             break
 
     auth = root.find("auth")
@@ -268,9 +249,9 @@ def parse_auth_reply(body: bytes) -> AuthReply:
     inputs: list[tuple[str, str, str]] = []
     groups: list[tuple[str, str]] = []
     if auth is not None:
-        message = _text(auth.find("message"))
-        title = _text(auth.find("title"))
-        banner = _text(auth.find("banner"))
+        message = text_of(auth.find("message"))
+        title = text_of(auth.find("title"))
+        banner = text_of(auth.find("banner"))
         error = _error_text(auth.find("error"))
         form = auth.find("form")
         if form is not None:
@@ -283,7 +264,7 @@ def parse_auth_reply(body: bytes) -> AuthReply:
                 if select.get("name") != "group_list":
                     continue
                 for option in select.findall("option"):
-                    label = _text(option) or ""
+                    label = text_of(option) or ""
                     value = option.get("value")
                     groups.append((value if value is not None else label, label))
     if error is None:
@@ -294,8 +275,8 @@ def parse_auth_reply(body: bytes) -> AuthReply:
         if candidate.get("is-for") == "sg":
             opaque = candidate
             break
-    tunnel_group = _text(opaque.find("tunnel-group")) if opaque is not None else None
-    group_alias = _text(opaque.find("group-alias")) if opaque is not None else None
+    tunnel_group = text_of(opaque.find("tunnel-group")) if opaque is not None else None
+    group_alias = text_of(opaque.find("group-alias")) if opaque is not None else None
 
     return AuthReply(
         type=reply_type,

@@ -14,10 +14,11 @@ publish certificates in ``KeyDescriptor/ds:KeyInfo/ds:X509Data/ds:X509Certificat
 token-decrypting one; a ``KeyDescriptor`` without ``use`` serves both (SAML 2.0 metadata
 §2.4.1.1). During a certificate rollover AD FS publishes two signing certificates.
 
-This module is pure: no I/O, no clock. The XML goes through :mod:`defusedxml` with every
-DTD refused — real metadata never has one, so a document type declaration is either an
-entity-expansion bomb or an external-entity probe and is rejected before expansion.
-Documents over :data:`MAX_METADATA_BYTES` are refused unread. Every problem raises
+This module is pure: no I/O, no clock. The XML goes through
+:func:`~accessready.checks.protocols.xmlsafe.parse_untrusted_xml` with every DTD refused —
+real metadata never has one, so a document type declaration is either an entity-expansion
+bomb or an external-entity probe and is rejected before expansion. Documents over
+:data:`MAX_METADATA_BYTES` are refused unread. Every problem raises
 :class:`MetadataParseError` and nothing else.
 
 What it cannot tell: whether the signature is valid (that needs exclusive XML
@@ -34,6 +35,7 @@ import re
 from dataclasses import dataclass
 
 from . import ProtocolError
+from .xmlsafe import parse_untrusted_xml
 
 __all__ = [
     "MAX_METADATA_BYTES",
@@ -65,13 +67,19 @@ class MetadataParseError(ProtocolError):
     """The bytes are not federation metadata this parser accepts.
 
     ``kind`` says why: ``too_big``, ``dtd`` (a document type declaration: entity bomb or
-    external entity), ``xml`` (not well-formed), ``not_metadata`` (well-formed, but not an
-    ``EntityDescriptor``), ``certificate`` (a certificate element is not base64).
+    external entity), ``xml`` (not bytes, empty or not well-formed), ``not_metadata``
+    (well-formed, but not an ``EntityDescriptor``), ``certificate`` (a certificate element
+    is not base64).
     """
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+    @classmethod
+    def with_kind(cls, kind: str, message: str) -> MetadataParseError:
+        """This class takes the kind first in its constructor."""
+        return cls(kind, message)
 
 
 @dataclass(frozen=True)
@@ -143,16 +151,6 @@ def _local(tag: object) -> tuple[str, str]:
     return "", tag
 
 
-def _dtd_kind(data: bytes) -> str:
-    """Describe a refused DTD for the report: which attack it looks like."""
-    head = data[:65536].upper()
-    if b"<!ENTITY" in head and (b"SYSTEM" in head or b"PUBLIC" in head):
-        return "an external entity (XXE) declaration"
-    if b"<!ENTITY" in head:
-        return "entity declarations (an entity-expansion bomb)"
-    return "a document type declaration"
-
-
 def _decode_cert(text: str | None) -> bytes:
     compact = _WHITESPACE.sub("", text or "")
     if not compact:
@@ -167,39 +165,9 @@ def _decode_cert(text: str | None) -> bytes:
     return der
 
 
-def _parse_xml(data: bytes) -> object:
-    import xml.etree.ElementTree as StdET
-
-    import defusedxml
-    import defusedxml.ElementTree as SafeET
-
-    try:
-        return SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True,
-                                 forbid_external=True)
-    except defusedxml.DTDForbidden:
-        raise MetadataParseError("dtd", f"refused: the document carries {_dtd_kind(data)}; "
-                                 "real federation metadata has no DTD") from None
-    except (defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden,
-            defusedxml.NotSupportedError) as exc:
-        raise MetadataParseError("dtd", f"refused: {type(exc).__name__}") from None
-    except StdET.ParseError as exc:
-        raise MetadataParseError("xml", f"not well-formed XML: {exc}") from None
-    except Exception as exc:  # expat reports odd encodings etc. as other exceptions
-        raise MetadataParseError("xml", f"not readable as XML: {type(exc).__name__}: "
-                                 f"{str(exc)[:200]}") from None
-
-
 def parse_metadata(data: bytes, *, max_bytes: int = MAX_METADATA_BYTES) -> FederationMetadata:
     """Parse one federation metadata document; raises :class:`MetadataParseError` only."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise MetadataParseError("xml", f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
-    if len(data) > max_bytes:
-        raise MetadataParseError("too_big", f"the document has {len(data)} bytes; at most "
-                                 f"{max_bytes} are accepted")
-    if not data.strip():
-        raise MetadataParseError("xml", "the document is empty")
-    root = _parse_xml(data)
+    root = parse_untrusted_xml(data, max_bytes, MetadataParseError)
     try:
         return _read(root, len(data))
     except MetadataParseError:
@@ -275,15 +243,7 @@ def parse_mex(data: bytes, *, max_bytes: int = MAX_METADATA_BYTES) -> MexDocumen
     Only AD FS itself writes this document (a WAP relays it), so a parsed WSDL through a
     WAP proves the WAP reached the federation service behind it.
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise MetadataParseError("xml", f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
-    if len(data) > max_bytes:
-        raise MetadataParseError("too_big", f"the document has {len(data)} bytes; at most "
-                                 f"{max_bytes} are accepted")
-    if not data.strip():
-        raise MetadataParseError("xml", "the document is empty")
-    root = _parse_xml(data)
+    root = parse_untrusted_xml(data, max_bytes, MetadataParseError)
     ns, name = _local(getattr(root, "tag", None))
     if (ns, name) != (WSDL, "definitions"):
         raise MetadataParseError("not_metadata", "the root element is not a WSDL "

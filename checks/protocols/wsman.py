@@ -26,10 +26,8 @@ import re
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element  # type only: parsing uses defusedxml
 
-from defusedxml import DefusedXmlException
-from defusedxml import ElementTree as SafeET
-
 from . import ProtocolError
+from .xmlsafe import parse_untrusted_xml, text_of
 
 __all__ = [
     "IDENTIFY_BODY",
@@ -68,10 +66,6 @@ IDENTIFY_BODY = (
     "<s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>"
 ).encode("ascii")
 """The SOAP 1.2 Identify request body (no WS-Addressing headers: Identify takes none)."""
-
-# What defusedxml/expat raise for refused or broken documents (bad encodings are
-# ValueError/LookupError; deep nesting could hit RecursionError).
-_XML_ERRORS = (SafeET.ParseError, DefusedXmlException, ValueError, LookupError, RecursionError)
 
 _MAX_AUTH_TEXT = 64 * 1024
 # Schemes WinRM can offer, in their canonical spelling.
@@ -163,16 +157,7 @@ def build_identify_request(host: str) -> tuple[list[tuple[str, str]], bytes]:
 
 def _parse_xml(body: bytes) -> Element:
     """Parse untrusted XML safely: size cap, no DTD, no entities, one error type."""
-    if not isinstance(body, bytes | bytearray):
-        raise WsmanParseError("body must be bytes")
-    if len(body) > MAX_XML_BYTES:
-        raise WsmanParseError(f"XML body of {len(body)} bytes exceeds {MAX_XML_BYTES}")
-    if not body.strip():
-        raise WsmanParseError("empty body")
-    try:
-        return SafeET.fromstring(bytes(body), forbid_dtd=True)
-    except _XML_ERRORS as exc:  # all of these mean "not XML we accept"
-        raise WsmanParseError(f"not acceptable XML: {type(exc).__name__}: {exc}") from None
+    return parse_untrusted_xml(body, MAX_XML_BYTES, WsmanParseError)
 
 
 def _soap_body(root: Element) -> Element:
@@ -182,13 +167,6 @@ def _soap_body(root: Element) -> Element:
     if body is None:
         raise WsmanParseError("SOAP envelope has no Body")
     return body
-
-
-def _text(element: Element | None) -> str | None:
-    if element is None:
-        return None
-    text = "".join(element.itertext()).strip()
-    return text or None
 
 
 def _parse_product_version(text: str) -> dict[str, str]:
@@ -211,11 +189,11 @@ def parse_identify_response(body: bytes) -> IdentifyResponse:
     ident = soap_body.find(f"{{{NS_WSMID}}}IdentifyResponse")
     if ident is None:
         raise WsmanParseError("no wsmid:IdentifyResponse in the SOAP body")
-    protocol_version = _text(ident.find(f"{{{NS_WSMID}}}ProtocolVersion"))
+    protocol_version = text_of(ident.find(f"{{{NS_WSMID}}}ProtocolVersion"))
     if protocol_version is None:
         raise WsmanParseError("IdentifyResponse has no ProtocolVersion")
-    vendor = _text(ident.find(f"{{{NS_WSMID}}}ProductVendor")) or ""
-    product_version = _text(ident.find(f"{{{NS_WSMID}}}ProductVersion")) or ""
+    vendor = text_of(ident.find(f"{{{NS_WSMID}}}ProductVendor")) or ""
+    product_version = text_of(ident.find(f"{{{NS_WSMID}}}ProductVersion")) or ""
     parts = _parse_product_version(product_version)
     os_version = parts.get("OS")
     if os_version is not None and set(os_version) <= {"0", "."}:
@@ -223,7 +201,7 @@ def parse_identify_response(body: bytes) -> IdentifyResponse:
     profiles = tuple(
         text
         for element in ident.iter(f"{{{NS_WSMID}}}SecurityProfileName")
-        if (text := _text(element)) is not None
+        if (text := text_of(element)) is not None
     )
     return IdentifyResponse(
         protocol_version=protocol_version,
@@ -258,9 +236,9 @@ def parse_fault(body: bytes) -> WsmanFault:
     if fault is None:
         raise WsmanParseError("no SOAP Fault in the body")
     ns = f"{{{NS_SOAP}}}"
-    code = _text(fault.find(f"{ns}Code/{ns}Value"))
-    subcode = _text(fault.find(f"{ns}Code/{ns}Subcode/{ns}Value"))
-    reason = _text(fault.find(f"{ns}Reason/{ns}Text"))
+    code = text_of(fault.find(f"{ns}Code/{ns}Value"))
+    subcode = text_of(fault.find(f"{ns}Code/{ns}Subcode/{ns}Value"))
+    reason = text_of(fault.find(f"{ns}Reason/{ns}Text"))
     wsman_code: int | None = None
     message: str | None = None
     machine: str | None = None
@@ -271,9 +249,9 @@ def parse_fault(body: bytes) -> WsmanFault:
         if wsman_fault is not None:
             wsman_code = _int_or_none(wsman_fault.get("Code"))
             machine = wsman_fault.get("Machine")
-            message = _text(wsman_fault.find(f"{{{NS_WSMANFAULT}}}Message"))
+            message = text_of(wsman_fault.find(f"{{{NS_WSMANFAULT}}}Message"))
         wmi_code = _int_or_none(
-            _text(detail.find(f"{{{NS_WMIERROR}}}MSFT_WmiError/{{{NS_WMIERROR}}}error_Code"))
+            text_of(detail.find(f"{{{NS_WMIERROR}}}MSFT_WmiError/{{{NS_WMIERROR}}}error_Code"))
         )
     return WsmanFault(
         code=code,

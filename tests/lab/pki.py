@@ -1,7 +1,10 @@
 """Test PKI for the lab: a CA and the leaf certificates the daemons serve, plus SSH keys.
 
-Everything is generated fresh per lab with ``cryptography`` and written as PEM next to the
-lab's other files. Certificate variants for TLS checks (all for the AD FS name unless noted):
+The certificates come from :mod:`accessready.agent.simulators.pki` (the simulators' CA, so
+the lab and the simulators share one implementation), generated fresh per lab and written
+as PEM next to the lab's other files; this module adds the facts tests assert on
+(:class:`CertFiles`). Certificate variants for TLS checks (all for the AD FS name unless
+noted):
 
 ``sts``           valid, issued by the lab CA (AD FS and WAP on port 443)
 ``sts_expiring``  valid but expiring in 10 days
@@ -11,6 +14,8 @@ lab's other files. Certificate variants for TLS checks (all for the AD FS name u
 ``vpn_split``, ``vpn_full``  the two ocserv gateways
 ``rdp``           xrdp
 ``token_signing`` the AD FS token-signing certificate published in federation metadata
+
+The CA's private key stays in memory: nothing in the lab signs with it later.
 """
 
 from __future__ import annotations
@@ -18,15 +23,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from accessready.agent.simulators import pki
 
 UTC = dt.UTC
 
@@ -37,7 +43,7 @@ class CertFiles:
 
     name: str
     cert: Path
-    key: Path
+    key: Path | None  # None for the CA: its key is never written
     subject_cn: str
     dns_names: tuple[str, ...]
     ip_addresses: tuple[str, ...]
@@ -51,7 +57,7 @@ class CertFiles:
         """JSON-friendly form."""
         return {
             "cert": str(self.cert),
-            "key": str(self.key),
+            "key": str(self.key) if self.key else None,
             "subject_cn": self.subject_cn,
             "dns_names": list(self.dns_names),
             "ip_addresses": list(self.ip_addresses),
@@ -72,77 +78,42 @@ class CertFiles:
         return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
 
 
-def _new_rsa() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def _common_name(name: x509.Name) -> str:
+    return str(name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value)
 
 
-def _write_key(path: Path, key: rsa.RSAPrivateKey) -> None:
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    path.chmod(0o600)
-
-
-def _pin(cert: x509.Certificate) -> str:
+def _facts(name: str, cert_pem: bytes, cert_path: Path, key_path: Path | None,
+           dns_names: Sequence[str] = (), ip_addresses: Sequence[str] = ()) -> CertFiles:
+    """What tests assert on, read back from the certificate itself."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
     spki = cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return "pin-sha256:" + base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    return CertFiles(
+        name=name,
+        cert=cert_path,
+        key=key_path,
+        subject_cn=_common_name(cert.subject),
+        dns_names=tuple(dns_names),
+        ip_addresses=tuple(ip_addresses),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        issuer_cn=_common_name(cert.issuer),
+        sha256=cert.fingerprint(hashes.SHA256()).hex(),
+        pin_sha256="pin-sha256:" + base64.b64encode(hashlib.sha256(spki).digest()).decode(),
+    )
 
 
-class TestCA:
-    """A self-signed CA that issues leaf certificates into ``directory``."""
-
-    __test__ = False  # not a pytest test class
+class LabCA:
+    """The lab's CA (:func:`accessready.agent.simulators.pki.make_ca`) issuing into
+    ``directory``: ``<name>.pem`` and ``<name>.key`` (0600) per certificate."""
 
     def __init__(self, directory: Path, common_name: str = "accessready lab CA") -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        now = dt.datetime.now(UTC)
-        self.key = _new_rsa()
-        name = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "accessready lab"),
-                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-            ]
-        )
-        self.name = name
-        self.common_name = common_name
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=30))
-            .not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False
-            )
-            .sign(self.key, hashes.SHA256())
-        )
-        self.cert_path = directory / "ca.pem"
-        self.cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
-        _write_key(directory / "ca.key", self.key)
+        self.ca = pki.make_ca(common_name)
+        self.cert_path = self.ca.write(directory / "ca.pem")
+        self.files = _facts("ca", self.ca.cert_pem, self.cert_path, None)
 
     def issue(
         self,
@@ -154,61 +125,21 @@ class TestCA:
         valid_from: dt.timedelta = dt.timedelta(days=-30),
         valid_for: dt.timedelta = dt.timedelta(days=365),
         self_signed: bool = False,
-        key: rsa.RSAPrivateKey | None = None,
+        key: Any = None,
         server: bool = True,
     ) -> CertFiles:
         """Issue (or self-sign) a certificate; validity is relative to now."""
-        now = dt.datetime.now(UTC)
-        key = key or _new_rsa()
-        subject = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "accessready lab"),
-                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-            ]
-        )
-        not_before = now + valid_from
-        not_after = now + valid_from + valid_for
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject if self_signed else self.name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        )
-        sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names]
-        sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
-        if sans:
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        if server:
-            builder = builder.add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-            )
-        if not self_signed:
-            builder = builder.add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
-                critical=False,
-            )
-        cert = builder.sign(key if self_signed else self.key, hashes.SHA256())
+        start = dt.datetime.now(UTC) + valid_from
+        cert_pem, key_pem = pki.issue_certificate(
+            None if self_signed else self.ca, common_name, dns_names=dns_names,
+            ip_addresses=ip_addresses, not_before=start, not_after=start + valid_for,
+            key=key, server_auth=server)
         cert_path = self.directory / f"{name}.pem"
         key_path = self.directory / f"{name}.key"
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        _write_key(key_path, key)
-        return CertFiles(
-            name=name,
-            cert=cert_path,
-            key=key_path,
-            subject_cn=common_name,
-            dns_names=tuple(dns_names),
-            ip_addresses=tuple(ip_addresses),
-            not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc,
-            issuer_cn=common_name if self_signed else self.common_name,
-            sha256=cert.fingerprint(hashes.SHA256()).hex(),
-            pin_sha256=_pin(cert),
-        )
+        cert_path.write_bytes(cert_pem)
+        key_path.write_bytes(key_pem)
+        key_path.chmod(0o600)
+        return _facts(name, cert_pem, cert_path, key_path, dns_names, ip_addresses)
 
 
 @dataclass(frozen=True)
@@ -269,25 +200,11 @@ def build_lab_pki(
     ``addresses`` maps a certificate name to the IP addresses it should also carry
     (so clients can connect by address and still verify the name).
     """
-    ca = TestCA(directory)
+    ca = LabCA(directory)
     sts = f"sts.{zone}"
-    sts_key = _new_rsa()  # the variants share a key: cheaper, and irrelevant to the checks
+    sts_key = pki.new_key()  # the variants share a key: cheaper, and irrelevant to the checks
     day = dt.timedelta(days=1)
-    certs: dict[str, CertFiles] = {
-        "ca": CertFiles(
-            name="ca",
-            cert=ca.cert_path,
-            key=directory / "ca.key",
-            subject_cn=ca.common_name,
-            dns_names=(),
-            ip_addresses=(),
-            not_before=ca.cert.not_valid_before_utc,
-            not_after=ca.cert.not_valid_after_utc,
-            issuer_cn=ca.common_name,
-            sha256=ca.cert.fingerprint(hashes.SHA256()).hex(),
-            pin_sha256=_pin(ca.cert),
-        )
-    }
+    certs: dict[str, CertFiles] = {"ca": ca.files}
     sts_ips = addresses.get("sts", [])
     certs["sts"] = ca.issue("sts", sts, dns_names=[sts], ip_addresses=sts_ips, key=sts_key)
     certs["sts_expiring"] = ca.issue(

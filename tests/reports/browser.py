@@ -6,7 +6,8 @@ evaluation is not bound by the page's CSP, which lets the tests *measure* a page
 itself may run no script at all.
 
 Also a tiny loopback HTTP server that serves one page and records every other request:
-the proof that a report fetched nothing.
+the proof that a report fetched nothing; and :func:`off_loopback`, which reads Chromium's
+NetLog for any connection that left the machine.
 """
 
 from __future__ import annotations
@@ -30,11 +31,17 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LOOPBACK_ONLY = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+"""Every host name but 127.0.0.1 resolves to "not found" inside Chromium: the background
+services the other flags do not reach (clients2.google.com, update.googleapis.com,
+accounts.google.com) get no address, and no DNS query leaves the machine."""
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
     "--no-default-browser-check", "--disable-features=Translate,MediaRouter",
+    "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+    "--no-pings", "--no-proxy-server", LOOPBACK_ONLY,
 ]
 
 
@@ -45,7 +52,9 @@ class BrowserError(Exception):
 class Browser:
     """One headless Chromium with one page, driven over the DevTools pipe."""
 
-    def __init__(self, timeout: float = 30.0) -> None:
+    def __init__(self, timeout: float = 30.0, net_log: Path | None = None) -> None:
+        """Start Chromium; with ``net_log`` it writes its NetLog (every DNS request and
+        socket it opens) there, readable once :meth:`close` returns."""
         self.timeout = timeout
         self._profile = tempfile.TemporaryDirectory(prefix="accessready-chromium-")
         to_child_r, self._to_child = os.pipe()
@@ -60,6 +69,8 @@ class Browser:
 
         self.proc = subprocess.Popen(
             [CHROMIUM, *FLAGS, f"--user-data-dir={self._profile.name}",
+             *([f"--log-net-log={net_log}", "--net-log-capture-mode=Default"]
+               if net_log else []),
              "--remote-debugging-pipe", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             # 3 and 4 are kept open by number: close_fds runs after preexec_fn
@@ -201,9 +212,9 @@ class Browser:
 
 
 @contextmanager
-def browser() -> Iterator[Browser]:
+def browser(net_log: Path | None = None) -> Iterator[Browser]:
     """A Browser that is always closed."""
-    b = Browser()
+    b = Browser(net_log=net_log)
     try:
         yield b
     finally:
@@ -255,3 +266,35 @@ def recording_server(pages: dict[str, bytes]) -> Iterator[tuple[str, list[str]]]
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+_LOOPBACK_PREFIXES = ("127.", "[::1]")
+
+
+def off_loopback(net_log: Path) -> list[str]:
+    """What Chromium's NetLog shows going anywhere but loopback: TCP connection attempts
+    and bytes sent, each as ``"EVENT address"``.
+
+    A UDP socket that is only *connected* sends nothing (it asks the kernel for a route):
+    Chromium does that to 2001:4860:4860::8888 to learn whether IPv6 works, and that is not
+    traffic. Bytes sent on such a socket would be, and are reported.
+    """
+    log = json.loads(net_log.read_text("utf-8"))
+    names = {number: name for name, number in log["constants"]["logEventTypes"].items()}
+    where: dict[int, str] = {}  # socket (NetLog source id) -> remote address
+    found: list[str] = []
+    for event in log["events"]:
+        name = names.get(event.get("type"), "")
+        params = event.get("params") or {}
+        address = params.get("address") or params.get("remote_address")
+        source = event.get("source", {}).get("id")
+        if address and name in ("TCP_CONNECT", "TCP_CONNECT_ATTEMPT", "UDP_CONNECT",
+                                "SOCKET_CONNECT"):
+            where[source] = address
+            if name.startswith("TCP") and not address.startswith(_LOOPBACK_PREFIXES):
+                found.append(f"{name} {address}")
+        elif name in ("SOCKET_BYTES_SENT", "UDP_BYTES_SENT"):
+            sent_to = params.get("address") or where.get(source, "?")
+            if not sent_to.startswith(_LOOPBACK_PREFIXES):
+                found.append(f"{name} {sent_to}")
+    return found

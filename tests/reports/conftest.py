@@ -9,23 +9,17 @@ from pathlib import Path
 import pytest
 
 from accessready.agent.model import Run
+from tests.ci import unavailable
 
 from .sample import full_run
-
-
-def in_ci() -> bool:
-    """CI=true: a missing tool is a failure, never a skip."""
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def need_tool(name: str, package: str) -> str:
     """The path of ``name``; fail in CI, skip elsewhere, when it is not installed."""
     path = shutil.which(name)
     if path is None:
-        reason = f"{name} not found (Debian package '{package}'; ./scripts/test-all installs it)"
-        if in_ci():
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(f"{name} not found (Debian package '{package}'; ./scripts/test-all "
+                    "installs it)")
     return path
 
 

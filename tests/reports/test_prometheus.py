@@ -115,6 +115,24 @@ def test_duplicate_check_and_target_get_distinct_series(sample_run: Run) -> None
     assert targets == ["sync01", "sync01 #2", "sync01 #3"]
 
 
+def test_login_per_method_is_labelled_by_method_whatever_the_order(sample_run: Run) -> None:
+    """account.login reports a server once per command method (method=None on the result,
+    the session method in its details): each keeps its own series, in either order."""
+    def login(method: str, status: Status) -> Result:
+        return Result(check_id="account.login", target="adfs01", status=status,
+                      summary=t("a", "b"), requirement=Requirement.ACCOUNT,
+                      details={"method": method, "session": {}})
+
+    def series(results: tuple[Result, ...]) -> dict[tuple[str, str], float]:
+        _, samples = parse(render_text(dataclasses.replace(sample_run, results=results)))
+        return {(labels["target"], labels["method"]): value
+                for name, labels, value in samples if name == "accessready_check_status"}
+
+    winrm, ssh = login("winrm", Status.PASS), login("ssh", Status.FAIL)
+    expected = {("adfs01", "winrm"): 0, ("adfs01", "ssh"): 2}
+    assert series((winrm, ssh)) == expected == series((ssh, winrm))
+
+
 def test_promtool_accepts_the_sample(sample_run: Run) -> None:
     done = promtool_check(render_text(sample_run))
     assert done.returncode == 0, done.stdout + done.stderr

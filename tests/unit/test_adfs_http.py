@@ -235,3 +235,24 @@ def test_clock_read_over_https_when_http_is_closed(tmp_path: Path) -> None:
     result = results["adfs01"]
     assert result.status is Status.WARN
     assert [a["scheme"] for a in result.details["attempts"]] == ["http", "https"]
+
+
+# --- the simulator itself ---------------------------------------------------------------------
+
+def test_simulator_start_makes_no_reverse_dns_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    # http.server's server_bind calls socket.getfqdn(): a PTR query to the real resolver
+    import socket
+
+    from accessready.agent.simulators.adfs import AdfsSimulator
+
+    def no_reverse_dns(name: str = "") -> str:
+        raise AssertionError(f"getfqdn({name!r}) asked the machine's resolver")
+
+    monkeypatch.setattr(socket, "getfqdn", no_reverse_dns)
+    cert, key = certificates().valid
+    node = AdfsSimulator("adfs", FS, cert, key, metadata())
+    try:
+        node.start()
+        assert all(s.server_name == "127.0.0.1" for s in node._servers)
+    finally:
+        node.stop()

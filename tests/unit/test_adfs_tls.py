@@ -74,6 +74,11 @@ def test_old_tls_only_fails(tmp_path: Path) -> None:
         result = by_target(f.run(AdfsTlsCheck()))["adfs01"]
     assert result.status is Status.FAIL
     assert result.remediation == AdfsTlsCheck.remediation["old_tls"]
+    # seen, not guessed: the observing handshake got through and the version decides
+    assert result.details["tls"]["version"] == "TLSv1.1"
+    assert result.details["tls"]["verify_kind"] == "old_tls"
+    assert "Only TLSv1.1 was negotiated" in result.summary.en
+    assert "does not trust" not in result.summary.en  # trust was never the problem
 
 
 def test_listed_node_not_listening_is_refused(tmp_path: Path) -> None:

@@ -150,10 +150,10 @@ def test_redirect_is_reported(tls):
 
 
 @pytest.mark.parametrize(("behaviour", "tls_on", "failure"), [
-    ("silent", False, "timeout"),   # TCP accepted, no TLS handshake answer
+    ("silent", False, "silent"),    # TCP accepted, no TLS handshake answer
     ("reset", False, ("reset", "tls", "closed")),
     ("garbage", False, "tls"),
-    ("silent", True, "timeout"),    # handshake done, then nothing
+    ("silent", True, "silent"),     # handshake done, then nothing
     ("flood", True, "garbage"),     # 10 MB that is not HTTP
 ])
 def test_hostile_peers_fail_within_the_deadline(tls, behaviour, tls_on, failure):

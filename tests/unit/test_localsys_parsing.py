@@ -1,4 +1,4 @@
-"""Local-system facts: the pure parsers on recorded outputs, quoting, and the collectors.
+"""Local-system facts: the pure parsers on recorded outputs and the collectors.
 
 Windows outputs are parsed from fixtures, and the real ``WindowsLocalSystem`` is driven
 with a scripted runner that hands it those same fixtures, so the field's code path runs.
@@ -7,16 +7,14 @@ The only live system calls here go to loopback (UDP ``connect()`` sends nothing 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import socket
 import sys
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from accessready.agent import localsys as ls
+from accessready.agent import powershell
 from tests.unit.fake_local import ScriptedRunner, failed, fixture, json_text
 
 # --- JSON shapes ---------------------------------------------------------------------
@@ -27,73 +25,6 @@ def test_json_list_accepts_ps51_bare_object_nothing_and_arrays() -> None:
     assert ls.json_list(ls.load_json("")) == []
     assert ls.json_list(ls.load_json("\ufeff[1,2]\r\n")) == [1, 2]
     assert ls.json_list(None) == []
-
-
-# --- PowerShell quoting ----------------------------------------------------------------
-
-_QUOTES = "'\u2018\u2019\u201a\u201b"
-
-
-def ps_single_quoted(text: str) -> tuple[str, str]:
-    """Tokenise one PowerShell single-quoted literal at the start of ``text``.
-
-    PowerShell's rule: any of the five single-quote characters opens/closes; inside, a
-    quote character immediately followed by another is one literal quote. Returns
-    (value, rest after the literal).
-    """
-    assert text[0] in _QUOTES
-    out, i = [], 1
-    while i < len(text):
-        ch = text[i]
-        if ch in _QUOTES:
-            if i + 1 < len(text) and text[i + 1] in _QUOTES:
-                out.append(text[i + 1])
-                i += 2
-                continue
-            return "".join(out), text[i + 1:]
-        out.append(ch)
-        i += 1
-    raise AssertionError("unterminated literal")
-
-
-HOSTILE = [
-    "Exempel VPN", "O'Brien VPN", "it’s mine", "‘quoted’", "a‚b‛c", "''", "'", "’",
-    "$(Remove-Item -Recurse C:\\)", "`whoami`", "x'; Stop-Computer; '", "line\nbreak",
-    "Kund-VPN Örebro", "\"double\"", "${env:USERNAME}", "@(1,2)",
-]
-
-
-@pytest.mark.parametrize("value", HOSTILE)
-def test_ps_quote_round_trips_hostile_names(value: str) -> None:
-    literal = ls.ps_quote(value)
-    parsed, rest = ps_single_quoted(literal)
-    assert parsed == value
-    assert rest == ""  # nothing after the literal: no injected code
-
-
-@given(st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=40))
-def test_ps_quote_never_ends_early(value: str) -> None:
-    parsed, rest = ps_single_quoted(ls.ps_quote(value))
-    assert parsed == value and rest == ""
-
-
-def test_ps_quote_refuses_nul() -> None:
-    with pytest.raises(ValueError):
-        ls.ps_quote("a\x00b")
-
-
-def test_ps_script_puts_values_only_in_literals_and_encodes_utf16() -> None:
-    script = ls.ps_script("Find-NetRoute -RemoteIPAddress $Destination",
-                          {"Destination": "x'; Stop-Computer; '"})
-    assert "$Destination = 'x''; Stop-Computer; '''\n" in script
-    assert script.startswith(ls.PS_PRELUDE)
-    argv = ls.powershell_argv("C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
-                              script)
-    assert argv[1:6] == ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
-                         "-EncodedCommand"]
-    assert base64.b64decode(argv[6]).decode("utf-16-le") == script
-    with pytest.raises(ValueError):
-        ls.ps_script("x", {"bad name": "v"})
 
 
 # --- Linux (recorded in a namespace with a real tun device) ------------------------------
@@ -330,7 +261,7 @@ def test_windows_collector_vpn_os_and_routes() -> None:
     argv = runner.seen[0]
     assert argv[0].lower().endswith("powershell.exe") and "\\System32\\" in argv[0]
     assert "-EncodedCommand" in argv and not any(" " in a for a in argv[1:])
-    assert all(s.startswith(ls.PS_PRELUDE) for s in runner.scripts)
+    assert all(s.startswith(powershell.PRELUDE) for s in runner.scripts)
 
 
 def test_windows_routes_fall_back_to_route_print() -> None:

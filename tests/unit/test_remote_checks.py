@@ -119,7 +119,11 @@ def test_rdp_not_rdp_refused_and_silent(tmp_path) -> None:
     assert by_target["closed"].status is Status.FAIL
     assert by_target["closed"].details["failure"] == "refused"
     assert by_target["silent"].status is Status.FAIL
-    assert by_target["silent"].details["failure"] == "timeout"
+    # it accepted the connection: not "filtered by a firewall, or down"
+    assert by_target["silent"].details["failure"] == "silent"
+    assert "accepted the connection" in by_target["silent"].summary.en
+    assert "tog emot anslutningen" in by_target["silent"].summary.sv
+    assert "filtered" not in by_target["silent"].summary.en
     assert elapsed < 4.5
 
 
@@ -207,7 +211,8 @@ def test_winrm_not_winrm_closed_filtered(tmp_path) -> None:
     assert results["ssh"].status is Status.FAIL
     assert results["ssh"].details["failure"] == "garbage"
     assert results["closed"].details["failure"] == "refused"
-    assert results["silent"].details["failure"] == "timeout"
+    assert results["silent"].details["failure"] == "silent"
+    assert "accepted the connection" in results["silent"].summary.en
     assert all(r.remediation is not None for r in results.values())
 
 
@@ -277,7 +282,8 @@ def test_ssh_silent_host_fails_within_deadline(tmp_path) -> None:
         [result] = run_one(remote.SshCheck, ssh_toml(silent.port), tmp_path, timeout=2.0)
     finally:
         silent.stop()
-    assert result.status is Status.FAIL and result.details["failure"] == "timeout"
+    assert result.status is Status.FAIL and result.details["failure"] == "silent"
+    assert "accepted the connection" in result.summary.en
     assert time.monotonic() - started < 3.0
 
 

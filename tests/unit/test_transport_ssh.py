@@ -28,6 +28,7 @@ from accessready.agent.transports.ssh import (
     probe,
 )
 
+from .dnsfakes import dead_system_dns, system_dns
 from .simhelpers import PASSWORD, closed_port
 
 USER = "eventful-support"
@@ -226,14 +227,24 @@ def test_known_key_type_is_negotiated_first(tmp_path) -> None:
     assert info.host_key.status == "known" and info.host_key.key_type == "ssh-rsa"
 
 
+def test_host_names_resolve_within_the_deadline(known, tmp_path, monkeypatch) -> None:
+    # socket.create_connection resolved with getaddrinfo: no timeout at all
+    with dead_system_dns(tmp_path, monkeypatch), pytest.raises(TransportError) as info:
+        probe("sync01.kund.test", 22, known, 0.5)
+    assert info.value.kind == "resolver"
+    with system_dns({}, tmp_path, monkeypatch), pytest.raises(TransportError) as info:
+        login("sync01.kund.test", 22, known, creds(), 2.0)
+    assert info.value.kind == "dns"
+
+
 def test_refused(known) -> None:
     with pytest.raises(TransportError) as info:
         probe("127.0.0.1", closed_port(), known, 2)
     assert info.value.kind == "refused"
 
 
-@pytest.mark.parametrize("mode,kind", [("silent", "timeout"), ("garbage", "protocol"),
-                                       ("close", "protocol"), ("slow", "timeout")])
+@pytest.mark.parametrize("mode,kind", [("silent", "silent"), ("garbage", "protocol"),
+                                       ("close", "protocol"), ("slow", "silent")])
 def test_hostile_peers_end_within_the_deadline(known, mode, kind) -> None:
     server = HostileServer(mode, delay=5.0).start()
     try:

@@ -13,6 +13,7 @@ import time
 import pytest
 import winrm
 
+from accessready.agent.powershell import PRELUDE
 from accessready.agent.secrets import Secret
 from accessready.agent.simulators import ntlm, pki
 from accessready.agent.simulators.ssh import HostileServer
@@ -196,7 +197,7 @@ def test_unicode_survives(http_sim) -> None:
 def test_parameters_are_data_not_code(http_sim) -> None:
     encoded = encode_powershell("# accessready:test.params\n", {"Name": "O'Brien; rm -r"})
     script, _ = decode_powershell("powershell.exe -EncodedCommand " + encoded)
-    assert script.startswith("$Name = 'O''Brien; rm -r'\n")
+    assert script.startswith(PRELUDE) and "\n$Name = 'O''Brien; rm -r'\n" in script
     assert script_params(script)["Name"] == "O'Brien; rm -r"
     transport = connect(http_sim, "basic")
     try:
