@@ -45,7 +45,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -53,6 +53,7 @@ from xml.sax.saxutils import escape, quoteattr
 from defusedxml import ElementTree as SafeET
 
 from accessready.agent.simulators.ntlm import NtlmError, NtlmServer, message_type
+from accessready.agent.simulators.stream import LocalHTTPServer
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -145,7 +146,7 @@ def script_params(script: str) -> dict[str, str]:
     return {m.group(1): m.group(2).replace("''", "'") for m in _PARAM.finditer(script)}
 
 
-class _QuietServer(ThreadingHTTPServer):
+class _QuietServer(LocalHTTPServer):
     """Clients that hang up early (a deadline passed) are normal here, not tracebacks."""
 
     daemon_threads = True
