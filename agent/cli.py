@@ -260,13 +260,9 @@ def checks(lang: str | None, fmt: str) -> None:
 def report(result_file: str, html: str | None, json_: str | None, junit: str | None,
            prometheus: str | None, nagios: bool, lang: str | None) -> None:
     """Re-render a saved result (e.g. a customer's self-check)."""
-    from accessready.reports.json_report import load
+    from accessready.reports.json_report import load_file
 
-    try:
-        data = Path(result_file).read_bytes()
-    except OSError as exc:
-        raise UserError(f"{result_file}: cannot read: {exc.strerror} — check the path") from None
-    result = load(data, result_file)
+    result = load_file(result_file)
     chosen = _pick_lang(lang, result.lang)
     outputs = {"html": html, "json": json_, "junit": junit, "prometheus": prometheus}
     _finish(result, chosen, outputs, nagios, quiet=_check_stdout(outputs, nagios))
@@ -358,12 +354,12 @@ def merge(results: tuple[str, ...], html: str | None, json_: str | None, junit: 
     shown. The verdict is decided again."""
     from accessready.agent.merge import display_run, merge_runs
     from accessready.agent.profile import load_profile
-    from accessready.reports.json_report import load
+    from accessready.reports.json_report import load_file
 
     if len(results) < 2:
         raise UserError("merge needs two or more result files, e.g. accessready merge "
                         "customer.json engineer.json --html merged.html")
-    runs = [load(_read(path), path) for path in results]
+    runs = [load_file(path) for path in results]
     prof = load_profile(profile_path) if profile_path else None
     merged = merge_runs(runs, list(results), profile=prof, force=force)
     chosen = _pick_lang(lang, merged.lang)
@@ -372,12 +368,6 @@ def merge(results: tuple[str, ...], html: str | None, json_: str | None, junit: 
     _finish(display_run(merged), chosen, {"junit": junit, "prometheus": prometheus}, nagios,
             quiet)
 
-
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror} — check the path") from None
 
 
 @cli.command(short_help="Run every customer profile, record history, report changes.",

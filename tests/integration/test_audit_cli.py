@@ -108,10 +108,13 @@ def test_self_check_report_and_merge(tmp_path: Path) -> None:
                       "--lang", "sv")
     assert out.returncode == 0 and "Egenkontroll" in (tmp_path / "r.html").read_text("utf-8")
 
-    # the engineer's run logs in (and cannot: the port is closed)
+    # the engineer's run tries to log in and cannot even connect (the port is closed): the
+    # login stays untested, an error, so the verdict is unknown (exit 3), not "not ready"
     engineer = accessready("run", str(profile), "--json", str(tmp_path / "e.json"),
                            "--vantage", "engineer", env=env)
-    assert engineer.returncode in (1, 2), engineer.stderr
+    assert engineer.returncode == 3, engineer.stderr
+    tried = json.loads((tmp_path / "e.json").read_text("utf-8"))
+    assert tried["verdict"] == "unknown" and not tried["interrupted"]
     out = accessready("merge", str(tmp_path / "c.json"), str(tmp_path / "e.json"),
                       "--json", str(tmp_path / "m.json"), "--html", str(tmp_path / "m.html"))
     assert out.returncode == engineer.returncode, out.stderr  # the login is the engineer's

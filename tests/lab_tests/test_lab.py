@@ -490,8 +490,7 @@ def test_drop_host_times_out_and_reject_host_refuses(
 
 
 def test_run_accessready_from_the_client(lab: Lab) -> None:
-    if not accessready_importable():
-        pytest.skip("accessready is not installed for this interpreter (pip install -e .)")
+    assert accessready_importable(), "install accessready first: pip install -e ."
     profile = f"""
 [customer]
 name = "Lab kommun"
