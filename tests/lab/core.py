@@ -31,7 +31,7 @@ from .daemons.https import PUBLIC_PORTS, WAP_CERT_PORTS, WebHost
 from .daemons.ocserv import OTHER_GROUP, OcServ
 from .daemons.openconnect import VpnClient
 from .daemons.pptpd import Pptpd
-from .daemons.sshd import SshServer
+from .daemons.sshd import PamSshServer, SshServer
 from .daemons.xrdp import Xrdp
 from .pki import CertFiles, build_lab_pki
 from .proc import LabError, in_netns, ns_command, run
@@ -182,6 +182,9 @@ class Lab:
             if host in present:
                 daemon = factory()
                 self.daemons[daemon.name] = daemon
+        if "sshd@ssh" in self.daemons and os.path.exists("/etc/pam.d/sshd"):
+            pam = PamSshServer(self, self.sshd)  # started after sshd@ssh: shares its key
+            self.daemons[pam.name] = pam
         for daemon in self.daemons.values():
             daemon.start()
         deadline = time.monotonic() + START_TIMEOUT
@@ -368,7 +371,10 @@ class Lab:
         assert ssh.host_key is not None
         key = " ".join(ssh.host_key.public_line.split()[:2])
         names = ",".join(n for n in (ssh.host.dns_name, ssh.host.address) if n)
-        self.known_hosts.write_text(f"{names} {key}\n")
+        lines = [f"{names} {key}"]
+        if "sshd-pam@ssh" in self.daemons:
+            lines.append(f"[{ssh.host.address}]:{PamSshServer.port} {key}")
+        self.known_hosts.write_text("\n".join(lines) + "\n")
 
     def _describe_services(self) -> None:
         hosts = self.topology.hosts
@@ -384,6 +390,14 @@ class Lab:
                     "host_key_sha256": ssh.host_key.sha256,
                     "host_key_md5": ssh.host_key.md5,
                 },
+            )
+        if "sshd-pam@ssh" in self.daemons:
+            pam = self.daemons["sshd-pam@ssh"]
+            s["ssh_pam"] = Service(
+                "ssh_pam", "ssh", pam.host.address, PamSshServer.port,
+                dns_name=pam.host.dns_name,
+                extra={"known_hosts": str(self.known_hosts), "use_pam": True,
+                       "auth": "keyboard-interactive"},
             )
         if "rdp" in hosts:
             h = hosts["rdp"]

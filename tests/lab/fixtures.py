@@ -33,6 +33,8 @@ REQUIRED = (
     ("unshare", "unshare"),
     ("nft", "nft"),
     ("sshd", "/usr/sbin/sshd"),
+    ("sudo", "/usr/bin/sudo"),
+    ("chage", "/usr/bin/chage"),
     ("ocserv", "/usr/sbin/ocserv"),
     ("openconnect", "/usr/sbin/openconnect"),
     ("charon", "/usr/lib/ipsec/charon"),

@@ -9,6 +9,7 @@ against xrdp is exactly the misreading remote.rdp must not make.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import paramiko
@@ -22,6 +23,7 @@ from accessready.agent.secrets import Secret
 from accessready.agent.transports.base import TransportError
 from accessready.agent.transports.sessions import SessionOptions, Sessions
 from accessready.checks import account, remote
+from tests.lab.daemons.sshd import SUPPORT_SUDO_RULE
 
 pytestmark = pytest.mark.lab
 
@@ -92,13 +94,15 @@ def test_password_login_status_rights_and_known_key(lab, vpn_split, lab_ssh) -> 
     assert probe.details["host_key"]["fingerprint"] == lab_ssh.extra["host_key_sha256"]
     assert probe.details["banner"].startswith("SSH-2.0-OpenSSH")
     status = got["account.status", "ssh01"]
-    # the lab's private /etc/shadow is root-only, so chage -l fails and passwd -S answers
+    # the lab's private /etc/shadow is root:shadow 0640, so the setgid chage -l answers
     assert status.status is Status.PASS, status.summary.en
+    assert status.summary.en.startswith("chage:"), status.summary.en
     assert "password never expires" in status.summary.en
     rights = got["account.privileges", "ssh01"]
-    # the lab's support user has no sudo rule; the sync role needs one
-    assert rights.status is Status.WARN, rights.summary.en
+    # the lab's support user has a NOPASSWD sudo rule; the sync role needs one
+    assert rights.status is Status.PASS, rights.summary.en
     assert rights.details["parsed"]["user"] == lab.support.username
+    assert rights.details["sudo"]["state"] == "rules"
 
 
 def test_key_login(lab, vpn_split, lab_ssh) -> None:
@@ -139,6 +143,87 @@ def test_expired_password_is_recognised(lab, vpn_split, lab_ssh) -> None:
     login = results(run)["account.login", "ssh01"]
     assert login.status is Status.FAIL, login.summary.en
     assert login.details["failure"] == "password_expired"
+
+
+def test_status_reads_the_expiry_from_chage(lab, vpn_split, lab_ssh) -> None:
+    """An expiry inside min_password_days (14) warns; one far away passes; both from chage."""
+    verdicts = {}
+    try:
+        for days in (5, 60):
+            lab.sshd.set_password_expiry(days)
+            run = run_in_client(lab, lab_toml(lab, lab_ssh), [account.StatusCheck],
+                                password=lab.support.password)
+            verdicts[days] = results(run)["account.status", "ssh01"]
+    finally:
+        lab.sshd.set_password_expiry(None)
+    for days, result in verdicts.items():
+        assert result.details["chage"]["exit_code"] == 0, result.details["chage"]
+        assert result.details["ageing"]["max_days"] == "90"
+        assert result.summary.en.startswith("chage:"), result.summary.en
+        expires = dt.date.fromisoformat(result.details["facts"]["password_expires"])
+        assert expires == _shadow_today() + dt.timedelta(days=days)
+    soon, later = verdicts[5], verdicts[60]
+    assert soon.status is Status.WARN, soon.summary.en
+    assert soon.remediation is not None and "expires soon" in soon.remediation.en
+    assert "the password expires in" in soon.summary.en
+    assert later.status is Status.PASS, later.summary.en
+    assert "password valid" in later.summary.en
+
+
+def test_privileges_report_the_sudo_rule_and_its_absence(lab, vpn_split, lab_ssh) -> None:
+    """sudo -n -l over the real sshd: the lab's rule passes the sync role; no rule warns."""
+    with_rule = run_in_client(lab, lab_toml(lab, lab_ssh), [account.PrivilegesCheck],
+                              password=lab.support.password)
+    lab.sshd.set_sudo_rule(None)
+    try:
+        without = run_in_client(lab, lab_toml(lab, lab_ssh), [account.PrivilegesCheck],
+                                password=lab.support.password)
+    finally:
+        lab.sshd.set_sudo_rule(SUPPORT_SUDO_RULE)
+    rights = results(with_rule)["account.privileges", "ssh01"]
+    assert rights.status is Status.PASS, rights.summary.en
+    assert rights.details["sudo"]["state"] == "rules", rights.details["sudo_raw"]
+    assert rights.details["sudo"]["nopasswd"] is True
+    assert any("/usr/bin/journalctl" in rule for rule in rights.details["sudo"]["rules"])
+    assert "may use sudo without a password" in rights.summary.en
+    lacking = results(without)["account.privileges", "ssh01"]
+    assert lacking.status is Status.WARN, lacking.summary.en
+    # sudo asks for a password before it admits to no rules at all (listpw=any, no NOPASSWD
+    # entry): with -n that is "a password is required", and no sudo/wheel/admin group
+    assert lacking.details["sudo"]["state"] == "password_required", lacking.details["sudo_raw"]
+    assert lacking.details["admin_groups"] == []
+    assert "the sync role needs sudo" in lacking.summary.en
+
+
+def test_pam_keyboard_interactive_login_and_expired_password(lab, vpn_split,
+                                                              lab_ssh) -> None:
+    """The second sshd (UsePAM yes, keyboard-interactive only): a login answers PAM's
+    password prompt; an expired password brings PAM's change prompts, read as expired."""
+    pam = lab.service("ssh_pam")
+    toml = lab_toml(lab, lab_ssh).replace(
+        'remote = ["ssh"]\n', f'remote = ["ssh"]\nssh = {{ port = {pam.port} }}\n')
+    fine = run_in_client(lab, toml, [account.LoginCheck], password=lab.support.password)
+    lab.sshd.set_password_expiry(-1)
+    try:
+        expired = run_in_client(lab, toml, [account.LoginCheck],
+                                password=lab.support.password)
+    finally:
+        lab.sshd.set_password_expiry(None)
+    login = results(fine)["account.login", "ssh01"]
+    assert login.status is Status.PASS, login.summary.en
+    assert login.details["login"]["auth"] == [{"method": "keyboard-interactive",
+                                               "result": "accepted"}]
+    failed = results(expired)["account.login", "ssh01"]
+    assert failed.status is Status.FAIL, failed.summary.en
+    assert failed.details["failure"] == "password_expired", failed.details
+    assert failed.details["attempts"][-1] == {"method": "keyboard-interactive",
+                                              "result": "password expired"}
+    assert any("password" in p.lower() for p in failed.details["prompts"][1:])
+
+
+def _shadow_today() -> dt.date:
+    """The day the lab's shadow entries count from (UTC, as ``shadow_line`` does)."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 def test_unknown_host_key_fails_with_the_fingerprint(lab, vpn_split, lab_ssh, lab_peers,
