@@ -471,7 +471,19 @@ class WinrmTransport:
 
 
 def open_winrm(endpoint: WinrmEndpoint, password: Any, timeout: float) -> WinrmTransport:
-    """A connected :class:`WinrmTransport` (authenticated, shell open) or TransportError."""
+    """A connected :class:`WinrmTransport` (authenticated, shell open) or TransportError.
+
+    The host name is looked up first with the bounded resolver: requests would otherwise
+    resolve it with no timeout at all, past the check's deadline when DNS is dead.
+    """
+    from accessready.agent.dns import ResolveError, resolve_host
+
+    started = time.monotonic()
+    try:
+        resolve_host(endpoint.host, timeout)
+    except ResolveError as exc:
+        kind = "dns" if exc.kind in ("nxdomain", "nodata") else "resolver"
+        raise TransportError(kind, str(exc), {"host": endpoint.host}) from None
     transport = WinrmTransport(endpoint, password)
-    transport.connect(timeout)
+    transport.connect(max(0.05, timeout - (time.monotonic() - started)))
     return transport

@@ -326,3 +326,21 @@ def test_missing_optional_auth_libraries_are_named(http_sim, auth) -> None:
     # without the library: a clear "install this"; with it: the simulator offers neither
     expected = {"auth_failed", "protocol", "error"} if available else {"missing_dependency"}
     assert info.value.kind in expected, str(info.value)
+
+
+def test_winrm_host_names_resolve_within_the_deadline(tmp_path, monkeypatch) -> None:
+    """requests would resolve with no timeout: the transport looks the name up first."""
+    from accessready.agent.transports.base import TransportError
+    from accessready.agent.transports.winrm import WinrmEndpoint, open_winrm
+
+    from .dnsfakes import dead_system_dns, system_dns
+
+    endpoint = WinrmEndpoint(host="gone.test", port=5985, https=False, auth="basic",
+                             username="support")
+    records = {("other.test.", "A"): ["127.0.0.1"]}
+    with system_dns(records, tmp_path, monkeypatch), pytest.raises(TransportError) as missing:
+        open_winrm(endpoint, None, 2.0)
+    assert missing.value.kind == "dns"
+    with dead_system_dns(tmp_path, monkeypatch), pytest.raises(TransportError) as dead:
+        open_winrm(endpoint, None, 0.5)
+    assert dead.value.kind == "resolver"
