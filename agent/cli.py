@@ -205,7 +205,7 @@ def _check_stdout(outputs: dict[str, str | None], nagios: bool) -> bool:
 
 
 def _finish(result: Any, lang: str, outputs: dict[str, str | None], nagios: bool,
-            quiet: bool) -> NoReturn:
+            quiet: bool, exit_code: int | None = None) -> NoReturn:
     from accessready.agent.model import ExitCode
     from accessready.reports.terminal import render_table, use_colour
 
@@ -218,7 +218,7 @@ def _finish(result: Any, lang: str, outputs: dict[str, str | None], nagios: bool
         sys.stdout.write(render_table(result, lang, colour=use_colour(sys.stdout)))
     if result.interrupted:
         click.echo("accessready: interrupted; the outputs hold what finished.", err=True)
-    sys.exit(int(ExitCode.for_verdict(result.verdict)))
+    sys.exit(int(ExitCode.for_verdict(result.verdict)) if exit_code is None else exit_code)
 
 
 @cli.command()
@@ -275,7 +275,11 @@ def report(result_file: str, html: str | None, json_: str | None, junit: str | N
               help="Also keep the demo profile here.")
 @click.option("--lang", type=click.Choice(["sv", "en"]), default=None)
 def demo(html: str, json_: str, profile_out: str | None, lang: str | None) -> None:
-    """Run the real checks against a simulated customer on loopback; writes report.html."""
+    """Run the real checks against a simulated customer on loopback; writes report.html.
+
+    Exits 0 when the demo ran (the simulated customer's verdict is in the report; it has
+    findings on purpose), 3 when it could not run.
+    """
     from accessready.agent.demo import run_demo
     from accessready.reports.terminal import LiveLine
 
@@ -286,7 +290,8 @@ def demo(html: str, json_: str, profile_out: str | None, lang: str | None) -> No
     finally:
         live.close()
     click.echo(f"accessready: demo report written to {html}", err=True)
-    _finish(result, result.lang, {"html": html, "json": json_}, nagios=False, quiet=False)
+    _finish(result, result.lang, {"html": html, "json": json_}, nagios=False, quiet=False,
+            exit_code=0)
 
 
 @cli.command()

@@ -158,7 +158,7 @@ def test_wheel_in_fresh_venv_runs_the_demo(tmp_path: Path, wheel: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     out = accessready("demo", python=str(python), cwd=work, timeout=180)
-    assert out.returncode in (0, 1, 2), out.stderr
+    assert out.returncode == 0, out.stderr
     assert (work / "report.html").stat().st_size > 1000
     assert (work / "demo-result.json").exists()
     schema = accessready("schema", "result", python=str(python))
