@@ -213,6 +213,7 @@ class _Validator:
                 raise self.error(path, f"expected a table of ports, found {_type_name(raw)}",
                                  "write it as { name = 1234 }")
             for name, port in raw.items():
+                self.port_name(f"{path}.{name}", name, field)
                 self.value(f"{path}.{name}", port, Field("int", minimum=1, maximum=65535))
             return dict(raw)
         if kind == "bool":
@@ -281,6 +282,16 @@ class _Validator:
                 raise self.error(path, f"'{raw}' has host bits set",
                                  f"did you mean '{fixed}'?") from None
         return raw  # str, path
+
+    def port_name(self, path: str, name: str, field: Field) -> None:
+        """A port map's key must name a port the method uses (else it would be ignored)."""
+        base = name.rpartition(".")[2] if field.extra.get("per_server") else name
+        if base in field.enum:
+            return
+        close = difflib.get_close_matches(base, field.enum, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise self.error(path, f"'{name}' is not a port this method uses",
+                         f"{hint}use: {', '.join(field.enum)}")
 
     def secret(self, path: str, raw: Any) -> SecretRef:
         how = ('use password = { env = "ACCESSREADY_PASSWORD" }, { keyring = "name" } '
@@ -405,6 +416,11 @@ def _cross_check(v: _Validator, data: dict[str, Any]) -> None:
         if {"adfs", "wap"} & set(server.get("roles", [])) and not server.get("remote"):
             raise v.error(f"servers[{i}].remote", "an AD FS or WAP server needs a remote "
                           "method", 'add remote = ["rdp", "winrm"]')
+    for key in data.get("adfs", {}).get("ports", {}):
+        server_name = key.rpartition(".")[0]
+        if server_name and server_name not in names:
+            raise v.error(f"adfs.ports.{key}", f"no server is named '{server_name}'",
+                          'use the name of a [[servers]] entry, e.g. "adfs01.https"')
     tv_server = access.get("teamviewer", {}).get("server")
     if tv_server and tv_server not in names:
         raise v.error("access.teamviewer.server", f"no server is named '{tv_server}'",

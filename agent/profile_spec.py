@@ -47,7 +47,12 @@ def _tls_fields() -> dict[str, Field]:
     }
 
 
-_PORTMAP = Field("portmap", "named ports, e.g. { topology = 264, ike = 500 }")
+def _portmap(*names: str, per_server: bool = False) -> Field:
+    """``ports = { name = N }`` with the names a method uses; ``per_server`` also allows
+    ``"<server>.<name>"`` keys (AD FS nodes sharing one address in a lab)."""
+    shown = ", ".join(f"{n} = …" for n in names)
+    return Field("portmap", f"named ports: {{ {shown} }}", enum=names,
+                 extra={"per_server": per_server})
 
 CONTACT = {
     "name": Field("str", "the person's name", required=True),
@@ -91,14 +96,13 @@ SPEC: dict[str, Field] = {
             "gateway": Field("host", "gateway host name", required=True),
             "group": Field("str", "the connection profile (tunnel group) offered to us"),
             "port": _port(),
-            "ports": _PORTMAP,
             **_tls_fields(),
         }),
         "checkpoint": Field("table", "Check Point gateway", table={
             "gateway": Field("host", "gateway host name", required=True),
             "group": Field("str", "login option / realm"),
             "port": _port(),
-            "ports": _PORTMAP,
+            "ports": _portmap("topology", "ike"),
             **_tls_fields(),
         }),
         "windows_vpn": Field("table", "Windows built-in VPN", table={
@@ -106,7 +110,7 @@ SPEC: dict[str, Field] = {
             "tunnel": Field("enum", "tunnel type", enum=VPN_TUNNELS, default="ikev2"),
             "connection": Field("str", "the Windows VPN connection's name on the workstation"),
             "port": _port(),
-            "ports": _PORTMAP,
+            "ports": _portmap("ike", "natt", "pptp"),
         }),
     }),
     "account": Field("table", "the support account", table={
@@ -141,7 +145,7 @@ SPEC: dict[str, Field] = {
         "cert_warn_days": Field("int", "warn this many days before expiry", minimum=0,
                                 maximum=3650, default=30),
         "port": _port(),
-        "ports": _PORTMAP,
+        "ports": _portmap("https", "http", per_server=True),
         **_tls_fields(),
     }),
     "checks": Field("table", "run settings", table={
@@ -189,8 +193,12 @@ def _schema_of(f: Field) -> dict[str, Any]:
                         "keyring": {"type": "string", "minLength": 1},
                         "prompt": {"const": True}}})
     elif f.kind == "portmap":
-        out.update({"type": "object", "additionalProperties": {
-            "type": "integer", "minimum": 1, "maximum": 65535}})
+        names = "|".join(f.enum)
+        pattern = (rf"^([^.]+\.)?({names})$" if f.extra.get("per_server")
+                   else rf"^({names})$")
+        out.update({"type": "object", "propertyNames": {"pattern": pattern},
+                    "additionalProperties": {"type": "integer", "minimum": 1,
+                                             "maximum": 65535}})
     elif f.kind == "cidr":
         out.update({"type": "string", "pattern": r"^[0-9A-Fa-f:.]+/[0-9]{1,3}$"})
     else:  # str, host, hostport, path
