@@ -61,6 +61,53 @@ def _clean_key(part: str) -> str:
     return part.strip().strip("\"'")
 
 
+class _ArrayScan:
+    """Follows one array value across lines, noting the line of each element (and of the
+    keys of inline-table elements), so ``contacts[2].email`` points at its own line."""
+
+    def __init__(self, path: str, lines: dict[str, int]) -> None:
+        self.path, self.lines = path, lines
+        self.depth = 0
+        self.index = -1
+        self.expecting = False
+        self.quote = ""
+        self.closed = False
+
+    def feed(self, text: str, number: int) -> None:
+        i = 0
+        while i < len(text) and not self.closed:
+            ch = text[i]
+            if self.quote:
+                if ch == "\\" and self.quote == '"':
+                    i += 1
+                elif ch == self.quote:
+                    self.quote = ""
+            elif ch == "#":
+                return
+            elif self.depth == 1 and self.expecting and ch not in " \t,]":
+                self.index += 1
+                self.expecting = False
+                element = f"{self.path}[{self.index}]"
+                self.lines.setdefault(element, number)
+                if ch == "{":
+                    for inner in _INLINE_KEY.finditer(text[i:].split("}", 1)[0]):
+                        self.lines.setdefault(f"{element}.{inner.group(1)}", number)
+                continue  # look at this character again, now as part of the element
+            elif ch in "\"'":
+                self.quote = ch
+            elif ch in "[{":
+                self.depth += 1
+                if self.depth == 1:
+                    self.expecting = True
+            elif ch in "]}":
+                self.depth -= 1
+                if self.depth == 0:
+                    self.closed = True
+            elif ch == "," and self.depth == 1:
+                self.expecting = True
+            i += 1
+
+
 class LineIndex:
     """Maps a dotted key path such as ``servers[1].winrm.port`` to its line in the file.
 
@@ -73,7 +120,13 @@ class LineIndex:
         self.lines: dict[str, int] = {}
         counters: dict[str, int] = {}
         table = ""
+        arrays: _ArrayScan | None = None  # a multi-line array still open
         for number, line in enumerate(text.splitlines(), start=1):
+            if arrays is not None:
+                arrays.feed(line, number)
+                if arrays.closed:
+                    arrays = None
+                continue
             header = _HEADER.match(line)
             if header and not line.lstrip().startswith("#"):
                 name = ".".join(_clean_key(p) for p in header.group(2).split("."))
@@ -96,6 +149,12 @@ class LineIndex:
             full = f"{table}.{path}" if table else path
             self.lines.setdefault(full, number)
             rest = line[key.end():]
+            if rest.lstrip().startswith("["):
+                array = _ArrayScan(full, self.lines)
+                array.feed(rest, number)
+                if not array.closed:
+                    arrays = array
+                continue
             if "{" in rest:
                 for inner in _INLINE_KEY.finditer(rest):
                     self.lines.setdefault(f"{full}.{inner.group(1)}", number)

@@ -136,3 +136,13 @@ def test_bom_folder_and_huge_files(tmp_path: Path) -> None:
     deep.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(ProfileError):
         load_profile(deep)
+
+
+def test_line_index_follows_multi_line_arrays() -> None:
+    text = ('contacts = [\n  { name = "A" },  # one\n  { name = "B",\n    email = "b" },\n'
+            '  "scalar, with a comma",\n]\nafter = 1\n')
+    index = LineIndex(text)
+    assert index.line_of("contacts[0].name") == 2
+    assert index.line_of("contacts[1]") == 3
+    assert index.line_of("contacts[2]") == 5
+    assert index.line_of("after") == 7
