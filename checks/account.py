@@ -366,6 +366,37 @@ def _no_method_target(check: Check, target: Target) -> Result:
         {"reason": "no_command_method"})
 
 
+def _read_failed(check: Check, target: Target, exc: TransportError, method: str,
+                 details: dict[str, Any] | None = None,
+                 status: Status = Status.ERROR) -> Result:
+    """The result when reading over an open session failed with ``exc``."""
+    return check.result(target, status, failure_summary(exc),
+                        failure_details(exc, {"method": method} if details is None else details),
+                        fix=remediation_key(exc, method))
+
+
+class _ServerAccountCheck(Check):
+    """Shared by account.status and account.privileges: the support account, read on each
+    remote server over its command method (WinRM first, then SSH)."""
+
+    def applies(self, profile: Profile) -> Text | None:
+        return _no_account(profile)
+
+    def targets(self, profile: Profile) -> list[Target]:
+        return server_targets(profile, [s for s in profile.servers if s.remote])
+
+    def run(self, ctx: CheckContext, target: Target) -> Result:
+        server: Server = target.data
+        method = server_method(server)
+        if method is None:
+            return _no_method_target(self, target)
+        return self._read(ctx, target, server, method)
+
+    def _read(self, ctx: CheckContext, target: Target, server: Server,
+              method: str) -> Result:
+        raise NotImplementedError
+
+
 # --- account.login -----------------------------------------------------------------------
 
 class LoginCheck(Check):
@@ -497,7 +528,7 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
-class StatusCheck(Check):
+class StatusCheck(_ServerAccountCheck):
     """The support account is enabled, not locked, and its password is not about to expire."""
 
     id = "account.status"
@@ -527,17 +558,8 @@ class StatusCheck(Check):
                      "Kontots status kunde inte läsas helt: läs underlaget."),
     }
 
-    def applies(self, profile: Profile) -> Text | None:
-        return _no_account(profile)
-
-    def targets(self, profile: Profile) -> list[Target]:
-        return server_targets(profile, [s for s in profile.servers if s.remote])
-
-    def run(self, ctx: CheckContext, target: Target) -> Result:
-        server: Server = target.data
-        method = server_method(server)
-        if method is None:
-            return _no_method_target(self, target)
+    def _read(self, ctx: CheckContext, target: Target, server: Server,
+              method: str) -> Result:
         username = ctx.profile.account.username or ""
         sessions = ctx.service("sessions")
         try:
@@ -639,9 +661,9 @@ class StatusCheck(Check):
             passwd = transport.run(["env", "LC_ALL=C", "passwd", "-S", name],
                                    ctx.timeout(5.0))
         except TransportError as exc:
-            return self.result(target, Status.ERROR if exc.kind != "password_expired"
-                               else Status.FAIL, failure_summary(exc),
-                               failure_details(exc, details), fix=remediation_key(exc, "ssh"))
+            return _read_failed(self, target, exc, "ssh", details,
+                                Status.ERROR if exc.kind != "password_expired"
+                                else Status.FAIL)
         details = {**details, "user": name, "chage": chage.to_json(), "passwd": passwd.to_json()}
         status_fields = parse_passwd_status(passwd.stdout) if passwd.exit_code == 0 else {}
         details["passwd_status"] = {k: _iso(v) for k, v in status_fields.items()}
@@ -747,7 +769,7 @@ def _role_needs(server: Server, table: dict[str, str]) -> set[str]:
     return {table[r] for r in server.roles if r in table}
 
 
-class PrivilegesCheck(Check):
+class PrivilegesCheck(_ServerAccountCheck):
     """The support account's groups and rights, and whether they fit the server's role."""
 
     id = "account.privileges"
@@ -778,17 +800,8 @@ class PrivilegesCheck(Check):
                   "loggar): be kunden om en sudoers-regel för supportkontot."),
     }
 
-    def applies(self, profile: Profile) -> Text | None:
-        return _no_account(profile)
-
-    def targets(self, profile: Profile) -> list[Target]:
-        return server_targets(profile, [s for s in profile.servers if s.remote])
-
-    def run(self, ctx: CheckContext, target: Target) -> Result:
-        server: Server = target.data
-        method = server_method(server)
-        if method is None:
-            return _no_method_target(self, target)
+    def _read(self, ctx: CheckContext, target: Target, server: Server,
+              method: str) -> Result:
         transport, failed = _session(self, ctx, target, server, method)
         if failed is not None:
             return failed
@@ -801,9 +814,7 @@ class PrivilegesCheck(Check):
         try:
             data = powershell_json(transport, PRIVILEGES_SCRIPT, ctx.timeout(10.0))
         except TransportError as exc:
-            return self.result(target, Status.ERROR, failure_summary(exc),
-                               failure_details(exc, {"method": "winrm"}),
-                               fix=remediation_key(exc, "winrm"))
+            return _read_failed(self, target, exc, "winrm")
         data = data if isinstance(data, dict) else {}
         groups = [g for g in as_list(data.get("Groups")) if isinstance(g, dict)]
         privileges = [p for p in as_list(data.get("Privileges")) if isinstance(p, dict)]
@@ -846,9 +857,7 @@ class PrivilegesCheck(Check):
             ident = transport.run(["id"], ctx.timeout(5.0))
             sudo = transport.run(["sudo", "-n", "-l"], ctx.timeout(6.0))
         except TransportError as exc:
-            return self.result(target, Status.ERROR, failure_summary(exc),
-                               failure_details(exc, {"method": "ssh"}),
-                               fix=remediation_key(exc, "ssh"))
+            return _read_failed(self, target, exc, "ssh")
         parsed = parse_id(ident.stdout)
         sudo_info = parse_sudo(sudo)
         admin_groups = sorted(set(parsed.get("groups", [])) & {"sudo", "wheel", "admin"})

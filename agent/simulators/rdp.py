@@ -15,10 +15,10 @@ After the Connection Confirm the connection is closed: nothing else of RDP is sp
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import struct
-import threading
+
+from accessready.agent.simulators.stream import StreamServer
 
 # TPKT + X.224 CC, dst-ref 0, src-ref 0x1234 (as Windows and xrdp send it), class 0.
 _CC_PREFIX = bytes.fromhex("03 00 00 13 0e d0 00 00 12 34 00")
@@ -55,39 +55,27 @@ class RdpSimulator:
         if policy not in ("nla_required", "tls"):
             raise ValueError(f"unknown policy {policy}")
         self.policy = policy
-        self._listener = socket.create_server((host, 0))
-        self.host, self.port = self._listener.getsockname()[:2]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="rdp-sim", daemon=True)
+        self._server = StreamServer(self._answer, host, conn_timeout=2.0, name="rdp-sim")
+        self.host, self.port = self._server.host, self._server.port
 
     def start(self) -> RdpSimulator:
         """Accept in the background."""
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
         """Stop accepting."""
-        self._stop.set()
-        with contextlib.suppress(OSError):
-            self._listener.close()
+        self._server.stop()
 
-    def _serve(self) -> None:
-        self._listener.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            with sock, contextlib.suppress(OSError):
-                sock.settimeout(2.0)
-                head = sock.recv(4)
-                if len(head) < 4 or head[0] != 3:
-                    continue
-                length = struct.unpack(">H", head[2:4])[0]
-                body = b""
-                while len(head) + len(body) < length:
-                    chunk = sock.recv(length - 4 - len(body))
-                    if not chunk:
-                        break
-                    body += chunk
-                sock.sendall(confirm(requested_protocols(head + body), self.policy))
+    def _answer(self, sock: socket.socket) -> None:
+        head = sock.recv(4)
+        if len(head) < 4 or head[0] != 3:
+            return
+        length = struct.unpack(">H", head[2:4])[0]
+        body = b""
+        while len(head) + len(body) < length:
+            chunk = sock.recv(length - 4 - len(body))
+            if not chunk:
+                break
+            body += chunk
+        sock.sendall(confirm(requested_protocols(head + body), self.policy))

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from accessready.agent.simulators.stream import accept_loop
+
 CommandHandler = Callable[[list[str], str], tuple[str, str, int]]
 
 EXPIRED_STDERR = ("WARNING: Your password has expired.\n"
@@ -259,14 +261,7 @@ class SshSimulator:
                 transport.close()
 
     def _serve(self) -> None:
-        self._listener.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            threading.Thread(target=self._session, args=(sock,), daemon=True,
-                             name="ssh-sim-conn").start()
+        accept_loop(self._listener, self._stop, self._session, "ssh-sim-conn")
 
     def _session(self, sock: socket.socket) -> None:
         import paramiko
@@ -340,16 +335,10 @@ class HostileServer:
                 sock.close()
 
     def _serve(self) -> None:
-        self._listener.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            self._open.append(sock)
-            threading.Thread(target=self._handle, args=(sock,), daemon=True).start()
+        accept_loop(self._listener, self._stop, self._handle, f"hostile-{self.mode}-conn")
 
     def _handle(self, sock: socket.socket) -> None:
+        self._open.append(sock)
         with contextlib.suppress(OSError):
             if self.mode == "close":
                 sock.close()

@@ -42,6 +42,19 @@ class LocalHTTPServer(ThreadingHTTPServer):
         self.server_port = int(port)
 
 
+def accept_loop(listener: socket.socket, stop: threading.Event, handle: Handler,
+                name: str) -> None:
+    """Accept on ``listener`` until ``stop`` is set; each connection runs ``handle(conn)`` on
+    its own daemon thread called ``name``. The listener polls (0.2 s) so a stop is seen."""
+    listener.settimeout(0.2)
+    while not stop.is_set():
+        try:
+            conn, _ = listener.accept()
+        except (TimeoutError, OSError):
+            continue
+        threading.Thread(target=handle, args=(conn,), daemon=True, name=name).start()
+
+
 class StreamServer:
     """Serve ``handler`` on ``host:port`` (port 0: any free port) until :meth:`stop`."""
 
@@ -87,16 +100,10 @@ class StreamServer:
         self.stop()
 
     def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            threading.Thread(target=self._one, args=(conn,), daemon=True,
-                             name=f"{self.name}-conn").start()
+        accept_loop(self._sock, self._stop, self._one, f"{self.name}-conn")
 
     def _one(self, conn: socket.socket) -> None:
+        self.connections += 1
         conn.settimeout(self.conn_timeout)
         try:
             if self.tls is not None:

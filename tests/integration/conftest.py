@@ -31,3 +31,30 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     str(REPO / "tests" / "fixtures" / "plugin_dist")], check=True, timeout=300,
                    capture_output=True)
     return target
+
+
+def one_line_error(out: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """``out`` failed with exit code 3 and a one-line error naming every needle."""
+    assert out.returncode == 3, out
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("accessready: error: "), out
+    assert "Traceback" not in out.stderr
+    for needle in needles:
+        assert needle in out.stderr, out.stderr
+
+
+def account_profile(path: Path, customer: str, rest: str) -> Path:
+    """Write a profile at ``path``: agreement and DPA in force, TeamViewer access, the
+    support account (its password from ``$AR_CANARY``), then the TOML ``rest``."""
+    path.write_text(f"""
+[customer]
+name = "{customer}"
+agreement = "SA-1"
+agreement_valid_until = 2099-12-31
+dpa_signed = 2025-01-01
+[access]
+methods = ["teamviewer"]
+[account]
+username = "support"
+password = {{ env = "AR_CANARY" }}
+""" + rest, encoding="utf-8")
+    return path

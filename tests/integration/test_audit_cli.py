@@ -19,19 +19,11 @@ import pytest
 
 from accessready.agent.simulators.pptp import PptpSimulator
 
-from .conftest import REPO, accessready
+from .conftest import REPO, accessready, account_profile, one_line_error
 
 RESULT_SCHEMA = json.loads((REPO / "reports" / "schemas" / "result.schema.json").read_text())
 AUDIT_SCHEMA = json.loads((REPO / "reports" / "schemas" / "audit.schema.json").read_text())
 CANARY = "SelfCheck-Canary-31c7!"
-
-
-def one_line_error(out: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert out.returncode == 3, out
-    assert out.stderr.count("\n") == 1 and out.stderr.startswith("accessready: error: "), out
-    assert "Traceback" not in out.stderr
-    for needle in needles:
-        assert needle in out.stderr, out.stderr
 
 
 def closed_port() -> int:
@@ -42,19 +34,7 @@ def closed_port() -> int:
 
 def plain_profile(folder: Path, name: str, customer: str) -> Path:
     """Admin checks and the support account's login on a server whose SSH port is closed."""
-    path = folder / f"{name}.toml"
-    path.write_text(f"""
-[customer]
-name = "{customer}"
-agreement = "SA-1"
-agreement_valid_until = 2099-12-31
-dpa_signed = 2025-01-01
-[access]
-methods = ["teamviewer"]
-[account]
-username = "support"
-password = {{ env = "AR_CANARY" }}
-[[servers]]
+    return account_profile(folder / f"{name}.toml", customer, f"""[[servers]]
 name = "adfs01"
 address = "127.0.0.1"
 roles = ["adfs"]
@@ -63,8 +43,7 @@ ssh = {{ port = {closed_port()} }}
 [checks]
 timeout = 5
 only = ["admin.agreement", "admin.dpa", "account.login"]
-""", encoding="utf-8")
-    return path
+""")
 
 
 def vpn_profile(folder: Path, name: str, customer: str, port: int, timeout: float = 3) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from .conftest import REPO, accessready
+from .conftest import REPO, accessready, account_profile, one_line_error
 
 PROFILES = REPO / "tests" / "profiles"
 RESULT_SCHEMA = json.loads((REPO / "reports" / "schemas" / "result.schema.json").read_text())
@@ -16,23 +16,10 @@ CANARY = "Canary-Secret-91f2c!"
 
 
 def admin_only_profile(tmp_path: Path, extra: str = "") -> Path:
-    path = tmp_path / "p.toml"
-    path.write_text(f"""
-[customer]
-name = "CLI kund"
-agreement = "SA-1"
-agreement_valid_until = 2099-12-31
-dpa_signed = 2025-01-01
-[access]
-methods = ["teamviewer"]
-[account]
-username = "support"
-password = {{ env = "AR_CANARY" }}
-[checks]
+    return account_profile(tmp_path / "p.toml", "CLI kund", f"""[checks]
 only = ["admin.agreement", "admin.dpa", "sample.*"]
 {extra}
-""", encoding="utf-8")
-    return path
+""")
 
 
 def test_help_and_version() -> None:
@@ -44,10 +31,7 @@ def test_help_and_version() -> None:
 @pytest.mark.parametrize("args", [["run"], ["frobnicate"], ["run", "x.toml", "--timeout", "-1"],
                                   ["run", "x.toml", "--lang", "de"]])
 def test_usage_errors_are_one_line_exit_3(args: list[str]) -> None:
-    out = accessready(*args)
-    assert out.returncode == 3, out
-    assert out.stderr.count("\n") == 1 and out.stderr.startswith("accessready: error: ")
-    assert "Traceback" not in out.stderr
+    one_line_error(accessready(*args))
 
 
 @pytest.mark.parametrize("name", ["07_literal_password", "22_cidr_host_bits", "01_toml_syntax"])
