@@ -27,6 +27,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +205,8 @@ class Resolvers:
 
     network: Network
     _cache: dict[str, Any] = field(default_factory=dict)
+    _gates: dict[str, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def _resolver(self, servers: tuple[Endpoint, ...], timeout: float) -> Any:
         """A dnspython resolver for ``servers``; raises :class:`ResolveError` when a
@@ -236,7 +239,32 @@ class Resolvers:
 
     def lookup(self, name: str, rdtype: str, *, view: str = "external",
                timeout: float = 3.0) -> Answer:
-        """Ask ``view``'s resolvers for ``name``/``rdtype`` within ``timeout`` seconds."""
+        """Ask ``view``'s resolvers for ``name``/``rdtype`` within ``timeout`` seconds.
+
+        Definite answers (records, no such name, no data) are remembered for the run, so
+        contacts sharing a mail domain ask once; timeouts and errors are not, since they
+        may come from one check's short remaining budget.
+        """
+        key = f"answer:{view}:{rdtype}:{name.lower().rstrip('.')}"
+        with self._guard:
+            gate = self._gates.setdefault(key, threading.Lock())
+        # Checks run concurrently: the first asks, the others wait for its answer.
+        started = time.monotonic()
+        waited = gate.acquire(timeout=max(timeout, 0.0))
+        try:
+            known = self._cache.get(key)
+            if known is not None:
+                return known
+            left = max(timeout - (time.monotonic() - started), 0.05)
+            found = self._ask(name, rdtype, view, left)
+            if found.outcome in ("ok", "nxdomain", "nodata"):
+                self._cache[key] = found
+            return found
+        finally:
+            if waited:
+                gate.release()
+
+    def _ask(self, name: str, rdtype: str, view: str, timeout: float) -> Answer:
         import dns.exception
         import dns.resolver
 

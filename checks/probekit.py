@@ -96,11 +96,6 @@ def describe_failure(where: str, failure: ProbeFailure, *, detail: bool = False)
     return t(f"{where} {clause.en}{extra}.", f"{where} {clause.sv}{extra}.")
 
 
-def deadline_failure() -> ProbeFailure:
-    """The failure recorded when a probe had no time left to start."""
-    return ProbeFailure("deadline", "no time left before the check's deadline")
-
-
 @dataclass
 class Budget:
     """Divides a check's remaining time among ``parts`` probes, each capped at ``cap``.

@@ -119,3 +119,16 @@ def test_silent_resolver_is_an_error_not_a_hang() -> None:
                             resolver=address)  # type: ignore[arg-type]
     result = results[("admin.maintenance_contact", "X")]
     assert result.status is Status.ERROR and result.duration_s < 3.5
+
+
+def test_a_shared_mail_domain_is_asked_once(dns: DnsSimulator) -> None:
+    """Four addresses at exempel.se: one MX question, not four."""
+    before = dns.queries
+    run_admin(dns, '''
+name = "X"
+support_email = "s@exempel.se"
+support_phone = "+46 10 123 45 67"
+maintenance_contact = "m@exempel.se"
+contacts = [{ name = "A", email = "a@exempel.se" }, { name = "B", email = "b@exempel.se" }]
+''')
+    assert dns.queries - before == 1
