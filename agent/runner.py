@@ -1,9 +1,10 @@
 """Running checks: planning, a bounded set of workers, per-check deadlines, stable order.
 
 Each (check, target) pair is a job. At most ``concurrency`` jobs run at once, each on its
-own daemon thread with a deadline counted from its start. A job still running at its
-deadline is reported as ``error`` and its slot is given to the next job; the stuck thread
-is abandoned (it is a daemon, and every network call in a check has a timeout below the
+own daemon thread with a deadline counted from its start (time spent waiting for a worker
+does not count). A job still running a short grace after its deadline (:func:`overdue_grace`)
+is reported as ``error`` and its slot is given to the next job; the stuck thread is
+abandoned (it is a daemon, and every network call in a check has a timeout below the
 deadline, so it ends soon after). Results come back in plan order, whatever finished first.
 """
 
@@ -200,6 +201,18 @@ def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Resu
                               {"reason": "crash", "exception": type(exc).__name__}), duration)]
 
 
+def overdue_grace(timeout: float) -> float:
+    """How long past its deadline a job may take before the runner gives up on it.
+
+    A check's network timeouts end at its deadline; what follows — classifying the
+    outcome, building the result, waiting for the CPU on a busy machine — is ours. Without
+    this grace a silent target that timed out on time would still be reported as the
+    runner's "did not finish" error (could not decide) instead of the check's own
+    ``fail: timeout`` (the target's fault), and turn a "not ready" into "unknown".
+    """
+    return min(3.0, max(0.5, 0.2 * timeout))
+
+
 class Interrupted(Exception):
     """The run was stopped (Ctrl-C); ``results`` holds what had finished."""
 
@@ -232,7 +245,8 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
                 if not pending:
                     return
                 job = pending.popleft()
-                running[job.index] = (job, time.monotonic() + options.timeout)
+                running[job.index] = (job, time.monotonic() + options.timeout
+                                      + overdue_grace(options.timeout))
             results = run_job(job, make_context, options.timeout)
             with cond:
                 if job.index not in running:  # reported as overdue; a replacement took over

@@ -24,8 +24,10 @@ import datetime as dt
 import errno
 import hashlib
 import ipaddress
+import os
 import socket
 import ssl
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -404,6 +406,47 @@ def observing_context() -> ssl.SSLContext:
     return context
 
 
+_CONTEXTS: dict[tuple[Any, ...], ssl.SSLContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def _ca_stamp(ca_file: str | None) -> tuple[Any, ...]:
+    """What identifies a CA file's content cheaply: a changed file gets a new context."""
+    if not ca_file:
+        return ()
+    try:
+        st = os.stat(ca_file)
+    except OSError:
+        return (ca_file,)  # building the context reports the problem
+    return (ca_file, st.st_mtime_ns, st.st_size)
+
+
+def shared_verifying_context(tls: TlsOptions) -> ssl.SSLContext:
+    """:func:`verifying_context`, built once per trust setting and CA file content.
+
+    Loading the system trust store costs tens of milliseconds and most of a MiB per
+    context; an audit handshakes with thousands of servers under a handful of settings.
+    An ``SSLContext`` is safe to share between threads once configured.
+    """
+    key = ("verify", *_ca_stamp(tls.ca_file))
+    with _CONTEXTS_LOCK:
+        context = _CONTEXTS.get(key)
+        if context is None:
+            if len(_CONTEXTS) >= 64:  # bounded: many distinct CA files start afresh
+                _CONTEXTS.clear()
+            context = _CONTEXTS[key] = verifying_context(tls)
+    return context
+
+
+def shared_observing_context() -> ssl.SSLContext:
+    """:func:`observing_context`, built once per process."""
+    with _CONTEXTS_LOCK:
+        context = _CONTEXTS.get(("observe",))
+        if context is None:
+            context = _CONTEXTS[("observe",)] = observing_context()
+    return context
+
+
 def tls_connect(host: str, port: int, *, tls: TlsOptions, server_name: str | None,
                 timeout: float) -> tuple[ssl.SSLSocket, TlsInfo]:
     """A TLS connection and what its handshake showed.
@@ -423,11 +466,13 @@ def tls_connect(host: str, port: int, *, tls: TlsOptions, server_name: str | Non
     strict_failure: ProbeFailure | None = None
     attempts = [True, False] if tls.verify else [False]
     for verify in attempts:
+        # The context first: building one is our CPU time, and must not be taken out of
+        # the time the target gets to answer.
+        context = shared_verifying_context(tls) if verify else shared_observing_context()
         left = deadline - time.monotonic()
         if left <= 0:
             raise ProbeFailure("deadline", f"no time left for a TLS handshake with {where}",
                                _ms(started))
-        context = verifying_context(tls) if verify else observing_context()
         raw, _ = tcp_connect(host, port, left)
         try:
             raw.settimeout(max(0.01, deadline - time.monotonic()))
