@@ -1,0 +1,352 @@
+"""Audit at scale against a stdlib asyncio floor (issue 13): prints numbers; asserts nothing.
+
+    sudo python bench/bench_scale.py [--targets 1000 5000] [--load] [--timeout 5]
+
+The workload (5 servers per customer profile): 60 % SSH servers that send a banner and close
+at key exchange (``remote.ssh``), 30 % TLS servers with a certificate from a private CA that
+answer HTTP (``remote.winrm`` over HTTPS: an Identify, then the unauthenticated POST that
+lists the auth schemes), 10 % addresses that never answer a SYN. Every run happens inside a
+network namespace this script creates with ``unshare -n`` (so it needs root): the SSH and TLS
+servers listen on its loopback, in a process of their own, and the silent addresses are
+198.51.100.x behind a veth pair with permanent neighbour entries, so SYNs leave and nothing
+answers. Nothing reaches the machine's own network; the namespace dies with the script.
+
+For each size it runs, in the same namespace and the same minute:
+
+* ``accessready audit --profiles-at-once 64 --concurrency 320 --reports-dir`` (the real CLI,
+  a subprocess; its wall, CPU and peak RSS from ``wait4``);
+* a stdlib asyncio reference doing the same probes with every target at once: read the SSH
+  banner; a verified TLS handshake, the certificate's expiry and one HTTP exchange; the same
+  timeout (also a subprocess, measured the same way).
+
+"Wrong" counts results whose status differs from what the target is (SSH: ``fail``, the key
+exchange never completes; TLS: ``pass``; silent: ``fail`` with kind ``timeout``) and customers
+whose verdict differs from the one those statuses give. ``--load`` also runs everything while
+another process keeps one core busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+SILENT_NET = "198.51.100"
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
+PROFILES_AT_ONCE, CONCURRENCY = 64, 320
+
+
+# --- the servers (run in their own process: their CPU is not the audit's) -----------------
+
+def serve(folder: Path) -> None:
+    """SSH banner servers and an HTTPS WS-Man responder on loopback until killed."""
+    from accessready.agent.simulators.wsman import IDENTIFY_TEMPLATE
+
+    identify = IDENTIFY_TEMPLATE.format(version="OS: 10.0.17763 SP: 0.0 Stack: 3.0").encode()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(folder / "server.crt", folder / "server.key")
+
+    async def ssh(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            writer.write(SSH_BANNER)
+            await writer.drain()
+            await asyncio.wait_for(reader.read(4096), 10)  # the client's banner/kexinit
+        except (OSError, TimeoutError):
+            pass
+        writer.close()
+
+    async def https(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            length = 0
+            for line in head.split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip() or 0)
+            if length:
+                await asyncio.wait_for(reader.readexactly(length), 10)
+            if b"wsmanidentify" in head.lower():
+                reply = (b"HTTP/1.1 200 \r\nContent-Type: application/soap+xml;charset=UTF-8\r\n"
+                         b"Content-Length: " + str(len(identify)).encode() +
+                         b"\r\nConnection: close\r\n\r\n" + identify)
+            else:
+                reply = (b"HTTP/1.1 401 \r\nWWW-Authenticate: Negotiate\r\nContent-Length: 0"
+                         b"\r\nConnection: close\r\n\r\n")
+            writer.write(reply)
+            await writer.drain()
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                ValueError):
+            pass
+        writer.close()
+
+    async def main() -> None:
+        ssh_server = await asyncio.start_server(ssh, "127.0.0.1", 2222, backlog=4096)
+        tls_server = await asyncio.start_server(https, "127.0.0.1", 5986, backlog=4096,
+                                                ssl=context)
+        (folder / "ready").write_text("ok")
+        async with ssh_server, tls_server:
+            await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# --- the workload -------------------------------------------------------------------------
+
+def kind_of(index: int) -> str:
+    """60 % ssh, 30 % tls, 10 % silent, spread evenly over the targets."""
+    slot = index % 10
+    return "ssh" if slot < 6 else "tls" if slot < 9 else "silent"
+
+
+def silent_address(index: int) -> str:
+    return f"{SILENT_NET}.{2 + index % 200}"
+
+
+def write_profiles(folder: Path, targets: int, timeout: float, ca_file: Path,
+                   known_hosts: Path) -> dict[str, dict[str, str]]:
+    """Profiles of 5 servers; returns customer -> server name -> kind."""
+    kinds: dict[str, dict[str, str]] = {}
+    for p in range(targets // 5):
+        customer = f"Kund {p:05d}"
+        kinds[customer] = {}
+        blocks = []
+        for s in range(5):
+            index = p * 5 + s
+            kind = kind_of(index)
+            name = f"srv{s}"
+            kinds[customer][name] = kind
+            if kind == "ssh":
+                # sync servers: the remote rule covers AD FS/WAP, so a closing SSH server
+                # warns, while a silent AD FS server blocks
+                blocks.append(f'[[servers]]\nname = "{name}"\naddress = "127.0.0.1"\n'
+                              f'roles = ["sync"]\nremote = ["ssh"]\nssh = {{ port = 2222 }}\n'
+                              f'known_hosts = "{known_hosts}"\n')
+            else:
+                address = "127.0.0.1" if kind == "tls" else silent_address(index)
+                blocks.append(f'[[servers]]\nname = "{name}"\naddress = "{address}"\n'
+                              f'roles = ["adfs"]\nremote = ["winrm"]\n'
+                              f'winrm = {{ transport = "ntlm", https = true, port = 5986, '
+                              f'ca_file = "{ca_file}" }}\n')
+        (folder / f"kund{p:05d}.toml").write_text(textwrap.dedent(f"""\
+            [customer]
+            name = "{customer}"
+            agreement = "SA-{p}"
+            agreement_valid_until = 2099-12-31
+            dpa_signed = 2025-01-01
+            [access]
+            methods = ["teamviewer"]
+            [checks]
+            timeout = {timeout}
+            only = ["remote.ssh", "remote.winrm"]
+            """) + "\n".join(blocks), encoding="utf-8")
+    return kinds
+
+
+EXPECTED = {"ssh": "fail", "tls": "pass", "silent": "fail"}
+
+
+def expected_verdict(servers: dict[str, str]) -> str:
+    if "silent" in servers.values():
+        return "not_ready"
+    return "ready_with_warnings" if "ssh" in servers.values() else "ready"
+
+
+def count_wrong(kinds: dict[str, dict[str, str]], reports: Path, audit_json: Path
+                ) -> tuple[int, int, dict[str, int]]:
+    """(wrong results, wrong verdicts, a histogram of what the wrong results were)."""
+    wrong_results, wrong_verdicts, seen = 0, 0, {}
+    overview = json.loads(audit_json.read_text(encoding="utf-8"))
+    verdicts = {c["customer"]: c["verdict"] for c in overview["customers"]}
+    for customer, servers in kinds.items():
+        if verdicts.get(customer) != expected_verdict(servers):
+            wrong_verdicts += 1
+    for path in reports.glob("*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        servers = kinds.get(data["customer"], {})
+        for r in data["results"]:
+            if r["check"] not in ("remote.ssh", "remote.winrm") or r["status"] == "skip":
+                continue
+            kind = servers.get(r["target"])
+            want = EXPECTED.get(kind or "")
+            # families still put the probe's failure in two places (issue 12)
+            failure = (r["details"].get("probe") or {}).get("failure") or \
+                r["details"].get("failure")
+            ok = r["status"] == want and (kind != "silent" or failure == "timeout")
+            if not ok:
+                wrong_results += 1
+                key = f"{kind}:{r['status']}:{r['details'].get('reason') or failure}"
+                seen[key] = seen.get(key, 0) + 1
+    return wrong_results, wrong_verdicts, seen
+
+
+# --- the asyncio reference ----------------------------------------------------------------
+
+def reference(folder: Path, targets: int, timeout: float) -> None:
+    """Every target at once with asyncio; prints one JSON line: wrong results."""
+    context = ssl.create_default_context(cafile=str(folder / "ca.crt"))
+    request = (b"POST /wsman HTTP/1.1\r\nHost: 127.0.0.1:5986\r\nWSMANIDENTIFY: unauthenticated"
+               b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    async def probe(index: int) -> bool:
+        kind = kind_of(index)
+        try:
+            async with asyncio.timeout(timeout):
+                if kind == "ssh":
+                    reader, writer = await asyncio.open_connection("127.0.0.1", 2222)
+                    ok = (await reader.readline()).startswith(b"SSH-")
+                    writer.close()
+                    return ok  # answered (the real check then fails at key exchange)
+                host = "127.0.0.1" if kind == "tls" else silent_address(index)
+                reader, writer = await asyncio.open_connection(
+                    host, 5986, ssl=context, server_hostname="127.0.0.1")
+                cert = writer.get_extra_info("peercert")
+                ssl.cert_time_to_seconds(cert["notAfter"])
+                writer.write(request)
+                body = await reader.read(65536)
+                writer.close()
+                return kind == "tls" and body.startswith(b"HTTP/1.1 200")
+        except TimeoutError:
+            return kind == "silent"
+        except (OSError, ssl.SSLError):
+            return False
+
+    async def main() -> int:
+        oks = await asyncio.gather(*(probe(i) for i in range(targets)))
+        return sum(1 for ok in oks if not ok)
+
+    print(json.dumps({"wrong": asyncio.run(main())}))
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+def run_child(argv: list[str]) -> tuple[float, float, float, int, str]:
+    """(wall s, CPU s, peak RSS MiB, exit code, output tail) through ``wait4``."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as sink:
+        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        sink.seek(0)
+        text = sink.read().decode(errors="replace")
+    return (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+            os.waitstatus_to_exitcode(status), text)
+
+
+def one_size(work: Path, targets: int, timeout: float) -> dict[str, float]:
+    folder = work / f"profiles-{targets}"
+    folder.mkdir()
+    reports = work / f"reports-{targets}"
+    kinds = write_profiles(folder, targets, timeout, work.parent / "ca.crt",
+                           work.parent / "known_hosts")
+    audit_json = work / f"audit-{targets}.json"
+    wall, cpu, rss, code, text = run_child([
+        sys.executable, "-m", "accessready", "audit", str(folder), "--json", str(audit_json),
+        "--reports-dir", str(reports), "--quiet", "--profiles-at-once", str(PROFILES_AT_ONCE),
+        "--concurrency", str(CONCURRENCY)])
+    if not audit_json.exists():
+        raise SystemExit(f"the audit wrote no overview (exit {code}): {text[-500:]}")
+    wrong_results, wrong_verdicts, seen = count_wrong(kinds, reports, audit_json)
+    r_wall, r_cpu, r_rss, _, r_text = run_child([
+        sys.executable, __file__, "--reference", str(work.parent), str(targets), str(timeout)])
+    try:
+        r_wrong = json.loads(r_text.strip().splitlines()[-1])["wrong"]
+    except (ValueError, IndexError, KeyError):
+        raise SystemExit(f"the asyncio reference failed: {r_text[-800:]}") from None
+    return {"targets": targets, "wall": wall, "cpu": cpu, "rss": rss, "wrong": wrong_results,
+            "wrong_verdicts": wrong_verdicts, "seen": seen, "r_wall": r_wall, "r_cpu": r_cpu,
+            "r_rss": r_rss, "r_wrong": r_wrong}
+
+
+def print_row(row: dict, load: bool) -> None:
+    print(f"| {row['targets']:,} | {'yes' if load else 'no'} | {row['wall']:.1f} s | "
+          f"{row['cpu']:.1f} s | {row['rss']:.0f} MiB | {row['wrong']} ({row['wrong_verdicts']} "
+          f"verdicts) | {row['r_wall']:.1f} s | {row['r_cpu']:.1f} s | {row['r_rss']:.0f} MiB | "
+          f"{row['r_wrong']} | {row['wall'] / row['r_wall']:.2f} | "
+          f"{row['cpu'] / max(row['r_cpu'], 0.01):.1f} |", flush=True)
+    if row["seen"]:
+        print(f"|   wrong results: {row['seen']} |", flush=True)
+
+
+def inside(args: argparse.Namespace) -> None:
+    """Runs inside the private namespace: network, PKI, servers, then each size."""
+    from accessready.agent.simulators import pki
+
+    for cmd in (["ip", "link", "set", "lo", "up"],
+                ["ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"],
+                ["ip", "addr", "add", f"{SILENT_NET}.1/24", "dev", "v0"],
+                ["ip", "link", "set", "v0", "up"], ["ip", "link", "set", "v1", "up"]):
+        subprocess.run(cmd, check=True)
+    for n in range(2, 202):
+        subprocess.run(["ip", "neigh", "add", f"{SILENT_NET}.{n}", "lladdr",
+                        "02:00:00:00:00:02", "dev", "v0", "nud", "permanent"], check=True)
+    with tempfile.TemporaryDirectory(prefix="accessready-scale-") as tmp:
+        work = Path(tmp)
+        ca = pki.make_ca("Bench Kund CA")
+        cert, key = pki.issue(ca, ["127.0.0.1", "localhost"])
+        (work / "server.crt").write_bytes(cert + ca.cert_pem)
+        (work / "server.key").write_bytes(key)
+        ca.write(work / "ca.crt")
+        (work / "known_hosts").write_text("")
+        server = subprocess.Popen([sys.executable, __file__, "--serve", str(work)])
+        load: subprocess.Popen[bytes] | None = None
+        try:
+            for _ in range(200):
+                if (work / "ready").exists():
+                    break
+                time.sleep(0.05)
+            print("| targets | extra load | accessready wall | CPU | peak RSS | wrong | "
+                  "asyncio wall | CPU | peak RSS | wrong | wall ratio | CPU ratio |")
+            print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+            for loaded in ([False, True] if args.load else [False]):
+                if loaded:
+                    load = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                where = work / ("loaded" if loaded else "quiet")
+                where.mkdir()
+                for targets in args.targets:
+                    print_row(one_size(where, targets, args.timeout), loaded)
+                if load is not None:
+                    load.kill()
+                    load.wait()
+                    load = None
+        finally:
+            if load is not None:
+                load.kill()
+            server.kill()
+            server.wait()
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve(Path(sys.argv[2]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--reference":
+        reference(Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--load", action="store_true",
+                        help="also run while another process keeps one core busy")
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inside:
+        inside(args)
+        return
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        raise SystemExit("bench_scale needs root and unshare (it makes its own network "
+                         "namespace)")
+    os.execvp("unshare", ["unshare", "-n", sys.executable, __file__, "--inside",
+                          *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()
