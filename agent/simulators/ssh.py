@@ -202,6 +202,8 @@ def _server_interface(sim: SshSimulator) -> Any:
             sim.log.append({"op": "exec", "user": self.user, "command": text})
             threading.Thread(target=sim._exec, args=(channel, text, self.user or ""),
                              daemon=True, name="ssh-sim-exec").start()
+            if sim.exec_reply_delay:  # a busy server: the exec reply comes late
+                time.sleep(sim.exec_reply_delay)
             return True
 
     return Interface()
@@ -215,12 +217,14 @@ class SshSimulator:
                  port: int = 0, banner_delay: float = 0.0,
                  methods: tuple[str, ...] = ("publickey", "password"),
                  version: str = "OpenSSH_9.2p1 Debian-2+deb12u3",
-                 extra_host_keys: tuple[Any, ...] = ()) -> None:
+                 extra_host_keys: tuple[Any, ...] = (),
+                 exec_reply_delay: float = 0.0) -> None:
         import paramiko
 
         self.users = users
         self.host_key = host_key or paramiko.ECDSAKey.generate(bits=256)
         self.extra_host_keys = extra_host_keys  # more key types, as sshd offers several
+        self.exec_reply_delay = exec_reply_delay
         self.commands = commands or LinuxHost().respond
         self.banner_delay = banner_delay
         self.methods = methods
@@ -281,11 +285,19 @@ class SshSimulator:
                 sock.close()
 
     def _exec(self, channel: Any, command: str, user: str) -> None:
-        # paramiko answers the exec request only after check_channel_exec_request returns;
-        # output or a close sent before that answer makes the client's exec_command fail.
-        time.sleep(0.02)
+        # paramiko sends the exec request's reply only after check_channel_exec_request
+        # returns, on the transport's thread, so this thread's messages may overtake it. The
+        # client's exec_command fails ("Channel closed.") if a CLOSE arrives before that
+        # reply; output, the exit status and EOF do not disturb it. So end with EOF, as
+        # sshd does when the command exits, and close only once the client has closed (its
+        # reply long received) or after a bound. A fixed sleep here used to lose that race
+        # on a busy machine.
         with contextlib.suppress(Exception):  # the client went away: nothing to do
             self._answer(channel, command, user)
+            channel.shutdown_write()
+            deadline = time.monotonic() + 10.0
+            while not channel.closed and time.monotonic() < deadline:
+                channel.status_event.wait(0.05)
         with contextlib.suppress(Exception):
             channel.close()
 
