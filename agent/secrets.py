@@ -126,24 +126,25 @@ _ENV_INSTEAD = 'password = { env = "…" }'
 
 
 def resolve_secret(ref: SecretRef, *, username: str = "", interactive: bool = True,
-                   platform: str | None = None) -> Secret:
+                   platform: str | None = None, lang: str = "en") -> Secret:
     """Fetch the secret ``ref`` points to. Raises :class:`SecretUnavailable` with a fix
-    written for the user's shell (``platform``: default this machine's ``sys.platform``)."""
+    written for the user's shell (``platform``: default this machine's ``sys.platform``);
+    a prompt asks in ``lang``."""
     if ref.source == "env":
         value = os.environ.get(ref.name)
         if not value:
             hint = env_password_hint(ref.name, platform)
-            keyring = t("", "")
+            also = t("", "")
             if is_windows(platform):
-                keyring = t('; or keep it in Windows Credential Manager with password = '
+                also = t('; or keep it in Windows Credential Manager with password = '
                             '{ keyring = "…" }',
                             '; eller spara det i Windows Autentiseringshanteraren med '
                             'password = { keyring = "…" }')
             raise SecretUnavailable(t(
                 f"environment variable {ref.name} is not set — set it before the run, "
-                f"{hint.en}{keyring.en}",
+                f"{hint.en}{also.en}",
                 f"miljövariabeln {ref.name} är inte satt — sätt den före körningen, "
-                f"{hint.sv}{keyring.sv}"))
+                f"{hint.sv}{also.sv}"))
         return Secret(value)
     if ref.source == "keyring":
         try:
@@ -161,12 +162,12 @@ def resolve_secret(ref: SecretRef, *, username: str = "", interactive: bool = Tr
                 f"keyring service '{ref.name}' failed: {type(exc).__name__}",
                 f"nyckelringstjänsten '{ref.name}' misslyckades: {type(exc).__name__}")) from None
         if not value:
-            store = (f"keyring set {quote_arg(ref.name, platform)} "
-                     f"{quote_arg(username or 'accessready', platform)}")
+            user = username or "accessready"
+            store = f"keyring set {quote_arg(ref.name, platform)} {quote_arg(user, platform)}"
             raise SecretUnavailable(t(
-                f"no password in keyring service '{ref.name}' for '{username}' — store it "
+                f"no password in keyring service '{ref.name}' for '{user}' — store it "
                 f"with: {store}",
-                f"inget lösenord i nyckelringstjänsten '{ref.name}' för '{username}' — spara "
+                f"inget lösenord i nyckelringstjänsten '{ref.name}' för '{user}' — spara "
                 f"det med: {store}"))
         return Secret(value)
     if ref.source == "prompt":
@@ -178,7 +179,9 @@ def resolve_secret(ref: SecretRef, *, username: str = "", interactive: bool = Tr
                 f"{_ENV_INSTEAD} i stället"))
         import getpass
 
-        value = getpass.getpass(f"Password for {username or 'the support account'}: ")
+        question = t(f"Password for {username or 'the support account'}: ",
+                     f"Lösenord för {username or 'supportkontot'}: ")
+        value = getpass.getpass(question.get(lang))
         if not value:
             raise SecretUnavailable(t("no password was entered", "inget lösenord angavs"))
         return Secret(value)

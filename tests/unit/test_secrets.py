@@ -92,8 +92,12 @@ def test_keyring_source() -> None:
 def test_prompt_needs_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SecretUnavailable, match="no terminal"):
         resolve_secret(SecretRef("prompt"), interactive=False)
-    monkeypatch.setattr("getpass.getpass", lambda prompt: CANARY)
+    asked: list[str] = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or CANARY)
     assert resolve_secret(SecretRef("prompt"), interactive=True).reveal() == CANARY
+    resolve_secret(SecretRef("prompt"), interactive=True, username="EXEMPEL\\support",
+                   lang="sv")
+    assert asked == ["Password for the support account: ", "Lösenord för EXEMPEL\\support: "]
 
 
 def test_logged_tracebacks_are_masked(caplog: pytest.LogCaptureFixture) -> None:
