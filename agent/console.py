@@ -41,8 +41,9 @@ def utf8_streams() -> None:
     """Make ``sys.stdout`` and ``sys.stderr`` write UTF-8, never raising on a character.
 
     ``errors="replace"`` is the last resort: UTF-8 encodes every character except lone
-    surrogates (undecodable file names), and a stream that cannot change its encoding
-    (a test runner's capture) at least stops raising.
+    surrogates (undecodable file names), and a stream that refuses a new encoding keeps
+    its own but stops raising. A missing stream (pythonw) or one without ``reconfigure``
+    is left alone.
     """
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)  # None under pythonw

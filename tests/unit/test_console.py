@@ -120,3 +120,32 @@ def test_precedence_of_language_sources(option: str | None, profile: str | None,
 def test_english_when_nothing_says() -> None:
     assert _pick_lang(None, None, environ={}, ui_language=lambda: None) == "en"
     assert _pick_lang(None, None, environ={"LANG": ""}) == "en"  # Linux: no Windows to ask
+
+
+# -- item 1: the streams themselves (the CLI is tested end to end in integration) ---------
+
+class _Stubborn(io.TextIOWrapper):
+    """A stream that refuses a new encoding, as one that has been read from does."""
+
+    def reconfigure(self, **kwargs: object) -> None:  # type: ignore[override]
+        if "encoding" in kwargs:
+            raise ValueError("not possible to change the encoding now")
+        super().reconfigure(**kwargs)  # type: ignore[arg-type]
+
+
+def test_utf8_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    from accessready.agent.console import utf8_streams
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
+    err = _Stubborn(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr("sys.stdout", out)
+    monkeypatch.setattr("sys.stderr", err)
+    utf8_streams()
+    out.write("Bedömning → Čohkkiras\n")
+    err.write("fel → här\n")
+    out.flush()
+    err.flush()
+    assert out.buffer.getvalue().decode("utf-8") == "Bedömning → Čohkkiras\n"
+    assert err.buffer.getvalue() == b"fel ? h?r\n"  # its own encoding, but no crash
+    monkeypatch.setattr("sys.stdout", None)  # pythonw has no streams at all
+    utf8_streams()
