@@ -112,9 +112,10 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
         try:
             password = resolve_secret(
                 profile.account.password, username=profile.account.username or "",
-                interactive=sys.stdin.isatty() if interactive is None else interactive)
+                interactive=sys.stdin.isatty() if interactive is None else interactive,
+                lang=lang)
         except SecretUnavailable as exc:
-            problem = str(exc)
+            problem = exc.text
     shared = services if services is not None else default_services(profile, options, password)
     for service in shared.values():
         # Services that log in with the support account (sessions) get the password once

@@ -47,6 +47,14 @@ GENERIC_REMEDIATION: dict[str, Text] = {
 }
 
 
+def password_unavailable(problem: Text | None) -> Text:
+    """The summary of a result that needs the support account's password and cannot have
+    it; ``problem`` (from the secret source) says why and how to fix it."""
+    why = problem or t("the password is not available", "lösenordet är inte tillgängligt")
+    return t(f"Cannot get the support account's password: {why.en}",
+             f"Kan inte hämta supportkontots lösenord: {why.sv}")
+
+
 class DeadlineExceeded(Exception):
     """Raised by :meth:`CheckContext.timeout` when no time is left."""
 
@@ -63,7 +71,7 @@ class CheckContext:
     deadline: float
     services: dict[str, Any] = field(default_factory=dict)
     password: Any = None
-    password_problem: str | None = None
+    password_problem: Text | None = None  # why ``password`` is None, in both languages
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def remaining(self) -> float:

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -36,16 +37,23 @@ def _fail(message: str) -> NoReturn:
     sys.exit(3)
 
 
-def _pick_lang(option: str | None, profile_lang: str | None) -> str:
+def _pick_lang(option: str | None, profile_lang: str | None, environ: Any = None,
+               ui_language: Callable[[], str | None] | None = None) -> str:
+    """--lang, then the profile's, then the locale variables, then the Windows display
+    language (Windows sets no LANG), then English."""
     if option:
         return option
     if profile_lang:
         return profile_lang
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
+        value = (os.environ if environ is None else environ).get(var, "")
         if value:
             return "sv" if value.lower().startswith("sv") else "en"
-    return "en"
+    if ui_language is None:
+        from accessready.agent import console
+
+        ui_language = console.ui_language
+    return ui_language() or "en"
 
 
 def write_output(path: str, data: bytes) -> None:
@@ -534,6 +542,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the ``accessready`` console script."""
     from click.exceptions import Abort, ClickException, Exit
 
+    from accessready.agent.console import utf8_streams
+
+    utf8_streams()  # before anything is written: a cp1252 pipe cannot hold "→"
     try:
         code = cli.main(args=argv, prog_name="accessready", standalone_mode=False)
     except Exit as exc:

@@ -40,6 +40,15 @@ from accessready.agent.profile_types import (
 MAX_PROFILE_BYTES = 1 << 20
 
 
+# A Windows name or path in double quotes: "EXEMPEL\support" fails to parse ("\s" is no
+# escape), "C:\Users" fails as a bad \U escape, "C:\new\temp.pem" parses into a line break
+# and a tab. Each gets this advice.
+BACKSLASH_FIX = ("write Windows names and paths in single quotes ('EXEMPEL\\support', "
+                 "'C:\\certs\\x.pem') or double each backslash (\"C:\\\\certs\\\\x.pem\")")
+_ESCAPE_ERROR = re.compile(r"Unescaped '\\'|escape|hex value|Unicode scalar", re.I)
+_ESCAPED_CONTROL = {"\b": "b", "\t": "t", "\n": "n", "\f": "f", "\r": "r"}
+
+
 class ProfileError(Exception):
     """A profile mistake, already phrased for the user as one line."""
 
@@ -340,6 +349,12 @@ class _Validator:
                                      "write a CIDR such as 192.0.2.0/24") from None
                 raise self.error(path, f"'{raw}' has host bits set",
                                  f"did you mean '{fixed}'?") from None
+        escaped = next((c for c in raw if c in _ESCAPED_CONTROL), None)
+        if escaped is not None:
+            # Never echo the value; name the escape that most likely made the character.
+            letter = _ESCAPED_CONTROL[escaped]
+            raise self.error(path, f"holds a control character, which \\{letter} makes in a "
+                             "double-quoted string", BACKSLASH_FIX)
         return raw  # str, path
 
     def port_name(self, path: str, name: str, field: Field) -> None:
@@ -496,6 +511,11 @@ def _cross_check(v: _Validator, data: dict[str, Any]) -> None:
                           "choose an address on the internet, outside the customer network")
 
 
+def _line_text(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
 def parse_profile(text: str, path: str = "profile.toml") -> Profile:
     """Validate ``text`` (the profile's TOML) and return the typed :class:`Profile`."""
     text = text.removeprefix("\ufeff")  # Windows PowerShell 5.1 writes UTF-8 with a BOM
@@ -511,10 +531,12 @@ def parse_profile(text: str, path: str = "profile.toml") -> Profile:
         what = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
         if what == "Illegal character '\\n'":  # tomllib's words for an unclosed string
             what = "a string is not closed (missing \")"
+        fix = "fix the syntax (strings need quotes, tables [name])"
+        if _ESCAPE_ERROR.search(what) and "\\" in _line_text(text, line):
+            fix = f"in \"…\" a backslash starts an escape: {BACKSLASH_FIX}"
         if match:
             what += f" at column {match.group(2)}"
-        raise ProfileError(path, line, "", f"TOML syntax error: {what}",
-                           "fix the syntax (strings need quotes, tables [name])") from None
+        raise ProfileError(path, line, "", f"TOML syntax error: {what}", fix) from None
     index = LineIndex(text)
     validator = _Validator(path, index)
     data = validator.table("", raw, SPEC)

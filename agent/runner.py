@@ -20,8 +20,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from accessready.agent.checkapi import Check, CheckContext, DeadlineExceeded, Target
-from accessready.agent.model import Result, Status, t
+from accessready.agent.checkapi import (
+    Check,
+    CheckContext,
+    DeadlineExceeded,
+    Target,
+    password_unavailable,
+)
+from accessready.agent.model import Result, Status, Text, t
 from accessready.agent.profile_types import Profile
 from accessready.agent.secrets import REDACTOR
 
@@ -132,7 +138,7 @@ class ContextFactory:
     """Builds each job's :class:`CheckContext`: the profile, shared services, the password."""
 
     def __init__(self, profile: Profile, services: dict[str, Any] | None = None,
-                 password: Any = None, password_problem: str | None = None,
+                 password: Any = None, password_problem: Text | None = None,
                  self_check: bool = False) -> None:
         self.profile = profile
         self.services = services or {}
@@ -162,10 +168,8 @@ def _precheck(job: Job, make_context: ContextFactory) -> Result | None:
                 "[account] password = { env = \"…\" } (eller kör med --self-check)."),
                 {"reason": "no_password"}, fix="password")
         if make_context.password is None:
-            problem = make_context.password_problem or "the password is not available"
-            return job.check.result(job.target, Status.ERROR, t(
-                f"Cannot get the support account's password: {problem}",
-                f"Kan inte hämta supportkontots lösenord: {problem}"),
+            return job.check.result(
+                job.target, Status.ERROR, password_unavailable(make_context.password_problem),
                 {"reason": "password_unavailable"}, fix="password")
     return None
 

@@ -17,6 +17,8 @@ import threading
 import urllib.parse
 from typing import Any
 
+from accessready.agent.console import env_password_hint, is_windows, pip_install_hint, quote_arg
+from accessready.agent.model import Text, t
 from accessready.agent.profile_types import SecretRef
 
 MASK = "***"
@@ -109,43 +111,79 @@ class RedactingFilter(logging.Filter):
 
 
 class SecretUnavailable(Exception):
-    """The profile names a password source that has nothing to give."""
+    """The profile names a password source that has nothing to give.
+
+    ``text`` says why and how to fix it, in both languages (it reaches the report);
+    ``str()`` is the English.
+    """
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.en)
+        self.text = text
 
 
-def resolve_secret(ref: SecretRef, *, username: str = "", interactive: bool = True) -> Secret:
-    """Fetch the secret ``ref`` points to. Raises :class:`SecretUnavailable` with a fix."""
+_ENV_INSTEAD = 'password = { env = "…" }'
+
+
+def resolve_secret(ref: SecretRef, *, username: str = "", interactive: bool = True,
+                   platform: str | None = None, lang: str = "en") -> Secret:
+    """Fetch the secret ``ref`` points to. Raises :class:`SecretUnavailable` with a fix
+    written for the user's shell (``platform``: default this machine's ``sys.platform``);
+    a prompt asks in ``lang``."""
     if ref.source == "env":
         value = os.environ.get(ref.name)
         if not value:
-            raise SecretUnavailable(
+            hint = env_password_hint(ref.name, platform)
+            also = t("", "")
+            if is_windows(platform):
+                also = t('; or keep it in Windows Credential Manager with password = '
+                            '{ keyring = "…" }',
+                            '; eller spara det i Windows Autentiseringshanteraren med '
+                            'password = { keyring = "…" }')
+            raise SecretUnavailable(t(
                 f"environment variable {ref.name} is not set — set it before the run, "
-                f"e.g. read -rs {ref.name} && export {ref.name}")
+                f"{hint.en}{also.en}",
+                f"miljövariabeln {ref.name} är inte satt — sätt den före körningen, "
+                f"{hint.sv}{also.sv}"))
         return Secret(value)
     if ref.source == "keyring":
         try:
-            import keyring  # optional extra: pip install accessready[keyring]
+            import keyring  # optional extra: pip install "accessready[keyring]"
         except ImportError:
-            raise SecretUnavailable(
-                "the keyring package is not installed — pip install 'accessready[keyring]', "
-                "or use password = { env = \"…\" }") from None
+            install = pip_install_hint("accessready[keyring]", platform)
+            raise SecretUnavailable(t(
+                f"the keyring package is not installed — {install}, or use {_ENV_INSTEAD}",
+                f"paketet keyring är inte installerat — {install}, eller använd "
+                f"{_ENV_INSTEAD}")) from None
         try:
             value = keyring.get_password(ref.name, username or "accessready")
         except Exception as exc:  # any backend failure is the same answer to the user
-            raise SecretUnavailable(f"keyring service '{ref.name}' failed: "
-                                    f"{type(exc).__name__}") from None
+            raise SecretUnavailable(t(
+                f"keyring service '{ref.name}' failed: {type(exc).__name__}",
+                f"nyckelringstjänsten '{ref.name}' misslyckades: {type(exc).__name__}")) from None
         if not value:
-            raise SecretUnavailable(
-                f"no password in keyring service '{ref.name}' for '{username}' — store it "
-                f"with: keyring set {ref.name} {username or 'accessready'}")
+            user = username or "accessready"
+            store = f"keyring set {quote_arg(ref.name, platform)} {quote_arg(user, platform)}"
+            raise SecretUnavailable(t(
+                f"no password in keyring service '{ref.name}' for '{user}' — store it "
+                f"with: {store}",
+                f"inget lösenord i nyckelringstjänsten '{ref.name}' för '{user}' — spara "
+                f"det med: {store}"))
         return Secret(value)
     if ref.source == "prompt":
         if not interactive:
-            raise SecretUnavailable("the profile asks for a password prompt but there is no "
-                                    "terminal — use password = { env = \"…\" } instead")
+            raise SecretUnavailable(t(
+                "the profile asks for a password prompt but there is no terminal — use "
+                f"{_ENV_INSTEAD} instead",
+                "profilen ber om en lösenordsfråga men det finns ingen terminal — använd "
+                f"{_ENV_INSTEAD} i stället"))
         import getpass
 
-        value = getpass.getpass(f"Password for {username or 'the support account'}: ")
+        question = t(f"Password for {username or 'the support account'}: ",
+                     f"Lösenord för {username or 'supportkontot'}: ")
+        value = getpass.getpass(question.get(lang))
         if not value:
-            raise SecretUnavailable("no password was entered")
+            raise SecretUnavailable(t("no password was entered", "inget lösenord angavs"))
         return Secret(value)
-    raise SecretUnavailable(f"unknown password source {ref.source}")
+    raise SecretUnavailable(t(f"unknown password source {ref.source}",
+                              f"okänd lösenordskälla {ref.source}"))

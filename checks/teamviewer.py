@@ -25,7 +25,13 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from accessready.agent.checkapi import Check, CheckContext, DeadlineExceeded, Target
+from accessready.agent.checkapi import (
+    Check,
+    CheckContext,
+    DeadlineExceeded,
+    Target,
+    password_unavailable,
+)
 from accessready.agent.model import Requirement, Result, Status, t
 from accessready.agent.profile_types import Profile, TeamViewerCfg
 from accessready.agent.tvhost import (
@@ -318,10 +324,8 @@ class TeamViewerHostCheck(Check):
                     "configured (self-check).",
                     "Kräver supportkontots lösenord för inloggning via WinRM; inget är "
                     "angivet (egenkontroll)."), {**details, "reason": "no_password"})
-            return self.result(target, Status.ERROR, t(
-                f"Cannot get the support account's password: {ctx.password_problem}",
-                f"Kan inte hämta supportkontots lösenord: {ctx.password_problem}"),
-                details, "password")
+            return self.result(target, Status.ERROR,
+                               password_unavailable(ctx.password_problem), details, "password")
         from accessready.agent.transports.base import TransportError
 
         try:

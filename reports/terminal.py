@@ -1,6 +1,7 @@
 """The terminal view: a live progress line while checks run, then a compact table.
 
-Colour only on a terminal and never when ``NO_COLOR`` is set (https://no-color.org).
+Colour only on a terminal and never when ``NO_COLOR`` is set (https://no-color.org); on
+Windows only once the console has accepted VT processing.
 Plain text otherwise, so logs and pipes stay readable.
 """
 
@@ -10,8 +11,9 @@ import os
 import shutil
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
+from accessready.agent.console import enable_vt, is_windows, kernel32
 from accessready.agent.model import Run, Status, Verdict
 from accessready.agent.runner import Progress
 from accessready.reports.textsafe import clean
@@ -30,9 +32,20 @@ VERDICT_WORDS = {
 }
 
 
-def use_colour(stream: TextIO) -> bool:
-    """Colour when ``stream`` is a terminal and ``NO_COLOR`` is unset or empty."""
-    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
+def use_colour(stream: TextIO, platform: str | None = None, k32: Any = None) -> bool:
+    """Colour when ``stream`` is a terminal, ``NO_COLOR`` is unset or empty, and — on
+    Windows (``platform``, default this machine's) — the console has switched on VT
+    processing (``k32``: the kernel32 function table, default the real one). A console
+    that refuses gets no colour rather than raw escapes."""
+    if os.environ.get("NO_COLOR") or not (hasattr(stream, "isatty") and stream.isatty()):
+        return False
+    if not is_windows(platform):
+        return True
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return enable_vt(fd, k32 if k32 is not None else kernel32())
 
 
 def _paint(text: str, code: str, colour: bool) -> str:

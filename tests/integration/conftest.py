@@ -14,11 +14,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 def accessready(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
                 timeout: float = 60, python: str = sys.executable,
-                stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m accessready ARGS`` and capture everything."""
+                stdin: str | None = None, text_mode: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python -m accessready ARGS`` and capture everything (as bytes when not
+    ``text_mode``, to see exactly what was written)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ACCESSREADY_")}
     full_env.update(env or {})
-    return subprocess.run([python, "-m", "accessready", *args], capture_output=True, text=True,
+    return subprocess.run([python, "-m", "accessready", *args], capture_output=True,
+                          text=text_mode,
                           env=full_env, cwd=cwd, timeout=timeout, input=stdin)
 
 
