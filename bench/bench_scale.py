@@ -278,7 +278,13 @@ def print_row(row: dict, load: bool) -> None:
 
 def inside(args: argparse.Namespace) -> None:
     """Runs inside the private namespace: network, PKI, servers, then each size."""
+    import resource
+
     from accessready.agent.simulators import pki
+
+    # thousands of sockets at once (the reference, the servers): the soft limit is often 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
     for cmd in (["ip", "link", "set", "lo", "up"],
                 ["ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"],
