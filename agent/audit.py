@@ -63,7 +63,9 @@ class AuditOptions:
     lock: str | None = None
     keep_days: int | None = None
     trend_length: int = 14
-    vantage: str = "engineer"
+    # An audit host is neither the engineer's laptop nor inside the customer's network:
+    # the checks of the workstation and of a tunnel it has up skip (see README).
+    vantage: str = "audit"
 
     @property
     def per_profile(self) -> int:

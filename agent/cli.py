@@ -142,8 +142,10 @@ def _output_options(f: Any) -> Any:
               help="The customer checks themselves: never use the support account's "
               "password (checks that need it skip); vantage 'customer'.")
 @click.option("--vantage", callback=_check_vantage, metavar="LABEL",
-              help="Where this runs from, shown in the report and used by merge "
-              "(default: engineer; customer with --self-check).")
+              help="Where this runs from: engineer (default), customer (default with "
+              "--self-check), audit, or a label of your own (an engineer's view, a "
+              "customer's with --self-check). Decides which checks apply; shown in the "
+              "report and used by merge.")
 def run(profile: str, html: str | None, json_: str | None, junit: str | None,
         prometheus: str | None, nagios: bool, lang: str | None, only: tuple[str, ...],
         skip: tuple[str, ...], timeout: float | None, concurrency: int | None,
@@ -158,6 +160,9 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     from accessready.agent.runner import RunOptions
     from accessready.reports.terminal import LiveLine
 
+    if self_check and vantage in ("engineer", "audit"):
+        raise UserError(f"--self-check looks from the customer's network, not --vantage "
+                        f"{vantage} — drop one of them")
     prof = load_profile(profile)
     options = RunOptions(
         timeout=timeout or prof.checks.timeout,
@@ -377,9 +382,11 @@ def merge(results: tuple[str, ...], html: str | None, json_: str | None, junit: 
 
 @cli.command(short_help="Run every customer profile, record history, report changes.",
              epilog="""\b
-Exit code: the worst customer's, as Nagios aggregates states (not ready >
-warnings > unknown > ready); 3 also when the audit could not start (another audit
-holds the lock, bad history file) or was interrupted.""")
+Exit code: the worst customer's (not ready > unknown > warnings > ready: a
+customer that could not be checked is not hidden behind a warning); 3 also when the
+audit could not start (another audit holds the lock, bad history file) or was
+interrupted. Checks of the engineer's workstation and of a VPN tunnel on this machine
+skip in an audit (vantage 'audit').""")
 @click.argument("profiles", nargs=-1, required=True, metavar="PROFILE...")
 @click.option("--history", "--db", "history_path", metavar="FILE",
               envvar="ACCESSREADY_HISTORY", help="Record every run in this SQLite file "

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.audit_types import AuditEntry, AuditReport
+from accessready.agent.audit_types import VERDICT_SEVERITY, AuditEntry, AuditReport
 from accessready.agent.changes import Change
 from accessready.agent.model import ExitCode, Requirement, Result, Run, Status, Verdict
 from accessready.reports.html import (
@@ -46,8 +46,8 @@ WORST_FINDINGS = 3
 TOP_CHANGES = 4
 GLYPHS = {"ready": "✓", "ready_with_warnings": "!", "not_ready": "✕", "unknown": "?"}
 _PROBLEM_RANK = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2}
-_VERDICT_ORDER = {Verdict.NOT_READY: 0, Verdict.UNKNOWN: 1, Verdict.READY_WITH_WARNINGS: 2,
-                  Verdict.READY: 3}
+# worst first, in the order the exit code ranks them (not ready > unknown > warnings)
+_VERDICT_ORDER = {v: -n for v, n in VERDICT_SEVERITY.items()}
 
 
 # -- shared helpers --------------------------------------------------------------------

@@ -328,10 +328,11 @@ def test_overview_nagios_reports_the_worst_customer(tmp_path: Path,
     assert len(lines) == 6 and lines[1].startswith("CRITICAL: ")
 
 
-def test_worst_exit_follows_nagios() -> None:
+def test_worst_exit_ranks_unknown_between_not_ready_and_warnings() -> None:
+    """A customer that could not be checked must not hide behind a warning (issue 14)."""
     E = ExitCode
     assert worst_exit([E.READY, E.UNKNOWN]) is E.UNKNOWN
-    assert worst_exit([E.UNKNOWN, E.WARNINGS]) is E.WARNINGS
+    assert worst_exit([E.UNKNOWN, E.WARNINGS]) is E.UNKNOWN
     assert worst_exit([E.WARNINGS, E.NOT_READY, E.UNKNOWN]) is E.NOT_READY
     assert worst_exit([]) is E.UNKNOWN
 

@@ -159,18 +159,42 @@ def test_host_verdicts(facts, expected, status, fix):
         assert result.remediation == TeamViewerHostCheck.remediation[fix]
 
 
-def test_host_check_through_the_runner_uses_the_service():
-    results, _ = run_access("""
+LOCAL_HOST_PROFILE = """
 [access]
 methods = ["teamviewer"]
 [access.teamviewer]
 id = "1 234 567 890"
 routers = ["127.0.0.1"]
 ports = [1]
-""", [TeamViewerHostCheck], services={"teamviewer_host": SimulatedTeamViewerHost()})
+"""
+
+
+def test_host_check_on_this_machine_only_in_a_self_check():
+    results, _ = run_access(LOCAL_HOST_PROFILE, [TeamViewerHostCheck], self_check=True,
+                            services={"teamviewer_host": SimulatedTeamViewerHost()})
     result = results["teamviewer.host"]
-    assert result.status is Status.FAIL
+    assert result.status is Status.FAIL and result.target == "this machine"
     assert "987 654 321" in result.summary.en and "1 234 567 890" in result.summary.en
+
+
+class RefusingSource:
+    """A teamviewer_host service that must never be asked: this machine is not the host."""
+
+    def teamviewer_facts(self, timeout):
+        raise AssertionError("inspected this machine although it is not the customer's host")
+
+
+@pytest.mark.parametrize("vantage", ["engineer", "audit"])
+def test_host_check_never_inspects_the_engineers_laptop_or_the_audit_host(vantage):
+    """Issue 14: without `server` an engineer's TeamViewer-only run said "not installed on
+    this machine" (the laptop) and not ready."""
+    results, _ = run_access(LOCAL_HOST_PROFILE, [TeamViewerHostCheck], vantage=vantage,
+                            services={"teamviewer_host": RefusingSource()})
+    result = results["teamviewer.host"]
+    assert result.status is Status.ERROR and result.details["reason"] == "no_server"
+    assert "name the server where TeamViewer Host runs" in result.summary.en
+    assert "ange servern där TeamViewer Host körs" in result.summary.sv
+    assert result.remediation == TeamViewerHostCheck.remediation["no_server"]
 
 
 class FakeLocal:
