@@ -307,9 +307,13 @@ def demo(html: str, json_: str, profile_out: str | None, lang: str | None) -> No
 @click.option("--gateway", help="VPN gateway / server host name for the first VPN method.")
 @click.option("--username", help=r"The support account, e.g. 'DOMAIN\user'.")
 @click.option("--federation-service", help="The AD FS federation service name.")
+@click.option("--teamviewer-server", metavar="NAME",
+              help="With teamviewer: the server where TeamViewer Host runs (examined over "
+              "WinRM; default adfs01).")
 @click.option("--force", is_flag=True, help="Overwrite FILE.")
 def init(out: str, customer: str | None, methods: str | None, gateway: str | None,
-         username: str | None, federation_service: str | None, force: bool) -> None:
+         username: str | None, federation_service: str | None,
+         teamviewer_server: str | None, force: bool) -> None:
     """Write a commented starting profile (asks for what flags leave out, on a terminal)."""
     from accessready.agent.init_profile import InitAnswers, ask_missing, render_profile
     from accessready.agent.profile import parse_profile
@@ -317,7 +321,8 @@ def init(out: str, customer: str | None, methods: str | None, gateway: str | Non
     if Path(out).exists() and not force:
         raise UserError(f"{out}: already exists — choose another --out or add --force")
     answers = InitAnswers(customer=customer, methods=methods, gateway=gateway,
-                          username=username, federation_service=federation_service)
+                          username=username, federation_service=federation_service,
+                          teamviewer_server=teamviewer_server)
     if sys.stdin.isatty():
         answers = ask_missing(answers, click.prompt)
     text = render_profile(answers)
