@@ -282,11 +282,11 @@ class TeamViewerHostCheck(Check):
             "administratör accessready --self-check på den servern.)"),
         "no_transport": t(
             "The TeamViewer host is a named server, reached over WinRM: give it "
-            "remote = [\"winrm\"] and the support account's password, or run accessready "
-            "on that server itself (without 'server').",
+            "remote = [\"winrm\"] and the support account's password, or let the customer's "
+            "admin run accessready --self-check on that server itself (without 'server').",
             "TeamViewer-värden är en namngiven server som nås via WinRM: ge den "
-            "remote = [\"winrm\"] och supportkontots lösenord, eller kör accessready på den "
-            "servern (utan 'server')."),
+            "remote = [\"winrm\"] och supportkontots lösenord, eller låt kundens "
+            "administratör köra accessready --self-check på den servern (utan 'server')."),
     }
 
     def applies(self, profile: Profile) -> Any:

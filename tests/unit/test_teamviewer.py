@@ -298,12 +298,16 @@ def test_named_server_without_a_winrm_transport_errors_clearly(monkeypatch):
     assert "WinRM" in result.summary.en and result.target == "tv01"
 
 
-def test_named_server_over_a_fake_transport(monkeypatch):
+@pytest.mark.parametrize("vantage", ["engineer", "audit"])
+def test_named_server_over_a_fake_transport(monkeypatch, vantage):
+    """The named server is examined over WinRM from the engineer's side and the audit host
+    alike; this machine is never asked."""
     monkeypatch.setenv("ACCESSREADY_TEST_TV_PASSWORD", "x")
     stdout = ('{"registry":{"path":"HKLM:\\\\SOFTWARE\\\\TeamViewer","ClientID":1234567890},'
               '"services":{"name":"TeamViewer","status":"Running"},"processes":[]}')
-    results, _ = run_access(REMOTE_PROFILE, [TeamViewerHostCheck],
-                            services={"sessions": FakeSessions(FakeTransport(stdout))})
+    results, _ = run_access(REMOTE_PROFILE, [TeamViewerHostCheck], vantage=vantage,
+                            services={"sessions": FakeSessions(FakeTransport(stdout)),
+                                      "teamviewer_host": RefusingSource()})
     result = results["teamviewer.host"]
     assert result.status is Status.PASS, result.summary.en
     assert "on tv01" in result.summary.en
