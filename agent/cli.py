@@ -253,10 +253,16 @@ def checks(lang: str | None, fmt: str) -> None:
         return
     id_w = max(len(c.id) for c in registry.checks)
     title_w = max(len(c.title.get(chosen)) for c in registry.checks)
+    from accessready.agent.model import Vantage
+
     for c in registry.checks:
         method = f" [{c.method}]" if c.method else ""
+        # where it applies, when not from every vantage: "only from: engineer"
+        where = "" if c.vantages >= set(Vantage) else \
+            f"  {'bara från' if chosen == 'sv' else 'only from'}: " \
+            f"{', '.join(v.value for v in Vantage if v in c.vantages)}"
         click.echo(f"{c.id:<{id_w}}  {c.requirement.value:<11}  {c.title.get(chosen):<{title_w}}"
-                   f"  needs: {', '.join(c.needs) or '-'}{method}")
+                   f"  needs: {', '.join(c.needs) or '-'}{method}{where}")
 
 
 @cli.command()

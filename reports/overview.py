@@ -25,7 +25,7 @@ from typing import Any
 
 from accessready.agent.audit_types import VERDICT_SEVERITY, AuditEntry, AuditReport
 from accessready.agent.changes import Change
-from accessready.agent.model import ExitCode, Requirement, Result, Run, Status, Verdict
+from accessready.agent.model import ExitCode, Requirement, Result, Run, Status, Vantage, Verdict
 from accessready.reports.html import (
     CSP,
     FAVICONS,
@@ -221,6 +221,9 @@ def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any
                    if report.pruned else ""),
         "rows": rows,
         "details": details,
+        # what an audit leaves out, when the runs looked from the audit host
+        "audit_vantage": any(e.run is not None and e.run.vantage_kind is Vantage.AUDIT
+                             for e in report.entries),
         "trend_label": tr("overview.trend_label", n=trend_n),
     }
 

@@ -53,6 +53,11 @@ def test_checks_catalogue() -> None:
     ids = [c["id"] for c in json.loads(out.stdout)]
     assert {"admin.agreement", "admin.dpa", "admin.contacts", "admin.maintenance_contact"} <= \
         set(ids)
+    where = {c["id"]: c["vantages"] for c in json.loads(out.stdout)}
+    assert where["workstation.os"] == ["engineer"]
+    assert where["teamviewer.host"] == ["engineer", "customer", "audit"]
+    table = accessready("checks", "--lang", "sv").stdout.splitlines()
+    assert next(x for x in table if x.startswith("workstation.os")).endswith("bara från: engineer")
 
 
 def test_run_writes_valid_json_and_rerenders(tmp_path: Path) -> None:

@@ -144,8 +144,10 @@ def test_audit_over_several_profiles(tmp_path: Path, demo) -> None:
     for lang, words in (("en", ["Not ready", "Unknown", "Ready with warnings"]),
                         ("sv", ["Inte redo", "Okänt", "Redo med varningar"])):
         page = ov.render_html(report, lang)
-        rows = [page.index(f"{w}") for w in words]
+        table = page[page.index("<table"):]
+        rows = [table.index(f"</span> {w}</span>") for w in words]
         assert rows == sorted(rows), lang  # worst first, unknown between the two
+        assert ("Audit: checked from" if lang == "en" else "Granskning: kontrollerad") in page
     with History(db, create=False) as history:
         assert {r.vantage for r in history.runs("TV kommun")} == {"audit"}
     # each customer's own report says it was an audit, in both languages
