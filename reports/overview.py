@@ -70,6 +70,15 @@ def sorted_entries(report: AuditReport) -> list[AuditEntry]:
                                                  e.customer.casefold(), e.profile))
 
 
+def worst_customers(report: AuditReport) -> tuple[Verdict, list[AuditEntry]]:
+    """The worst verdict of the audit (unknown when interrupted or empty) and the customers
+    that have it — what the Nagios line's "worst:", the JSON's ``worst`` and the HTML
+    title all say."""
+    ranked = sorted_entries(report)
+    verdict = Verdict.UNKNOWN if report.interrupted or not ranked else ranked[0].verdict
+    return verdict, [e for e in ranked if e.verdict is verdict]
+
+
 def change_words(change: Change, tr: Translator,
                  catalogue: dict[str, Any] | None = None) -> str:
     """One change as a line: "New failure: AnyConnect gateway · vpn.x (pass → fail)"."""
@@ -196,9 +205,7 @@ def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any
         catalogue = entry.run.catalogue if entry.run is not None else {}
         details.append((row, [(c.worse, change_words(c, tr, catalogue))
                               for c in entry.changes]))
-    worst = Verdict.UNKNOWN if report.interrupted else (
-        min((e.verdict for e in report.entries), key=lambda v: _VERDICT_ORDER[v])
-        if report.entries else Verdict.UNKNOWN)
+    worst, _ = worst_customers(report)
     counts = report.counts()
     started_iso, started = _when(report.started_at, tr.lang)
     host = report.host or {}
@@ -271,6 +278,8 @@ def _entry_json(entry: AuditEntry, label: str) -> dict[str, Any]:
 def to_dict(report: AuditReport) -> dict[str, Any]:
     """The audit as the JSON document's data."""
     labels = _customer_labels(report)
+    worst, named = worst_customers(report)
+    position = {id(e): i for i, e in enumerate(report.entries)}
     return {
         "schema": SCHEMA_ID,
         "tool": {"name": "accessready", "version": report.tool_version},
@@ -283,6 +292,8 @@ def to_dict(report: AuditReport) -> dict[str, Any]:
         "audit_id": report.audit_id,
         "exit_code": int(report.exit_code),
         "verdicts": report.counts(),
+        "worst": {"verdict": worst.value,
+                  "customers": [labels[position[id(e)]] for e in named]},
         "pruned": report.pruned,
         "customers": [_entry_json(e, labels[i]) for i, e in enumerate(report.entries)],
     }
@@ -392,8 +403,9 @@ def render_nagios_text(report: AuditReport, lang: str | None = None) -> str:
     text = tr("overview.nagios", total=len(report.entries), counts=", ".join(
         f"{tr.verdict(v)} {counts[v.value]}" for v in order if counts[v.value]))
     bad = [e for e in sorted_entries(report) if e.verdict is not Verdict.READY]
-    if bad and bad[0].verdict in (Verdict.NOT_READY, Verdict.UNKNOWN):
-        names = [e.customer for e in bad if e.verdict is bad[0].verdict][:5]
+    worst, named = worst_customers(report)
+    if named and worst in (Verdict.NOT_READY, Verdict.UNKNOWN):
+        names = [e.customer for e in named][:5]
         text += "; " + tr("overview.nagios_worst", names=", ".join(names))
     if report.interrupted:
         text += "; " + tr("overview.interrupted")

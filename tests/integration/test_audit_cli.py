@@ -160,6 +160,7 @@ def test_audit_history_and_prune(tmp_path: Path, gateway: PptpSimulator) -> None
     assert first["verdicts"] == {"ready": 0, "ready_with_warnings": 2, "not_ready": 0,
                                  "unknown": 1}
     assert first["exit_code"] == 3
+    assert first["worst"] == {"verdict": "unknown", "customers": ["Kund C"]}
     assert {c["vantage"] for c in first["customers"] if c["verdict"] != "unknown"} == {"audit"}
     assert "accessready_audit_exit_code 3" in (tmp_path / "o.prom").read_text()
     assert "<title>Audit overview — Unknown" in (tmp_path / "o.html").read_text("utf-8")

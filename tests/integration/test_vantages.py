@@ -137,6 +137,7 @@ def test_audit_over_several_profiles(tmp_path: Path, demo) -> None:
     data = json.loads(ov.render_json(report))
     jsonschema.validate(data, AUDIT_SCHEMA)
     assert data["exit_code"] == 2
+    assert data["worst"] == {"verdict": "not_ready", "customers": ["Utgången kommun"]}
     assert {c["customer"]: c["vantage"] for c in data["customers"]} == {
         "Exempel kommun (demo)": "audit", "TV kommun": "audit", "Utgången kommun": "audit",
         "Trasig kommun": None}
