@@ -125,8 +125,11 @@ class Check:
         """None when the check applies from ``vantage``; otherwise why not (a skip)."""
         if vantage in self.vantages:
             return None
-        what = self.looks_at or t(f"{self.id}", f"{self.id}")
         place = vantage_place(vantage)
+        if self.looks_at is None:
+            return t(f"{self.id} is not checked from {place.en}.",
+                     f"{self.id} kontrolleras inte från {place.sv}.")
+        what = self.looks_at
         return t(f"{what.en[:1].upper()}{what.en[1:]} is not checked from {place.en}.",
                  f"{what.sv[:1].upper()}{what.sv[1:]} kontrolleras inte från {place.sv}.")
 
