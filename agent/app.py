@@ -19,7 +19,7 @@ from typing import Any
 from accessready import __version__
 from accessready.agent.checkapi import Check
 from accessready.agent.dns import Resolvers
-from accessready.agent.model import Run
+from accessready.agent.model import Run, Vantage, vantage_of
 from accessready.agent.profile_types import Profile
 from accessready.agent.registry import load_registry
 from accessready.agent.runner import (
@@ -96,8 +96,14 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
     ``self_check``: the customer checks themselves — the support account's password is
     never resolved (no prompt, no environment, no keyring), so the checks that need it
     skip. ``vantage`` labels where the checks ran from (default "customer" for a
-    self-check, else "engineer").
+    self-check, else "engineer"); its kind (:func:`~accessready.agent.model.vantage_of`)
+    decides which checks apply — elsewhere they skip, saying why.
     """
+    label = vantage or ("customer" if self_check else "engineer")
+    kind = vantage_of(label, self_check)
+    if self_check and kind is not Vantage.CUSTOMER:
+        raise ValueError(f"a self-check looks from the customer's network, not {label!r}")
+    options = dataclasses.replace(options, vantage=kind)
     if checks is None:
         checks = load_registry().checks
     if self_check and profile.account.password is not None:
@@ -123,7 +129,8 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
         bind = getattr(service, "bind_password", None)
         if password is not None and callable(bind):
             bind(password)
-    factory = ContextFactory(profile, shared, password, problem, self_check=self_check)
+    factory = ContextFactory(profile, shared, password, problem, self_check=self_check,
+                             vantage=kind)
     interrupted = False
     try:
         results = execute(items, factory, options, on_progress)
@@ -146,7 +153,7 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
         lang=lang,
         tool_version=__version__,
         catalogue={c.id: c.catalogue_entry() for c in checks},
-        vantage=vantage or ("customer" if self_check else "engineer"),
+        vantage=label,
         self_check=self_check,
         basis=verdict_basis(profile),
     )

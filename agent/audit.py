@@ -63,7 +63,9 @@ class AuditOptions:
     lock: str | None = None
     keep_days: int | None = None
     trend_length: int = 14
-    vantage: str = "engineer"
+    # An audit host is neither the engineer's laptop nor inside the customer's network:
+    # the checks of the workstation and of a tunnel it has up skip (see README).
+    vantage: str = "audit"
 
     @property
     def per_profile(self) -> int:
@@ -303,6 +305,12 @@ def _record(finished: Finished, history: Any, audit_id: int | None,
     else:
         previous = history.previous(finished.customer, profile=profile_name,
                                     vantage=finished.run.vantage)
+        if previous is None and finished.run.vantage == "audit":
+            # Audits before vantages existed were recorded as "engineer" (only audits write
+            # the history): compare with those, so the first audit after the upgrade shows
+            # what it no longer checks instead of starting over as a first run.
+            previous = history.previous(finished.customer, profile=profile_name,
+                                        vantage="engineer")
         changes = tuple(compare(previous, finished.run))
         first = previous is None
         run_id = history.record(finished.run, profile=profile_name, audit_id=audit_id,

@@ -12,10 +12,16 @@ from typing import Any
 from accessready.agent.changes import Change
 from accessready.agent.model import ExitCode, Run, Verdict
 
-# monitoring-plugins' max_state_alt: CRITICAL > WARNING > UNKNOWN > OK. A customer we
-# could not check must not hide a customer that is not ready, nor be hidden by an OK.
-_NAGIOS_ORDER = {ExitCode.READY: 0, ExitCode.UNKNOWN: 1, ExitCode.WARNINGS: 2,
-                 ExitCode.NOT_READY: 3}
+# CRITICAL > UNKNOWN > WARNING > OK — deliberately not monitoring-plugins' max_state_alt
+# (which puts WARNING above UNKNOWN): a customer we could not check (a profile that no
+# longer loads, a gating rule that could not decide) may be not ready, and must not hide
+# behind another customer's warning; it still never hides a customer that is not ready.
+# The overview's order (reports.overview) is the same, so the status line, "worst:", the
+# HTML, the JSON and Prometheus all agree.
+VERDICT_SEVERITY = {Verdict.READY: 0, Verdict.READY_WITH_WARNINGS: 1, Verdict.UNKNOWN: 2,
+                    Verdict.NOT_READY: 3}
+"""How bad each verdict is across customers (higher is worse)."""
+_NAGIOS_ORDER = {ExitCode.for_verdict(v): n for v, n in VERDICT_SEVERITY.items()}
 
 
 def worst_exit(codes: list[ExitCode]) -> ExitCode:

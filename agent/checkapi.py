@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from accessready.agent.model import Requirement, Result, Status, Text, t
+from accessready.agent.model import Requirement, Result, Status, Text, Vantage, t
 from accessready.agent.profile_types import Profile
 
 
@@ -55,6 +55,20 @@ def password_unavailable(problem: Text | None) -> Text:
              f"Kan inte hämta supportkontots lösenord: {why.sv}")
 
 
+ALL_VANTAGES = frozenset(Vantage)
+
+# Where each vantage looks from, for "… is not checked from <place>".
+_FROM = {Vantage.ENGINEER: t("the engineer's machine", "teknikerns dator"),
+         Vantage.CUSTOMER: t("inside the customer's network (self-check)",
+                             "kundens nätverk (egenkontroll)"),
+         Vantage.AUDIT: t("an audit host", "en granskningsserver")}
+
+
+def vantage_place(vantage: Vantage) -> Text:
+    """Where ``vantage`` looks from, in words ("an audit host")."""
+    return _FROM[vantage]
+
+
 class DeadlineExceeded(Exception):
     """Raised by :meth:`CheckContext.timeout` when no time is left."""
 
@@ -72,6 +86,7 @@ class CheckContext:
     services: dict[str, Any] = field(default_factory=dict)
     password: Any = None
     password_problem: Text | None = None  # why ``password`` is None, in both languages
+    vantage: Vantage = Vantage.ENGINEER
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def remaining(self) -> float:
@@ -107,6 +122,24 @@ class Check:
     method: ClassVar[str | None] = None
     needs: ClassVar[tuple[str, ...]] = ()
     remediation: ClassVar[dict[str, Text]] = {}
+    # Where the check means something (design §2): elsewhere it is skipped with
+    # :meth:`not_from`'s reason. Checks of the engineer's own machine, and of the tunnel
+    # it has up, apply only from the engineer's vantage.
+    vantages: ClassVar[frozenset[Vantage]] = ALL_VANTAGES
+    # What the check looks at, for that reason: "the engineer's workstation".
+    looks_at: ClassVar[Text | None] = None
+
+    def not_from(self, vantage: Vantage) -> Text | None:
+        """None when the check applies from ``vantage``; otherwise why not (a skip)."""
+        if vantage in self.vantages:
+            return None
+        place = vantage_place(vantage)
+        if self.looks_at is None:
+            return t(f"{self.id} is not checked from {place.en}.",
+                     f"{self.id} kontrolleras inte från {place.sv}.")
+        what = self.looks_at
+        return t(f"{what.en[:1].upper()}{what.en[1:]} is not checked from {place.en}.",
+                 f"{what.sv[:1].upper()}{what.sv[1:]} kontrolleras inte från {place.sv}.")
 
     def applies(self, profile: Profile) -> Text | None:
         """None when the check applies to ``profile``; otherwise why not (a skip)."""
@@ -156,5 +189,6 @@ class Check:
             "requirement": cls.requirement.value,
             "method": cls.method,
             "needs": list(cls.needs),
+            "vantages": [v.value for v in Vantage if v in cls.vantages],
             "description": cls.description.to_json(),
         }

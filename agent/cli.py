@@ -150,8 +150,10 @@ def _output_options(f: Any) -> Any:
               help="The customer checks themselves: never use the support account's "
               "password (checks that need it skip); vantage 'customer'.")
 @click.option("--vantage", callback=_check_vantage, metavar="LABEL",
-              help="Where this runs from, shown in the report and used by merge "
-              "(default: engineer; customer with --self-check).")
+              help="Where this runs from: engineer (default), customer (default with "
+              "--self-check), audit, or a label of your own (an engineer's view, a "
+              "customer's with --self-check). Decides which checks apply; shown in the "
+              "report and used by merge.")
 def run(profile: str, html: str | None, json_: str | None, junit: str | None,
         prometheus: str | None, nagios: bool, lang: str | None, only: tuple[str, ...],
         skip: tuple[str, ...], timeout: float | None, concurrency: int | None,
@@ -166,6 +168,9 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     from accessready.agent.runner import RunOptions
     from accessready.reports.terminal import LiveLine
 
+    if self_check and vantage in ("engineer", "audit"):
+        raise UserError(f"--self-check looks from the customer's network, not --vantage "
+                        f"{vantage} — drop one of them")
     prof = load_profile(profile)
     options = RunOptions(
         timeout=timeout or prof.checks.timeout,
@@ -256,10 +261,16 @@ def checks(lang: str | None, fmt: str) -> None:
         return
     id_w = max(len(c.id) for c in registry.checks)
     title_w = max(len(c.title.get(chosen)) for c in registry.checks)
+    from accessready.agent.model import Vantage
+
     for c in registry.checks:
         method = f" [{c.method}]" if c.method else ""
+        # where it applies, when not from every vantage: "only from: engineer"
+        where = "" if c.vantages >= set(Vantage) else \
+            f"  {'bara från' if chosen == 'sv' else 'only from'}: " \
+            f"{', '.join(v.value for v in Vantage if v in c.vantages)}"
         click.echo(f"{c.id:<{id_w}}  {c.requirement.value:<11}  {c.title.get(chosen):<{title_w}}"
-                   f"  needs: {', '.join(c.needs) or '-'}{method}")
+                   f"  needs: {', '.join(c.needs) or '-'}{method}{where}")
 
 
 @cli.command()
@@ -310,9 +321,13 @@ def demo(html: str, json_: str, profile_out: str | None, lang: str | None) -> No
 @click.option("--gateway", help="VPN gateway / server host name for the first VPN method.")
 @click.option("--username", help=r"The support account, e.g. 'DOMAIN\user'.")
 @click.option("--federation-service", help="The AD FS federation service name.")
+@click.option("--teamviewer-server", metavar="NAME",
+              help="With teamviewer: the server where TeamViewer Host runs (examined over "
+              "WinRM; default adfs01).")
 @click.option("--force", is_flag=True, help="Overwrite FILE.")
 def init(out: str, customer: str | None, methods: str | None, gateway: str | None,
-         username: str | None, federation_service: str | None, force: bool) -> None:
+         username: str | None, federation_service: str | None,
+         teamviewer_server: str | None, force: bool) -> None:
     """Write a commented starting profile (asks for what flags leave out, on a terminal)."""
     from accessready.agent.init_profile import InitAnswers, ask_missing, render_profile
     from accessready.agent.profile import parse_profile
@@ -320,7 +335,8 @@ def init(out: str, customer: str | None, methods: str | None, gateway: str | Non
     if Path(out).exists() and not force:
         raise UserError(f"{out}: already exists — choose another --out or add --force")
     answers = InitAnswers(customer=customer, methods=methods, gateway=gateway,
-                          username=username, federation_service=federation_service)
+                          username=username, federation_service=federation_service,
+                          teamviewer_server=teamviewer_server)
     if sys.stdin.isatty():
         answers = ask_missing(answers, click.prompt)
     text = render_profile(answers)
@@ -385,9 +401,11 @@ def merge(results: tuple[str, ...], html: str | None, json_: str | None, junit: 
 
 @cli.command(short_help="Run every customer profile, record history, report changes.",
              epilog="""\b
-Exit code: the worst customer's, as Nagios aggregates states (not ready >
-warnings > unknown > ready); 3 also when the audit could not start (another audit
-holds the lock, bad history file) or was interrupted.""")
+Exit code: the worst customer's (not ready > unknown > warnings > ready: a
+customer that could not be checked is not hidden behind a warning); 3 also when the
+audit could not start (another audit holds the lock, bad history file) or was
+interrupted. Checks of the engineer's workstation and of a VPN tunnel on this machine
+skip in an audit (vantage 'audit').""")
 @click.argument("profiles", nargs=-1, required=True, metavar="PROFILE...")
 @click.option("--history", "--db", "history_path", metavar="FILE",
               envvar="ACCESSREADY_HISTORY", help="Record every run in this SQLite file "

@@ -18,6 +18,7 @@ class InitAnswers:
     gateway: str | None = None
     username: str | None = None
     federation_service: str | None = None
+    teamviewer_server: str | None = None  # asked only when TeamViewer is offered
 
 
 def ask_missing(answers: InitAnswers, prompt: Callable[..., str]) -> InitAnswers:
@@ -32,7 +33,21 @@ def ask_missing(answers: InitAnswers, prompt: Callable[..., str]) -> InitAnswers
     for key, (text, default) in questions.items():
         if getattr(answers, key) is None:
             answers = replace(answers, **{key: prompt(text, default=default)})
+    if "teamviewer" in _methods(answers) and answers.teamviewer_server is None:
+        # teamviewer.host examines this server over WinRM; without it only a self-check on
+        # the host itself can (the engineer's laptop is not the host)
+        answers = replace(answers, teamviewer_server=prompt(
+            "Server where TeamViewer Host runs (its name among the servers)",
+            default=TEMPLATE_SERVER))
     return answers
+
+
+TEMPLATE_SERVER = "adfs01"
+"""The one [[servers]] entry the template always has."""
+
+
+def _methods(a: InitAnswers) -> list[str]:
+    return [m.strip() for m in (a.methods or "anyconnect").split(",") if m.strip()]
 
 
 def _q(value: str) -> str:
@@ -41,11 +56,14 @@ def _q(value: str) -> str:
 
 def render_profile(a: InitAnswers) -> str:
     """The profile text; every section commented so it can be edited by hand."""
-    methods = [m.strip() for m in (a.methods or "anyconnect").split(",") if m.strip()]
+    methods = _methods(a)
     gateway = a.gateway or "vpn.exempel.se"
+    tv_server = (a.teamviewer_server or "").strip() or TEMPLATE_SERVER
     blocks = {
         "teamviewer": '[access.teamviewer]\nid = "1 234 567 890"          '
-                      "# the TeamViewer ID of the customer's host\n",
+                      "# the TeamViewer ID of the customer's host (9-10 digits)\n"
+                      f"server = {_q(tv_server)}                  "
+                      "# the [[servers]] entry where TeamViewer Host runs (over WinRM)\n",
         "anyconnect": f"[access.anyconnect]\ngateway = {_q(gateway)}\n"
                       'group = "Leverantorer"            # the connection profile offered to us\n',
         "checkpoint": f"[access.checkpoint]\ngateway = {_q(gateway)}\n",
@@ -56,6 +74,16 @@ def render_profile(a: InitAnswers) -> str:
     }
     access = "\n".join(blocks[m] for m in methods if m in blocks)
     user = _q(a.username or "EXEMPEL\\support")
+    tv_host = ""
+    if "teamviewer" in methods and tv_server != TEMPLATE_SERVER:
+        tv_host = f"""
+[[servers]]
+name = {_q(tv_server)}
+address = {_q(tv_server)}                  # host name or IP address
+roles = ["other"]
+remote = ["winrm"]                         # teamviewer.host reads it over WinRM
+winrm = {{ transport = "ntlm", https = true, port = 5986 }}
+"""
     return f"""# accessready profile — see `accessready checks` and the README's profile reference.
 # Validate with: accessready validate THIS_FILE
 
@@ -90,7 +118,7 @@ address = "adfs01.exempel.local"
 roles = ["adfs"]                           # adfs | wap | sync | other
 remote = ["rdp", "winrm"]                  # rdp | winrm | ssh
 winrm = {{ transport = "ntlm", https = true, port = 5986 }}
-
+{tv_host}
 [adfs]
 federation_service = {_q(a.federation_service or "sts.exempel.se")}
 cert_warn_days = 30

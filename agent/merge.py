@@ -11,10 +11,12 @@ target:
   that saw it; where they disagree every view is kept, each labelled with its vantage;
 * the verdict is decided again with :func:`accessready.agent.verdict.decide`. Where views
   disagree on the requirements about the supplier getting in (``workstation``, ``access``,
-  ``account``, ``remote``), the outside view decides when there is one: a gateway that
-  answers inside the customer's network proves nothing about the supplier reaching it, and
-  the self-check runs on the admin's machine, not the engineer's. For ``admin``, ``adfs`` and
-  ``servers`` every view counts (the worse one shows). The report still shows all views.
+  ``account``, ``remote``), the outside view (vantage ``engineer`` or ``audit``; inside
+  is ``customer``, see :func:`~accessready.agent.model.vantage_of`) decides when there is
+  one: a gateway that answers inside the customer's network proves nothing about the
+  supplier reaching it, and the self-check runs on the admin's machine, not the
+  engineer's. For ``admin``, ``adfs`` and ``servers`` every view counts (the worse one
+  shows). The report still shows all views.
 
 ``decide`` needs the offered access methods and which servers are AD FS/WAP. Results
 written since self-checks exist carry that (``verdict_basis``); for older ones the caller
@@ -32,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from accessready import __version__
-from accessready.agent.model import Requirement, Result, Run, Status
+from accessready.agent.model import Requirement, Result, Run, Status, Vantage, vantage_of
 from accessready.agent.profile_types import Access, Customer, Profile, Server
 from accessready.agent.verdict import decide
 
@@ -133,14 +135,16 @@ def redecide(run: Run) -> Run:
 
 
 def _inside_labels(runs: Sequence[Run]) -> set[str]:
-    """Vantage labels that are self-checks (an inside view)."""
+    """Vantage labels that look from inside the customer's network (kind ``customer``:
+    self-checks, and runs labelled ``customer``). The engineer's and the audit host's
+    views are outside ones."""
     inside = set()
     for run in runs:
-        if run.self_check:
-            inside.add(run.vantage)
-        for source in run.sources:
-            if source.get("self_check"):
-                inside.add(str(source.get("vantage", "")))
+        views = [(s.get("vantage", ""), s.get("self_check")) for s in run.sources] or \
+            [(run.vantage, run.self_check)]
+        for label, self_check in views:
+            if vantage_of(str(label), bool(self_check)) is Vantage.CUSTOMER:
+                inside.add(str(label))
     return inside
 
 

@@ -63,6 +63,26 @@ class Verdict(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class Vantage(enum.StrEnum):
+    """Where a run looks from (design §2): which checks apply depends on it."""
+
+    ENGINEER = "engineer"  # the supplier's engineer, through the access method (``run``)
+    CUSTOMER = "customer"  # inside the customer's network (``run --self-check``)
+    AUDIT = "audit"  # a monitoring host, over every profile (``audit``)
+
+
+def vantage_of(label: str, self_check: bool = False) -> Vantage:
+    """The kind of vantage a run's label stands for.
+
+    A label that names a kind is that kind; a user's own label (``--vantage school-lan``)
+    is a customer's view in a self-check and the engineer's otherwise.
+    """
+    try:
+        return Vantage(label)
+    except ValueError:
+        return Vantage.CUSTOMER if self_check else Vantage.ENGINEER
+
+
 class ExitCode(enum.IntEnum):
     """Process exit codes, as Nagios and Icinga read them."""
 
@@ -174,17 +194,29 @@ class RequirementOutcome:
     status: Status
     blocking: bool
     reason: Text
+    # A gating rule that met only "could not decide": the verdict is unknown because of it,
+    # and ``decides`` is the one action that would decide it (from the results' remedies).
+    undecided: bool = False
+    decides: Text | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The outcome as the JSON result shows it."""
-        return {"requirement": self.requirement.value, "status": self.status.value,
-                "blocking": self.blocking, "reason": self.reason.to_json()}
+        data: dict[str, Any] = {"requirement": self.requirement.value,
+                                "status": self.status.value, "blocking": self.blocking,
+                                "reason": self.reason.to_json()}
+        if self.undecided:  # absent otherwise: decided outcomes stay as they were
+            data["undecided"] = True
+            data["decides"] = self.decides.to_json() if self.decides else None
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RequirementOutcome:
         """Inverse of :meth:`to_json`."""
+        decides = data.get("decides")
         return cls(Requirement(data["requirement"]), Status(data["status"]),
-                   bool(data["blocking"]), Text.from_json(data["reason"]))
+                   bool(data["blocking"]), Text.from_json(data["reason"]),
+                   bool(data.get("undecided", False)),
+                   Text.from_json(decides) if decides else None)
 
 
 @dataclass(frozen=True)
@@ -206,7 +238,8 @@ class Run:
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Where the checks ran from: "engineer" (the supplier's side, the default and what
     # every result before self-checks was), "customer" (a self-check inside the customer's
-    # network) or a label of the user's. A merged run joins its sources' labels with "+".
+    # network), "audit" (a monitoring host) or a label of the user's (its kind:
+    # :func:`vantage_of`). A merged run joins its sources' labels with "+".
     vantage: str = "engineer"
     # A self-check never uses the support account's password: those checks skipped.
     self_check: bool = False
@@ -215,3 +248,10 @@ class Run:
     basis: dict[str, list[str]] = field(default_factory=dict)
     # Only in merged runs: one entry per input run (vantage, self_check, times, host, file).
     sources: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def vantage_kind(self) -> Vantage | None:
+        """The kind of vantage the checks ran from; None for a merge of several views."""
+        if self.sources or "+" in self.vantage:
+            return None
+        return vantage_of(self.vantage, self.self_check)

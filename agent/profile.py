@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.profile_spec import SPEC, Field
+from accessready.agent.profile_spec import SPEC, TEAMVIEWER_ID_PATTERN, Field
 from accessready.agent.profile_types import (
     Access,
     Account,
@@ -355,6 +355,15 @@ class _Validator:
             letter = _ESCAPED_CONTROL[escaped]
             raise self.error(path, f"holds a control character, which \\{letter} makes in a "
                              "double-quoted string", BACKSLASH_FIX)
+        if kind == "tvid":
+            if not re.fullmatch(TEAMVIEWER_ID_PATTERN, raw):
+                found = (f"{sum(ch.isdigit() for ch in raw)} digits"
+                         if set(raw) <= set("0123456789 ") else
+                         "characters other than digits and spaces")
+                raise self.error(path, f"'{raw}' is not a TeamViewer ID ({found})",
+                                 "copy the 9- or 10-digit ID TeamViewer shows on the host, "
+                                 'e.g. "1 234 567 890"')
+            return raw
         return raw  # str, path
 
     def port_name(self, path: str, name: str, field: Field) -> None:

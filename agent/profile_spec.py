@@ -16,6 +16,8 @@ REMOTE_METHODS = ("rdp", "winrm", "ssh")
 WINRM_TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
 VPN_TUNNELS = ("ikev2", "l2tp", "pptp")
 LANGS = ("sv", "en")
+# A TeamViewer ID: 9 or 10 digits, grouped with spaces as TeamViewer shows it.
+TEAMVIEWER_ID_PATTERN = r"^ *([0-9] *){9,10}$"
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ SPEC: dict[str, Field] = {
         "methods": Field("list", "methods the customer offers; one must pass", required=True,
                          items=Field("enum", enum=ACCESS_METHODS)),
         "teamviewer": Field("table", "TeamViewer host", table={
-            "id": Field("str", "the TeamViewer ID of the customer's host"),
+            "id": Field("tvid", "the TeamViewer ID of the customer's host: 9 or 10 digits, "
+                        "spaces allowed", example="1 234 567 890"),
             "routers": Field("list", "router/master host names to probe",
                              items=Field("hostport")),
             "ports": Field("list", "ports in preference order", items=_port()),
@@ -201,6 +204,8 @@ def _schema_of(f: Field) -> dict[str, Any]:
                                              "maximum": 65535}})
     elif f.kind == "cidr":
         out.update({"type": "string", "pattern": r"^[0-9A-Fa-f:.]+/[0-9]{1,3}$"})
+    elif f.kind == "tvid":
+        out.update({"type": "string", "pattern": TEAMVIEWER_ID_PATTERN})
     else:  # str, host, hostport, path
         out.update({"type": "string", "minLength": 1})
     if f.default is not None:

@@ -27,7 +27,7 @@ from accessready.agent.checkapi import (
     Target,
     password_unavailable,
 )
-from accessready.agent.model import Result, Status, Text, t
+from accessready.agent.model import Result, Status, Text, Vantage, t
 from accessready.agent.profile_types import Profile
 from accessready.agent.secrets import REDACTOR
 
@@ -43,6 +43,7 @@ class RunOptions:
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     accept_new_host_keys: bool = False  # SSH: add unknown host keys to known_hosts
+    vantage: Vantage = Vantage.ENGINEER  # where the run looks from: which checks apply
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,12 @@ def plan(checks: Sequence[Check], profile: Profile,
                                "Hoppades över på begäran (--skip).", "filtered"))
             continue
         try:
+            elsewhere = check.not_from(options.vantage)
+            if elsewhere is not None:
+                items.append(check.result("-", Status.SKIP, elsewhere, {
+                    "reason": "vantage", "vantage": options.vantage.value,
+                    "applies_from": sorted(v.value for v in check.vantages)}))
+                continue
             why_not = check.applies(profile)
             targets = check.targets(profile) if why_not is None else []
         except Exception as exc:  # a broken plugin must not take the run down
@@ -139,16 +146,18 @@ class ContextFactory:
 
     def __init__(self, profile: Profile, services: dict[str, Any] | None = None,
                  password: Any = None, password_problem: Text | None = None,
-                 self_check: bool = False) -> None:
+                 self_check: bool = False, vantage: Vantage = Vantage.ENGINEER) -> None:
         self.profile = profile
         self.services = services or {}
         self.password = password
         self.password_problem = password_problem
         self.self_check = self_check
+        self.vantage = vantage
 
     def __call__(self, deadline: float) -> CheckContext:
         return CheckContext(profile=self.profile, deadline=deadline, services=self.services,
-                            password=self.password, password_problem=self.password_problem)
+                            password=self.password, password_problem=self.password_problem,
+                            vantage=self.vantage)
 
 
 def _precheck(job: Job, make_context: ContextFactory) -> Result | None:

@@ -265,7 +265,7 @@ def facts_from_macos(*, plists: Mapping[str, bytes], service_state: str | None,
 
 # --- the remote (WinRM) collector ----------------------------------------------------------
 
-WINDOWS_TEAMVIEWER_PS = r"""
+WINDOWS_TEAMVIEWER_PS = r"""# accessready:teamviewer.host
 $ErrorActionPreference = 'SilentlyContinue'
 $reg = @()
 foreach ($k in @('HKLM:\SOFTWARE\TeamViewer', 'HKLM:\SOFTWARE\WOW6432Node\TeamViewer')) {

@@ -1,9 +1,14 @@
 """The verdict rules of design §5, in one place.
 
-``access``, ``account`` and ``remote`` can make a customer *not ready*; every other
-requirement only warns. A requirement none of whose checks ran neither blocks nor passes.
-Where a gating rule meets only errors (the check could not decide) and no failure, the
-verdict is *unknown* — as monitoring systems read it: "could not check", not "down".
+``access``, ``account`` and ``remote`` can make a customer *not ready*, and so can
+``admin`` through two of its checks: without a valid support agreement or a signed
+data-processing agreement support may not start at all (the seed's general requirements;
+without a DPA the supplier may not process the customer's personal data). Contacts and
+the maintenance contact only warn, as does every other requirement. A requirement none of
+whose checks ran neither blocks nor passes. Where a gating rule meets only errors (the
+check could not decide) and no failure, the verdict is *unknown* — as monitoring systems
+read it: "could not check", not "down" — and the outcome names the one action that would
+decide it (the remedy of the first check that could not).
 """
 
 from __future__ import annotations
@@ -24,19 +29,24 @@ from accessready.agent.model import (
 from accessready.agent.profile_types import Profile
 
 _OK = (Status.PASS, Status.WARN)
+ADMIN_GATES = ("admin.agreement", "admin.dpa")
+"""The ``admin`` checks that gate: no support without a valid agreement and a signed DPA."""
 
 
 # A gating rule's answer: it blocks (a real failure), it could not decide (only errors
 # where a failure would block: "could not check" is UNKNOWN, not NOT READY), or it holds.
 BLOCKS, UNDECIDED, HOLDS = "blocks", "undecided", "holds"
+# Each rule answers (answer, reason, the results that could not decide).
+Rule = tuple[str, Text, list[Result]]
 
 
-def _access(results: list[Result], profile: Profile) -> tuple[str, Text]:
+def _access(results: list[Result], profile: Profile) -> Rule:
     by_method: dict[str, list[Result]] = defaultdict(list)
     for r in results:
         if r.method:
             by_method[r.method].append(r)
     evaluated, passing, failing, erring = [], [], [], []
+    unsure: list[Result] = []
     for method in profile.access.methods:
         ran = [r for r in by_method.get(method, []) if r.status is not Status.SKIP]
         if not ran:
@@ -50,38 +60,42 @@ def _access(results: list[Result], profile: Profile) -> tuple[str, Text]:
             failing.append(label)
         else:
             erring.append(label)
+            unsure.extend(bad)
     if not evaluated:
-        return HOLDS, t("No access method was checked.", "Ingen åtkomstmetod kontrollerades.")
+        return HOLDS, t("No access method was checked.",
+                        "Ingen åtkomstmetod kontrollerades."), []
     if passing:
         names = ", ".join(passing)
-        return HOLDS, t(f"Usable access method: {names}.", f"Användbar åtkomstmetod: {names}.")
+        return HOLDS, t(f"Usable access method: {names}.",
+                        f"Användbar åtkomstmetod: {names}."), []
     if erring:
         names = "; ".join(erring + failing)
         return UNDECIDED, t(f"No offered access method passed, and some could not be checked:"
                             f" {names}.", f"Ingen erbjuden åtkomstmetod godkändes, och några "
-                            f"kunde inte kontrolleras: {names}.")
+                            f"kunde inte kontrolleras: {names}."), unsure
     names = "; ".join(failing)
     return BLOCKS, t(f"No offered access method works: {names}.",
-                     f"Ingen erbjuden åtkomstmetod fungerar: {names}.")
+                     f"Ingen erbjuden åtkomstmetod fungerar: {names}."), []
 
 
-def _account(results: list[Result]) -> tuple[str, Text]:
+def _account(results: list[Result]) -> Rule:
     logins = [r for r in results if r.check_id == "account.login"]
     failed = sorted({r.target for r in logins if r.status is Status.FAIL})
     if failed:
         names = ", ".join(failed)
         return BLOCKS, t(f"The support account cannot log in on: {names}.",
-                         f"Supportkontot kan inte logga in på: {names}.")
-    unknown = sorted({r.target for r in logins if r.status is Status.ERROR})
-    if unknown:
-        names = ", ".join(unknown)
+                         f"Supportkontot kan inte logga in på: {names}."), []
+    unsure = [r for r in logins if r.status is Status.ERROR]
+    if unsure:
+        names = ", ".join(sorted({r.target for r in unsure}))
         return UNDECIDED, t(f"The support account's login could not be tested on: {names}.",
-                            f"Supportkontots inloggning kunde inte testas på: {names}.")
-    return HOLDS, t("No failed login.", "Ingen misslyckad inloggning.")
+                            f"Supportkontots inloggning kunde inte testas på: {names}."), unsure
+    return HOLDS, t("No failed login.", "Ingen misslyckad inloggning."), []
 
 
-def _remote(results: list[Result], profile: Profile) -> tuple[str, Text]:
+def _remote(results: list[Result], profile: Profile) -> Rule:
     unreachable, unknown = [], []
+    unsure: list[Result] = []
     for server in profile.servers:
         if not {"adfs", "wap"} & set(server.roles):
             continue
@@ -92,17 +106,45 @@ def _remote(results: list[Result], profile: Profile) -> tuple[str, Text]:
             unreachable.append(server.name)
         else:
             unknown.append(server.name)
+            unsure.extend(r for r in ran if r.status is Status.ERROR)
     if unreachable:
         names = ", ".join(unreachable)
         return BLOCKS, t(f"AD FS/WAP servers unreachable by every remote method: {names}.",
-                         f"AD FS/WAP-servrar som inte nås med någon fjärrmetod: {names}.")
+                         f"AD FS/WAP-servrar som inte nås med någon fjärrmetod: {names}."), []
     if unknown:
         names = ", ".join(unknown)
         return UNDECIDED, t(f"Could not tell whether these AD FS/WAP servers are reachable: "
                             f"{names}.", f"Kunde inte avgöra om dessa AD FS/WAP-servrar går att "
-                            f"nå: {names}.")
+                            f"nå: {names}."), unsure
     return HOLDS, t("Every checked AD FS/WAP server is reachable.",
-                    "Alla kontrollerade AD FS/WAP-servrar går att nå.")
+                    "Alla kontrollerade AD FS/WAP-servrar går att nå."), []
+
+
+def _admin(results: list[Result]) -> Rule:
+    gates = [r for r in results if r.check_id in ADMIN_GATES]
+    failed = [r for r in gates if r.status is Status.FAIL]
+    if failed:
+        said_en = " ".join(r.summary.en for r in failed)
+        said_sv = " ".join(r.summary.sv for r in failed)
+        return BLOCKS, t(f"Support cannot start without a valid support agreement and a "
+                         f"signed data-processing agreement: {said_en}",
+                         f"Supporten kan inte starta utan ett giltigt supportavtal och ett "
+                         f"undertecknat personuppgiftsbiträdesavtal: {said_sv}"), []
+    unsure = [r for r in gates if r.status is Status.ERROR]
+    if unsure:
+        names = ", ".join(dict.fromkeys(r.check_id for r in unsure))
+        return UNDECIDED, t(f"Could not tell whether the agreements are in place ({names}).",
+                            f"Kunde inte avgöra om avtalen finns ({names})."), unsure
+    return HOLDS, t("", ""), []
+
+
+def _decides(unsure: list[Result]) -> Text | None:
+    """The one action that would decide an undecided rule: the first unsure result's
+    remedy (what its check says to do), else what it said."""
+    for r in unsure:
+        if r.remediation is not None:
+            return r.remediation
+    return unsure[0].summary if unsure else None
 
 
 def _plain(status: Status) -> Text:
@@ -113,6 +155,11 @@ def _plain(status: Status) -> Text:
         Status.ERROR: t("Some checks could not decide.", "Vissa kontroller kunde inte avgöra."),
         Status.FAIL: t("Problems found.", "Problem hittades."),
     }[status]
+
+
+_GATING = {Requirement.ADMIN: lambda results, _profile: _admin(results),
+           Requirement.ACCOUNT: lambda results, _profile: _account(results),
+           Requirement.REMOTE: _remote}
 
 
 def decide(results: Sequence[Result], profile: Profile,
@@ -126,22 +173,21 @@ def decide(results: Sequence[Result], profile: Profile,
     for req in Requirement:
         mine = grouped.get(req, [])
         status = worst([r.status for r in mine]) if mine else Status.SKIP
-        answer, reason = HOLDS, _plain(status)
+        answer, reason, unsure = HOLDS, _plain(status), []
         if status is not Status.SKIP:
             if req is Requirement.ACCESS:
-                answer, reason = _access(mine, profile)
+                answer, reason, unsure = _access(mine, profile)
                 if answer == HOLDS and status is not Status.PASS:
                     # one usable method makes access work; the rest is only a warning
                     status = Status.WARN
-            elif req is Requirement.ACCOUNT:
-                answer, why = _account(mine)
-                reason = why if answer != HOLDS else reason
-            elif req is Requirement.REMOTE:
-                answer, why = _remote(mine, profile)
+            elif req in _GATING:
+                answer, why, unsure = _GATING[req](mine, profile)
                 reason = why if answer != HOLDS else reason
         if answer == UNDECIDED:
             undecided = True
-        outcomes.append(RequirementOutcome(req, status, answer == BLOCKS, reason))
+        outcomes.append(RequirementOutcome(
+            req, status, answer == BLOCKS, reason, undecided=answer == UNDECIDED,
+            decides=_decides(unsure) if answer == UNDECIDED else None))
     if interrupted or all(r.status is Status.SKIP for r in results):
         verdict = Verdict.UNKNOWN
     elif any(o.blocking for o in outcomes):

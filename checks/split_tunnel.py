@@ -22,6 +22,10 @@ check cannot tell openconnect from Cisco's own client.
 phone book): the connection named in the profile exists, uses the profile's tunnel type,
 has split tunnelling on and points at the profile's server. It proves the client is set up;
 it does not dial. On other systems it is skipped.
+
+All four look at the engineer's machine and the tunnel it has up, so they apply only from
+the engineer's vantage: an audit host has no tunnel up, and in a self-check the customer's
+admin is already inside the network (they skip there, saying so).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from accessready.agent.localsys import (
     NotSupported,
     VpnConnection,
 )
-from accessready.agent.model import Requirement, Result, Status, t
+from accessready.agent.model import Requirement, Result, Status, Vantage, t
 from accessready.agent.powershell import quote as ps_quote
 from accessready.agent.profile_types import Profile
 from accessready.checks.tunnel import (
@@ -153,6 +157,9 @@ class SplitTunnelCheck(Check):
     requirement = Requirement.ACCESS
     needs = ("local",)
     product: ClassVar[str] = ""
+    vantages = frozenset({Vantage.ENGINEER})
+    looks_at = t("split tunnelling (read from the engineer's machine while its VPN is up)",
+                 "delad tunnel (läses på teknikerns dator medan dess VPN är uppe)")
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         if not ctx.profile.network.internal_subnets:
@@ -424,6 +431,9 @@ class WindowsVpnConnection(Check):
     requirement = Requirement.ACCESS
     method = "windows_vpn"
     needs = ("local",)
+    vantages = frozenset({Vantage.ENGINEER})
+    looks_at = t("the engineer's Windows VPN connection",
+                 "teknikerns Windows VPN-anslutning")
     title = t("Windows VPN connection", "Windows VPN-anslutning")
     description = t(
         "The Windows VPN connection named in the profile exists (current user or all "

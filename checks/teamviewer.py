@@ -8,10 +8,15 @@
   the defaults; a router written ``host:port`` is probed on that port only (labs, tests).
   Pass: the preferred port connects. Warn: only a fallback port does (slower; port 80
   drops reconnects). Fail: no name resolves, or nothing connects.
-* ``teamviewer.host`` looks at the machine where TeamViewer Host should run: this machine
-  (self-check on the host), or the ``[[servers]]`` entry named by ``server``, over WinRM.
+* ``teamviewer.host`` looks at the machine where TeamViewer Host should run: the
+  ``[[servers]]`` entry named by ``server``, over WinRM, from any vantage; this machine only
+  in a self-check (the customer's admin on the host). Never the engineer's laptop or the
+  audit host: without ``server`` there it is an ``error`` asking for the server's name.
   Pass: installed, its service running, a TeamViewer ID present and equal to the
   profile's ``id``.
+
+``teamviewer.network`` applies from the engineer's machine and inside the customer's
+network (both ends need the way out); from an audit host it says nothing about either.
 
 What this cannot prove: a TCP connect to 5938 does not prove that TeamViewer's router
 accepts a session (the protocol is proprietary and undocumented), nor that TeamViewer's
@@ -32,7 +37,7 @@ from accessready.agent.checkapi import (
     Target,
     password_unavailable,
 )
-from accessready.agent.model import Requirement, Result, Status, t
+from accessready.agent.model import Requirement, Result, Status, Vantage, t
 from accessready.agent.profile_types import Profile, TeamViewerCfg
 from accessready.agent.tvhost import (
     TeamViewerFacts,
@@ -77,6 +82,9 @@ class TeamViewerNetworkCheck(Check):
     requirement = Requirement.ACCESS
     method = "teamviewer"
     needs = ("network", "dns")
+    vantages = frozenset({Vantage.ENGINEER, Vantage.CUSTOMER})
+    looks_at = t("the way out to TeamViewer's routers (the engineer's or the customer's)",
+                 "vägen ut till TeamViewers routrar (teknikerns eller kundens)")
     title = t("TeamViewer: outbound connection to TeamViewer's routers",
               "TeamViewer: utgående anslutning till TeamViewers routrar")
     description = t(
@@ -234,12 +242,13 @@ class TeamViewerHostCheck(Check):
     title = t("TeamViewer Host: installed, running, expected ID",
               "TeamViewer Host: installerad, igång, rätt ID")
     description = t(
-        "On the machine where TeamViewer Host should run (this one, or the named server over "
-        "WinRM): installed, its service running, and a TeamViewer ID equal to the "
-        "profile's. Cannot see whether unattended access is configured.",
-        "På datorn där TeamViewer Host ska köras (den här, eller den namngivna servern via "
-        "WinRM): installerad, tjänsten igång och ett TeamViewer-ID som stämmer med "
-        "profilens. Kan inte se om obevakad åtkomst är inställd.")
+        "On the machine where TeamViewer Host should run (the named server over WinRM, or "
+        "this machine in a self-check): installed, its service running, and a TeamViewer "
+        "ID equal to the profile's. Cannot see whether unattended access is configured.",
+        "På datorn där TeamViewer Host ska köras (den namngivna servern via WinRM, eller "
+        "den här datorn vid egenkontroll): installerad, tjänsten igång och ett "
+        "TeamViewer-ID som stämmer med profilens. Kan inte se om obevakad åtkomst är "
+        "inställd.")
     remediation = {
         "not_installed": t(
             "Install TeamViewer Host on the server the supplier should reach, assign it to "
@@ -270,13 +279,20 @@ class TeamViewerHostCheck(Check):
             "check can confirm it is the right machine.",
             "Lägg in värdens TeamViewer-ID i profilen ([access.teamviewer] id) så att "
             "kontrollen kan bekräfta att det är rätt dator."),
+        "no_server": t(
+            "Name the server where TeamViewer Host runs: [access.teamviewer] server = "
+            "\"<name>\", a [[servers]] entry with remote = [\"winrm\"]. (Or the customer's "
+            "admin runs accessready --self-check on that server.)",
+            "Ange servern där TeamViewer Host körs: [access.teamviewer] server = "
+            "\"<namn>\", en [[servers]]-post med remote = [\"winrm\"]. (Eller så kör kundens "
+            "administratör accessready --self-check på den servern.)"),
         "no_transport": t(
             "The TeamViewer host is a named server, reached over WinRM: give it "
-            "remote = [\"winrm\"] and the support account's password, or run accessready "
-            "on that server itself (without 'server').",
+            "remote = [\"winrm\"] and the support account's password, or let the customer's "
+            "admin run accessready --self-check on that server itself (without 'server').",
             "TeamViewer-värden är en namngiven server som nås via WinRM: ge den "
-            "remote = [\"winrm\"] och supportkontots lösenord, eller kör accessready på den "
-            "servern (utan 'server')."),
+            "remote = [\"winrm\"] och supportkontots lösenord, eller låt kundens "
+            "administratör köra accessready --self-check på den servern (utan 'server')."),
     }
 
     def applies(self, profile: Profile) -> Any:
@@ -344,6 +360,15 @@ class TeamViewerHostCheck(Check):
             if isinstance(found, Result):
                 return found
             facts = found
+        elif ctx.vantage is not Vantage.CUSTOMER:
+            # TeamViewer Host runs at the customer: this machine is the engineer's laptop
+            # or the audit host, and what is installed here proves nothing about it.
+            return self.result("-", Status.ERROR, t(
+                "TeamViewer Host runs at the customer, not on this machine: name the server "
+                "where TeamViewer Host runs ([access.teamviewer] server).",
+                "TeamViewer Host körs hos kunden, inte på den här datorn: ange servern där "
+                "TeamViewer Host körs ([access.teamviewer] server)."),
+                {"reason": "no_server", "vantage": ctx.vantage.value}, "no_server")
         else:
             source = ctx.service("teamviewer_host")
             facts = source.teamviewer_facts(ctx.timeout(HOST_CAP_S))

@@ -31,7 +31,7 @@ from accessready.agent.localsys import (
     OsInfo,
     ServiceInfo,
 )
-from accessready.agent.model import Requirement, Result, Status, Text, t
+from accessready.agent.model import Requirement, Result, Status, Text, Vantage, t
 from accessready.agent.profile_types import Profile
 
 UPDATE_MAX_AGE_DAYS = 45
@@ -50,12 +50,21 @@ def windows_generation(info: OsInfo) -> str | None:
     return "11" if build >= FIRST_WINDOWS_11_BUILD else "10"
 
 
-class OsCheck(Check):
+class WorkstationCheck(Check):
+    """Base of the ``workstation.*`` checks: they look at the engineer's own machine, so
+    they apply only from the engineer's vantage (not from an audit host, nor from the
+    customer's admin's machine in a self-check)."""
+
+    requirement = Requirement.WORKSTATION
+    needs = ("local",)
+    vantages = frozenset({Vantage.ENGINEER})
+    looks_at = t("the engineer's workstation", "teknikerns arbetsstation")
+
+
+class OsCheck(WorkstationCheck):
     """Windows 10/11, updated within the last 45 days."""
 
     id = "workstation.os"
-    requirement = Requirement.WORKSTATION
-    needs = ("local",)
     title = t("Operating system and updates", "Operativsystem och uppdateringar")
     description = t(
         f"The workstation runs Windows 10 or 11 and installed an update within the last "
@@ -124,12 +133,10 @@ class OsCheck(Check):
             f"{label}; senaste uppdatering {last_sv} (för {age} dagar sedan)."), details)
 
 
-class NoAdminCheck(Check):
+class NoAdminCheck(WorkstationCheck):
     """Reports whether accessready runs elevated; nothing it does needs elevation."""
 
     id = "workstation.no_admin"
-    requirement = Requirement.WORKSTATION
-    needs = ("local",)
     title = t("Runs without admin rights", "Körs utan administratörsrättigheter")
     description = t(
         "accessready needs no local admin rights; this reports whether it ran elevated.",
@@ -268,12 +275,10 @@ def find_client(spec: ClientSpec, system: str, installed: list[InstalledApp],
     return ClientFinding(tuple(dict.fromkeys(found)), compatible, svc, running, service_error)
 
 
-class ClientsCheck(Check):
+class ClientsCheck(WorkstationCheck):
     """The client software each offered method needs is installed and running."""
 
     id = "workstation.clients"
-    requirement = Requirement.WORKSTATION
-    needs = ("local",)
     title = t("Access client software", "Klientprogram för åtkomst")
     description = t(
         "Cisco AnyConnect, Check Point Endpoint Security VPN and TeamViewer are installed "

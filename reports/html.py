@@ -29,7 +29,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.model import Requirement, Result, Run, Status, Verdict
+from accessready.agent.model import Requirement, Result, Run, Status, Vantage, Verdict
 from accessready.reports.i18n import Translator, check_description, check_title
 from accessready.reports.json_report import SCHEMA_ID
 from accessready.reports.textsafe import EVIDENCE_LIMIT, clean, evidence_json
@@ -187,10 +187,7 @@ def _result_view(result: Result, tr: Translator) -> ResultView:
 
 def vantage_words(label: str, tr: Translator) -> str:
     """A vantage label for people: the known ones translated, a user's own label as is."""
-    label = clean(label, SHORT)
-    if label in ("engineer", "customer"):
-        return tr(f"vantage.{label}")
-    return label
+    return tr.vantage(clean(label, SHORT))
 
 
 def _sources(run: Run, tr: Translator) -> list[dict[str, str]]:
@@ -268,6 +265,8 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
     customer = clean(run.customer, SHORT) or tr("report.unknown")
     verdict = Verdict(run.verdict).value
     blocking = [(s.title, s.reason) for s in sections.values() if s.blocking]
+    undecided = [(sections[o.requirement.value].title, clean(tr.text(o.reason), LINE),
+                  clean(tr.text(o.decides), LINE)) for o in run.requirements if o.undecided]
     return {
         "lang": tr.lang,
         "tr": tr,
@@ -293,13 +292,24 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         "favicon": FAVICONS[verdict],
         "verdict_glyph": {"ready": "✓", "ready_with_warnings": "!", "not_ready": "✕"}
         .get(verdict, "?"),
-        "verdict_explain": tr(f"verdict.explain.{verdict}"),
+        "verdict_explain": _explain(run, tr, [title for title, _, _ in undecided]),
         "blocking": blocking,
+        # why an unknown verdict is unknown: the rule that could not decide, and what would
+        "undecided": undecided if run.verdict is Verdict.UNKNOWN else [],
+        "audit": run.vantage_kind is Vantage.AUDIT,
         "counts": _counts((r.status.value for r in run.results), tr, keep_zero=True),
         "requirements": list(sections.values()),
         "actions": _sorted_actions(actions),
         "evidence_limit": f"{EVIDENCE_LIMIT:,}".replace(",", "\u202f"),
     }
+
+
+def _explain(run: Run, tr: Translator, undecided: list[str]) -> str:
+    """The sentence under the verdict. For unknown it says why: an interrupted run or one
+    where nothing ran, else the requirements that could not be decided."""
+    if run.verdict is Verdict.UNKNOWN and undecided and not run.interrupted:
+        return tr("verdict.explain.undecided", names=", ".join(undecided))
+    return tr(f"verdict.explain.{run.verdict.value}")
 
 
 def _worst_key(status: str) -> int:

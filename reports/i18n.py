@@ -80,6 +80,11 @@ class Translator:
         name = requirement.value if isinstance(requirement, Requirement) else str(requirement)
         return self._strings.get(f"requirement.{name}", name)
 
+    def vantage(self, label: str) -> str:
+        """A vantage label for people: the known kinds translated, a user's own as is."""
+        return self(f"vantage.{label}") if label in ("engineer", "customer", "audit") \
+            else label
+
     def count(self, status: Status | str, n: int) -> str:
         """"3 warnings", "1 varning": a status count with the right plural form."""
         form = "one" if n == 1 else "other"

@@ -58,6 +58,8 @@ def to_dict(run: Run) -> dict[str, Any]:
         "vantage": run.vantage,
         "self_check": run.self_check,
     }
+    if run.vantage_kind is not None:  # what the label stands for; merged runs have several
+        data["vantage_kind"] = run.vantage_kind.value
     if run.basis:
         data["verdict_basis"] = run.basis
     if run.sources:
@@ -314,6 +316,9 @@ class _Reader:
             "status": self.choice(Status, self.need(item, "status"), f"{where}.status").value,
             "blocking": self.flag(self.need(item, "blocking"), f"{where}.blocking"),
             "reason": self.text(self.need(item, "reason"), f"{where}.reason"),
+            "undecided": self.flag(item.get("undecided", False), f"{where}.undecided"),
+            "decides": (self.text(item["decides"], f"{where}.decides")
+                        if item.get("decides") is not None else None),
         }
 
     def catalogue_entry(self, value: Any, where: str) -> dict[str, Any]:
@@ -331,6 +336,8 @@ class _Reader:
             entry["method"] = self.optional_string(item["method"], f"{where}.method")
         if "needs" in item:
             entry["needs"] = self.strings(item["needs"], f"{where}.needs")
+        if "vantages" in item:
+            entry["vantages"] = self.strings(item["vantages"], f"{where}.vantages")
         return entry
 
     def merged_source(self, value: Any, where: str) -> dict[str, Any]:

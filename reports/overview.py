@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.audit_types import AuditEntry, AuditReport
+from accessready.agent.audit_types import VERDICT_SEVERITY, AuditEntry, AuditReport
 from accessready.agent.changes import Change
-from accessready.agent.model import ExitCode, Requirement, Result, Run, Status, Verdict
+from accessready.agent.model import ExitCode, Requirement, Result, Run, Status, Vantage, Verdict
 from accessready.reports.html import (
     CSP,
     FAVICONS,
@@ -46,8 +46,8 @@ WORST_FINDINGS = 3
 TOP_CHANGES = 4
 GLYPHS = {"ready": "✓", "ready_with_warnings": "!", "not_ready": "✕", "unknown": "?"}
 _PROBLEM_RANK = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2}
-_VERDICT_ORDER = {Verdict.NOT_READY: 0, Verdict.UNKNOWN: 1, Verdict.READY_WITH_WARNINGS: 2,
-                  Verdict.READY: 3}
+# worst first, in the order the exit code ranks them (not ready > unknown > warnings)
+_VERDICT_ORDER = {v: -n for v, n in VERDICT_SEVERITY.items()}
 
 
 # -- shared helpers --------------------------------------------------------------------
@@ -68,6 +68,15 @@ def sorted_entries(report: AuditReport) -> list[AuditEntry]:
     """Worst customers first (not ready, unknown, warnings, ready), then by name."""
     return sorted(report.entries, key=lambda e: (_VERDICT_ORDER[e.verdict],
                                                  e.customer.casefold(), e.profile))
+
+
+def worst_customers(report: AuditReport) -> tuple[Verdict, list[AuditEntry]]:
+    """The worst verdict of the audit (unknown when interrupted or empty) and the customers
+    that have it — what the Nagios line's "worst:", the JSON's ``worst`` and the HTML
+    title all say."""
+    ranked = sorted_entries(report)
+    verdict = Verdict.UNKNOWN if report.interrupted or not ranked else ranked[0].verdict
+    return verdict, [e for e in ranked if e.verdict is verdict]
 
 
 def change_words(change: Change, tr: Translator,
@@ -196,9 +205,7 @@ def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any
         catalogue = entry.run.catalogue if entry.run is not None else {}
         details.append((row, [(c.worse, change_words(c, tr, catalogue))
                               for c in entry.changes]))
-    worst = Verdict.UNKNOWN if report.interrupted else (
-        min((e.verdict for e in report.entries), key=lambda v: _VERDICT_ORDER[v])
-        if report.entries else Verdict.UNKNOWN)
+    worst, _ = worst_customers(report)
     counts = report.counts()
     started_iso, started = _when(report.started_at, tr.lang)
     host = report.host or {}
@@ -221,6 +228,9 @@ def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any
                    if report.pruned else ""),
         "rows": rows,
         "details": details,
+        # what an audit leaves out, when the runs looked from the audit host
+        "audit_vantage": any(e.run is not None and e.run.vantage_kind is Vantage.AUDIT
+                             for e in report.entries),
         "trend_label": tr("overview.trend_label", n=trend_n),
     }
 
@@ -268,6 +278,8 @@ def _entry_json(entry: AuditEntry, label: str) -> dict[str, Any]:
 def to_dict(report: AuditReport) -> dict[str, Any]:
     """The audit as the JSON document's data."""
     labels = _customer_labels(report)
+    worst, named = worst_customers(report)
+    position = {id(e): i for i, e in enumerate(report.entries)}
     return {
         "schema": SCHEMA_ID,
         "tool": {"name": "accessready", "version": report.tool_version},
@@ -280,6 +292,8 @@ def to_dict(report: AuditReport) -> dict[str, Any]:
         "audit_id": report.audit_id,
         "exit_code": int(report.exit_code),
         "verdicts": report.counts(),
+        "worst": {"verdict": worst.value,
+                  "customers": [labels[position[id(e)]] for e in named]},
         "pruned": report.pruned,
         "customers": [_entry_json(e, labels[i]) for i, e in enumerate(report.entries)],
     }
@@ -389,8 +403,9 @@ def render_nagios_text(report: AuditReport, lang: str | None = None) -> str:
     text = tr("overview.nagios", total=len(report.entries), counts=", ".join(
         f"{tr.verdict(v)} {counts[v.value]}" for v in order if counts[v.value]))
     bad = [e for e in sorted_entries(report) if e.verdict is not Verdict.READY]
-    if bad and bad[0].verdict in (Verdict.NOT_READY, Verdict.UNKNOWN):
-        names = [e.customer for e in bad if e.verdict is bad[0].verdict][:5]
+    worst, named = worst_customers(report)
+    if named and worst in (Verdict.NOT_READY, Verdict.UNKNOWN):
+        names = [e.customer for e in named][:5]
         text += "; " + tr("overview.nagios_worst", names=", ".join(names))
     if report.interrupted:
         text += "; " + tr("overview.interrupted")

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from accessready.agent.console import enable_vt, is_windows, kernel32
 from accessready.agent.model import Run, Status, Verdict
 from accessready.agent.runner import Progress
+from accessready.reports.i18n import Translator
 from accessready.reports.textsafe import clean
 
 _COLOURS = {
@@ -114,8 +115,20 @@ def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 
         block = (" BLOCKS" if lang == "en" else " BLOCKERAR") if o.blocking else ""
         out.append(f"{mark} {o.requirement.value:<12}{block} {_one_line(o.reason.get(lang))}")
     verdict = VERDICT_WORDS.get(lang, VERDICT_WORDS["en"])[run.verdict]
+    tr = Translator(lang)
     label = "Verdict" if lang == "en" else "Bedömning"
+    seen = " + ".join(tr.vantage(v) for v in run.vantage.split("+") if v)
     out.append("")
     out.append(f"{label}: {_paint(verdict, _VERDICT_COLOURS[run.verdict], colour)} "
-               f"({_one_line(run.customer)}, {run.duration_s:.1f} s)")
+               f"({_one_line(run.customer)}, {tr('report.vantage').lower()} "
+               f"{_one_line(seen)}, {run.duration_s:.1f} s)")
+    if run.verdict is Verdict.UNKNOWN:
+        # why there is no verdict: each rule that could not decide, and what decides it
+        for o in run.requirements:
+            if o.undecided:
+                line = tr("verdict.undecided_line", requirement=tr.requirement(o.requirement),
+                          reason=tr.text(o.reason))
+                if o.decides is not None:
+                    line += f" {tr('verdict.decides')}: {tr.text(o.decides)}"
+                out.append(f"  {_one_line(line)}")
     return "\n".join(out) + "\n"

@@ -9,9 +9,10 @@
   service on "264" discloses the firewall's and management server's names (a warning).
 * **Windows VPN (PPTP)** — a pptpd-like responder: accepted, with the warning that PPTP is
   broken and GRE unverified.
-* **TeamViewer** — routers that accept TCP (``teamviewer.network`` passes) and a
-  simulated host whose ``teamviewer --info`` shows ID 987 654 321 while the profile
-  expects 1 234 567 890: ``teamviewer.host`` **fails on purpose**, as after a reinstall.
+* **TeamViewer** — routers that accept TCP (``teamviewer.network`` passes) and TeamViewer
+  Host on ``adfs01`` (``server``), examined over WinRM like a real customer's host: the
+  recording ``teamviewer-demo`` shows ID 987 654 321 while the profile expects
+  1 234 567 890, so ``teamviewer.host`` **fails on purpose**, as after a reinstall.
 
 Every gateway listens on 127.0.0.1; the certificates name ``127.0.0.1`` as an IP SAN
 beside their DNS names, so the probes verify without any name override.
@@ -26,15 +27,17 @@ from accessready.agent.simulators import pki
 from accessready.agent.simulators.anyconnect import AnyConnectSimulator
 from accessready.agent.simulators.checkpoint import CheckpointSimulator
 from accessready.agent.simulators.pptp import PptpSimulator
-from accessready.agent.simulators.teamviewer import RouterSimulator, SimulatedTeamViewerHost
+from accessready.agent.simulators.teamviewer import RouterSimulator
 
 DEMO_GROUP = "Leverantorer"
 PROFILE_TEAMVIEWER_ID = "1 234 567 890"
+TEAMVIEWER_SERVER = "adfs01"  # a [[servers]] entry of servers_demo, reached over WinRM
 
 
 def access_part(workdir: Path) -> Any:
     """Start the access simulators; return the demo part (profile TOML, methods, stops)."""
     from accessready.agent.demo import DemoPart, q
+    from accessready.agent.simulators import servers_demo
 
     ca = pki.make_ca("Exempel kommun demo CA")
     ac_files = pki.write_tls_files(workdir / "tls", "anyconnect", ca,
@@ -52,6 +55,9 @@ def access_part(workdir: Path) -> Any:
     stops.append(pptp.stop)
     routers = RouterSimulator(count=2).start()
     stops.append(routers.stop)
+    extra = servers_demo.EXTRA_RECORDINGS.setdefault(TEAMVIEWER_SERVER, [])
+    if "teamviewer-demo" not in extra:
+        extra.append("teamviewer-demo")
     toml = f"""
 [access.anyconnect]
 gateway = "127.0.0.1"
@@ -72,8 +78,9 @@ ports = {{ pptp = {pptp.port} }}
 
 [access.teamviewer]
 id = {q(PROFILE_TEAMVIEWER_ID)}
+server = {q(TEAMVIEWER_SERVER)}
 routers = ["127.0.0.1"]
 ports = [{routers.ports[0]}, {routers.ports[1]}]
 """
     return DemoPart(toml=toml, methods=["anyconnect", "teamviewer", "checkpoint", "windows_vpn"],
-                    stops=stops, services={"teamviewer_host": SimulatedTeamViewerHost()})
+                    stops=stops)

@@ -149,14 +149,21 @@ def test_audit_history_and_prune(tmp_path: Path, gateway: PptpSimulator) -> None
                str(tmp_path / "details")]
 
     out = accessready("audit", str(folder), "--history", db, *outputs)
-    # PPTP answers (a warning: weak crypto); Kund C has no [access]: unknown. Nagios
-    # aggregation: WARNING beats UNKNOWN.
-    assert out.returncode == 1, out.stderr
-    assert "Kund C" in out.stdout and "ACCESSREADY WARNING" in out.stdout
+    # PPTP answers (a warning: weak crypto); Kund C has no [access]: unknown. A profile
+    # that no longer loads must not hide behind a warning (issue 14): UNKNOWN beats
+    # WARNING, and the status line, "worst:", JSON and Prometheus agree.
+    assert out.returncode == 3, out.stderr
+    status = out.stdout.splitlines()[-1]
+    assert status.startswith("ACCESSREADY UNKNOWN") and "worst: Kund C" in status, status
     first = json.loads((tmp_path / "o.json").read_text("utf-8"))
     jsonschema.validate(first, AUDIT_SCHEMA)
     assert first["verdicts"] == {"ready": 0, "ready_with_warnings": 2, "not_ready": 0,
                                  "unknown": 1}
+    assert first["exit_code"] == 3
+    assert first["worst"] == {"verdict": "unknown", "customers": ["Kund C"]}
+    assert {c["vantage"] for c in first["customers"] if c["verdict"] != "unknown"} == {"audit"}
+    assert "accessready_audit_exit_code 3" in (tmp_path / "o.prom").read_text()
+    assert "<title>Audit overview — Unknown" in (tmp_path / "o.html").read_text("utf-8")
 
     gateway.stop()  # the customers' gateway stops answering
     out = accessready("audit", str(folder), "--history", db, "--nagios", *outputs)
@@ -179,6 +186,7 @@ def test_audit_history_and_prune(tmp_path: Path, gateway: PptpSimulator) -> None
     out = accessready("history", "Kund A", "--history", db, "--format", "json")
     runs = json.loads(out.stdout)["runs"]
     assert [r["verdict"] for r in runs] == ["not_ready", "ready_with_warnings"]
+    assert {r["vantage"] for r in runs} == {"audit"}  # the history records the vantage
 
     # a stored run exported and re-rendered
     exported = tmp_path / "run.json"

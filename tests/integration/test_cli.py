@@ -53,6 +53,11 @@ def test_checks_catalogue() -> None:
     ids = [c["id"] for c in json.loads(out.stdout)]
     assert {"admin.agreement", "admin.dpa", "admin.contacts", "admin.maintenance_contact"} <= \
         set(ids)
+    where = {c["id"]: c["vantages"] for c in json.loads(out.stdout)}
+    assert where["workstation.os"] == ["engineer"]
+    assert where["teamviewer.host"] == ["engineer", "customer", "audit"]
+    table = accessready("checks", "--lang", "sv").stdout.splitlines()
+    assert next(x for x in table if x.startswith("workstation.os")).endswith("bara från: engineer")
 
 
 def test_run_writes_valid_json_and_rerenders(tmp_path: Path) -> None:
@@ -94,6 +99,42 @@ def test_init_writes_a_valid_profile(tmp_path: Path) -> None:
     assert "vpn.ny.se" in target.read_text("utf-8")
     again = accessready("init", "--out", str(target))
     assert again.returncode == 3 and "already exists" in again.stderr
+
+
+def test_init_asks_where_teamviewer_host_runs(tmp_path: Path) -> None:
+    """teamviewer.host examines the named server; init asks for it when TeamViewer is
+    offered, and the template it writes names it (a [[servers]] entry when it is new)."""
+    from accessready.agent.init_profile import InitAnswers, ask_missing, render_profile
+    from accessready.agent.profile import parse_profile
+
+    asked: list[str] = []
+
+    def prompt(text: str, default: str) -> str:
+        asked.append(text)
+        return "tv01" if "TeamViewer Host" in text else default
+
+    answers = ask_missing(InitAnswers(methods="teamviewer"), prompt)
+    assert answers.teamviewer_server == "tv01" and "TeamViewer Host" in asked[-1]
+    profile = parse_profile(render_profile(answers))
+    tv = profile.access.teamviewer
+    assert tv is not None and tv.server == "tv01"
+    assert "winrm" in next(s for s in profile.servers if s.name == "tv01").remote
+    asked.clear()
+    ask_missing(InitAnswers(methods="anyconnect"), prompt)
+    assert not any("TeamViewer" in q for q in asked)  # not offered: not asked
+
+    target = tmp_path / "tv.toml"
+    out = accessready("init", "--out", str(target), "--customer", "TV kund", "--methods",
+                      "teamviewer", "--teamviewer-server", "adfs01")
+    assert out.returncode == 0, out.stderr
+    assert 'server = "adfs01"' in target.read_text("utf-8")
+    assert accessready("validate", str(target)).returncode == 0
+
+
+def test_self_check_from_an_outside_vantage_is_a_usage_error(tmp_path: Path) -> None:
+    out = accessready("run", str(admin_only_profile(tmp_path)), "--self-check",
+                      "--vantage", "audit")
+    one_line_error(out, "--self-check", "--vantage audit")
 
 
 def test_plugin_runs_and_no_secret_reaches_any_output(tmp_path: Path, plugin_dir: Path) -> None:

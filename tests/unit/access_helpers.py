@@ -15,17 +15,19 @@ CUSTOMER = '[customer]\nname = "Testkund"\n'
 
 
 def run_access(toml: str, checks: list, *, timeout: float = 3.0,
-               services: dict[str, Any] | None = None) -> tuple[dict[str, Result], float]:
-    """Run ``checks`` (classes) over the profile ``CUSTOMER + toml``.
+               services: dict[str, Any] | None = None,
+               **run: Any) -> tuple[dict[str, Result], float]:
+    """Run ``checks`` (classes) over the profile ``CUSTOMER + toml``; ``run`` goes to
+    :func:`run_checks` (``self_check=True``, ``vantage="audit"``).
 
     Returns the results by check id (the last target wins) and the wall time taken.
     """
     profile = parse_profile(CUSTOMER + toml)
     shared = {"dns": Resolvers(profile.network), **(services or {})}
     started = time.monotonic()
-    run = run_checks(profile, RunOptions(timeout=timeout), checks=[c() for c in checks],
-                     services=shared)
-    return {r.check_id: r for r in run.results}, time.monotonic() - started
+    finished = run_checks(profile, RunOptions(timeout=timeout), checks=[c() for c in checks],
+                          services=shared, **run)
+    return {r.check_id: r for r in finished.results}, time.monotonic() - started
 
 
 def evidence_bounded(result: Result, limit: int = 20000) -> bool:

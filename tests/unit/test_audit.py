@@ -22,7 +22,7 @@ from accessready.agent.audit import AuditError, AuditOptions, expand_profiles, r
 from accessready.agent.audit_types import worst_exit
 from accessready.agent.history import History
 from accessready.agent.lock import LockBusy, RunLock
-from accessready.agent.model import ExitCode, Requirement, Status, Verdict, t
+from accessready.agent.model import ExitCode, Requirement, Status, Vantage, Verdict, t
 from accessready.reports import overview
 
 from .fakes import make_check
@@ -111,6 +111,24 @@ def test_second_audit_reports_changes_and_trend(tmp_path: Path, profiles: list[P
     assert second.exit_code is ExitCode.NOT_READY
     with History(tmp_path / "audit.db") as db:
         assert db.runs("Alfa kommun")[0].changes[1].kind == "stopped_answering"
+
+
+def test_first_audit_after_vantages_compares_with_runs_recorded_as_engineer(
+        tmp_path: Path, profiles: list[Path]) -> None:
+    """Audits before vantages existed were stored as "engineer"; the first audit with
+    vantage "audit" compares with them instead of starting over."""
+    laptop = make_check("workstation.os", Requirement.WORKSTATION, Status.ERROR)
+    old = run_audit(profiles[:1], _options(tmp_path, vantage="engineer"),
+                    checks=[access_check(Status.PASS), laptop])
+    assert old.entries[0].run.vantage == "engineer"
+    laptop_only = make_check("workstation.os", Requirement.WORKSTATION, Status.ERROR)
+    type(laptop_only).vantages = frozenset({Vantage.ENGINEER})
+    new = run_audit(profiles[:1], _options(tmp_path),
+                    checks=[access_check(Status.PASS), laptop_only])
+    entry = new.entries[0]
+    assert entry.run.vantage == "audit" and not entry.first_run
+    assert [(c.kind, c.check_id) for c in entry.changes] == [
+        ("verdict", ""), ("no_longer_checked", "workstation.os")]
 
 
 def test_checks_at_once_is_shared_between_profiles(tmp_path: Path) -> None:
@@ -328,10 +346,11 @@ def test_overview_nagios_reports_the_worst_customer(tmp_path: Path,
     assert len(lines) == 6 and lines[1].startswith("CRITICAL: ")
 
 
-def test_worst_exit_follows_nagios() -> None:
+def test_worst_exit_ranks_unknown_between_not_ready_and_warnings() -> None:
+    """A customer that could not be checked must not hide behind a warning (issue 14)."""
     E = ExitCode
     assert worst_exit([E.READY, E.UNKNOWN]) is E.UNKNOWN
-    assert worst_exit([E.UNKNOWN, E.WARNINGS]) is E.WARNINGS
+    assert worst_exit([E.UNKNOWN, E.WARNINGS]) is E.UNKNOWN
     assert worst_exit([E.WARNINGS, E.NOT_READY, E.UNKNOWN]) is E.NOT_READY
     assert worst_exit([]) is E.UNKNOWN
 

@@ -77,7 +77,7 @@ def test_runs_newest_first_trend_oldest_first_and_previous(tmp_path: Path) -> No
         assert [r.finished_at[:10] for r in rows] == [_day(n)[:10] for n in (3, 2, 1, 0)]
         trend = db.trend("Exempel kommun", limit=3)
         assert [v for _, v in trend] == [Verdict.READY_WITH_WARNINGS,
-                                         Verdict.READY_WITH_WARNINGS, Verdict.READY]
+                                         Verdict.NOT_READY, Verdict.READY]  # agreement gates
         previous = db.previous("Exempel kommun", profile="exempel.toml")
         assert previous is not None and previous.finished_at == _day(3)
         assert db.previous("Exempel kommun", profile="other.toml") is None

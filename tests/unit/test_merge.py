@@ -260,3 +260,38 @@ def test_merged_catalogue_and_statuses_stay_complete() -> None:
     assert {r.check_id for r in merged.results} == {"admin.dpa", "admin.agreement"}
     assert "anyconnect.gateway" in merged.catalogue
     assert merged.finished_at == ENGINEER_AT and merged.started_at == CUSTOMER_AT
+
+
+# -- vantages: which view is inside, what applies where (issue 14) ----------------------
+
+def test_merge_reads_the_vantage_kind_not_only_the_self_check_flag() -> None:
+    """A run labelled "customer" is an inside view even with the password used; an audit
+    host's view is an outside one and decides access like the engineer's."""
+    inside = make_run([result("anyconnect.gateway", "vpn", "fail"),
+                       result("remote.rdp", "adfs01", "pass")], vantage="customer",
+                      finished_at=CUSTOMER_AT)
+    audit = make_run([result("anyconnect.gateway", "vpn", "pass"),
+                      result("remote.rdp", "adfs01", "pass")], vantage="audit",
+                     finished_at=ENGINEER_AT)
+    merged = merge_runs([inside, audit])
+    assert merged.verdict is Verdict.READY  # the outside (audit) view decides access
+    assert merged.vantage == "audit+customer" and merged.vantage_kind is None
+    assert "vantage_kind" not in to_dict(merged)
+    page = render_html(merged, "sv")
+    assert "leverantörens granskningsserver" in page and "kundens nätverk" in page
+
+
+def test_the_engineers_skips_from_an_audit_do_not_hide_the_engineers_results() -> None:
+    engineer = _engineer(result("anyconnect.split_tunnel", "x", "fail"))
+    audit = make_run([result("anyconnect.split_tunnel", "x", "skip",
+                             {"reason": "vantage", "vantage": "audit"})],
+                     vantage="audit", finished_at="2026-05-03T00:00:00+00:00")
+    merged = merge_runs([engineer, audit])
+    (only,) = _by_key(merged, "anyconnect.split_tunnel", "x")
+    assert only.status is Status.FAIL and only.vantage == "engineer"
+
+
+def test_self_check_with_an_outside_vantage_is_refused() -> None:
+    with pytest.raises(ValueError, match="self-check"):
+        run_checks(PASSWORD_PROFILE, RunOptions(timeout=2), checks=_password_checks(),
+                   services={}, self_check=True, vantage="audit")

@@ -154,3 +154,40 @@ def test_target_needs_decides_per_target() -> None:
     assert results["local"].status is Status.PASS
     assert results["remote"].status is Status.ERROR
     assert results["remote"].details["reason"] == "no_password"
+
+
+def test_a_check_skips_where_its_vantage_does_not_apply() -> None:
+    """Each check declares where it applies; elsewhere it is a skip saying why, in both
+    languages, and never runs."""
+    from accessready.agent.model import Vantage
+    from accessready.agent.registry import load_registry
+
+    engineer_only = make_check("fam.laptop", boom=True)  # would crash if it ran
+    type(engineer_only).vantages = frozenset({Vantage.ENGINEER})
+    everywhere = make_check("fam.gateway")
+    for vantage in (Vantage.CUSTOMER, Vantage.AUDIT):
+        skipped, ran = _run([engineer_only, everywhere], vantage=vantage)
+        assert skipped.status is Status.SKIP and skipped.details == {
+            "reason": "vantage", "vantage": vantage.value, "applies_from": ["engineer"]}
+        assert "is not checked from" in skipped.summary.en
+        assert "kontrolleras inte från" in skipped.summary.sv
+        assert ran.status is Status.PASS
+    crashed, _ = _run([engineer_only, everywhere], vantage=Vantage.ENGINEER)
+    assert crashed.status is Status.ERROR  # it applies there, so it ran
+    # the built-in checks say where they apply (design §2); the catalogue shows it
+    where = {c.id: c.vantages for c in load_registry().checks}
+    engineer = frozenset({Vantage.ENGINEER})
+    for check_id in ("workstation.os", "workstation.no_admin", "workstation.clients",
+                     "anyconnect.split_tunnel", "checkpoint.split_tunnel",
+                     "winvpn.split_tunnel", "winvpn.connection"):
+        assert where[check_id] == engineer, check_id
+    assert where["teamviewer.network"] == {Vantage.ENGINEER, Vantage.CUSTOMER}
+    for check_id in ("teamviewer.host", "admin.agreement", "anyconnect.gateway",
+                     "winvpn.pptp", "account.login", "remote.rdp", "adfs.tls"):
+        assert where[check_id] == frozenset(Vantage), check_id
+    for check in load_registry().checks:
+        for vantage in Vantage:
+            why = check.not_from(vantage)
+            assert (why is None) == (vantage in check.vantages)
+            if why is not None:
+                assert why.en and why.sv and why.en != why.sv, check.id

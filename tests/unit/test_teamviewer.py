@@ -159,18 +159,42 @@ def test_host_verdicts(facts, expected, status, fix):
         assert result.remediation == TeamViewerHostCheck.remediation[fix]
 
 
-def test_host_check_through_the_runner_uses_the_service():
-    results, _ = run_access("""
+LOCAL_HOST_PROFILE = """
 [access]
 methods = ["teamviewer"]
 [access.teamviewer]
 id = "1 234 567 890"
 routers = ["127.0.0.1"]
 ports = [1]
-""", [TeamViewerHostCheck], services={"teamviewer_host": SimulatedTeamViewerHost()})
+"""
+
+
+def test_host_check_on_this_machine_only_in_a_self_check():
+    results, _ = run_access(LOCAL_HOST_PROFILE, [TeamViewerHostCheck], self_check=True,
+                            services={"teamviewer_host": SimulatedTeamViewerHost()})
     result = results["teamviewer.host"]
-    assert result.status is Status.FAIL
+    assert result.status is Status.FAIL and result.target == "this machine"
     assert "987 654 321" in result.summary.en and "1 234 567 890" in result.summary.en
+
+
+class RefusingSource:
+    """A teamviewer_host service that must never be asked: this machine is not the host."""
+
+    def teamviewer_facts(self, timeout):
+        raise AssertionError("inspected this machine although it is not the customer's host")
+
+
+@pytest.mark.parametrize("vantage", ["engineer", "audit"])
+def test_host_check_never_inspects_the_engineers_laptop_or_the_audit_host(vantage):
+    """Issue 14: without `server` an engineer's TeamViewer-only run said "not installed on
+    this machine" (the laptop) and not ready."""
+    results, _ = run_access(LOCAL_HOST_PROFILE, [TeamViewerHostCheck], vantage=vantage,
+                            services={"teamviewer_host": RefusingSource()})
+    result = results["teamviewer.host"]
+    assert result.status is Status.ERROR and result.details["reason"] == "no_server"
+    assert "name the server where TeamViewer Host runs" in result.summary.en
+    assert "ange servern där TeamViewer Host körs" in result.summary.sv
+    assert result.remediation == TeamViewerHostCheck.remediation["no_server"]
 
 
 class FakeLocal:
@@ -274,12 +298,16 @@ def test_named_server_without_a_winrm_transport_errors_clearly(monkeypatch):
     assert "WinRM" in result.summary.en and result.target == "tv01"
 
 
-def test_named_server_over_a_fake_transport(monkeypatch):
+@pytest.mark.parametrize("vantage", ["engineer", "audit"])
+def test_named_server_over_a_fake_transport(monkeypatch, vantage):
+    """The named server is examined over WinRM from the engineer's side and the audit host
+    alike; this machine is never asked."""
     monkeypatch.setenv("ACCESSREADY_TEST_TV_PASSWORD", "x")
     stdout = ('{"registry":{"path":"HKLM:\\\\SOFTWARE\\\\TeamViewer","ClientID":1234567890},'
               '"services":{"name":"TeamViewer","status":"Running"},"processes":[]}')
-    results, _ = run_access(REMOTE_PROFILE, [TeamViewerHostCheck],
-                            services={"sessions": FakeSessions(FakeTransport(stdout))})
+    results, _ = run_access(REMOTE_PROFILE, [TeamViewerHostCheck], vantage=vantage,
+                            services={"sessions": FakeSessions(FakeTransport(stdout)),
+                                      "teamviewer_host": RefusingSource()})
     result = results["teamviewer.host"]
     assert result.status is Status.PASS, result.summary.en
     assert "on tv01" in result.summary.en

@@ -44,9 +44,31 @@ def test_all_pass_is_ready() -> None:
         is Verdict.READY
 
 
-def test_admin_failures_only_warn() -> None:
-    assert verdict(r("admin.dpa", Status.FAIL), access("anyconnect", Status.PASS)) \
-        is Verdict.READY_WITH_WARNINGS
+def test_no_signed_dpa_or_valid_agreement_is_not_ready() -> None:
+    """The seed's general requirements: no support without both agreements."""
+    ok = access("anyconnect", Status.PASS)
+    for check in ("admin.dpa", "admin.agreement"):
+        v, outcomes = decide([r(check, Status.FAIL), ok], PROFILE)
+        assert v is Verdict.NOT_READY, check
+        admin = next(o for o in outcomes if o.requirement is Requirement.ADMIN)
+        assert admin.blocking and "data-processing agreement" in admin.reason.en
+        assert "personuppgiftsbiträdesavtal" in admin.reason.sv
+
+
+def test_contacts_and_expiring_agreement_only_warn() -> None:
+    ok = access("anyconnect", Status.PASS)
+    for check in ("admin.contacts", "admin.maintenance_contact"):
+        assert verdict(r(check, Status.FAIL), ok) is Verdict.READY_WITH_WARNINGS, check
+    assert verdict(r("admin.agreement", Status.WARN), ok) is Verdict.READY_WITH_WARNINGS
+
+
+def test_agreement_that_could_not_be_read_is_unknown_and_says_what_decides() -> None:
+    err = Result("admin.agreement", "t", Status.ERROR, t("crashed", "kraschade"),
+                 remediation=t("Fix the plugin.", "Laga insticksmodulen."))
+    v, outcomes = decide([err, access("anyconnect", Status.PASS)], PROFILE)
+    admin = next(o for o in outcomes if o.requirement is Requirement.ADMIN)
+    assert v is Verdict.UNKNOWN and admin.undecided and not admin.blocking
+    assert admin.decides == t("Fix the plugin.", "Laga insticksmodulen.")
 
 
 def test_one_working_method_is_enough() -> None:
@@ -127,3 +149,22 @@ def test_a_failure_elsewhere_still_blocks_over_unknown() -> None:
     assert verdict(access("anyconnect", Status.ERROR), access("teamviewer", Status.ERROR),
                    r("account.login", Status.FAIL, "sync01", Requirement.ACCOUNT)) \
         is Verdict.NOT_READY
+
+
+def test_undecided_outcome_names_the_action_that_decides_it() -> None:
+    """The unknown banner needs the requirement and one action, from the check's remedy."""
+    vpn_down = Result("anyconnect.split_tunnel", "t", Status.ERROR,
+                      t("Not connected.", "Inte ansluten."), requirement=Requirement.ACCESS,
+                      method="anyconnect",
+                      remediation=t("Connect the VPN and run again.",
+                                    "Anslut VPN:en och kör igen."))
+    v, outcomes = decide([access("anyconnect", Status.PASS), vpn_down,
+                          access("teamviewer", Status.FAIL)], PROFILE)
+    acc = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
+    assert v is Verdict.UNKNOWN and acc.undecided
+    assert "anyconnect.split_tunnel" in acc.reason.en
+    assert acc.decides is not None and acc.decides.en == "Connect the VPN and run again."
+    assert acc.to_json()["decides"]["sv"] == "Anslut VPN:en och kör igen."
+    decided = [o for o in outcomes if o.requirement is not Requirement.ACCESS]
+    assert not any(o.undecided or o.decides for o in decided)
+    assert "undecided" not in decided[0].to_json()  # decided outcomes keep their old shape
