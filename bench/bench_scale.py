@@ -196,6 +196,12 @@ def reference(folder: Path, targets: int, timeout: float) -> None:
     request = (b"POST /wsman HTTP/1.1\r\nHost: 127.0.0.1:5986\r\nWSMANIDENTIFY: unauthenticated"
                b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
+    why: dict[str, int] = {}
+
+    def wrong(kind: str, what: str) -> bool:
+        why[f"{kind}:{what}"] = why.get(f"{kind}:{what}", 0) + 1
+        return False
+
     async def probe(index: int) -> bool:
         kind = kind_of(index)
         try:
@@ -204,7 +210,7 @@ def reference(folder: Path, targets: int, timeout: float) -> None:
                     reader, writer = await asyncio.open_connection("127.0.0.1", 2222)
                     ok = (await reader.readline()).startswith(b"SSH-")
                     writer.close()
-                    return ok  # answered (the real check then fails at key exchange)
+                    return ok or wrong(kind, "banner")  # the check then fails at kex
                 host = "127.0.0.1" if kind == "tls" else silent_address(index)
                 reader, writer = await asyncio.open_connection(
                     host, 5986, ssl=context, server_hostname="127.0.0.1")
@@ -213,17 +219,18 @@ def reference(folder: Path, targets: int, timeout: float) -> None:
                 writer.write(request)
                 body = await reader.read(65536)
                 writer.close()
-                return kind == "tls" and body.startswith(b"HTTP/1.1 200")
+                return (kind == "tls" and body.startswith(b"HTTP/1.1 200")) or \
+                    wrong(kind, "answer")
         except TimeoutError:
-            return kind == "silent"
-        except (OSError, ssl.SSLError):
-            return False
+            return kind == "silent" or wrong(kind, "timeout")
+        except (OSError, ssl.SSLError) as exc:
+            return wrong(kind, type(exc).__name__)
 
     async def main() -> int:
         oks = await asyncio.gather(*(probe(i) for i in range(targets)))
         return sum(1 for ok in oks if not ok)
 
-    print(json.dumps({"wrong": asyncio.run(main())}))
+    print(json.dumps({"wrong": asyncio.run(main()), "why": why}))
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -258,7 +265,10 @@ def one_size(work: Path, targets: int, timeout: float) -> dict[str, float]:
     r_wall, r_cpu, r_rss, _, r_text = run_child([
         sys.executable, __file__, "--reference", str(work.parent), str(targets), str(timeout)])
     try:
-        r_wrong = json.loads(r_text.strip().splitlines()[-1])["wrong"]
+        r_out = json.loads(r_text.strip().splitlines()[-1])
+        r_wrong = r_out["wrong"]
+        if r_out["why"]:
+            print(f"|   reference wrong: {r_out['why']} |", flush=True)
     except (ValueError, IndexError, KeyError):
         raise SystemExit(f"the asyncio reference failed: {r_text[-800:]}") from None
     return {"targets": targets, "wall": wall, "cpu": cpu, "rss": rss, "wrong": wrong_results,
