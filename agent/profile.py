@@ -437,7 +437,9 @@ def _build(path: str, data: dict[str, Any]) -> Profile:
                        known_hosts=s.get("ssh", {}).get("known_hosts")),
             rdp=RdpCfg(port=s.get("rdp", {}).get("port", 3389)),
             winrm=WinrmCfg(transport=w.get("transport", "ntlm"), https=w.get("https", True),
-                           port=w.get("port"), tls=_tls(w)),
+                           port=w.get("port"), tls=_tls(w),
+                           allow_insecure_credentials=w.get("allow_insecure_credentials",
+                                                            False)),
             known_hosts=s.get("known_hosts"), tls=_tls(s)))
     ad = data.get("adfs")
     adfs = AdfsCfg(federation_service=ad["federation_service"],

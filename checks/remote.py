@@ -32,12 +32,18 @@ import dataclasses
 from typing import Any
 
 from accessready.agent.checkapi import Check, CheckContext, Target
-from accessready.agent.model import Requirement, Result, Status, t
+from accessready.agent.model import INSECURE, Requirement, Result, Status, t
 from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError
 from accessready.agent.transports.sessions import resolve_tls, winrm_tls
+from accessready.agent.transports.winrm import WinrmEndpoint
 from accessready.checks.net import ProbeFailure, http_request, tcp_exchange
-from accessready.checks.probekit import FAILURES, describe_failure, failure_status
+from accessready.checks.probekit import (
+    FAILURES,
+    describe_failure,
+    failure_status,
+    verify_off_note,
+)
 from accessready.checks.protocols import rdp, wsman
 from accessready.checks.transport_texts import (
     KIND_REMEDIATION,
@@ -291,6 +297,20 @@ class WinrmCheck(Check):
             fix = fix or "auth_scheme"
         if not tls.verify and cfg.https:
             details["tls_verification"] = "off (profile: verify = false)"
+            details[INSECURE] = verify_off_note(f"WinRM {where}")
+            warnings_en.append("TLS VERIFICATION IS TURNED OFF in the profile "
+                               "(verify = false)")
+            warnings_sv.append("TLS-VERIFIERINGEN ÄR AVSTÄNGD i profilen (verify = false)")
+            fix = fix or "insecure"
+        risk = WinrmEndpoint(host, port, cfg.https, cfg.transport, "",
+                             verify=tls.verify).credential_risk
+        if risk and not cfg.https:
+            details["credential_risk"] = risk
+            warnings_en.append(f"{cfg.transport} over plain HTTP does not protect the support "
+                               "account's password")
+            warnings_sv.append(f"{cfg.transport} över okrypterad HTTP skyddar inte "
+                               "supportkontots lösenord")
+            fix = fix or "insecure"
         if warnings_en:
             return self.result(target, Status.WARN, t(
                 f"WinRM answers on {where} ({product}), but {'; '.join(warnings_en)}.",

@@ -49,6 +49,10 @@ KIND_TEXT: dict[str, Text] = {
     "tls": t("The TLS connection failed.", "TLS-anslutningen misslyckades."),
     "protocol": t("The server answered something unexpected.",
                   "Servern svarade något oväntat."),
+    "insecure": t("The support account's credentials were not sent: this connection would "
+                  "not protect them (the profile did not accept that risk).",
+                  "Supportkontots inloggningsuppgifter skickades inte: anslutningen skulle "
+                  "inte skydda dem (profilen godtar inte den risken)."),
     "missing_dependency": t("A Python package this authentication method needs is missing.",
                             "Ett Python-paket som autentiseringsmetoden behöver saknas."),
     "error": t("The connection could not be made.", "Anslutningen gick inte att upprätta."),
@@ -162,6 +166,17 @@ KIND_REMEDIATION: dict[str, Text] = {
     "protocol": t(
         "Check that the port in the profile belongs to the right service.",
         "Kontrollera att porten i profilen hör till rätt tjänst."),
+    "insecure": t(
+        "Use HTTPS with a verified certificate: https = true in the server's winrm table, "
+        "and ca_file (the CA that issued the WinRM listener's certificate) instead of "
+        "verify = false; Basic and CredSSP need HTTPS. Only if the risk is understood and "
+        "accepted: allow_insecure_credentials = true in that winrm table — the report then "
+        "says so at the top.",
+        "Använd HTTPS med verifierat certifikat: https = true i serverns winrm-tabell, och "
+        "ca_file (den CA som utfärdat WinRM-lyssnarens certifikat) i stället för "
+        "verify = false; Basic och CredSSP kräver HTTPS. Bara om risken är förstådd och "
+        "godtagen: allow_insecure_credentials = true i den winrm-tabellen — rapporten säger "
+        "det då högst upp."),
     "missing_dependency": t(
         "Install the package named in the details (e.g. pip install requests-credssp or "
         "pykerberos), or use another winrm.transport.",
@@ -169,6 +184,32 @@ KIND_REMEDIATION: dict[str, Text] = {
         "pykerberos), eller använd en annan winrm.transport."),
     "error": t("Read the details and run again.", "Läs underlaget och kör igen."),
 }
+
+# What each WinrmEndpoint.credential_risk means, as the end of a sentence.
+CREDENTIAL_RISK_TEXT: dict[str, Text] = {
+    "unverified_tls": t("over TLS that was not verified (verify = false): whoever answered "
+                        "received them",
+                        "över TLS som inte verifierades (verify = false): den som svarade "
+                        "fick dem"),
+    "cleartext": t("with Basic over plain HTTP: the password crossed the network in "
+                   "cleartext",
+                   "med Basic över okrypterad HTTP: lösenordet gick i klartext över nätet"),
+    "credssp_unverified": t("with CredSSP over plain HTTP: the password was handed to a "
+                            "server no certificate vouched for",
+                            "med CredSSP över okrypterad HTTP: lösenordet lämnades till en "
+                            "server som inget certifikat gick i god för"),
+}
+
+
+def credential_risk_note(risk: str, url: str) -> Text:
+    """The report-top notice for credentials sent unprotected because the profile allowed
+    it (``allow_insecure_credentials``)."""
+    why = CREDENTIAL_RISK_TEXT.get(risk, CREDENTIAL_RISK_TEXT["unverified_tls"])
+    return t(f"The support account's credentials were sent to {url} {why.en} (allowed by "
+             "allow_insecure_credentials = true).",
+             f"Supportkontots inloggningsuppgifter skickades till {url} {why.sv} (tillåtet "
+             "med allow_insecure_credentials = true).")
+
 
 # Kinds that say something about the account; the others mean the login was not tried.
 ACCOUNT_KINDS = frozenset({"auth_failed", "unknown_user", "account_locked", "account_disabled",

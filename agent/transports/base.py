@@ -43,7 +43,8 @@ class TransportError(Exception):
     left), ``silent`` (connected, but the server did not answer in time), ``refused``,
     ``unreachable``, ``dns`` (the name does not exist), ``resolver`` (this machine's DNS
     resolver did not answer), ``tls``, ``protocol`` (the server spoke something else),
-    ``missing_dependency``, ``error``.
+    ``insecure`` (the credentials would travel unprotected and the profile did not accept
+    that: nothing was sent), ``missing_dependency``, ``error``.
     """
 
     def __init__(self, kind: str, message: str, details: Mapping[str, Any] | None = None):
