@@ -410,18 +410,32 @@ class SshCheck(Check):
                 "was added to known_hosts.",
                 f"{banner} på {where}; den okända {key.key_type}-värdnyckeln "
                 f"{key.fingerprint} lades till i known_hosts."), details, fix="added")
-        if key.status == "mismatch":
-            return self.result(target, Status.FAIL, t(
-                f"{banner} on {where} presents {key.key_type} host key {key.fingerprint}, "
-                f"but known_hosts expects {', '.join(key.known_fingerprints)}.",
-                f"{banner} på {where} visar {key.key_type}-värdnyckeln {key.fingerprint}, "
-                f"men known_hosts förväntar sig {', '.join(key.known_fingerprints)}."),
-                details, fix="host_key_mismatch")
-        return self.result(target, Status.FAIL, t(
-            f"{banner} on {where}; its {key.key_type} host key {key.fingerprint} is not in "
-            f"{key.known_hosts}.",
-            f"{banner} på {where}; dess {key.key_type}-värdnyckel {key.fingerprint} finns "
-            f"inte i {key.known_hosts}."), details, fix="host_key_unknown")
+        en, sv, fix = _key_problem(f"{banner} on {where}", f"{banner} på {where}", key)
+        return self.result(target, Status.FAIL, t(en, sv), details, fix=fix)
 
+
+def _key_problem(on: str, pa: str, key: Any) -> tuple[str, str, str]:
+    """(English, Swedish, remediation key) for a host key that is not accepted."""
+    if key.status == "revoked":
+        return (f"{on} presents {key.key_type} host key {key.fingerprint}, which known_hosts "
+                "marks @revoked.",
+                f"{pa} visar {key.key_type}-värdnyckeln {key.fingerprint}, som known_hosts "
+                "markerar @revoked (återkallad).", "host_key_mismatch")
+    if key.other_types_known:  # never added, even with --accept-new-host-keys
+        known = ", ".join(key.other_types_known)
+        return (f"{on} presents a {key.key_type} host key ({key.fingerprint}), but "
+                f"known_hosts holds {known} for it; not accepted.",
+                f"{pa} visar en {key.key_type}-värdnyckel ({key.fingerprint}), men "
+                f"known_hosts har {known} för den; godtas inte.", "host_key_other_type")
+    if key.status == "mismatch":
+        expected = ", ".join(key.known_fingerprints)
+        return (f"{on} presents {key.key_type} host key {key.fingerprint}, but known_hosts "
+                f"expects {expected}.",
+                f"{pa} visar {key.key_type}-värdnyckeln {key.fingerprint}, men known_hosts "
+                f"förväntar sig {expected}.", "host_key_mismatch")
+    return (f"{on}; its {key.key_type} host key {key.fingerprint} is not in "
+            f"{key.known_hosts}.",
+            f"{pa}; dess {key.key_type}-värdnyckel {key.fingerprint} finns inte i "
+            f"{key.known_hosts}.", "host_key_unknown")
 
 CHECKS = [RdpCheck, WinrmCheck, SshCheck]

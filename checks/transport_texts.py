@@ -127,6 +127,17 @@ KIND_REMEDIATION: dict[str, Text] = {
         "Logga inte in förrän kunden bekräftat ändringen: fråga om servern installerats om "
         "eller fått nya nycklar, jämför fingeravtrycken, ta sedan bort den gamla posten "
         "(ssh-keygen -R <värd>) och lägg till den nya."),
+    "host_key_other_type": t(
+        "Do not log in until the customer confirms the key: known_hosts knows this server "
+        "by another key type, and a man in the middle need only offer a type you do not "
+        "know. Compare the fingerprint shown with the server's own (ssh-keygen -lf on its "
+        "/etc/ssh/ssh_host_*_key.pub) and add it to known_hosts by hand; "
+        "--accept-new-host-keys never adds it.",
+        "Logga inte in förrän kunden bekräftat nyckeln: known_hosts känner servern med en "
+        "annan nyckeltyp, och en mellanhand behöver bara erbjuda en typ som du inte känner. "
+        "Jämför fingeravtrycket som visas med serverns eget (ssh-keygen -lf på dess "
+        "/etc/ssh/ssh_host_*_key.pub) och lägg till det i known_hosts för hand; "
+        "--accept-new-host-keys lägger aldrig till det."),
     "timeout": t(
         "Make sure the server is running and that the firewalls let this machine reach the "
         "port, through the VPN and from the supplier's addresses.",
@@ -220,6 +231,10 @@ def remediation_key(exc: TransportError, method: str) -> str:
     """The KIND_REMEDIATION key for ``exc`` on ``method``."""
     if exc.kind == "auth_failed":
         return f"auth_failed_{method}" if method in ("ssh", "winrm") else "auth_failed_winrm"
+    host_key = exc.details.get("host_key")
+    if exc.kind == "host_key_unknown" and isinstance(host_key, dict) \
+            and host_key.get("other_key_types_known"):
+        return "host_key_other_type"
     return exc.kind if exc.kind in KIND_REMEDIATION else "error"
 
 

@@ -29,7 +29,9 @@ paramiko is imported inside the functions so ``accessready --help`` stays fast.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import hmac
 import logging
 import os
 import shlex
@@ -84,7 +86,7 @@ def known_hosts_name(host: str, port: int) -> str:
 class HostKeyVerdict:
     """How the presented host key compares with the known_hosts file."""
 
-    status: str  # "known" | "unknown" | "mismatch" | "added"
+    status: str  # "known" | "unknown" | "mismatch" | "revoked" | "added"
     key_type: str
     fingerprint: str
     known_hosts: str
@@ -105,35 +107,103 @@ class HostKeyVerdict:
         return out
 
 
+MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024
+"""Most bytes of a known_hosts file read (a large one holds some 100,000 keys)."""
+
+
+def _hashed_name_matches(entry: str, name: str) -> bool:
+    """Does the hashed known_hosts name ``|1|salt|hash`` stand for ``name``?"""
+    parts = entry.split("|")
+    if len(parts) != 4 or parts[1] != "1":
+        return False
+    try:
+        salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
+    except (ValueError, binascii.Error):
+        return False
+    return hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), digest)
+
+
 class KnownHosts:
     """One known_hosts file: read once, consulted by every SSH connection of the run.
 
+    Read here, not by paramiko: paramiko raises on ``@cert-authority`` and ``@revoked``
+    lines (every SSH check then crashed, whatever host the line named) and its loading is
+    quadratic in the number of lines. Lines it cannot use are skipped, as OpenSSH does;
+    a ``@revoked`` key is refused for every host; ``@cert-authority`` lines are counted
+    (host certificates are not checked: a host known only by its CA is "unknown"). At most
+    :data:`MAX_KNOWN_HOSTS_BYTES` are read.
+
     With ``accept_new`` an unknown host's key is appended to the file (created 0600, in a
     0700 folder when missing), as OpenSSH's ``StrictHostKeyChecking=accept-new`` does; a
-    changed key is never accepted. Thread-safe: checks run concurrently.
+    changed key is never accepted, nor a key of a new type for a host whose other key
+    types are known (a man in the middle need only offer another type). Thread-safe:
+    checks run concurrently.
     """
 
     def __init__(self, path: Path, accept_new: bool = False) -> None:
-        import paramiko
-
         self.path = path
         self.accept_new = accept_new
         self.load_problem = ""
-        self._keys = paramiko.HostKeys()
+        self.skipped = {"cert_authority": 0, "unreadable": 0}
+        self._plain: dict[str, dict[str, bytes]] = {}  # name -> key type -> key blob
+        self._hashed: list[tuple[str, str, bytes]] = []  # (|1|salt|hash, type, blob)
+        self._revoked: set[bytes] = set()
         self._lock = threading.Lock()
         try:
-            if path.is_file():
-                self._keys.load(str(path))
-            else:
+            if not path.is_file():
                 self.load_problem = "the file does not exist"
-        except (OSError, UnicodeDecodeError) as exc:
+                return
+            with path.open("rb") as handle:
+                data = handle.read(MAX_KNOWN_HOSTS_BYTES + 1)
+        except OSError as exc:
             self.load_problem = f"cannot read it: {exc.__class__.__name__}"
+            return
+        if len(data) > MAX_KNOWN_HOSTS_BYTES:
+            # Fail closed: no key is trusted from a file read only in part.
+            self.load_problem = (f"larger than {MAX_KNOWN_HOSTS_BYTES // (1024 * 1024)} MiB: "
+                                 "not read")
+            return
+        for line in data.decode("utf-8", "replace").splitlines():
+            self._parse(line)
+
+    def _parse(self, line: str) -> None:
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            return
+        marker = fields.pop(0) if fields[0].startswith("@") else ""
+        if marker == "@cert-authority":
+            self.skipped["cert_authority"] += 1
+            return
+        if len(fields) < 3 or marker not in ("", "@revoked"):
+            self.skipped["unreadable"] += 1
+            return
+        names, key_type, encoded = fields[:3]
+        try:
+            blob = base64.b64decode(encoded, validate=True)
+        except (ValueError, binascii.Error):
+            self.skipped["unreadable"] += 1
+            return
+        if marker:
+            self._revoked.add(blob)
+            return
+        for name in names.split(","):
+            if name.startswith("|1|"):
+                self._hashed.append((name, key_type, blob))
+            elif name and not name.startswith("!"):  # negated patterns never match us
+                self._plain.setdefault(name, {}).setdefault(key_type, blob)
+
+    def _lookup(self, name: str) -> dict[str, bytes]:
+        """Key type → blob known for ``name`` (the first line of each type wins)."""
+        found = dict(self._plain.get(name, {}))
+        for entry, key_type, blob in self._hashed:
+            if key_type not in found and _hashed_name_matches(entry, name):
+                found[key_type] = blob
+        return found
 
     def preferred_algorithms(self, host: str, port: int, offered: Sequence[str]) -> list[str]:
         """``offered`` host key algorithms, those of already known key types first."""
         with self._lock:
-            known = self._keys.lookup(known_hosts_name(host, port)) or {}
-            types = list(known.keys())
+            types = list(self._lookup(known_hosts_name(host, port)))
         first = [a for t in types for a in _ALGORITHMS_FOR_KEY_TYPE.get(t, (t,)) if a in offered]
         return first + [a for a in offered if a not in first]
 
@@ -141,27 +211,41 @@ class KnownHosts:
         """Compare the presented ``key`` (a paramiko PKey) with the file."""
         name = known_hosts_name(host, port)
         key_type = key.get_name()
-        fingerprint = fingerprint_sha256(key.asbytes())
+        blob = key.asbytes()
+        fingerprint = fingerprint_sha256(blob)
         with self._lock:
-            known = dict(self._keys.lookup(name) or {})
+            if blob in self._revoked:
+                return HostKeyVerdict(
+                    "revoked", key_type, fingerprint, str(self.path),
+                    note="known_hosts marks this key @revoked: it must never be accepted")
+            known = self._lookup(name)
             if key_type in known:
                 stored = known[key_type]
-                if stored.asbytes() == key.asbytes():
+                if stored == blob:
                     return HostKeyVerdict("known", key_type, fingerprint, str(self.path))
                 return HostKeyVerdict(
                     "mismatch", key_type, fingerprint, str(self.path),
-                    known_fingerprints=(fingerprint_sha256(stored.asbytes()),),
+                    known_fingerprints=(fingerprint_sha256(stored),),
                     note="the server presents a different key than known_hosts holds for "
                          "it: a reinstalled server, or someone in the middle")
             others = tuple(sorted(known))
-            if not self.accept_new:
+            if others:
+                # Never added, even with --accept-new-host-keys: it is not a new host.
+                return HostKeyVerdict(
+                    "unknown", key_type, fingerprint, str(self.path),
+                    known_fingerprints=tuple(fingerprint_sha256(b) for b in known.values()),
+                    other_types_known=others,
+                    note=f"known_hosts holds {', '.join(others)} for this host but the "
+                         f"server presents {key_type}: a new key type, or someone in the "
+                         "middle offering another type; not added")
+            # A file that exists but could not be read may know this host: add nothing.
+            if not self.accept_new or self.load_problem not in ("", "the file does not exist"):
                 note = self.load_problem and f"known_hosts: {self.load_problem}"
                 return HostKeyVerdict("unknown", key_type, fingerprint, str(self.path),
-                                      other_types_known=others, note=note)
+                                      note=note)
             self._append(name, key)
-            self._keys.add(name, key_type, key)
+            self._plain.setdefault(name, {})[key_type] = blob
             return HostKeyVerdict("added", key_type, fingerprint, str(self.path),
-                                  other_types_known=others,
                                   note="added to known_hosts (--accept-new-host-keys)")
 
     def _append(self, name: str, key: Any) -> None:
@@ -324,6 +408,18 @@ def require_trusted_key(info: Handshake) -> None:
     if verdict is None or verdict.status in ("known", "added"):
         return
     where = f"{info.host}:{info.port}"
+    if verdict.status == "revoked":
+        raise TransportError(
+            "host_key_mismatch", f"the {verdict.key_type} host key of {where} "
+            f"({verdict.fingerprint}) is marked @revoked in {verdict.known_hosts}; nothing "
+            "was sent", {**info.to_json(), "fingerprint": verdict.fingerprint})
+    if verdict.status == "unknown" and verdict.other_types_known:
+        raise TransportError(
+            "host_key_unknown", f"{where} presents a {verdict.key_type} host key "
+            f"({verdict.fingerprint}), but {verdict.known_hosts} holds "
+            f"{', '.join(verdict.other_types_known)} for it: not accepted, even with "
+            "--accept-new-host-keys (a man in the middle need only offer another key type); "
+            "nothing was sent", {**info.to_json(), "fingerprint": verdict.fingerprint})
     if verdict.status == "mismatch":
         raise TransportError(
             "host_key_mismatch", f"the {verdict.key_type} host key of {where} "
