@@ -43,7 +43,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.transports.base import CommandResult, TransportError
+from accessready.agent.transports.base import (
+    CommandResult,
+    TransportError,
+    library_message,
+    unexpected_answer,
+)
 
 MAX_OUTPUT = 1024 * 1024
 """Most bytes kept of one command's stdout (and, separately, stderr)."""
@@ -377,8 +382,10 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
             raise _kex_error(exc, where, info) from None
         except (EOFError, OSError) as exc:
             raise TransportError("protocol", f"{where} closed the connection during the key "
-                                 f"exchange ({exc.__class__.__name__})",
-                                 {**info.to_json(), "stage": "kex"}) from None
+                                 "exchange", {**info.to_json(), "stage": "kex",
+                                              "exception": exc.__class__.__name__}) from None
+        except Exception as exc:
+            raise unexpected_answer(where, exc, "key exchange", info.to_json()) from None
         # start_client returns without an error when its timeout passes mid-exchange.
         if not transport.is_active() or not transport.initial_kex_done:
             if not info.first_bytes.startswith(b"SSH-"):
@@ -603,8 +610,12 @@ def authenticate(transport: Any, creds: SshCredentials, info: Handshake) -> list
                               "stage": "auth"}) from None
     except (EOFError, OSError) as exc:
         raise TransportError("protocol", f"{where} closed the connection during "
-                             f"authentication ({exc.__class__.__name__})",
-                             {**info.to_json(), "attempts": state.attempts}) from None
+                             "authentication", {**info.to_json(), "attempts": state.attempts,
+                                                "exception": exc.__class__.__name__}) from None
+    except Exception as exc:
+        # stage "auth": credentials may have been sent, so the session pool remembers it
+        raise unexpected_answer(where, exc, "auth", {**info.to_json(),
+                                                     "attempts": state.attempts}) from None
     details = {**info.to_json(), "attempts": state.attempts}
     if state.prompts:
         details["prompts"] = state.prompts
@@ -671,7 +682,10 @@ class SshTransport:
             channel = self._transport.open_session(timeout=max(0.1, timeout))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             kind = "timeout" if "timeout" in str(exc).lower() else "protocol"
-            raise TransportError(kind, f"cannot open an SSH channel on {where}: {exc}") from None
+            raise TransportError(kind, f"cannot open an SSH channel on {where}: "
+                                 f"{library_message(exc) or 'the connection broke'}") from None
+        except Exception as exc:
+            raise unexpected_answer(where, exc, "channel") from None
         out, err = bytearray(), bytearray()
         try:
             channel.settimeout(max(0.05, deadline - time.monotonic()))
@@ -696,8 +710,12 @@ class SshTransport:
                 channel.status_event.wait(0.02)
             code = channel.recv_exit_status()
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise TransportError("protocol", f"the SSH channel on {where} broke: "
-                                 f"{exc.__class__.__name__}") from None
+            raise TransportError("protocol", f"the SSH channel on {where} broke",
+                                 {"exception": exc.__class__.__name__}) from None
+        except TransportError:
+            raise
+        except Exception as exc:
+            raise unexpected_answer(where, exc, "command") from None
         finally:
             channel.close()
         result = CommandResult(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),

@@ -43,7 +43,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from accessready.agent import powershell
-from accessready.agent.transports.base import CommandResult, TransportError
+from accessready.agent.transports.base import (
+    CommandResult,
+    TransportError,
+    library_message,
+    unexpected_answer,
+)
 
 MAX_OUTPUT = 1024 * 1024
 """Most bytes kept of one command's stdout (and, separately, stderr)."""
@@ -281,17 +286,20 @@ def classify_winrm_error(exc: BaseException, endpoint: WinrmEndpoint,
         if "not installed" in text:
             return TransportError("missing_dependency", f"{text} — install the Python "
                                   "package for this WinRM authentication", details)
-        return TransportError("error", f"{where}: {text[:300]}", details)
+        return unexpected_answer(where, exc, stage, details)
     if isinstance(exc, PermissionError) and "challenge" in text.lower():
         return TransportError("protocol", f"{where} does not offer NTLM/Negotiate "
                               "authentication (check winrm.transport)", details)
     found = classify_auth_text(text)
     if found:
         return TransportError(found[0], f"{where}: {found[1]}", {**details, "status": found[1]})
-    if exc.__class__.__module__.startswith(("spnego", "requests_credssp", "requests_ntlm")):
-        return TransportError("auth_failed", f"authentication with {where} failed: "
-                              f"{exc.__class__.__name__}: {text[:200]}", details)
-    return TransportError("error", f"{where}: {exc.__class__.__name__}: {text[:200]}", details)
+    if isinstance(exc, OSError) and not isinstance(exc, requests.exceptions.RequestException):
+        # this machine's files (a ca_file that cannot be read), not the server's answer
+        return TransportError("error", f"{where}: {library_message(exc)}", details)
+    # Anything else came out of requests / pyspnego / pywinrm on an answer they did not
+    # expect (an authentication token they cannot parse, a 200 to an unauthenticated
+    # request, XML without the element looked for): the server said something unexpected.
+    return unexpected_answer(where, exc, stage, details)
 
 
 class _Session:
