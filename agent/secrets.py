@@ -90,6 +90,29 @@ class Redactor:
 
 REDACTOR = Redactor()
 
+_HIDDEN_ENV: set[str] = set()
+_HIDDEN_LOCK = threading.Lock()
+
+
+def hide_env(name: str) -> None:
+    """Never pass the environment variable ``name`` (it holds a password) to a child
+    process; the run calls this for the variable its profile names."""
+    with _HIDDEN_LOCK:
+        _HIDDEN_ENV.add(name)
+
+
+def child_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a program we start: ours without the password variables
+    (:func:`hide_env`) and without any variable whose value holds a registered secret
+    (however the run obtained it: a copy in another variable is dropped too)."""
+    env = dict(os.environ if base is None else base)
+    with _HIDDEN_LOCK:
+        hidden = set(_HIDDEN_ENV)
+    # Windows variable names ignore case: compare them that way everywhere.
+    hidden_folded = {h.upper() for h in hidden}
+    return {k: v for k, v in env.items()
+            if k.upper() not in hidden_folded and REDACTOR.text(v) == v}
+
 
 class RedactingFilter(logging.Filter):
     """A logging filter that masks secrets in every record's final message."""
@@ -115,6 +138,7 @@ class SecretUnavailable(Exception):
 def resolve_secret(ref: SecretRef, *, username: str = "", interactive: bool = True) -> Secret:
     """Fetch the secret ``ref`` points to. Raises :class:`SecretUnavailable` with a fix."""
     if ref.source == "env":
+        hide_env(ref.name)
         value = os.environ.get(ref.name)
         if not value:
             raise SecretUnavailable(
