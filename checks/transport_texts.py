@@ -198,28 +198,29 @@ KIND_REMEDIATION: dict[str, Text] = {
 
 # What each WinrmEndpoint.credential_risk means, as the end of a sentence.
 CREDENTIAL_RISK_TEXT: dict[str, Text] = {
-    "unverified_tls": t("over TLS that was not verified (verify = false): whoever answered "
-                        "received them",
-                        "över TLS som inte verifierades (verify = false): den som svarade "
-                        "fick dem"),
-    "cleartext": t("with Basic over plain HTTP: the password crossed the network in "
+    "unverified_tls": t("over TLS that is not verified (verify = false): whoever answers "
+                        "receives them",
+                        "över TLS som inte verifieras (verify = false): den som svarar "
+                        "får dem"),
+    "cleartext": t("with Basic over plain HTTP: the password crosses the network in "
                    "cleartext",
-                   "med Basic över okrypterad HTTP: lösenordet gick i klartext över nätet"),
-    "credssp_unverified": t("with CredSSP over plain HTTP: the password was handed to a "
-                            "server no certificate vouched for",
-                            "med CredSSP över okrypterad HTTP: lösenordet lämnades till en "
-                            "server som inget certifikat gick i god för"),
+                   "med Basic över okrypterad HTTP: lösenordet går i klartext över nätet"),
+    "credssp_unverified": t("with CredSSP over plain HTTP: the password is handed to a "
+                            "server no certificate vouches for",
+                            "med CredSSP över okrypterad HTTP: lösenordet lämnas till en "
+                            "server som inget certifikat går i god för"),
 }
 
 
 def credential_risk_note(risk: str, url: str) -> Text:
-    """The report-top notice for credentials sent unprotected because the profile allowed
-    it (``allow_insecure_credentials``)."""
+    """The report-top notice for a server whose profile lets the credentials go
+    unprotected (``allow_insecure_credentials``): said of the setting, so it holds whether
+    this run's login got as far as sending them or not."""
     why = CREDENTIAL_RISK_TEXT.get(risk, CREDENTIAL_RISK_TEXT["unverified_tls"])
-    return t(f"The support account's credentials were sent to {url} {why.en} (allowed by "
-             "allow_insecure_credentials = true).",
-             f"Supportkontots inloggningsuppgifter skickades till {url} {why.sv} (tillåtet "
-             "med allow_insecure_credentials = true).")
+    return t(f"The profile lets the support account's credentials go to {url} {why.en} "
+             "(allow_insecure_credentials = true).",
+             f"Profilen låter supportkontots inloggningsuppgifter gå till {url} {why.sv} "
+             "(allow_insecure_credentials = true).")
 
 
 # Kinds that say something about the account; the others mean the login was not tried.

@@ -93,7 +93,7 @@ def test_with_the_opt_in_login_warns_and_every_report_says_so_at_the_top(sim, tm
     result = login(result_run)
     assert result.status is Status.WARN, result.summary.en
     assert "cleartext" in result.summary.en and "klartext" in result.summary.sv
-    assert result.details[INSECURE]["en"].startswith("The support account's credentials")
+    assert result.details[INSECURE]["en"].startswith("The profile lets the support account's")
     assert result_run.verdict is Verdict.READY_WITH_WARNINGS
     winrm = next(r for r in result_run.results if r.check_id == "remote.winrm")
     assert winrm.status is Status.WARN and "plain HTTP" in winrm.summary.en
