@@ -115,19 +115,22 @@ def child_environment(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that masks secrets in every record's final message."""
+    """A logging filter that masks secrets in every record's final message and
+    neutralises terminal escapes in it (log lines echo server answers and file names)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = REDACTOR.text(record.getMessage())
+        from accessready.reports.textsafe import clean
+
+        record.msg = clean(REDACTOR.text(record.getMessage()), multiline=True)
         record.args = None
         if record.exc_info and not record.exc_text:
             # Format the traceback now, so the masked text is what the handler prints.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.exc_info = None
         if record.exc_text:
-            record.exc_text = REDACTOR.text(record.exc_text)
+            record.exc_text = clean(REDACTOR.text(record.exc_text), multiline=True)
         if record.stack_info:
-            record.stack_info = REDACTOR.text(record.stack_info)
+            record.stack_info = clean(REDACTOR.text(record.stack_info), multiline=True)
         return True
 
 

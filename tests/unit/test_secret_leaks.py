@@ -141,3 +141,15 @@ def test_result_file_errors_echoing_keys_neutralise_escapes(tmp_path, capsys):
     code, err = run_main(capsys, "report", str(path), "--json", str(tmp_path / "o"))
     assert code == 3 and "broken result file: checks." in err, err
     assert "\x1b" not in err and "\x07" not in err
+
+
+def test_debug_log_lines_neutralise_escapes_and_mask_secrets():
+    import logging
+
+    from accessready.agent.secrets import RedactingFilter
+
+    Secret("Log-Secret-4242")
+    record = logging.LogRecord("accessready.x", logging.DEBUG, __file__, 1,
+                               "banner %s from %s", ("\x1b]0;t\x07", "Log-Secret-4242"), None)
+    assert RedactingFilter().filter(record)
+    assert "\x1b" not in record.msg and "\x07" not in record.msg and "***" in record.msg
