@@ -152,6 +152,7 @@ class KnownHosts:
         self.skipped = {"cert_authority": 0, "unreadable": 0}
         self._plain: dict[str, dict[str, bytes]] = {}  # name -> key type -> key blob
         self._hashed: list[tuple[str, str, bytes]] = []  # (|1|salt|hash, type, blob)
+        self._hashed_found: dict[str, dict[str, bytes]] = {}  # name -> its hashed entries
         self._revoked: set[bytes] = set()
         self._lock = threading.Lock()
         try:
@@ -199,11 +200,13 @@ class KnownHosts:
 
     def _lookup(self, name: str) -> dict[str, bytes]:
         """Key type → blob known for ``name`` (the first line of each type wins)."""
-        found = dict(self._plain.get(name, {}))
-        for entry, key_type, blob in self._hashed:
-            if key_type not in found and _hashed_name_matches(entry, name):
-                found[key_type] = blob
-        return found
+        if name not in self._hashed_found:  # one HMAC per hashed line, once per name
+            hits: dict[str, bytes] = {}
+            for entry, key_type, blob in self._hashed:
+                if key_type not in hits and _hashed_name_matches(entry, name):
+                    hits[key_type] = blob
+            self._hashed_found[name] = hits
+        return {**self._hashed_found[name], **self._plain.get(name, {})}
 
     def preferred_algorithms(self, host: str, port: int, offered: Sequence[str]) -> list[str]:
         """``offered`` host key algorithms, those of already known key types first."""
