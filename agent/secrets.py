@@ -77,6 +77,13 @@ class Redactor:
                 value = value.replace(needle, MASK)
         return value
 
+    def holds(self, value: str, shortest: int = 6) -> bool:
+        """Is ``value`` a registered secret, or does it contain one at least ``shortest``
+        characters long (shorter ones would match ordinary text such as PATH)?"""
+        with self._lock:
+            return value in self._needles or any(
+                len(n) >= shortest and n in value for n in self._needles)
+
     def data(self, value: Any) -> Any:
         """A copy of JSON-like ``value`` with every string masked, keys included."""
         if isinstance(value, str):
@@ -111,7 +118,7 @@ def child_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     # Windows variable names ignore case: compare them that way everywhere.
     hidden_folded = {h.upper() for h in hidden}
     return {k: v for k, v in env.items()
-            if k.upper() not in hidden_folded and REDACTOR.text(v) == v}
+            if k.upper() not in hidden_folded and not REDACTOR.holds(v)}
 
 
 class RedactingFilter(logging.Filter):

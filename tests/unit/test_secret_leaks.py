@@ -153,3 +153,9 @@ def test_debug_log_lines_neutralise_escapes_and_mask_secrets():
                                "banner %s from %s", ("\x1b]0;t\x07", "Log-Secret-4242"), None)
     assert RedactingFilter().filter(record)
     assert "\x1b" not in record.msg and "\x07" not in record.msg and "***" in record.msg
+
+
+def test_a_short_password_does_not_strip_ordinary_variables():
+    Secret("bin")  # three characters: masked in text, but PATH must still reach programs
+    env = child_environment({"PATH": "/usr/bin:/bin", "COPY": "bin"})
+    assert env == {"PATH": "/usr/bin:/bin"}
