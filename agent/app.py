@@ -30,7 +30,7 @@ from accessready.agent.runner import (
     execute,
     plan,
 )
-from accessready.agent.secrets import SecretUnavailable, resolve_secret
+from accessready.agent.secrets import SecretUnavailable, hide_env, resolve_secret
 from accessready.agent.verdict import decide
 
 
@@ -106,6 +106,9 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
     options = dataclasses.replace(options, vantage=kind)
     if checks is None:
         checks = load_registry().checks
+    ref = profile.account.password
+    if ref is not None and ref.source == "env" and ref.name:
+        hide_env(ref.name)  # no child process gets it, even when it is never read
     if self_check and profile.account.password is not None:
         # Dropping the reference guarantees nothing ever resolves it.
         profile = dataclasses.replace(

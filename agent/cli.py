@@ -31,10 +31,21 @@ class UserError(Exception):
 
 
 def _fail(message: str) -> NoReturn:
-    from accessready.agent.secrets import REDACTOR
-
-    click.echo(f"accessready: error: {REDACTOR.text(message)}", err=True)
+    click.echo(f"accessready: error: {_safe(message)}", err=True)
     sys.exit(3)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"accessready: warning: {_safe(message)}", err=True)
+
+
+def _safe(message: str) -> str:
+    """A diagnostic fit for the terminal: secrets masked, and terminal escapes (from a
+    profile value, a result-file key, a plugin's text it echoes) neutralised, one line."""
+    from accessready.agent.secrets import REDACTOR
+    from accessready.reports.textsafe import clean
+
+    return clean(REDACTOR.text(message))
 
 
 def _pick_lang(option: str | None, profile_lang: str | None, environ: Any = None,
@@ -184,8 +195,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     unmatched = [g for g in options.only
                  if not any(fnmatch.fnmatchcase(c.id, g) for c in registry.checks)]
     if unmatched:
-        click.echo(f"accessready: warning: --only {', '.join(unmatched)} matches no check; "
-                   "see `accessready checks`", err=True)
+        _warn(f"--only {', '.join(unmatched)} matches no check; see `accessready checks`")
     outputs = {"html": html, "json": json_, "junit": junit, "prometheus": prometheus}
     quiet = _check_stdout(outputs, nagios) or quiet
     live = LiveLine(sys.stderr)
@@ -204,7 +214,7 @@ def _registry_with_warnings() -> Any:
 
     registry = load_registry()
     for problem in registry.problems:
-        click.echo(f"accessready: warning: {problem}", err=True)
+        _warn(problem)
     return registry
 
 
@@ -239,11 +249,17 @@ def _finish(result: Any, lang: str, outputs: dict[str, str | None], nagios: bool
 def validate(profile: str) -> None:
     """Check PROFILE alone; errors name file, line and key."""
     from accessready.agent.profile import load_profile
+    from accessready.agent.transports.sessions import credential_warnings
+    from accessready.reports.textsafe import clean
 
     prof = load_profile(profile)
     servers = len(prof.servers)
-    click.echo(f"{profile}: valid — {prof.customer.name}, methods "
-               f"{', '.join(prof.access.methods)}, {servers} server{'s' * (servers != 1)}")
+    for warning in credential_warnings(prof):
+        _warn(warning)
+    # the path and the customer's name are input: no terminal escape gets through
+    click.echo(clean(f"{profile}: valid — {prof.customer.name}, methods "
+                     f"{', '.join(prof.access.methods)}, {servers} "
+                     f"server{'s' * (servers != 1)}"))
 
 
 @cli.command()

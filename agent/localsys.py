@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from accessready.agent import powershell
+from accessready.agent.secrets import child_environment
 
 # ---------------------------------------------------------------------------------------
 # Typed facts
@@ -993,8 +994,9 @@ def run_command(argv: Sequence[str], timeout: float, *,
     started = time.monotonic()
     deadline = started + max(timeout, 0.05)
     try:
+        # child_environment: without the password variable (and any copy of a secret)
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, shell=False)
+                                stderr=subprocess.PIPE, shell=False, env=child_environment())
     except OSError as exc:
         return CommandResult(command, None, "", "", time.monotonic() - started,
                              f"cannot run {argv[0]}: {exc.strerror or exc}")

@@ -255,3 +255,28 @@ class Run:
         if self.sources or "+" in self.vantage:
             return None
         return vantage_of(self.vantage, self.self_check)
+
+INSECURE = "insecure"
+"""The ``details`` key of a result whose connection went unverified, or whose credentials
+travelled unprotected, because the profile said so (``verify = false``,
+``allow_insecure_credentials``). Its value is a :class:`Text` (as JSON); the report's top
+repeats every one, so such a setting is never only an evidence key."""
+
+
+def insecure_notes(results: tuple[Result, ...] | list[Result]) -> list[dict[str, Any]]:
+    """Every :data:`INSECURE` note of ``results`` (once per target and text), in order:
+    ``{"check", "target", "text": {"en", "sv"}}``. Derived from the results, so a saved
+    result file cannot drop the notice while keeping the results that caused it."""
+    seen: set[tuple[str, str]] = set()
+    out: list[dict[str, Any]] = []
+    for result in results:
+        raw = result.details.get(INSECURE) if isinstance(result.details, dict) else None
+        if not isinstance(raw, dict | str):
+            continue
+        text = Text.from_json(raw)
+        if (result.target, text.en) in seen:
+            continue
+        seen.add((result.target, text.en))
+        out.append({"check": result.check_id, "target": result.target,
+                    "text": text.to_json()})
+    return out

@@ -395,11 +395,29 @@ class _Validator:
             raise self.error(f"{path}.{source}", "unknown password source", hint + how)
         if not isinstance(name, str) or not name.strip():
             raise self.error(f"{path}.{source}", "must be a non-empty name", how)
-        if source == "env" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        if source == "env" and (not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)
+                                or looks_like_a_password(name)):
             # The value is not echoed: people paste the password itself here by mistake.
-            raise self.error(f"{path}.env", "is not an environment variable name",
-                             "use letters, digits and _, e.g. ACCESSREADY_PASSWORD")
+            raise self.error(f"{path}.env", "does not look like an environment variable "
+                             "name (it may be the password itself, so it is not shown)",
+                             "name the variable with letters, digits and _, e.g. "
+                             "ACCESSREADY_PASSWORD, and put the password in it")
         return SecretRef(source, name)
+
+
+def looks_like_a_password(name: str) -> bool:
+    """Does a syntactically valid variable name look like a pasted password? Very long,
+    or a part (between ``_``) mixing lower case, upper case and digits (``Sommar2026``),
+    or with digits between letters (``p4ssw0rd``). Ordinary names (``ACCESSREADY_PW``,
+    ``ProgramFiles``, ``X509_CERT``, ``pw2``) pass."""
+    if len(name) > 64:
+        return True
+    for part in name.split("_"):
+        classes = (any(c.islower() for c in part), any(c.isupper() for c in part),
+                   any(c.isdigit() for c in part))
+        if all(classes) or re.search(r"[A-Za-z][0-9]+[A-Za-z]", part):
+            return True
+    return False
 
 
 # --- building the typed profile -------------------------------------------------------
@@ -461,7 +479,9 @@ def _build(path: str, data: dict[str, Any]) -> Profile:
                        known_hosts=s.get("ssh", {}).get("known_hosts")),
             rdp=RdpCfg(port=s.get("rdp", {}).get("port", 3389)),
             winrm=WinrmCfg(transport=w.get("transport", "ntlm"), https=w.get("https", True),
-                           port=w.get("port"), tls=_tls(w)),
+                           port=w.get("port"), tls=_tls(w),
+                           allow_insecure_credentials=w.get("allow_insecure_credentials",
+                                                            False)),
             known_hosts=s.get("known_hosts"), tls=_tls(s)))
     ad = data.get("adfs")
     adfs = AdfsCfg(federation_service=ad["federation_service"],

@@ -139,6 +139,10 @@ SPEC: dict[str, Field] = {
             "https": Field("bool", "use HTTPS (5986)", default=True),
             "port": _port(),
             **_tls_fields(),
+            "allow_insecure_credentials": Field(
+                "bool", "true lets the password go over unverified TLS (verify = false), "
+                "Basic over HTTP or CredSSP over HTTP; shown at the top of the report",
+                default=False),
         }),
         "known_hosts": Field("path", "known_hosts file for this server"),
         **_tls_fields(),

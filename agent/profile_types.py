@@ -163,6 +163,7 @@ class WinrmCfg:
     https: bool = True
     port: int | None = None
     tls: TlsOptions = TlsOptions()
+    allow_insecure_credentials: bool = False
 
     @property
     def effective_port(self) -> int:

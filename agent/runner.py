@@ -129,14 +129,18 @@ def _error(job: Job, en: str, sv: str, details: dict[str, Any]) -> Result:
     return job.check.result(job.target, Status.ERROR, t(en, sv), details, fix="error")
 
 
+def _masked(text: Text) -> Text:
+    return Text(en=REDACTOR.text(text.en), sv=REDACTOR.text(text.sv))
+
+
 def _clean(result: Result, duration: float) -> Result:
     """Mask secrets in everything a result carries and record its duration."""
     return dataclasses.replace(
         result,
         target=REDACTOR.text(result.target),
-        summary=dataclasses.replace(result.summary, en=REDACTOR.text(result.summary.en),
-                                    sv=REDACTOR.text(result.summary.sv)),
+        summary=_masked(result.summary),
         details=REDACTOR.data(result.details),
+        remediation=_masked(result.remediation) if result.remediation is not None else None,
         duration_s=result.duration_s or duration,
     )
 

@@ -79,6 +79,13 @@ class Redactor:
                 value = value.replace(needle, MASK)
         return value
 
+    def holds(self, value: str, shortest: int = 6) -> bool:
+        """Is ``value`` a registered secret, or does it contain one at least ``shortest``
+        characters long (shorter ones would match ordinary text such as PATH)?"""
+        with self._lock:
+            return value in self._needles or any(
+                len(n) >= shortest and n in value for n in self._needles)
+
     def data(self, value: Any) -> Any:
         """A copy of JSON-like ``value`` with every string masked, keys included."""
         if isinstance(value, str):
@@ -92,21 +99,47 @@ class Redactor:
 
 REDACTOR = Redactor()
 
+_HIDDEN_ENV: set[str] = set()
+_HIDDEN_LOCK = threading.Lock()
+
+
+def hide_env(name: str) -> None:
+    """Never pass the environment variable ``name`` (it holds a password) to a child
+    process; the run calls this for the variable its profile names."""
+    with _HIDDEN_LOCK:
+        _HIDDEN_ENV.add(name)
+
+
+def child_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a program we start: ours without the password variables
+    (:func:`hide_env`) and without any variable whose value holds a registered secret
+    (however the run obtained it: a copy in another variable is dropped too)."""
+    env = dict(os.environ if base is None else base)
+    with _HIDDEN_LOCK:
+        hidden = set(_HIDDEN_ENV)
+    # Windows variable names ignore case: compare them that way everywhere.
+    hidden_folded = {h.upper() for h in hidden}
+    return {k: v for k, v in env.items()
+            if k.upper() not in hidden_folded and not REDACTOR.holds(v)}
+
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that masks secrets in every record's final message."""
+    """A logging filter that masks secrets in every record's final message and
+    neutralises terminal escapes in it (log lines echo server answers and file names)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = REDACTOR.text(record.getMessage())
+        from accessready.reports.textsafe import clean
+
+        record.msg = clean(REDACTOR.text(record.getMessage()), multiline=True)
         record.args = None
         if record.exc_info and not record.exc_text:
             # Format the traceback now, so the masked text is what the handler prints.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.exc_info = None
         if record.exc_text:
-            record.exc_text = REDACTOR.text(record.exc_text)
+            record.exc_text = clean(REDACTOR.text(record.exc_text), multiline=True)
         if record.stack_info:
-            record.stack_info = REDACTOR.text(record.stack_info)
+            record.stack_info = clean(REDACTOR.text(record.stack_info), multiline=True)
         return True
 
 
@@ -131,6 +164,7 @@ def resolve_secret(ref: SecretRef, *, username: str = "", interactive: bool = Tr
     written for the user's shell (``platform``: default this machine's ``sys.platform``);
     a prompt asks in ``lang``."""
     if ref.source == "env":
+        hide_env(ref.name)
         value = os.environ.get(ref.name)
         if not value:
             hint = env_password_hint(ref.name, platform)

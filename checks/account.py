@@ -32,11 +32,12 @@ import re
 from typing import Any
 
 from accessready.agent.checkapi import Check, CheckContext, Target
-from accessready.agent.model import Requirement, Result, Status, Text, t
+from accessready.agent.model import INSECURE, Requirement, Result, Status, Text, t
 from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError, powershell_json
 from accessready.checks.transport_texts import (
     KIND_REMEDIATION,
+    credential_risk_note,
     failure_details,
     failure_summary,
     remediation_key,
@@ -423,6 +424,7 @@ class LoginCheck(Check):
             "Windows servers and sudo need.",
             "Nyckeln fungerar, men lösenordet godtogs inte: kontrollera lösenordet, som "
             "Windows-servrarna och sudo behöver."),
+        "insecure_allowed": KIND_REMEDIATION["insecure"],
     }
 
     def applies(self, profile: Profile) -> Text | None:
@@ -442,6 +444,12 @@ class LoginCheck(Check):
                 {"reason": "rdp_only"})
         sessions = ctx.service("sessions")
         base = {"method": method, "session": sessions.describe(server, method)}
+        # The profile let the credentials go unprotected: every outcome says so, at the
+        # report's top too (INSECURE), and a working login is at best a warning.
+        risk = base["session"].get("credential_risk") \
+            if base["session"].get("allow_insecure_credentials") else None
+        if risk:
+            base[INSECURE] = credential_risk_note(risk, base["session"].get("url", "")).to_json()
         try:
             transport = sessions.get(server, method, ctx.timeout(12.0))
         except TransportError as exc:
@@ -480,6 +488,12 @@ class LoginCheck(Check):
                 f"Logged in over SSH as {who} with a key, but the password was rejected.",
                 f"Inloggad över SSH som {who} med nyckel, men lösenordet godtogs inte."),
                 details, fix="password_rejected")
+        if risk:
+            note = Text.from_json(base[INSECURE])
+            return self.result(target, Status.WARN, t(
+                f"Logged in over {method} as {who} ({where}), but unprotected: {note.en}",
+                f"Inloggad över {method} som {who} ({where}), men oskyddat: {note.sv}"),
+                details, fix="insecure_allowed")
         return self.result(target, Status.PASS, t(
             f"Logged in over {method} as {who} ({where}).",
             f"Inloggad över {method} som {who} ({where})."), details)

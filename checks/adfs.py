@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accessready.agent.checkapi import Check, CheckContext, Target
-from accessready.agent.model import Requirement, Result, Status, Text, t, worst
+from accessready.agent.model import INSECURE, Requirement, Result, Status, Text, t, worst
 from accessready.agent.profile_types import AdfsCfg, Profile, Server, TlsOptions
 from accessready.agent.transports.sessions import resolve_tls
 from accessready.checks.net import (
@@ -60,7 +60,7 @@ from accessready.checks.net import (
     modern_tls,
     tls_connect,
 )
-from accessready.checks.probekit import failure_status, failure_text
+from accessready.checks.probekit import failure_status, failure_text, verify_off_note
 
 METADATA_PATH = "/FederationMetadata/2007-06/FederationMetadata.xml"
 MEX_PATH = "/adfs/services/trust/mex"
@@ -544,6 +544,8 @@ class AdfsTlsCheck(AdfsCheck):
             status, summary, fix = self._failed(failure, old_tls)
             return self.result(target, status, summary, details, fix)
         details["tls"] = info.to_json()
+        if info.verification_disabled:
+            details[INSECURE] = verify_off_note(f"{fs} ({address})")
         sni_note = self._without_sni(ctx, address, https_port(cfg, server), details)
         findings = self._judge(info, fs, ctx.now(), cfg.cert_warn_days)
         cert = info.cert

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from accessready.agent.checkapi import Check, CheckContext, Target
-from accessready.agent.model import Requirement, Result, Status, Text, t, worst
+from accessready.agent.model import INSECURE, Requirement, Result, Status, Text, t, worst
 from accessready.agent.profile_types import GatewayCfg, Profile
 from accessready.agent.transports.sessions import resolve_tls
 from accessready.checks import net
@@ -38,6 +38,7 @@ from accessready.checks.probekit import (
     endpoint,
     failure_status,
     judge_tls,
+    verify_off_note,
 )
 from accessready.checks.protocols import anyconnect as codec
 
@@ -175,6 +176,8 @@ class AnyConnectGatewayCheck(Check):
                                failure), details,
                                "unreachable" if status is Status.FAIL else "error")
         details["exchange"] = exchange.to_json()
+        if exchange.tls is not None and exchange.tls.verification_disabled:
+            details[INSECURE] = verify_off_note(f"AnyConnect gateway {where}")
         findings: list[tuple[Status, Text, str | None]] = []
         tls = judge_tls(exchange.tls, ctx.now(), untrusted=Status.FAIL)
         if tls.status is not Status.PASS:

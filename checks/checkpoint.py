@@ -32,7 +32,7 @@ import time
 from typing import Any
 
 from accessready.agent.checkapi import Check, CheckContext, DeadlineExceeded, Target
-from accessready.agent.model import Requirement, Result, Status, Text, t, worst
+from accessready.agent.model import INSECURE, Requirement, Result, Status, Text, t, worst
 from accessready.agent.profile_types import GatewayCfg, Profile, TlsOptions
 from accessready.agent.transports.sessions import resolve_tls
 from accessready.checks import net
@@ -44,6 +44,7 @@ from accessready.checks.probekit import (
     endpoint,
     failure_status,
     judge_tls,
+    verify_off_note,
 )
 from accessready.checks.protocols import checkpoint as codec
 from accessready.checks.protocols import ike
@@ -265,6 +266,8 @@ class CheckpointGatewayCheck(Check):
                     f"Unexpected return code {reply.return_code}.",
                     f"Oväntad returkod {reply.return_code}."), "return_code"))
         if tls_info is not None:
+            if tls_info.verification_disabled:
+                details[INSECURE] = verify_off_note(f"Check Point gateway {where}")
             if tls_info.cert is not None:
                 details["certificate_names"] = list(tls_info.cert.dns_names[:10])
             verdict = judge_tls(tls_info, ctx.now(), untrusted=Status.WARN)

@@ -135,6 +135,15 @@ TLS_REMEDIATION: dict[str, Text] = {
 }
 
 
+def verify_off_note(what: str) -> dict[str, str]:
+    """The :data:`~accessready.agent.model.INSECURE` note (JSON) for a connection to
+    ``what`` whose TLS was not verified because the profile says ``verify = false``."""
+    return t(f"TLS verification is turned off in the profile (verify = false) for {what}: "
+             "its identity was not checked.",
+             f"TLS-verifieringen är avstängd i profilen (verify = false) för {what}: dess "
+             "identitet kontrollerades inte.").to_json()
+
+
 @dataclass(frozen=True)
 class TlsVerdict:
     """How a TLS handshake was judged: status, a sentence, a remediation key."""

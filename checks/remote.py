@@ -32,12 +32,18 @@ import dataclasses
 from typing import Any
 
 from accessready.agent.checkapi import Check, CheckContext, Target
-from accessready.agent.model import Requirement, Result, Status, t
+from accessready.agent.model import INSECURE, Requirement, Result, Status, t
 from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError
 from accessready.agent.transports.sessions import resolve_tls, winrm_tls
+from accessready.agent.transports.winrm import WinrmEndpoint
 from accessready.checks.net import ProbeFailure, http_request, tcp_exchange
-from accessready.checks.probekit import FAILURES, describe_failure, failure_status
+from accessready.checks.probekit import (
+    FAILURES,
+    describe_failure,
+    failure_status,
+    verify_off_note,
+)
 from accessready.checks.protocols import rdp, wsman
 from accessready.checks.transport_texts import (
     KIND_REMEDIATION,
@@ -291,6 +297,20 @@ class WinrmCheck(Check):
             fix = fix or "auth_scheme"
         if not tls.verify and cfg.https:
             details["tls_verification"] = "off (profile: verify = false)"
+            details[INSECURE] = verify_off_note(f"WinRM {where}")
+            warnings_en.append("TLS VERIFICATION IS TURNED OFF in the profile "
+                               "(verify = false)")
+            warnings_sv.append("TLS-VERIFIERINGEN ÄR AVSTÄNGD i profilen (verify = false)")
+            fix = fix or "insecure"
+        risk = WinrmEndpoint(host, port, cfg.https, cfg.transport, "",
+                             verify=tls.verify).credential_risk
+        if risk and not cfg.https:
+            details["credential_risk"] = risk
+            warnings_en.append(f"{cfg.transport} over plain HTTP does not protect the support "
+                               "account's password")
+            warnings_sv.append(f"{cfg.transport} över okrypterad HTTP skyddar inte "
+                               "supportkontots lösenord")
+            fix = fix or "insecure"
         if warnings_en:
             return self.result(target, Status.WARN, t(
                 f"WinRM answers on {where} ({product}), but {'; '.join(warnings_en)}.",
@@ -390,18 +410,32 @@ class SshCheck(Check):
                 "was added to known_hosts.",
                 f"{banner} på {where}; den okända {key.key_type}-värdnyckeln "
                 f"{key.fingerprint} lades till i known_hosts."), details, fix="added")
-        if key.status == "mismatch":
-            return self.result(target, Status.FAIL, t(
-                f"{banner} on {where} presents {key.key_type} host key {key.fingerprint}, "
-                f"but known_hosts expects {', '.join(key.known_fingerprints)}.",
-                f"{banner} på {where} visar {key.key_type}-värdnyckeln {key.fingerprint}, "
-                f"men known_hosts förväntar sig {', '.join(key.known_fingerprints)}."),
-                details, fix="host_key_mismatch")
-        return self.result(target, Status.FAIL, t(
-            f"{banner} on {where}; its {key.key_type} host key {key.fingerprint} is not in "
-            f"{key.known_hosts}.",
-            f"{banner} på {where}; dess {key.key_type}-värdnyckel {key.fingerprint} finns "
-            f"inte i {key.known_hosts}."), details, fix="host_key_unknown")
+        en, sv, fix = _key_problem(f"{banner} on {where}", f"{banner} på {where}", key)
+        return self.result(target, Status.FAIL, t(en, sv), details, fix=fix)
 
+
+def _key_problem(on: str, pa: str, key: Any) -> tuple[str, str, str]:
+    """(English, Swedish, remediation key) for a host key that is not accepted."""
+    if key.status == "revoked":
+        return (f"{on} presents {key.key_type} host key {key.fingerprint}, which known_hosts "
+                "marks @revoked.",
+                f"{pa} visar {key.key_type}-värdnyckeln {key.fingerprint}, som known_hosts "
+                "markerar @revoked (återkallad).", "host_key_mismatch")
+    if key.other_types_known:  # never added, even with --accept-new-host-keys
+        known = ", ".join(key.other_types_known)
+        return (f"{on} presents a {key.key_type} host key ({key.fingerprint}), but "
+                f"known_hosts holds {known} for it; not accepted.",
+                f"{pa} visar en {key.key_type}-värdnyckel ({key.fingerprint}), men "
+                f"known_hosts har {known} för den; godtas inte.", "host_key_other_type")
+    if key.status == "mismatch":
+        expected = ", ".join(key.known_fingerprints)
+        return (f"{on} presents {key.key_type} host key {key.fingerprint}, but known_hosts "
+                f"expects {expected}.",
+                f"{pa} visar {key.key_type}-värdnyckeln {key.fingerprint}, men known_hosts "
+                f"förväntar sig {expected}.", "host_key_mismatch")
+    return (f"{on}; its {key.key_type} host key {key.fingerprint} is not in "
+            f"{key.known_hosts}.",
+            f"{pa}; dess {key.key_type}-värdnyckel {key.fingerprint} finns inte i "
+            f"{key.known_hosts}.", "host_key_unknown")
 
 CHECKS = [RdpCheck, WinrmCheck, SshCheck]

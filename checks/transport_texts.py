@@ -49,6 +49,10 @@ KIND_TEXT: dict[str, Text] = {
     "tls": t("The TLS connection failed.", "TLS-anslutningen misslyckades."),
     "protocol": t("The server answered something unexpected.",
                   "Servern svarade något oväntat."),
+    "insecure": t("The support account's credentials were not sent: this connection would "
+                  "not protect them (the profile did not accept that risk).",
+                  "Supportkontots inloggningsuppgifter skickades inte: anslutningen skulle "
+                  "inte skydda dem (profilen godtar inte den risken)."),
     "missing_dependency": t("A Python package this authentication method needs is missing.",
                             "Ett Python-paket som autentiseringsmetoden behöver saknas."),
     "error": t("The connection could not be made.", "Anslutningen gick inte att upprätta."),
@@ -123,6 +127,17 @@ KIND_REMEDIATION: dict[str, Text] = {
         "Logga inte in förrän kunden bekräftat ändringen: fråga om servern installerats om "
         "eller fått nya nycklar, jämför fingeravtrycken, ta sedan bort den gamla posten "
         "(ssh-keygen -R <värd>) och lägg till den nya."),
+    "host_key_other_type": t(
+        "Do not log in until the customer confirms the key: known_hosts knows this server "
+        "by another key type, and a man in the middle need only offer a type you do not "
+        "know. Compare the fingerprint shown with the server's own (ssh-keygen -lf on its "
+        "/etc/ssh/ssh_host_*_key.pub) and add it to known_hosts by hand; "
+        "--accept-new-host-keys never adds it.",
+        "Logga inte in förrän kunden bekräftat nyckeln: known_hosts känner servern med en "
+        "annan nyckeltyp, och en mellanhand behöver bara erbjuda en typ som du inte känner. "
+        "Jämför fingeravtrycket som visas med serverns eget (ssh-keygen -lf på dess "
+        "/etc/ssh/ssh_host_*_key.pub) och lägg till det i known_hosts för hand; "
+        "--accept-new-host-keys lägger aldrig till det."),
     "timeout": t(
         "Make sure the server is running and that the firewalls let this machine reach the "
         "port, through the VPN and from the supplier's addresses.",
@@ -162,6 +177,17 @@ KIND_REMEDIATION: dict[str, Text] = {
     "protocol": t(
         "Check that the port in the profile belongs to the right service.",
         "Kontrollera att porten i profilen hör till rätt tjänst."),
+    "insecure": t(
+        "Use HTTPS with a verified certificate: https = true in the server's winrm table, "
+        "and ca_file (the CA that issued the WinRM listener's certificate) instead of "
+        "verify = false; Basic and CredSSP need HTTPS. Only if the risk is understood and "
+        "accepted: allow_insecure_credentials = true in that winrm table — the report then "
+        "says so at the top.",
+        "Använd HTTPS med verifierat certifikat: https = true i serverns winrm-tabell, och "
+        "ca_file (den CA som utfärdat WinRM-lyssnarens certifikat) i stället för "
+        "verify = false; Basic och CredSSP kräver HTTPS. Bara om risken är förstådd och "
+        "godtagen: allow_insecure_credentials = true i den winrm-tabellen — rapporten säger "
+        "det då högst upp."),
     "missing_dependency": t(
         "Install the package named in the details (e.g. pip install requests-credssp or "
         "pykerberos), or use another winrm.transport.",
@@ -169,6 +195,33 @@ KIND_REMEDIATION: dict[str, Text] = {
         "pykerberos), eller använd en annan winrm.transport."),
     "error": t("Read the details and run again.", "Läs underlaget och kör igen."),
 }
+
+# What each WinrmEndpoint.credential_risk means, as the end of a sentence.
+CREDENTIAL_RISK_TEXT: dict[str, Text] = {
+    "unverified_tls": t("over TLS that is not verified (verify = false): whoever answers "
+                        "receives them",
+                        "över TLS som inte verifieras (verify = false): den som svarar "
+                        "får dem"),
+    "cleartext": t("with Basic over plain HTTP: the password crosses the network in "
+                   "cleartext",
+                   "med Basic över okrypterad HTTP: lösenordet går i klartext över nätet"),
+    "credssp_unverified": t("with CredSSP over plain HTTP: the password is handed to a "
+                            "server no certificate vouches for",
+                            "med CredSSP över okrypterad HTTP: lösenordet lämnas till en "
+                            "server som inget certifikat går i god för"),
+}
+
+
+def credential_risk_note(risk: str, url: str) -> Text:
+    """The report-top notice for a server whose profile lets the credentials go
+    unprotected (``allow_insecure_credentials``): said of the setting, so it holds whether
+    this run's login got as far as sending them or not."""
+    why = CREDENTIAL_RISK_TEXT.get(risk, CREDENTIAL_RISK_TEXT["unverified_tls"])
+    return t(f"The profile lets the support account's credentials go to {url} {why.en} "
+             "(allow_insecure_credentials = true).",
+             f"Profilen låter supportkontots inloggningsuppgifter gå till {url} {why.sv} "
+             "(allow_insecure_credentials = true).")
+
 
 # Kinds that say something about the account; the others mean the login was not tried.
 ACCOUNT_KINDS = frozenset({"auth_failed", "unknown_user", "account_locked", "account_disabled",
@@ -179,6 +232,10 @@ def remediation_key(exc: TransportError, method: str) -> str:
     """The KIND_REMEDIATION key for ``exc`` on ``method``."""
     if exc.kind == "auth_failed":
         return f"auth_failed_{method}" if method in ("ssh", "winrm") else "auth_failed_winrm"
+    host_key = exc.details.get("host_key")
+    if exc.kind == "host_key_unknown" and isinstance(host_key, dict) \
+            and host_key.get("other_key_types_known"):
+        return "host_key_other_type"
     return exc.kind if exc.kind in KIND_REMEDIATION else "error"
 
 

@@ -29,7 +29,16 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.model import Requirement, Result, Run, Status, Vantage, Verdict
+from accessready.agent.model import (
+    Requirement,
+    Result,
+    Run,
+    Status,
+    Text,
+    Vantage,
+    Verdict,
+    insecure_notes,
+)
 from accessready.reports.i18n import Translator, check_description, check_title
 from accessready.reports.json_report import SCHEMA_ID
 from accessready.reports.textsafe import EVIDENCE_LIMIT, clean, evidence_json
@@ -284,6 +293,9 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         # the profile's file name only: its folder says nothing the customer needs
         "profile": clean(Path(str(run.profile_path)).name, SHORT) if run.profile_path else "",
         "interrupted": run.interrupted,
+        "insecure": [{"check": clean(n["check"], SHORT), "target": clean(n["target"], SHORT),
+                      "text": clean(Text.from_json(n["text"]).get(tr.lang), 1000)}
+                     for n in insecure_notes(run.results)],
         "vantage": " + ".join(vantage_words(v, tr) for v in run.vantage.split("+") if v),
         "self_check": run.self_check,
         "sources": _sources(run, tr),

@@ -26,6 +26,7 @@ from accessready.agent.model import (
     Status,
     Text,
     Verdict,
+    insecure_notes,
 )
 
 SCHEMA_ID = "accessready.result/1"
@@ -57,6 +58,8 @@ def to_dict(run: Run) -> dict[str, Any]:
         "results": [r.to_json() for r in run.results],
         "vantage": run.vantage,
         "self_check": run.self_check,
+        # derived from the results (where it is read back from too): see model.INSECURE
+        "insecure": insecure_notes(run.results),
     }
     if run.vantage_kind is not None:  # what the label stands for; merged runs have several
         data["vantage_kind"] = run.vantage_kind.value

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from accessready.agent.model import ExitCode, Run, Status
+from accessready.agent.model import ExitCode, Run, Status, insecure_notes
 from accessready.reports.i18n import Translator
 from accessready.reports.textsafe import clean
 
@@ -38,6 +38,9 @@ def render_line(run: Run, lang: str | None = None) -> str:
     blocking = [o.requirement.value for o in run.requirements if o.blocking]
     if blocking:
         text += "; " + tr("nagios.blocking", names=", ".join(blocking))
+    insecure = len(insecure_notes(run.results))
+    if insecure:
+        text += "; " + tr("nagios.insecure", n=insecure)
     perf = " ".join(f"{s}={n[s]};;;;" for s in PERF_ORDER)
     perf += f" duration={max(0.0, run.duration_s):.3f}s;;;;"
     return f"ACCESSREADY {STATE[code]} - {_text(text)} | {perf}"

@@ -14,7 +14,7 @@ import time
 from typing import Any, TextIO
 
 from accessready.agent.console import enable_vt, is_windows, kernel32
-from accessready.agent.model import Run, Status, Verdict
+from accessready.agent.model import Run, Status, Text, Verdict, insecure_notes
 from accessready.agent.runner import Progress
 from accessready.reports.i18n import Translator
 from accessready.reports.textsafe import clean
@@ -98,6 +98,14 @@ def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 
     tgt_w = min(max([len(r.target) for r in rows] + [6]), 24)
     summary_w = max(20, width - id_w - tgt_w - 10)
     out = []
+    notes = insecure_notes(run.results)
+    if notes:  # first, before anything else (model.INSECURE)
+        head = ("INSECURE: the profile turned security settings off" if lang == "en" else
+                "OSÄKERT: profilen stängde av säkerhetsinställningar")
+        out.append(_paint(f"!! {head}", _COLOURS[Status.FAIL], colour))
+        out += [f"!! {_one_line(n['check'])} {_one_line(n['target'])}: "
+                f"{_one_line(Text.from_json(n['text']).get(lang))}" for n in notes]
+        out.append("")
     for r in rows:
         status = _paint(f"{r.status.value.upper():5}", _COLOURS[r.status], colour)
         summary = _one_line(r.summary.get(lang))

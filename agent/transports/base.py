@@ -43,7 +43,8 @@ class TransportError(Exception):
     left), ``silent`` (connected, but the server did not answer in time), ``refused``,
     ``unreachable``, ``dns`` (the name does not exist), ``resolver`` (this machine's DNS
     resolver did not answer), ``tls``, ``protocol`` (the server spoke something else),
-    ``missing_dependency``, ``error``.
+    ``insecure`` (the credentials would travel unprotected and the profile did not accept
+    that: nothing was sent), ``missing_dependency``, ``error``.
     """
 
     def __init__(self, kind: str, message: str, details: Mapping[str, Any] | None = None):
@@ -69,6 +70,38 @@ class Transport(Protocol):
     def close(self) -> None:
         """End the session."""
         ...
+
+
+# Exceptions a library raises from its own code on an answer it did not expect (a
+# missing header, a None where a session should be): their text names the library's
+# internals, not the server's answer, so it goes to the evidence only.
+_INTERNAL_ERRORS = (AttributeError, TypeError, KeyError, IndexError, StopIteration,
+                    UnicodeError, AssertionError, NameError, LookupError)
+
+
+def library_message(exc: BaseException, limit: int = 200) -> str:
+    """The text of a library's exception, fit to show: terminal escapes and line breaks
+    neutralised, bounded; empty for the library's internal errors (see above)."""
+    from accessready.reports.textsafe import clean
+
+    if isinstance(exc, _INTERNAL_ERRORS):
+        return ""
+    return clean(str(exc), limit).strip()
+
+
+def unexpected_answer(where: str, exc: BaseException, stage: str,
+                      details: Mapping[str, Any] | None = None) -> TransportError:
+    """A transport library's exception that no rule names: "the server answered something
+    unexpected" (``protocol``), never a bare exception name. The class and the library's
+    own (sanitised) words stay in the evidence."""
+    from accessready.reports.textsafe import clean
+
+    said = library_message(exc)
+    return TransportError(
+        "protocol", f"{where} answered something the client library could not use "
+        f"(during {stage}){': ' + said if said else ''}",
+        {**(details or {}), "stage": stage, "exception": exc.__class__.__name__,
+         "library_message": clean(str(exc), 300)})
 
 
 def powershell_json(transport: Transport, script: str, timeout: float,
@@ -155,6 +188,9 @@ class SessionPool:
                     if not remembered(exc):
                         raise  # the next check tries again, with its own budget
                     found = exc
+                except Exception as exc:  # a library's surprise: named, never raw
+                    found = unexpected_answer(f"the {method} server {server.name}", exc,
+                                              "login")
                 self._sessions[key] = found
         finally:
             lock.release()

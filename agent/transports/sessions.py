@@ -74,6 +74,28 @@ def winrm_tls(server: Server) -> TlsOptions:
     return server.tls
 
 
+def credential_warnings(profile: Profile) -> list[str]:
+    """One line per server whose WinRM settings would send the password unprotected
+    (``validate`` prints them): whether the run refuses it or the profile accepted it."""
+    from accessready.agent.transports.winrm import INSECURE_WHY
+
+    sessions = Sessions(profile)
+    out = []
+    for i, server in enumerate(profile.servers):
+        if "winrm" not in server.remote:
+            continue
+        endpoint = sessions.winrm_endpoint(server)
+        risk = endpoint.credential_risk
+        if not risk:
+            continue
+        then = ("allowed by allow_insecure_credentials = true: the report says so at the top"
+                if endpoint.allow_insecure else "the run will not send them (account.login "
+                "and the checks over WinRM give an error) unless the winrm table says "
+                "allow_insecure_credentials = true")
+        out.append(f"servers[{i}].winrm ({server.name}): {INSECURE_WHY[risk]}; {then}")
+    return out
+
+
 class Sessions:
     """One transport per (server, method), opened with the support account on first use."""
 
@@ -118,7 +140,8 @@ class Sessions:
             host=server.address, port=cfg.effective_port, https=cfg.https, auth=cfg.transport,
             username=self.profile.account.username or "", verify=tls.verify, ca_file=ca_file,
             cert_pem=str(resolve_path(self.profile, cert)) if cert else None,
-            cert_key_pem=str(resolve_path(self.profile, key)) if key else None)
+            cert_key_pem=str(resolve_path(self.profile, key)) if key else None,
+            allow_insecure=cfg.allow_insecure_credentials)
 
     def describe(self, server: Server, method: str) -> dict[str, Any]:
         """How the session for ``server``/``method`` is (or would be) made: evidence."""

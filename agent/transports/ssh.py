@@ -29,7 +29,9 @@ paramiko is imported inside the functions so ``accessready --help`` stays fast.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import hmac
 import logging
 import os
 import shlex
@@ -41,7 +43,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.transports.base import CommandResult, TransportError
+from accessready.agent.transports.base import (
+    CommandResult,
+    TransportError,
+    library_message,
+    unexpected_answer,
+)
 
 MAX_OUTPUT = 1024 * 1024
 """Most bytes kept of one command's stdout (and, separately, stderr)."""
@@ -84,7 +91,7 @@ def known_hosts_name(host: str, port: int) -> str:
 class HostKeyVerdict:
     """How the presented host key compares with the known_hosts file."""
 
-    status: str  # "known" | "unknown" | "mismatch" | "added"
+    status: str  # "known" | "unknown" | "mismatch" | "revoked" | "added"
     key_type: str
     fingerprint: str
     known_hosts: str
@@ -105,35 +112,106 @@ class HostKeyVerdict:
         return out
 
 
+MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024
+"""Most bytes of a known_hosts file read (a large one holds some 100,000 keys)."""
+
+
+def _hashed_name_matches(entry: str, name: str) -> bool:
+    """Does the hashed known_hosts name ``|1|salt|hash`` stand for ``name``?"""
+    parts = entry.split("|")
+    if len(parts) != 4 or parts[1] != "1":
+        return False
+    try:
+        salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
+    except (ValueError, binascii.Error):
+        return False
+    return hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), digest)
+
+
 class KnownHosts:
     """One known_hosts file: read once, consulted by every SSH connection of the run.
 
+    Read here, not by paramiko: paramiko raises on ``@cert-authority`` and ``@revoked``
+    lines (every SSH check then crashed, whatever host the line named) and its loading is
+    quadratic in the number of lines. Lines it cannot use are skipped, as OpenSSH does;
+    a ``@revoked`` key is refused for every host; ``@cert-authority`` lines are counted
+    (host certificates are not checked: a host known only by its CA is "unknown"). At most
+    :data:`MAX_KNOWN_HOSTS_BYTES` are read.
+
     With ``accept_new`` an unknown host's key is appended to the file (created 0600, in a
     0700 folder when missing), as OpenSSH's ``StrictHostKeyChecking=accept-new`` does; a
-    changed key is never accepted. Thread-safe: checks run concurrently.
+    changed key is never accepted, nor a key of a new type for a host whose other key
+    types are known (a man in the middle need only offer another type). Thread-safe:
+    checks run concurrently.
     """
 
     def __init__(self, path: Path, accept_new: bool = False) -> None:
-        import paramiko
-
         self.path = path
         self.accept_new = accept_new
         self.load_problem = ""
-        self._keys = paramiko.HostKeys()
+        self.skipped = {"cert_authority": 0, "unreadable": 0}
+        self._plain: dict[str, dict[str, bytes]] = {}  # name -> key type -> key blob
+        self._hashed: list[tuple[str, str, bytes]] = []  # (|1|salt|hash, type, blob)
+        self._hashed_found: dict[str, dict[str, bytes]] = {}  # name -> its hashed entries
+        self._revoked: set[bytes] = set()
         self._lock = threading.Lock()
         try:
-            if path.is_file():
-                self._keys.load(str(path))
-            else:
+            if not path.is_file():
                 self.load_problem = "the file does not exist"
-        except (OSError, UnicodeDecodeError) as exc:
+                return
+            with path.open("rb") as handle:
+                data = handle.read(MAX_KNOWN_HOSTS_BYTES + 1)
+        except OSError as exc:
             self.load_problem = f"cannot read it: {exc.__class__.__name__}"
+            return
+        if len(data) > MAX_KNOWN_HOSTS_BYTES:
+            # Fail closed: no key is trusted from a file read only in part.
+            self.load_problem = (f"larger than {MAX_KNOWN_HOSTS_BYTES // (1024 * 1024)} MiB: "
+                                 "not read")
+            return
+        for line in data.decode("utf-8", "replace").splitlines():
+            self._parse(line)
+
+    def _parse(self, line: str) -> None:
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            return
+        marker = fields.pop(0) if fields[0].startswith("@") else ""
+        if marker == "@cert-authority":
+            self.skipped["cert_authority"] += 1
+            return
+        if len(fields) < 3 or marker not in ("", "@revoked"):
+            self.skipped["unreadable"] += 1
+            return
+        names, key_type, encoded = fields[:3]
+        try:
+            blob = base64.b64decode(encoded, validate=True)
+        except (ValueError, binascii.Error):
+            self.skipped["unreadable"] += 1
+            return
+        if marker:
+            self._revoked.add(blob)
+            return
+        for name in names.split(","):
+            if name.startswith("|1|"):
+                self._hashed.append((name, key_type, blob))
+            elif name and not name.startswith("!"):  # negated patterns never match us
+                self._plain.setdefault(name, {}).setdefault(key_type, blob)
+
+    def _lookup(self, name: str) -> dict[str, bytes]:
+        """Key type → blob known for ``name`` (the first line of each type wins)."""
+        if name not in self._hashed_found:  # one HMAC per hashed line, once per name
+            hits: dict[str, bytes] = {}
+            for entry, key_type, blob in self._hashed:
+                if key_type not in hits and _hashed_name_matches(entry, name):
+                    hits[key_type] = blob
+            self._hashed_found[name] = hits
+        return {**self._hashed_found[name], **self._plain.get(name, {})}
 
     def preferred_algorithms(self, host: str, port: int, offered: Sequence[str]) -> list[str]:
         """``offered`` host key algorithms, those of already known key types first."""
         with self._lock:
-            known = self._keys.lookup(known_hosts_name(host, port)) or {}
-            types = list(known.keys())
+            types = list(self._lookup(known_hosts_name(host, port)))
         first = [a for t in types for a in _ALGORITHMS_FOR_KEY_TYPE.get(t, (t,)) if a in offered]
         return first + [a for a in offered if a not in first]
 
@@ -141,27 +219,41 @@ class KnownHosts:
         """Compare the presented ``key`` (a paramiko PKey) with the file."""
         name = known_hosts_name(host, port)
         key_type = key.get_name()
-        fingerprint = fingerprint_sha256(key.asbytes())
+        blob = key.asbytes()
+        fingerprint = fingerprint_sha256(blob)
         with self._lock:
-            known = dict(self._keys.lookup(name) or {})
+            if blob in self._revoked:
+                return HostKeyVerdict(
+                    "revoked", key_type, fingerprint, str(self.path),
+                    note="known_hosts marks this key @revoked: it must never be accepted")
+            known = self._lookup(name)
             if key_type in known:
                 stored = known[key_type]
-                if stored.asbytes() == key.asbytes():
+                if stored == blob:
                     return HostKeyVerdict("known", key_type, fingerprint, str(self.path))
                 return HostKeyVerdict(
                     "mismatch", key_type, fingerprint, str(self.path),
-                    known_fingerprints=(fingerprint_sha256(stored.asbytes()),),
+                    known_fingerprints=(fingerprint_sha256(stored),),
                     note="the server presents a different key than known_hosts holds for "
                          "it: a reinstalled server, or someone in the middle")
             others = tuple(sorted(known))
-            if not self.accept_new:
+            if others:
+                # Never added, even with --accept-new-host-keys: it is not a new host.
+                return HostKeyVerdict(
+                    "unknown", key_type, fingerprint, str(self.path),
+                    known_fingerprints=tuple(fingerprint_sha256(b) for b in known.values()),
+                    other_types_known=others,
+                    note=f"known_hosts holds {', '.join(others)} for this host but the "
+                         f"server presents {key_type}: a new key type, or someone in the "
+                         "middle offering another type; not added")
+            # A file that exists but could not be read may know this host: add nothing.
+            if not self.accept_new or self.load_problem not in ("", "the file does not exist"):
                 note = self.load_problem and f"known_hosts: {self.load_problem}"
                 return HostKeyVerdict("unknown", key_type, fingerprint, str(self.path),
-                                      other_types_known=others, note=note)
+                                      note=note)
             self._append(name, key)
-            self._keys.add(name, key_type, key)
+            self._plain.setdefault(name, {})[key_type] = blob
             return HostKeyVerdict("added", key_type, fingerprint, str(self.path),
-                                  other_types_known=others,
                                   note="added to known_hosts (--accept-new-host-keys)")
 
     def _append(self, name: str, key: Any) -> None:
@@ -293,8 +385,10 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
             raise _kex_error(exc, where, info) from None
         except (EOFError, OSError) as exc:
             raise TransportError("protocol", f"{where} closed the connection during the key "
-                                 f"exchange ({exc.__class__.__name__})",
-                                 {**info.to_json(), "stage": "kex"}) from None
+                                 "exchange", {**info.to_json(), "stage": "kex",
+                                              "exception": exc.__class__.__name__}) from None
+        except Exception as exc:
+            raise unexpected_answer(where, exc, "key exchange", info.to_json()) from None
         # start_client returns without an error when its timeout passes mid-exchange.
         if not transport.is_active() or not transport.initial_kex_done:
             if not info.first_bytes.startswith(b"SSH-"):
@@ -324,6 +418,18 @@ def require_trusted_key(info: Handshake) -> None:
     if verdict is None or verdict.status in ("known", "added"):
         return
     where = f"{info.host}:{info.port}"
+    if verdict.status == "revoked":
+        raise TransportError(
+            "host_key_mismatch", f"the {verdict.key_type} host key of {where} "
+            f"({verdict.fingerprint}) is marked @revoked in {verdict.known_hosts}; nothing "
+            "was sent", {**info.to_json(), "fingerprint": verdict.fingerprint})
+    if verdict.status == "unknown" and verdict.other_types_known:
+        raise TransportError(
+            "host_key_unknown", f"{where} presents a {verdict.key_type} host key "
+            f"({verdict.fingerprint}), but {verdict.known_hosts} holds "
+            f"{', '.join(verdict.other_types_known)} for it: not accepted, even with "
+            "--accept-new-host-keys (a man in the middle need only offer another key type); "
+            "nothing was sent", {**info.to_json(), "fingerprint": verdict.fingerprint})
     if verdict.status == "mismatch":
         raise TransportError(
             "host_key_mismatch", f"the {verdict.key_type} host key of {where} "
@@ -507,8 +613,12 @@ def authenticate(transport: Any, creds: SshCredentials, info: Handshake) -> list
                               "stage": "auth"}) from None
     except (EOFError, OSError) as exc:
         raise TransportError("protocol", f"{where} closed the connection during "
-                             f"authentication ({exc.__class__.__name__})",
-                             {**info.to_json(), "attempts": state.attempts}) from None
+                             "authentication", {**info.to_json(), "attempts": state.attempts,
+                                                "exception": exc.__class__.__name__}) from None
+    except Exception as exc:
+        # stage "auth": credentials may have been sent, so the session pool remembers it
+        raise unexpected_answer(where, exc, "auth", {**info.to_json(),
+                                                     "attempts": state.attempts}) from None
     details = {**info.to_json(), "attempts": state.attempts}
     if state.prompts:
         details["prompts"] = state.prompts
@@ -575,7 +685,10 @@ class SshTransport:
             channel = self._transport.open_session(timeout=max(0.1, timeout))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             kind = "timeout" if "timeout" in str(exc).lower() else "protocol"
-            raise TransportError(kind, f"cannot open an SSH channel on {where}: {exc}") from None
+            raise TransportError(kind, f"cannot open an SSH channel on {where}: "
+                                 f"{library_message(exc) or 'the connection broke'}") from None
+        except Exception as exc:
+            raise unexpected_answer(where, exc, "channel") from None
         out, err = bytearray(), bytearray()
         try:
             channel.settimeout(max(0.05, deadline - time.monotonic()))
@@ -600,8 +713,12 @@ class SshTransport:
                 channel.status_event.wait(0.02)
             code = channel.recv_exit_status()
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise TransportError("protocol", f"the SSH channel on {where} broke: "
-                                 f"{exc.__class__.__name__}") from None
+            raise TransportError("protocol", f"the SSH channel on {where} broke",
+                                 {"exception": exc.__class__.__name__}) from None
+        except TransportError:
+            raise
+        except Exception as exc:
+            raise unexpected_answer(where, exc, "command") from None
         finally:
             channel.close()
         result = CommandResult(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),

@@ -43,7 +43,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from accessready.agent import powershell
-from accessready.agent.transports.base import CommandResult, TransportError
+from accessready.agent.transports.base import (
+    CommandResult,
+    TransportError,
+    library_message,
+    unexpected_answer,
+)
 
 MAX_OUTPUT = 1024 * 1024
 """Most bytes kept of one command's stdout (and, separately, stderr)."""
@@ -146,6 +151,22 @@ class WinrmEndpoint:
     ca_file: str | None = None
     cert_pem: str | None = None
     cert_key_pem: str | None = None
+    allow_insecure: bool = False  # the profile's winrm.allow_insecure_credentials
+
+    @property
+    def credential_risk(self) -> str | None:
+        """How the password would leave unprotected on this endpoint, or None.
+
+        ``unverified_tls``: HTTPS with ``verify = false`` — whoever answers gets the
+        credentials (with CredSSP and Basic the password itself). ``cleartext``: Basic
+        over HTTP. ``credssp_unverified``: CredSSP over HTTP delegates the password to a
+        peer no certificate vouched for. Client-certificate logins send no password.
+        """
+        if self.auth == "certificate":
+            return None
+        if self.https:
+            return None if self.verify else "unverified_tls"
+        return {"basic": "cleartext", "credssp": "credssp_unverified"}.get(self.auth)
 
     @property
     def url(self) -> str:
@@ -162,7 +183,21 @@ class WinrmEndpoint:
         if self.auth == "basic" and not self.https:
             out["warning"] = ("Basic over HTTP: the password crosses the network unencrypted "
                               "and the server must have AllowUnencrypted=true")
+        risk = self.credential_risk
+        if risk:
+            out["credential_risk"] = risk
+            out["allow_insecure_credentials"] = self.allow_insecure
         return out
+
+
+# Why each credential_risk is one (English: TransportError messages are English).
+INSECURE_WHY = {
+    "unverified_tls": "TLS verification is off (verify = false), so anyone answering "
+                      "in between would receive them",
+    "cleartext": "Basic authentication over plain HTTP sends the password in cleartext",
+    "credssp_unverified": "CredSSP over plain HTTP hands the password to a server whose "
+                          "identity no certificate confirmed",
+}
 
 
 def _root_causes(exc: BaseException) -> list[BaseException]:
@@ -251,17 +286,20 @@ def classify_winrm_error(exc: BaseException, endpoint: WinrmEndpoint,
         if "not installed" in text:
             return TransportError("missing_dependency", f"{text} — install the Python "
                                   "package for this WinRM authentication", details)
-        return TransportError("error", f"{where}: {text[:300]}", details)
+        return unexpected_answer(where, exc, stage, details)
     if isinstance(exc, PermissionError) and "challenge" in text.lower():
         return TransportError("protocol", f"{where} does not offer NTLM/Negotiate "
                               "authentication (check winrm.transport)", details)
     found = classify_auth_text(text)
     if found:
         return TransportError(found[0], f"{where}: {found[1]}", {**details, "status": found[1]})
-    if exc.__class__.__module__.startswith(("spnego", "requests_credssp", "requests_ntlm")):
-        return TransportError("auth_failed", f"authentication with {where} failed: "
-                              f"{exc.__class__.__name__}: {text[:200]}", details)
-    return TransportError("error", f"{where}: {exc.__class__.__name__}: {text[:200]}", details)
+    if isinstance(exc, OSError) and not isinstance(exc, requests.exceptions.RequestException):
+        # this machine's files (a ca_file that cannot be read), not the server's answer
+        return TransportError("error", f"{where}: {library_message(exc)}", details)
+    # Anything else came out of requests / pyspnego / pywinrm on an answer they did not
+    # expect (an authentication token they cannot parse, a 200 to an unauthenticated
+    # request, XML without the element looked for): the server said something unexpected.
+    return unexpected_answer(where, exc, stage, details)
 
 
 class _Session:
@@ -473,11 +511,22 @@ class WinrmTransport:
 def open_winrm(endpoint: WinrmEndpoint, password: Any, timeout: float) -> WinrmTransport:
     """A connected :class:`WinrmTransport` (authenticated, shell open) or TransportError.
 
+    An endpoint whose :attr:`~WinrmEndpoint.credential_risk` the profile did not accept
+    raises ``insecure`` before anything is sent.
+
     The host name is looked up first with the bounded resolver: requests would otherwise
     resolve it with no timeout at all, past the check's deadline when DNS is dead.
     """
     from accessready.agent.dns import ResolveError, resolve_host
 
+    risk = endpoint.credential_risk
+    if risk and not endpoint.allow_insecure:
+        # Fail closed: nothing is sent, not even a connection attempt.
+        raise TransportError("insecure", f"the support account's credentials were not sent "
+                             f"to {endpoint.url}: {INSECURE_WHY[risk]} — use HTTPS with a "
+                             "verified certificate (ca_file), or accept the risk with "
+                             "allow_insecure_credentials = true in this server's winrm table",
+                             {**endpoint.to_json(), "stage": "policy"})
     started = time.monotonic()
     try:
         resolve_host(endpoint.host, timeout)

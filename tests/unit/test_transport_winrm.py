@@ -67,6 +67,9 @@ def https_sim(recordings, tls_files):
 
 
 def endpoint(sim, auth: str = "ntlm", user: str = USER, **kw) -> WinrmEndpoint:
+    # These tests pin the protocol paths (Basic over HTTP among them); the fail-closed
+    # policy for such endpoints has its own tests below, with the opt-in off.
+    kw.setdefault("allow_insecure", True)
     return WinrmEndpoint(sim.host, sim.port, sim.https, auth, user, **kw)
 
 
@@ -138,6 +141,35 @@ def test_https_without_the_ca_is_a_tls_failure(https_sim) -> None:
 def test_https_with_verification_off(https_sim) -> None:
     transport = connect(https_sim, "basic", verify=False)
     transport.close()
+
+
+@pytest.mark.parametrize("sim_name,auth,kw,risk", [
+    ("https_sim", "ntlm", {"verify": False}, "unverified_tls"),
+    ("https_sim", "basic", {"verify": False}, "unverified_tls"),
+    ("http_sim", "basic", {}, "cleartext"),
+    ("http_sim", "credssp", {}, "credssp_unverified"),
+])
+def test_unprotected_credentials_are_never_sent_without_the_opt_in(request, sim_name, auth,
+                                                                   kw, risk) -> None:
+    """Fail closed: with verify = false, Basic over HTTP or CredSSP over HTTP the server
+    never sees a request (so no credential) unless the profile opts in."""
+    sim = request.getfixturevalue(sim_name)
+    start = len(sim.log)
+    with pytest.raises(TransportError) as info:
+        connect(sim, auth, allow_insecure=False, **kw)
+    assert info.value.kind == "insecure"
+    assert info.value.details["credential_risk"] == risk
+    assert "allow_insecure_credentials" in str(info.value)
+    assert sim.log[start:] == []
+
+
+def test_ntlm_over_http_and_verified_https_need_no_opt_in(http_sim, https_sim,
+                                                          tls_files) -> None:
+    for sim, kw in ((http_sim, {}), (https_sim, {"ca_file": str(tls_files.ca_file)})):
+        assert endpoint(sim, "ntlm", allow_insecure=False, **kw).credential_risk is None
+        connect(sim, "ntlm", allow_insecure=False, **kw).close()
+    cert = WinrmEndpoint("h", 5986, True, "certificate", "", verify=False)
+    assert cert.credential_risk is None  # a client certificate sends no password
 
 
 @pytest.mark.parametrize("auth", ["ntlm", "basic"])
@@ -336,7 +368,7 @@ def test_winrm_host_names_resolve_within_the_deadline(tmp_path, monkeypatch) -> 
     from .dnsfakes import dead_system_dns, system_dns
 
     endpoint = WinrmEndpoint(host="gone.test", port=5985, https=False, auth="basic",
-                             username="support")
+                             username="support", allow_insecure=True)
     records = {("other.test.", "A"): ["127.0.0.1"]}
     with system_dns(records, tmp_path, monkeypatch), pytest.raises(TransportError) as missing:
         open_winrm(endpoint, None, 2.0)

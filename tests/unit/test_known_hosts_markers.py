@@ -1,0 +1,161 @@
+"""known_hosts as OpenSSH writes it, against the SSH simulator on loopback.
+
+Pins: with --accept-new-host-keys a server presenting a key type known_hosts does not hold,
+for a host known by other types, is refused and nothing is sent or added (a man in the
+middle need only offer another type); a ``@revoked`` key is refused; ``@cert-authority``
+lines (for any host) and broken lines do not break the hosts the file does know; hashed
+names still match.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+import paramiko
+import pytest
+
+from accessready.agent.secrets import Secret
+from accessready.agent.simulators.ssh import SshSimulator, SshUser
+from accessready.agent.transports.base import TransportError
+from accessready.agent.transports.ssh import KnownHosts, SshCredentials, login, probe
+from accessready.checks import account, remote
+
+from .simhelpers import PASSWORD, profile_from, run_profile
+
+USER = "eventful-support"
+
+
+@pytest.fixture(scope="module")
+def ed25519_sim(tmp_path_factory):
+    """A server that offers only an Ed25519 host key (paramiko cannot generate one;
+    cryptography writes it in OpenSSH format)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = tmp_path_factory.mktemp("hostkey") / "ssh_host_ed25519_key"
+    path.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption()))
+    server = SshSimulator({USER: SshUser(PASSWORD)},
+                          host_key=paramiko.Ed25519Key.from_private_key_file(str(path))).start()
+    yield server
+    server.stop()
+
+
+def ecdsa_line(name: str) -> str:
+    other = paramiko.ECDSAKey.generate(bits=256)
+    return f"{name} {other.get_name()} {other.get_base64()}\n"
+
+
+def creds() -> SshCredentials:
+    return SshCredentials(USER, Secret(PASSWORD))
+
+
+def name_of(sim) -> str:
+    return f"[{sim.host}]:{sim.port}"
+
+
+def test_accept_new_refuses_another_key_type_for_a_known_host(ed25519_sim, tmp_path):
+    path = tmp_path / "known_hosts"
+    path.write_text(ecdsa_line(name_of(ed25519_sim)))
+    before = path.read_text()
+    start = len(ed25519_sim.log)
+    with pytest.raises(TransportError) as info:
+        login(ed25519_sim.host, ed25519_sim.port, KnownHosts(path, accept_new=True),
+              creds(), 5)
+    assert info.value.kind == "host_key_unknown"
+    assert "ecdsa-sha2-nistp256" in str(info.value) and "ssh-ed25519" in str(info.value)
+    assert ed25519_sim.log[start:] == []  # no password (no auth attempt at all)
+    assert path.read_text() == before  # not appended
+    verdict = probe(ed25519_sim.host, ed25519_sim.port, KnownHosts(path, accept_new=True),
+                    5).host_key
+    assert verdict.status == "unknown" and verdict.other_types_known == ("ecdsa-sha2-nistp256",)
+
+
+def test_remote_ssh_and_login_report_the_other_key_type(ed25519_sim, tmp_path, monkeypatch):
+    monkeypatch.setenv("AR_TEST_PW", PASSWORD)
+    path = tmp_path / "known_hosts"
+    path.write_text(ecdsa_line(name_of(ed25519_sim)))
+    profile = profile_from(f"""
+[account]
+username = "{USER}"
+password = {{ env = "AR_TEST_PW" }}
+known_hosts = "{path}"
+
+[[servers]]
+name = "sync01"
+address = "127.0.0.1"
+remote = ["ssh"]
+ssh = {{ port = {ed25519_sim.port} }}
+""", tmp_path)
+    results = {r.check_id: r for r in run_profile(
+        profile, [remote.SshCheck, account.LoginCheck], accept_new=True)}
+    ssh, login_result = results["remote.ssh"], results["account.login"]
+    assert ssh.status.value == "fail" and "not accepted" in ssh.summary.en
+    assert ssh.remediation == remote.SshCheck.remediation["host_key_other_type"]
+    assert login_result.status.value == "error"
+    assert login_result.remediation == account.LoginCheck.remediation["host_key_other_type"]
+    assert "--accept-new-host-keys never adds it" in login_result.remediation.en
+
+
+def test_revoked_key_is_refused_even_with_accept_new(ed25519_sim, tmp_path):
+    key = ed25519_sim.host_key
+    path = tmp_path / "known_hosts"
+    path.write_text(f"@revoked * {key.get_name()} {key.get_base64()}\n"
+                    f"{name_of(ed25519_sim)} {key.get_name()} {key.get_base64()}\n")
+    start = len(ed25519_sim.log)
+    for accept in (False, True):
+        with pytest.raises(TransportError) as info:
+            login(ed25519_sim.host, ed25519_sim.port, KnownHosts(path, accept_new=accept),
+                  creds(), 5)
+        assert info.value.kind == "host_key_mismatch" and "@revoked" in str(info.value)
+    assert ed25519_sim.log[start:] == []
+
+
+def test_cert_authority_and_broken_lines_do_not_break_known_hosts(ed25519_sim, tmp_path):
+    key = ed25519_sim.host_key
+    ca = paramiko.ECDSAKey.generate(bits=256)
+    path = tmp_path / "known_hosts"
+    path.write_text(
+        f"@cert-authority *.other.example {ca.get_name()} {ca.get_base64()}\n"
+        "@cert-authority\n"
+        "garbage line without a key\n"
+        "host.example ssh-ed25519 !!!not-base64!!!\n"
+        f"@unknown-marker host.example {ca.get_name()} {ca.get_base64()}\n"
+        f"{name_of(ed25519_sim)} {key.get_name()} {key.get_base64()} comment\n")
+    known = KnownHosts(path)
+    assert known.skipped == {"cert_authority": 2, "unreadable": 3}
+    session = login(ed25519_sim.host, ed25519_sim.port, known, creds(), 5)
+    try:
+        assert session.info.host_key.status == "known"
+    finally:
+        session.close()
+
+
+def test_hashed_names_match(ed25519_sim, tmp_path):
+    key = ed25519_sim.host_key
+    salt = os.urandom(20)
+    digest = hmac.new(salt, name_of(ed25519_sim).encode(), hashlib.sha1).digest()
+    hashed = f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+    path = tmp_path / "known_hosts"
+    path.write_text(f"{hashed} {key.get_name()} {key.get_base64()}\n")
+    info = probe(ed25519_sim.host, ed25519_sim.port, KnownHosts(path), 5)
+    assert info.host_key.status == "known"
+
+
+def test_an_oversized_file_is_not_read_and_nothing_is_added(ed25519_sim, tmp_path,
+                                                             monkeypatch):
+    from accessready.agent.transports import ssh
+
+    key = ed25519_sim.host_key
+    path = tmp_path / "known_hosts"
+    path.write_text(f"{name_of(ed25519_sim)} {key.get_name()} {key.get_base64()}\n" * 50)
+    monkeypatch.setattr(ssh, "MAX_KNOWN_HOSTS_BYTES", 1024)
+    known = KnownHosts(path, accept_new=True)
+    assert known.load_problem.startswith("larger than")
+    info = probe(ed25519_sim.host, ed25519_sim.port, known, 5)
+    assert info.host_key.status == "unknown" and "larger than" in info.host_key.note
+    assert path.stat().st_size == 50 * len(path.read_text().splitlines()[0] + "\n")
