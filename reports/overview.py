@@ -478,3 +478,19 @@ def render_history(customer: str | None, rows: Any, lang: str | None = None) -> 
         if len(row.changes) > 6:
             out.append("    " + tr("overview.more", n=len(row.changes) - 6))
     return "\n".join(out) + "\n"
+
+
+def render_prune_plan(plan: Any, lang: str | None = None) -> str:
+    """``history --prune``: what would be deleted (a ``PrunePlan``), per customer, before
+    anything is."""
+    tr = Translator(lang)
+    before = _short_time(plan.before)
+    if not plan.runs:
+        return clean(tr("prune.nothing", before=before), LINE) + "\n"
+    out = [clean(tr("prune.would", runs=plan.runs, results=plan.results, before=before,
+                    remaining=plan.remaining), LINE)]
+    for row in plan.per_customer:
+        out.append(clean(f"  {row['customer'][:60]}: " + tr(
+            "prune.customer", runs=row["runs"], oldest=_short_time(row["oldest"]),
+            newest=_short_time(row["newest"])), 1000))
+    return "\n".join(out) + "\n"
