@@ -158,7 +158,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     from accessready.agent.runner import RunOptions
     from accessready.reports.terminal import LiveLine
 
-    prof = load_profile(profile)
+    prof = load_profile(profile, allow_expired_waivers=True)
     options = RunOptions(
         timeout=timeout or prof.checks.timeout,
         concurrency=concurrency or prof.checks.concurrency,
@@ -168,6 +168,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     )
     chosen = _pick_lang(lang, prof.customer.lang)
     registry = _registry_with_warnings()
+    _check_waivers(prof, registry)
     unmatched = [g for g in options.only
                  if not any(fnmatch.fnmatchcase(c.id, g) for c in registry.checks)]
     if unmatched:
@@ -182,6 +183,16 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     finally:
         live.close()
     _finish(result, chosen, outputs, nagios, quiet)
+
+
+def _check_waivers(prof: Any, registry: Any) -> None:
+    """Waivers must name registered checks (an error); one that ran out is named on stderr
+    — the run goes on and its finding counts again."""
+    from accessready.agent.profile import check_waivers, expired_waivers
+
+    check_waivers(prof, {c.id for c in registry.checks})
+    for expired in expired_waivers(prof):
+        click.echo(f"accessready: warning: {expired}", err=True)
 
 
 def _registry_with_warnings() -> Any:
@@ -225,9 +236,10 @@ def _finish(result: Any, lang: str, outputs: dict[str, str | None], nagios: bool
 @click.argument("profile", type=click.Path(dir_okay=False))
 def validate(profile: str) -> None:
     """Check PROFILE alone; errors name file, line and key."""
-    from accessready.agent.profile import load_profile
+    from accessready.agent.profile import check_waivers, load_profile
 
-    prof = load_profile(profile)
+    prof = load_profile(profile)  # a waiver past its date is an error here
+    check_waivers(prof, {c.id for c in _registry_with_warnings().checks})
     servers = len(prof.servers)
     click.echo(f"{profile}: valid — {prof.customer.name}, methods "
                f"{', '.join(prof.access.methods)}, {servers} server{'s' * (servers != 1)}")

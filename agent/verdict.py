@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from accessready.agent.findings import counted
 from accessready.agent.model import (
     Requirement,
     RequirementOutcome,
@@ -117,7 +118,9 @@ def _plain(status: Status) -> Text:
 
 def decide(results: Sequence[Result], profile: Profile,
            interrupted: bool = False) -> tuple[Verdict, tuple[RequirementOutcome, ...]]:
-    """The verdict and one outcome per requirement, from ``results``."""
+    """The verdict and one outcome per requirement, from ``results`` (a finding an
+    unexpired waiver accepts counts as passed: :func:`~accessready.agent.findings.counted`)."""
+    results = counted(results)
     grouped: dict[Requirement, list[Result]] = defaultdict(list)
     for r in results:
         grouped[r.requirement].append(r)

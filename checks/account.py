@@ -36,6 +36,7 @@ from accessready.agent.model import Requirement, Result, Status, Text, t
 from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError, powershell_json
 from accessready.checks.transport_texts import (
+    KIND_OWNERS,
     KIND_REMEDIATION,
     failure_details,
     failure_summary,
@@ -403,6 +404,7 @@ class LoginCheck(Check):
     """The support account authenticates on each server and runs a harmless command."""
 
     id = "account.login"
+    owners = {**KIND_OWNERS, "password_rejected": "engineer"}
     requirement = Requirement.ACCOUNT
     title = t("Support account login", "Inloggning med supportkontot")
     description = t(
@@ -532,6 +534,7 @@ class StatusCheck(_ServerAccountCheck):
     """The support account is enabled, not locked, and its password is not about to expire."""
 
     id = "account.status"
+    owners = {**KIND_OWNERS, "unknown": "engineer"}
     requirement = Requirement.ACCOUNT
     title = t("Support account status", "Supportkontots status")
     description = t(
@@ -773,6 +776,7 @@ class PrivilegesCheck(_ServerAccountCheck):
     """The support account's groups and rights, and whether they fit the server's role."""
 
     id = "account.privileges"
+    owners = {**KIND_OWNERS, "default": "engineer"}
     requirement = Requirement.ACCOUNT
     title = t("Support account rights", "Supportkontots behörigheter")
     description = t(

@@ -418,6 +418,7 @@ class AdfsTlsCheck(AdfsCheck):
     """The certificate AD FS and WAP serve for the federation service name."""
 
     id = "adfs.tls"
+    owners = {"verify_off": "supplier"}
     title = t("AD FS TLS certificate", "AD FS TLS-certifikat")
     description = t(
         "Every AD FS and WAP node, and the service name itself, serves a trusted, unexpired "
@@ -1191,6 +1192,7 @@ class AdfsClockSkewCheck(AdfsCheck):
     """The clocks of AD FS, WAP and this machine agree (HTTP ``Date`` headers)."""
 
     id = "adfs.clock_skew"
+    owners = {"local": "engineer"}  # this machine's own clock
     title = t("AD FS / WAP clock skew", "Klockavvikelse AD FS / WAP")
     description = t(
         "The clocks of every AD FS and WAP node agree with each other and with this machine, "

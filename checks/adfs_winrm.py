@@ -44,6 +44,7 @@ from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError, powershell_json
 from accessready.checks.adfs import Finding, conclude, https_port
 from accessready.checks.transport_texts import (
+    KIND_OWNERS,
     KIND_REMEDIATION,
     failure_details,
     failure_summary,
@@ -270,6 +271,7 @@ class WinrmAdfsCheck(Check):
     needs = ("password", "winrm")
     role: ClassVar[str] = "adfs"
     script: ClassVar[str] = ""
+    owners: ClassVar[dict[str, str]] = KIND_OWNERS
     remediation_common: ClassVar[dict[str, Text]] = {
         **KIND_REMEDIATION,
         "cmdlets": t(
@@ -359,6 +361,7 @@ class AdfsServiceCheck(WinrmAdfsCheck):
     """``adfssrv`` runs; Get-AdfsProperties essentials; farm behaviour level; WID sync."""
 
     id = "adfs.service"
+    owners = {**WinrmAdfsCheck.owners, "name": "supplier"}
     role = "adfs"
     script = SERVICE_SCRIPT
     title = t("AD FS service", "AD FS-tjänsten")

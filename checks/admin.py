@@ -106,6 +106,7 @@ class AgreementCheck(Check):
     """A support agreement is recorded and valid beyond the coming weeks."""
 
     id = "admin.agreement"
+    owners = {"missing": "supplier"}  # recording it in the profile is the supplier's
     requirement = Requirement.ADMIN
     title = t("Support agreement", "Supportavtal")
     description = t("A support agreement is recorded and still valid.",
@@ -158,6 +159,7 @@ class DpaCheck(Check):
     """The data-processing agreement (personuppgiftsbiträdesavtal) is signed."""
 
     id = "admin.dpa"
+    owners = {"future": "supplier"}  # a wrong date in the supplier's profile
     requirement = Requirement.ADMIN
     title = t("Data-processing agreement", "Personuppgiftsbiträdesavtal")
     description = t("A data-processing agreement with the supplier is signed.",
@@ -226,6 +228,7 @@ class ContactsCheck(Check):
     """The support address, the support phone and named contacts are complete and real."""
 
     id = "admin.contacts"
+    owners = {"default": "supplier"}  # correcting the profile; naming them is the customer's
     requirement = Requirement.ADMIN
     title = t("Support contacts", "Supportkontakter")
     description = t("A dedicated support address and phone, and named contacts; email domains "

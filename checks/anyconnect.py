@@ -79,6 +79,7 @@ class AnyConnectGatewayCheck(Check):
     """TLS and the AnyConnect XML auth exchange; the profile's group is offered."""
 
     id = "anyconnect.gateway"
+    owners = {"verify_off": "supplier"}  # a setting of the profile
     requirement = Requirement.ACCESS
     method = "anyconnect"
     needs = ("network",)

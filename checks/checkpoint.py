@@ -104,6 +104,7 @@ class CheckpointGatewayCheck(Check):
     """A Check Point remote-access gateway answers the Endpoint Security handshake."""
 
     id = "checkpoint.gateway"
+    owners = {"verify_off": "supplier"}  # a setting of the profile
     requirement = Requirement.ACCESS
     method = "checkpoint"
     needs = ("network",)

@@ -40,6 +40,7 @@ from accessready.checks.net import ProbeFailure, http_request, tcp_exchange
 from accessready.checks.probekit import FAILURES, describe_failure, failure_status
 from accessready.checks.protocols import rdp, wsman
 from accessready.checks.transport_texts import (
+    KIND_OWNERS,
     KIND_REMEDIATION,
     failure_details,
     failure_summary,
@@ -92,6 +93,7 @@ class RdpCheck(Check):
     """RDP answers; which security protocols it accepts; whether NLA is required."""
 
     id = "remote.rdp"
+    owners = KIND_OWNERS
     requirement = Requirement.REMOTE
     title = t("RDP reachable", "RDP nåbart")
     description = t(
@@ -236,6 +238,7 @@ class WinrmCheck(Check):
     """A WinRM listener answers the anonymous WS-Management Identify."""
 
     id = "remote.winrm"
+    owners = KIND_OWNERS
     requirement = Requirement.REMOTE
     title = t("WinRM reachable", "WinRM nåbart")
     description = t(
@@ -378,6 +381,7 @@ class SshCheck(Check):
     """An SSH server answers, and its host key is the one known_hosts expects."""
 
     id = "remote.ssh"
+    owners = {**KIND_OWNERS, "added": "engineer"}
     requirement = Requirement.REMOTE
     title = t("SSH reachable", "SSH nåbart")
     description = t("SSH banner and key exchange; the host key compared with known_hosts "

@@ -54,6 +54,7 @@ class OsCheck(Check):
     """Windows 10/11, updated within the last 45 days."""
 
     id = "workstation.os"
+    owner = "engineer"
     requirement = Requirement.WORKSTATION
     needs = ("local",)
     title = t("Operating system and updates", "Operativsystem och uppdateringar")
@@ -128,6 +129,7 @@ class NoAdminCheck(Check):
     """Reports whether accessready runs elevated; nothing it does needs elevation."""
 
     id = "workstation.no_admin"
+    owner = "engineer"
     requirement = Requirement.WORKSTATION
     needs = ("local",)
     title = t("Runs without admin rights", "Körs utan administratörsrättigheter")
@@ -272,6 +274,7 @@ class ClientsCheck(Check):
     """The client software each offered method needs is installed and running."""
 
     id = "workstation.clients"
+    owner = "engineer"
     requirement = Requirement.WORKSTATION
     needs = ("local",)
     title = t("Access client software", "Klientprogram för åtkomst")

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import TextIO
 
-from accessready.agent.model import Run, Status, Verdict
+from accessready.agent.model import Result, Run, Status, Verdict
 from accessready.agent.runner import Progress
 from accessready.reports.textsafe import clean
 
@@ -76,6 +76,20 @@ class LiveLine:
             self.stream.flush()
 
 
+def _waiver_line(result: Result, lang: str) -> str:
+    """A waived finding (or one whose waiver ran out), with the waiver's reason."""
+    waiver = result.waiver or {}
+    until, reason = _one_line(str(waiver.get("until", ""))), _one_line(str(waiver.get(
+        "reason", "")))
+    if waiver.get("expired"):
+        words = (f"WAIVER RAN OUT {until} (counts again): {reason}" if lang != "sv" else
+                 f"UNDANTAGET GÄLLDE TILL {until} (räknas igen): {reason}")
+    else:
+        words = (f"WAIVED until {until}: {reason}" if lang != "sv" else
+                 f"UNDANTAGET till och med {until}: {reason}")
+    return f"      {_one_line(result.check_id)} {_one_line(result.target)}: {words}"
+
+
 def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 100,
                  show_skipped: bool = False) -> str:
     """The compact table: one row per result, then requirements and the verdict."""
@@ -92,6 +106,9 @@ def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 
         target = _one_line(r.target)
         target = target if len(target) <= tgt_w else target[: tgt_w - 1] + "…"
         out.append(f"{status} {_one_line(r.check_id):<{id_w}} {target:<{tgt_w}} {summary}")
+    for r in rows:
+        if r.waiver and r.status in (Status.WARN, Status.FAIL):
+            out.append(_waiver_line(r, lang))
     skipped = sum(1 for r in run.results if r.status is Status.SKIP)
     if skipped and not show_skipped:
         out.append(f"({skipped} skipped)" if lang == "en" else f"({skipped} överhoppade)")
