@@ -743,10 +743,16 @@ class StatusCheck(_ServerAccountCheck):
                                  f"kontot upphör om {days} dagar", "account_ending"))
         if problems:
             worst = max(problems, key=lambda p: p[0].rank)
+            keys = {p[3] for p in problems}
+            # due: the earliest of the password's and the account's end that is a problem
+            ends = [d.date() if isinstance(d, dt.datetime) else d for d, fixes in (
+                (expires, {"expiring", "password_expired"}),
+                (account_expires, {"account_ending", "account_expired"}))
+                if isinstance(d, dt.date) and keys & fixes]
             return self.result(target, worst[0], t(
                 f"{source}{over}: {'; '.join(p[1] for p in problems)}.",
                 f"{source}{over_sv}: {'; '.join(p[2] for p in problems)}."), details,
-                fix=worst[3])
+                fix=worst[3], due=min(ends) if ends else None)
         if expires is not None:
             days = _days(expires, now)
             pw_en = f"password valid {days} more days ({_iso(expires)[:10]})"

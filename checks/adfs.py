@@ -84,6 +84,14 @@ class Finding:
     en: str
     sv: str
     fix: str | None = None
+    due: dt.date | dt.datetime | None = None  # an expiry this finding is about
+
+
+def earliest_due(findings: list[Finding]) -> dt.date | None:
+    """The earliest expiry among the non-pass findings (the result's ``due``), or None."""
+    days = [f.due.date() if isinstance(f.due, dt.datetime) else f.due
+            for f in findings if f.status is not Status.PASS and f.due is not None]
+    return min(days) if days else None
 
 
 def conclude(findings: list[Finding], ok_en: str, ok_sv: str) -> tuple[Status, Text, str | None]:
@@ -406,11 +414,12 @@ def certificate_findings(cert: CertInfo, now: dt.datetime, warn_days: int,
                         f"{cert.not_before.date().isoformat()}.", "not_yet_valid")]
     if cert.not_after <= now:
         return [Finding(Status.FAIL, f"The {what_en} expired on {end}.",
-                        f"{what_sv[:1].upper() + what_sv[1:]} gick ut {end}.", "expired")]
+                        f"{what_sv[:1].upper() + what_sv[1:]} gick ut {end}.", "expired",
+                        due=cert.not_after)]
     if days < warn_days:
         return [Finding(Status.WARN, f"The {what_en} expires in {days} days ({end}).",
                         f"{what_sv[:1].upper() + what_sv[1:]} går ut om {days} dagar ({end}).",
-                        "expiring")]
+                        "expiring", due=cert.not_after)]
     return []
 
 
@@ -564,7 +573,7 @@ class AdfsTlsCheck(AdfsCheck):
         status, summary, fix = conclude(findings, ok_en, ok_sv)
         if status is not Status.PASS and sni_note.en:
             summary = t(f"{summary.en} {sni_note.en}", f"{summary.sv} {sni_note.sv}")
-        return self.result(target, status, summary, details, fix)
+        return self.result(target, status, summary, details, fix, due=earliest_due(findings))
 
     @staticmethod
     def _failed(failure: ProbeFailure, old_tls: bool) -> tuple[Status, Text, str | None]:
@@ -944,7 +953,7 @@ class AdfsMetadataCheck(AdfsCheck):
             f"({info.days_left(now)} days)."), (
             f"Certifikatet för {label_sv} {name} gäller till {end} "
             f"({info.days_left(now)} dagar)."))
-        return self.result(target, status, summary, details, fix)
+        return self.result(target, status, summary, details, fix, due=earliest_due(findings))
 
     def _compare(self, parsed: list[MetadataPath]) -> Result:
         groups: dict[str, list[str]] = {}

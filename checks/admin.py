@@ -144,12 +144,13 @@ class AgreementCheck(Check):
         if days < 0:
             return self.result(target, Status.FAIL, t(
                 f"Agreement {c.agreement} ended on {c.agreement_valid_until}.",
-                f"Avtal {c.agreement} upphörde {c.agreement_valid_until}."), details, "expired")
+                f"Avtal {c.agreement} upphörde {c.agreement_valid_until}."), details, "expired",
+                due=c.agreement_valid_until)
         if days < AGREEMENT_WARN_DAYS:
             return self.result(target, Status.WARN, t(
                 f"Agreement {c.agreement} ends in {days} days ({c.agreement_valid_until}).",
                 f"Avtal {c.agreement} upphör om {days} dagar ({c.agreement_valid_until})."),
-                details, "expiring")
+                details, "expiring", due=c.agreement_valid_until)
         return self.result(target, Status.PASS, t(
             f"Agreement {c.agreement} is valid until {c.agreement_valid_until}.",
             f"Avtal {c.agreement} gäller till {c.agreement_valid_until}."), details)

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -127,15 +126,6 @@ def test_bad_vantage_labels_are_usage_errors(tmp_path: Path, label: str) -> None
 
 
 # -- audit and history ------------------------------------------------------------------
-
-@pytest.fixture
-def gateway() -> Iterator[PptpSimulator]:
-    sim = PptpSimulator().start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
 
 def test_audit_history_and_prune(tmp_path: Path, gateway: PptpSimulator) -> None:
     folder = tmp_path / "profiles"

@@ -73,6 +73,7 @@ def test_signing_certificate_near_expiry_warns(tmp_path: Path) -> None:
     (signing,) = cert_results(results)["token-signing"]
     assert signing.status is Status.WARN
     assert "expires in 11 days" in signing.summary.en
+    assert signing.due == signing.details["certificate"]["not_after"][:10]
     assert signing.remediation == AdfsMetadataCheck.remediation["expiring"]
 
 
