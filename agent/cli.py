@@ -241,8 +241,11 @@ def validate(profile: str) -> None:
     prof = load_profile(profile)  # a waiver past its date is an error here
     check_waivers(prof, {c.id for c in _registry_with_warnings().checks})
     servers = len(prof.servers)
+    waived = "".join(f"; waives {w.check}{' on ' + w.target if w.target else ''} until "
+                     f"{w.until}" for w in prof.waivers)
     click.echo(f"{profile}: valid — {prof.customer.name}, methods "
-               f"{', '.join(prof.access.methods)}, {servers} server{'s' * (servers != 1)}")
+               f"{', '.join(prof.access.methods)}, {servers} server{'s' * (servers != 1)}"
+               f"{waived}")
 
 
 @cli.command()

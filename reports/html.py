@@ -336,6 +336,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         "actions": [a for a in _sorted_actions(actions) if not a.waived],
         "owner_sections": _owner_sections(_sorted_actions(actions), tr, anchors),
         "waived": [a for a in _sorted_actions(actions) if a.waived],
+        "waived_note": _waived_note(found.values(), tr),
         "evidence_limit": f"{EVIDENCE_LIMIT:,}".replace(",", "\u202f"),
     }
 
@@ -396,6 +397,12 @@ def _sorted_actions(actions: Mapping[tuple[str, str, str, bool], tuple[ActionVie
         *urgency(a[0].severity, a[0].due or None, 0)[:2], _ACTION_RANK[a[0].badge.status],
         order.get(a[2], 99), a[1]))
     return [item for item, _, _ in ranked]
+
+
+def _waived_note(found: Iterable[Finding], tr: Translator) -> str:
+    """Under the verdict: how many findings a waiver keeps out of it, if any."""
+    n = sum(1 for f in found if f.waived)
+    return tr(f"verdict.waived.{'one' if n == 1 else 'other'}", n=n) if n else ""
 
 
 def _owner_sections(ranked: list[ActionView], tr: Translator,

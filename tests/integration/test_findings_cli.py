@@ -45,7 +45,9 @@ def test_a_waived_finding_does_not_count_until_its_date(tmp_path: Path,
     until = dt.date.today() + dt.timedelta(days=30)
     waived = pptp_profile(tmp_path / "waived.toml", gateway.port,
                           waiver(until, target="127.0.0.1"))
-    assert accessready("validate", str(waived)).returncode == 0
+    out = accessready("validate", str(waived))
+    assert out.returncode == 0, out.stderr
+    assert f"waives winvpn.pptp on 127.0.0.1 until {until}" in out.stdout
     out = accessready("run", str(waived), "--json", str(tmp_path / "w.json"), "--html",
                       str(tmp_path / "w.html"), "--lang", "sv")
     assert out.returncode == 0, out.stderr + out.stdout  # ready: the warning is accepted

@@ -133,6 +133,20 @@ def test_waived_findings_are_listed_apart_with_their_reason() -> None:
         assert "winvpn.pptp" not in sections["customer"]
         assert expired_words in sections["customer"]  # counts again: back in the list
         assert html.count(waived_words) == 2  # the list and the check's own result
+        assert ("1 finding is waived by the profile" if lang == "en" else
+                "1 fynd är undantaget i profilen") in html  # under the verdict
+
+
+def test_junit_counts_a_waived_failure_as_skipped_with_its_reason() -> None:
+    from accessready.reports.junit import render as junit
+
+    waiver = {"reason": "Replaced in January", "until": "2027-01-31", "expired": False}
+    results = (_finding("anyconnect.gateway", R.ACCESS, "gw", S.FAIL, "customer",
+                        waiver=waiver),
+               _finding("account.login", R.ACCOUNT, "adfs01", S.FAIL, "customer"))
+    xml = junit(full_run("en", results=results), "en").decode()
+    assert 'failures="1"' in xml and 'skipped="1"' in xml
+    assert "Waived until 2027-01-31: Replaced in January — anyconnect.gateway fail" in xml
 
 
 def test_json_result_carries_owner_severity_due_and_waiver() -> None:
