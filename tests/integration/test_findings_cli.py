@@ -125,3 +125,22 @@ def test_each_party_sees_its_own_actions(tmp_path: Path, gateway: PptpSimulator,
     assert "127.0.0.1" in customer_part and "127.0.0.1" not in supplier_part  # PPTP
     assert "Skolan" in supplier_part and "Skolan" not in customer_part  # the agreement
     assert 'data-owner="engineer"' not in page  # nothing for the engineer: no section
+
+
+def test_audit_honours_waivers_and_reports_a_mistyped_one(tmp_path: Path,
+                                                          gateway: PptpSimulator) -> None:
+    until = dt.date.today() + dt.timedelta(days=30)
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    pptp_profile(folder / "a.toml", gateway.port, waiver(until))
+    pptp_profile(folder / "b.toml", gateway.port, waiver(until, check="winvpn.pptpp"))
+    (folder / "b.toml").write_text((folder / "b.toml").read_text().replace("Skolan", "Byn"))
+    out = accessready("audit", str(folder), "--json", str(tmp_path / "audit.json"), "-q")
+    data = json.loads((tmp_path / "audit.json").read_text("utf-8"))
+    rows = {c["customer"]: c for c in data["customers"]}
+    assert rows["Skolan"]["verdict"] == "ready"  # the PPTP warning is waived
+    assert rows["Skolan"]["findings"] == []  # a waived finding is not among the worst
+    assert rows["Byn"]["verdict"] == "unknown"
+    assert "no check is named 'winvpn.pptpp' — did you mean 'winvpn.pptp'?" in \
+        rows["Byn"]["error"]
+    assert out.returncode == 3, out.stderr
