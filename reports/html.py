@@ -131,7 +131,6 @@ class ActionView:
     due_words: str = ""
     waiver: str = ""  # waived: "Waived until …: reason"; a run-out waiver: the note
     waived: bool = False
-    first: int = 0  # report order of its first result
 
 
 @dataclass(slots=True)
@@ -299,6 +298,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
     for key, section in sections.items():
         section.counts = _counts(statuses[key], tr, keep_zero=False)
 
+    ranked = _sorted_actions(actions)
     started_iso, started = _when(run.started_at, tr.lang)
     host = run.host or {}
     customer = clean(run.customer, SHORT) or tr("report.unknown")
@@ -333,9 +333,9 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         "blocking": blocking,
         "counts": _counts((r.status.value for r in run.results), tr, keep_zero=True),
         "requirements": list(sections.values()),
-        "actions": [a for a in _sorted_actions(actions) if not a.waived],
-        "owner_sections": _owner_sections(_sorted_actions(actions), tr, anchors),
-        "waived": [a for a in _sorted_actions(actions) if a.waived],
+        "actions": [a for a in ranked if not a.waived],
+        "owner_sections": _owner_sections(ranked, tr, anchors),
+        "waived": [a for a in ranked if a.waived],
         "waived_note": _waived_note(found.values(), tr),
         "evidence_limit": f"{EVIDENCE_LIMIT:,}".replace(",", "\u202f"),
     }
@@ -365,7 +365,7 @@ def _collect_action(actions: dict[tuple[str, str, str, bool], tuple[ActionView, 
         item = ActionView(badge=view.badge, blocking=section.blocking, text=text,
                           check_title=group.title, check_id=group.id, targets=[], more=0,
                           anchor=link(), owner=finding.owner, severity=finding.severity,
-                          waiver=view.waiver, waived=finding.waived, first=index)
+                          waiver=view.waiver, waived=finding.waived)
         actions[key] = (item, index, section.key)
     else:
         item = known[0]
