@@ -191,3 +191,9 @@ def test_terminal_shows_waived_findings_with_reason() -> None:
                         ("sv", "UNDANTAGET till och med 2027-01-31: PPTP kept on purpose")):
         table = render_table(dataclasses.replace(run, lang=lang), lang)
         assert words in table, table
+
+
+def test_terminal_says_who_must_act_on_how_many_findings() -> None:
+    run = full_run("en")
+    assert "(To do: customer 4, engineer 2)" in render_table(run, "en")
+    assert "(Att göra: kunden 4, teknikern 2)" in render_table(run, "sv")
