@@ -197,3 +197,22 @@ def test_terminal_says_who_must_act_on_how_many_findings() -> None:
     run = full_run("en")
     assert "(To do: customer 4, engineer 2)" in render_table(run, "en")
     assert "(Att göra: kunden 4, teknikern 2)" in render_table(run, "sv")
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("owner", "boss", "results[0].owner should be one of customer, supplier, engineer"),
+    ("due", "next week", "results[0].due should be a date such as 2026-06-30"),
+    ("waiver", "forever", "results[0].waiver should be an object"),
+    ("waiver", {"until": "2027-01-31"}, "missing key 'reason'"),
+    ("waiver", {"reason": "x", "until": "2027-01-31", "expired": "no"},
+     "results[0].waiver.expired should be true or false"),
+])
+def test_broken_finding_fields_are_one_line_errors(field: str, value: object,
+                                                    words: str) -> None:
+    from accessready.reports.json_report import ResultFileError
+
+    data = json.loads(render(full_run()))
+    data["results"][0][field] = value
+    with pytest.raises(ResultFileError) as caught:
+        load(json.dumps(data).encode(), "r.json")
+    assert words in str(caught.value) and "\n" not in str(caught.value)
