@@ -19,6 +19,7 @@ from typing import Any
 from accessready import __version__
 from accessready.agent.checkapi import Check
 from accessready.agent.dns import Resolvers
+from accessready.agent.findings import apply_waivers
 from accessready.agent.model import Run, Vantage, vantage_of
 from accessready.agent.profile_types import Profile
 from accessready.agent.registry import load_registry
@@ -141,6 +142,7 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
         results, interrupted = stop.results, True
     finally:
         _close_services(shared)
+    results = list(apply_waivers(results, profile.waivers, dt.date.today()))
     verdict, outcomes = decide(results, profile, interrupted)
     return Run(
         customer=profile.customer.name,

@@ -142,10 +142,14 @@ def _run_one(index: int, path: Path, options: AuditOptions,
              services: Callable[[Profile], dict[str, Any]] | None) -> Finished:
     """Load one profile and run its checks; every problem becomes this entry's error."""
     from accessready.agent.app import run_checks
-    from accessready.agent.profile import ProfileError, load_profile
+    from accessready.agent.profile import ProfileError, check_waivers, load_profile
+    from accessready.agent.registry import load_registry
 
     try:
-        profile = load_profile(path)
+        # an expired waiver does not stop the audit: its finding simply counts again
+        profile = load_profile(path, allow_expired_waivers=True)
+        check_waivers(profile, {c.id for c in (checks if checks is not None
+                                               else load_registry().checks)})
     except ProfileError as exc:
         return Finished(index, str(path), guess_customer(path), error=_one_line(str(exc)))
     run_options = RunOptions(

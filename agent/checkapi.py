@@ -69,6 +69,10 @@ def vantage_place(vantage: Vantage) -> Text:
     return _FROM[vantage]
 
 
+GENERIC_OWNERS: dict[str, str] = {"error": "engineer", "password": "engineer"}
+"""Who acts on the generic remediation: whoever runs the checks (look, reach, run again)."""
+
+
 class DeadlineExceeded(Exception):
     """Raised by :meth:`CheckContext.timeout` when no time is left."""
 
@@ -113,6 +117,11 @@ class Check:
 
     ``remediation`` maps a key to advice; results name the key (``fix="expired"``). The
     key ``"default"`` is used for a warn/fail/error that names none.
+
+    ``owner`` says who acts on this check's findings — ``"customer"`` (its IT: servers,
+    certificates, accounts, gateways), ``"supplier"`` (the profile, the agreements) or
+    ``"engineer"`` (the machine the checks run on, its VPN connection, the run itself);
+    ``owners`` overrides it per remediation key.
     """
 
     id: ClassVar[str]
@@ -140,6 +149,8 @@ class Check:
         what = self.looks_at
         return t(f"{what.en[:1].upper()}{what.en[1:]} is not checked from {place.en}.",
                  f"{what.sv[:1].upper()}{what.sv[1:]} kontrolleras inte från {place.sv}.")
+    owner: ClassVar[str] = "customer"
+    owners: ClassVar[dict[str, str]] = {}
 
     def applies(self, profile: Profile) -> Text | None:
         """None when the check applies to ``profile``; otherwise why not (a skip)."""
@@ -166,19 +177,35 @@ class Check:
         raise NotImplementedError
 
     def result(self, target: Target | str, status: Status, summary: Text,
-               details: dict[str, Any] | None = None, fix: str | None = None) -> Result:
-        """Build a :class:`Result` of this check, with remediation for warn/fail/error."""
-        remedy = None
+               details: dict[str, Any] | None = None, fix: str | None = None,
+               due: dt.date | dt.datetime | None = None) -> Result:
+        """Build a :class:`Result` of this check, with remediation for warn/fail/error,
+        who must act on it and, when the check knows one, the date it is ``due``."""
+        remedy = owner = None
         if status in (Status.WARN, Status.FAIL, Status.ERROR):
             key = fix or "default"
             remedy = (self.remediation.get(key) or GENERIC_REMEDIATION.get(key)
                       or self.remediation.get("default"))
+            owner = self.owner_of(key)
         elif fix:
             remedy = self.remediation.get(fix)
+        if isinstance(due, dt.datetime):
+            due = due.astimezone(dt.UTC).date() if due.tzinfo else due.date()
         return Result(
             check_id=self.id, target=target.name if isinstance(target, Target) else target,
             status=status, summary=summary, details=details or {}, remediation=remedy,
-            requirement=self.requirement, method=self.method)
+            requirement=self.requirement, method=self.method, owner=owner,
+            due=due.isoformat() if due is not None and owner is not None else None)
+
+    def owner_of(self, key: str) -> str:
+        """Who acts on the remediation ``key`` (found the way :meth:`result` finds it)."""
+        if key in self.owners:
+            return self.owners[key]
+        if key in GENERIC_OWNERS:
+            return GENERIC_OWNERS[key]
+        if key not in self.remediation:
+            return self.owners.get("default", self.owner)
+        return self.owner
 
     @classmethod
     def catalogue_entry(cls) -> dict[str, Any]:
@@ -191,4 +218,5 @@ class Check:
             "needs": list(cls.needs),
             "vantages": [v.value for v in Vantage if v in cls.vantages],
             "description": cls.description.to_json(),
+            "owner": cls.owner,
         }

@@ -182,7 +182,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     if self_check and vantage in ("engineer", "audit"):
         raise UserError(f"--self-check looks from the customer's network, not --vantage "
                         f"{vantage} — drop one of them")
-    prof = load_profile(profile)
+    prof = load_profile(profile, allow_expired_waivers=True)
     options = RunOptions(
         timeout=timeout or prof.checks.timeout,
         concurrency=concurrency or prof.checks.concurrency,
@@ -192,6 +192,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     )
     chosen = _pick_lang(lang, prof.customer.lang)
     registry = _registry_with_warnings()
+    _check_waivers(prof, registry)
     unmatched = [g for g in options.only
                  if not any(fnmatch.fnmatchcase(c.id, g) for c in registry.checks)]
     if unmatched:
@@ -205,6 +206,16 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     finally:
         live.close()
     _finish(result, chosen, outputs, nagios, quiet)
+
+
+def _check_waivers(prof: Any, registry: Any) -> None:
+    """Waivers must name registered checks (an error); one that ran out is named on stderr
+    — the run goes on and its finding counts again."""
+    from accessready.agent.profile import check_waivers, expired_waivers
+
+    check_waivers(prof, {c.id for c in registry.checks})
+    for expired in expired_waivers(prof):
+        click.echo(f"accessready: warning: {expired}", err=True)
 
 
 def _registry_with_warnings() -> Any:
@@ -248,18 +259,21 @@ def _finish(result: Any, lang: str, outputs: dict[str, str | None], nagios: bool
 @click.argument("profile", type=click.Path(dir_okay=False))
 def validate(profile: str) -> None:
     """Check PROFILE alone; errors name file, line and key."""
-    from accessready.agent.profile import load_profile
+    from accessready.agent.profile import check_waivers, load_profile
     from accessready.agent.transports.sessions import credential_warnings
     from accessready.reports.textsafe import clean
 
-    prof = load_profile(profile)
+    prof = load_profile(profile)  # a waiver past its date is an error here
+    check_waivers(prof, {c.id for c in _registry_with_warnings().checks})
     servers = len(prof.servers)
     for warning in credential_warnings(prof):
         _warn(warning)
-    # the path and the customer's name are input: no terminal escape gets through
+    waived = "".join(f"; waives {w.check}{' on ' + w.target if w.target else ''} until "
+                     f"{w.until}" for w in prof.waivers)
+    # the path, the customer's name and the waivers are input: no terminal escape gets through
     click.echo(clean(f"{profile}: valid — {prof.customer.name}, methods "
                      f"{', '.join(prof.access.methods)}, {servers} "
-                     f"server{'s' * (servers != 1)}"))
+                     f"server{'s' * (servers != 1)}{waived}"))
 
 
 @cli.command()
@@ -504,6 +518,27 @@ class _AuditProgress:
         self.line.close()
 
 
+def _past_date(ctx: Any, param: Any, value: str | None) -> Any:
+    """``--before``: exactly YYYY-MM-DD, a real day, not in the future — a typo such as
+    2062 for 2026 would otherwise delete every stored run."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise click.BadParameter(f"{value!r} is not a date: write YYYY-MM-DD, e.g. 2026-07-01")
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value} is not a day of the calendar: write YYYY-MM-DD, "
+                                 "e.g. 2026-07-01") from None
+    today = dt.datetime.now(dt.UTC).date()
+    if day > today:
+        raise click.BadParameter(f"{value} is in the future (today is {today}): every run "
+                                 "finished before it — give a past day")
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
 @cli.command(short_help="A customer's past verdicts; export or prune stored runs.")
 @click.argument("customer", required=False)
 @click.option("--history", "--db", "history_path", metavar="FILE", required=True,
@@ -517,17 +552,24 @@ class _AuditProgress:
               help="Export stored run ID as a result file (with --json/--html).")
 @click.option("--json", "json_", metavar="FILE", help="With --run: write its JSON result.")
 @click.option("--html", metavar="FILE", help="With --run: write its HTML report.")
-@click.option("--prune", is_flag=True, help="Delete old runs (all customers, or CUSTOMER's).")
-@click.option("--before", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
-              help="With --prune: runs finished before DATE (UTC midnight).")
+@click.option("--prune", is_flag=True, help="Delete old runs (all customers, or CUSTOMER's); "
+              "lists them and asks first.")
+@click.option("--before", callback=_past_date, metavar="YYYY-MM-DD",
+              help="With --prune: runs finished before this day (UTC midnight); a past day.")
 @click.option("--keep-days", type=click.IntRange(1, 36500), metavar="DAYS",
               help="With --prune: runs older than DAYS.")
+@click.option("--dry-run", is_flag=True, help="With --prune: only list what would go.")
+@click.option("--yes", "-y", is_flag=True, help="With --prune: do not ask (needed without "
+              "a terminal).")
+@click.option("--delete-all", is_flag=True, help="With --prune: allow deleting every stored "
+              "run of every customer.")
 def history(customer: str | None, history_path: str, limit: int, fmt: str,
             lang: str | None, run_id: int | None, json_: str | None, html: str | None,
-            prune: bool, before: Any, keep_days: int | None) -> None:
+            prune: bool, before: Any, keep_days: int | None, dry_run: bool, yes: bool,
+            delete_all: bool) -> None:
     """A customer's past verdicts and what changed each time; without CUSTOMER, every
-    customer's latest. Also exports a stored run (--run) and prunes old ones (--prune)."""
-    import datetime as dt
+    customer's latest. Also exports a stored run (--run; with CUSTOMER only that
+    customer's) and prunes old ones (--prune: lists them, then asks or needs --yes)."""
     import json
 
     from accessready.agent.history import History
@@ -535,22 +577,16 @@ def history(customer: str | None, history_path: str, limit: int, fmt: str,
 
     chosen = _pick_lang(lang, None)
     if prune:
-        if (before is None) == (keep_days is None):
-            raise UserError("--prune needs exactly one of --before DATE or --keep-days DAYS")
-        cutoff = (before.replace(tzinfo=dt.UTC) if before is not None else
-                  dt.datetime.now(dt.UTC) - dt.timedelta(days=keep_days or 0))
-        with History(history_path, create=False) as db:
-            name = db.find_customer(customer) if customer else None
-            stats = db.prune(cutoff, name)
-        click.echo(f"accessready: removed {stats.runs} runs ({stats.results} results) "
-                   f"finished before {cutoff.isoformat(timespec='seconds')}"
-                   f"{' of ' + name if name else ''}; {stats.remaining} runs remain",
-                   err=True)
+        _prune(history_path, customer, before, keep_days, dry_run, yes, delete_all, chosen)
         return
+    if dry_run or yes or delete_all:
+        raise UserError("--dry-run, --yes and --delete-all go with --prune")
     if before is not None or keep_days is not None:
         raise UserError("--before and --keep-days go with --prune")
     with History(history_path, create=False) as db:
         if run_id is not None:
+            if customer is not None:
+                _same_customer_run(db, customer, run_id)
             stored = db.load_run(run_id)
             if not (json_ or html):
                 raise UserError("--run needs --json FILE and/or --html FILE")
@@ -570,6 +606,64 @@ def history(customer: str | None, history_path: str, limit: int, fmt: str,
                               indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(render_history(name, runs, chosen))
+
+
+def _same_customer_run(db: Any, customer: str, run_id: int) -> None:
+    """``history CUSTOMER --run N`` exports N only when it is CUSTOMER's run."""
+    from accessready.agent.history import customer_key
+
+    name = db.find_customer(customer)
+    owner = db.run_customer(run_id)
+    if customer_key(owner) != customer_key(name):
+        raise UserError(f"run {run_id} is of {owner!r}, not of {name!r} — list {name}'s runs "
+                        f"with `accessready history {_shell_quote(name)}`, or leave out the "
+                        "customer to export any run")
+
+
+def _shell_quote(text: str) -> str:
+    """``text`` quoted for a shell command shown in a message."""
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _prune(history_path: str, customer: str | None, before: Any, keep_days: int | None,
+           dry_run: bool, yes: bool, delete_all: bool, lang: str) -> None:
+    """``history --prune``: list what would go, then delete after a yes (or --yes)."""
+    import datetime as dt
+
+    from accessready.agent.history import History
+    from accessready.reports.overview import render_prune_plan
+
+    if (before is None) == (keep_days is None):
+        raise UserError("--prune needs exactly one of --before YYYY-MM-DD or --keep-days DAYS")
+    cutoff = before if before is not None else (
+        dt.datetime.now(dt.UTC) - dt.timedelta(days=keep_days or 0))
+    with History(history_path, create=False) as db:
+        name = db.find_customer(customer) if customer else None
+        plan = db.prune_plan(cutoff, name)
+        sys.stdout.write(render_prune_plan(plan, lang))
+        sys.stdout.flush()
+        if dry_run or plan.runs == 0:
+            return
+        if plan.deletes_everything and not delete_all:
+            raise UserError(f"this would delete all {plan.runs} stored runs of every customer"
+                            f" (everything before {plan.before}) — check the date; if you "
+                            "mean it, add --delete-all")
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UserError(f"--prune would delete {plan.runs} runs and there is no "
+                                "terminal to ask — add --yes to confirm (or --dry-run to "
+                                "only list them)")
+            from accessready.reports.i18n import Translator
+
+            if not click.confirm(Translator(lang)("prune.confirm", runs=plan.runs),
+                                 default=False, err=True):
+                raise UserError("nothing deleted (not confirmed)")
+        stats = db.prune(cutoff, name)
+    click.echo(f"accessready: removed {stats.runs} runs ({stats.results} results) "
+               f"finished before {plan.before}{' of ' + name if name else ''}; "
+               f"{stats.remaining} runs remain", err=True)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -154,6 +154,23 @@ class RunRow:
 
 
 @dataclass(frozen=True)
+class PrunePlan:
+    """What a prune would delete, before it does: per customer, and what would be left."""
+
+    before: str
+    customer: str | None
+    runs: int
+    results: int
+    remaining: int
+    per_customer: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def deletes_everything(self) -> bool:
+        """True when every stored run of every customer would go."""
+        return self.customer is None and self.runs > 0 and self.remaining == 0
+
+
+@dataclass(frozen=True)
 class PruneStats:
     """What a prune removed, and what is left."""
 
@@ -170,6 +187,9 @@ _RUNS_OF_CUSTOMER = (
 # (?2 IS NULL OR ...): one static statement whether or not a customer is named
 _PRUNE_COUNT = ("SELECT count(*) FROM results WHERE run_id IN (SELECT id FROM runs "
                 "WHERE finished_at < ?1 AND (?2 IS NULL OR customer_key = ?2))")
+_PRUNE_PLAN = ("SELECT customer, count(*), min(finished_at), max(finished_at) FROM runs "
+               "WHERE finished_at < ?1 AND (?2 IS NULL OR customer_key = ?2) "
+               "GROUP BY customer_key ORDER BY customer_key")
 _PRUNE_DELETE = ("DELETE FROM runs WHERE finished_at < ?1 AND "
                  "(?2 IS NULL OR customer_key = ?2)")
 
@@ -419,6 +439,28 @@ class History:
                            "check the name, or list them with `accessready history`")
 
     # -- retention ----------------------------------------------------------------------
+
+    def prune_plan(self, before: dt.datetime, customer: str | None = None) -> PrunePlan:
+        """What :meth:`prune` with the same arguments would delete; deletes nothing."""
+        cutoff = utc_iso(before)
+        args = (cutoff, customer_key(customer) if customer is not None else None)
+        rows = self.db.execute(_PRUNE_PLAN, args).fetchall()
+        runs = sum(r[1] for r in rows)
+        total = self.db.execute("SELECT count(*) FROM runs").fetchone()[0]
+        return PrunePlan(
+            before=cutoff, customer=customer, runs=runs,
+            results=self.db.execute(_PRUNE_COUNT, args).fetchone()[0],
+            remaining=total - runs,
+            per_customer=[{"customer": r[0], "runs": r[1], "oldest": r[2], "newest": r[3]}
+                          for r in rows])
+
+    def run_customer(self, run_id: int) -> str:
+        """The customer stored run ``run_id`` belongs to (:class:`HistoryError` if none)."""
+        row = self.db.execute("SELECT customer FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise HistoryError(f"{self.path}: no run with id {run_id} — list them with "
+                               "`accessready history CUSTOMER`")
+        return str(row[0])
 
     def prune(self, before: dt.datetime, customer: str | None = None) -> PruneStats:
         """Delete runs that finished before ``before`` (of ``customer`` only, if given),

@@ -42,6 +42,14 @@ def worst(statuses: list[Status] | tuple[Status, ...]) -> Status:
                default=Status.PASS)
 
 
+OWNERS = ("customer", "supplier", "engineer")
+"""Who acts on a finding: the customer's IT, the supplier (its profile, its agreements),
+or the engineer who runs the checks (their machine, their VPN, their run)."""
+
+SEVERITIES = ("critical", "high", "medium", "low")
+"""How urgent a finding is, most urgent first (the rule: accessready.agent.findings)."""
+
+
 class Requirement(enum.StrEnum):
     """The prerequisites of design §5, in report order."""
 
@@ -150,6 +158,14 @@ class Result:
     # Only in merged runs: where this result was seen from ("customer", "engineer", or
     # "customer, engineer" when the views agree). None in an ordinary run.
     vantage: str | None = None
+    # Findings (warn/fail/error) only: who must act — "customer" (its IT), "supplier" or
+    # "engineer" (see OWNERS) — and by when ("YYYY-MM-DD": a certificate's, password's or
+    # agreement's expiry), when the check knows a date.
+    owner: str | None = None
+    due: str | None = None
+    # A profile's waiver that matched this result: {"reason", "until", "expired"}. An
+    # unexpired waiver keeps the finding out of the verdict (see accessready.agent.findings).
+    waiver: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result as it appears in the JSON result file."""
@@ -166,6 +182,9 @@ class Result:
         }
         if self.vantage is not None:  # absent otherwise: ordinary results stay as they were
             data["vantage"] = self.vantage
+        for key in ("owner", "due", "waiver"):  # findings only
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
         return data
 
     @classmethod
@@ -183,6 +202,9 @@ class Result:
             requirement=Requirement(data["requirement"]),
             method=data.get("method"),
             vantage=data.get("vantage"),
+            owner=data.get("owner"),
+            due=data.get("due"),
+            waiver=data.get("waiver"),
         )
 
 

@@ -6,12 +6,14 @@ Every mistake becomes a :class:`ProfileError` whose text is one line:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import ipaddress
 import math
 import re
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from accessready.agent.profile_types import (
     SshCfg,
     TeamViewerCfg,
     TlsOptions,
+    Waiver,
     WindowsVpnCfg,
     WinrmCfg,
 )
@@ -545,8 +548,44 @@ def _line_text(text: str, line: int) -> str:
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-def parse_profile(text: str, path: str = "profile.toml") -> Profile:
-    """Validate ``text`` (the profile's TOML) and return the typed :class:`Profile`."""
+def _waivers(index: LineIndex, data: dict[str, Any]) -> tuple[Waiver, ...]:
+    return tuple(Waiver(check=w["check"], reason=w["reason"], until=w["until"],
+                        target=w.get("target"), line=index.line_of(f"waivers[{i}]"),
+                        check_line=index.line_of(f"waivers[{i}].check"),
+                        until_line=index.line_of(f"waivers[{i}].until"))
+                 for i, w in enumerate(data.get("waivers", [])))
+
+
+def expired_waivers(profile: Profile, today: dt.date | None = None) -> list[ProfileError]:
+    """One error per waiver whose ``until`` lies before ``today`` (default: today here)."""
+    day = today or dt.date.today()
+    return [ProfileError(profile.path, w.until_line, f"waivers[{i}].until",
+                         f"the waiver of {w.check} ran out on {w.until} (today is {day}); its "
+                         "finding counts again", "renew it with a new until date and reason, "
+                         "or remove it")
+            for i, w in enumerate(profile.waivers) if w.until < day]
+
+
+def check_waivers(profile: Profile, known: Collection[str]) -> None:
+    """Raise :class:`ProfileError` for a waiver naming no check in ``known`` (the
+    registered check ids), with the closest id as a hint."""
+    for i, w in enumerate(profile.waivers):
+        if w.check in known:
+            continue
+        close = difflib.get_close_matches(w.check, sorted(known), n=1, cutoff=0.6)
+        hint = (f"did you mean '{close[0]}'?" if close else
+                "use an id that `accessready checks` lists, e.g. winvpn.pptp")
+        raise ProfileError(profile.path, w.check_line, f"waivers[{i}].check",
+                           f"no check is named '{w.check}'", hint)
+
+
+def parse_profile(text: str, path: str = "profile.toml", *,
+                  allow_expired_waivers: bool = False) -> Profile:
+    """Validate ``text`` (the profile's TOML) and return the typed :class:`Profile`.
+
+    A waiver past its ``until`` date is an error (what ``validate`` reports) unless
+    ``allow_expired_waivers``: a run goes on, and the finding counts again.
+    """
     text = text.removeprefix("\ufeff")  # Windows PowerShell 5.1 writes UTF-8 with a BOM
     try:
         raw = tomllib.loads(text)
@@ -570,11 +609,15 @@ def parse_profile(text: str, path: str = "profile.toml") -> Profile:
     validator = _Validator(path, index)
     data = validator.table("", raw, SPEC)
     _cross_check(validator, data)
-    return _build(path, data)
+    profile = dataclasses.replace(_build(path, data), waivers=_waivers(index, data))
+    expired = expired_waivers(profile)
+    if expired and not allow_expired_waivers:
+        raise expired[0]
+    return profile
 
 
-def load_profile(path: str | Path) -> Profile:
-    """Read and validate the profile at ``path``."""
+def load_profile(path: str | Path, *, allow_expired_waivers: bool = False) -> Profile:
+    """Read and validate the profile at ``path`` (see :func:`parse_profile`)."""
     p = Path(path)
     try:
         if p.is_dir():
@@ -597,4 +640,4 @@ def load_profile(path: str | Path) -> Profile:
         line = data[: exc.start].count(b"\n") + 1
         raise ProfileError(str(p), line, "", "the file is not UTF-8",
                            "save it as UTF-8") from None
-    return parse_profile(text, str(p))
+    return parse_profile(text, str(p), allow_expired_waivers=allow_expired_waivers)

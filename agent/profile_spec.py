@@ -155,6 +155,17 @@ SPEC: dict[str, Field] = {
         "ports": _portmap("https", "http", per_server=True),
         **_tls_fields(),
     }),
+    "waivers": Field("list", "findings the customer accepts for a while (e.g. PPTP kept on "
+                     "purpose): shown as waived, not counted toward the verdict until 'until'",
+                     items=Field("table", table={
+                         "check": Field("str", "the check's id, e.g. winvpn.pptp",
+                                        required=True),
+                         "target": Field("str", "only this target (a server's name, a "
+                                         "gateway); default: every target of the check"),
+                         "reason": Field("str", "why the customer accepts it", required=True),
+                         "until": Field("date", "last day the waiver holds; from the day "
+                                        "after, the finding counts again", required=True),
+                     })),
     "checks": Field("table", "run settings", table={
         "timeout": Field("float", "seconds per check", minimum=0.1, maximum=3600, default=10),
         "concurrency": Field("int", "checks at once", minimum=1, maximum=1024, default=32),

@@ -211,6 +211,19 @@ class ChecksCfg:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """One ``[[waivers]]`` entry: a finding the customer accepts, with why and until when."""
+
+    check: str
+    reason: str
+    until: dt.date
+    target: str | None = None
+    line: int = 0  # where the entry starts, for messages
+    check_line: int = 0
+    until_line: int = 0
+
+
+@dataclass(frozen=True)
 class Profile:
     """A whole validated profile."""
 
@@ -222,4 +235,5 @@ class Profile:
     servers: tuple[Server, ...] = ()
     adfs: AdfsCfg | None = None
     checks: ChecksCfg = ChecksCfg()
+    waivers: tuple[Waiver, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from accessready.agent.findings import counted
 from accessready.agent.model import (
     Requirement,
     RequirementOutcome,
@@ -164,7 +165,9 @@ _GATING = {Requirement.ADMIN: lambda results, _profile: _admin(results),
 
 def decide(results: Sequence[Result], profile: Profile,
            interrupted: bool = False) -> tuple[Verdict, tuple[RequirementOutcome, ...]]:
-    """The verdict and one outcome per requirement, from ``results``."""
+    """The verdict and one outcome per requirement, from ``results`` (a finding an
+    unexpired waiver accepts counts as passed: :func:`~accessready.agent.findings.counted`)."""
+    results = counted(results)
     grouped: dict[Requirement, list[Result]] = defaultdict(list)
     for r in results:
         grouped[r.requirement].append(r)

@@ -36,6 +36,7 @@ from accessready.agent.model import INSECURE, Requirement, Result, Status, Text,
 from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError, powershell_json
 from accessready.checks.transport_texts import (
+    KIND_OWNERS,
     KIND_REMEDIATION,
     credential_risk_note,
     failure_details,
@@ -404,6 +405,7 @@ class LoginCheck(Check):
     """The support account authenticates on each server and runs a harmless command."""
 
     id = "account.login"
+    owners = {**KIND_OWNERS, "password_rejected": "engineer"}
     requirement = Requirement.ACCOUNT
     title = t("Support account login", "Inloggning med supportkontot")
     description = t(
@@ -546,6 +548,7 @@ class StatusCheck(_ServerAccountCheck):
     """The support account is enabled, not locked, and its password is not about to expire."""
 
     id = "account.status"
+    owners = {**KIND_OWNERS, "unknown": "engineer"}
     requirement = Requirement.ACCOUNT
     title = t("Support account status", "Supportkontots status")
     description = t(
@@ -754,10 +757,16 @@ class StatusCheck(_ServerAccountCheck):
                                  f"kontot upphör om {days} dagar", "account_ending"))
         if problems:
             worst = max(problems, key=lambda p: p[0].rank)
+            keys = {p[3] for p in problems}
+            # due: the earliest of the password's and the account's end that is a problem
+            ends = [d.date() if isinstance(d, dt.datetime) else d for d, fixes in (
+                (expires, {"expiring", "password_expired"}),
+                (account_expires, {"account_ending", "account_expired"}))
+                if isinstance(d, dt.date) and keys & fixes]
             return self.result(target, worst[0], t(
                 f"{source}{over}: {'; '.join(p[1] for p in problems)}.",
                 f"{source}{over_sv}: {'; '.join(p[2] for p in problems)}."), details,
-                fix=worst[3])
+                fix=worst[3], due=min(ends) if ends else None)
         if expires is not None:
             days = _days(expires, now)
             pw_en = f"password valid {days} more days ({_iso(expires)[:10]})"
@@ -787,6 +796,7 @@ class PrivilegesCheck(_ServerAccountCheck):
     """The support account's groups and rights, and whether they fit the server's role."""
 
     id = "account.privileges"
+    owners = {**KIND_OWNERS, "default": "engineer"}
     requirement = Requirement.ACCOUNT
     title = t("Support account rights", "Supportkontots behörigheter")
     description = t(

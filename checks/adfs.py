@@ -31,6 +31,8 @@ What each check proves, and what it cannot:
 * ``adfs.probe`` — ``http://<node>/adfs/probe`` answers 200, as load balancers expect. A
   WAP answers it even when AD FS behind it is down, so for a WAP the back end is proven
   separately by fetching ``/adfs/services/trust/mex`` through it (only AD FS writes that).
+  Many customers turn mex off on the proxy (404): then signed federation metadata fetched
+  through the same WAP proves the back end instead, and the mex answer is only named.
 * ``adfs.clock_skew`` — the HTTP ``Date`` of every node against the others and this
   machine (±1 s resolution plus half the round trip). Over 2 minutes warns, over 5 fails:
   WAP's proxy trust and Kerberos stop working there.
@@ -82,6 +84,14 @@ class Finding:
     en: str
     sv: str
     fix: str | None = None
+    due: dt.date | dt.datetime | None = None  # an expiry this finding is about
+
+
+def earliest_due(findings: list[Finding]) -> dt.date | None:
+    """The earliest expiry among the non-pass findings (the result's ``due``), or None."""
+    days = [f.due.date() if isinstance(f.due, dt.datetime) else f.due
+            for f in findings if f.status is not Status.PASS and f.due is not None]
+    return min(days) if days else None
 
 
 def conclude(findings: list[Finding], ok_en: str, ok_sv: str) -> tuple[Status, Text, str | None]:
@@ -404,11 +414,12 @@ def certificate_findings(cert: CertInfo, now: dt.datetime, warn_days: int,
                         f"{cert.not_before.date().isoformat()}.", "not_yet_valid")]
     if cert.not_after <= now:
         return [Finding(Status.FAIL, f"The {what_en} expired on {end}.",
-                        f"{what_sv[:1].upper() + what_sv[1:]} gick ut {end}.", "expired")]
+                        f"{what_sv[:1].upper() + what_sv[1:]} gick ut {end}.", "expired",
+                        due=cert.not_after)]
     if days < warn_days:
         return [Finding(Status.WARN, f"The {what_en} expires in {days} days ({end}).",
                         f"{what_sv[:1].upper() + what_sv[1:]} går ut om {days} dagar ({end}).",
-                        "expiring")]
+                        "expiring", due=cert.not_after)]
     return []
 
 
@@ -416,6 +427,7 @@ class AdfsTlsCheck(AdfsCheck):
     """The certificate AD FS and WAP serve for the federation service name."""
 
     id = "adfs.tls"
+    owners = {"verify_off": "supplier"}
     title = t("AD FS TLS certificate", "AD FS TLS-certifikat")
     description = t(
         "Every AD FS and WAP node, and the service name itself, serves a trusted, unexpired "
@@ -563,7 +575,7 @@ class AdfsTlsCheck(AdfsCheck):
         status, summary, fix = conclude(findings, ok_en, ok_sv)
         if status is not Status.PASS and sni_note.en:
             summary = t(f"{summary.en} {sni_note.en}", f"{summary.sv} {sni_note.sv}")
-        return self.result(target, status, summary, details, fix)
+        return self.result(target, status, summary, details, fix, due=earliest_due(findings))
 
     @staticmethod
     def _failed(failure: ProbeFailure, old_tls: bool) -> tuple[Status, Text, str | None]:
@@ -943,7 +955,7 @@ class AdfsMetadataCheck(AdfsCheck):
             f"({info.days_left(now)} days)."), (
             f"Certifikatet för {label_sv} {name} gäller till {end} "
             f"({info.days_left(now)} dagar)."))
-        return self.result(target, status, summary, details, fix)
+        return self.result(target, status, summary, details, fix, due=earliest_due(findings))
 
     def _compare(self, parsed: list[MetadataPath]) -> Result:
         groups: dict[str, list[str]] = {}
@@ -983,10 +995,11 @@ class AdfsProbeCheck(AdfsCheck):
     title = t("AD FS health probe", "AD FS hälsoprob")
     description = t(
         "http://<node>/adfs/probe answers 200 on every AD FS and WAP node, as load balancers "
-        "expect; through every WAP, /adfs/services/trust/mex proves that AD FS answers.",
+        "expect; through every WAP, /adfs/services/trust/mex (or, where the proxy turns mex "
+        "off, signed federation metadata) proves that AD FS answers.",
         "http://<server>/adfs/probe svarar 200 på varje AD FS- och WAP-server, som "
-        "lastbalanserare förväntar sig; via varje WAP visar /adfs/services/trust/mex att "
-        "AD FS svarar.")
+        "lastbalanserare förväntar sig; via varje WAP visar /adfs/services/trust/mex (eller, "
+        "där proxyn stängt av mex, signerad federationsmetadata) att AD FS svarar.")
     remediation = {
         "default": t(
             "Start the AD FS service (adfssrv) or the WAP service (appproxysvc) on the node "
@@ -1030,7 +1043,8 @@ class AdfsProbeCheck(AdfsCheck):
             if state == "up" and role in ("wap", "service"):
                 state = self._backend(ctx, address, left, cfg, server, details)
             outcomes.append((label, role, state, details))
-        up_roles = {role for _, role, state, _ in outcomes if state in ("up", "proven")}
+        up_roles = {role for _, role, state, _ in outcomes
+                    if state in ("up", "proven", "proven_by_metadata")}
         return [self._result(label, role, state, details, role in up_roles)
                 for label, role, state, details in outcomes]
 
@@ -1052,23 +1066,53 @@ class AdfsProbeCheck(AdfsCheck):
         from accessready.checks.protocols.fedmeta import MetadataParseError, parse_mex
 
         try:
-            exchange = http_request(address, https_port(cfg, server), "GET", MEX_PATH,
-                                    tls=tls_options(ctx.profile, server),
-                                    server_name=cfg.federation_service,
-                                    timeout=_budget(ctx, left * 2 - 1, CONNECT_CAP))
+            exchange = AdfsProbeCheck._through(ctx, address, left, cfg, server, MEX_PATH)
         except ProbeFailure as failure:
             details["mex"] = failure.to_json()
             return "backend_unknown" if _undecided(failure) else "backend_down"
         details["mex"] = exchange.to_json(body_excerpt=120)
         if exchange.response.status != 200:
-            return "backend_down"
+            return AdfsProbeCheck._metadata_proof(ctx, address, left, cfg, server, details)
         try:
             mex = parse_mex(exchange.response.body)
         except MetadataParseError as exc:
             details["mex_parse_error"] = str(exc)
-            return "backend_down"
+            return AdfsProbeCheck._metadata_proof(ctx, address, left, cfg, server, details)
         details["mex_endpoints"] = list(mex.addresses[:10])
         return "proven"
+
+    @staticmethod
+    def _through(ctx: CheckContext, address: str, left: int, cfg: AdfsCfg,
+                 server: Server | None, path: str) -> Any:
+        """GET ``path`` over HTTPS from the node, as the federation service name."""
+        return http_request(address, https_port(cfg, server), "GET", path,
+                            tls=tls_options(ctx.profile, server),
+                            server_name=cfg.federation_service,
+                            timeout=_budget(ctx, left * 2 - 1, CONNECT_CAP))
+
+    @staticmethod
+    def _metadata_proof(ctx: CheckContext, address: str, left: int, cfg: AdfsCfg,
+                        server: Server | None, details: dict[str, Any]) -> str:
+        """mex did not answer as AD FS does (hardened proxies turn it off): signed federation
+        metadata through the same WAP proves AD FS behind it answers just as well."""
+        from accessready.checks.protocols.fedmeta import MetadataParseError, parse_metadata
+
+        try:
+            exchange = AdfsProbeCheck._through(ctx, address, left, cfg, server, METADATA_PATH)
+        except ProbeFailure as failure:
+            details["metadata"] = failure.to_json()
+            return "backend_down"
+        details["metadata"] = exchange.to_json(body_excerpt=120)
+        if exchange.response.status != 200:
+            return "backend_down"
+        try:
+            meta = parse_metadata(exchange.response.body)
+        except MetadataParseError as exc:
+            details["metadata_parse_error"] = str(exc)
+            return "backend_down"
+        details["metadata_entity_id"] = meta.entity_id
+        details["metadata_signed"] = meta.signed
+        return "proven_by_metadata" if meta.signed else "backend_down"
 
     def _result(self, label: str, role: str, state: str, details: dict[str, Any],
                 role_up: bool) -> Result:
@@ -1101,6 +1145,12 @@ class AdfsProbeCheck(AdfsCheck):
         if state == "backend_down":
             shown = (details["mex"].get("status") or details["mex"].get("message", "")
                      or details.get("mex_parse_error", ""))
+            if "metadata" in details:  # mex was off, and the metadata did not prove it either
+                meta = details["metadata"]
+                shown = f"{shown}; metadata: " + str(
+                    meta.get("status") if meta.get("status") not in (None, 200) else
+                    meta.get("message") or details.get("metadata_parse_error")
+                    or ("not signed" if details.get("metadata_signed") is False else ""))
             return self.result(label, Status.FAIL, t(
                 f"{name}: /adfs/probe answers 200, but AD FS behind it does not answer through "
                 f"it (mex: {shown}). {note_en}",
@@ -1112,6 +1162,15 @@ class AdfsProbeCheck(AdfsCheck):
                 f"(mex: {details['mex'].get('message', '')}). {note_en}",
                 f"{name}: /adfs/probe svarar 200, men AD FS bakom den kunde inte kontrolleras "
                 f"(mex: {details['mex'].get('message', '')}). {note_sv}"), details, "backend")
+        if state == "proven_by_metadata":
+            shown = details["mex"].get("status") or details.get("mex_parse_error", "")
+            return self.result(label, Status.PASS, t(
+                f"{name}: /adfs/probe answers 200; /adfs/services/trust/mex is not published "
+                f"through it (mex: {shown}; proxies often turn it off), but signed federation "
+                "metadata through it proves that AD FS behind it answers.",
+                f"{name}: /adfs/probe svarar 200; /adfs/services/trust/mex publiceras inte "
+                f"genom den (mex: {shown}; proxyer stänger ofta av den), men signerad "
+                "federationsmetadata genom den visar att AD FS bakom den svarar."), details)
         if state == "proven":
             return self.result(label, Status.PASS, t(
                 f"{name}: /adfs/probe answers 200, and /adfs/services/trust/mex through it "
@@ -1144,6 +1203,7 @@ class AdfsClockSkewCheck(AdfsCheck):
     """The clocks of AD FS, WAP and this machine agree (HTTP ``Date`` headers)."""
 
     id = "adfs.clock_skew"
+    owners = {"local": "engineer"}  # this machine's own clock
     title = t("AD FS / WAP clock skew", "Klockavvikelse AD FS / WAP")
     description = t(
         "The clocks of every AD FS and WAP node agree with each other and with this machine, "

@@ -42,8 +42,9 @@ from accessready.agent.checkapi import Check, CheckContext, Target
 from accessready.agent.model import Requirement, Result, Status, Text, t
 from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError, powershell_json
-from accessready.checks.adfs import Finding, conclude, https_port
+from accessready.checks.adfs import Finding, conclude, earliest_due, https_port
 from accessready.checks.transport_texts import (
+    KIND_OWNERS,
     KIND_REMEDIATION,
     failure_details,
     failure_summary,
@@ -270,6 +271,7 @@ class WinrmAdfsCheck(Check):
     needs = ("password", "winrm")
     role: ClassVar[str] = "adfs"
     script: ClassVar[str] = ""
+    owners: ClassVar[dict[str, str]] = KIND_OWNERS
     remediation_common: ClassVar[dict[str, Text]] = {
         **KIND_REMEDIATION,
         "cmdlets": t(
@@ -341,7 +343,7 @@ class WinrmAdfsCheck(Check):
                         details: dict[str, Any]) -> Result:
         """One result from findings (worst decides), like the HTTP checks."""
         status, summary, fix = conclude(findings, ok_en, ok_sv)
-        return self.result(target, status, summary, details, fix)
+        return self.result(target, status, summary, details, fix, due=earliest_due(findings))
 
 
 def _errors(data: dict[str, Any]) -> list[Finding]:
@@ -359,6 +361,7 @@ class AdfsServiceCheck(WinrmAdfsCheck):
     """``adfssrv`` runs; Get-AdfsProperties essentials; farm behaviour level; WID sync."""
 
     id = "adfs.service"
+    owners = {**WinrmAdfsCheck.owners, "name": "supplier"}
     role = "adfs"
     script = SERVICE_SCRIPT
     title = t("AD FS service", "AD FS-tjänsten")
@@ -590,7 +593,7 @@ class AdfsCertificatesCheck(WinrmAdfsCheck):
                 findings.append(Finding(Status.WARN if soft else Status.FAIL,
                                         f"The {label_en} expired on {day}.",
                                         f"{label_sv[:1].upper() + label_sv[1:]} gick ut {day}.",
-                                        "expiring" if soft else "expired"))
+                                        "expiring" if soft else "expired", due=end))
             elif days is not None and days < warn_days and primary:
                 auto_en = auto_sv = ""
                 if kind != "Service-Communications":
@@ -601,7 +604,7 @@ class AdfsCertificatesCheck(WinrmAdfsCheck):
                 findings.append(Finding(Status.WARN, f"The {label_en} expires in {days} days "
                                         f"({day}).{auto_en}", f"{label_sv[:1].upper()}"
                                         f"{label_sv[1:]} går ut om {days} dagar ({day})."
-                                        f"{auto_sv}", "expiring"))
+                                        f"{auto_sv}", "expiring", due=end))
             if kind == "Token-Signing" and not primary and end > now:
                 findings.append(Finding(Status.WARN, f"A secondary token-signing certificate "
                                         f"(valid until {day}) is waiting: a rollover is "
@@ -665,11 +668,12 @@ class AdfsCertificatesCheck(WinrmAdfsCheck):
                 if end <= now:
                     findings.append(Finding(Status.FAIL, f"The SSL certificate expired on "
                                             f"{day}.", f"SSL-certifikatet gick ut {day}.",
-                                            "expired"))
+                                            "expired", due=end))
                 elif days < warn_days:
                     findings.append(Finding(Status.WARN, f"The SSL certificate expires in "
                                             f"{days} days ({day}).", "SSL-certifikatet går "
-                                            f"ut om {days} dagar ({day}).", "expiring"))
+                                            f"ut om {days} dagar ({day}).", "expiring",
+                                            due=end))
         return findings
 
 
@@ -774,11 +778,11 @@ class WapHealthCheck(WinrmAdfsCheck):
             if end <= now:
                 findings.append(Finding(Status.WARN, f"{name}: its certificate expired on "
                                         f"{end.date()}.", f"{name}: certifikatet gick ut "
-                                        f"{end.date()}.", "app_cert"))
+                                        f"{end.date()}.", "app_cert", due=end))
             elif days < warn_days:
                 findings.append(Finding(Status.WARN, f"{name}: its certificate expires in "
                                         f"{days} days.", f"{name}: certifikatet går ut om "
-                                        f"{days} dagar.", "app_cert"))
+                                        f"{days} dagar.", "app_cert", due=end))
         listed = ", ".join(f"{a.get('Name')} ({a.get('ExternalUrl')})" for a in apps[:8])
         more = f" and {len(apps) - 8} more" if len(apps) > 8 else ""
         more_sv = f" och {len(apps) - 8} till" if len(apps) > 8 else ""
@@ -792,7 +796,7 @@ class WapHealthCheck(WinrmAdfsCheck):
         if status is not Status.PASS:
             summary = t(f"{summary.en} ({len(apps)} published application(s).)",
                         f"{summary.sv} ({apps_sv}.)")
-        return self.result(target, status, summary, details, fix)
+        return self.result(target, status, summary, details, fix, due=earliest_due(findings))
 
 
 # --- wap.proxy_trust --------------------------------------------------------------------
@@ -888,14 +892,15 @@ class WapProxyTrustCheck(WinrmAdfsCheck):
                 findings.append(Finding(Status.FAIL, f"The proxy trust certificate expired on "
                                         f"{when}: the WAP can no longer sign anyone in.",
                                         f"Certifikatet för proxyförtroende gick ut {when}: WAP "
-                                        "kan inte längre logga in någon.", "expired"))
+                                        "kan inte längre logga in någon.", "expired",
+                                        due=end))
             elif left < dt.timedelta(hours=PROXY_TRUST_WARN_HOURS):
                 hours = left.total_seconds() / 3600
                 findings.append(Finding(Status.WARN, f"The proxy trust certificate expires in "
                                         f"{hours:.0f} hours ({when}): renewal seems to fail.",
                                         f"Certifikatet för proxyförtroende går ut om "
                                         f"{hours:.0f} timmar ({when}): förnyelsen verkar "
-                                        "misslyckas.", "stalled"))
+                                        "misslyckas.", "stalled", due=end))
             ok_en = f"Proxy trust certificate valid until {when}"
             ok_sv = f"Certifikatet för proxyförtroende gäller till {when}"
         reach = data.get("Reach") if isinstance(data.get("Reach"), dict) else None

@@ -106,6 +106,7 @@ class AgreementCheck(Check):
     """A support agreement is recorded and valid beyond the coming weeks."""
 
     id = "admin.agreement"
+    owners = {"missing": "supplier"}  # recording it in the profile is the supplier's
     requirement = Requirement.ADMIN
     title = t("Support agreement", "Supportavtal")
     description = t("A support agreement is recorded and still valid.",
@@ -143,12 +144,13 @@ class AgreementCheck(Check):
         if days < 0:
             return self.result(target, Status.FAIL, t(
                 f"Agreement {c.agreement} ended on {c.agreement_valid_until}.",
-                f"Avtal {c.agreement} upphörde {c.agreement_valid_until}."), details, "expired")
+                f"Avtal {c.agreement} upphörde {c.agreement_valid_until}."), details, "expired",
+                due=c.agreement_valid_until)
         if days < AGREEMENT_WARN_DAYS:
             return self.result(target, Status.WARN, t(
                 f"Agreement {c.agreement} ends in {days} days ({c.agreement_valid_until}).",
                 f"Avtal {c.agreement} upphör om {days} dagar ({c.agreement_valid_until})."),
-                details, "expiring")
+                details, "expiring", due=c.agreement_valid_until)
         return self.result(target, Status.PASS, t(
             f"Agreement {c.agreement} is valid until {c.agreement_valid_until}.",
             f"Avtal {c.agreement} gäller till {c.agreement_valid_until}."), details)
@@ -158,6 +160,7 @@ class DpaCheck(Check):
     """The data-processing agreement (personuppgiftsbiträdesavtal) is signed."""
 
     id = "admin.dpa"
+    owners = {"future": "supplier"}  # a wrong date in the supplier's profile
     requirement = Requirement.ADMIN
     title = t("Data-processing agreement", "Personuppgiftsbiträdesavtal")
     description = t("A data-processing agreement with the supplier is signed.",
@@ -226,6 +229,7 @@ class ContactsCheck(Check):
     """The support address, the support phone and named contacts are complete and real."""
 
     id = "admin.contacts"
+    owners = {"default": "supplier"}  # correcting the profile; naming them is the customer's
     requirement = Requirement.ADMIN
     title = t("Support contacts", "Supportkontakter")
     description = t("A dedicated support address and phone, and named contacts; email domains "

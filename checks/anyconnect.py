@@ -24,6 +24,7 @@ the tunnel comes up, or that it is split — ``anyconnect.split_tunnel`` looks a
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from accessready.agent.checkapi import Check, CheckContext, Target
@@ -80,6 +81,7 @@ class AnyConnectGatewayCheck(Check):
     """TLS and the AnyConnect XML auth exchange; the profile's group is offered."""
 
     id = "anyconnect.gateway"
+    owners = {"verify_off": "supplier"}  # a setting of the profile
     requirement = Requirement.ACCESS
     method = "anyconnect"
     needs = ("network",)
@@ -197,7 +199,7 @@ class AnyConnectGatewayCheck(Check):
             findings.insert(0, (Status.FAIL, t(
                 f"answers {said.en}, not the AnyConnect XML exchange",
                 f"svarar {said.sv}, inte med AnyConnects XML-utbyte"), "not_anyconnect"))
-            return self._finish(target, where, findings, details)
+            return self._finish(target, where, findings, details, due=tls.due)
         groups = [value for value, _label in reply.groups]
         methods = auth_methods(reply)
         details["reply"] = {
@@ -233,11 +235,11 @@ class AnyConnectGatewayCheck(Check):
                  f" answers at {where} ({listed_en}; login: {', '.join(methods)})",
                  f"{flavour(reply)} {reply.server_version or ''}".strip() +
                  f" svarar på {where} ({listed_sv}; inloggning: {', '.join(methods)})")
-        return self._finish(target, where, findings, details, head)
+        return self._finish(target, where, findings, details, head, due=tls.due)
 
     def _finish(self, target: Target, where: str,
                 findings: list[tuple[Status, Text, str | None]], details: dict[str, Any],
-                head: Text | None = None) -> Result:
+                head: Text | None = None, due: dt.date | None = None) -> Result:
         head = head or t(f"AnyConnect gateway {where}", f"AnyConnect-gatewayen {where}")
         if not findings:
             return self.result(target, Status.PASS, t(head.en + ".", head.sv + "."), details)
@@ -246,7 +248,7 @@ class AnyConnectGatewayCheck(Check):
         en = "; ".join(x.en for _, x, _ in findings)
         sv = "; ".join(x.sv for _, x, _ in findings)
         return self.result(target, status, t(f"{head.en}: {en}.", f"{head.sv}: {sv}."),
-                           details, fix)
+                           details, fix, due=due)
 
 
 CHECKS: list[type[Check]] = [AnyConnectGatewayCheck]

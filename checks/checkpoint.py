@@ -105,6 +105,7 @@ class CheckpointGatewayCheck(Check):
     """A Check Point remote-access gateway answers the Endpoint Security handshake."""
 
     id = "checkpoint.gateway"
+    owners = {"verify_off": "supplier"}  # a setting of the profile
     requirement = Requirement.ACCESS
     method = "checkpoint"
     needs = ("network",)
@@ -265,12 +266,14 @@ class CheckpointGatewayCheck(Check):
                 findings.append((Status.WARN, t(
                     f"Unexpected return code {reply.return_code}.",
                     f"Oväntad returkod {reply.return_code}."), "return_code"))
+        due = None  # the gateway certificate's expiry, when that is a finding
         if tls_info is not None:
             if tls_info.verification_disabled:
                 details[INSECURE] = verify_off_note(f"Check Point gateway {where}")
             if tls_info.cert is not None:
                 details["certificate_names"] = list(tls_info.cert.dns_names[:10])
             verdict = judge_tls(tls_info, ctx.now(), untrusted=Status.WARN)
+            due = verdict.due
             if verdict.status is not Status.PASS:
                 findings.append((verdict.status, t(f"TLS: {verdict.text.en}.",
                                                    f"TLS: {verdict.text.sv}."), verdict.fix))
@@ -304,7 +307,7 @@ class CheckpointGatewayCheck(Check):
         fix = next((f for s, _, f in findings if s is status and f), None)
         return self.result(target, status, t(
             f"{head.en}. " + " ".join(x.en for _, x, _ in findings),
-            f"{head.sv}. " + " ".join(x.sv for _, x, _ in findings)), details, fix)
+            f"{head.sv}. " + " ".join(x.sv for _, x, _ in findings)), details, fix, due=due)
 
 
 CHECKS: list[type[Check]] = [CheckpointGatewayCheck]

@@ -151,6 +151,7 @@ class TlsVerdict:
     status: Status
     text: Text
     fix: str | None = None
+    due: dt.date | None = None  # the certificate's expiry, for an expired/expiring one
 
 
 def judge_tls(info: TlsInfo | None, now: dt.datetime, *, untrusted: Status,
@@ -164,7 +165,8 @@ def judge_tls(info: TlsInfo | None, now: dt.datetime, *, untrusted: Status,
     if cert is not None and cert.not_after < now:
         return TlsVerdict(untrusted, t(
             f"the certificate expired on {cert.not_after:%Y-%m-%d}",
-            f"certifikatet gick ut {cert.not_after:%Y-%m-%d}"), "cert_expired")
+            f"certifikatet gick ut {cert.not_after:%Y-%m-%d}"), "cert_expired",
+            cert.not_after.date())
     # Decided from the negotiated version, not from whether a handshake worked: the
     # observing handshake (net.observing_context) lets old servers through to be seen.
     if info.version and not modern_tls(info.version):
@@ -201,5 +203,5 @@ def judge_tls(info: TlsInfo | None, now: dt.datetime, *, untrusted: Status,
             return TlsVerdict(Status.WARN, t(
                 f"the certificate expires in {days} days ({cert.not_after:%Y-%m-%d})",
                 f"certifikatet går ut om {days} dagar ({cert.not_after:%Y-%m-%d})"),
-                "cert_expiring")
+                "cert_expiring", cert.not_after.date())
     return TlsVerdict(Status.PASS, t("", ""))

@@ -32,7 +32,7 @@ import dataclasses
 from typing import Any
 
 from accessready.agent.checkapi import Check, CheckContext, Target
-from accessready.agent.model import INSECURE, Requirement, Result, Status, t
+from accessready.agent.model import INSECURE, Requirement, Result, Status, Text, t
 from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError
 from accessready.agent.transports.sessions import resolve_tls, winrm_tls
@@ -46,6 +46,7 @@ from accessready.checks.probekit import (
 )
 from accessready.checks.protocols import rdp, wsman
 from accessready.checks.transport_texts import (
+    KIND_OWNERS,
     KIND_REMEDIATION,
     failure_details,
     failure_summary,
@@ -98,6 +99,7 @@ class RdpCheck(Check):
     """RDP answers; which security protocols it accepts; whether NLA is required."""
 
     id = "remote.rdp"
+    owners = KIND_OWNERS
     requirement = Requirement.REMOTE
     title = t("RDP reachable", "RDP nåbart")
     description = t(
@@ -128,6 +130,16 @@ class RdpCheck(Check):
                  "nätverksnivå (NLA). Microsoft rekommenderar att NLA krävs: Systemegenskaper "
                  "→ Fjärranslutning → 'Tillåt endast anslutningar från datorer som kör "
                  "Fjärrskrivbord med autentisering på nätverksnivå'."),
+        "nla_unknown": t("The server's answers do not say whether Network Level "
+                         "Authentication is required. Check on the server: System Properties → "
+                         "Remote → 'Allow connections only from computers running Remote "
+                         "Desktop with Network Level Authentication', and the RDP-Tcp "
+                         "security layer (the evidence shows the failure code it sent).",
+                         "Serverns svar säger inte om autentisering på nätverksnivå (NLA) "
+                         "krävs. Kontrollera på servern: Systemegenskaper → Fjärranslutning → "
+                         "'Tillåt endast anslutningar från datorer som kör Fjärrskrivbord med "
+                         "autentisering på nätverksnivå', och säkerhetslagret för RDP-Tcp "
+                         "(underlaget visar felkoden den skickade)."),
         "protocol": t("Something other than RDP answers on this port: check the port in the "
                       "profile (rdp = { port = … }) and what listens there.",
                       "Något annat än RDP svarar på porten: kontrollera porten i profilen "
@@ -185,6 +197,10 @@ class RdpCheck(Check):
             return self.result(target, Status.PASS, t(
                 f"RDP answers on {where}; NLA (CredSSP) is required; accepted: {accepted}.",
                 f"RDP svarar på {where}; NLA (CredSSP) krävs; godtar: {accepted}."), details)
+        if assessment.nla_required is None:
+            # Only an answer that says so decides NLA: an unknown refusal code does not.
+            return self.result(target, Status.WARN, self._nla_undecided(
+                where, assessment, accepted), details, fix="nla_unknown")
         # xrdp: asked for CredSSP, it selects TLS — compare selected with requested.
         got_tls = assessment.nla_supported is False and rdp.PROTOCOL_SSL in \
             assessment.accepted_protocols
@@ -201,6 +217,22 @@ class RdpCheck(Check):
             f"RDP svarar på {where}; {nla_sv}; godtar: {accepted}."), details, fix="nla")
 
 
+    @staticmethod
+    def _nla_undecided(where: str, assessment: rdp.RdpAssessment, accepted: str) -> Text:
+        """RDP answers, but no reply says whether NLA is required: say what came back."""
+        codes = ", ".join(f"{c} (0x{c:02X})" for c in assessment.unknown_failure_codes)
+        if codes:
+            why_en = f"the server refused with failure code {codes}, which RDP does not define"
+            why_sv = (f"servern avvisade med felkod {codes}, som RDP inte definierar")
+        else:
+            why_en = "no request without CredSSP got an answer that says"
+            why_sv = "ingen begäran utan CredSSP fick ett svar som säger det"
+        return t(f"RDP answers on {where}; could not tell whether NLA is required: {why_en}; "
+                 f"accepted: {accepted}.",
+                 f"RDP svarar på {where}; kunde inte avgöra om NLA krävs: {why_sv}; "
+                 f"godtar: {accepted}.")
+
+
 # --- WinRM ----------------------------------------------------------------------------
 
 # Which WWW-Authenticate schemes serve each profile transport.
@@ -212,6 +244,7 @@ class WinrmCheck(Check):
     """A WinRM listener answers the anonymous WS-Management Identify."""
 
     id = "remote.winrm"
+    owners = KIND_OWNERS
     requirement = Requirement.REMOTE
     title = t("WinRM reachable", "WinRM nåbart")
     description = t(
@@ -368,6 +401,7 @@ class SshCheck(Check):
     """An SSH server answers, and its host key is the one known_hosts expects."""
 
     id = "remote.ssh"
+    owners = {**KIND_OWNERS, "added": "engineer"}
     requirement = Requirement.REMOTE
     title = t("SSH reachable", "SSH nåbart")
     description = t("SSH banner and key exchange; the host key compared with known_hosts "

@@ -20,6 +20,7 @@ from accessready.agent.profile_types import Profile, Server
 from accessready.agent.transports.base import TransportError, powershell_json
 from accessready.checks.account import as_list, server_method, server_targets
 from accessready.checks.transport_texts import (
+    KIND_OWNERS,
     KIND_REMEDIATION,
     failure_details,
     failure_summary,
@@ -80,6 +81,7 @@ class ServiceRunningCheck(Check):
     """Every service named for a server is installed and running."""
 
     id = "service.running"
+    owners = {**KIND_OWNERS, "no_method": "supplier", "missing": "supplier"}
     requirement = Requirement.SERVERS
     title = t("Services running", "Tjänster igång")
     description = t(

@@ -154,6 +154,11 @@ def _join(items: Any) -> str:
 class SplitTunnelCheck(Check):
     """Shared logic of the three ``*.split_tunnel`` checks; subclasses set id and texts."""
 
+    # Connecting the VPN and running again is the engineer's; naming the networks is the
+    # profile's (the supplier's); split tunnelling on the gateway is the customer's.
+    owners: ClassVar[dict[str, str]] = {"connect": "engineer", "default": "engineer",
+                                        "profile": "supplier"}
+
     requirement = Requirement.ACCESS
     needs = ("local",)
     product: ClassVar[str] = ""
@@ -329,6 +334,8 @@ class WindowsVpnSplitTunnel(SplitTunnelCheck):
     """Windows' built-in VPN: the internal networks through it, the internet outside it."""
 
     id = "winvpn.split_tunnel"
+    owner = "engineer"  # the connection on the engineer's workstation
+    owners = {"profile": "supplier"}
     method = "windows_vpn"
     product = METHOD_PRODUCTS["windows_vpn"]
     title = t("Windows VPN split tunnel", "Windows VPN delad tunnel")
@@ -428,6 +435,7 @@ class WindowsVpnConnection(Check):
     """The Windows VPN connection exists and is set up as the customer's server needs."""
 
     id = "winvpn.connection"
+    owner = "engineer"  # the connection on the engineer's workstation
     requirement = Requirement.ACCESS
     method = "windows_vpn"
     needs = ("local",)

@@ -79,6 +79,7 @@ class TeamViewerNetworkCheck(Check):
     """TeamViewer's routers resolve and accept TCP on 5938 (or the 443/80 fallback)."""
 
     id = "teamviewer.network"
+    owner = "engineer"  # the network of the machine the check runs on
     requirement = Requirement.ACCESS
     method = "teamviewer"
     needs = ("network", "dns")

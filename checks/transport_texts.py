@@ -223,6 +223,15 @@ def credential_risk_note(risk: str, url: str) -> Text:
              "(allow_insecure_credentials = true).")
 
 
+# Who acts on each: the customer's IT (the account, the server, its firewall and DNS) unless
+# it is this machine's problem (its resolver, a Python package, an unknown host key).
+KIND_OWNERS: dict[str, str] = {
+    "host_key_unknown": "engineer",
+    "resolver": "engineer",
+    "missing_dependency": "engineer",
+    "error": "engineer",
+}
+
 # Kinds that say something about the account; the others mean the login was not tried.
 ACCOUNT_KINDS = frozenset({"auth_failed", "unknown_user", "account_locked", "account_disabled",
                            "account_expired", "password_expired", "access_denied"})

@@ -56,6 +56,7 @@ class WorkstationCheck(Check):
     customer's admin's machine in a self-check)."""
 
     requirement = Requirement.WORKSTATION
+    owner = "engineer"
     needs = ("local",)
     vantages = frozenset({Vantage.ENGINEER})
     looks_at = t("the engineer's workstation", "teknikerns arbetsstation")

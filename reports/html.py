@@ -29,7 +29,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from accessready.agent.findings import Finding, findings, run_day, urgency
 from accessready.agent.model import (
+    OWNERS,
+    SEVERITIES,
     Requirement,
     Result,
     Run,
@@ -91,6 +94,7 @@ class ResultView:
     truncated: bool
     duration: str
     vantage: str = ""  # merged runs: "seen from …"
+    waiver: str = ""  # "Waived until …: reason", or that the waiver ran out
 
 
 @dataclass(slots=True)
@@ -121,7 +125,7 @@ class RequirementView:
 
 @dataclass(slots=True)
 class ActionView:
-    """One thing the customer must do, with the results that call for it."""
+    """One thing someone must do, with the results that call for it."""
 
     badge: Badge
     blocking: bool
@@ -131,6 +135,24 @@ class ActionView:
     targets: list[str]
     more: int
     anchor: str
+    owner: str = "customer"
+    severity: str = "medium"
+    severity_label: str = ""
+    due: str = ""  # the earliest due date of its results, YYYY-MM-DD
+    due_words: str = ""
+    waiver: str = ""  # waived: "Waived until …: reason"; a run-out waiver: the note
+    waived: bool = False
+
+
+@dataclass(slots=True)
+class OwnerSection:
+    """The findings one party must act on: the customer's IT, the supplier, the engineer."""
+
+    owner: str
+    anchor: str
+    heading: str
+    empty: str
+    actions: list[ActionView] = field(default_factory=list)
 
 
 class _Anchors:
@@ -191,7 +213,18 @@ def _result_view(result: Result, tr: Translator) -> ResultView:
         vantage=(tr("checks.seen_from", vantage=", ".join(
             vantage_words(v.strip(), tr) for v in result.vantage.split(",")))
             if result.vantage else ""),
+        waiver=waiver_words(result, tr),
     )
+
+
+def waiver_words(result: Result, tr: Translator) -> str:
+    """What a result's waiver says, for people; "" without one."""
+    if not result.waiver or result.status not in (Status.WARN, Status.FAIL):
+        return ""
+    reason = clean(str(result.waiver.get("reason", "")), LINE)
+    until = clean(str(result.waiver.get("until", "")), SHORT)
+    key = "actions.waiver_expired" if result.waiver.get("expired") else "actions.waived_until"
+    return tr(key, until=until, reason=reason)
 
 
 def vantage_words(label: str, tr: Translator) -> str:
@@ -245,7 +278,9 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
 
     checks: dict[tuple[str, str], CheckView] = {}
     statuses: dict[str, list[str]] = {key: [] for key in sections}
-    actions: dict[tuple[str, str], tuple[ActionView, int, str]] = {}
+    actions: dict[tuple[str, str, str, bool], tuple[ActionView, int, str]] = {}
+    found = {f.index: f for f in findings(run)}
+    day = run_day(run)
     for index, result in enumerate(run.results):
         req = result.requirement.value
         view = _result_view(result, tr)
@@ -261,7 +296,9 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
             checks[(req, result.check_id)] = group
             sections[req].checks.append(group)
         group.results.append(view)
-        _collect_action(actions, result, view, group, sections[req], index, anchors)
+        if index in found:
+            _collect_action(actions, found[index], view, group, sections[req], anchors, tr,
+                            day)
 
     for group in checks.values():
         worst_status = min((r.badge.status for r in group.results), key=_worst_key)
@@ -269,6 +306,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
     for key, section in sections.items():
         section.counts = _counts(statuses[key], tr, keep_zero=False)
 
+    ranked = _sorted_actions(actions)
     started_iso, started = _when(run.started_at, tr.lang)
     host = run.host or {}
     customer = clean(run.customer, SHORT) or tr("report.unknown")
@@ -311,7 +349,10 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         "audit": run.vantage_kind is Vantage.AUDIT,
         "counts": _counts((r.status.value for r in run.results), tr, keep_zero=True),
         "requirements": list(sections.values()),
-        "actions": _sorted_actions(actions),
+        "actions": [a for a in ranked if not a.waived],
+        "owner_sections": _owner_sections(ranked, tr, anchors),
+        "waived": [a for a in ranked if a.waived],
+        "waived_note": _waived_note(found.values(), tr),
         "evidence_limit": f"{EVIDENCE_LIMIT:,}".replace(",", "\u202f"),
     }
 
@@ -328,13 +369,13 @@ def _worst_key(status: str) -> int:
     return STATUS_ORDER.index(status)
 
 
-def _collect_action(actions: dict[tuple[str, str], tuple[ActionView, int, str]],
-                    result: Result, view: ResultView, group: CheckView,
-                    section: RequirementView, index: int, anchors: _Anchors) -> None:
-    """Fold a warn/fail/error into the to-do list: one item per check and remedy."""
+def _collect_action(actions: dict[tuple[str, str, str, bool], tuple[ActionView, int, str]],
+                    finding: Finding, view: ResultView, group: CheckView,
+                    section: RequirementView, anchors: _Anchors, tr: Translator,
+                    day: dt.date) -> None:
+    """Fold a finding into its owner's to-do list: one item per check and remedy."""
     status = view.badge.status
-    if status not in _ACTION_RANK:
-        return
+    index = finding.index
 
     def link() -> str:
         if not view.anchor:
@@ -342,17 +383,27 @@ def _collect_action(actions: dict[tuple[str, str], tuple[ActionView, int, str]],
         return view.anchor
 
     text = view.remediation or view.summary
-    key = (result.check_id, text)
+    key = (finding.owner, finding.result.check_id, text, finding.waived)
     known = actions.get(key)
     if known is None:
         item = ActionView(badge=view.badge, blocking=section.blocking, text=text,
                           check_title=group.title, check_id=group.id, targets=[], more=0,
-                          anchor=link())
+                          anchor=link(), owner=finding.owner, severity=finding.severity,
+                          waiver=view.waiver, waived=finding.waived)
         actions[key] = (item, index, section.key)
     else:
         item = known[0]
         if _ACTION_RANK[status] < _ACTION_RANK[item.badge.status]:
             item.badge, item.anchor = view.badge, link()
+        if SEVERITIES.index(finding.severity) < SEVERITIES.index(item.severity):
+            item.severity = finding.severity
+        item.waiver = item.waiver or view.waiver
+    if finding.due and (not item.due or finding.due < item.due):
+        item.due = clean(finding.due, SHORT)
+    item.severity_label = tr(f"severity.{item.severity}")
+    if item.due:
+        overdue = item.due < day.isoformat()
+        item.due_words = tr("actions.overdue" if overdue else "actions.due", date=item.due)
     if view.target in item.targets:
         return
     if len(item.targets) < ACTION_TARGETS:
@@ -361,13 +412,39 @@ def _collect_action(actions: dict[tuple[str, str], tuple[ActionView, int, str]],
         item.more += 1
 
 
-def _sorted_actions(actions: Mapping[tuple[str, str], tuple[ActionView, int, str]],
+def _sorted_actions(actions: Mapping[tuple[str, str, str, bool], tuple[ActionView, int, str]],
                     ) -> list[ActionView]:
-    """Blocking problems first, then fail, error, warn; ties in report order."""
+    """Most severe first, then the earliest due date, then fail, error, warn; ties in
+    report order."""
     order = {r.value: i for i, r in enumerate(Requirement)}
     ranked = sorted(actions.values(), key=lambda a: (
-        not a[0].blocking, _ACTION_RANK[a[0].badge.status], order.get(a[2], 99), a[1]))
+        *urgency(a[0].severity, a[0].due or None, 0)[:2], _ACTION_RANK[a[0].badge.status],
+        order.get(a[2], 99), a[1]))
     return [item for item, _, _ in ranked]
+
+
+def _waived_note(found: Iterable[Finding], tr: Translator) -> str:
+    """Under the verdict: how many findings a waiver keeps out of it, if any."""
+    n = sum(1 for f in found if f.waived)
+    return tr(f"verdict.waived.{'one' if n == 1 else 'other'}", n=n) if n else ""
+
+
+def _owner_sections(ranked: list[ActionView], tr: Translator,
+                    anchors: _Anchors) -> list[OwnerSection]:
+    """The customer's section always (it is what the report is for), then the supplier's
+    and the engineer's when they have something to do; waived findings are listed apart."""
+    sections = []
+    for owner in OWNERS:
+        mine = [a for a in ranked if a.owner == owner and not a.waived]
+        if owner == "customer" or mine:
+            anything = any(not a.waived for a in ranked)
+            sections.append(OwnerSection(
+                owner=owner, anchor=anchors.make("do", owner),
+                heading=tr(f"actions.heading_{owner}") if owner != "customer"
+                else tr("actions.heading"),
+                empty=tr("actions.none_customer") if anything else tr("actions.none"),
+                actions=mine))
+    return sections
 
 
 @functools.lru_cache(maxsize=8)

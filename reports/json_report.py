@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from accessready.agent.model import (
     LANGUAGES,
+    OWNERS,
     ExitCode,
     Requirement,
     RequirementOutcome,
@@ -55,7 +56,7 @@ def to_dict(run: Run) -> dict[str, Any]:
         "requirements": [o.to_json() for o in run.requirements],
         "counts": {s.value: counts.get(s.value, 0) for s in Status},
         "checks": run.catalogue,
-        "results": [r.to_json() for r in run.results],
+        "results": _results_json(run),
         "vantage": run.vantage,
         "self_check": run.self_check,
         # derived from the results (where it is read back from too): see model.INSECURE
@@ -68,6 +69,17 @@ def to_dict(run: Run) -> dict[str, Any]:
     if run.sources:
         data["merged_from"] = list(run.sources)
     return data
+
+
+def _results_json(run: Run) -> list[dict[str, Any]]:
+    """Every result; a finding also with who must act, how urgent it is, by when."""
+    from accessready.agent.findings import findings
+
+    out = [r.to_json() for r in run.results]
+    for finding in findings(run):
+        out[finding.index]["owner"] = finding.owner
+        out[finding.index]["severity"] = finding.severity
+    return out
 
 
 def render(run: Run, lang: str | None = None) -> bytes:
@@ -309,7 +321,34 @@ class _Reader:
             self.text(remediation, f"{where}.remediation"),
             "duration_s": self.seconds(item.get("duration_s", 0.0), f"{where}.duration_s"),
             "vantage": self.optional_string(item.get("vantage"), f"{where}.vantage"),
+            # findings only (absent in results written before owners existed); severity is
+            # not read back: the reports work it out again from the run
+            "owner": None if item.get("owner") is None else
+            self.one_of(OWNERS, item["owner"], f"{where}.owner"),
+            "due": None if item.get("due") is None else
+            self.day(item["due"], f"{where}.due"),
+            "waiver": None if item.get("waiver") is None else
+            self.waiver(item["waiver"], f"{where}.waiver"),
         }
+
+    def one_of(self, allowed: tuple[str, ...], value: Any, where: str) -> str:
+        if value not in allowed:
+            self.fail(where, "one of " + ", ".join(allowed), value)
+        return str(value)
+
+    def day(self, value: Any, where: str) -> str:
+        text = self.string(value, where)
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError:
+            self.fail(where, "a date such as 2026-06-30", value)
+        return text
+
+    def waiver(self, value: Any, where: str) -> dict[str, Any]:
+        item = self.obj(value, where)
+        return {"reason": self.string(self.need(item, "reason"), f"{where}.reason"),
+                "until": self.day(self.need(item, "until"), f"{where}.until"),
+                "expired": self.flag(item.get("expired", False), f"{where}.expired")}
 
     def outcome(self, value: Any, where: str) -> dict[str, Any]:
         item = self.obj(value, where)
@@ -341,6 +380,8 @@ class _Reader:
             entry["needs"] = self.strings(item["needs"], f"{where}.needs")
         if "vantages" in item:
             entry["vantages"] = self.strings(item["vantages"], f"{where}.vantages")
+        if "owner" in item:
+            entry["owner"] = self.one_of(OWNERS, item["owner"], f"{where}.owner")
         return entry
 
     def merged_source(self, value: Any, where: str) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from typing import Any
 
 from accessready.agent.audit_types import VERDICT_SEVERITY, AuditEntry, AuditReport
 from accessready.agent.changes import Change
+from accessready.agent.findings import findings as all_findings
+from accessready.agent.findings import owner_of, urgency
 from accessready.agent.model import ExitCode, Requirement, Result, Run, Status, Vantage, Verdict
 from accessready.reports.html import (
     CSP,
@@ -53,15 +55,14 @@ _VERDICT_ORDER = {v: -n for v, n in VERDICT_SEVERITY.items()}
 # -- shared helpers --------------------------------------------------------------------
 
 def findings(run: Run) -> list[Result]:
-    """The run's warn/error/fail results, blocking requirements first, then fail, error,
-    warn; ties in report order."""
-    blocking = {o.requirement for o in run.requirements if o.blocking}
+    """The run's warn/error/fail results that count (a waived one does not): most severe
+    first, then the earliest due date, then fail, error, warn; ties in report order."""
     order = {r: i for i, r in enumerate(Requirement)}
     ranked = sorted(
-        ((i, r) for i, r in enumerate(run.results) if r.status in _PROBLEM_RANK),
-        key=lambda pair: (pair[1].requirement not in blocking, _PROBLEM_RANK[pair[1].status],
-                          order.get(pair[1].requirement, 99), pair[0]))
-    return [r for _, r in ranked]
+        (f for f in all_findings(run) if not f.waived),
+        key=lambda f: (*urgency(f.severity, f.due, 0)[:2], _PROBLEM_RANK[f.result.status],
+                       order.get(f.result.requirement, 99), f.index))
+    return [f.result for f in ranked]
 
 
 def sorted_entries(report: AuditReport) -> list[AuditEntry]:
@@ -269,7 +270,8 @@ def _entry_json(entry: AuditEntry, label: str) -> dict[str, Any]:
         "trend": [{"finished_at": when, "verdict": v.value} for when, v in entry.trend],
         "findings": [{"check": r.check_id, "requirement": r.requirement.value,
                       "target": r.target, "status": r.status.value,
-                      "summary": r.summary.to_json()}
+                      "summary": r.summary.to_json(), "owner": owner_of(r, run.catalogue),
+                      **({"due": r.due} if r.due else {})}
                      for r in (findings(run) if run is not None else [])],
         "report": entry.report_href,
     }
@@ -492,4 +494,20 @@ def render_history(customer: str | None, rows: Any, lang: str | None = None) -> 
             out.append("    " + change_words(change, tr))
         if len(row.changes) > 6:
             out.append("    " + tr("overview.more", n=len(row.changes) - 6))
+    return "\n".join(out) + "\n"
+
+
+def render_prune_plan(plan: Any, lang: str | None = None) -> str:
+    """``history --prune``: what would be deleted (a ``PrunePlan``), per customer, before
+    anything is."""
+    tr = Translator(lang)
+    before = _short_time(plan.before)
+    if not plan.runs:
+        return clean(tr("prune.nothing", before=before), LINE) + "\n"
+    out = [clean(tr("prune.would", runs=plan.runs, results=plan.results, before=before,
+                    remaining=plan.remaining), LINE)]
+    for row in plan.per_customer:
+        out.append(clean(f"  {row['customer'][:60]}: " + tr(
+            "prune.customer", runs=row["runs"], oldest=_short_time(row["oldest"]),
+            newest=_short_time(row["newest"])), 1000))
     return "\n".join(out) + "\n"

@@ -11,10 +11,11 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from typing import Any, TextIO
 
 from accessready.agent.console import enable_vt, is_windows, kernel32
-from accessready.agent.model import Run, Status, Text, Verdict, insecure_notes
+from accessready.agent.model import OWNERS, Result, Run, Status, Text, Verdict, insecure_notes
 from accessready.agent.runner import Progress
 from accessready.reports.i18n import Translator
 from accessready.reports.textsafe import clean
@@ -90,6 +91,36 @@ class LiveLine:
             self.stream.flush()
 
 
+def _waiver_line(result: Result, lang: str) -> str:
+    """A waived finding (or one whose waiver ran out), with the waiver's reason."""
+    waiver = result.waiver or {}
+    until, reason = _one_line(str(waiver.get("until", ""))), _one_line(str(waiver.get(
+        "reason", "")))
+    if waiver.get("expired"):
+        words = (f"WAIVER RAN OUT {until} (counts again): {reason}" if lang != "sv" else
+                 f"UNDANTAGET GÄLLDE TILL {until} (räknas igen): {reason}")
+    else:
+        words = (f"WAIVED until {until}: {reason}" if lang != "sv" else
+                 f"UNDANTAGET till och med {until}: {reason}")
+    return f"      {_one_line(result.check_id)} {_one_line(result.target)}: {words}"
+
+
+_OWNER_WORDS = {"en": {"customer": "customer", "supplier": "supplier", "engineer": "engineer"},
+                "sv": {"customer": "kunden", "supplier": "leverantören", "engineer": "teknikern"}}
+
+
+def _todo_line(run: Run, lang: str) -> str:
+    """Who must act on how many findings (the HTML report lists them): "" for none."""
+    from accessready.agent.findings import findings
+
+    counts = Counter(f.owner for f in findings(run) if not f.waived)
+    if not counts:
+        return ""
+    words = _OWNER_WORDS["sv" if lang == "sv" else "en"]
+    parts = ", ".join(f"{words[o]} {counts[o]}" for o in OWNERS if counts.get(o))
+    return f"(To do: {parts})" if lang != "sv" else f"(Att göra: {parts})"
+
+
 def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 100,
                  show_skipped: bool = False) -> str:
     """The compact table: one row per result, then requirements and the verdict."""
@@ -114,6 +145,12 @@ def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 
         target = _one_line(r.target)
         target = target if len(target) <= tgt_w else target[: tgt_w - 1] + "…"
         out.append(f"{status} {_one_line(r.check_id):<{id_w}} {target:<{tgt_w}} {summary}")
+    for r in rows:
+        if r.waiver and r.status in (Status.WARN, Status.FAIL):
+            out.append(_waiver_line(r, lang))
+    todo = _todo_line(run, lang)
+    if todo:
+        out.append(todo)
     skipped = sum(1 for r in run.results if r.status is Status.SKIP)
     if skipped and not show_skipped:
         out.append(f"({skipped} skipped)" if lang == "en" else f"({skipped} överhoppade)")

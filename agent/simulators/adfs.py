@@ -384,6 +384,8 @@ class AdfsSimulator:
     backend: AdfsSimulator | None = None
     metadata_override: bytes | None = None
     service_running: bool = True
+    # False: a hardened WAP that does not publish /adfs/services/trust/mex (404)
+    mex_published: bool = True
     require_sni: bool = True
     max_tls: ssl.TLSVersion | None = None
     seen: list[Seen] = field(default_factory=list)
@@ -435,6 +437,8 @@ class AdfsSimulator:
                 if backend is None or not backend.service_running:
                     return 503, "text/html; charset=us-ascii", _HTTPAPI_503
                 if path == MEX_PATH:
+                    if not self.mex_published:
+                        return 404, "text/html; charset=us-ascii", _HTTPAPI_404
                     return 200, "application/soap+xml; charset=utf-8", backend.mex
                 body = self.metadata_override or backend.metadata_override or backend.metadata
                 return 200, "application/samlmetadata+xml", body

@@ -9,6 +9,9 @@ Policies, as the real servers answer ``remote.rdp``'s three requests:
   Services" signature;
 * ``tls`` — xrdp 0.9 with ``security_layer=negotiate``: TLS when the request has the TLS
   bit (also when CredSSP was asked for: xrdp has no NLA), classic RDP security otherwise.
+* ``unknown_failure`` — a server that refuses requests without CredSSP with a failure
+  code [MS-RDPBCGR] does not define (``UNKNOWN_FAILURE_CODE``) and selects CredSSP when
+  offered: nothing it says tells whether NLA is *required*.
 
 After the Connection Confirm the connection is closed: nothing else of RDP is spoken.
 """
@@ -23,19 +26,21 @@ from accessready.agent.simulators.stream import StreamServer
 # TPKT + X.224 CC, dst-ref 0, src-ref 0x1234 (as Windows and xrdp send it), class 0.
 _CC_PREFIX = bytes.fromhex("03 00 00 13 0e d0 00 00 12 34 00")
 _HYBRID, _HYBRID_EX, _SSL = 0x02, 0x08, 0x01
+UNKNOWN_FAILURE_CODE = 0x2A
 
 
 def confirm(requested: int | None, policy: str) -> bytes:
     """The Connection Confirm for a request's requestedProtocols (None: no RDP_NEG_REQ)."""
     if requested is None:
         return bytes.fromhex("03 00 00 0b 06 d0 00 00 12 34 00")
-    if policy == "nla_required":
+    if policy in ("nla_required", "unknown_failure"):
+        refusal = 5 if policy == "nla_required" else UNKNOWN_FAILURE_CODE
         if requested & _HYBRID_EX:
             neg = struct.pack("<BBHI", 2, 0x1F, 8, _HYBRID_EX)
         elif requested & _HYBRID:
             neg = struct.pack("<BBHI", 2, 0x1F, 8, _HYBRID)
         else:
-            neg = struct.pack("<BBHI", 3, 0, 8, 5)
+            neg = struct.pack("<BBHI", 3, 0, 8, refusal)
     else:
         neg = struct.pack("<BBHI", 2, 0x01, 8, _SSL if requested & _SSL else 0)
     return _CC_PREFIX + neg
@@ -52,7 +57,7 @@ class RdpSimulator:
     """Answers X.224 negotiation on loopback; ``start()``, ``port``, ``stop()``."""
 
     def __init__(self, policy: str = "nla_required", host: str = "127.0.0.1") -> None:
-        if policy not in ("nla_required", "tls"):
+        if policy not in ("nla_required", "tls", "unknown_failure"):
             raise ValueError(f"unknown policy {policy}")
         self.policy = policy
         self._server = StreamServer(self._answer, host, conn_timeout=2.0, name="rdp-sim")

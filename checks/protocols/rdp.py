@@ -149,6 +149,8 @@ class RdpAssessment:
       such request was accepted. (6 strictly means TLS plus a client certificate: the
       server still authenticates the user before a session exists.)
     * ``failures``: ``(requested, failure name)`` for every refused probe.
+    * ``unknown_failure_codes``: failure codes [MS-RDPBCGR] does not define; such a refusal
+      says nothing about NLA, so it never decides ``nla_required``.
     * ``nla_supported``: a request offering CredSSP got CredSSP selected.
     * ``classic_rdp_security_allowed``: the server agreed to classic RDP security (weak),
       or refused TLS with SSL_NOT_ALLOWED_BY_SERVER (configured for classic only).
@@ -166,6 +168,7 @@ class RdpAssessment:
     legacy_server: bool
     failures: tuple[tuple[int, str], ...]
     mismatches: tuple[tuple[int, int], ...]
+    unknown_failure_codes: tuple[int, ...] = ()
 
 
 def protocol_names(protocols: int) -> tuple[str, ...]:
@@ -315,6 +318,7 @@ def assess(replies: Mapping[int, ConnectionConfirm]) -> RdpAssessment:
     accepted: set[int] = set()
     mismatches: list[tuple[int, int]] = []
     failures: list[tuple[int, str]] = []
+    unknown_codes: dict[int, None] = {}
     non_nla_accepted = nla_refusal = False
     nla_asked = nla_selected = False
     classic_asked = classic_refused = False
@@ -341,6 +345,8 @@ def assess(replies: Mapping[int, ConnectionConfirm]) -> RdpAssessment:
                 non_nla_accepted = True
         elif reply.kind == "failure" and reply.failure_code is not None:
             failures.append((requested, reply.failure_name or str(reply.failure_code)))
+            if reply.failure_code not in FAILURE_NAMES:
+                unknown_codes.setdefault(reply.failure_code)
             if not offers_nla and reply.failure_code in _NLA_FAILURES:
                 nla_refusal = True
             if requested == PROTOCOL_RDP:
@@ -362,4 +368,5 @@ def assess(replies: Mapping[int, ConnectionConfirm]) -> RdpAssessment:
         legacy_server=legacy,
         failures=tuple(failures),
         mismatches=tuple(mismatches),
+        unknown_failure_codes=tuple(unknown_codes),
     )

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from accessready.agent.simulators.pptp import PptpSimulator
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,3 +63,13 @@ username = "support"
 password = {{ env = "AR_CANARY" }}
 """ + rest, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def gateway() -> Iterator[PptpSimulator]:
+    """The customer's PPTP gateway: the simulator on loopback (stop it: it went away)."""
+    sim = PptpSimulator().start()
+    try:
+        yield sim
+    finally:
+        sim.stop()

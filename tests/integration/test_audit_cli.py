@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -128,15 +127,6 @@ def test_bad_vantage_labels_are_usage_errors(tmp_path: Path, label: str) -> None
 
 # -- audit and history ------------------------------------------------------------------
 
-@pytest.fixture
-def gateway() -> Iterator[PptpSimulator]:
-    sim = PptpSimulator().start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
 def test_audit_history_and_prune(tmp_path: Path, gateway: PptpSimulator) -> None:
     folder = tmp_path / "profiles"
     folder.mkdir()
@@ -196,9 +186,114 @@ def test_audit_history_and_prune(tmp_path: Path, gateway: PptpSimulator) -> None
     assert accessready("report", str(exported), "--nagios").returncode == 1
 
     one_line_error(accessready("history", "Kund", "--history", db), "matches 3 customers")
-    out = accessready("history", "--history", db, "--prune", "--before", "2999-01-01")
-    assert out.returncode == 0 and "removed 6 runs" in out.stderr, out.stderr
-    assert "No runs recorded yet." in accessready("history", "--history", db).stdout
+    # Kund B's run is not Kund A's to export
+    one_line_error(accessready("history", "Kund A", "--history", db, "--run",
+                               str(_run_ids(db, "Kund B")[0]), "--json", str(exported)),
+                   "is of 'Kund B', not of 'Kund A'")
+
+
+def _run_ids(db: str, customer: str) -> list[int]:
+    out = accessready("history", customer, "--history", db, "--format", "json")
+    return [r["id"] for r in json.loads(out.stdout)["runs"]]
+
+
+def _old_history(path: Path, today_too: bool = True) -> None:
+    """Three customers' runs from 2020 and 2021 and (``today_too``) one of Kund A from
+    today."""
+    import datetime as dt
+
+    from accessready.agent.history import History
+    from tests.unit.runs import make_run, result
+
+    today = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with History(path) as history:
+        for customer, when in (("Kund A", "2020-03-01"), ("Kund A", "2021-03-01"),
+                               ("Kund B", "2020-06-01"), ("Kund C", "2021-01-15")):
+            history.record(make_run([result("admin.agreement", "x", "pass")],
+                                    customer=customer, finished_at=f"{when}T02:00:00+00:00"))
+        if today_too:
+            history.record(make_run([result("admin.agreement", "x", "pass")],
+                                    customer="Kund A", finished_at=today))
+
+
+def _stored(path: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+
+@pytest.mark.parametrize("lang,would,per_customer", [
+    ("en", "Would delete 3 runs (3 results) finished before 2021-02-01 00:00 UTC; 2 runs "
+           "would remain:", "  Kund A: 1 runs, 2020-03-01"),
+    ("sv", "Skulle ta bort 3 körningar (3 resultat) klara före 2021-02-01 00:00 UTC; 2 "
+           "körningar skulle finnas kvar:", "  Kund A: 1 körningar, 2020-03-01"),
+])
+def test_prune_lists_first_and_needs_a_yes(tmp_path: Path, lang: str, would: str,
+                                           per_customer: str) -> None:
+    db = tmp_path / "audit.db"
+    _old_history(db)
+    args = ["history", "--history", str(db), "--prune", "--before", "2021-02-01",
+            "--lang", lang]
+    out = accessready(*args, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == would
+    assert per_customer in out.stdout and "Kund C" in out.stdout
+    assert _stored(db) == 5  # a dry run deletes nothing
+    # no terminal to ask and no --yes: refused, nothing deleted
+    one_line_error(accessready(*args, stdin=""), "would delete 3 runs", "--yes")
+    assert _stored(db) == 5
+    out = accessready(*args, "--yes")
+    assert out.returncode == 0 and "removed 3 runs" in out.stderr, out.stderr
+    assert _stored(db) == 2
+
+
+def test_prune_asks_on_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    db = tmp_path / "audit.db"
+    _old_history(db)
+    for answer, left in (("n\n", 5), ("y\n", 3)):
+        leader, follower = pty.openpty()  # stdin is a terminal: the command asks
+        try:
+            os.write(leader, answer.encode())  # typed ahead; read when the prompt asks
+            proc = subprocess.run(
+                [sys.executable, "-m", "accessready", "history", "Kund A", "--history",
+                 str(db), "--prune", "--keep-days", "30"], stdin=follower,
+                capture_output=True, text=True, timeout=60)
+        finally:
+            os.close(leader)
+            os.close(follower)
+        assert "Delete these 2 runs for good?" in proc.stderr, proc.stderr
+        assert _stored(db) == left, proc.stderr
+        assert proc.returncode == (3 if answer == "n\n" else 0), proc.stderr
+
+
+def test_prune_refuses_a_mistyped_date_and_deleting_everything(tmp_path: Path) -> None:
+    db = tmp_path / "audit.db"
+    _old_history(db)
+    base = ["history", "--history", str(db), "--prune", "--yes"]
+    one_line_error(accessready(*base, "--before", "2062-01-01"), "in the future")
+    one_line_error(accessready(*base, "--before", "2021-1-5"), "YYYY-MM-DD")
+    one_line_error(accessready(*base, "--before", "2021-02-30"), "not a day of the calendar")
+    one_line_error(accessready(*base, "--before", "01/02/2021"), "YYYY-MM-DD")
+    assert _stored(db) == 5
+
+
+def test_prune_of_every_run_of_every_customer_needs_delete_all(tmp_path: Path) -> None:
+    db = tmp_path / "audit.db"
+    _old_history(db, today_too=False)
+    base = ["history", "--history", str(db), "--prune", "--keep-days", "30", "--yes"]
+    one_line_error(accessready(*base), "would delete all 4 stored runs of every customer",
+                   "--delete-all")
+    assert _stored(db) == 4
+    # one customer's whole history is fine: the others keep theirs
+    assert accessready(*base[:1], "Kund B", *base[1:]).returncode == 0
+    assert _stored(db) == 3
+    out = accessready(*base, "--delete-all")
+    assert out.returncode == 0 and "removed 3 runs" in out.stderr, out.stderr
+    assert _stored(db) == 0
 
 
 def test_second_audit_is_refused_while_the_first_runs(tmp_path: Path) -> None:

@@ -63,10 +63,12 @@ def catalogue() -> dict[str, dict]:
 
 def _r(check: str, req: Requirement, target: str, status: Status, summary: Text,
        details: dict | None = None, fix: Text | None = None, method: str | None = None,
-       duration: float = 0.12) -> Result:
+       duration: float = 0.12, owner: str = "customer", due: str | None = None) -> Result:
+    finding = status in (Status.WARN, Status.FAIL, Status.ERROR)
     return Result(check_id=check, target=target, status=status, summary=summary,
                   details=details or {}, remediation=fix, duration_s=duration,
-                  requirement=req, method=method)
+                  requirement=req, method=method, owner=owner if finding else None,
+                  due=due if finding else None)
 
 
 FIX_GATEWAY = t("Open TCP 443 on vpn.exempel.se to the supplier and offer the group "
@@ -93,7 +95,8 @@ def full_results() -> list[Result]:
              "Windows 10 22H2: senaste uppdateringen för 64 dagar sedan."),
            {"build": "19045.4529", "last_update_days": 64},
            t("Install the latest Windows updates on the engineer's machine.",
-             "Installera de senaste Windows-uppdateringarna på teknikerns dator.")),
+             "Installera de senaste Windows-uppdateringarna på teknikerns dator."),
+           owner="engineer"),
         _r("anyconnect.gateway", R.ACCESS, "vpn.exempel.se:443", S.FAIL,
            t("TLS handshake succeeded but group 'Leverantorer' is not offered.",
              "TLS-handskakningen lyckades men gruppen 'Leverantorer' erbjuds inte."),
@@ -112,7 +115,7 @@ def full_results() -> list[Result]:
            {"port": 5938, "timeout_s": 10}, t(
                "The check could not decide; make sure this machine can reach the target.",
                "Kontrollen kunde inte avgöra; se till att datorn når målet."),
-           method="teamviewer", duration=10.0),
+           method="teamviewer", duration=10.0, owner="engineer"),
         _r("account.login", R.ACCOUNT, "adfs01", S.FAIL,
            t("WinRM NTLM authentication was refused (HTTP 401).",
              "WinRM NTLM-autentisering nekades (HTTP 401)."),
@@ -131,7 +134,8 @@ def full_results() -> list[Result]:
         _r("adfs.tls", R.ADFS, "sts.exempel.se", S.WARN,
            t("Certificate expires in 21 days (2026-12-16).",
              "Certifikatet går ut om 21 dagar (2026-12-16)."),
-           {"subject": "CN=sts.exempel.se", "not_after": "2026-12-16T23:59:59Z"}, FIX_CERT),
+           {"subject": "CN=sts.exempel.se", "not_after": "2026-12-16T23:59:59Z"}, FIX_CERT,
+           due="2026-12-16"),
         _r("wap.proxy_trust", R.ADFS, "wap01", S.PASS,
            t("Proxy trust certificate valid for 190 days.",
              "Proxyförtroendecertifikatet gäller i 190 dagar till."), {"days_left": 190}),

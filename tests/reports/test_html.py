@@ -160,7 +160,8 @@ def test_headings_form_an_outline_without_skipped_levels(sample_run: Run) -> Non
     for before, after in itertools.pairwise(levels):
         assert after <= before + 1, f"heading jumps from h{before} to h{after}"
     h2 = [text for level, text in doc.headings if level == 2]
-    assert h2 == ["Verdict", "Requirements", "What the customer must do", "Checks in detail"]
+    assert h2 == ["Verdict", "Requirements", "What the customer must do",
+                  "What the engineer must do", "Checks in detail"]
 
 
 def test_status_is_never_told_by_colour_alone(sample_run: Run) -> None:

@@ -124,6 +124,7 @@ class NodeSpec:
     require_sni: bool = True
     max_tls: Any = None
     listen: bool = True  # False: the profile lists it, nothing listens (refused)
+    mex: bool = True  # False: a WAP that does not publish mex (404), as hardened proxies do
 
 
 @dataclass
@@ -220,7 +221,8 @@ def farm(tmp: Path, specs: Sequence[NodeSpec], *, dns_internal: dict | None = No
                 else default_md, chain_pem=chain, host=addresses[spec.name],
                 https_port=https, http_port=http, skew=spec.skew,
                 metadata_override=spec.metadata_override,
-                service_running=spec.service_running, require_sni=spec.require_sni,
+                service_running=spec.service_running, mex_published=spec.mex,
+                require_sni=spec.require_sni,
                 max_tls=spec.max_tls)
         return make
 

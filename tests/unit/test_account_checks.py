@@ -296,6 +296,12 @@ def test_windows_status_rules(lab, changes, status, words) -> None:
     result = results_by(sims.run(checks=[account.StatusCheck]))["account.status", "adfs01"]
     assert result.status is status, result.summary.en
     assert words in result.summary.en
+    # the account's end date is the due date of an ending account (not the password's)
+    ends = {"account ends in 5 days": 5, "end date": -2}.get(words)
+    if ends is not None:
+        day = dt.datetime.now(dt.UTC) + dt.timedelta(days=ends)
+        assert result.due in (day.date().isoformat(),
+                              (day - dt.timedelta(days=1)).date().isoformat()), result.due
 
 
 def test_linux_status_rules(lab) -> None:
@@ -303,6 +309,8 @@ def test_linux_status_rules(lab) -> None:
                                account_expires_in_days=300, passwd_state="P"))
     result = results_by(sims.run(checks=[account.StatusCheck]))["account.status", "sync01"]
     assert result.status is Status.WARN and "expires in 5 days" in result.summary.en
+    assert result.owner == "customer"
+    assert result.due == (dt.datetime.now(dt.UTC) + dt.timedelta(days=5)).date().isoformat()
     sims2 = lab(linux=LinuxHost(passwd_state="L"))
     locked = results_by(sims2.run(checks=[account.StatusCheck]))["account.status", "sync01"]
     assert locked.status is Status.FAIL and "locked out" in locked.summary.en

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,7 @@ def test_signing_certificate_near_expiry_warns(tmp_path: Path) -> None:
     (signing,) = cert_results(results)["token-signing"]
     assert signing.status is Status.WARN
     assert "expires in 11 days" in signing.summary.en
+    assert signing.due == signing.details["certificate"]["not_after"][:10]
     assert signing.remediation == AdfsMetadataCheck.remediation["expiring"]
 
 
@@ -165,6 +167,43 @@ def test_probe_wap_answers_while_adfs_is_down(tmp_path: Path) -> None:
     adfs = results["adfs01"]
     assert adfs.status is Status.FAIL  # the only AD FS node
     assert "no AD FS node answers" in adfs.summary.en
+
+
+def test_probe_wap_with_mex_turned_off_is_proven_by_metadata(tmp_path: Path) -> None:
+    """A hardened WAP answers mex with 404; signed metadata through it proves AD FS."""
+    with farm(tmp_path, [NodeSpec("adfs01", "adfs"), NodeSpec("wap01", "wap", mex=False)]) as f:
+        results = by_target(f.run(AdfsProbeCheck()))
+    wap = results["wap01"]
+    assert wap.details["mex"]["status"] == 404
+    assert wap.details["metadata"]["status"] == 200 and wap.details["metadata_signed"]
+    assert wap.status is Status.PASS
+    assert "/adfs/services/trust/mex is not published through it (mex: 404" in wap.summary.en
+    assert "signed federation metadata through it proves" in wap.summary.en
+    assert "signerad federationsmetadata genom den visar" in wap.summary.sv
+
+
+def test_probe_wap_with_mex_off_and_adfs_down_still_fails(tmp_path: Path) -> None:
+    """Without mex, the metadata fallback must not hide a dead back end."""
+    with farm(tmp_path, [NodeSpec("adfs01", "adfs", service_running=False),
+                         NodeSpec("wap01", "wap", mex=False)]) as f:
+        f.nodes["wap01"].backend = f.nodes["adfs01"]
+        results = by_target(f.run(AdfsProbeCheck()))
+    wap = results["wap01"]
+    assert wap.status is Status.FAIL
+    assert wap.details["metadata"]["status"] == 503
+    assert "(mex: 503; metadata: 503)" in wap.summary.en
+
+
+def test_probe_wap_with_mex_off_and_unsigned_metadata_fails(tmp_path: Path) -> None:
+    """Unsigned metadata is not what AD FS writes: no proof of the back end."""
+    unsigned = re.sub(rb"<ds:Signature .*?</ds:Signature>", b"", metadata(), flags=re.S)
+    assert b"Signature" not in unsigned
+    with farm(tmp_path, [NodeSpec("adfs01", "adfs"),
+                         NodeSpec("wap01", "wap", mex=False, metadata_override=unsigned)]) as f:
+        results = by_target(f.run(AdfsProbeCheck()))
+    wap = results["wap01"]
+    assert wap.details["metadata_signed"] is False
+    assert wap.status is Status.FAIL and "metadata: not signed" in wap.summary.en
 
 
 def test_probe_one_of_two_adfs_nodes_down_warns(tmp_path: Path) -> None:

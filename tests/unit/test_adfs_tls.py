@@ -107,6 +107,8 @@ def test_expiry_is_judged_against_the_context_clock(tmp_path: Path) -> None:
         result = by_target(f.run(AdfsTlsCheck(), now=lambda: later))["adfs01"]
     assert result.status is Status.WARN
     assert result.remediation == AdfsTlsCheck.remediation["expiring"]
+    not_after = result.details["tls"]["certificate"]["not_after"]
+    assert result.due == not_after[:10] and result.owner == "customer"
 
 
 def test_skipped_without_adfs_section() -> None:

@@ -263,6 +263,7 @@ def test_proxy_trust_renewal_stalled_warns() -> None:
     result = judge(WapProxyTrustCheck(), payload)
     assert result.status is Status.WARN
     assert result.remediation == WapProxyTrustCheck.remediation["stalled"]
+    assert result.due == result.details["newest_proxy_trust"]["not_after"][:10]
 
 
 def test_proxy_trust_missing_and_unreachable() -> None:

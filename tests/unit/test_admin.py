@@ -101,6 +101,9 @@ def test_agreement_expiring_soon_warns(dns: DnsSimulator) -> None:
     results = run_admin(dns, f'name = "X"\nagreement = "SA-1"\nagreement_valid_until = {soon}')
     result = results[("admin.agreement", "X")]
     assert result.status is Status.WARN and result.details["days_left"] == 10
+    assert (result.due, result.owner) == (soon, "customer")  # renewing it: the customer's
+    missing = run_admin(dns, 'name = "X"')[("admin.agreement", "X")]
+    assert (missing.owner, missing.due) == ("supplier", None)  # recording it in the profile
 
 
 def test_null_mx_fails(dns: DnsSimulator) -> None:

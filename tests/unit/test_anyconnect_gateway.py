@@ -107,6 +107,8 @@ def test_tls_problems(tls, cert, ca, status, fix):
     assert result.status is status, result.summary.en
     assert result.remediation == AnyConnectGatewayCheck.remediation[fix]
     assert result.details["exchange"]["tls"]["certificate"]["sha256"]
+    not_after = result.details["exchange"]["tls"]["certificate"]["not_after"][:10]
+    assert result.due == (not_after if fix in ("cert_expired", "cert_expiring") else None)
 
 
 def test_verification_off_is_loud(tls):

@@ -123,6 +123,33 @@ def test_prune_removes_old_runs_results_and_unused_catalogues(tmp_path: Path) ->
         assert db.integrity() == "ok"
 
 
+def test_prune_plan_lists_what_would_go_and_deletes_nothing(tmp_path: Path) -> None:
+    with History(tmp_path / "a.db") as db:
+        for n in range(4):
+            db.record(_run(n))
+        db.record(_run(1, customer="Annan kommun"))
+        plan = db.prune_plan(dt.datetime.fromisoformat(_day(2)))
+        assert (plan.runs, plan.results, plan.remaining) == (3, 6, 2)
+        assert [(c["customer"], c["runs"]) for c in plan.per_customer] == [
+            ("Annan kommun", 1), ("Exempel kommun", 2)]
+        assert plan.per_customer[1]["oldest"][:10] == _day(0)[:10]
+        assert not plan.deletes_everything
+        assert db.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 5  # untouched
+        everything = db.prune_plan(dt.datetime.fromisoformat(_day(9)))
+        assert everything.deletes_everything and everything.remaining == 0
+        # one customer's whole history is not "everything": the others keep theirs
+        assert not db.prune_plan(dt.datetime.fromisoformat(_day(9)),
+                                 "Annan kommun").deletes_everything
+
+
+def test_run_customer_names_the_runs_owner(tmp_path: Path) -> None:
+    with History(tmp_path / "a.db") as db:
+        first = db.record(_run(0, customer="Annan kommun"))
+        assert db.run_customer(first) == "Annan kommun"
+        with pytest.raises(HistoryError, match="no run with id 99"):
+            db.run_customer(99)
+
+
 def test_pruned_data_is_gone_from_the_files(tmp_path: Path) -> None:
     """secure_delete and a WAL truncate: a purged customer's name is not left in free
     pages or in the -wal file."""

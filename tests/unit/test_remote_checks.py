@@ -101,6 +101,46 @@ def test_rdp_simulator_policies(tmp_path) -> None:
         assert result.status is status
 
 
+@pytest.mark.parametrize("answers,codes", [
+    ("all", "42 (0x2A)"),  # every request refused with a code RDP does not define
+    ("but_credssp", "42 (0x2A)"),  # CredSSP accepted, the rest refused that way
+])
+def test_rdp_unknown_failure_code_is_not_read_as_nla_not_required(tmp_path, answers,
+                                                                  codes) -> None:
+    odd = bytes.fromhex(CC + "03 00 08 00 2a 00 00 00")
+    if answers == "all":
+        server = ReplayServer(lambda _: odd)
+    else:
+        server = ReplayServer(lambda r: WIN_HYBRID_EX if r[-4] & 0x02 else odd)
+    try:
+        [result] = run_one(remote.RdpCheck, server_toml(
+            "adfs01", extra=f"rdp = {{ port = {server.port} }}"), tmp_path)
+    finally:
+        server.stop()
+    assert "NLA is not required" not in result.summary.en
+    assert "NLA krävs inte" not in result.summary.sv
+    assert f"could not tell whether NLA is required: the server refused with failure code " \
+           f"{codes}, which RDP does not define" in result.summary.en
+    assert f"kunde inte avgöra om NLA krävs: servern avvisade med felkod {codes}" \
+        in result.summary.sv
+    assert result.status is Status.WARN  # RDP answers: reachable, NLA undecided
+    assert result.remediation == remote.RdpCheck.remediation["nla_unknown"]
+    assert result.details["assessment"]["unknown_failure_codes"] == [42]
+    assert result.details["probes"][0]["reply"]["failure_name"] == "UNKNOWN(42)"
+
+
+def test_rdp_simulator_unknown_failure_policy(tmp_path) -> None:
+    sim = RdpSimulator("unknown_failure").start()
+    try:
+        [result] = run_one(remote.RdpCheck, server_toml(
+            "adfs01", extra=f"rdp = {{ port = {sim.port} }}"), tmp_path)
+    finally:
+        sim.stop()
+    assert result.details["assessment"]["nla_required"] is None
+    assert result.details["assessment"]["nla_supported"] is True
+    assert "could not tell whether NLA is required" in result.summary.en
+
+
 def test_rdp_not_rdp_refused_and_silent(tmp_path) -> None:
     http = ReplayServer(lambda _: b"HTTP/1.1 400 Bad Request\r\n\r\n")
     silent = HostileServer("silent").start()

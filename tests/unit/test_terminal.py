@@ -23,7 +23,7 @@ def _run():
 
     profile = parse_profile('[customer]\nname = "Å kund"\n[access]\nmethods = ["teamviewer"]\n')
     results = (Result("admin.dpa", "Å kund", Status.FAIL, t("No DPA.", "Inget PUB-avtal."),
-                      requirement=Requirement.ADMIN),
+                      requirement=Requirement.ADMIN, owner="customer"),  # as checks make it
                Result("admin.agreement", "Å kund", Status.SKIP, t("-", "-")))
     verdict, outcomes = decide(results, profile)
     return Run("Å kund", "p.toml", "2026-11-25T12:00:00+00:00", "2026-11-25T12:00:01+00:00",

@@ -280,6 +280,20 @@ def test_assess_nothing_answered() -> None:
     assert result.classic_rdp_security_allowed is None
 
 
+def test_assess_unknown_failure_code_decides_nothing_about_nla() -> None:
+    """A refusal with a code [MS-RDPBCGR] does not define is named, never read as NLA."""
+    odd = _cc(h(CC_PREFIX + "03 00 08 00 2a 00 00 00"))
+    assert odd.failure_name == "UNKNOWN(42)"
+    result = rdp.assess({0x00: odd, 0x01: odd, 0x0B: _cc(WIN_RSP_HYBRID_EX)})
+    assert result.speaks_rdp
+    assert result.nla_required is None  # neither "required" nor "not required"
+    assert result.nla_supported is True
+    assert result.unknown_failure_codes == (42,)
+    assert rdp.assess({0x00: odd}).nla_required is None
+    # a known NLA refusal beside it still decides
+    assert rdp.assess({0x00: odd, 0x01: _cc(WIN_HYBRID_REQUIRED)}).nla_required is True
+
+
 def test_assess_ignores_protocol_that_was_not_offered() -> None:
     # Selecting HYBRID for a TLS-only request is a violation: evidence, not acceptance.
     result = rdp.assess({0x01: _cc(WIN_RSP_HYBRID)})

@@ -1,0 +1,127 @@
+"""Findings: owners declared by every check, the waiver rules, and the verdict with waivers."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from accessready.agent.checkapi import GENERIC_OWNERS, Check, Target
+from accessready.agent.findings import apply_waivers, counted, findings, waived
+from accessready.agent.model import OWNERS, Requirement, Status, Verdict, t
+from accessready.agent.profile import ProfileError, check_waivers, expired_waivers, parse_profile
+from accessready.agent.registry import load_registry
+from accessready.agent.runner import ContextFactory, Job, run_job
+from accessready.agent.verdict import decide
+
+from .runs import PROFILE, PROFILE_TOML, make_run, result
+
+TODAY = dt.date(2026, 12, 3)
+
+
+def test_every_check_declares_owners_for_its_own_remediation_keys() -> None:
+    for check in load_registry().checks:
+        assert check.owner in OWNERS, check.id
+        for key, owner in check.owners.items():
+            assert owner in OWNERS, (check.id, key)
+            assert key in check.remediation or key in GENERIC_OWNERS, (check.id, key)
+
+
+@pytest.mark.parametrize("check_id,key,owner", [
+    ("workstation.os", "stale", "engineer"),           # the engineer's own machine
+    ("anyconnect.split_tunnel", "connect", "engineer"),  # connect the VPN and run again
+    ("anyconnect.split_tunnel", "full", "customer"),   # split tunnelling on the gateway
+    ("anyconnect.split_tunnel", "profile", "supplier"),  # networks missing from the profile
+    ("admin.contacts", "default", "supplier"),         # correct the profile
+    ("admin.contacts", "missing", "customer"),         # name a support address
+    ("adfs.tls", "expiring", "customer"),
+    ("adfs.tls", "verify_off", "supplier"),
+    ("account.login", "account_locked", "customer"),
+    ("account.login", "resolver", "engineer"),         # this machine's DNS
+    ("remote.rdp", "error", "engineer"),               # could not decide: look, run again
+    ("service.running", "no_method", "supplier"),
+])
+def test_owner_of_remediation(check_id: str, key: str, owner: str) -> None:
+    check = next(c for c in load_registry().checks if c.id == check_id)
+    assert check.owner_of(key) == owner
+
+
+class _Stuck(Check):
+    id = "mine.stuck"
+    title = t("Stuck", "Fast")
+    requirement = Requirement.SERVERS
+
+    def run(self, ctx, target):
+        raise RuntimeError("boom")
+
+
+def test_a_crash_is_the_engineers_to_look_at_and_a_pass_has_no_owner() -> None:
+    [crashed] = run_job(Job(0, _Stuck(), Target("x")), ContextFactory(PROFILE), 5.0)
+    assert crashed.status is Status.ERROR and crashed.owner == "engineer"
+    passed = _Stuck().result("x", Status.PASS, t("ok", "ok"), due=dt.date(2027, 1, 1))
+    assert (passed.owner, passed.due) == (None, None)
+    due = _Stuck().result("x", Status.WARN, t("soon", "snart"),
+                          due=dt.datetime(2027, 1, 1, 23, 30, tzinfo=dt.UTC))
+    assert (due.owner, due.due) == ("customer", "2027-01-01")
+
+
+WAIVED_TOML = PROFILE_TOML + """
+[[waivers]]
+check = "anyconnect.gateway"
+target = "vpn.exempel.se"
+reason = "Replaced in January"
+until = 2026-12-31
+[[waivers]]
+check = "account.login"
+reason = "cannot waive an error"
+until = 2026-12-31
+"""
+LINES = WAIVED_TOML.splitlines()
+
+
+def test_waivers_apply_to_matching_warn_and_fail_until_their_date() -> None:
+    profile = parse_profile(WAIVED_TOML, allow_expired_waivers=True)
+    results = [result("anyconnect.gateway", "vpn.exempel.se", "fail"),
+               result("anyconnect.gateway", "vpn2.exempel.se", "fail"),  # other target
+               result("account.login", "adfs01", "error")]                # not waivable
+    applied = apply_waivers(results, profile.waivers, TODAY)
+    assert applied[0].waiver == {"reason": "Replaced in January", "until": "2026-12-31",
+                                 "expired": False}
+    assert applied[1].waiver is None and applied[2].waiver is None
+    assert [waived(r) for r in applied] == [True, False, False]
+    assert [r.status for r in counted(applied)] == [Status.PASS, Status.FAIL, Status.ERROR]
+    later = apply_waivers(results, profile.waivers, dt.date(2027, 1, 1))
+    assert later[0].waiver["expired"] is True and not waived(later[0])
+
+
+def test_a_waived_failure_does_not_count_toward_the_verdict_until_it_runs_out() -> None:
+    profile = parse_profile(WAIVED_TOML, allow_expired_waivers=True)
+    gateway = [result("anyconnect.gateway", "vpn.exempel.se", "fail")]
+    assert decide(gateway, profile)[0] is Verdict.NOT_READY
+    on_day = apply_waivers(gateway, profile.waivers, dt.date(2026, 12, 31))  # the last day
+    assert decide(on_day, profile)[0] is Verdict.READY
+    after = apply_waivers(gateway, profile.waivers, dt.date(2027, 1, 1))
+    assert decide(after, profile)[0] is Verdict.NOT_READY
+    # the report still lists it, as waived, with its severity
+    run = make_run(on_day)
+    [finding] = findings(run)
+    assert finding.waived and finding.owner == "customer"
+
+
+def test_expired_waivers_and_unknown_checks_are_one_line_errors() -> None:
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(WAIVED_TOML.replace("2026-12-31", "2020-01-01"), "p.toml")
+    until = [i for i, line in enumerate(LINES, 1) if line.startswith("until =")]
+    check = LINES.index('check = "anyconnect.gateway"') + 1
+    assert str(caught.value).startswith(f"p.toml:{until[0]}: waivers[0].until: the waiver "
+                                        "of anyconnect.gateway ran out on 2020-01-01")
+    profile = parse_profile(WAIVED_TOML, "p.toml", allow_expired_waivers=True)
+    assert [str(e).split(":")[1] for e in expired_waivers(profile, dt.date(2027, 1, 1))] == \
+        [str(n) for n in until]
+    typo = dataclasses.replace(profile, waivers=(dataclasses.replace(
+        profile.waivers[0], check="anyconect.gateway"),))
+    with pytest.raises(ProfileError) as caught:
+        check_waivers(typo, {c.id for c in load_registry().checks})
+    assert str(caught.value) == (f"p.toml:{check}: waivers[0].check: no check is named "
+                                 "'anyconect.gateway' — did you mean 'anyconnect.gateway'?")
