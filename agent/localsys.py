@@ -1335,60 +1335,60 @@ class MacLocalSystem(BaseLocalSystem):
         return out
 
 
-WINDOWS_ADAPTERS_PS = r"""
+WINDOWS_ADAPTERS_PS = powershell.register("localsys.adapters", r"""
 $a = @(Get-NetAdapter -ErrorAction SilentlyContinue |
-  Select-Object Name,InterfaceDescription,@{n='Status';e={"$($_.Status)"}},ifIndex,
+  Select-Object 'Name','InterfaceDescription',@{n='Status';e={"$($_.Status)"}},'ifIndex',
     @{n='MediaType';e={"$($_.MediaType)"}})
 $i = @(Get-NetIPInterface -ErrorAction SilentlyContinue |
-  Select-Object InterfaceAlias,ifIndex,@{n='ConnectionState';e={"$($_.ConnectionState)"}})
+  Select-Object 'InterfaceAlias','ifIndex',@{n='ConnectionState';e={"$($_.ConnectionState)"}})
 $o = [pscustomobject]@{ adapters = $a; ipinterfaces = $i }
 ConvertTo-Json -Depth 4 -Compress -InputObject $o
-"""
+""")
 
-WINDOWS_ROUTES_PS = r"""
+WINDOWS_ROUTES_PS = powershell.register("localsys.routes", r"""
 $m = @{}
 Get-NetIPInterface -ErrorAction SilentlyContinue |
   ForEach-Object { $m["$($_.ifIndex)/$($_.AddressFamily)"] = $_.InterfaceMetric }
 $r = @(Get-NetRoute -PolicyStore ActiveStore |
-  Select-Object DestinationPrefix,NextHop,InterfaceAlias,ifIndex,RouteMetric,
+  Select-Object 'DestinationPrefix','NextHop','InterfaceAlias','ifIndex','RouteMetric',
     @{n='InterfaceMetric';e={ $m["$($_.ifIndex)/$($_.AddressFamily)"] }},
     @{n='AddressFamily';e={"$($_.AddressFamily)"}})
 ConvertTo-Json -Depth 3 -Compress -InputObject $r
-"""
+""")
 
-WINDOWS_FIND_ROUTE_PS = r"""
+WINDOWS_FIND_ROUTE_PS = powershell.register("localsys.find_route", r"""
 $r = @(Find-NetRoute -RemoteIPAddress $Destination)
 $a = $r | Where-Object { $_.PSObject.Properties['IPAddress'] } | Select-Object -First 1
 $n = $r | Where-Object { $_.PSObject.Properties['DestinationPrefix'] } | Select-Object -First 1
 ConvertTo-Json -Compress -InputObject ([pscustomobject]@{
   SourceAddress = $a.IPAddress; InterfaceAlias = $n.InterfaceAlias
   DestinationPrefix = $n.DestinationPrefix; NextHop = $n.NextHop; RouteMetric = $n.RouteMetric })
-"""
+""")
 
-WINDOWS_VPN_PS = r"""
+WINDOWS_VPN_PS = powershell.register("localsys.vpn", r"""
 $c = @(Get-VpnConnection -ErrorAction SilentlyContinue) +
      @(Get-VpnConnection -AllUserConnection -ErrorAction SilentlyContinue)
-$p = @($c | Select-Object Name,ServerAddress,AllUserConnection,
+$p = @($c | Select-Object 'Name','ServerAddress','AllUserConnection',
     @{n='TunnelType';e={"$($_.TunnelType)"}},
     @{n='AuthenticationMethod';e={@($_.AuthenticationMethod | ForEach-Object { "$_" })}},
     @{n='EncryptionLevel';e={"$($_.EncryptionLevel)"}},
-    @{n='L2tpIPsecAuth';e={"$($_.L2tpIPsecAuth)"}},SplitTunneling,
+    @{n='L2tpIPsecAuth';e={"$($_.L2tpIPsecAuth)"}},'SplitTunneling',
     @{n='ConnectionStatus';e={"$($_.ConnectionStatus)"}},
     @{n='Routes';e={@($_.Routes | ForEach-Object { "$($_.DestinationPrefix)" })}})
 ConvertTo-Json -Depth 4 -Compress -InputObject $p
-"""
+""")
 
-WINDOWS_OS_PS = r"""
+WINDOWS_OS_PS = powershell.register("localsys.os", r"""
 $os = Get-CimInstance -ClassName Win32_OperatingSystem
 $cv = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
 $inv = [System.Globalization.CultureInfo]::InvariantCulture
-$hf = @(Get-HotFix -ErrorAction SilentlyContinue | Select-Object HotFixID,Description,
+$hf = @(Get-HotFix -ErrorAction SilentlyContinue | Select-Object 'HotFixID','Description',
   @{n='InstalledOn';e={ if ($_.InstalledOn) { $_.InstalledOn.ToString('yyyy-MM-dd', $inv) } }})
 ConvertTo-Json -Depth 4 -Compress -InputObject ([pscustomobject]@{
   Caption = $os.Caption; Version = $os.Version; BuildNumber = $os.BuildNumber
   ProductType = $os.ProductType; DisplayVersion = $cv.DisplayVersion; UBR = $cv.UBR
   HotFixes = $hf })
-"""
+""")
 
 
 class WindowsLocalSystem(BaseLocalSystem):

@@ -38,6 +38,7 @@ import datetime as dt
 import re
 from typing import Any, ClassVar
 
+from accessready.agent import powershell
 from accessready.agent.checkapi import Check, CheckContext, Target
 from accessready.agent.model import Requirement, Result, Status, Text, t
 from accessready.agent.profile_types import Profile, Server
@@ -66,9 +67,9 @@ function CertFacts($c) {
 }
 """
 
-SERVICE_SCRIPT = r"""# accessready:adfs.service
+SERVICE_SCRIPT = powershell.register("adfs.service", r"""# accessready:adfs.service
 # Read-only: the AD FS service, Get-AdfsProperties essentials, farm behaviour level, WID sync.
-""" + _ISO_HELPERS + r"""
+""") + _ISO_HELPERS + r"""
 $out = [ordered]@{ Computer = $env:COMPUTERNAME; Service = $null; Properties = $null;
                    Farm = $null; Sync = $null; Errors = @() }
 $svc = Get-Service -Name adfssrv -ErrorAction SilentlyContinue
@@ -104,9 +105,9 @@ if ($null -ne $svc -and $svc.Status -eq 'Running') {
 $out | ConvertTo-Json -Depth 5 -Compress
 """
 
-CERTIFICATES_SCRIPT = r"""# accessready:adfs.certificates
+CERTIFICATES_SCRIPT = powershell.register("adfs.certificates", r"""# accessready:adfs.certificates
 # Read-only: AD FS certificates, SSL bindings and the bound certificates from the store.
-""" + _ISO_HELPERS + r"""
+""") + _ISO_HELPERS + r"""
 $svc = Get-Service -Name adfssrv -ErrorAction SilentlyContinue
 if ($null -eq $svc -or $svc.Status -ne 'Running') {
     # The AD FS cmdlets need the running service; say so instead of failing.
@@ -134,9 +135,9 @@ if ($null -eq $svc -or $svc.Status -ne 'Running') {
 }
 """
 
-WAP_HEALTH_SCRIPT = r"""# accessready:wap.health
+WAP_HEALTH_SCRIPT = powershell.register("wap.health", r"""# accessready:wap.health
 # Read-only: the WAP service, Get-WebApplicationProxyHealth, configuration, published apps.
-""" + _ISO_HELPERS + r"""
+""") + _ISO_HELPERS + r"""
 $out = [ordered]@{ Computer = $env:COMPUTERNAME; Service = $null; Health = @();
                    Configuration = $null; Applications = @(); Errors = @() }
 $svc = Get-Service -Name appproxysvc -ErrorAction SilentlyContinue
@@ -176,9 +177,9 @@ try {
 $out | ConvertTo-Json -Depth 6 -Compress
 """
 
-PROXY_TRUST_SCRIPT = r"""# accessready:wap.proxy_trust
+PROXY_TRUST_SCRIPT = powershell.register("wap.proxy_trust", r"""# accessready:wap.proxy_trust
 # Read-only: the proxy trust certificate, the WAP's own view of AD FS, recent event 422.
-""" + _ISO_HELPERS + r"""
+""") + _ISO_HELPERS + r"""
 $out = [ordered]@{ Computer = $env:COMPUTERNAME; Certificates = @(); FederationService = $null;
                    Reach = $null; Events422 = $null; Errors = @() }
 $out.Certificates = @(Get-ChildItem -Path Cert:\LocalMachine\My |
