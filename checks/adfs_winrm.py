@@ -69,7 +69,7 @@ function CertFacts($c) {
 
 SERVICE_SCRIPT = powershell.register("adfs.service", r"""# accessready:adfs.service
 # Read-only: the AD FS service, Get-AdfsProperties essentials, farm behaviour level, WID sync.
-""") + _ISO_HELPERS + r"""
+""" + _ISO_HELPERS + r"""
 $out = [ordered]@{ Computer = $env:COMPUTERNAME; Service = $null; Properties = $null;
                    Farm = $null; Sync = $null; Errors = @() }
 $svc = Get-Service -Name adfssrv -ErrorAction SilentlyContinue
@@ -103,11 +103,11 @@ if ($null -ne $svc -and $svc.Status -eq 'Running') {
     } catch { $out.Errors += 'Get-AdfsSyncProperties: ' + $_.Exception.Message }
 }
 $out | ConvertTo-Json -Depth 5 -Compress
-"""
+""")
 
 CERTIFICATES_SCRIPT = powershell.register("adfs.certificates", r"""# accessready:adfs.certificates
 # Read-only: AD FS certificates, SSL bindings and the bound certificates from the store.
-""") + _ISO_HELPERS + r"""
+""" + _ISO_HELPERS + r"""
 $svc = Get-Service -Name adfssrv -ErrorAction SilentlyContinue
 if ($null -eq $svc -or $svc.Status -ne 'Running') {
     # The AD FS cmdlets need the running service; say so instead of failing.
@@ -133,11 +133,11 @@ if ($null -eq $svc -or $svc.Status -ne 'Running') {
                 Certificates = $certs; SslBindings = $bindings; SslCertificates = $ssl
     } | ConvertTo-Json -Depth 6 -Compress
 }
-"""
+""")
 
 WAP_HEALTH_SCRIPT = powershell.register("wap.health", r"""# accessready:wap.health
 # Read-only: the WAP service, Get-WebApplicationProxyHealth, configuration, published apps.
-""") + _ISO_HELPERS + r"""
+""" + _ISO_HELPERS + r"""
 $out = [ordered]@{ Computer = $env:COMPUTERNAME; Service = $null; Health = @();
                    Configuration = $null; Applications = @(); Errors = @() }
 $svc = Get-Service -Name appproxysvc -ErrorAction SilentlyContinue
@@ -175,11 +175,11 @@ try {
                     ExternalCertificate = CertFacts $cert } })
 } catch { $out.Errors += 'Get-WebApplicationProxyApplication: ' + $_.Exception.Message }
 $out | ConvertTo-Json -Depth 6 -Compress
-"""
+""")
 
 PROXY_TRUST_SCRIPT = powershell.register("wap.proxy_trust", r"""# accessready:wap.proxy_trust
 # Read-only: the proxy trust certificate, the WAP's own view of AD FS, recent event 422.
-""") + _ISO_HELPERS + r"""
+""" + _ISO_HELPERS + r"""
 $out = [ordered]@{ Computer = $env:COMPUTERNAME; Certificates = @(); FederationService = $null;
                    Reach = $null; Events422 = $null; Errors = @() }
 $out.Certificates = @(Get-ChildItem -Path Cert:\LocalMachine\My |
@@ -213,7 +213,7 @@ try {
     else { $out.Errors += 'Get-WinEvent: ' + $_.Exception.Message }
 }
 $out | ConvertTo-Json -Depth 5 -Compress
-"""
+""")
 
 FARM_LEVELS = {1: "Windows Server 2012 R2", 2: "Windows Server 2012 R2",
                3: "Windows Server 2016", 4: "Windows Server 2019 or later"}
