@@ -272,7 +272,11 @@ def _getaddrinfo(name: str) -> tuple[str, ...]:
     found = tuple(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
     if not found:
         raise ResolveError("nodata", f"{name} has no address ({SYSTEM_RESOLVER})")
-    return found
+    # IPv4 when there is any, as the named mode asks A before AAAA: a probe gives its
+    # whole time to the first address, and an IPv6 path dropped by a firewall would
+    # otherwise turn a reachable host into a timeout
+    ipv4 = tuple(a for a in found if ":" not in a)
+    return ipv4 or found
 
 
 SYSTEM_LOOKUPS = _SystemLookups()

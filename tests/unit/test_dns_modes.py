@@ -58,12 +58,14 @@ def fake_os(monkeypatch: pytest.MonkeyPatch, answer) -> list[tuple[str, str]]:
 
 
 def test_system_mode_asks_the_operating_system_on_the_pool(hosts, monkeypatch) -> None:
-    calls = fake_os(monkeypatch, lambda name: ["127.0.0.1", "::1", "127.0.0.1"])
+    calls = fake_os(monkeypatch, lambda name: ["::1"] if name.startswith("v6only") else
+                    ["::1", "127.0.0.1", "127.0.0.1"])
     found = resolve("rdp01.kund.test", 2.0)
-    assert found.addresses == ("127.0.0.1", "::1")
+    assert found.addresses == ("127.0.0.1",)  # IPv4 first, as A before AAAA
+    assert resolve("v6only.kund.test", 2.0).addresses == ("::1",)
     assert found.resolver == SYSTEM_RESOLVER == "system resolver"
-    assert calls == [("rdp01.kund.test", calls[0][1])]
-    assert calls[0][1].startswith("accessready-getaddrinfo")
+    assert calls[0] == ("rdp01.kund.test", calls[0][1])
+    assert all(thread.startswith("accessready-getaddrinfo") for _, thread in calls)
 
 
 @pytest.mark.parametrize("code,kind", [
