@@ -1,34 +1,42 @@
 """DNS look-ups for checks: the customer's internal resolvers and the outside view.
 
 A small façade over dnspython so checks ask ``lookup(name, "MX", view="external",
-timeout=…)`` and get a :class:`Answer` back — never an exception for the ordinary
+timeout=…)`` and get an :class:`Answer` back — never an exception for the ordinary
 outcomes (no such name, no data, no answer in time).
 
-:func:`resolve_host` turns a host name into addresses *within a timeout*, for everything
-that connects to a host by name (the probes in :mod:`accessready.checks.net`, the SSH
-transport, resolver names in the profile). ``socket.getaddrinfo`` cannot do that: it
-has no timeout, so a dead resolver would hold a check's thread past its deadline. The
-order follows what the operating system does for a connection, minus the parts that
-cannot be bounded:
+:func:`resolve` is the one way a host name becomes addresses *within a timeout*, for
+everything that connects to a host by name (the probes in :mod:`accessready.checks.net`,
+the SSH and WinRM transports, resolver names in the profile). It has two modes:
 
-1. an IP literal is used as it is;
-2. the hosts file (``/etc/hosts``; on Windows ``drivers\\etc\\hosts`` under System32);
-3. ``localhost`` and ``*.localhost`` are loopback (RFC 6761) even without a hosts entry;
-4. otherwise DNS, through the resolvers the system is configured with (dnspython reads
-   ``/etc/resolv.conf`` or the Windows registry, search domains included), with the
-   timeout as the query's lifetime. IPv4 addresses are asked for first; IPv6 only when
-   the name has no IPv4 address.
+* **the system resolver** (no ``servers``): ``socket.getaddrinfo``, as the engineer's
+  browser, RDP client and VPN client resolve. On Windows that is the DNS client, so the
+  Name Resolution Policy Table (split DNS of AnyConnect and Always On VPN) and the hosts
+  file apply; dnspython would read the resolver addresses from the registry and miss both.
+  getaddrinfo has no timeout, so it runs on a small shared pool of daemon threads
+  (:data:`SYSTEM_WORKERS`) and the caller waits only its own time left; one that outlives
+  it is reported as a resolver timeout (this machine's problem), and goes on finishing in
+  its worker. Concurrent askers for one name share one call.
+* **named resolvers** (``servers``): DNS packets to exactly those resolvers (dnspython),
+  for the views a profile names (``adfs.dns`` compares them on purpose).
 
-Other name services (mDNS ``.local``, NIS, LDAP via nsswitch) are not consulted.
+In both modes an IP literal is used as it is, then the hosts file (``/etc/hosts``; on
+Windows ``drivers\\etc\\hosts`` under System32) and ``localhost``/``*.localhost`` (RFC 6761)
+answer before any resolver, as the operating system does for a connection.
+:class:`Resolution` says which source answered, for the evidence.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import queue
+import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,38 +132,215 @@ def system_resolver() -> Any:
     return resolver
 
 
-def resolve_host(host: str, timeout: float) -> tuple[str, ...]:
+SYSTEM_RESOLVER = "system resolver"
+"""The label evidence carries for an answer from getaddrinfo (the operating system)."""
+
+SYSTEM_WORKERS = 8
+"""Most getaddrinfo calls in flight at once; a call stuck on a dead resolver holds one."""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Where a host name's addresses came from (``resolver``: ``IP literal``, ``hosts
+    file``, ``localhost``, :data:`SYSTEM_RESOLVER` or ``resolvers A, B``)."""
+
+    name: str
+    addresses: tuple[str, ...]
+    resolver: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Evidence for a result's details."""
+        return {"name": self.name, "addresses": list(self.addresses),
+                "resolver": self.resolver}
+
+
+class _DaemonPool:
+    """At most ``size`` daemon threads running queued calls. Daemon threads, so a
+    getaddrinfo stuck past the run never holds the process open at exit (the standard
+    ThreadPoolExecutor joins its workers then)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self._size, self._name = size, name
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = \
+            queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def submit(self, call: Callable[[], Any]) -> Future[Any]:
+        """Queue ``call``; its Future can be cancelled until a worker takes it."""
+        future: Future[Any] = Future()
+        self._jobs.put((future, call))
+        with self._lock:
+            if self._idle == 0 and self._threads < self._size:
+                self._threads += 1
+                threading.Thread(target=self._work, daemon=True,
+                                 name=f"{self._name}-{self._threads}").start()
+        return future
+
+    @property
+    def threads(self) -> int:
+        """Workers started so far (never more than the size)."""
+        return self._threads
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            future, call = self._jobs.get()
+            with self._lock:
+                self._idle -= 1
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+
+class _SystemLookups:
+    """getaddrinfo on :class:`_DaemonPool`, one shared call per name in flight."""
+
+    def __init__(self) -> None:
+        self.pool = _DaemonPool(SYSTEM_WORKERS, "accessready-getaddrinfo")
+        # re-entrant: a call that finished at once runs its done-callback (which takes
+        # the lock) inside add_done_callback, while the lock is held
+        self._lock = threading.RLock()
+        self._flight: dict[str, tuple[Future[Any], list[int]]] = {}
+
+    def addresses(self, name: str, timeout: float) -> tuple[str, ...]:
+        """The addresses getaddrinfo gives ``name``, or :class:`ResolveError`."""
+        key = name.lower()
+        with self._lock:
+            entry = self._flight.get(key)
+            if entry is None:
+                future = self.pool.submit(lambda: _getaddrinfo(name))
+                entry = (future, [0])
+                self._flight[key] = entry
+                future.add_done_callback(lambda _f, k=key, e=entry: self._land(k, e))
+            future, waiters = entry
+            waiters[0] += 1
+        try:
+            return future.result(timeout=max(timeout, 0.0))
+        except FutureTimeout:
+            raise ResolveError("timeout", f"the {SYSTEM_RESOLVER} gave no answer for {name} "
+                               f"within {timeout:.1f} s") from None
+        finally:
+            with self._lock:
+                waiters[0] -= 1
+                if waiters[0] == 0 and not future.done() and future.cancel():
+                    self._flight.pop(key, None)  # nobody waits and no worker took it yet
+
+    def waiting(self, name: str) -> int:
+        """How many callers wait for ``name``'s call in flight (0: none in flight)."""
+        with self._lock:
+            entry = self._flight.get(name.lower())
+            return entry[1][0] if entry else 0
+
+    def _land(self, key: str, entry: tuple[Future[Any], list[int]]) -> None:
+        with self._lock:
+            if self._flight.get(key) is entry:
+                del self._flight[key]
+
+
+# getaddrinfo's error codes, by meaning (the names exist on every platform Python
+# supports; Windows gives its WSA numbers under them)
+_NO_NAME = {getattr(socket, n) for n in ("EAI_NONAME",) if hasattr(socket, n)}
+_NO_DATA = {getattr(socket, n) for n in ("EAI_NODATA", "EAI_ADDRFAMILY")
+            if hasattr(socket, n)}
+_TRY_AGAIN = {getattr(socket, n) for n in ("EAI_AGAIN",) if hasattr(socket, n)}
+
+
+def _getaddrinfo(name: str) -> tuple[str, ...]:
+    """The operating system's addresses for ``name`` (blocking; runs on the pool)."""
+    try:
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno in _NO_NAME:
+            raise ResolveError("nxdomain", f"{name} does not resolve "
+                               f"({SYSTEM_RESOLVER}: {reason})") from None
+        if exc.errno in _NO_DATA:
+            raise ResolveError("nodata", f"{name} has no address "
+                               f"({SYSTEM_RESOLVER}: {reason})") from None
+        kind = "timeout" if exc.errno in _TRY_AGAIN else "error"
+        raise ResolveError(kind, f"the {SYSTEM_RESOLVER} could not look up {name} "
+                           f"({reason})") from None
+    except (UnicodeError, OSError) as exc:
+        raise ResolveError("error", f"the {SYSTEM_RESOLVER} could not look up {name} "
+                           f"({exc})") from None
+    found = tuple(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
+    if not found:
+        raise ResolveError("nodata", f"{name} has no address ({SYSTEM_RESOLVER})")
+    # IPv4 when there is any, as the named mode asks A before AAAA: a probe gives its
+    # whole time to the first address, and an IPv6 path dropped by a firewall would
+    # otherwise turn a reachable host into a timeout
+    ipv4 = tuple(a for a in found if ":" not in a)
+    return ipv4 or found
+
+
+SYSTEM_LOOKUPS = _SystemLookups()
+"""The process's one bounded getaddrinfo pool."""
+
+
+def resolve(host: str, timeout: float, *, servers: Sequence[Endpoint] = ()) -> Resolution:
     """The addresses of ``host`` within ``timeout`` seconds; raises :class:`ResolveError`.
 
-    See the module docstring for the order of sources. Never blocks longer than
-    ``timeout`` (plus the time to read the hosts file and the resolver configuration).
+    No ``servers``: the system resolver (getaddrinfo, bounded); else DNS to exactly those
+    resolvers. See the module docstring for the sources tried first. Never blocks longer
+    than ``timeout`` (plus the time to read the hosts file).
     """
-    import dns.exception
-    import dns.resolver
-
     if is_ip_literal(host):
-        return (host,)
+        return Resolution(host, (host,), "IP literal")
     name = host.rstrip(".")
     if not name:
         raise ResolveError("nxdomain", "an empty host name")
     listed = hosts_addresses(name)
     if listed:
-        return listed
+        return Resolution(host, listed, "hosts file")
     if name.lower() == "localhost" or name.lower().endswith(".localhost"):
-        return ("127.0.0.1", "::1")
+        return Resolution(host, ("127.0.0.1", "::1"), "localhost")
+    if not servers:
+        return Resolution(host, SYSTEM_LOOKUPS.addresses(name, timeout), SYSTEM_RESOLVER)
     deadline = time.monotonic() + timeout
-    try:
-        resolver = system_resolver()
-    except dns.exception.DNSException as exc:  # NoResolverConfiguration and kin
-        raise ResolveError("error", f"no DNS resolver is configured on this machine "
-                           f"({_first_line(exc)})") from None
-    where = ", ".join(str(s) for s in resolver.nameservers) or "the system's resolvers"
+    label = "resolvers " + ", ".join(str(s) for s in servers)
+    resolver = named_resolver(servers, timeout)
+    return Resolution(host, _dns_addresses(resolver, host, name, deadline - time.monotonic(),
+                                           label), label)
+
+
+def resolve_host(host: str, timeout: float) -> tuple[str, ...]:
+    """The addresses of ``host`` from the system resolver (see :func:`resolve`)."""
+    return resolve(host, timeout).addresses
+
+
+def named_resolver(servers: Sequence[Endpoint], timeout: float) -> Any:
+    """A dnspython resolver asking exactly ``servers``; one named by a host name is
+    resolved first (system resolver, within ``timeout``; raises :class:`ResolveError`)."""
+    import dns.nameserver
+    import dns.resolver
+
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [
+        dns.nameserver.Do53Nameserver(resolve(s.host, timeout).addresses[0], s.port or 53)
+        for s in servers]
+    resolver.cache = None
+    return resolver
+
+
+def _dns_addresses(resolver: Any, host: str, name: str, timeout: float,
+                   where: str) -> tuple[str, ...]:
+    """A, then AAAA when there is no A, from ``resolver`` within ``timeout``."""
+    import dns.exception
+    import dns.resolver
+
+    deadline = time.monotonic() + timeout
     for rdtype in ("A", "AAAA"):
         left = deadline - time.monotonic()
         if left <= 0:
             break
         try:
-            answer = bounded_resolve(resolver, name, rdtype, left, search=True)
+            answer = bounded_resolve(resolver, name, rdtype, left, search=False)
         except dns.resolver.NXDOMAIN:
             raise ResolveError("nxdomain", f"{host} does not exist in DNS "
                                f"(NXDOMAIN from {where})") from None
@@ -209,27 +394,10 @@ class Resolvers:
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def _resolver(self, servers: tuple[Endpoint, ...], timeout: float) -> Any:
-        """A dnspython resolver for ``servers``; raises :class:`ResolveError` when a
-        server named by host name cannot be resolved within ``timeout``."""
-        import dns.nameserver
-        import dns.resolver
-
-        if servers:
-            resolver = dns.resolver.Resolver(configure=False)
-            resolver.nameservers = [
-                dns.nameserver.Do53Nameserver(self._address(s.host, timeout), s.port or 53)
-                for s in servers]
-        else:
-            resolver = system_resolver()
-        resolver.cache = None
-        return resolver
-
-    def _address(self, host: str, timeout: float) -> str:
-        """A resolver's address: ``host`` itself, or its first address (remembered)."""
-        key = f"address:{host}"
-        if key not in self._cache:
-            self._cache[key] = resolve_host(host, timeout)[0]
-        return str(self._cache[key])
+        """A dnspython resolver for ``servers`` (none: as this machine is configured);
+        raises :class:`ResolveError` when a server named by host name cannot be resolved
+        within ``timeout``."""
+        return named_resolver(servers, timeout) if servers else system_resolver()
 
     def servers(self, view: str) -> tuple[Endpoint, ...]:
         """The configured servers of ``view`` (``internal`` or ``external``)."""

@@ -717,6 +717,10 @@ def parse_netroute_json(text: str) -> list[Route]:
     """
     out = []
     for item in json_list(load_json(text)):
+        if "Mask" in item:
+            with contextlib.suppress(ValueError):
+                out.append(_ip4_route_table_row(item))
+            continue
         try:
             destination = _prefix(_text(item.get("DestinationPrefix")))
         except ValueError:
@@ -728,6 +732,24 @@ def parse_netroute_json(text: str) -> list[Route]:
             metric += _int(item.get("InterfaceMetric")) or 0
         out.append(Route(destination, _text(item.get("InterfaceAlias")), gateway, metric))
     return out
+
+
+def _ip4_route_table_row(item: dict[str, Any]) -> Route:
+    """One ``Win32_IP4RouteTable`` row (Destination + Mask, Metric1; no IPv6 in that class).
+    Raises ValueError for an unreadable prefix."""
+    network = ipaddress.IPv4Network(f"{_text(item.get('Destination'))}/"
+                                    f"{_text(item.get('Mask'))}", strict=False)
+    hop = _text(item.get("NextHop"))
+    index = item.get("InterfaceIndex")
+    return Route(str(network), _text(item.get("InterfaceAlias")) or _text(index),
+                 None if hop in _ON_LINK else hop, _int(item.get("Metric1")))
+
+
+def routes_source(items: list[Any]) -> str:
+    """Which query a routes script answered from (its rows' shape says)."""
+    return "Win32_IP4RouteTable" if any(isinstance(i, dict) and "Mask" in i
+                                        for i in items) else \
+        "Get-NetRoute -PolicyStore ActiveStore"
 
 
 def parse_find_netroute_json(text: str, destination: str, command: str) -> RouteLookup:
@@ -744,58 +766,76 @@ def parse_find_netroute_json(text: str, destination: str, command: str) -> Route
 
 
 _ROUTE_PRINT_IF = re.compile(r"^\s*(\d+)\.\.\.(?:[0-9a-f]{2} )*[ .]*(.*?)\s*$", re.I)
+_ROUTE_PRINT_FAMILY = re.compile(r"\bIPv([46])\b")
+
+
+def _address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _next_hop(words: list[str]) -> str | None:
+    """A gateway column: an address, or the localised on-link word(s) ("On-link", "Auf
+    Verbindung" ...), which are None."""
+    text = " ".join(words)
+    return text if _address(text) else None
 
 
 def parse_route_print(text: str) -> tuple[list[Route], dict[int, str]]:
-    """``route print`` → (routes, interface index → description).
+    """``route print`` → (routes, interface index → description), in any display language.
 
-    In the IPv4 table the *Interface* column is the local address, not a name; in the IPv6
-    table it is the interface index. Callers map either to an adapter.
+    Section titles, column headers and the on-link word are translated, so nothing here
+    reads them: a table starts at the line naming ``IPv4``/``IPv6`` (never translated), its
+    active routes lie between its first and second ``=====`` rule (persistent routes
+    follow), and a row is recognised by its shape — addresses, masks and numbers. In the
+    IPv4 table the *Interface* column is the local address, not a name; in the IPv6 table it
+    is the interface index. Callers map either to an adapter.
     """
     routes: list[Route] = []
     interfaces: dict[int, str] = {}
-    section = ""
+    family = 0  # 0 = the interface list, then 4 or 6
+    rules = 0  # "=====" lines since the table's title: 1 = active routes
     pending: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
-        if stripped.startswith("Interface List"):
-            section = "if"
-            continue
-        if stripped.startswith("IPv4 Route Table"):
-            section = "v4"
-            continue
-        if stripped.startswith("IPv6 Route Table"):
-            section = "v6"
-            continue
-        if stripped.startswith("Persistent Routes"):
-            section = "persistent" + section[-2:]
-            continue
-        if not stripped or stripped.startswith("="):
-            continue
-        if section == "if":
-            match = _ROUTE_PRINT_IF.match(line)
-            if match:
-                interfaces[int(match[1])] = match[2].lstrip(".").strip()
+        if stripped and set(stripped) == {"="}:
+            rules, pending = rules + 1, []
             continue
         words = stripped.split()
-        if section == "v6" and len(words) == 3 and words[0].isdigit():
-            pending = words  # a long destination wraps: the gateway follows on its own line
+        if not words:
             continue
-        if section == "v6" and len(words) == 1 and pending:
-            words, pending = [*pending, words[0]], []
-        if section == "v4" and len(words) == 5 and words[-1].isdigit():
-            dest, mask, gateway, iface, metric = words
+        if family == 0 and (match := _ROUTE_PRINT_IF.match(line)):
+            interfaces[int(match[1])] = match[2].lstrip(".").strip()
+            continue
+        titled = _ROUTE_PRINT_FAMILY.search(stripped)
+        if titled and not _address(words[0]) and not words[0].isdigit():
+            family, rules, pending = int(titled[1]), 0, []
+            continue
+        if rules != 1:
+            continue
+        if family == 4 and len(words) >= 5 and words[-1].isdigit() and \
+                _address(words[0]) and _address(words[1]) and _address(words[-2]):
             with contextlib.suppress(ValueError):
-                routes.append(Route(str(ipaddress.ip_network(f"{dest}/{mask}", strict=False)),
-                                    iface, None if gateway.lower() == "on-link" else gateway,
-                                    int(metric)))
-        elif section == "v6" and len(words) == 4 and words[0].isdigit():
-            index, metric, dest, gateway = words
+                routes.append(Route(
+                    str(ipaddress.ip_network(f"{words[0]}/{words[1]}", strict=False)),
+                    words[-2], _next_hop(words[2:-2]), int(words[-1])))
+        elif family == 6:
+            if len(words) >= 3 and words[0].isdigit() and words[1].isdigit() and ":" in words[2]:
+                if len(words) == 3:
+                    pending = words  # a long destination wraps: the gateway follows alone
+                    continue
+                row, hop = words[:3], words[3:]
+            elif pending:
+                row, hop, pending = pending, words, []
+            else:
+                continue
             with contextlib.suppress(ValueError):
-                routes.append(Route(str(ipaddress.ip_network(dest, strict=False)),
-                                    interfaces.get(int(index), index),
-                                    None if gateway.lower() == "on-link" else gateway,
-                                    int(metric)))
+                routes.append(Route(str(ipaddress.ip_network(row[2], strict=False)),
+                                    interfaces.get(int(row[0]), row[0]), _next_hop(hop),
+                                    int(row[1])))
     return routes, interfaces
 
 
@@ -1337,60 +1377,69 @@ class MacLocalSystem(BaseLocalSystem):
         return out
 
 
-WINDOWS_ADAPTERS_PS = r"""
+WINDOWS_ADAPTERS_PS = powershell.register("localsys.adapters", r"""
 $a = @(Get-NetAdapter -ErrorAction SilentlyContinue |
-  Select-Object Name,InterfaceDescription,@{n='Status';e={"$($_.Status)"}},ifIndex,
+  Select-Object 'Name','InterfaceDescription',@{n='Status';e={"$($_.Status)"}},'ifIndex',
     @{n='MediaType';e={"$($_.MediaType)"}})
 $i = @(Get-NetIPInterface -ErrorAction SilentlyContinue |
-  Select-Object InterfaceAlias,ifIndex,@{n='ConnectionState';e={"$($_.ConnectionState)"}})
+  Select-Object 'InterfaceAlias','ifIndex',@{n='ConnectionState';e={"$($_.ConnectionState)"}})
 $o = [pscustomobject]@{ adapters = $a; ipinterfaces = $i }
 ConvertTo-Json -Depth 4 -Compress -InputObject $o
-"""
+""")
 
-WINDOWS_ROUTES_PS = r"""
+WINDOWS_ROUTES_PS = powershell.register("localsys.routes", r"""
 $m = @{}
-Get-NetIPInterface -ErrorAction SilentlyContinue |
-  ForEach-Object { $m["$($_.ifIndex)/$($_.AddressFamily)"] = $_.InterfaceMetric }
-$r = @(Get-NetRoute -PolicyStore ActiveStore |
-  Select-Object DestinationPrefix,NextHop,InterfaceAlias,ifIndex,RouteMetric,
-    @{n='InterfaceMetric';e={ $m["$($_.ifIndex)/$($_.AddressFamily)"] }},
-    @{n='AddressFamily';e={"$($_.AddressFamily)"}})
+if (Get-Command -Name 'Get-NetRoute' -ErrorAction SilentlyContinue) {
+  Get-NetIPInterface -ErrorAction SilentlyContinue |
+    ForEach-Object { $m["$($_.ifIndex)/$($_.AddressFamily)"] = $_.InterfaceMetric }
+  $r = @(Get-NetRoute -PolicyStore ActiveStore |
+    Select-Object 'DestinationPrefix','NextHop','InterfaceAlias','ifIndex','RouteMetric',
+      @{n='InterfaceMetric';e={ $m["$($_.ifIndex)/$($_.AddressFamily)"] }},
+      @{n='AddressFamily';e={"$($_.AddressFamily)"}})
+} else {
+  # No NetTCPIP module (Windows 7 / 2008 R2 with WMF 3+): WMI's IPv4 table, numbers only
+  Get-CimInstance -ClassName Win32_NetworkAdapter |
+    ForEach-Object { $m["$($_.InterfaceIndex)"] = $_.NetConnectionID }
+  $r = @(Get-CimInstance -ClassName Win32_IP4RouteTable |
+    Select-Object 'Destination','Mask','NextHop','InterfaceIndex','Metric1',
+      @{n='InterfaceAlias';e={ $m["$($_.InterfaceIndex)"] }})
+}
 ConvertTo-Json -Depth 3 -Compress -InputObject $r
-"""
+""")
 
-WINDOWS_FIND_ROUTE_PS = r"""
+WINDOWS_FIND_ROUTE_PS = powershell.register("localsys.find_route", r"""
 $r = @(Find-NetRoute -RemoteIPAddress $Destination)
 $a = $r | Where-Object { $_.PSObject.Properties['IPAddress'] } | Select-Object -First 1
 $n = $r | Where-Object { $_.PSObject.Properties['DestinationPrefix'] } | Select-Object -First 1
 ConvertTo-Json -Compress -InputObject ([pscustomobject]@{
   SourceAddress = $a.IPAddress; InterfaceAlias = $n.InterfaceAlias
   DestinationPrefix = $n.DestinationPrefix; NextHop = $n.NextHop; RouteMetric = $n.RouteMetric })
-"""
+""")
 
-WINDOWS_VPN_PS = r"""
+WINDOWS_VPN_PS = powershell.register("localsys.vpn", r"""
 $c = @(Get-VpnConnection -ErrorAction SilentlyContinue) +
      @(Get-VpnConnection -AllUserConnection -ErrorAction SilentlyContinue)
-$p = @($c | Select-Object Name,ServerAddress,AllUserConnection,
+$p = @($c | Select-Object 'Name','ServerAddress','AllUserConnection',
     @{n='TunnelType';e={"$($_.TunnelType)"}},
     @{n='AuthenticationMethod';e={@($_.AuthenticationMethod | ForEach-Object { "$_" })}},
     @{n='EncryptionLevel';e={"$($_.EncryptionLevel)"}},
-    @{n='L2tpIPsecAuth';e={"$($_.L2tpIPsecAuth)"}},SplitTunneling,
+    @{n='L2tpIPsecAuth';e={"$($_.L2tpIPsecAuth)"}},'SplitTunneling',
     @{n='ConnectionStatus';e={"$($_.ConnectionStatus)"}},
     @{n='Routes';e={@($_.Routes | ForEach-Object { "$($_.DestinationPrefix)" })}})
 ConvertTo-Json -Depth 4 -Compress -InputObject $p
-"""
+""")
 
-WINDOWS_OS_PS = r"""
+WINDOWS_OS_PS = powershell.register("localsys.os", r"""
 $os = Get-CimInstance -ClassName Win32_OperatingSystem
 $cv = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
 $inv = [System.Globalization.CultureInfo]::InvariantCulture
-$hf = @(Get-HotFix -ErrorAction SilentlyContinue | Select-Object HotFixID,Description,
+$hf = @(Get-HotFix -ErrorAction SilentlyContinue | Select-Object 'HotFixID','Description',
   @{n='InstalledOn';e={ if ($_.InstalledOn) { $_.InstalledOn.ToString('yyyy-MM-dd', $inv) } }})
 ConvertTo-Json -Depth 4 -Compress -InputObject ([pscustomobject]@{
   Caption = $os.Caption; Version = $os.Version; BuildNumber = $os.BuildNumber
   ProductType = $os.ProductType; DisplayVersion = $cv.DisplayVersion; UBR = $cv.UBR
   HotFixes = $hf })
-"""
+""")
 
 
 class WindowsLocalSystem(BaseLocalSystem):
@@ -1435,12 +1484,13 @@ class WindowsLocalSystem(BaseLocalSystem):
         return self._memo("adapters", timeout, compute)
 
     def routes(self, timeout: float) -> RouteTable:
-        """``Get-NetRoute -PolicyStore ActiveStore``; ``route print`` when that fails."""
+        """``Get-NetRoute -PolicyStore ActiveStore`` (``Win32_IP4RouteTable`` where that
+        cmdlet is missing); ``route print`` when PowerShell fails."""
         def compute() -> RouteTable:
             try:
-                data = self.run_powershell_json(WINDOWS_ROUTES_PS, timeout)
-                return RouteTable("Get-NetRoute -PolicyStore ActiveStore",
-                                  tuple(parse_netroute_json(json.dumps(json_list(data)))))
+                items = json_list(self.run_powershell_json(WINDOWS_ROUTES_PS, timeout))
+                return RouteTable(routes_source(items),
+                                  tuple(parse_netroute_json(json.dumps(items))))
             except CommandFailed as first:
                 done = self._run(["route", "print"], timeout)
                 if not done.ok:

@@ -22,6 +22,23 @@ import base64
 import re
 from collections.abc import Mapping
 
+SCRIPTS: dict[str, str] = {}
+"""Every fixed script body accessready sends, by name (filled by :func:`register` as the
+modules that own them are imported); tests parse each one."""
+
+
+def register(name: str, body: str) -> str:
+    """Record ``body`` as the fixed script ``name`` and return it unchanged.
+
+    Each module writes its scripts as ``X = powershell.register("id", r"...")`` so
+    one table holds everything that can be sent to a Windows host.
+    """
+    if SCRIPTS.get(name, body) != body:
+        raise ValueError(f"two different PowerShell scripts are named {name!r}")
+    SCRIPTS[name] = body
+    return body
+
+
 SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 """Every character PowerShell reads as a single quote (ASCII and the four typographic)."""
 

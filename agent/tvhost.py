@@ -32,6 +32,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from accessready.agent import powershell
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _INFO_ID = re.compile(r"TeamViewer ID:\s*([0-9][0-9 ]{5,14}[0-9])")
 _INFO_VERSION = re.compile(r"^\s*TeamViewer\s+v?(\d+\.\d+(?:\.\d+)*)\s*$", re.M)
@@ -265,7 +267,7 @@ def facts_from_macos(*, plists: Mapping[str, bytes], service_state: str | None,
 
 # --- the remote (WinRM) collector ----------------------------------------------------------
 
-WINDOWS_TEAMVIEWER_PS = r"""# accessready:teamviewer.host
+WINDOWS_TEAMVIEWER_PS = powershell.register("tvhost.teamviewer", r"""# accessready:teamviewer.host
 $ErrorActionPreference = 'SilentlyContinue'
 $reg = @()
 foreach ($k in @('HKLM:\SOFTWARE\TeamViewer', 'HKLM:\SOFTWARE\WOW6432Node\TeamViewer')) {
@@ -291,7 +293,7 @@ $proc = @(Get-Process -Name 'TeamViewer*' |
 [pscustomobject]@{
   registry = $reg; services = $svc; processes = $proc; computer = $env:COMPUTERNAME } |
   ConvertTo-Json -Depth 4 -Compress
-"""
+""")
 """Reads the TeamViewer registry keys, services and processes of a Windows server (fixed
 text: no value from the profile is spliced in)."""
 

@@ -31,6 +31,7 @@ import math
 import re
 from typing import Any
 
+from accessready.agent import powershell
 from accessready.agent.checkapi import Check, CheckContext, Target
 from accessready.agent.model import INSECURE, Requirement, Result, Status, Text, t
 from accessready.agent.profile_types import Profile, Server
@@ -49,7 +50,7 @@ COMMAND_METHODS = ("winrm", "ssh")
 
 # --- PowerShell (fixed text; values arrive as $-variables set by the transport) -------
 
-IDENTITY_SCRIPT = r"""# accessready:account.identity
+IDENTITY_SCRIPT = powershell.register("account.identity", r"""# accessready:account.identity
 $id = [Security.Principal.WindowsIdentity]::GetCurrent()
 $os = Get-CimInstance -ClassName Win32_OperatingSystem
 [pscustomobject]@{
@@ -57,9 +58,9 @@ $os = Get-CimInstance -ClassName Win32_OperatingSystem
   OsCaption = $os.Caption; OsVersion = $os.Version
   PSVersion = $PSVersionTable.PSVersion.ToString()
 } | ConvertTo-Json -Compress -Depth 3
-"""
+""")
 
-STATUS_SCRIPT = r"""# accessready:account.status
+STATUS_SCRIPT = powershell.register("account.status", r"""# accessready:account.status
 function Iso($d) { if ($d -is [datetime]) { $d.ToUniversalTime().ToString('o') } else { $null } }
 function FileTime($v) {
   $n = 0L; if (-not [int64]::TryParse("$v", [ref]$n)) { return $null }
@@ -70,7 +71,10 @@ $sam = $User; $domain = ''
 if ($User -match '^([^\\]+)\\(.+)$') { $domain = $Matches[1]; $sam = $Matches[2] }
 elseif ($User -match '^([^@]+)@(.+)$') { $sam = $Matches[1]; $domain = $Matches[2] }
 $out = $null
-if ($domain -eq '' -or $domain -eq '.' -or $domain -ieq $env:COMPUTERNAME) {
+$local = ($domain -eq '' -or $domain -eq '.' -or $domain -ieq $env:COMPUTERNAME)
+# Get-LocalUser is missing before Server 2016 (2012 R2 has PowerShell 4.0). Under 'Stop' a
+# missing command is not caught by its own -ErrorAction, so ask Get-Command first.
+if ($local -and (Get-Command -Name 'Get-LocalUser' -ErrorAction SilentlyContinue)) {
   $u = Get-LocalUser -Name $sam -ErrorAction SilentlyContinue
   if ($u) {
     $w = Get-CimInstance -ClassName Win32_UserAccount -Filter 'LocalAccount=True' |
@@ -81,12 +85,26 @@ if ($domain -eq '' -or $domain -eq '.' -or $domain -ieq $env:COMPUTERNAME) {
       PasswordNeverExpires = ($null -eq $u.PasswordExpires)
       AccountExpires = (Iso $u.AccountExpires) }
   }
+} elseif ($local -and $sam -notmatch '[\\/,"]') {
+  # ADSI's WinNT provider: raw numbers (flags, ages in seconds), judged by accessready.
+  $a = $null
+  try { $a = [ADSI]"WinNT://$env:COMPUTERNAME/$sam,user"; [void]$a.Get('UserFlags') }
+  catch { $a = $null }
+  if ($a) {
+    $end = $null
+    try { $end = Iso ([datetime]$a.Get('AccountExpirationDate')) } catch { $end = $null }
+    $out = [pscustomobject]@{ Source = 'ADSI WinNT'; Name = "$($a.Get('Name'))"
+      UserFlags = [int64]$a.Get('UserFlags'); PasswordAge = [int64]$a.Get('PasswordAge')
+      MaxPasswordAge = [int64]$a.Get('MaxPasswordAge')
+      PasswordExpired = [int64]$a.Get('PasswordExpired')
+      AccountExpires = $end; Now = (Iso (Get-Date)) }
+  }
 }
 if (-not $out -and (Get-CimInstance -ClassName Win32_ComputerSystem).PartOfDomain) {
   if (Get-Module -ListAvailable -Name ActiveDirectory) {
     Import-Module ActiveDirectory
-    $u = Get-ADUser -Identity $sam -Properties Enabled, LockedOut, PasswordExpired,
-      PasswordLastSet, PasswordNeverExpires, AccountExpirationDate,
+    $u = Get-ADUser -Identity $sam -Properties 'Enabled', 'LockedOut', 'PasswordExpired',
+      'PasswordLastSet', 'PasswordNeverExpires', 'AccountExpirationDate',
       'msDS-UserPasswordExpiryTimeComputed'
     $out = [pscustomobject]@{ Source = 'Get-ADUser'; Name = $u.SamAccountName
       Enabled = $u.Enabled; LockedOut = $u.LockedOut; PasswordExpired = $u.PasswordExpired
@@ -118,24 +136,27 @@ if (-not $out -and (Get-CimInstance -ClassName Win32_ComputerSystem).PartOfDomai
 }
 if (-not $out) { $out = [pscustomobject]@{ Source = 'none'; Name = $sam } }
 $out | ConvertTo-Json -Compress -Depth 3
-"""
+""")
 
-PRIVILEGES_SCRIPT = r"""# accessready:account.privileges
+PRIVILEGES_SCRIPT = powershell.register("account.privileges", r"""# accessready:account.privileges
 $id = [Security.Principal.WindowsIdentity]::GetCurrent()
 $principal = New-Object Security.Principal.WindowsPrincipal $id
-$groups = @(whoami.exe /groups /fo csv | ConvertFrom-Csv -Header Name, Type, Sid, Attributes |
-  Select-Object -Skip 1)
-$privs = @(whoami.exe /priv /fo csv | ConvertFrom-Csv -Header Name, Description, State |
+$groups = @(whoami.exe /groups /fo csv |
+  ConvertFrom-Csv -Header 'Name', 'Type', 'Sid', 'Attributes' | Select-Object -Skip 1)
+$privs = @(whoami.exe /priv /fo csv | ConvertFrom-Csv -Header 'Name', 'Description', 'State' |
   Select-Object -Skip 1)
 [pscustomobject]@{
   User = $id.Name; Sid = $id.User.Value
   IsAdmin = $principal.IsInRole([Security.Principal.SecurityIdentifier]'S-1-5-32-544')
+  # Groups in the token with SE_GROUP_USE_FOR_DENY_ONLY: SIDs, the same in every language
+  DenyOnlySids = @($id.Claims | Where-Object { $_.Type -like '*/denyonlysid' } |
+    ForEach-Object { $_.Value })
   Groups = @($groups | ForEach-Object { [pscustomobject]@{
     Name = $_.Name; Type = $_.Type; Sid = $_.Sid; Attributes = $_.Attributes } })
   Privileges = @($privs | ForEach-Object { [pscustomobject]@{
     Name = $_.Name; State = $_.State } })
 } | ConvertTo-Json -Compress -Depth 4
-"""
+""")
 
 SID_ADMINISTRATORS = "S-1-5-32-544"
 SID_REMOTE_MANAGEMENT_USERS = "S-1-5-32-580"
@@ -299,6 +320,43 @@ def net_user_when(value: str | None) -> dt.datetime | str | None:
         except ValueError:
             continue
     return None
+
+
+# ADS_USER_FLAG_ENUM bits (the WinNT provider's UserFlags)
+UF_ACCOUNTDISABLE = 0x2
+UF_LOCKOUT = 0x10
+UF_DONT_EXPIRE_PASSWD = 0x10000
+# MaxPasswordAge at or above this (TIMEQ_FOREVER, 0xFFFFFFFF seconds) means "never"
+_FOREVER_SECONDS = 0xFFFFFFFF
+
+
+def winnt_account(data: dict[str, Any]) -> dict[str, Any]:
+    """Our ADSI WinNT projection (raw UserFlags, PasswordAge and MaxPasswordAge in seconds,
+    the server's clock as ``Now``) in the shape the other sources give: Enabled,
+    LockedOut, PasswordExpired, PasswordExpires, PasswordNeverExpires, AccountExpires.
+
+    Server 2012 R2 has no Get-LocalUser; numbers read the same in every display language.
+    """
+    def number(key: str) -> int | None:
+        value = data.get(key)
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+            else None
+
+    flags, age, max_age = number("UserFlags"), number("PasswordAge"), number("MaxPasswordAge")
+    now = parse_when(data.get("Now"))
+    never = (flags is not None and bool(flags & UF_DONT_EXPIRE_PASSWD)) or \
+        (max_age is not None and (max_age <= 0 or max_age >= _FOREVER_SECONDS))
+    expires = None
+    if not never and now is not None and age is not None and max_age is not None:
+        expires = (now - dt.timedelta(seconds=age) + dt.timedelta(seconds=max_age)).isoformat()
+    expired = number("PasswordExpired")
+    return {**data,
+            "Enabled": None if flags is None else not flags & UF_ACCOUNTDISABLE,
+            "LockedOut": None if flags is None else bool(flags & UF_LOCKOUT),
+            "PasswordExpired": None if expired is None else expired != 0,
+            "PasswordLastSet": None if now is None or age is None
+            else (now - dt.timedelta(seconds=age)).isoformat(),
+            "PasswordExpires": expires, "PasswordNeverExpires": never}
 
 
 def split_account(username: str) -> tuple[str, str]:
@@ -595,6 +653,8 @@ class StatusCheck(_ServerAccountCheck):
         try:
             data = powershell_json(transport, STATUS_SCRIPT, ctx.timeout(10.0),
                                    {"User": username})
+            if isinstance(data, dict) and data.get("Source") == "ADSI WinNT":
+                return winnt_account(data), evidence
             if isinstance(data, dict) and data.get("Source") not in (None, "none"):
                 return data, evidence
             evidence["powershell"] = data
@@ -844,9 +904,10 @@ class PrivilegesCheck(_ServerAccountCheck):
         privileges = [p for p in as_list(data.get("Privileges")) if isinstance(p, dict)]
         by_sid = {str(g.get("Sid")): g for g in groups}
         is_admin = bool(data.get("IsAdmin"))
-        admin_group = by_sid.get(SID_ADMINISTRATORS)
-        deny_only = bool(admin_group and "deny" in str(admin_group.get("Attributes", "")).lower()
-                         and not is_admin)
+        # From the token's deny-only SIDs, not the Attributes text (localised: Swedish,
+        # German ... Windows write it in their own words)
+        deny_sids = {str(sid) for sid in as_list(data.get("DenyOnlySids"))}
+        deny_only = SID_ADMINISTRATORS in deny_sids and not is_admin
         details = {"method": "winrm", "user": data.get("User"), "sid": data.get("Sid"),
                    "effective_admin": is_admin, "administrators_deny_only": deny_only,
                    "remote_management_users": SID_REMOTE_MANAGEMENT_USERS in by_sid,

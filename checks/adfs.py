@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accessready.agent.checkapi import Check, CheckContext, Target
+from accessready.agent.dns import SYSTEM_RESOLVER, ResolveError, resolve
 from accessready.agent.model import INSECURE, Requirement, Result, Status, Text, t, worst
 from accessready.agent.profile_types import AdfsCfg, Profile, Server, TlsOptions
 from accessready.agent.transports.sessions import resolve_tls
@@ -186,17 +187,26 @@ def resolve_addresses(ctx: CheckContext, name: str, view: str,
 
 
 def service_address(ctx: CheckContext, name: str) -> tuple[str | None, dict[str, Any]]:
-    """Where to reach the federation service by name: outside view first, then inside."""
+    """Where to reach the federation service by name: the outside view first (the
+    profile's external resolvers, or else this machine's system resolver, as a browser
+    here resolves), then the inside view. The hosts file and ``localhost`` answer first
+    (a WAP server or an engineer's laptop often maps the service name there)."""
+    resolvers = ctx.service("dns")
     evidence: dict[str, Any] = {}
-    views = ["external"]
-    if ctx.service("dns").servers("internal"):
-        views.append("internal")
+    views = ["external"] + (["internal"] if resolvers.servers("internal") else [])
     for view in views:
-        addresses, answers, _ = resolve_addresses(ctx, name, view)
-        evidence[view] = answers
-        if addresses:
-            evidence["used"] = {"view": view, "address": addresses[0]}
-            return addresses[0], evidence
+        servers = resolvers.servers(view)
+        try:
+            found = resolve(name, ctx.timeout(LOOKUP_CAP), servers=servers)
+        except ResolveError as exc:
+            where = ", ".join(str(s) for s in servers)
+            evidence[view] = {"name": name, "outcome": exc.kind, "error": str(exc),
+                              "resolver": f"resolvers {where}" if servers else SYSTEM_RESOLVER}
+            continue
+        evidence[view] = {"outcome": "ok", **found.to_json()}
+        evidence["used"] = {"view": view, "address": found.addresses[0],
+                            "resolver": found.resolver}
+        return found.addresses[0], evidence
     return None, evidence
 
 

@@ -38,6 +38,7 @@ import datetime as dt
 import re
 from typing import Any, ClassVar
 
+from accessready.agent import powershell
 from accessready.agent.checkapi import Check, CheckContext, Target
 from accessready.agent.model import Requirement, Result, Status, Text, t
 from accessready.agent.profile_types import Profile, Server
@@ -67,7 +68,7 @@ function CertFacts($c) {
 }
 """
 
-SERVICE_SCRIPT = r"""# accessready:adfs.service
+SERVICE_SCRIPT = powershell.register("adfs.service", r"""# accessready:adfs.service
 # Read-only: the AD FS service, Get-AdfsProperties essentials, farm behaviour level, WID sync.
 """ + _ISO_HELPERS + r"""
 $out = [ordered]@{ Computer = $env:COMPUTERNAME; Service = $null; Properties = $null;
@@ -103,9 +104,9 @@ if ($null -ne $svc -and $svc.Status -eq 'Running') {
     } catch { $out.Errors += 'Get-AdfsSyncProperties: ' + $_.Exception.Message }
 }
 $out | ConvertTo-Json -Depth 5 -Compress
-"""
+""")
 
-CERTIFICATES_SCRIPT = r"""# accessready:adfs.certificates
+CERTIFICATES_SCRIPT = powershell.register("adfs.certificates", r"""# accessready:adfs.certificates
 # Read-only: AD FS certificates, SSL bindings and the bound certificates from the store.
 """ + _ISO_HELPERS + r"""
 $svc = Get-Service -Name adfssrv -ErrorAction SilentlyContinue
@@ -133,9 +134,9 @@ if ($null -eq $svc -or $svc.Status -ne 'Running') {
                 Certificates = $certs; SslBindings = $bindings; SslCertificates = $ssl
     } | ConvertTo-Json -Depth 6 -Compress
 }
-"""
+""")
 
-WAP_HEALTH_SCRIPT = r"""# accessready:wap.health
+WAP_HEALTH_SCRIPT = powershell.register("wap.health", r"""# accessready:wap.health
 # Read-only: the WAP service, Get-WebApplicationProxyHealth, configuration, published apps.
 """ + _ISO_HELPERS + r"""
 $out = [ordered]@{ Computer = $env:COMPUTERNAME; Service = $null; Health = @();
@@ -175,9 +176,9 @@ try {
                     ExternalCertificate = CertFacts $cert } })
 } catch { $out.Errors += 'Get-WebApplicationProxyApplication: ' + $_.Exception.Message }
 $out | ConvertTo-Json -Depth 6 -Compress
-"""
+""")
 
-PROXY_TRUST_SCRIPT = r"""# accessready:wap.proxy_trust
+PROXY_TRUST_SCRIPT = powershell.register("wap.proxy_trust", r"""# accessready:wap.proxy_trust
 # Read-only: the proxy trust certificate, the WAP's own view of AD FS, recent event 422.
 """ + _ISO_HELPERS + r"""
 $out = [ordered]@{ Computer = $env:COMPUTERNAME; Certificates = @(); FederationService = $null;
@@ -213,7 +214,7 @@ try {
     else { $out.Errors += 'Get-WinEvent: ' + $_.Exception.Message }
 }
 $out | ConvertTo-Json -Depth 5 -Compress
-"""
+""")
 
 FARM_LEVELS = {1: "Windows Server 2012 R2", 2: "Windows Server 2012 R2",
                3: "Windows Server 2016", 4: "Windows Server 2019 or later"}

@@ -66,11 +66,11 @@ def topology_probe(host: str, port: int, timeout: float) -> dict[str, Any]:
     started = time.monotonic()
     deadline = started + timeout
     try:
-        sock, connect_ms = net.tcp_connect(host, port, timeout)
+        sock, connect_ms, resolution = net.connect(host, port, timeout)
     except ProbeFailure as failure:
         evidence.update(failure.to_json())
         return evidence
-    evidence["connect_ms"] = round(connect_ms, 1)
+    evidence.update({"connect_ms": round(connect_ms, 1), **net.resolve_json(resolution)})
     with sock:
         try:
             sock.settimeout(max(0.01, deadline - time.monotonic()))

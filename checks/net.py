@@ -13,8 +13,10 @@ Every function takes a ``timeout`` (the check passes ``ctx.timeout(cap)``), read
 * about this machine: ``resolver`` (the DNS resolver did not answer), ``deadline``
   (no time left to try), ``error`` (a local error, e.g. an unreadable ``ca_file``).
 
-Host names are resolved with :func:`accessready.agent.dns.resolve_host`, bounded by the
-same timeout (``getaddrinfo`` has none). Protocol bytes are built and parsed by the pure
+Host names are resolved as the engineer's machine resolves them — the system resolver
+through :func:`accessready.agent.dns.resolve` (hosts file, then getaddrinfo on a bounded
+pool, so split DNS by the Windows NRPT applies) — within the same timeout; the evidence
+says which resolver answered (``resolved``). Protocol bytes are built and parsed by the pure
 codecs in :mod:`accessready.checks.protocols`; this module only moves them.
 """
 
@@ -34,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from accessready.agent.dns import ResolveError, resolve_host
+from accessready.agent.dns import Resolution, ResolveError, resolve
 from accessready.agent.profile_types import TlsOptions
 
 MAX_REPLY = 1 << 20
@@ -102,28 +104,35 @@ def as_failure(exc: BaseException, started: float, host: str, port: int, *,
     return ProbeFailure("error", f"{where}: {type(exc).__name__}: {exc}", elapsed)
 
 
-def resolve(host: str, port: int, timeout: float,
-            socktype: int = socket.SOCK_STREAM) -> list[tuple[int, Any]]:
-    """``(family, sockaddr)`` for every address of ``host``, within ``timeout``.
+def resolve_targets(host: str, port: int, timeout: float, socktype: int = socket.SOCK_STREAM
+                    ) -> tuple[Resolution, list[tuple[int, Any]]]:
+    """How ``host`` was resolved, and ``(family, sockaddr)`` for each of its addresses.
 
-    IP literals are used as they are; names go through
-    :func:`~accessready.agent.dns.resolve_host` (hosts file, then the system's DNS
-    resolvers with ``timeout`` as the lifetime). Raises :class:`ProbeFailure`: ``dns``
-    when the name does not exist or has no address, ``resolver`` when no resolver
-    answered in time (this machine's problem, not the target's).
+    IP literals are used as they are; names go through the system resolver
+    (:func:`~accessready.agent.dns.resolve`: hosts file, then getaddrinfo bounded by
+    ``timeout``). Raises :class:`ProbeFailure`: ``dns`` when the name does not exist or
+    has no address, ``resolver`` when the resolver did not answer in time (this machine's
+    problem, not the target's).
     """
     started = time.monotonic()
     try:
-        addresses = resolve_host(host, timeout)
+        resolution = resolve(host, timeout)
     except ResolveError as exc:
         raise ProbeFailure("resolver" if exc.local else "dns", str(exc), _ms(started)) from None
     out: list[tuple[int, Any]] = []
-    for address in addresses:
+    for address in resolution.addresses:
         # AI_NUMERICHOST: turning a literal into a sockaddr never touches the network.
         for family, _, _, _, sockaddr in socket.getaddrinfo(
                 address, port, type=socktype, flags=socket.AI_NUMERICHOST):
             out.append((family, sockaddr))
-    return out
+    return resolution, out
+
+
+def resolve_json(resolution: Resolution | None) -> dict[str, Any]:
+    """``{"resolved": ...}`` evidence for a name (nothing for an IP literal)."""
+    if resolution is None or resolution.resolver == "IP literal":
+        return {}
+    return {"resolved": resolution.to_json()}
 
 
 def tcp_connect(host: str, port: int, timeout: float) -> tuple[socket.socket, float]:
@@ -131,9 +140,16 @@ def tcp_connect(host: str, port: int, timeout: float) -> tuple[socket.socket, fl
 
     Name resolution and every connection attempt share the one ``timeout``.
     """
+    sock, connect_ms, _ = connect(host, port, timeout)
+    return sock, connect_ms
+
+
+def connect(host: str, port: int, timeout: float
+            ) -> tuple[socket.socket, float, Resolution]:
+    """:func:`tcp_connect`, also saying how ``host`` was resolved."""
     started = time.monotonic()
     deadline = started + timeout
-    targets = resolve(host, port, timeout)
+    resolution, targets = resolve_targets(host, port, timeout)
     last: BaseException | None = None
     for family, sockaddr in targets:
         left = deadline - time.monotonic()
@@ -147,7 +163,7 @@ def tcp_connect(host: str, port: int, timeout: float) -> tuple[socket.socket, fl
             sock.close()
             last = exc
             continue
-        return sock, _ms(started)
+        return sock, _ms(started), resolution
     if last is None:
         raise ProbeFailure("deadline", f"name resolution of {host} left no time to connect",
                            _ms(started))
@@ -180,13 +196,15 @@ class Exchange:
     received: bytes
     connect_ms: float
     total_ms: float
+    resolution: Resolution | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Bounded evidence."""
         return {"sent_hex": hex_excerpt(self.sent), "sent_bytes": len(self.sent),
                 "received_hex": hex_excerpt(self.received),
                 "received_bytes": len(self.received),
-                "connect_ms": round(self.connect_ms, 1), "total_ms": round(self.total_ms, 1)}
+                "connect_ms": round(self.connect_ms, 1), "total_ms": round(self.total_ms, 1),
+                **resolve_json(self.resolution)}
 
 
 def tcp_exchange(host: str, port: int, payload: bytes, complete: Callable[[bytes], bool],
@@ -194,7 +212,7 @@ def tcp_exchange(host: str, port: int, payload: bytes, complete: Callable[[bytes
     """Connect, send ``payload``, read until ``complete``; all within ``timeout``."""
     started = time.monotonic()
     deadline = started + timeout
-    sock, connect_ms = tcp_connect(host, port, timeout)
+    sock, connect_ms, resolution = connect(host, port, timeout)
     with sock:
         try:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
@@ -202,7 +220,7 @@ def tcp_exchange(host: str, port: int, payload: bytes, complete: Callable[[bytes
             received = recv_until(sock, complete, deadline, max_bytes)
         except Exception as exc:
             raise as_failure(exc, started, host, port, connected=True) from None
-    return Exchange(payload, received, connect_ms, _ms(started))
+    return Exchange(payload, received, connect_ms, _ms(started), resolution)
 
 
 def udp_exchange(host: str, port: int, payload: bytes, accept: Callable[[bytes], bool],
@@ -215,7 +233,7 @@ def udp_exchange(host: str, port: int, payload: bytes, accept: Callable[[bytes],
     """
     started = time.monotonic()
     deadline = started + timeout
-    family, address = resolve(host, port, timeout, socket.SOCK_DGRAM)[0]
+    family, address = resolve_targets(host, port, timeout, socket.SOCK_DGRAM)[1][0]
     slice_s = max(deadline - time.monotonic(), 0.0) / max(attempts, 1)
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         try:
@@ -352,6 +370,7 @@ class TlsInfo:
     verification_disabled: bool = False
     handshake_ms: float = 0.0
     sni: str = ""
+    resolution: Resolution | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Evidence."""
@@ -365,7 +384,7 @@ class TlsInfo:
             out["verify_kind"] = self.verify_kind
         if self.verification_disabled:
             out["verification_disabled"] = True
-        return out
+        return {**out, **resolve_json(self.resolution)}
 
 
 def modern_tls(version: str) -> bool:
@@ -473,7 +492,7 @@ def tls_connect(host: str, port: int, *, tls: TlsOptions, server_name: str | Non
         if left <= 0:
             raise ProbeFailure("deadline", f"no time left for a TLS handshake with {where}",
                                _ms(started))
-        raw, _ = tcp_connect(host, port, left)
+        raw, _, resolution = connect(host, port, left)
         try:
             raw.settimeout(max(0.01, deadline - time.monotonic()))
             sock = context.wrap_socket(raw, server_hostname=server_name)
@@ -510,7 +529,7 @@ def tls_connect(host: str, port: int, *, tls: TlsOptions, server_name: str | Non
             version=version, cipher=cipher[0] if cipher else "", cert=cert,
             verified=verify, verify_kind=error_kind, verify_error=error_text,
             verification_disabled=not tls.verify, handshake_ms=_ms(started),
-            sni=server_name or "")
+            sni=server_name or "", resolution=resolution)
     raise ProbeFailure("tls", f"TLS with {where} failed", _ms(started))
 
 
@@ -525,6 +544,7 @@ class HttpExchange:
     tls: TlsInfo | None
     total_ms: float
     extra: dict[str, Any] = field(default_factory=dict)
+    resolution: Resolution | None = None
 
     def to_json(self, body_excerpt: int = 512) -> dict[str, Any]:
         """Evidence: request head, status, headers, a bounded body excerpt."""
@@ -539,7 +559,7 @@ class HttpExchange:
         }
         if self.tls:
             out["tls"] = self.tls.to_json()
-        return out
+        return {**out, **resolve_json(self.resolution)}
 
 
 def http_request(host: str, port: int, method: str, target: str, *,
@@ -564,8 +584,9 @@ def http_request(host: str, port: int, method: str, target: str, *,
     info = None
     if tls is not None:
         sock, info = tls_connect(host, port, tls=tls, server_name=name, timeout=timeout)
+        resolution = info.resolution
     else:
-        sock, _ = tcp_connect(host, port, timeout)
+        sock, _, resolution = connect(host, port, timeout)
     parser = ResponseParser(max_body=max_body, request_method=method)
     with sock:
         try:
@@ -586,4 +607,4 @@ def http_request(host: str, port: int, method: str, target: str, *,
                                f"HTTP: {exc}", _ms(started)) from None
         except Exception as exc:
             raise as_failure(exc, started, host, port, connected=True) from None
-    return HttpExchange(request, parser.response, info, _ms(started))
+    return HttpExchange(request, parser.response, info, _ms(started), resolution=resolution)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from accessready.agent import powershell
 from accessready.agent.checkapi import Check, CheckContext, Target
 from accessready.agent.model import Requirement, Result, Status, t
 from accessready.agent.profile_types import Profile, Server
@@ -27,7 +28,7 @@ from accessready.checks.transport_texts import (
     remediation_key,
 )
 
-SERVICE_SCRIPT = r"""# accessready:service.status
+SERVICE_SCRIPT = powershell.register("service.status", r"""# accessready:service.status
 $out = foreach ($n in (ConvertFrom-Json -InputObject $Names)) {
   $s = @(Get-Service -Name $n -ErrorAction SilentlyContinue)[0]
   if (-not $s) { $s = @(Get-Service -DisplayName $n -ErrorAction SilentlyContinue)[0] }
@@ -40,7 +41,7 @@ $out = foreach ($n in (ConvertFrom-Json -InputObject $Names)) {
   }
 }
 ConvertTo-Json -InputObject @($out) -Compress -Depth 3
-"""
+""")
 
 SYSTEMD_PROPERTIES = "Id,LoadState,ActiveState,SubState,UnitFileState,Description"
 

@@ -37,6 +37,7 @@ from accessready.agent.checkapi import (
     Target,
     password_unavailable,
 )
+from accessready.agent.dns import SYSTEM_RESOLVER, ResolveError, resolve
 from accessready.agent.model import Requirement, Result, Status, Vantage, t
 from accessready.agent.profile_types import Profile, TeamViewerCfg
 from accessready.agent.tvhost import (
@@ -130,21 +131,17 @@ class TeamViewerNetworkCheck(Check):
 
     def _resolve(self, ctx: CheckContext, host: str, budget: Budget
                  ) -> tuple[list[str], dict[str, Any]]:
-        """Addresses of ``host`` (A, then AAAA) and the DNS evidence."""
+        """Addresses of ``host`` and the evidence, from the system resolver: the
+        TeamViewer client on this machine resolves through the operating system (hosts
+        file, split DNS), not through the profile's resolvers."""
         if _is_address(host):
             return [host], {"name": host, "outcome": "literal"}
-        dns = ctx.service("dns")
-        answers = []
-        for rdtype in ("A", "AAAA"):
-            answer = dns.lookup(host, rdtype, view="external", timeout=budget.timeout())
-            answers.append(answer.to_json())
-            if answer.outcome == "ok":
-                addresses = [r for r in answer.records if _is_address(r)]
-                return addresses, {"name": host, "outcome": "ok", "answers": answers}
-            if answer.outcome in ("nxdomain", "timeout", "error"):
-                break
-        last = answers[-1]["outcome"]
-        return [], {"name": host, "outcome": last, "answers": answers}
+        try:
+            found = resolve(host, budget.timeout())
+        except ResolveError as exc:
+            return [], {"name": host, "outcome": exc.kind, "resolver": SYSTEM_RESOLVER,
+                        "error": str(exc)}
+        return list(found.addresses), {"outcome": "ok", **found.to_json()}
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         cfg: TeamViewerCfg = target.data

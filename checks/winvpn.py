@@ -360,11 +360,11 @@ def pptp_exchange(host: str, port: int, timeout: float) -> tuple[pptp.SccrpReply
     started = time.monotonic()
     deadline = started + timeout
     try:
-        sock, connect_ms = net.tcp_connect(host, port, timeout)
+        sock, connect_ms, resolution = net.connect(host, port, timeout)
     except ProbeFailure as failure:
         evidence.update(failure.to_json())
         return None, evidence, failure.kind
-    evidence["connect_ms"] = round(connect_ms, 1)
+    evidence.update({"connect_ms": round(connect_ms, 1), **net.resolve_json(resolution)})
     received = b""
     with sock:
         try:

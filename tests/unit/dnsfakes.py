@@ -1,12 +1,16 @@
 """Stand-ins for this machine's resolver: a loopback DNS simulator or a silent socket.
 
-:func:`accessready.agent.dns.resolve_host` reads the hosts file and then asks the system's
-resolvers; these helpers point both at loopback so no test query leaves the machine.
+:func:`accessready.agent.dns.resolve` reads the hosts file and then asks the operating
+system (``socket.getaddrinfo``, on its bounded pool); :class:`~accessready.agent.dns.
+Resolvers` asks dnspython's view of the system's resolvers. These helpers point the hosts
+file, getaddrinfo (for names only: literals still go to the real one) and that view at
+loopback, so no test query leaves the machine.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,39 @@ def empty_hosts(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return hosts
 
 
+def os_resolver_at(address: str, monkeypatch: pytest.MonkeyPatch,
+                   lifetime: float = 3.0) -> None:
+    """Make ``socket.getaddrinfo`` answer names as an OS stub resolver asking only
+    ``host:port`` would: NXDOMAIN is EAI_NONAME, no address EAI_NODATA, silence EAI_AGAIN
+    after ``lifetime`` seconds (glibc's retries, shortened)."""
+    import dns.exception
+    import dns.resolver
+
+    real = socket.getaddrinfo
+
+    def fake(host, port, family=0, type=0, proto=0, flags=0):
+        if agent_dns.is_ip_literal(str(host)) or flags & socket.AI_NUMERICHOST:
+            return real(host, port, family, type, proto, flags)
+        resolver = resolver_at(address)
+        found: list[str] = []
+        try:
+            for rdtype in ("A", "AAAA"):
+                answer = resolver.resolve(host, rdtype, lifetime=lifetime,
+                                          raise_on_no_answer=False)
+                found += [r.to_text() for r in answer.rrset or []]
+        except dns.resolver.NXDOMAIN:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+        except dns.exception.Timeout:
+            raise socket.gaierror(socket.EAI_AGAIN,
+                                  "Temporary failure in name resolution") from None
+        if not found:
+            raise socket.gaierror(socket.EAI_NODATA, "No address associated with hostname")
+        return [info for a in found for info in real(a, port, family, type, proto,
+                                                     flags | socket.AI_NUMERICHOST)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+
+
 @contextlib.contextmanager
 def system_dns(records: Mapping[tuple[str, str], Sequence[str]], folder: Path,
                monkeypatch: pytest.MonkeyPatch) -> Iterator[DnsSimulator]:
@@ -46,6 +83,7 @@ def system_dns(records: Mapping[tuple[str, str], Sequence[str]], folder: Path,
     empty_hosts(folder, monkeypatch)
     with DnsSimulator(records) as sim:
         monkeypatch.setattr(agent_dns, "system_resolver", lambda: resolver_at(sim.address))
+        os_resolver_at(sim.address, monkeypatch)
         yield sim
 
 
@@ -56,4 +94,5 @@ def dead_system_dns(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[U
     with Udp("silent") as silent:
         monkeypatch.setattr(agent_dns, "system_resolver",
                             lambda: resolver_at(f"127.0.0.1:{silent.port}"))
+        os_resolver_at(f"127.0.0.1:{silent.port}", monkeypatch)
         yield silent

@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import io
 import json
+from pathlib import Path
 
 import paramiko
 import pytest
@@ -332,14 +333,105 @@ def test_deny_only_administrators_is_named(lab) -> None:
     recordings = copy.deepcopy(load_recordings("win2019-adfs"))
     data = recordings["scripts"]["account.privileges"]["json"]
     data["IsAdmin"] = False
+    data["DenyOnlySids"] = ["S-1-5-32-544"]
+    sims = lab(adfs_recordings=recordings)
+    result = results_by(sims.run(checks=[account.PrivilegesCheck]))["account.privileges",
+                                                                     "adfs01"]
+    assert result.status is Status.WARN and "deny-only" in result.summary.en
+    assert result.details["administrators_deny_only"] is True
+
+
+# --- Windows Server 2012 R2, Swedish display language --------------------------------------
+
+WINDOWS_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "windows"
+
+
+def server_2012r2_swedish() -> dict:
+    """The reconstructed 2012 R2 (PowerShell 4.0, Swedish) recording, in the simulator's
+    shape."""
+    data = json.loads((WINDOWS_FIXTURES / "win2012r2-sv-local.json").read_text("utf-8"))
+    return {"scripts": data["scripts"],
+            "commands": {k.lower(): v for k, v in data["commands"].items()}}
+
+
+def test_status_script_asks_get_command_before_get_localuser() -> None:
+    """Pins issue 15: under $ErrorActionPreference='Stop' a missing Get-LocalUser (2012 R2)
+    is a terminating error that -ErrorAction on the call does not catch."""
+    script = account.STATUS_SCRIPT
+    probe = script.index("Get-Command -Name 'Get-LocalUser' -ErrorAction SilentlyContinue")
+    assert probe < script.index("Get-LocalUser -Name")
+    assert "[ADSI]\"WinNT://$env:COMPUTERNAME/$sam,user\"" in script
+
+
+def test_2012r2_local_account_via_adsi(lab) -> None:
+    sims = lab(adfs_recordings=server_2012r2_swedish())
+    result = results_by(sims.run(checks=[account.StatusCheck]))["account.status", "adfs01"]
+    assert result.status is Status.PASS, result.summary.en
+    assert result.details["account"]["Source"] == "ADSI WinNT"
+    assert "not locked out" in result.summary.en and "39 more days" in result.summary.en
+    assert "39 dagar till" in result.summary.sv
+
+
+@pytest.mark.parametrize("flags,status,words", [
+    (0x221 | 0x10, Status.FAIL, "locked out"),
+    (0x221 | 0x2, Status.FAIL, "disabled"),
+    (0x221 | 0x10000, Status.PASS, "never expires"),
+])
+def test_2012r2_user_flags_decide(lab, flags, status, words) -> None:
+    recordings = server_2012r2_swedish()
+    recordings["scripts"]["account.status"]["json"]["UserFlags"] = flags
+    sims = lab(adfs_recordings=recordings)
+    result = results_by(sims.run(checks=[account.StatusCheck]))["account.status", "adfs01"]
+    assert result.status is status and words in result.summary.en, result.summary.en
+
+
+def test_winnt_password_age_against_the_servers_clock() -> None:
+    now = "2026-03-01T12:00:00.0000000Z"
+    got = account.winnt_account({"Source": "ADSI WinNT", "UserFlags": 0x201,
+                                 "PasswordAge": 86400 * 40, "MaxPasswordAge": 86400 * 42,
+                                 "PasswordExpired": 0, "Now": now})
+    assert got["PasswordExpires"].startswith("2026-03-03T12:00:00")
+    assert got["PasswordLastSet"].startswith("2026-01-20T12:00:00")
+    assert got["Enabled"] is True and got["LockedOut"] is False
+    forever = account.winnt_account({"UserFlags": 0x201, "PasswordAge": 5,
+                                     "MaxPasswordAge": 0xFFFFFFFF, "Now": now})
+    assert forever["PasswordNeverExpires"] is True and forever["PasswordExpires"] is None
+    unknown = account.winnt_account({"Source": "ADSI WinNT"})
+    assert unknown["Enabled"] is None and unknown["PasswordExpires"] is None
+
+
+def test_swedish_deny_only_administrators_found_by_sid(lab) -> None:
+    sims = lab(with_wap=True, wap_recordings=server_2012r2_swedish())
+    result = results_by(sims.run(checks=[account.PrivilegesCheck]))["account.privileges",
+                                                                     "wap01"]
+    assert result.status is Status.WARN and "deny-only" in result.summary.en
+    assert result.details["administrators_deny_only"] is True
+    assert "Administratörer" in result.summary.sv
+
+
+def test_deny_only_is_not_read_from_english_words(lab) -> None:
+    """Attribute text is localised display text: only the token's deny-only SIDs count."""
+    recordings = copy.deepcopy(load_recordings("win2019-adfs"))
+    data = recordings["scripts"]["account.privileges"]["json"]
+    data["IsAdmin"] = False
+    data["DenyOnlySids"] = []
     for group in data["Groups"]:
         if group["Sid"] == "S-1-5-32-544":
             group["Attributes"] = "Group used for deny only"
     sims = lab(adfs_recordings=recordings)
     result = results_by(sims.run(checks=[account.PrivilegesCheck]))["account.privileges",
                                                                      "adfs01"]
-    assert result.status is Status.WARN and "deny-only" in result.summary.en
-    assert result.details["administrators_deny_only"] is True
+    assert result.details["administrators_deny_only"] is False
+    assert "not a local administrator" in result.summary.en
+
+
+def test_swedish_whoami_csv_matches_the_json_projection() -> None:
+    recordings = server_2012r2_swedish()
+    text = recordings["commands"]["whoami /groups /fo csv"]["stdout"]
+    rows = list(csv.reader(io.StringIO(text)))[1:]
+    groups = recordings["scripts"]["account.privileges"]["json"]["Groups"]
+    assert [(r[0], r[2], r[3]) for r in rows] == [(g["Name"], g["Sid"], g["Attributes"])
+                                                  for g in groups]
 
 
 def test_linux_without_sudo_on_a_sync_server_warns(lab) -> None:

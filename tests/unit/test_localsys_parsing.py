@@ -189,6 +189,70 @@ def test_route_print() -> None:
                    for r in routes)
 
 
+ROUTE_PRINT_GERMAN = {  # titles and the two-word on-link value (facts: windows-facts.md)
+    "Interface List": "Schnittstellenliste", "IPv4 Route Table": "IPv4-Routentabelle",
+    "IPv6 Route Table": "IPv6-Routentabelle", "Active Routes:": "Aktive Routen:",
+    "Persistent Routes:": "Ständige Routen:", "On-link": "Auf Verbindung",
+    "Network Destination": "Netzwerkziel", "Netmask": "Netzwerkmaske"}
+
+
+def test_route_print_in_swedish_parses_like_english() -> None:
+    """Pins issue 15: the route print fallback must not depend on the display language."""
+    english = ls.parse_route_print(fixture("windows", "route-print-split.txt"))
+    swedish = ls.parse_route_print(fixture("windows", "route-print-sv-split.txt"))
+    assert swedish == english
+    assert len(english[0]) == 21
+
+
+def test_route_print_in_the_oem_code_page_parses_too() -> None:
+    """route.exe writes the console's OEM code page (850 on Swedish Windows); the runner
+    decodes as UTF-8 with replacement, which mangles only the words nothing reads."""
+    mangled = fixture("windows", "route-print-sv-split.txt").encode("cp850").decode(
+        "utf-8", "replace")
+    assert "\ufffd" in mangled
+    assert ls.parse_route_print(mangled) == ls.parse_route_print(
+        fixture("windows", "route-print-split.txt"))
+
+
+def test_route_print_with_a_two_word_on_link_value() -> None:
+    text = fixture("windows", "route-print-split.txt")
+    for word, german in ROUTE_PRINT_GERMAN.items():
+        text = text.replace(word, german)
+    assert ls.parse_route_print(text) == ls.parse_route_print(
+        fixture("windows", "route-print-split.txt"))
+
+
+def test_route_print_leaves_persistent_routes_out() -> None:
+    routes, _ = ls.parse_route_print(fixture("windows", "route-print-sv-split.txt"))
+    assert "10.99.0.0      255.255.0.0" in fixture("windows", "route-print-sv-split.txt")
+    assert not any(r.destination == "10.99.0.0/16" for r in routes)
+
+
+def test_win32_ip4routetable_matches_route_print() -> None:
+    cim = ls.parse_netroute_json(fixture("windows", "win32-ip4routetable.json"))
+    printed, _ = ls.parse_route_print(fixture("windows", "route-print-split.txt"))
+    v4 = [r for r in printed if ":" not in r.destination]
+    assert [(r.destination, r.gateway, r.metric) for r in cim] == \
+        [(r.destination, r.gateway, r.metric) for r in v4]
+    inside = next(r for r in cim if r.destination == "192.0.2.0/24")
+    assert inside.interface == "Ethernet 2"
+    assert next(r for r in cim if r.destination == "127.0.0.0/8").interface == "1"
+
+
+def test_windows_routes_script_asks_for_get_netroute_first() -> None:
+    script = ls.WINDOWS_ROUTES_PS
+    assert script.index("Get-Command -Name 'Get-NetRoute'") < script.index("Get-NetRoute -")
+    assert "Win32_IP4RouteTable" in script
+
+
+def test_windows_routes_from_wmi_where_get_netroute_is_missing() -> None:
+    local, _ = _windows([("Get-NetRoute", fixture("windows", "win32-ip4routetable.json"))])
+    table = local.routes(5)
+    assert table.command == "Win32_IP4RouteTable" and not table.error
+    assert any(r.destination == "192.0.2.0/24" and r.interface == "Ethernet 2"
+               for r in table.routes)
+
+
 def test_find_netroute_projection() -> None:
     got = ls.parse_find_netroute_json(fixture("windows", "find-netroute-internal.json"),
                                       "192.0.2.1", "c")
@@ -264,9 +328,10 @@ def test_windows_collector_vpn_os_and_routes() -> None:
     assert all(s.startswith(powershell.PRELUDE) for s in runner.scripts)
 
 
-def test_windows_routes_fall_back_to_route_print() -> None:
+@pytest.mark.parametrize("recording", ["route-print-split.txt", "route-print-sv-split.txt"])
+def test_windows_routes_fall_back_to_route_print(recording) -> None:
     local, _ = _windows([("Get-NetRoute", failed()),
-                         ("route print", fixture("windows", "route-print-split.txt"))])
+                         ("route print", fixture("windows", recording))])
     table = local.routes(5)
     assert table.command == "route print"
     assert any(r.destination == "192.0.2.0/24" for r in table.routes)

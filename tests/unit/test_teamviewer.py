@@ -42,6 +42,7 @@ from accessready.checks.teamviewer import (
     split_router,
 )
 from tests.unit.access_helpers import run_access
+from tests.unit.dnsfakes import empty_hosts, os_resolver_at
 
 REG_EXPORT = """\ufeffWindows Registry Editor Version 5.00
 
@@ -329,22 +330,30 @@ def dns():
         yield server
 
 
-def network(dns_address: str, routers: list[str], ports: list[int], timeout: float = 3.0):
-    toml = f"""
+@pytest.fixture
+def network(monkeypatch, tmp_path):
+    """Run teamviewer.network with the operating system's resolver asking ``dns_address``
+    (the profile's external resolver is ``profile_resolver``, by default the same)."""
+    def run(dns_address: str, routers: list[str], ports: list[int], timeout: float = 3.0,
+            profile_resolver: str | None = None):
+        empty_hosts(tmp_path, monkeypatch)
+        os_resolver_at(dns_address, monkeypatch)
+        toml = f"""
 [network]
-external_resolvers = ["{dns_address}"]
+external_resolvers = ["{profile_resolver or dns_address}"]
 [access]
 methods = ["teamviewer"]
 [access.teamviewer]
 routers = [{", ".join(f'"{r}"' for r in routers)}]
 ports = [{", ".join(str(p) for p in ports)}]
 """
-    results, took = run_access(toml, [TeamViewerNetworkCheck], timeout=timeout)
-    assert took < timeout + 1.5
-    return results["teamviewer.network"]
+        results, took = run_access(toml, [TeamViewerNetworkCheck], timeout=timeout)
+        assert took < timeout + 1.5
+        return results["teamviewer.network"]
+    return run
 
 
-def test_preferred_port_passes_with_latency(dns, routers):
+def test_preferred_port_passes_with_latency(dns, routers, network):
     result = network(dns.address, ["router1.tv.test", "nosuch.tv.test"],
                      [routers.ports[0], routers.ports[1]])
     assert result.status is Status.PASS, result.summary.en
@@ -352,9 +361,25 @@ def test_preferred_port_passes_with_latency(dns, routers):
     assert result.details["latency_ms"] >= 0
     assert result.details["unresolved"] == ["nosuch.tv.test"]
     assert "router1.tv.test (127.0.0.1)" in result.summary.en
+    assert result.details["dns"][0]["resolver"] == "system resolver"
 
 
-def test_only_fallback_port_warns(dns, routers):
+def test_routers_resolve_as_this_machine_does_not_via_the_profile(dns, routers, network):
+    """Pins issue 15: the TeamViewer client resolves through the OS (hosts file, NRPT
+    split DNS on Windows); a profile resolver that is silent is not asked."""
+    from tests.unit.hostile import Udp
+
+    with Udp("silent") as silent:
+        result = network(dns.address, ["router1.tv.test"], [routers.ports[0]],
+                         profile_resolver=f"127.0.0.1:{silent.port}")
+        assert silent.received == 0
+    assert result.status is Status.PASS, result.summary.en
+    assert result.details["dns"][0] == {"outcome": "ok", "name": "router1.tv.test",
+                                        "addresses": ["127.0.0.1"],
+                                        "resolver": "system resolver"}
+
+
+def test_only_fallback_port_warns(dns, routers, network):
     result = network(dns.address, ["router1.tv.test"], [closed_port(), routers.ports[1]])
     assert result.status is Status.WARN
     assert result.details["working_port"] == routers.ports[1]
@@ -362,21 +387,21 @@ def test_only_fallback_port_warns(dns, routers):
     assert [a["outcome"] for a in result.details["attempts"]] == ["refused", "connected"]
 
 
-def test_nothing_connects_fails(dns):
+def test_nothing_connects_fails(dns, network):
     result = network(dns.address, ["router1.tv.test", "router2.tv.test"],
                      [closed_port(), closed_port()])
     assert result.status is Status.FAIL
     assert len(result.details["attempts"]) == 4
 
 
-def test_no_name_resolves_fails(dns):
+def test_no_name_resolves_fails(dns, network):
     result = network(dns.address, ["nosuch.tv.test", "other.tv.test"], [5938])
     assert result.status is Status.FAIL
     assert result.remediation == TeamViewerNetworkCheck.remediation["dns"]
     assert result.details["attempts"] == []
 
 
-def test_silent_dns_is_an_error_within_the_deadline():
+def test_silent_dns_is_an_error_within_the_deadline(network):
     from tests.unit.hostile import Udp
 
     with Udp("silent") as silent:
@@ -384,7 +409,7 @@ def test_silent_dns_is_an_error_within_the_deadline():
     assert result.status is Status.ERROR
 
 
-def test_ipv6_router_from_aaaa_and_pinned_port(dns, routers):
+def test_ipv6_router_from_aaaa_and_pinned_port(dns, routers, network):
     result = network(dns.address, [f"127.0.0.1:{routers.ports[1]}"], [closed_port()])
     assert result.status is Status.PASS
     assert result.details["working_port"] == routers.ports[1]
