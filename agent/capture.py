@@ -1,0 +1,175 @@
+"""What a check prints goes into its evidence, never onto the process's stdout.
+
+Checks run concurrently on worker threads, and ``sys.stdout``/``sys.stderr`` are process
+globals, so ``contextlib.redirect_stdout`` per check would race (one check's output in
+another's evidence, or the redirection undone while a third still prints). Instead
+:func:`install` replaces both streams once with a proxy that looks at the writing thread:
+
+* a thread inside :func:`capturing` (a check's planning or run) writes into that check's
+  buffer, bounded in size;
+* the main thread writes through to the real stream: report bytes (``--json -``,
+  ``--nagios``) and the table are written there;
+* any other thread (one a plugin started, a library's helper) writes stdout to stderr:
+  stdout carries report bytes only, and must stay parseable.
+
+Output written straight to the file descriptor (``os.write(1, …)``, a child process) is
+beyond this proxy.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+MAX_CHARS = 8192  # per stream and check: evidence, not a log file
+
+_local = threading.local()
+_install_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What one check wrote to stdout and stderr (cut at :data:`MAX_CHARS` each)."""
+
+    stdout: str = ""
+    stderr: str = ""
+
+    def __add__(self, other: Printed) -> Printed:
+        return Printed(_cut(self.stdout + other.stdout), _cut(self.stderr + other.stderr))
+
+    def __bool__(self) -> bool:
+        return bool(self.stdout or self.stderr)
+
+    def evidence(self) -> dict[str, str]:
+        """The non-empty streams, for a result's details."""
+        return {name: text for name, text in (("stdout", self.stdout),
+                                              ("stderr", self.stderr)) if text}
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_CHARS:
+        return text
+    return text[:MAX_CHARS] + f"\n[… {len(text) - MAX_CHARS} more characters not kept]"
+
+
+class _Sink:
+    """One check's buffers; counts what it drops beyond the cap instead of keeping it."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self.size = {"stdout": 0, "stderr": 0}
+        self.dropped = {"stdout": 0, "stderr": 0}
+        self.lock = threading.Lock()
+
+    def write(self, stream: str, text: str) -> None:
+        with self.lock:
+            room = MAX_CHARS - self.size[stream]
+            kept = text[:max(0, room)]
+            if kept:
+                self.parts[stream].append(kept)
+                self.size[stream] += len(kept)
+            self.dropped[stream] += len(text) - len(kept)
+
+    def printed(self) -> Printed:
+        with self.lock:
+            texts = {}
+            for stream, parts in self.parts.items():
+                text = "".join(parts)
+                if self.dropped[stream]:
+                    text += f"\n[… {self.dropped[stream]} more characters not kept]"
+                texts[stream] = text
+        return Printed(**texts)
+
+
+class _BinaryInto:
+    """``sys.stdout.buffer`` for a capturing thread: bytes decoded into its buffer."""
+
+    def __init__(self, sink: _Sink, stream: str) -> None:
+        self.sink, self.stream = sink, stream
+
+    def write(self, data: bytes) -> int:
+        self.sink.write(self.stream, bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to flush: the buffer is in memory."""
+
+
+class _Router(io.TextIOBase):
+    """Stands in for ``sys.stdout`` or ``sys.stderr``; see the module docstring."""
+
+    def __init__(self, name: str, original: TextIO, elsewhere: TextIO) -> None:
+        super().__init__()
+        self._name = name
+        self._original = original
+        self._elsewhere = elsewhere  # where threads other than main and checks write
+
+    def _real(self) -> TextIO:
+        if threading.current_thread() is threading.main_thread():
+            return self._original
+        return self._elsewhere
+
+    def write(self, text: str) -> int:  # type: ignore[override]
+        sink: _Sink | None = getattr(_local, "sink", None)
+        if sink is not None:
+            sink.write(self._name, str(text))
+            return len(text)
+        return self._real().write(text)
+
+    def flush(self) -> None:
+        if getattr(_local, "sink", None) is None:
+            self._real().flush()
+
+    @property
+    def buffer(self) -> Any:  # type: ignore[override]
+        sink: _Sink | None = getattr(_local, "sink", None)
+        if sink is not None:
+            return _BinaryInto(sink, self._name)
+        return self._real().buffer
+
+    def isatty(self) -> bool:
+        return self._original.isatty()
+
+    def fileno(self) -> int:
+        return self._original.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._original.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self._original.errors
+
+    def writable(self) -> bool:
+        return True
+
+
+def install() -> None:
+    """Route ``sys.stdout``/``sys.stderr`` by thread (idempotent; never undone, because a
+    check abandoned at its deadline may still print long after)."""
+    with _install_lock:
+        out, err = sys.stdout, sys.stderr
+        if not isinstance(err, _Router) and err is not None:
+            sys.stderr = err = _Router("stderr", err, err)
+        if not isinstance(out, _Router) and out is not None:
+            real_err = err._original if isinstance(err, _Router) else err
+            sys.stdout = _Router("stdout", out, real_err)
+
+
+@contextmanager
+def capturing() -> Iterator[_Sink]:
+    """Capture what this thread prints; read it with ``sink.printed()`` afterwards."""
+    install()
+    sink = _Sink()
+    previous = getattr(_local, "sink", None)
+    _local.sink = sink
+    try:
+        yield sink
+    finally:
+        _local.sink = previous
