@@ -441,6 +441,9 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     if result.interrupted:
         click.echo("accessready: audit interrupted; the runs that finished are recorded.",
                    err=True)
+    if result.history_error:
+        click.echo(f"accessready: warning: {result.history_error} (the audit's outputs were "
+                   "written)", err=True)
     sys.exit(int(result.exit_code))
 
 
