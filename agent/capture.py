@@ -12,13 +12,16 @@ another's evidence, or the redirection undone while a third still prints). Inste
 * any other thread (one a plugin started, a library's helper) writes stdout to stderr:
   stdout carries report bytes only, and must stay parseable.
 
-Output written straight to the file descriptor (``os.write(1, …)``, a child process) is
-beyond this proxy.
+Output written straight to file descriptor 1 (``os.write(1, …)``, a child process a
+plugin starts, a handler holding the stream from before) is beyond this proxy;
+:func:`protect_stdout_fd` (the CLI's ``run``, ``audit`` and ``checks``) points descriptor 1
+at stderr for that, and gives the main thread the real stdout through a duplicate.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -108,6 +111,7 @@ class _Router(io.TextIOBase):
         self._name = name
         self._original = original
         self._elsewhere = elsewhere  # where threads other than main and checks write
+        self.fd_protected = False
 
     def _real(self) -> TextIO:
         if threading.current_thread() is threading.main_thread():
@@ -115,9 +119,11 @@ class _Router(io.TextIOBase):
         return self._elsewhere
 
     def write(self, text: str) -> int:  # type: ignore[override]
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         sink: _Sink | None = getattr(_local, "sink", None)
         if sink is not None:
-            sink.write(self._name, str(text))
+            sink.write(self._name, text)
             return len(text)
         return self._real().write(text)
 
@@ -160,6 +166,35 @@ def install() -> None:
         if not isinstance(out, _Router) and out is not None:
             real_err = err._original if isinstance(err, _Router) else err
             sys.stdout = _Router("stdout", out, real_err)
+
+
+def protect_stdout_fd() -> None:
+    """Point file descriptor 1 at stderr for the rest of the process; ``sys.stdout``'s
+    main-thread writes (the report) go to the real stdout through a duplicate of it.
+
+    Only for the command line: it changes the process, not one run. Where stdout has no
+    descriptor (embedded, closed) the thread routing of :func:`install` still holds.
+    """
+    install()
+    router = sys.stdout
+    if not isinstance(router, _Router) or router.fd_protected:
+        return
+    original = router._original
+    try:
+        original.flush()
+        fd = original.fileno()
+        saved = os.dup(fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return
+    try:
+        os.dup2(router._elsewhere.fileno(), fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        os.close(saved)
+        return
+    line = bool(getattr(original, "line_buffering", False))  # a terminal: line by line
+    router._original = open(saved, "w", buffering=1 if line else -1,  # noqa: SIM115 - for life
+                            encoding=original.encoding, errors=original.errors)
+    router.fd_protected = True
 
 
 @contextmanager

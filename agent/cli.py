@@ -154,10 +154,12 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     With --self-check (for the customer's IT admin) no password is ever asked for or
     read; send the --json result back to the supplier."""
     from accessready.agent.app import run_checks
+    from accessready.agent.capture import protect_stdout_fd
     from accessready.agent.profile import load_profile
     from accessready.agent.runner import RunOptions
     from accessready.reports.terminal import LiveLine
 
+    protect_stdout_fd()  # stdout is the report's: plugins' own output goes to stderr
     prof = load_profile(profile)
     options = RunOptions(
         timeout=timeout or prof.checks.timeout,
@@ -187,8 +189,10 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
 def _registry_with_warnings() -> Any:
     """The loaded checks; a plugin that failed to load is named on stderr, not dropped
     silently."""
+    from accessready.agent.capture import protect_stdout_fd
     from accessready.agent.registry import load_registry
 
+    protect_stdout_fd()  # a plugin printing while it loads must not spoil stdout
     registry = load_registry()
     for problem in registry.problems:
         click.echo(f"accessready: warning: {problem}", err=True)
@@ -413,6 +417,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     """Run every PROFILE (files, folders of *.toml, or patterns), record the runs and
     report what changed: an overview across customers."""
     from accessready.agent.audit import AuditOptions, expand_profiles, run_audit, write_details
+    from accessready.agent.capture import protect_stdout_fd
     from accessready.reports.overview import RENDERERS as OVERVIEW
     from accessready.reports.overview import render_table
 
@@ -423,6 +428,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
                            timeout=timeout, only=only, skip=skip, lang=chosen,
                            history=history_path, lock=lock_path, keep_days=keep_days)
     paths = expand_profiles(profiles)
+    protect_stdout_fd()  # stdout is the overview's: plugins' own output goes to stderr
     progress = _AuditProgress()
     try:
         result = run_audit(paths, options, on_progress=progress)

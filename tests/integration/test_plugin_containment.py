@@ -47,13 +47,16 @@ def test_what_a_plugin_prints_is_its_evidence_not_stdout(tmp_path: Path,
     env = {"PYTHONPATH": str(hostile_plugin_dir)}
     saved = tmp_path / "r.json"
     extra = [] if output[:1] == ["--json"] else ["--json", str(saved)]
-    out = accessready("run", str(profile(tmp_path)), *only("hostile.chatty"), *output,
-                      *extra, env=env)
+    out = accessready("run", str(profile(tmp_path)), *only("hostile.chatty", "hostile.fd"),
+                      *output, *extra, env=env)
     assert out.returncode == 0, out.stderr
     if extra:  # stdout carries the report only
         assert "CHATTY" not in out.stdout
     else:  # the evidence is in the JSON, and stdout is nothing but that JSON
         assert out.stdout.startswith("{") and out.stdout.count("CHATTY") == 5
+    # written past sys.stdout, to the descriptor: not evidence, but never on stdout either
+    assert "FD-WRITE" not in out.stdout and "CHILD-OUT" not in out.stdout
+    assert "FD-WRITE" in out.stderr and "CHILD-OUT" in out.stderr
     if output == ["--nagios"]:
         assert out.stdout.count("\n") == 1 and out.stdout.startswith("ACCESSREADY OK")
     data = json.loads(out.stdout if not extra else saved.read_text("utf-8"))
@@ -144,18 +147,26 @@ def test_a_plugin_cannot_report_in_another_checks_name(tmp_path: Path,
 def test_real_ctrl_c_still_interrupts_while_a_plugin_hangs_in_planning(
         tmp_path: Path, hostile_plugin_dir: Path) -> None:
     """A KeyboardInterrupt from a plugin is its error; the user's Ctrl-C still stops."""
+    hanging = tmp_path / "hanging"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCESSREADY_")}
-    env["PYTHONPATH"] = str(hostile_plugin_dir)
+    env.update({"PYTHONPATH": str(hostile_plugin_dir), "AR_HOSTILE_HANGING": str(hanging)})
     proc = subprocess.Popen([sys.executable, "-m", "accessready", "run",
                              str(profile(tmp_path)), *only("hostile.hang_applies",
                                                            "hostile.kbint_run"),
                              "--timeout", "60", "--json", str(tmp_path / "r.json")],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # the hanging applies holds planning for 60 s
+    for _ in range(600):  # bounded: until the plugin's applies hangs (for up to 60 s)
+        if hanging.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _stdout, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 3, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
+    data = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    assert data["interrupted"] is True and data["verdict"] == "unknown"
+    statuses = {r["check"]: r["status"] for r in data["results"]}
+    assert statuses["hostile.hang_applies"] == statuses["hostile.kbint_run"] == "skip"
 
 
 def test_an_audit_writes_its_overview_whatever_a_plugin_does(tmp_path: Path,
@@ -182,3 +193,18 @@ def test_an_audit_writes_its_overview_whatever_a_plugin_does(tmp_path: Path,
     for detail in (tmp_path / "reports").glob("*.json"):
         jsonschema.validate(json.loads(detail.read_text("utf-8")), RESULT_SCHEMA)
     assert len(list((tmp_path / "reports").glob("*.json"))) == 2
+
+
+def test_a_plugin_that_exits_or_prints_while_loading_is_named_and_left_out(
+        tmp_path: Path, hostile_plugin_dir: Path) -> None:
+    env = {"PYTHONPATH": str(hostile_plugin_dir)}
+    out = accessready("checks", "--format", "json", env=env)
+    assert out.returncode == 0, out.stderr
+    ids = [c["id"] for c in json.loads(out.stdout)]  # stdout is only the catalogue
+    assert {"admin.agreement", "hostile.chatty", "hostile.loud"} <= set(ids)
+    assert "plugin 'hostile_exits'" in out.stderr and "SystemExit" in out.stderr
+    assert "LOUD-IMPORT-OUT" in out.stderr and "LOUD-IMPORT-ERR" in out.stderr
+    run = accessready("run", str(profile(tmp_path)), *only("hostile.loud"), "--json", "-",
+                      env=env)
+    assert run.returncode == 0, run.stderr
+    assert results(json.loads(run.stdout))[("hostile.loud", "Värd kommun")]["status"] == "pass"
