@@ -434,12 +434,21 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
         result = run_audit(paths, options, on_progress=progress)
     finally:
         progress.close()
+    details_failed: str | None = None
     if reports_dir:
-        result = write_details(result, Path(reports_dir), chosen, write_output,
-                               link_from=Path(html).parent if html and html != "-" else None)
+        try:
+            result = write_details(result, Path(reports_dir), chosen, write_output,
+                                   link_from=Path(html).parent if html and html != "-" else None)
+        except UserError as exc:
+            details_failed = str(exc)
+        except OSError as exc:  # the folder cannot be made (a file of that name, no rights)
+            details_failed = (f"{reports_dir}: cannot write the customers' reports there: "
+                              f"{exc.strerror} — name a folder you can write to")
     for fmt, path in (("html", html), ("json", json_), ("prometheus", prometheus)):
         if path:
             write_output(path, OVERVIEW[fmt](result, chosen))
+    if details_failed:  # the overview is written first: the audit's result is not lost
+        raise UserError(details_failed)
     if nagios:
         sys.stdout.write(OVERVIEW["nagios"](result, chosen).decode())
     elif not quiet:

@@ -208,3 +208,18 @@ def test_a_plugin_that_exits_or_prints_while_loading_is_named_and_left_out(
                       env=env)
     assert run.returncode == 0, run.stderr
     assert results(json.loads(run.stdout))[("hostile.loud", "Värd kommun")]["status"] == "pass"
+
+
+def test_an_audit_writes_its_overview_when_the_reports_folder_cannot_be_made(
+        tmp_path: Path) -> None:
+    from .conftest import one_line_error
+
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file where the folder should be")
+    overview = tmp_path / "o.json"
+    out = accessready("audit", str(profile(tmp_path)), "--only", "admin.agreement",
+                      "--json", str(overview), "--reports-dir", str(blocker))
+    one_line_error(out, str(blocker), "cannot write the customers' reports")
+    data = json.loads(overview.read_text("utf-8"))
+    jsonschema.validate(data, AUDIT_SCHEMA)
+    assert [c["customer"] for c in data["customers"]] == ["Värd kommun"]
