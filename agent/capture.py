@@ -43,6 +43,8 @@ class Printed:
     stderr: str = ""
 
     def __add__(self, other: Printed) -> Printed:
+        if not (self and other):
+            return self or other
         return Printed(_cut(self.stdout + other.stdout), _cut(self.stderr + other.stderr))
 
     def __bool__(self) -> bool:
@@ -55,7 +57,7 @@ class Printed:
 
 
 def _cut(text: str) -> str:
-    if len(text) <= MAX_CHARS:
+    if len(text) <= MAX_CHARS + 100:  # room for a note that it was cut already
         return text
     return text[:MAX_CHARS] + f"\n[… {len(text) - MAX_CHARS} more characters not kept]"
 

@@ -246,3 +246,21 @@ def test_plain_evidence_is_kept_as_it_was() -> None:
     assert result.status is Status.WARN
     assert result.details == {"n": 1, "f": 0.5, "ok": True, "none": None, "list": [1, "a"],
                               "7": "seven"}
+
+
+def test_what_a_check_prints_is_kept_only_up_to_a_bound() -> None:
+    from accessready.agent.capture import MAX_CHARS
+
+    check = make_check("fam.flood")
+    original = check.run
+
+    def run(ctx, target):
+        for _ in range(1000):
+            print("x" * 1000)
+        return original(ctx, target)
+
+    check.run = run  # type: ignore[method-assign]
+    [result] = _run([check])
+    kept = result.details["printed"]["stdout"]
+    assert kept.startswith(("x" * 1000 + "\n") * 8) and len(kept) < MAX_CHARS + 100
+    assert kept.endswith(f"[… {1001 * 1000 - MAX_CHARS} more characters not kept]")
