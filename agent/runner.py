@@ -154,6 +154,11 @@ def _plan_check(check: Check, profile: Profile) -> _Planned:
     return dataclasses.replace(planned, printed=sink.printed())
 
 
+# Planning is quick (a hang is the exception, and an overdue planner is replaced at once):
+# a few threads, not one per check, keep its cost near what it was on the main thread.
+_PLANNERS = 4
+
+
 def plan(checks: Sequence[Check], profile: Profile,
          options: RunOptions) -> list[Job | Result]:
     """Every job to run, and a skip result in place of each check that will not run.
@@ -184,7 +189,7 @@ def plan(checks: Sequence[Check], profile: Profile,
     interrupted = False
     try:
         planned = _pool(len(chosen), lambda i: _plan_check(chosen[i], profile), overdue,
-                        options.concurrency, options.timeout)
+                        min(options.concurrency, _PLANNERS), options.timeout)
     except _Stopped as stop:
         planned, interrupted = stop.done, True
     by_check = {id(c): planned.get(i, _Planned(failure=_skip(
