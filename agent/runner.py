@@ -80,10 +80,10 @@ def _skip(check: Check, target: str, summary_en: str, summary_sv: str,
                         {"reason": reason})
 
 
-def _error(job: Job | Check, en: str, sv: str, details: dict[str, Any],
-           target: Target | str | None = None) -> Result:
+def _error(job: Job | Check, en: str, sv: str, details: dict[str, Any]) -> Result:
+    """An ``error`` of ``job`` (or of a whole check, target "-", when it could not plan)."""
     check = job.check if isinstance(job, Job) else job
-    where = job.target if isinstance(job, Job) else target or "-"
+    where = job.target if isinstance(job, Job) else "-"
     return Check.result(check, where, Status.ERROR, t(en, sv), details, fix="error")
 
 
@@ -164,7 +164,7 @@ def plan(checks: Sequence[Check], profile: Profile,
     """Every job to run, and a skip result in place of each check that will not run.
 
     Each check's ``applies``/``targets`` run on a worker thread under the check's deadline
-    (``options.timeout``), at most ``options.concurrency`` at once. Raises
+    (``options.timeout``), a few at once. Raises
     :class:`Interrupted` (every check a skip or what planning found) on Ctrl-C.
     """
     slots: list[Check | Result] = []
@@ -378,8 +378,8 @@ def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Resu
     with capturing() as sink:
         try:
             ready = _precheck(job, make_context)
-            if ready is not None:
-                results = [ready]
+            if ready is not None:  # check.result may be the plugin's own
+                results = [_sanitise(job, ready)]
             else:
                 produced = job.check.run(make_context(started + timeout), job.target)
                 results = [_sanitise(job, r) for r in _normalise(job, produced)]
