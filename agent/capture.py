@@ -33,6 +33,8 @@ MAX_CHARS = 8192  # per stream and check: evidence, not a log file
 
 _local = threading.local()
 _install_lock = threading.Lock()
+_installed: dict[str, _Router] = {}  # the routers install() made last
+_owned = False  # set by protect_stdout_fd: the command line owns the process's streams
 
 
 @dataclass(frozen=True)
@@ -162,12 +164,22 @@ def install() -> None:
     """Route ``sys.stdout``/``sys.stderr`` by thread (idempotent; never undone, because a
     check abandoned at its deadline may still print long after)."""
     with _install_lock:
+        if _owned:  # the command line's routers: put back, never wrap what replaced them
+            sys.stdout, sys.stderr = _installed["stdout"], _installed["stderr"]
+            return
         out, err = sys.stdout, sys.stderr
         if not isinstance(err, _Router) and err is not None:
-            sys.stderr = err = _Router("stderr", err, err)
+            sys.stderr = err = _installed["stderr"] = _Router("stderr", err, err)
         if not isinstance(out, _Router) and out is not None:
             real_err = err._original if isinstance(err, _Router) else err
-            sys.stdout = _Router("stdout", out, real_err)
+            sys.stdout = _installed["stdout"] = _Router("stdout", out, real_err)
+
+
+def reinstate() -> None:
+    """Put the command line's routers back where plugin code replaced ``sys.stdout`` or
+    ``sys.stderr`` (e.g. with ``sys.__stdout__``): the report is written through them."""
+    if _owned:
+        install()
 
 
 def protect_stdout_fd() -> None:
@@ -177,10 +189,12 @@ def protect_stdout_fd() -> None:
     Only for the command line: it changes the process, not one run. Where stdout has no
     descriptor (embedded, closed) the thread routing of :func:`install` still holds.
     """
+    global _owned
     install()
     router = sys.stdout
     if not isinstance(router, _Router) or router.fd_protected:
         return
+    _owned = "stderr" in _installed and _installed.get("stdout") is router
     original = router._original
     try:
         original.flush()

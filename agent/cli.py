@@ -82,6 +82,7 @@ def _setup_logging(debug: bool) -> None:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("accessready")
     root.handlers[:] = [handler]
+    root.propagate = False  # not also to handlers a plugin put on the root logger (stdout)
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
@@ -154,7 +155,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     With --self-check (for the customer's IT admin) no password is ever asked for or
     read; send the --json result back to the supplier."""
     from accessready.agent.app import run_checks
-    from accessready.agent.capture import protect_stdout_fd
+    from accessready.agent.capture import protect_stdout_fd, reinstate
     from accessready.agent.profile import load_profile
     from accessready.agent.runner import RunOptions
     from accessready.reports.terminal import LiveLine
@@ -182,6 +183,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
         result = run_checks(prof, options, lang=chosen, on_progress=live,
                             self_check=self_check, vantage=vantage, checks=registry.checks)
     finally:
+        reinstate()  # a plugin may have swapped sys.stdout; the report goes through ours
         live.close()
     _finish(result, chosen, outputs, nagios, quiet)
 
@@ -189,11 +191,12 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
 def _registry_with_warnings() -> Any:
     """The loaded checks; a plugin that failed to load is named on stderr, not dropped
     silently."""
-    from accessready.agent.capture import protect_stdout_fd
+    from accessready.agent.capture import protect_stdout_fd, reinstate
     from accessready.agent.registry import load_registry
 
     protect_stdout_fd()  # a plugin printing while it loads must not spoil stdout
     registry = load_registry()
+    reinstate()
     for problem in registry.problems:
         click.echo(f"accessready: warning: {problem}", err=True)
     return registry
@@ -417,7 +420,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     """Run every PROFILE (files, folders of *.toml, or patterns), record the runs and
     report what changed: an overview across customers."""
     from accessready.agent.audit import AuditOptions, expand_profiles, run_audit, write_details
-    from accessready.agent.capture import protect_stdout_fd
+    from accessready.agent.capture import protect_stdout_fd, reinstate
     from accessready.reports.overview import RENDERERS as OVERVIEW
     from accessready.reports.overview import render_table
 
@@ -433,6 +436,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     try:
         result = run_audit(paths, options, on_progress=progress)
     finally:
+        reinstate()  # a plugin may have swapped sys.stdout; the overview goes through ours
         progress.close()
     details_failed: str | None = None
     if reports_dir:

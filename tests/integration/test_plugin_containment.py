@@ -47,8 +47,9 @@ def test_what_a_plugin_prints_is_its_evidence_not_stdout(tmp_path: Path,
     env = {"PYTHONPATH": str(hostile_plugin_dir)}
     saved = tmp_path / "r.json"
     extra = [] if output[:1] == ["--json"] else ["--json", str(saved)]
-    out = accessready("run", str(profile(tmp_path)), *only("hostile.chatty", "hostile.fd"),
-                      *output, *extra, env=env)
+    out = accessready("--debug", "run", str(profile(tmp_path)),
+                      *only("hostile.chatty", "hostile.fd", "hostile.swap"), *output, *extra,
+                      env=env)
     assert out.returncode == 0, out.stderr
     if extra:  # stdout carries the report only
         assert "CHATTY" not in out.stdout
@@ -57,6 +58,9 @@ def test_what_a_plugin_prints_is_its_evidence_not_stdout(tmp_path: Path,
     # written past sys.stdout, to the descriptor: not evidence, but never on stdout either
     assert "FD-WRITE" not in out.stdout and "CHILD-OUT" not in out.stdout
     assert "FD-WRITE" in out.stderr and "CHILD-OUT" in out.stderr
+    # sys.stdout swapped back to the interpreter's: the report still reaches stdout, and
+    # accessready's own log lines do not follow the plugin's root handler onto it
+    assert "SWAPPED-OUT" not in out.stdout and "accessready.registry" not in out.stdout
     if output == ["--nagios"]:
         assert out.stdout.count("\n") == 1 and out.stdout.startswith("ACCESSREADY OK")
     data = json.loads(out.stdout if not extra else saved.read_text("utf-8"))
