@@ -186,8 +186,9 @@ def protect_stdout_fd() -> None:
     """Point file descriptor 1 at stderr for the rest of the process; ``sys.stdout``'s
     main-thread writes (the report) go to the real stdout through a duplicate of it.
 
-    Only for the command line: it changes the process, not one run. Where stdout has no
-    descriptor (embedded, closed) the thread routing of :func:`install` still holds.
+    Only for the command line: it changes the process, not one run. Where stdout is a
+    terminal or has no descriptor (embedded, closed) the thread routing of :func:`install`
+    still holds.
     """
     global _owned
     install()
@@ -197,6 +198,10 @@ def protect_stdout_fd() -> None:
     _owned = "stderr" in _installed and _installed.get("stdout") is router
     original = router._original
     try:
+        if original.isatty():
+            # Nothing parses a terminal, and a Windows console stream cannot be reopened
+            # from its descriptor without losing its Unicode output: leave it alone.
+            return
         original.flush()
         fd = original.fileno()
         saved = os.dup(fd)
@@ -207,9 +212,8 @@ def protect_stdout_fd() -> None:
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         os.close(saved)
         return
-    line = bool(getattr(original, "line_buffering", False))  # a terminal: line by line
-    router._original = open(saved, "w", buffering=1 if line else -1,  # noqa: SIM115 - for life
-                            encoding=original.encoding, errors=original.errors)
+    router._original = open(saved, "w", encoding=original.encoding,  # noqa: SIM115 - for life
+                            errors=original.errors)
     router.fd_protected = True
 
 
