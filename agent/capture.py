@@ -195,7 +195,6 @@ def protect_stdout_fd() -> None:
     router = sys.stdout
     if not isinstance(router, _Router) or router.fd_protected:
         return
-    _owned = "stderr" in _installed and _installed.get("stdout") is router
     original = router._original
     try:
         if original.isatty():
@@ -215,6 +214,9 @@ def protect_stdout_fd() -> None:
     router._original = open(saved, "w", encoding=original.encoding,  # noqa: SIM115 - for life
                             errors=original.errors)
     router.fd_protected = True
+    # The process's own streams (not a test runner's): from now on ours are put back
+    # wherever plugin code replaces them.
+    _owned = "stderr" in _installed and _installed.get("stdout") is router
 
 
 @contextmanager
