@@ -105,6 +105,21 @@ def _exc_words(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+# A crash or an unusable result is a fault of the check's code, not of what it checked:
+# "run again with a larger --timeout" would send the reader the wrong way.
+_FAULTY_CHECK = t(
+    "This is a fault in the check itself, not in what it checked. Update accessready, or the "
+    "plugin that provides the check (`accessready checks` lists them), or send the evidence "
+    "to its author.",
+    "Felet sitter i själva kontrollen, inte i det den kontrollerade. Uppdatera accessready, "
+    "eller tillägget som ger kontrollen (`accessready checks` listar dem), eller skicka "
+    "underlaget till dess upphovsperson.")
+
+
+def _faulty(result: Result) -> Result:
+    return dataclasses.replace(result, remediation=_FAULTY_CHECK)
+
+
 def _crash(job: Job | Check, exc: BaseException, en: str, sv: str) -> Result:
     """The ``error`` result for plugin code that raised ``exc`` (``en``/``sv``: what it was
     doing, e.g. "could not start")."""
@@ -115,7 +130,7 @@ def _crash(job: Job | Check, exc: BaseException, en: str, sv: str) -> Result:
                  "ska returnera resultat i stället.")
     else:
         words = (f"The check {en}: {_exc_words(exc)}", f"Kontrollen {sv}: {_exc_words(exc)}")
-    return _error(job, *words, {"reason": "crash", "exception": type(exc).__name__})
+    return _faulty(_error(job, *words, {"reason": "crash", "exception": type(exc).__name__}))
 
 
 @dataclass(frozen=True)
@@ -387,9 +402,10 @@ def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Resu
             results = [_error(job, f"Ran out of time ({timeout:g} s).",
                               f"Tiden tog slut ({timeout:g} s).", {"reason": "timeout"})]
         except _Unusable as bad:
-            results = [_error(job, f"The check returned a result that cannot be kept: "
-                               f"{bad.en}.", f"Kontrollen returnerade ett resultat som "
-                               f"inte kan sparas: {bad.sv}.", {"reason": "bad_result"})]
+            results = [_faulty(_error(
+                job, f"The check returned a result that cannot be kept: {bad.en}.",
+                f"Kontrollen returnerade ett resultat som inte kan sparas: {bad.sv}.",
+                {"reason": "bad_result"}))]
         except BaseException as exc:
             if not _from_plugin(exc):
                 raise

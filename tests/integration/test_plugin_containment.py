@@ -94,6 +94,7 @@ def test_evidence_json_cannot_hold_is_an_error_of_that_check(tmp_path: Path,
         assert result["status"] == "error" and result["details"]["reason"] == "bad_result"
         assert words in result["summary"]["en"], result["summary"]
         assert "inte kan sparas" in result["summary"]["sv"]
+        assert "fault in the check itself" in result["remediation"]["en"]
     assert found[("hostile.chatty", "chatty")]["status"] == "pass"  # the others still ran
     again = accessready("report", str(saved), "--json", str(tmp_path / "again.json"))
     assert again.returncode == 1, again.stderr  # the saved result is a valid one
