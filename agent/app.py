@@ -20,12 +20,13 @@ from accessready import __version__
 from accessready.agent.checkapi import Check
 from accessready.agent.dns import Resolvers
 from accessready.agent.findings import apply_waivers
-from accessready.agent.model import Run, Vantage, vantage_of
+from accessready.agent.model import Result, Run, Vantage, vantage_of
 from accessready.agent.profile_types import Profile
 from accessready.agent.registry import load_registry
 from accessready.agent.runner import (
     ContextFactory,
     Interrupted,
+    Job,
     Progress,
     RunOptions,
     execute,
@@ -64,10 +65,7 @@ def default_services(profile: Profile, options: RunOptions | None = None,
 
 
 def _needs_password(items: list) -> bool:
-    from accessready.agent.runner import Job
-
-    return any(isinstance(i, Job) and "password" in i.check.target_needs(i.target)
-               for i in items)
+    return any(isinstance(i, Job) and "password" in i.needs for i in items)
 
 
 def _close_services(services: dict[str, Any]) -> None:
@@ -116,7 +114,11 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
             profile, account=dataclasses.replace(profile.account, password=None))
     started_wall = dt.datetime.now(dt.UTC)
     started = time.monotonic()
-    items = plan(checks, profile, options)
+    interrupted = False
+    try:
+        items: list[Job | Result] = plan(checks, profile, options)
+    except Interrupted as stop:  # Ctrl-C while planning: nothing runs, the run says so
+        items, interrupted = list(stop.results), True
     password, problem = None, None
     if profile.account.password is not None and _needs_password(items):
         try:
@@ -135,7 +137,6 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
             bind(password)
     factory = ContextFactory(profile, shared, password, problem, self_check=self_check,
                              vantage=kind)
-    interrupted = False
     try:
         results = execute(items, factory, options, on_progress)
     except Interrupted as stop:

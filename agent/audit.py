@@ -31,7 +31,7 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from accessready import __version__
 from accessready.agent.audit_types import AuditEntry, AuditReport
@@ -210,7 +210,10 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
     """Audit every profile in ``paths``; see the module docstring.
 
     Raises :class:`~accessready.agent.lock.LockBusy` when another audit holds the lock and
-    :class:`~accessready.agent.history.HistoryError` for an unusable history database.
+    :class:`~accessready.agent.history.HistoryError` for a history file that is not one
+    (another SQLite file, a newer schema, a path that cannot be opened). A damaged history,
+    or one that fails while the audit records, does not stop the audit: it goes on without
+    it and the report carries the error (``history_error``).
     ``checks`` and ``services`` replace the registry and the shared services (tests).
     """
     from accessready.agent.lock import RunLock
@@ -230,18 +233,17 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
            services: Callable[[Profile], dict[str, Any]] | None,
            on_progress: Callable[[int, int, AuditEntry], None] | None) -> AuditReport:
     from accessready.agent.app import where_from
-    from accessready.agent.history import History
 
     started_wall = dt.datetime.now(dt.UTC)
     started = time.monotonic()
-    history = History(options.history) if options.history else None
+    history = _Recorder(options.history)
     entries: dict[int, AuditEntry] = {}
     interrupted = False
     audit_id = None
     pruned = None
     try:
-        if history is not None:
-            audit_id = history.begin_audit(len(paths), where_from().get("hostname", ""))
+        audit_id = history.use(lambda db: db.begin_audit(
+            len(paths), where_from().get("hostname", "")), None)
         if checks is None:  # load the plugins once, not once per profile
             from accessready.agent.registry import load_registry
 
@@ -254,23 +256,28 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
                     finished = pool.done.get(timeout=0.5)
                 except queue.Empty:
                     continue
-                entry = _record(finished, history, audit_id, options)
+                entry = history.use(
+                    lambda db, done=finished: _record(done, db, audit_id, options), None)
+                if entry is None:  # no history, or it just failed
+                    entry = _record(finished, None, audit_id, options)
                 entries[finished.index] = entry
                 if on_progress is not None:
                     on_progress(len(entries), len(paths), entry)
         except KeyboardInterrupt:
             pool.stop.set()
             interrupted = True
-        if history is not None and audit_id is not None:
-            history.finish_audit(audit_id, "interrupted" if interrupted else "finished")
+        if audit_id is not None:
+            history.use(lambda db: db.finish_audit(
+                audit_id, "interrupted" if interrupted else "finished"), None)
             if options.keep_days is not None and not interrupted:
                 cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=options.keep_days)
-                stats = history.prune(cutoff)
-                pruned = {"before": cutoff.isoformat(timespec="seconds"), "runs": stats.runs,
-                          "results": stats.results, "remaining": stats.remaining}
+                stats = history.use(lambda db: db.prune(cutoff), None)
+                if stats is not None:
+                    pruned = {"before": cutoff.isoformat(timespec="seconds"),
+                              "runs": stats.runs, "results": stats.results,
+                              "remaining": stats.remaining}
     finally:
-        if history is not None:
-            history.close()
+        history.close()
     for index, path in enumerate(paths):
         if index not in entries:  # only after an interruption
             entries[index] = AuditEntry(profile=str(path), customer=guess_customer(path),
@@ -287,7 +294,51 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
         lang=options.lang,
         host=where_from(),
         pruned=pruned,
+        history_error=history.error,
     )
+
+
+_T = TypeVar("_T")
+
+
+class _Recorder:
+    """The history as an audit writes it.
+
+    A damaged file, or a failure while recording (a bad page, a full disk), must not cost
+    the overview of a whole night's audit: after the first failure nothing more is
+    recorded, the audit goes on and :attr:`error` says what happened.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        from accessready.agent.history import History, HistoryDamaged
+
+        self.db: History | None = None
+        self.error: str | None = None
+        if path:
+            try:
+                self.db = History(path)
+            except HistoryDamaged as exc:  # other HistoryErrors: wrong file, refused at once
+                self.error = _one_line(str(exc))
+
+    def use(self, action: Callable[[Any], _T], default: _T) -> _T:
+        """``action(db)``, or ``default`` without a usable history."""
+        from accessready.agent.history import HistoryError
+
+        if self.db is None:
+            return default
+        try:
+            return action(self.db)
+        except HistoryError as exc:
+            log.debug("history failed", exc_info=True)
+            self.error = _one_line(str(exc))
+            self.close()
+            return default
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        if self.db is not None:
+            db, self.db = self.db, None
+            db.close()
 
 
 def _record(finished: Finished, history: Any, audit_id: int | None,

@@ -72,6 +72,7 @@ class AuditReport:
     lang: str = "en"
     host: dict[str, str] | None = None
     pruned: dict[str, Any] | None = None  # what --keep-days removed
+    history_error: str | None = None  # one line, when the history could not be kept
 
     @property
     def exit_code(self) -> ExitCode:

@@ -101,6 +101,7 @@ def _setup_logging(debug: bool) -> None:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("accessready")
     root.handlers[:] = [handler]
+    root.propagate = False  # not also to handlers a plugin put on the root logger (stdout)
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
@@ -175,6 +176,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     With --self-check (for the customer's IT admin) no password is ever asked for or
     read; send the --json result back to the supplier."""
     from accessready.agent.app import run_checks
+    from accessready.agent.capture import protect_stdout_fd, reinstate
     from accessready.agent.profile import load_profile
     from accessready.agent.runner import RunOptions
     from accessready.reports.terminal import LiveLine
@@ -182,6 +184,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
     if self_check and vantage in ("engineer", "audit"):
         raise UserError(f"--self-check looks from the customer's network, not --vantage "
                         f"{vantage} — drop one of them")
+    protect_stdout_fd()  # stdout is the report's: plugins' own output goes to stderr
     prof = load_profile(profile, allow_expired_waivers=True)
     options = RunOptions(
         timeout=timeout or prof.checks.timeout,
@@ -204,6 +207,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
         result = run_checks(prof, options, lang=chosen, on_progress=live,
                             self_check=self_check, vantage=vantage, checks=registry.checks)
     finally:
+        reinstate()  # a plugin may have swapped sys.stdout; the report goes through ours
         live.close()
     _finish(result, chosen, outputs, nagios, quiet)
 
@@ -221,9 +225,12 @@ def _check_waivers(prof: Any, registry: Any) -> None:
 def _registry_with_warnings() -> Any:
     """The loaded checks; a plugin that failed to load is named on stderr, not dropped
     silently."""
+    from accessready.agent.capture import protect_stdout_fd, reinstate
     from accessready.agent.registry import load_registry
 
+    protect_stdout_fd()  # a plugin printing while it loads must not spoil stdout
     registry = load_registry()
+    reinstate()
     for problem in registry.problems:
         _warn(problem)
     return registry
@@ -469,6 +476,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     """Run every PROFILE (files, folders of *.toml, or patterns), record the runs and
     report what changed: an overview across customers."""
     from accessready.agent.audit import AuditOptions, expand_profiles, run_audit, write_details
+    from accessready.agent.capture import protect_stdout_fd, reinstate
     from accessready.reports.overview import RENDERERS as OVERVIEW
     from accessready.reports.overview import render_table
 
@@ -479,17 +487,28 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
                            timeout=timeout, only=only, skip=skip, lang=chosen,
                            history=history_path, lock=lock_path, keep_days=keep_days)
     paths = expand_profiles(profiles)
+    protect_stdout_fd()  # stdout is the overview's: plugins' own output goes to stderr
     progress = _AuditProgress()
     try:
         result = run_audit(paths, options, on_progress=progress)
     finally:
+        reinstate()  # a plugin may have swapped sys.stdout; the overview goes through ours
         progress.close()
+    details_failed: str | None = None
     if reports_dir:
-        result = write_details(result, Path(reports_dir), chosen, write_output,
-                               link_from=Path(html).parent if html and html != "-" else None)
+        try:
+            result = write_details(result, Path(reports_dir), chosen, write_output,
+                                   link_from=Path(html).parent if html and html != "-" else None)
+        except UserError as exc:
+            details_failed = str(exc)
+        except OSError as exc:  # the folder cannot be made (a file of that name, no rights)
+            details_failed = (f"{reports_dir}: cannot write the customers' reports there: "
+                              f"{exc.strerror} — name a folder you can write to")
     for fmt, path in (("html", html), ("json", json_), ("prometheus", prometheus)):
         if path:
             write_output(path, OVERVIEW[fmt](result, chosen))
+    if details_failed:  # the overview is written first: the audit's result is not lost
+        raise UserError(details_failed)
     if nagios:
         sys.stdout.write(OVERVIEW["nagios"](result, chosen).decode())
     elif not quiet:
@@ -497,6 +516,9 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     if result.interrupted:
         click.echo("accessready: audit interrupted; the runs that finished are recorded.",
                    err=True)
+    if result.history_error:
+        click.echo(f"accessready: warning: {result.history_error} (the audit's outputs were "
+                   "written)", err=True)
     sys.exit(int(result.exit_code))
 
 

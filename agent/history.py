@@ -29,15 +29,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
+import shlex
 import sqlite3
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from accessready.agent.changes import Change
 from accessready.agent.model import Run, Status, Verdict
@@ -102,6 +104,47 @@ MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
 
 class HistoryError(Exception):
     """A history database that cannot be used; the text is one line with the fix."""
+
+
+class HistoryDamaged(HistoryError):
+    """The history file is damaged (a bad page, a bad header): moving it aside fixes it.
+
+    An audit goes on without its history then, and says so; it does not stop.
+    """
+
+
+def _damaged(exc: BaseException) -> bool:
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    # zlib/JSON/UTF-8 errors: a stored result whose bytes SQLite did not notice were bad
+    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or isinstance(
+        exc, zlib.error | ValueError)
+
+
+def _failure(path: Path, exc: BaseException) -> HistoryError:
+    """The one-line error for ``exc``, raised while using the history at ``path``."""
+    detail = " ".join(str(exc).split())
+    if _damaged(exc):
+        return HistoryDamaged(
+            f"{path}: the history database is damaged ({detail}) — move it aside with its "
+            f"-wal and -shm files (e.g. mv {shlex.quote(str(path))} "
+            f"{shlex.quote(str(path) + '.damaged')}) and the next audit starts "
+            "a new history; restore it from a backup to keep the old runs")
+    return HistoryError(f"{path}: the history database failed ({detail}) — check that the "
+                        "disk has room and the file is writable, then run again")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(method: _F) -> _F:
+    """``method`` with every database error turned into a one-line :class:`HistoryError`."""
+    @functools.wraps(method)
+    def wrapper(self: History, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, zlib.error, ValueError) as exc:
+            raise _failure(self.path, exc) from None
+    return wrapper  # type: ignore[return-value]
 
 
 def utc_iso(value: str | dt.datetime) -> str:
@@ -227,9 +270,12 @@ class History:
             raise
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            raise HistoryError(f"{self.path}: not a usable accessready history database "
-                               f"({exc}) — pass the file written by `accessready audit "
-                               "--history`, or a new file name") from None
+            error = HistoryDamaged if _damaged(exc) else HistoryError
+            raise error(f"{self.path}: not a usable accessready history database ({exc}) — "
+                        "pass the file written by `accessready audit --history`, or a new "
+                        "file name; if it is that file, it is damaged: move it aside (e.g. "
+                        f"mv {shlex.quote(str(self.path))} "
+                        f"{shlex.quote(str(self.path) + '.damaged')})") from None
 
     def _setup(self, busy_timeout_ms: int) -> None:
         db = self.db
@@ -264,7 +310,9 @@ class History:
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # SQLite may have rolled back already (a damaged page): keep the first error
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 
@@ -280,6 +328,7 @@ class History:
 
     # -- audits ------------------------------------------------------------------------
 
+    @_guarded
     def begin_audit(self, profiles: int, host: str = "") -> int:
         """Record that an audit of ``profiles`` profiles started; its id."""
         with self._write() as db:
@@ -289,6 +338,7 @@ class History:
                 (utc_iso(dt.datetime.now(dt.UTC)), host, os.getpid(), profiles))
             return int(cur.lastrowid or 0)
 
+    @_guarded
     def finish_audit(self, audit_id: int, status: str = "finished") -> None:
         """Mark the audit finished (or interrupted)."""
         with self._write() as db:
@@ -309,6 +359,7 @@ class History:
                          (digest, _pack(catalogue)))
         return int(cur.lastrowid or 0)
 
+    @_guarded
     def record(self, run: Run, *, profile: str = "", audit_id: int | None = None,
                changes: Sequence[Change] = ()) -> int:
         """Store ``run`` (with its results and changes) in one transaction; its id."""
@@ -337,6 +388,7 @@ class History:
                  for i, r in enumerate(run.results)])
         return run_id
 
+    @_guarded
     def record_failure(self, customer: str, error: str, *, profile: str = "",
                        audit_id: int | None = None, when: str | None = None,
                        vantage: str = "engineer") -> int:
@@ -353,6 +405,7 @@ class History:
 
     # -- reading ------------------------------------------------------------------------
 
+    @_guarded
     def load_run(self, run_id: int) -> Run:
         """The stored run ``run_id``, complete (results, catalogue) and re-renderable."""
         from accessready.reports.json_report import from_dict
@@ -371,6 +424,7 @@ class History:
         document["checks"] = _unpack(row[1]) if row[1] else {}
         return from_dict(document, f"{self.path} run {run_id}")
 
+    @_guarded
     def previous(self, customer: str, profile: str | None = None,
                  vantage: str | None = None, before_id: int | None = None) -> Run | None:
         """The newest complete run of ``customer`` (optionally: same profile file name and
@@ -390,6 +444,7 @@ class History:
                               args).fetchone()
         return self.load_run(row[0]) if row else None
 
+    @_guarded
     def runs(self, customer: str, limit: int | None = None) -> list[RunRow]:
         """``customer``'s runs, newest first."""
         rows = self.db.execute(
@@ -397,6 +452,7 @@ class History:
             (customer_key(customer), -1 if limit is None else limit)).fetchall()
         return [_row(r) for r in rows]
 
+    @_guarded
     def trend(self, customer: str, limit: int = 14,
               before_id: int | None = None) -> list[tuple[str, Verdict]]:
         """The last ``limit`` verdicts of ``customer`` as ``(finished_at, verdict)``, oldest
@@ -408,6 +464,7 @@ class History:
              limit)).fetchall()
         return [(r[0], Verdict(r[1])) for r in reversed(rows)]
 
+    @_guarded
     def customers(self) -> list[dict[str, Any]]:
         """Every customer with its run count and latest run."""
         rows = self.db.execute(
@@ -419,6 +476,7 @@ class History:
         return [{"customer": r[0], "last_finished_at": r[1], "last_verdict": r[2],
                  "runs": r[3]} for r in rows]
 
+    @_guarded
     def find_customer(self, query: str) -> str:
         """The stored customer name ``query`` means: exact (any case), else one that
         contains it. Raises :class:`HistoryError` for none or several."""
@@ -440,6 +498,7 @@ class History:
 
     # -- retention ----------------------------------------------------------------------
 
+    @_guarded
     def prune_plan(self, before: dt.datetime, customer: str | None = None) -> PrunePlan:
         """What :meth:`prune` with the same arguments would delete; deletes nothing."""
         cutoff = utc_iso(before)
@@ -454,6 +513,7 @@ class History:
             per_customer=[{"customer": r[0], "runs": r[1], "oldest": r[2], "newest": r[3]}
                           for r in rows])
 
+    @_guarded
     def run_customer(self, run_id: int) -> str:
         """The customer stored run ``run_id`` belongs to (:class:`HistoryError` if none)."""
         row = self.db.execute("SELECT customer FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -462,6 +522,7 @@ class History:
                                "`accessready history CUSTOMER`")
         return str(row[0])
 
+    @_guarded
     def prune(self, before: dt.datetime, customer: str | None = None) -> PruneStats:
         """Delete runs that finished before ``before`` (of ``customer`` only, if given),
         their results, and audits and catalogues nothing refers to any more."""
@@ -482,6 +543,7 @@ class History:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return PruneStats(runs=runs, results=results, audits=audits, remaining=remaining)
 
+    @_guarded
     def integrity(self) -> str:
         """``PRAGMA integrity_check``: "ok" for a sound file."""
         return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from accessready.agent.capture import capturing
 from accessready.agent.checkapi import Check
-from accessready.agent.model import Requirement
+from accessready.agent.model import Requirement, Text
+
+log = logging.getLogger("accessready.registry")
 
 ENTRY_POINT_GROUP = "accessready.checks"
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -53,15 +58,28 @@ def _validate(cls: type[Check], source: str) -> Check:
                           "e.g. family.name")
     if not isinstance(cls.requirement, Requirement):
         raise PluginError(f"{source}: {cls.id} has an unknown requirement")
+    texts = [cls.title, cls.description, *dict(cls.remediation).values()]
+    if not all(isinstance(x, Text) and isinstance(x.en, str) and isinstance(x.sv, str)
+               for x in texts):
+        raise PluginError(f"{source}: {cls.id}: title, description and remediation must be "
+                          "texts in English and Swedish, t(\"…\", \"…\")")
+    try:  # the catalogue goes into every JSON result as it is
+        json.dumps(cls.catalogue_entry(), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise PluginError(f"{source}: {cls.id}: its catalogue entry is not plain JSON "
+                          f"({exc})") from None
     return cls()
 
 
 def build_registry(classes: Iterable[tuple[str, type[Check]]]) -> Registry:
     """A registry from ``(source, class)`` pairs; duplicate ids are an error."""
+    return _build((source, _validate(cls, source)) for source, cls in classes)
+
+
+def _build(loaded: Iterable[tuple[str, Check]]) -> Registry:
     seen: dict[str, str] = {}
     checks: list[Check] = []
-    for source, cls in classes:
-        check = _validate(cls, source)
+    for source, check in loaded:
         if check.id in seen:
             raise PluginError(f"check id '{check.id}' is declared by both {seen[check.id]} "
                               f"and {source}")
@@ -75,18 +93,28 @@ def build_registry(classes: Iterable[tuple[str, type[Check]]]) -> Registry:
 def load_registry() -> Registry:
     """Load every check registered under the ``accessready.checks`` entry-point group.
 
-    A plugin that fails to import is reported in ``problems`` and left out, so one broken
-    third-party package cannot stop the built-in checks.
+    A plugin that fails to import (``SystemExit`` included) or declares a bad check is
+    reported in ``problems`` and left out, so one broken third-party package cannot stop
+    the built-in checks. What a plugin prints while loading goes to the log (stderr),
+    never to stdout.
     """
-    pairs: list[tuple[str, type[Check]]] = []
+    loaded: list[tuple[str, Check]] = []
     problems: list[str] = []
     eps = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
                  key=lambda ep: (ep.dist.name != "accessready" if ep.dist else True, ep.name))
     for ep in eps:
         source = f"plugin '{ep.name}' ({ep.value})"
-        try:
-            pairs.extend((source, cls) for cls in _as_classes(ep.load()))
-        except Exception as exc:  # a broken plugin must not take the run down
-            problems.append(f"{source} failed to load: {type(exc).__name__}: {exc}")
-    registry = build_registry(pairs)
+        with capturing() as sink:
+            try:
+                checks = [(source, _validate(cls, source)) for cls in _as_classes(ep.load())]
+            except (Exception, SystemExit) as exc:  # a broken plugin must not end the run
+                problems.append(str(exc) if isinstance(exc, PluginError) else
+                                f"{source} failed to load: {type(exc).__name__}: {exc}")
+                checks = []
+        printed = sink.printed()
+        if printed:
+            log.warning("%s printed while loading (a plugin must not print): %s", source,
+                        " ".join((printed.stdout + printed.stderr).split())[:300])
+        loaded.extend(checks)
+    registry = _build(loaded)
     return Registry(registry.checks, tuple(problems))

@@ -224,6 +224,8 @@ def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any
                            for v in sorted(Verdict, key=lambda v: _VERDICT_ORDER[v])],
         "total": len(report.entries),
         "interrupted": report.interrupted,
+        "history_error": (tr("overview.history_failed", error=clean(report.history_error, LINE))
+                          if report.history_error else ""),
         "pruned": (tr("overview.pruned", runs=report.pruned.get("runs", 0),
                       before=_when(str(report.pruned.get("before", "")), tr.lang)[1])
                    if report.pruned else ""),
@@ -297,6 +299,7 @@ def to_dict(report: AuditReport) -> dict[str, Any]:
         "worst": {"verdict": worst.value,
                   "customers": [labels[position[id(e)]] for e in named]},
         "pruned": report.pruned,
+        "history_error": report.history_error,
         "customers": [_entry_json(e, labels[i]) for i, e in enumerate(report.entries)],
     }
 

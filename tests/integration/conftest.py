@@ -27,15 +27,27 @@ def accessready(*args: str, env: dict[str, str] | None = None, cwd: Path | None 
                           env=full_env, cwd=cwd, timeout=timeout, input=stdin)
 
 
-@pytest.fixture(scope="session")
-def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample third-party plugin, pip-installed into its own folder (not the venv)."""
-    target = tmp_path_factory.mktemp("plugin-site")
+def _pip_install(tmp_path_factory: pytest.TempPathFactory, dist: str) -> Path:
+    """Pip-install the plugin distribution ``tests/fixtures/DIST`` into its own folder (not
+    the venv); put that folder on PYTHONPATH to use it."""
+    target = tmp_path_factory.mktemp(f"{dist}-site")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--no-build-isolation", "--target", str(target),
-                    str(REPO / "tests" / "fixtures" / "plugin_dist")], check=True, timeout=300,
+                    str(REPO / "tests" / "fixtures" / dist)], check=True, timeout=300,
                    capture_output=True)
     return target
+
+
+@pytest.fixture(scope="session")
+def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample third-party plugin, installed."""
+    return _pip_install(tmp_path_factory, "plugin_dist")
+
+
+@pytest.fixture(scope="session")
+def hostile_plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The misbehaving plugin (``hostile.*`` checks), installed."""
+    return _pip_install(tmp_path_factory, "hostile_plugin_dist")
 
 
 def one_line_error(out: subprocess.CompletedProcess[str], *needles: str) -> None:

@@ -151,6 +151,8 @@ def test_plugin_runs_and_no_secret_reaches_any_output(tmp_path: Path, plugin_dir
     by_id = {(r["check"], r["target"]): r for r in data["results"]}
     assert by_id[("sample.hello", "CLI kund")]["status"] == "pass"
     assert by_id[("sample.leak", "one")]["status"] == "warn"
+    assert by_id[("sample.leak", "one")]["details"]["printed"]["stdout"] == \
+        "printing the password ***\n"
     assert by_id[("sample.leak", "two")]["status"] == "error"
     for fmt, path in outputs.items():
         assert CANARY not in path.read_text("utf-8", "replace"), fmt
@@ -170,12 +172,17 @@ def test_ctrl_c_writes_what_finished_with_verdict_unknown(tmp_path: Path,
 
     profile = admin_only_profile(tmp_path, "timeout = 60")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCESSREADY_")}
-    env.update({"PYTHONPATH": str(plugin_dir), "AR_SAMPLE_SLOW": "1"})
+    blocking = tmp_path / "blocking"
+    env.update({"PYTHONPATH": str(plugin_dir), "AR_SAMPLE_SLOW": str(blocking)})
     out = tmp_path / "r.json"
     proc = subprocess.Popen([sys.executable, "-m", "accessready", "run", str(profile),
                              "--json", str(out), "--only", "admin.*", "--only", "sample.slow"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # admin checks finish at once; sample.slow blocks for 60 s
+    for _ in range(600):  # bounded: until sample.slow blocks (for 60 s); a loaded machine
+        if blocking.exists() or proc.poll() is not None:  # may take seconds to get there
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)  # admin checks finish at once
     proc.send_signal(signal.SIGINT)
     _stdout, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 3, stderr

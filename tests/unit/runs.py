@@ -62,3 +62,27 @@ def make_run(results: Iterable[Result], *, customer: str = "Exempel kommun",
                                                  "requirement": "access"}},
                vantage=vantage, self_check=self_check,
                basis=dict(BASIS) if basis is None else basis)
+
+
+def damaged_history(path: Any, customer: str = "Kund A", first_page: int = 2) -> None:
+    """Write a real history at ``path`` (60 runs of ``customer``), then overwrite every
+    page from ``first_page`` on (0 is the header) with garbage, as a failing disk would."""
+    import sqlite3
+
+    from accessready.agent.history import History
+
+    with History(path) as history:
+        for i in range(60):
+            history.record(make_run([result("admin.agreement", "x", "pass",
+                                            details={"pad": f"{i}" * 3000})],
+                                    customer=customer,
+                                    finished_at=f"2026-05-{1 + i % 28:02d}T02:00:00+00:00"))
+    with sqlite3.connect(path) as con:  # everything in the main file, none in the WAL
+        page = con.execute("PRAGMA page_size").fetchone()[0]
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    data = bytearray(open(path, "rb").read())  # noqa: SIM115 - read whole, write back
+    for start in range(first_page * page, len(data), page):
+        data[start:start + page] = (b"\xa5\x5a\x00\xff" * page)[:page]
+    with open(path, "wb") as out:
+        out.write(data)

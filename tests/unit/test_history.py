@@ -321,3 +321,20 @@ def test_changes_round_trip_through_json() -> None:
     changes = compare(_run(0), _run(1, "fail"))
     assert [Change.from_json(c.to_json()) for c in changes] == changes
 
+
+
+@pytest.mark.parametrize("first_page", [0, 2], ids=["header", "pages"])
+def test_a_damaged_file_is_a_one_line_error_saying_to_move_it_aside(tmp_path: Path,
+                                                                    first_page: int) -> None:
+    from accessready.agent.history import HistoryDamaged
+
+    from .runs import damaged_history
+
+    path = tmp_path / "audit.db"
+    damaged_history(path, first_page=first_page)
+    with pytest.raises(HistoryDamaged) as caught, History(path, create=False) as db:
+        db.runs("Kund A")
+        db.previous("Kund A")
+    message = str(caught.value)
+    assert str(path) in message and "damaged" in message and "move it aside" in message
+    assert "\n" not in message

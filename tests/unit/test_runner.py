@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -191,3 +192,129 @@ def test_a_check_skips_where_its_vantage_does_not_apply() -> None:
             assert (why is None) == (vantage in check.vantages)
             if why is not None:
                 assert why.en and why.sv and why.en != why.sv, check.id
+
+
+def test_concurrent_checks_each_capture_their_own_prints() -> None:
+    """Two checks print at the same time, interleaved; each gets exactly its own lines,
+    and nothing reaches the real stdout."""
+    import io
+    import sys
+
+    barrier = threading.Barrier(2)
+    checks = []
+    for name in ("left", "right"):
+        check = make_check(f"fam.{name}")
+        original = check.run
+
+        def run(ctx, target, original=original, name=name):
+            for i in range(50):
+                print(f"{name}-{i}")
+                if i == 0:
+                    barrier.wait(timeout=10)  # both are printing now
+            print(f"{name}-err", file=sys.stderr)
+            return original(ctx, target)
+        check.run = run  # type: ignore[method-assign]
+        checks.append(check)
+    real = io.StringIO()
+    saved = sys.stdout
+    sys.stdout = real
+    try:
+        results = _run(checks, concurrency=2, timeout=20)
+    finally:
+        sys.stdout = saved
+    for result in results:
+        name = result.check_id.split(".")[1]
+        assert result.details["printed"]["stdout"].split() == [f"{name}-{i}" for i in range(50)]
+        assert result.details["printed"]["stderr"].split() == [f"{name}-err"]
+    assert real.getvalue() == ""
+
+
+@pytest.mark.parametrize("raised", [SystemExit(0), KeyboardInterrupt()])
+@pytest.mark.parametrize("stage", ["applies", "targets", "target_needs", "run"])
+def test_exit_or_interrupt_from_plugin_code_is_that_checks_error(stage: str,
+                                                                 raised: BaseException) -> None:
+    check = make_check("fam.stopper")
+
+    def stop(*args):
+        raise raised
+
+    setattr(check, stage, stop)
+    results = _run([check, make_check("fam.fine")])
+    by_id = {r.check_id: r for r in results}
+    assert by_id["fam.stopper"].status is Status.ERROR
+    assert "tried to stop the program" in by_id["fam.stopper"].summary.en
+    assert by_id["fam.fine"].status is Status.PASS
+
+
+def test_a_hang_while_planning_meets_the_deadline() -> None:
+    gate = threading.Event()
+    check = make_check("fam.hangs")
+    check.targets = lambda profile: [gate.wait(30)]  # type: ignore[method-assign]
+    try:
+        results = {r.check_id: r for r in _run([check, make_check("fam.fine")], timeout=0.3)}
+    finally:
+        gate.set()
+    assert results["fam.hangs"].status is Status.ERROR
+    assert results["fam.hangs"].details["reason"] == "deadline"
+    assert results["fam.fine"].status is Status.PASS
+
+
+@pytest.mark.parametrize(("details", "words"), [
+    ({"a": {"b": [1, float("nan")]}}, "'a.b[1]' is nan"),
+    ({"when": float("-inf")}, "'when' is -inf"),
+    ({"x": {1, 2}}, "'x' is a set"),
+    ({(1, 2): "tuple key"}, "key of type tuple"),
+])
+def test_evidence_json_cannot_hold_is_an_error_naming_it(details: dict, words: str) -> None:
+    check = make_check("fam.odd")
+    check.run = lambda ctx, target: check.result(  # type: ignore[method-assign]
+        target, Status.PASS, check.title, details)
+    [result] = _run([check])
+    assert result.status is Status.ERROR and result.details["reason"] == "bad_result"
+    assert words in result.summary.en
+
+
+def test_plain_evidence_is_kept_as_it_was() -> None:
+    """Tuples become lists and int keys text, as the JSON file would have them anyway."""
+    check = make_check("fam.plain")
+    evidence = {"n": 1, "f": 0.5, "ok": True, "none": None, "list": (1, "a"), 7: "seven"}
+    check.run = lambda ctx, target: check.result(  # type: ignore[method-assign]
+        target, Status.WARN, check.title, evidence)
+    [result] = _run([check])
+    assert result.status is Status.WARN
+    assert result.details == {"n": 1, "f": 0.5, "ok": True, "none": None, "list": [1, "a"],
+                              "7": "seven"}
+
+
+def test_what_a_check_prints_is_kept_only_up_to_a_bound() -> None:
+    from accessready.agent.capture import MAX_CHARS
+
+    check = make_check("fam.flood")
+    original = check.run
+
+    def run(ctx, target):
+        for _ in range(1000):
+            print("x" * 1000)
+        return original(ctx, target)
+
+    check.run = run  # type: ignore[method-assign]
+    [result] = _run([check])
+    kept = result.details["printed"]["stdout"]
+    assert kept.startswith(("x" * 1000 + "\n") * 8) and len(kept) < MAX_CHARS + 100
+    assert kept.endswith(f"[… {1001 * 1000 - MAX_CHARS} more characters not kept]")
+
+
+def test_owner_and_due_survive_the_rebuild_and_bad_ones_are_an_error() -> None:
+    """The runner rebuilds every result from plain data; a finding's owner and due date
+    (issue 14) are part of it, and a plugin's made-up owner or date is that check's error."""
+    check = make_check("fam.due")
+    check.run = lambda ctx, target: dataclasses.replace(  # type: ignore[method-assign]
+        check.result(target, Status.WARN, check.title), owner="customer", due="2027-01-31")
+    [kept] = _run([check])
+    assert (kept.status, kept.owner, kept.due) == (Status.WARN, "customer", "2027-01-31")
+    for bad in ({"owner": "nobody"}, {"due": "31/01/2027"}, {"due": 20270131}):
+        odd = make_check("fam.odd")
+        odd.run = lambda ctx, target, bad=bad, odd=odd: dataclasses.replace(  # type: ignore
+            odd.result(target, Status.WARN, odd.title), **bad)
+        [result] = _run([odd])
+        assert result.status is Status.ERROR and result.details["reason"] == "bad_result", bad
