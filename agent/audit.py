@@ -319,10 +319,11 @@ def _finished_at(finished: Finished) -> str:
 
 
 def write_details(report: AuditReport, folder: Path, lang: str,
-                  write: Callable[[str, bytes], None], link_from: Path | None = None,
+                  write: Callable[..., None], link_from: Path | None = None,
                   ) -> AuditReport:
-    """Write each customer's full HTML report and JSON result into ``folder``; return the
-    report with links to them (relative to ``link_from``, the overview's folder)."""
+    """Write each customer's full HTML report and JSON result into ``folder`` with
+    ``write(path, data, private=...)``; return the report with links to them (relative to
+    ``link_from``, the overview's folder)."""
     import os
 
     from accessready.reports import RENDERERS
@@ -337,7 +338,7 @@ def write_details(report: AuditReport, folder: Path, lang: str,
         stem = _file_stem(f"{entry.customer}-{Path(entry.profile).stem}", used)
         html = folder / f"{stem}.html"
         write(str(html), RENDERERS["html"](entry.run, lang))
-        write(str(folder / f"{stem}.json"), RENDERERS["json"](entry.run, lang))
+        write(str(folder / f"{stem}.json"), RENDERERS["json"](entry.run, lang), private=True)
         href = os.path.relpath(html, link_from) if link_from is not None else str(html)
         entries.append(replace(entry, report_href=Path(href).as_posix()))
     return replace(report, entries=tuple(entries))

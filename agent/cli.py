@@ -48,21 +48,20 @@ def _pick_lang(option: str | None, profile_lang: str | None) -> str:
     return "en"
 
 
-def write_output(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` (``-`` for stdout) atomically: a temp file, then rename."""
+def write_output(path: str, data: bytes, *, private: bool = False) -> None:
+    """Write ``data`` to ``path`` (``-`` for stdout) without harming what is there: see
+    :mod:`accessready.agent.safefile` (devices and pipes in place, files replaced
+    atomically; ``private``: a new file is readable by its owner only)."""
+    from accessready.agent.safefile import OutputError, write_file
+
     if path == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"{path}: cannot write the output: {exc.strerror} — check the folder "
-                        "exists and is writable") from None
+        write_file(path, data, private=private)
+    except OutputError as exc:
+        raise UserError(str(exc)) from None
 
 
 def write_reports(run: Any, outputs: dict[str, str | None], lang: str) -> None:
@@ -71,7 +70,8 @@ def write_reports(run: Any, outputs: dict[str, str | None], lang: str) -> None:
 
     for fmt, path in outputs.items():
         if path:
-            write_output(path, RENDERERS[fmt](run, lang))
+            # results name internal hosts and accounts: a new JSON file is 0600
+            write_output(path, RENDERERS[fmt](run, lang), private=fmt == "json")
 
 
 def _setup_logging(debug: bool) -> None:
@@ -433,7 +433,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
                                link_from=Path(html).parent if html and html != "-" else None)
     for fmt, path in (("html", html), ("json", json_), ("prometheus", prometheus)):
         if path:
-            write_output(path, OVERVIEW[fmt](result, chosen))
+            write_output(path, OVERVIEW[fmt](result, chosen), private=fmt == "json")
     if nagios:
         sys.stdout.write(OVERVIEW["nagios"](result, chosen).decode())
     elif not quiet:

@@ -1,0 +1,43 @@
+"""What the real command writes: devices stay devices, results are private, report file
+names are safe on every OS (issue 16, items 2 and 7)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .conftest import accessready, account_profile
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def admin_profile(path: Path, customer: str) -> Path:
+    return account_profile(path, customer, """[checks]
+only = ["admin.agreement", "admin.dpa"]
+""")
+
+
+def test_outputs_onto_a_device_leave_it_a_device_and_results_are_0600(tmp_path: Path) -> None:
+    """``accessready report r.json --json /tmp/n`` (n: mknod c 1 3) once replaced the
+    device with a regular file holding the result."""
+    result = tmp_path / "r.json"
+    out = accessready("run", str(admin_profile(tmp_path / "p.toml", "Fil kund")),
+                      "--json", str(result), "--html", str(tmp_path / "r.html"))
+    assert out.returncode == 0, out.stderr
+    assert stat.S_IMODE(result.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "r.html").stat().st_mode) == 0o666 & ~_umask()
+    device = tmp_path / "n"
+    if os.geteuid() == 0:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    else:  # without root: /dev/null itself is the character device
+        device.symlink_to("/dev/null")
+    again = accessready("report", str(result), "--json", str(device), "--html", str(device),
+                        "--junit", str(device), "--prometheus", str(device))
+    assert again.returncode == 0, again.stderr
+    assert stat.S_ISCHR(device.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n", "p.toml", "r.html", "r.json"]
