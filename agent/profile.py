@@ -52,9 +52,12 @@ class ProfileError(Exception):
 
 # --- where keys are -------------------------------------------------------------------
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+# Linear on any line: no two adjacent parts can match the same characters (a header
+# line that never closes once cost cubic time), and an inline key starts a word (a long
+# word without "=" was retried from each of its letters: quadratic).
+_HEADER = re.compile(r"^[ \t]*(\[\[?)([^\]]+)\]\]?[ \t]*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+?)\s*=")
-_INLINE_KEY = re.compile(r"([A-Za-z0-9_\-]+)\s*=")
+_INLINE_KEY = re.compile(r"(?<![A-Za-z0-9_\-])([A-Za-z0-9_\-]+)\s*=")
 
 
 def _clean_key(part: str) -> str:
@@ -129,7 +132,7 @@ class LineIndex:
                 continue
             header = _HEADER.match(line)
             if header and not line.lstrip().startswith("#"):
-                name = ".".join(_clean_key(p) for p in header.group(2).split("."))
+                name = ".".join(_clean_key(p) for p in header.group(2).strip().split("."))
                 if header.group(1) == "[[":
                     index = counters.get(name, 0)
                     counters[name] = index + 1

@@ -1,4 +1,5 @@
-"""Writing output files without harming whatever already sits at the path.
+"""Writing output files without harming whatever already sits at the path (and a size
+check for the trust files accessready reads: :func:`oversized`).
 
 Every file accessready writes (reports, results, the audit's per-customer files, a new
 profile) goes through :func:`write_file`:
@@ -28,6 +29,26 @@ import tempfile
 # /dev/fd/N, /proc/self/fd/N or /proc/PID/fd/N: one of a process's open descriptors
 _FD_PATH = re.compile(r"^/(?:dev|proc/(self|\d+))/fd/(\d+)$")
 _MAX_LINKS = 40  # as the kernel's own limit on a chain of symbolic links
+
+
+MAX_TRUST_FILE_BYTES = 8 * 1024 * 1024
+"""Largest CA bundle or known_hosts file read. A system's whole CA bundle is about 200 KB
+and 8 MiB of known_hosts is tens of thousands of hosts; the libraries that parse these
+files hold ten times their size in memory (a 300 MB known_hosts took 3 GB)."""
+
+
+def oversized(path: str | os.PathLike[str], cap: int = MAX_TRUST_FILE_BYTES) -> str:
+    """Why the file at ``path`` is too large to read ("" when it is not, or is missing:
+    the reader reports that in its own words)."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return ""
+    if size <= cap:
+        return ""
+    return (f"is {size / (1024 * 1024):.0f} MiB, more than such a file ever is "
+            f"({cap // (1024 * 1024)} MiB at most), so it is not read — point the profile "
+            "at the right file")
 
 
 class OutputError(Exception):

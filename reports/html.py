@@ -129,13 +129,19 @@ class _Anchors:
 
     def __init__(self) -> None:
         self._used: set[str] = set()
+        self._next: dict[str, int] = {}  # per base: the suffix to try next
 
     def make(self, prefix: str, raw: str) -> str:
+        """``prefix-slug``, or ``prefix-slug-N`` with the first free N."""
         base = f"{prefix}-{_SLUG.sub('-', raw.lower()).strip('-')[:48] or 'x'}"
-        anchor, n = base, 1
+        # Resuming where this base stopped keeps rendering linear when thousands of ids
+        # slug alike: every taken "base-N" is passed over at most once.
+        n = self._next.get(base, 1)
+        anchor = base if n == 1 else f"{base}-{n}"
         while anchor in self._used:
             n += 1
             anchor = f"{base}-{n}"
+        self._next[base] = n + 1
         self._used.add(anchor)
         return anchor
 

@@ -116,13 +116,18 @@ class KnownHosts:
     def __init__(self, path: Path, accept_new: bool = False) -> None:
         import paramiko
 
+        from accessready.agent.safefile import oversized
+
         self.path = path
         self.accept_new = accept_new
         self.load_problem = ""
         self._keys = paramiko.HostKeys()
         self._lock = threading.Lock()
         try:
-            if path.is_file():
+            too_big = oversized(path)
+            if too_big:  # unread: no key is known, and nothing is appended to it
+                self.load_problem, self.accept_new = too_big, False
+            elif path.is_file():
                 self._keys.load(str(path))
             else:
                 self.load_problem = "the file does not exist"
