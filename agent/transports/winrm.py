@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -299,6 +300,7 @@ class _CappedBody:
     def __init__(self, raw: Any, limit: _BodyLimit, url: str) -> None:
         self._raw, self._limit, self._url = raw, limit, url
         self._decoded = 0
+        self._expired = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)
@@ -313,11 +315,39 @@ class _CappedBody:
             raise
 
     def stream(self, amt: int = 65536, decode_content: bool | None = None) -> Any:
-        """The body in chunks, stopping at the limit."""
-        self._count(0)
-        for chunk in self._raw.stream(amt, decode_content=decode_content):
-            self._count(len(chunk))
-            yield chunk
+        """The body in chunks, stopping at the limit and at the deadline."""
+        watchdog = self._watchdog()
+        try:
+            self._count(0)
+            for chunk in self._raw.stream(amt, decode_content=decode_content):
+                self._count(len(chunk))
+                yield chunk
+        except Exception:
+            if self._expired:
+                raise TransportError("timeout", f"{self._url} was still sending its answer "
+                                     "at the deadline") from None
+            raise
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    def _watchdog(self) -> threading.Timer | None:
+        """A timer that shuts the socket at the deadline: a body dripping a byte at a time
+        keeps every single read within the socket timeout, and one read waits for many."""
+        left = self._limit.deadline - time.monotonic()
+        sock = getattr(getattr(self._raw, "connection", None), "sock", None)
+        if sock is None or not math.isfinite(left):
+            return None
+
+        def expire() -> None:
+            self._expired = True
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(0.0, left), expire)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def read(self, amt: int | None = None, decode_content: bool | None = None,
              **kwargs: Any) -> bytes:
