@@ -172,6 +172,14 @@ def load_file(path: str | os.PathLike[str]) -> Run:
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 """Largest result file read. A run of 5,000 results is about 10 MB; more is not a result."""
 
+MAX_SECONDS = 1e9
+"""Longest duration accepted (about 30 years): more is not a run, and a 400-digit number
+must not reach the renderers' float arithmetic."""
+
+EARLIEST_YEAR, LATEST_YEAR = 1970, 9998
+"""Years a result's times may fall in (UTC), far enough from datetime's limits that
+converting zones and adding days stays in range."""
+
 MAX_DEPTH = 64
 """Deepest nesting accepted anywhere in a result (evidence nests a handful of levels)."""
 
@@ -257,16 +265,23 @@ class _Reader:
         return value
 
     def seconds(self, value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            self.fail(where, "a number of seconds (0 or more)", value)
+        # a 400-digit integer overflows float(); 1e400 is parsed as infinity
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                0 <= value <= MAX_SECONDS):
+            self.fail(where, f"a number of seconds from 0 to {MAX_SECONDS:.0e}", value)
         return float(value)
 
     def timestamp(self, value: Any, where: str) -> str:
         text = self.string(value, where)
         try:
-            dt.datetime.fromisoformat(text)
-        except ValueError:
-            self.fail(where, "an ISO 8601 time such as 2025-01-31T08:00:00+00:00", value)
+            stamp = dt.datetime.fromisoformat(text)
+            # renderers convert to UTC and step by days: year 1 with an offset overflows
+            utc = stamp.astimezone(dt.UTC) if stamp.tzinfo else stamp
+            if not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+                raise ValueError
+        except (ValueError, OverflowError):
+            self.fail(where, f"an ISO 8601 time from {EARLIEST_YEAR} to {LATEST_YEAR} such as "
+                      "2025-01-31T08:00:00+00:00", value)
         return text
 
     def choice(self, enum_cls: Any, value: Any, where: str) -> Any:

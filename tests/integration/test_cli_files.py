@@ -3,11 +3,12 @@ names are safe on every OS (issue 16, items 2 and 7)."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
 
-from .conftest import accessready, account_profile
+from .conftest import accessready, account_profile, one_line_error
 
 
 def _umask() -> int:
@@ -41,3 +42,34 @@ def test_outputs_onto_a_device_leave_it_a_device_and_results_are_0600(tmp_path: 
     assert again.returncode == 0, again.stderr
     assert stat.S_ISCHR(device.stat().st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["n", "p.toml", "r.html", "r.json"]
+
+
+def test_audit_reports_dir_never_writes_a_windows_device_name(tmp_path: Path) -> None:
+    """A customer "con" in con.toml once gave reports/con-con.html, and an empty-looking
+    name gave con.html: a file Windows cannot open (it is the console)."""
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    admin_profile(folder / "con.toml", "!")  # the stem is then "con"
+    admin_profile(folder / "aux.toml", "AUX")
+    reports = tmp_path / "reports"
+    out = accessready("audit", str(folder), "--reports-dir", str(reports), "-q",
+                      "--json", str(tmp_path / "audit.json"))
+    assert out.returncode == 0, out.stderr
+    names = sorted(p.name for p in reports.iterdir())
+    assert len(names) == 4, names
+    assert not [n for n in names if n.split(".")[0] in ("con", "aux")], names
+    assert all(stat.S_IMODE((reports / n).stat().st_mode) == 0o600
+               for n in names if n.endswith(".json"))
+    assert stat.S_IMODE((tmp_path / "audit.json").stat().st_mode) == 0o600
+
+
+def test_a_400_digit_duration_is_one_line_exit_3(tmp_path: Path) -> None:
+    result = tmp_path / "r.json"
+    out = accessready("run", str(admin_profile(tmp_path / "p.toml", "Fil kund")),
+                      "--json", str(result))
+    assert out.returncode == 0, out.stderr
+    data = json.loads(result.read_text("utf-8"))
+    data["duration_s"] = int("9" * 400)  # an integer: json reads it exactly, float() overflows
+    result.write_text(json.dumps(data), encoding="utf-8")
+    again = accessready("report", str(result), "--html", str(tmp_path / "r.html"))
+    one_line_error(again, "duration_s should be a number of seconds")

@@ -21,7 +21,7 @@ class _CountingSet(set[str]):
 
 def test_anchors_that_slug_alike_cost_linear_lookups() -> None:
     anchors = _Anchors()
-    anchors._used = _CountingSet()
+    anchors._unique._used = _CountingSet()
     _CountingSet.lookups = 0
     count = 5_000
     # half of them plain repeats, half spelled so they collide with the numbered forms
