@@ -499,9 +499,28 @@ def _cross_check(v: _Validator, data: dict[str, Any]) -> None:
                           "choose an address on the internet, outside the customer network")
 
 
+MAX_DOTS_PER_LINE = 64
+"""Most dots outside strings on one line. tomllib's time grows with the square of a dotted
+key's parts (200,000 parts: hours); a profile's keys have a handful."""
+
+# a string literal, or what is left of one that does not close on its line (never
+# backtracks: an unclosed quote simply takes the rest of the line)
+_STRING_LITERAL = re.compile(r""""(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?""")
+
+
+def _check_key_depth(text: str, path: str) -> None:
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.count(".") > MAX_DOTS_PER_LINE and \
+                _STRING_LITERAL.sub("", line).count(".") > MAX_DOTS_PER_LINE:
+            raise ProfileError(path, number, "", f"more than {MAX_DOTS_PER_LINE} dots outside "
+                               "strings on one line: no profile key or table nests that deep",
+                               "write keys and table names with a few dotted parts at most")
+
+
 def parse_profile(text: str, path: str = "profile.toml") -> Profile:
     """Validate ``text`` (the profile's TOML) and return the typed :class:`Profile`."""
     text = text.removeprefix("\ufeff")  # Windows PowerShell 5.1 writes UTF-8 with a BOM
+    _check_key_depth(text, path)
     try:
         raw = tomllib.loads(text)
     except RecursionError:

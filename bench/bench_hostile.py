@@ -292,16 +292,24 @@ winrm = {{ https = true, port = {port}, ca_file = "{bundle}" }}
     return Case("ca_file_200mb", CHECK_TIMEOUT_S, run, expect)
 
 
-def _validate_case(name: str, lines: list[str]) -> Case:
+def _validate_case(name: str, lines: list[str], error: str = "") -> Case:
+    """``accessready validate`` of a profile with ``lines`` inside a multi-line string (or,
+    with ``error``, as they are): valid, or the one-line ``error``."""
     def run(folder: Path, tls: pki.TlsFiles) -> tuple[Measured, dict | None]:
         profile = folder / "big.toml"
-        text = "[customer]\nname = \"Kund\"\nagreement = \"\"\"\n" + "\n".join(lines) + \
-            "\n\"\"\"\n[access]\nmethods = [\"teamviewer\"]\n"
+        body = "\n".join(lines)
+        text = ("[customer]\nname = \"Kund\"\n" +
+                (body if error else f'agreement = """\n{body}\n"""') +
+                "\n[access]\nmethods = [\"teamviewer\"]\n")
         profile.write_text(text, encoding="utf-8")
         return measure(accessready("validate", str(profile)), cpu_seconds=30), None
 
     def expect(measured: Measured, data: dict | None) -> str:
-        if measured.returncode != 0 or "valid" not in measured.stdout:
+        if error:
+            lines = measured.stderr.splitlines()
+            if measured.returncode != 3 or len(lines) != 1 or error not in lines[0]:
+                return f"validate: exit {measured.returncode}: {measured.stderr[-300:]}"
+        elif measured.returncode != 0 or "valid" not in measured.stdout:
             return f"validate: exit {measured.returncode}: {measured.stderr[-300:]}"
         return ""
 
@@ -342,7 +350,27 @@ def _anchor_case() -> Case:
     return Case(f"html_{ANCHOR_RESULTS}_ids_one_anchor", ANCHOR_RESULTS / 5_000, run, expect)
 
 
+def _clixml_case() -> Case:
+    """A WinRM error stream of a megabyte of openings that never close (the transport keeps
+    at most MAX_OUTPUT bytes of it), through the transport's CLIXML cleaner."""
+    script = ("from accessready.agent.transports.winrm import MAX_OUTPUT, clean_clixml\n"
+              "opening = '<S S=\"Error\">'\n"
+              "text = '#< CLIXML' + opening * (MAX_OUTPUT // len(opening))\n"
+              "print(len(clean_clixml(text)))\n")
+
+    def run(folder: Path, tls: pki.TlsFiles) -> tuple[Measured, dict | None]:
+        return measure([sys.executable, "-c", script], cpu_seconds=30), None
+
+    def expect(measured: Measured, data: dict | None) -> str:
+        if measured.returncode != 0 or not measured.stdout.strip().isdigit():
+            return f"exit {measured.returncode}: {measured.stderr[-300:]}"
+        return ""
+
+    return Case("winrm_clixml_unclosed", 0.0, run, expect)
+
+
 CASES: dict[str, Case] = {c.name: c for c in [
+    _clixml_case(),
     _winrm_case("gzip_bomb", "too_big"),
     _winrm_case("endless", "too_big"),
     _winrm_case("drip", "timeout"),
@@ -350,6 +378,10 @@ CASES: dict[str, Case] = {c.name: c for c in [
     _ca_file_case(),
     _validate_case("profile_unclosed_header", ["[" + " " * 400_000, "[[" + " \t" * 100_000]),
     _validate_case("profile_long_inline_word", ["x = {" + "a" * 400_000, "y = {" + "b " * 100_000]),
+    _validate_case("profile_dotted_key_200000_parts", [".".join(["a"] * 200_000) + " = 1"],
+                   error="big.toml:3: more than 64 dots outside strings on one line"),
+    _validate_case("profile_dotted_table_200000_parts", ["[" + ".".join(['"a"'] * 100_000) + "]"],
+                   error="big.toml:3: more than 64 dots outside strings on one line"),
     _anchor_case(),
 ]}
 
@@ -377,14 +409,14 @@ def main() -> int:
     missed = 0
     try:
         tls = tls_files(work / "tls")
-        print(f"{'case':<28} {'exit':>4} {'peak RSS':>10} {'wall':>8} {'limit':>8}  verdict")
+        print(f"{'case':<36} {'exit':>4} {'peak RSS':>10} {'wall':>8} {'limit':>8}  verdict")
         for name in args.only or list(CASES):
             case = CASES[name]
             measured, wrong = run_case(case, work / name, tls)
             limit = case.deadline_s + SLACK_S
             ok = not wrong and measured.peak_rss_mb < RSS_LIMIT_MB and measured.wall_s < limit
             missed += not ok
-            print(f"{name:<28} {measured.returncode:>4} {measured.peak_rss_mb:>7.0f} MB "
+            print(f"{name:<36} {measured.returncode:>4} {measured.peak_rss_mb:>7.0f} MB "
                   f"{measured.wall_s:>6.2f} s {limit:>6.1f} s  {'ok' if ok else 'MISSED'}"
                   f"{'  ' + wrong if wrong else ''}", flush=True)
             shutil.rmtree(work / name, ignore_errors=True)

@@ -123,7 +123,7 @@ def powershell_argv(encoded: str) -> list[str]:
     return ["powershell.exe", *powershell.SWITCHES, "-EncodedCommand", encoded]
 
 
-_CLIXML_STRING = re.compile(r'<S S="Error">(.*?)</S>', re.S)
+_CLIXML_OPEN, _CLIXML_CLOSE = '<S S="Error">', "</S>"
 _CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
@@ -131,7 +131,10 @@ def clean_clixml(text: str) -> str:
     """PowerShell's ``#< CLIXML`` error stream as plain text (other text unchanged)."""
     if not text.startswith("#< CLIXML"):
         return text
-    parts = _CLIXML_STRING.findall(text)
+    # split, not a lazy regex: the regex rescanned to the end from every unclosed opening
+    # (a megabyte of them from a hostile server: half an hour)
+    parts = [piece[:end] for piece in text.split(_CLIXML_OPEN)[1:]
+             if (end := piece.find(_CLIXML_CLOSE)) >= 0]
     if not parts:
         return text
     joined = "".join(_CLIXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), p) for p in parts)
