@@ -281,12 +281,15 @@ def demo(html: str, json_: str, profile_out: str | None, lang: str | None) -> No
     findings on purpose), 3 when it could not run.
     """
     from accessready.agent.demo import run_demo
+    from accessready.agent.safefile import OutputError
     from accessready.reports.terminal import LiveLine
 
     live = LiveLine(sys.stderr)
     try:
         result = run_demo(lang=_pick_lang(lang, None), profile_out=profile_out,
                           on_progress=live)
+    except OutputError as exc:  # --profile-out
+        raise UserError(str(exc)) from None
     finally:
         live.close()
     click.echo(f"accessready: demo report written to {html}", err=True)

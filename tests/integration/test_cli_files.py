@@ -73,3 +73,10 @@ def test_a_400_digit_duration_is_one_line_exit_3(tmp_path: Path) -> None:
     result.write_text(json.dumps(data), encoding="utf-8")
     again = accessready("report", str(result), "--html", str(tmp_path / "r.html"))
     one_line_error(again, "duration_s should be a number of seconds")
+
+
+def test_demo_profile_out_is_an_output_like_any_other(tmp_path: Path) -> None:
+    """--profile-out went through Path.write_text: a missing folder was "internal error"."""
+    out = accessready("demo", "--html", str(tmp_path / "d.html"), "--json",
+                      str(tmp_path / "d.json"), "--profile-out", str(tmp_path / "no" / "p.toml"))
+    one_line_error(out, "no/p.toml: cannot write the output")
