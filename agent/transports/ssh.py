@@ -110,7 +110,8 @@ class KnownHosts:
 
     With ``accept_new`` an unknown host's key is appended to the file (created 0600, in a
     0700 folder when missing), as OpenSSH's ``StrictHostKeyChecking=accept-new`` does; a
-    changed key is never accepted. Thread-safe: checks run concurrently.
+    changed key is never accepted. Thread-safe: checks run concurrently. A file too large
+    to be a known_hosts is not read: TransportError (``error``).
     """
 
     def __init__(self, path: Path, accept_new: bool = False) -> None:
@@ -123,11 +124,12 @@ class KnownHosts:
         self.load_problem = ""
         self._keys = paramiko.HostKeys()
         self._lock = threading.Lock()
+        too_big = oversized(path)
+        if too_big:  # we cannot decide about any host key: an error, never "unknown key"
+            raise TransportError("error", f"known_hosts {path} {too_big}",
+                                 {"known_hosts": str(path)})
         try:
-            too_big = oversized(path)
-            if too_big:  # unread: no key is known, and nothing is appended to it
-                self.load_problem, self.accept_new = too_big, False
-            elif path.is_file():
+            if path.is_file():
                 self._keys.load(str(path))
             else:
                 self.load_problem = "the file does not exist"
