@@ -371,7 +371,72 @@ def _clixml_case() -> Case:
     return Case("winrm_clixml_unclosed", 0.0, run, expect)
 
 
+def _sample_result(results: int = 1, details: object = None) -> dict:
+    """A valid result file's JSON: ``results`` warnings, each with ``details``."""
+    from accessready.agent.model import Requirement, Result, Run, Status, Verdict, t
+    from accessready.reports.json_report import render
+
+    run = Run(customer="Kund", profile_path="p.toml", started_at="2026-05-01T02:00:00+00:00",
+              finished_at="2026-05-01T02:00:01+00:00", duration_s=1.0,
+              results=tuple(Result(check_id="sample.check", target=f"h{i}", status=Status.WARN,
+                                   summary=t("w", "v"), details={},
+                                   requirement=Requirement.SERVERS) for i in range(results)),
+              verdict=Verdict.READY_WITH_WARNINGS, requirements=(), host={},
+              tool_version="bench")
+    data = json.loads(render(run, "en"))
+    for entry in data["results"]:
+        entry["details"] = details if details is not None else {}
+    return data
+
+
+def _result_file_case(name: str, make: Callable[[], bytes], error: str = "",
+                      deadline_s: float = 0.0) -> Case:
+    """``accessready report FILE --html --json``: rendered, or refused with ``error``."""
+    def run(folder: Path, tls: pki.TlsFiles) -> tuple[Measured, dict | None]:
+        source = folder / "in.json"
+        source.write_bytes(make())
+        return measure(accessready("report", str(source), "--html", str(folder / "o.html"),
+                                   "--json", str(folder / "o.json")), cpu_seconds=60), None
+
+    def expect(measured: Measured, data: dict | None) -> str:
+        lines = measured.stderr.splitlines()
+        if error and (measured.returncode != 3 or len(lines) != 1 or error not in lines[0]):
+            return f"report: exit {measured.returncode}: {measured.stderr[-300:]}"
+        if not error and measured.returncode not in (0, 1, 2):
+            return f"report: exit {measured.returncode}: {measured.stderr[-300:]}"
+        return ""
+
+    return Case(name, deadline_s, run, expect)
+
+
+def _values_bomb() -> bytes:
+    """Just under the size cap, nothing but empty lists: once 3 GB of Python objects."""
+    text = json.dumps(_sample_result())
+    pad = ",".join(["[]"] * (5 * 1024 * 1024))
+    return (text[:-1] + f', "junk": [{pad}]}}').encode()
+
+
+def _wide_string() -> bytes:
+    """One 15 MB string whose single emoji makes Python hold it at 4 bytes a character."""
+    return json.dumps(_sample_result(details={"banner": "\U0001F600" + "A" * 15_000_000}),
+                      ensure_ascii=False).encode()
+
+
+MOST_RESULTS = 10_000  # json_report.MAX_RESULTS
+
+
+def _most_results() -> bytes:
+    """The most results a file may hold, each with a little evidence."""
+    return json.dumps(_sample_result(MOST_RESULTS, {"answers": [{"a": i} for i in range(16)],
+                                                    "text": "x" * 100})).encode()
+
+
 CASES: dict[str, Case] = {c.name: c for c in [
+    _result_file_case("result_file_5m_empty_lists", _values_bomb,
+                      error="more than 500,000 values"),
+    _result_file_case("result_file_15mb_wide_string", _wide_string),
+    _result_file_case(f"result_file_{MOST_RESULTS}_results", _most_results,
+                      deadline_s=MOST_RESULTS / 5_000),
     _clixml_case(),
     _winrm_case("gzip_bomb", "too_big"),
     _winrm_case("endless", "too_big"),
