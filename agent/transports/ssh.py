@@ -460,6 +460,12 @@ def _try_key(transport: Any, username: str, key: Any, label: str, state: _AuthSt
 def _load_key(path: Path, state: _AuthState) -> Any:
     import paramiko
 
+    from accessready.agent.safefile import oversized
+
+    too_big = oversized(path)  # a key is a few KB; never read a huge file whole
+    if too_big:
+        state.attempts.append({"method": "publickey", "key": str(path), "result": too_big})
+        return None
     try:
         return paramiko.PKey.from_path(str(path))
     except paramiko.PasswordRequiredException:
