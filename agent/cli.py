@@ -196,8 +196,12 @@ def _registry_with_warnings() -> Any:
 
 
 def _check_stdout(outputs: dict[str, str | None], nagios: bool) -> bool:
-    """At most one output may go to stdout (``-``); if one does, the table does not."""
-    to_stdout = [fmt for fmt, path in outputs.items() if path == "-"]
+    """At most one output may go to stdout (``-``, or ``/dev/stdout`` and its kin); if one
+    does, the table does not."""
+    from accessready.agent.safefile import own_descriptor
+
+    to_stdout = [fmt for fmt, path in outputs.items()
+                 if path == "-" or (path and own_descriptor(path) == 1)]
     if len(to_stdout) + (nagios and bool(to_stdout)) > 1:
         raise UserError(f"only one output can go to stdout (-), not {', '.join(to_stdout)}"
                         f"{' and --nagios' if nagios else ''} — write the others to files")

@@ -58,7 +58,7 @@ class OutputError(Exception):
 def write_file(path: str, data: bytes, *, private: bool = False) -> None:
     """Write ``data`` to ``path`` as the module docstring describes; raise OutputError."""
     try:
-        fd = _own_descriptor(path)
+        fd = own_descriptor(path)
         if fd is not None:
             _write_descriptor(fd, data)
             return
@@ -102,8 +102,9 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _own_descriptor(path: str) -> int | None:
-    """N when ``path`` is, or links through, one of this process's ``fd/N`` paths."""
+def own_descriptor(path: str) -> int | None:
+    """N when ``path`` is, or links through, one of this process's ``fd/N`` paths
+    (``/dev/stdout`` gives 1)."""
     current = os.path.abspath(path)
     for _ in range(_MAX_LINKS):
         match = _FD_PATH.match(current.replace(os.sep, "/"))

@@ -80,3 +80,18 @@ def test_demo_profile_out_is_an_output_like_any_other(tmp_path: Path) -> None:
     out = accessready("demo", "--html", str(tmp_path / "d.html"), "--json",
                       str(tmp_path / "d.json"), "--profile-out", str(tmp_path / "no" / "p.toml"))
     one_line_error(out, "no/p.toml: cannot write the output")
+
+
+def test_json_to_dev_stdout_is_stdout(tmp_path: Path) -> None:
+    """``--json /dev/stdout`` is written to this process's stdout (never replacing the
+    link) and, like ``--json -``, keeps the table off stdout so the JSON stays valid."""
+    result = tmp_path / "r.json"
+    out = accessready("run", str(admin_profile(tmp_path / "p.toml", "Fil kund")),
+                      "--json", str(result))
+    assert out.returncode == 0, out.stderr
+    link = tmp_path / "stdout"  # /dev/stdout through a link of our own: a regression
+    link.symlink_to("/dev/stdout")  # replaces this link, not the machine's /dev/stdout
+    again = accessready("report", str(result), "--json", str(link))
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["customer"] == "Fil kund"
+    assert os.readlink(link) == "/dev/stdout"
