@@ -53,11 +53,11 @@ class RunLock:
             # never through a link, never blocking on a FIFO planted at the path
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _NONBLOCK, 0o600)
         except OSError as exc:
-            reason = ("is a symbolic link; a lock file must be a plain file"
-                      if exc.errno == errno.ELOOP else f"cannot open the lock file: "
-                      f"{exc.strerror}")
-            raise LockBusy(f"{self.path}: {reason} — check the folder exists and is "
-                           "writable, or pass --lock PATH") from None
+            if exc.errno == errno.ELOOP:
+                raise LockBusy(f"{self.path}: is a symbolic link, and a lock file must be a "
+                               "plain file — remove the link or pass --lock PATH") from None
+            raise LockBusy(f"{self.path}: cannot open the lock file: {exc.strerror} — check "
+                           "the folder exists and is writable, or pass --lock PATH") from None
         problem = _not_a_lock(fd)
         if problem:
             os.close(fd)

@@ -11,9 +11,10 @@ profile) goes through :func:`write_file`:
   descriptor N, so a shell's ``>>`` (append) or a pipe keeps working;
 * a regular file is replaced atomically: a temp file from :func:`tempfile.mkstemp` (a
   random name, created exclusively, so a link planted in a shared folder is never
-  followed) in the target's folder, then ``os.replace``. A file that exists keeps its
-  permissions (a 0600 file stays 0600); a new one gets 0600 when ``private`` (results,
-  which name internal hosts and accounts), otherwise what the umask allows.
+  followed) in the target's folder, then ``os.replace``. A file of ours that exists keeps
+  its permissions (a 0600 file stays 0600); a new one — or one someone else left there —
+  gets 0600 when ``private`` (results, which name internal hosts and accounts), otherwise
+  what the umask allows.
 """
 
 from __future__ import annotations
@@ -155,8 +156,11 @@ def _send_to_socket(path: str, data: bytes) -> None:
 
 def _replace(path: str, data: bytes, private: bool, found: os.stat_result | None) -> None:
     target = os.path.abspath(path)
-    if found is not None and stat.S_ISREG(found.st_mode):
-        mode = stat.S_IMODE(found.st_mode)
+    ours = found is not None and (not hasattr(os, "geteuid") or found.st_uid == os.geteuid())
+    if found is not None and stat.S_ISREG(found.st_mode) and ours:
+        # the owner's choice stays; never a set-id or sticky bit (a file someone else
+        # planted gets the defaults below, not the planter's mode)
+        mode = stat.S_IMODE(found.st_mode) & 0o777
     else:
         mode = 0o600 if private else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target),

@@ -200,6 +200,21 @@ def test_new_files_private_or_umask_and_rewrites_keep_their_mode(tmp_path: Path,
     assert stat.S_IMODE(result.stat().st_mode) == 0o640
 
 
+def test_a_planted_file_lends_neither_its_mode_nor_set_id_bits(tmp_path: Path,
+                                                               umask_022: None) -> None:
+    result = tmp_path / "r.json"
+    result.write_bytes(b"{}")
+    result.chmod(0o4766)  # set-uid and world-writable
+    write_file(str(result), b"[]", private=True)
+    assert stat.S_IMODE(result.stat().st_mode) == 0o766  # ours: kept, without set-uid
+    if os.geteuid() == 0:  # a file another user planted: the defaults, not its mode
+        os.chown(result, 12345, 12345)
+        result.chmod(0o666)
+        write_file(str(result), b"{}", private=True)
+        assert stat.S_IMODE(result.stat().st_mode) == 0o600
+        assert result.stat().st_uid == 0
+
+
 def test_folders_and_block_devices_are_refused(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="is a folder"):
         write_file(str(tmp_path), b"x")
