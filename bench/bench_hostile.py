@@ -134,6 +134,14 @@ def _answer_drip(conn: socket.socket) -> None:
         time.sleep(0.2)
 
 
+def _answer_header_drip(conn: socket.socket) -> None:
+    """A status line, then one header that never ends, a byte at a time, 5 a second."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    for _ in range(300):  # 60 s at most
+        conn.sendall(b"a")
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def hostile_winrm(mode: str, tls: pki.TlsFiles) -> Iterator[StreamServer]:
     """An HTTPS server answering every request in the hostile way ``mode`` names."""
@@ -147,6 +155,8 @@ def hostile_winrm(mode: str, tls: pki.TlsFiles) -> Iterator[StreamServer]:
                 _answer_bomb(conn, bomb)
             elif mode == "endless":
                 _answer_endless(conn)
+            elif mode == "header_drip":
+                _answer_header_drip(conn)
             else:
                 _answer_drip(conn)
 
@@ -205,7 +215,9 @@ def _result(data: dict | None, check: str) -> dict:
     return {}
 
 
-def _winrm_case(mode: str, kind: str) -> Case:
+def _winrm_case(mode: str, kind: str | None) -> Case:
+    """account.login against the hostile server ``mode``: an error of failure ``kind``
+    (None: the runner's deadline ended it, the transport could not)."""
     def run(folder: Path, tls: pki.TlsFiles) -> tuple[Measured, dict | None]:
         with hostile_winrm(mode, tls) as server:
             profile = _profile(folder, f"""[[servers]]
@@ -441,6 +453,7 @@ CASES: dict[str, Case] = {c.name: c for c in [
     _winrm_case("gzip_bomb", "too_big"),
     _winrm_case("endless", "too_big"),
     _winrm_case("drip", "timeout"),
+    _winrm_case("header_drip", None),
     _known_hosts_case(),
     _ca_file_case(),
     _validate_case("profile_unclosed_header", ["[" + " " * 400_000, "[[" + " \t" * 100_000]),
