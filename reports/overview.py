@@ -39,7 +39,7 @@ from accessready.reports.html import (
 )
 from accessready.reports.i18n import Translator, check_title
 from accessready.reports.nagios import STATE
-from accessready.reports.textsafe import UniqueNames, clean
+from accessready.reports.textsafe import clean
 
 SCHEMA_ID = "accessready.audit/1"
 WORST_FINDINGS = 3
@@ -107,12 +107,11 @@ def _customer_labels(report: AuditReport) -> dict[int, str]:
     """The customer label per entry, unique: the name as a Prometheus label shows it
     (cleaned and bounded), or "name (file.toml)" where two profiles' names show alike,
     then "#2", "#3" where even that collides — each customer's series stay its own."""
-    from accessready.reports.prometheus import LABEL_LIMIT
+    from accessready.reports.prometheus import LABEL_LIMIT, unique_labels
 
     shown = [clean(e.customer, LABEL_LIMIT) for e in report.entries]
     names = Counter(shown)
-    # room for the suffix inside the label limit, so the suffix is never cut off
-    unique = UniqueNames(lambda base, n: f"{clean(base, LABEL_LIMIT - 12)} #{n}")
+    unique = unique_labels()
     return {i: unique(name if names[name] == 1 else
                       clean(f"{name} ({Path(e.profile).name})", LABEL_LIMIT))
             for i, (name, e) in enumerate(zip(shown, report.entries, strict=True))}

@@ -13,7 +13,7 @@ import pytest
 
 from accessready.agent.audit import write_details
 from accessready.agent.audit_types import AuditEntry, AuditReport
-from accessready.reports import overview
+from accessready.reports import overview, prometheus
 from accessready.reports.json_report import ResultFileError, load, render
 
 from ..unit.runs import make_run, result
@@ -49,6 +49,21 @@ def test_overview_prometheus_has_no_duplicate_series_when_names_clean_alike() ->
     verdicts = re.findall(r'^accessready_verdict\{customer="((?:[^"\\]|\\.)*)"\}', text, re.M)
     assert len(set(verdicts)) == len(COLLIDING)
     assert all(len(label) <= 256 for label in verdicts)
+    done = promtool_check(text)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_run_prometheus_has_no_duplicate_series_when_targets_number_alike() -> None:
+    """Repeats get " #2": a real target "x #2", and long targets whose suffix the label
+    limit once cut off, collided with them."""
+    long = "t" * 300
+    run = make_run([result("admin.agreement", target, "pass")
+                    for target in ("x", "x", "x #2", long, long, long)])
+    text = prometheus.render_text(run)
+    series = [line.rsplit(" ", 1)[0] for line in text.splitlines()
+              if line.startswith("accessready_check_status{")]
+    assert len(series) == 6 == len(set(series)), series
+    assert 'target="x #2"' in text and 'target="x #2 #2"' in text
     done = promtool_check(text)
     assert done.returncode == 0, done.stdout + done.stderr
 
