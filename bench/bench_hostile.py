@@ -1,6 +1,7 @@
 """Hostile inputs (issue 16 item 3): each case of a corpus of hostile servers on loopback
-and crafted files runs through the real ``accessready`` command in a child process;
-prints the child's peak RSS and wall time against the case's limits.
+and crafted files runs in a child process — the real ``accessready`` command, or for the
+CLIXML case the WinRM transport's cleaner itself; prints the child's peak RSS and wall
+time against the case's limits.
 
     python bench/bench_hostile.py [--only NAME] [--keep]
 
