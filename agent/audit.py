@@ -382,38 +382,41 @@ def _finished_at(finished: Finished) -> str:
 
 
 def write_details(report: AuditReport, folder: Path, lang: str,
-                  write: Callable[[str, bytes], None], link_from: Path | None = None,
+                  write: Callable[..., None], link_from: Path | None = None,
                   ) -> AuditReport:
-    """Write each customer's full HTML report and JSON result into ``folder``; return the
-    report with links to them (relative to ``link_from``, the overview's folder)."""
+    """Write each customer's full HTML report and JSON result into ``folder`` with
+    ``write(path, data, private=...)``; return the report with links to them (relative to
+    ``link_from``, the overview's folder)."""
     import os
 
     from accessready.reports import RENDERERS
+    from accessready.reports.textsafe import UniqueNames
 
     folder.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
+    unique = UniqueNames()
     entries = []
     for entry in report.entries:
         if entry.run is None:
             entries.append(entry)
             continue
-        stem = _file_stem(f"{entry.customer}-{Path(entry.profile).stem}", used)
+        stem = unique(_file_stem(f"{entry.customer}-{Path(entry.profile).stem}"))
         html = folder / f"{stem}.html"
         write(str(html), RENDERERS["html"](entry.run, lang))
-        write(str(folder / f"{stem}.json"), RENDERERS["json"](entry.run, lang))
+        write(str(folder / f"{stem}.json"), RENDERERS["json"](entry.run, lang), private=True)
         href = os.path.relpath(html, link_from) if link_from is not None else str(html)
         entries.append(replace(entry, report_href=Path(href).as_posix()))
     return replace(report, entries=tuple(entries))
 
 
-def _file_stem(text: str, used: set[str]) -> str:
-    """A safe, unique file name stem (ASCII; Swedish letters folded)."""
+# Names Windows reserves for devices, whatever the extension: "con.html" opens the console
+_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
+                              *(f"lpt{n}" for n in range(10))})
+
+
+def _file_stem(text: str) -> str:
+    """A file name stem safe on every OS: lower-case ASCII letters, digits and inner
+    dashes (Swedish letters folded), at most 60 characters, never a Windows device name."""
     folded = text.lower().translate(str.maketrans("åäöéü", "aaoeu"))
-    base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:60] or "customer"
-    stem, n = base, 1
-    while stem in used:
-        n += 1
-        stem = f"{base}-{n}"
-    used.add(stem)
-    return stem
+    base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:60].strip("-") or "customer"
+    return f"customer-{base}" if base in _WINDOWS_DEVICES else base
 

@@ -67,21 +67,20 @@ def _pick_lang(option: str | None, profile_lang: str | None, environ: Any = None
     return ui_language() or "en"
 
 
-def write_output(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` (``-`` for stdout) atomically: a temp file, then rename."""
+def write_output(path: str, data: bytes, *, private: bool = False) -> None:
+    """Write ``data`` to ``path`` (``-`` for stdout) without harming what is there: see
+    :mod:`accessready.agent.safefile` (devices and pipes in place, files replaced
+    atomically; ``private``: a new file is readable by its owner only)."""
+    from accessready.agent.safefile import OutputError, write_file
+
     if path == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"{path}: cannot write the output: {exc.strerror} — check the folder "
-                        "exists and is writable") from None
+        write_file(path, data, private=private)
+    except OutputError as exc:
+        raise UserError(str(exc)) from None
 
 
 def write_reports(run: Any, outputs: dict[str, str | None], lang: str) -> None:
@@ -90,7 +89,8 @@ def write_reports(run: Any, outputs: dict[str, str | None], lang: str) -> None:
 
     for fmt, path in outputs.items():
         if path:
-            write_output(path, RENDERERS[fmt](run, lang))
+            # results name internal hosts and accounts: a new JSON file is 0600
+            write_output(path, RENDERERS[fmt](run, lang), private=fmt == "json")
 
 
 def _setup_logging(debug: bool) -> None:
@@ -237,8 +237,12 @@ def _registry_with_warnings() -> Any:
 
 
 def _check_stdout(outputs: dict[str, str | None], nagios: bool) -> bool:
-    """At most one output may go to stdout (``-``); if one does, the table does not."""
-    to_stdout = [fmt for fmt, path in outputs.items() if path == "-"]
+    """At most one output may go to stdout (``-``, or ``/dev/stdout`` and its kin); if one
+    does, the table does not."""
+    from accessready.agent.safefile import own_descriptor
+
+    to_stdout = [fmt for fmt, path in outputs.items()
+                 if path == "-" or (path and own_descriptor(path) == 1)]
     if len(to_stdout) + (nagios and bool(to_stdout)) > 1:
         raise UserError(f"only one output can go to stdout (-), not {', '.join(to_stdout)}"
                         f"{' and --nagios' if nagios else ''} — write the others to files")
@@ -337,12 +341,15 @@ def demo(html: str, json_: str, profile_out: str | None, lang: str | None) -> No
     findings on purpose), 3 when it could not run.
     """
     from accessready.agent.demo import run_demo
+    from accessready.agent.safefile import OutputError
     from accessready.reports.terminal import LiveLine
 
     live = LiveLine(sys.stderr)
     try:
         result = run_demo(lang=_pick_lang(lang, None), profile_out=profile_out,
                           on_progress=live)
+    except OutputError as exc:  # --profile-out
+        raise UserError(str(exc)) from None
     finally:
         live.close()
     click.echo(f"accessready: demo report written to {html}", err=True)
@@ -506,7 +513,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
                               f"{exc.strerror} — name a folder you can write to")
     for fmt, path in (("html", html), ("json", json_), ("prometheus", prometheus)):
         if path:
-            write_output(path, OVERVIEW[fmt](result, chosen))
+            write_output(path, OVERVIEW[fmt](result, chosen), private=fmt == "json")
     if details_failed:  # the overview is written first: the audit's result is not lost
         raise UserError(details_failed)
     if nagios:

@@ -160,11 +160,12 @@ def run_demo(lang: str = "en", profile_out: str | None = None,
     """Run the real checks against the simulated customer and return the finished run."""
     from accessready.agent.app import default_services, run_checks
     from accessready.agent.profile import load_profile
+    from accessready.agent.safefile import write_file
 
     simulated: dict[str, Any] = {}
     with demo_environment(simulated) as path:
-        if profile_out:
-            Path(profile_out).write_text(path.read_text("utf-8"), encoding="utf-8")
+        if profile_out:  # an output like any other: devices kept, files replaced whole
+            write_file(profile_out, path.read_bytes())
         profile = load_profile(path)
         options = RunOptions(timeout=profile.checks.timeout,
                              concurrency=profile.checks.concurrency)

@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 
 from accessready.agent.changes import Change
 from accessready.agent.model import Run, Status, Verdict
+from accessready.agent.safefile import create_private
 from accessready.agent.secrets import REDACTOR
 
 SCHEMA_VERSION = 1
@@ -257,6 +258,8 @@ class History:
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                # support data: owner only (SQLite gives its -wal/-shm files this mode too)
+                create_private(self.path)
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT)
             self.db = sqlite3.connect(self.path, timeout=busy_timeout_ms / 1000,
                                       isolation_level=None)

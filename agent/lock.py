@@ -5,15 +5,20 @@ The lock is an OS lock on an open file (``fcntl.flock`` on POSIX, ``msvcrt.locki
 Windows), not the file's existence: the OS drops it when the holder exits, however it
 exits (``kill -9``, a crash, a reboot), so there is never a stale lock to clean up. The
 file's text says who holds it (pid, start time, host) for the refusal message. The file is
-never deleted: deleting a lock file races with a process that has just opened it.
+never deleted: deleting a lock file races with a process that has just opened it. It is
+created owner-only (0600), opened without following a link, and refused, untouched, when it
+holds anything but a lock line: a mistyped ``--lock`` never truncates someone's file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import os
+import re
 import socket
+import stat
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +26,12 @@ from types import TracebackType
 # Windows locks a byte range; lock one far past the text so the holder's line stays
 # readable to the process that is refused.
 _WIN_LOCK_OFFSET = 1 << 20
+
+# O_NOFOLLOW and O_NONBLOCK are POSIX; Windows has neither (nor FIFOs or such links)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+# what acquire() writes; a file holding anything else is someone else's
+_LOCK_TEXT = re.compile(r"^(pid \d+ since \S+ on \S*)?$")
 
 
 class LockBusy(Exception):
@@ -39,10 +50,19 @@ class RunLock:
         """Take the lock or raise :class:`LockBusy` naming the holder."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            # never through a link, never blocking on a FIFO planted at the path
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _NONBLOCK, 0o600)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise LockBusy(f"{self.path}: is a symbolic link, and a lock file must be a "
+                               "plain file — remove the link or pass --lock PATH") from None
             raise LockBusy(f"{self.path}: cannot open the lock file: {exc.strerror} — check "
                            "the folder exists and is writable, or pass --lock PATH") from None
+        problem = _not_a_lock(fd)
+        if problem:
+            os.close(fd)
+            raise LockBusy(f"{self.path}: {problem}, so it is left alone — pass --lock PATH "
+                           "naming a file of its own")
         if not _try_lock(fd):
             holder = _read(fd)
             os.close(fd)
@@ -73,6 +93,16 @@ class RunLock:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+def _not_a_lock(fd: int) -> str:
+    """Why the open file is not one this class may truncate, or "" (empty or ours)."""
+    found = os.fstat(fd)
+    if not stat.S_ISREG(found.st_mode):
+        return "is not a regular file"
+    if found.st_size > 512 or (found.st_size and not _LOCK_TEXT.match(_read(fd))):
+        return "holds something other than an accessready lock"
+    return ""
 
 
 def _read(fd: int) -> str:

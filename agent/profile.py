@@ -64,9 +64,12 @@ class ProfileError(Exception):
 
 # --- where keys are -------------------------------------------------------------------
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+# Linear on any line: no two adjacent parts can match the same characters (a header
+# line that never closes once cost cubic time), and an inline key starts a word (a long
+# word without "=" was retried from each of its letters: quadratic).
+_HEADER = re.compile(r"^[ \t]*(\[\[?)([^\]]+)\]\]?[ \t]*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+?)\s*=")
-_INLINE_KEY = re.compile(r"([A-Za-z0-9_\-]+)\s*=")
+_INLINE_KEY = re.compile(r"(?<![A-Za-z0-9_\-])([A-Za-z0-9_\-]+)\s*=")
 
 
 def _clean_key(part: str) -> str:
@@ -141,7 +144,7 @@ class LineIndex:
                 continue
             header = _HEADER.match(line)
             if header and not line.lstrip().startswith("#"):
-                name = ".".join(_clean_key(p) for p in header.group(2).split("."))
+                name = ".".join(_clean_key(p) for p in header.group(2).strip().split("."))
                 if header.group(1) == "[[":
                     index = counters.get(name, 0)
                     counters[name] = index + 1
@@ -543,6 +546,24 @@ def _cross_check(v: _Validator, data: dict[str, Any]) -> None:
                           "choose an address on the internet, outside the customer network")
 
 
+MAX_DOTS_PER_LINE = 64
+"""Most dots outside strings on one line. tomllib's time grows with the square of a dotted
+key's parts (200,000 parts: hours); a profile's keys have a handful."""
+
+# a string literal, or what is left of one that does not close on its line (never
+# backtracks: an unclosed quote simply takes the rest of the line)
+_STRING_LITERAL = re.compile(r""""(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?""")
+
+
+def _check_key_depth(text: str, path: str) -> None:
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.count(".") > MAX_DOTS_PER_LINE and \
+                _STRING_LITERAL.sub("", line).count(".") > MAX_DOTS_PER_LINE:
+            raise ProfileError(path, number, "", f"more than {MAX_DOTS_PER_LINE} dots outside "
+                               "strings on one line: no profile key or table nests that deep",
+                               "write keys and table names with a few dotted parts at most")
+
+
 def _line_text(text: str, line: int) -> str:
     lines = text.splitlines()
     return lines[line - 1] if 0 < line <= len(lines) else ""
@@ -587,6 +608,7 @@ def parse_profile(text: str, path: str = "profile.toml", *,
     ``allow_expired_waivers``: a run goes on, and the finding counts again.
     """
     text = text.removeprefix("\ufeff")  # Windows PowerShell 5.1 writes UTF-8 with a BOM
+    _check_key_depth(text, path)
     try:
         raw = tomllib.loads(text)
     except RecursionError:

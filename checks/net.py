@@ -38,6 +38,7 @@ from typing import Any
 
 from accessready.agent.dns import Resolution, ResolveError, resolve
 from accessready.agent.profile_types import TlsOptions
+from accessready.agent.safefile import oversized
 
 MAX_REPLY = 1 << 20
 EVIDENCE_BYTES = 256
@@ -401,6 +402,9 @@ def verifying_context(tls: TlsOptions) -> ssl.SSLContext:
     """
     context = ssl.create_default_context()
     if tls.ca_file:
+        problem = oversized(tls.ca_file)
+        if problem:
+            raise ProbeFailure("error", f"the ca_file {tls.ca_file} {problem}")
         try:
             context.load_verify_locations(cafile=tls.ca_file)
         except (OSError, ssl.SSLError, ValueError) as exc:

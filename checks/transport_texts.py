@@ -53,6 +53,10 @@ KIND_TEXT: dict[str, Text] = {
                   "not protect them (the profile did not accept that risk).",
                   "Supportkontots inloggningsuppgifter skickades inte: anslutningen skulle "
                   "inte skydda dem (profilen godtar inte den risken)."),
+    "too_big": t("The server sent a far larger answer than the protocol allows (refused "
+                 "unread: a broken or hostile server).",
+                 "Servern skickade ett långt större svar än protokollet tillåter (det lästes "
+                 "inte: en trasig eller fientlig server)."),
     "missing_dependency": t("A Python package this authentication method needs is missing.",
                             "Ett Python-paket som autentiseringsmetoden behöver saknas."),
     "error": t("The connection could not be made.", "Anslutningen gick inte att upprätta."),

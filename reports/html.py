@@ -44,7 +44,7 @@ from accessready.agent.model import (
 )
 from accessready.reports.i18n import Translator, check_description, check_title
 from accessready.reports.json_report import SCHEMA_ID
-from accessready.reports.textsafe import EVIDENCE_LIMIT, clean, evidence_json
+from accessready.reports.textsafe import EVIDENCE_LIMIT, UniqueNames, clean, evidence_json
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
        "form-action 'none'")
@@ -159,16 +159,12 @@ class _Anchors:
     """Unique, safe fragment ids, whatever the check ids and targets contain."""
 
     def __init__(self) -> None:
-        self._used: set[str] = set()
+        self._unique = UniqueNames()
 
     def make(self, prefix: str, raw: str) -> str:
-        base = f"{prefix}-{_SLUG.sub('-', raw.lower()).strip('-')[:48] or 'x'}"
-        anchor, n = base, 1
-        while anchor in self._used:
-            n += 1
-            anchor = f"{base}-{n}"
-        self._used.add(anchor)
-        return anchor
+        """``prefix-slug``, or ``prefix-slug-N`` with the first free N (linear even when
+        thousands of ids slug alike)."""
+        return self._unique(f"{prefix}-{_SLUG.sub('-', raw.lower()).strip('-')[:48] or 'x'}")
 
 
 def _badge(status: Status | str, tr: Translator) -> Badge:

@@ -120,7 +120,7 @@ def from_dict(data: Any, source: str = "result") -> Run:
         duration_s=read.seconds(data.get("duration_s", 0.0), "duration_s"),
         results=tuple(Result.from_json(read.result(r, f"results[{i}]"))
                       for i, r in enumerate(read.array(read.need(data, "results"),
-                                                       "results"))),
+                                                       "results", MAX_RESULTS))),
         verdict=read.choice(Verdict, read.need(data, "verdict"), "verdict"),
         requirements=tuple(RequirementOutcome.from_json(read.outcome(o, f"requirements[{i}]"))
                            for i, o in enumerate(read.array(read.need(data, "requirements"),
@@ -155,6 +155,13 @@ def load(data: bytes, source: str = "result") -> Run:
         raise ResultFileError(f"{source}: {len(data)} bytes is more than any result file "
                               f"({MAX_RESULT_BYTES // (1024 * 1024)} MiB at most) — pass the "
                               ".json file written by `accessready run --json`")
+    # Python holds each parsed value in 50+ bytes: 16 MB of "[]," would take gigabytes.
+    # Every value but the first follows a comma or opens a container, so this bounds them.
+    values = data.count(b",") + data.count(b"[") + data.count(b"{")
+    if values > MAX_JSON_VALUES:
+        raise ResultFileError(f"{source}: more than {MAX_JSON_VALUES:,} values, more than any "
+                              "result file holds — pass the .json file written by "
+                              "`accessready run --json`")
     try:
         parsed = json.loads(data.decode("utf-8"), parse_constant=_no_constant,
                             parse_float=_finite_float)
@@ -186,8 +193,24 @@ def load_file(path: str | os.PathLike[str]) -> Run:
 
 # -- reading untrusted documents ------------------------------------------------------
 
-MAX_RESULT_BYTES = 64 * 1024 * 1024
-"""Largest result file read. A run of 5,000 results is about 10 MB; more is not a result."""
+MAX_RESULT_BYTES = 16 * 1024 * 1024
+"""Largest result file read. A run of 5,000 results with rich evidence is 3–10 MB; more is
+not a result, and reading it must stay well under 300 MB of memory."""
+
+MAX_JSON_VALUES = 500_000
+"""Most JSON values (an upper bound: commas and opening brackets) in a result file; a
+5,000-result run has about 100,000."""
+
+MAX_RESULTS = 10_000
+"""Most results in one result file (a large estate's run has a few thousand)."""
+
+MAX_SECONDS = 1e9
+"""Longest duration accepted (about 30 years): more is not a run, and a 400-digit number
+must not reach the renderers' float arithmetic."""
+
+EARLIEST_YEAR, LATEST_YEAR = 1970, 9998
+"""Years a result's times may fall in (UTC), far enough from datetime's limits that
+converting zones and adding days stays in range."""
 
 MAX_DEPTH = 64
 """Deepest nesting accepted anywhere in a result (evidence nests a handful of levels)."""
@@ -248,9 +271,11 @@ class _Reader:
             self.fail(where, "an object", value)
         return value
 
-    def array(self, value: Any, where: str) -> list[Any]:
+    def array(self, value: Any, where: str, most: int | None = None) -> list[Any]:
         if not isinstance(value, list):
             self.fail(where, "a list", value)
+        if most is not None and len(value) > most:
+            self.fail(where, f"a list of at most {most:,} (more than any run has)", value)
         return value
 
     def string(self, value: Any, where: str) -> str:
@@ -274,16 +299,23 @@ class _Reader:
         return value
 
     def seconds(self, value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            self.fail(where, "a number of seconds (0 or more)", value)
+        # a 400-digit integer overflows float(); 1e400 is parsed as infinity
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                0 <= value <= MAX_SECONDS):
+            self.fail(where, f"a number of seconds from 0 to {MAX_SECONDS:.0e}", value)
         return float(value)
 
     def timestamp(self, value: Any, where: str) -> str:
         text = self.string(value, where)
         try:
-            dt.datetime.fromisoformat(text)
-        except ValueError:
-            self.fail(where, "an ISO 8601 time such as 2025-01-31T08:00:00+00:00", value)
+            stamp = dt.datetime.fromisoformat(text)
+            # renderers convert to UTC and step by days: year 1 with an offset overflows
+            utc = stamp.astimezone(dt.UTC) if stamp.tzinfo else stamp
+            if not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+                raise ValueError
+        except (ValueError, OverflowError):
+            self.fail(where, f"an ISO 8601 time from {EARLIEST_YEAR} to {LATEST_YEAR} such as "
+                      "2025-01-31T08:00:00+00:00", value)
         return text
 
     def choice(self, enum_cls: Any, value: Any, where: str) -> Any:

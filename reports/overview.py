@@ -114,11 +114,17 @@ def _changes_summary(entry: AuditEntry, tr: Translator) -> str:
 
 
 def _customer_labels(report: AuditReport) -> dict[int, str]:
-    """The customer label per entry: the name, or "name (file.toml)" where two profiles
-    carry the same name (their series would otherwise collide)."""
-    names = Counter(e.customer for e in report.entries)
-    return {i: e.customer if names[e.customer] == 1 else f"{e.customer} ({Path(e.profile).name})"
-            for i, e in enumerate(report.entries)}
+    """The customer label per entry, unique: the name as a Prometheus label shows it
+    (cleaned and bounded), or "name (file.toml)" where two profiles' names show alike,
+    then "#2", "#3" where even that collides — each customer's series stay its own."""
+    from accessready.reports.prometheus import LABEL_LIMIT, unique_labels
+
+    shown = [clean(e.customer, LABEL_LIMIT) for e in report.entries]
+    names = Counter(shown)
+    unique = unique_labels()
+    return {i: unique(name if names[name] == 1 else
+                      clean(f"{name} ({Path(e.profile).name})", LABEL_LIMIT))
+            for i, (name, e) in enumerate(zip(shown, report.entries, strict=True))}
 
 
 # -- HTML ------------------------------------------------------------------------------

@@ -35,12 +35,18 @@ from collections import Counter
 from collections.abc import Iterable
 
 from accessready.agent.model import ExitCode, Result, Run, Status
-from accessready.reports.textsafe import clean
+from accessready.reports.textsafe import UniqueNames, clean
 
 STATUS_VALUE = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3,
                 Status.SKIP: -1}
 ENCODING = "0=pass 1=warn 2=fail 3=error -1=skip"
 LABEL_LIMIT = 256
+
+
+def unique_labels() -> UniqueNames:
+    """Label values made unique with " #2", " #3", … — inside :data:`LABEL_LIMIT`, so the
+    suffix is never cut off (and a real value "x #2" does not collide with a second "x")."""
+    return UniqueNames(lambda base, n: f"{clean(base, LABEL_LIMIT - 12)} #{n}")
 
 
 def escape_label(value: object) -> str:
@@ -123,15 +129,14 @@ def render_text(run: Run) -> str:
                      f"Result of one check on one target: {ENCODING}.")
     duration = _Family("accessready_check_duration_seconds",
                        "Time one check took on one target.")
-    seen: Counter[tuple[str, str, str, str]] = Counter()
+    targets: dict[tuple[str, str, str], UniqueNames] = {}
     for result in run.results:
         # one series per result; see series_method and the module docstring for "#2"
-        key = (clean(result.check_id, LABEL_LIMIT), clean(result.target, LABEL_LIMIT),
-               result.requirement.value, clean(series_method(result), LABEL_LIMIT))
-        seen[key] += 1
-        target = key[1] if seen[key] == 1 else f"{key[1]} #{seen[key]}"
-        labels = [customer, ("requirement", key[2]), ("check", key[0]), ("target", target),
-                  ("method", key[3])]
+        key = (clean(result.check_id, LABEL_LIMIT), result.requirement.value,
+               clean(series_method(result), LABEL_LIMIT))
+        target = targets.setdefault(key, unique_labels())(clean(result.target, LABEL_LIMIT))
+        labels = [customer, ("requirement", key[1]), ("check", key[0]), ("target", target),
+                  ("method", key[2])]
         status.add(labels, STATUS_VALUE[result.status])
         duration.add(labels, max(0.0, result.duration_s))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import reprlib
+from collections.abc import Callable
 from typing import Any
 
 REPLACEMENT = "\ufffd"
@@ -76,3 +77,29 @@ def evidence_json(details: Any, limit: int = EVIDENCE_LIMIT) -> tuple[str, bool]
 def xml_text(value: object, limit: int | None = None, multiline: bool = True) -> str:
     """Text that XML 1.0 can carry: :func:`clean`, then anything XML forbids dropped."""
     return XML_ILLEGAL.sub("", clean(value, limit, multiline=multiline))
+
+
+class UniqueNames:
+    """Hands out names never handed out before: ``base`` itself, else ``form(base, n)``
+    for the first free n = 2, 3, … (anchors, Prometheus labels, report file names).
+
+    Linear however many bases collide: each base resumes where it stopped, so a taken
+    ``form(base, n)`` is passed over once, not once per later name.
+    """
+
+    def __init__(self, form: Callable[[str, int], str] = lambda base, n: f"{base}-{n}",
+                 ) -> None:
+        self._form = form
+        self._used: set[str] = set()
+        self._next: dict[str, int] = {}
+
+    def __call__(self, base: str) -> str:
+        """A unique name for ``base``."""
+        n = self._next.get(base, 1)
+        name = base if n == 1 else self._form(base, n)
+        while name in self._used:
+            n += 1
+            name = self._form(base, n)
+        self._next[base] = n + 1
+        self._used.add(name)
+        return name

@@ -142,10 +142,13 @@ class KnownHosts:
     0700 folder when missing), as OpenSSH's ``StrictHostKeyChecking=accept-new`` does; a
     changed key is never accepted, nor a key of a new type for a host whose other key
     types are known (a man in the middle need only offer another type). Thread-safe:
-    checks run concurrently.
+    checks run concurrently. A file too large to be a known_hosts is not read:
+    TransportError (``error``: our file, not the server, is at fault).
     """
 
     def __init__(self, path: Path, accept_new: bool = False) -> None:
+        from accessready.agent.safefile import oversized
+
         self.path = path
         self.accept_new = accept_new
         self.load_problem = ""
@@ -155,6 +158,10 @@ class KnownHosts:
         self._hashed_found: dict[str, dict[str, bytes]] = {}  # name -> its hashed entries
         self._revoked: set[bytes] = set()
         self._lock = threading.Lock()
+        too_big = oversized(path)
+        if too_big:  # we cannot decide about any host key: an error, never "unknown key"
+            raise TransportError("error", f"known_hosts {path} {too_big}",
+                                 {"known_hosts": str(path)})
         try:
             if not path.is_file():
                 self.load_problem = "the file does not exist"
@@ -559,6 +566,12 @@ def _try_key(transport: Any, username: str, key: Any, label: str, state: _AuthSt
 def _load_key(path: Path, state: _AuthState) -> Any:
     import paramiko
 
+    from accessready.agent.safefile import oversized
+
+    too_big = oversized(path)  # a key is a few KB; never read a huge file whole
+    if too_big:
+        state.attempts.append({"method": "publickey", "key": str(path), "result": too_big})
+        return None
     try:
         return paramiko.PKey.from_path(str(path))
     except paramiko.PasswordRequiredException:

@@ -34,7 +34,9 @@ An authenticated user who may not use WinRM gets the ``Access is denied`` fault 
 from __future__ import annotations
 
 import contextlib
+import math
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -52,6 +54,12 @@ from accessready.agent.transports.base import (
 
 MAX_OUTPUT = 1024 * 1024
 """Most bytes kept of one command's stdout (and, separately, stderr)."""
+
+MAX_BODY = 2 * 1024 * 1024
+"""Most bytes of one HTTP answer, both as received and after decompression. pywinrm asks
+for envelopes of at most 150 KB (MaxEnvelopeSize), so a WS-Management answer is far
+smaller; a larger one (a gzip bomb, an endless chunked body) is refused as ``too_big``
+before it is held in memory."""
 
 OPERATION_TIMEOUT_MAX = 20
 """Upper bound on one Receive's server-side wait (pywinrm's default)."""
@@ -120,7 +128,7 @@ def powershell_argv(encoded: str) -> list[str]:
     return ["powershell.exe", *powershell.SWITCHES, "-EncodedCommand", encoded]
 
 
-_CLIXML_STRING = re.compile(r'<S S="Error">(.*?)</S>', re.S)
+_CLIXML_OPEN, _CLIXML_CLOSE = '<S S="Error">', "</S>"
 _CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
@@ -128,7 +136,10 @@ def clean_clixml(text: str) -> str:
     """PowerShell's ``#< CLIXML`` error stream as plain text (other text unchanged)."""
     if not text.startswith("#< CLIXML"):
         return text
-    parts = _CLIXML_STRING.findall(text)
+    # split, not a lazy regex: the regex rescanned to the end from every unclosed opening
+    # (a megabyte of them from a hostile server: half an hour)
+    parts = [piece[:end] for piece in text.split(_CLIXML_OPEN)[1:]
+             if (end := piece.find(_CLIXML_CLOSE)) >= 0]
     if not parts:
         return text
     joined = "".join(_CLIXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), p) for p in parts)
@@ -302,6 +313,139 @@ def classify_winrm_error(exc: BaseException, endpoint: WinrmEndpoint,
     return unexpected_answer(where, exc, stage, details)
 
 
+class _BodyLimit:
+    """What the capped adapter enforces: the byte cap, and the command's deadline (moved
+    by :meth:`WinrmTransport._set_timeouts` before every request)."""
+
+    def __init__(self, max_bytes: int = MAX_BODY) -> None:
+        self.max_bytes = max_bytes
+        self.deadline = math.inf
+
+    def check(self, received: int, decoded: int, url: str) -> None:
+        """Raise TransportError once either count passes the cap or the deadline passed."""
+        if max(received, decoded) > self.max_bytes:
+            raise TransportError("too_big", f"{url} sent an answer larger than "
+                                 f"{self.max_bytes // 1024} KiB; a WS-Management answer is "
+                                 "far smaller", {"max_bytes": self.max_bytes,
+                                                 "received_bytes": received,
+                                                 "decompressed_bytes": decoded})
+        if time.monotonic() > self.deadline:
+            raise TransportError("timeout", f"{url} was still sending its answer at the "
+                                 "deadline")
+
+
+class _CappedBody:
+    """A urllib3 response whose body is read through :meth:`_BodyLimit.check` (requests
+    reads ``.content`` through :meth:`stream`; auth handlers also call :meth:`read`)."""
+
+    def __init__(self, raw: Any, limit: _BodyLimit, url: str) -> None:
+        self._raw, self._limit, self._url = raw, limit, url
+        self._decoded = 0
+        self._expired = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def _count(self, size: int) -> None:
+        self._decoded += size
+        try:
+            self._limit.check(self._raw.tell(), self._decoded, self._url)
+        except TransportError:
+            with contextlib.suppress(Exception):
+                self._raw.close()  # the rest is never read; the connection is not reused
+            raise
+
+    def stream(self, amt: int = 65536, decode_content: bool | None = None) -> Any:
+        """The body in chunks, stopping at the limit and at the deadline."""
+        watchdog = self._watchdog()
+        try:
+            self._count(0)
+            for chunk in self._raw.stream(amt, decode_content=decode_content):
+                self._count(len(chunk))
+                yield chunk
+        except Exception:
+            if self._expired:
+                raise TransportError("timeout", f"{self._url} was still sending its answer "
+                                     "at the deadline") from None
+            raise
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    def _watchdog(self) -> threading.Timer | None:
+        """A timer that shuts the socket at the deadline: a body dripping a byte at a time
+        keeps every single read within the socket timeout, and one read waits for many."""
+        left = self._limit.deadline - time.monotonic()
+        sock = getattr(getattr(self._raw, "connection", None), "sock", None)
+        if sock is None or not math.isfinite(left):
+            return None
+
+        def expire() -> None:
+            self._expired = True
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(0.0, left), expire)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def read(self, amt: int | None = None, decode_content: bool | None = None,
+             **kwargs: Any) -> bytes:
+        """At most the cap (plus one byte, to notice more) when ``amt`` is not given."""
+        data = self._raw.read(self._limit.max_bytes + 1 if amt is None else amt,
+                              decode_content=decode_content, **kwargs)
+        self._count(len(data))
+        return bytes(data)
+
+
+def _capped_adapter(limit: _BodyLimit) -> Any:
+    """A requests adapter whose responses are :class:`_CappedBody` (no retries, as
+    requests' default)."""
+    from requests.adapters import HTTPAdapter
+
+    class CappedAdapter(HTTPAdapter):
+        def build_response(self, req: Any, resp: Any) -> Any:
+            response = super().build_response(req, resp)
+            announced = resp.headers.get("Content-Length", "")
+            if announced.isdigit() and len(announced) < 20:
+                try:
+                    limit.check(int(announced), 0, str(req.url))
+                except TransportError:
+                    resp.close()
+                    raise
+            response.raw = _CappedBody(resp, limit, str(req.url))
+            return response
+
+    return CappedAdapter()
+
+
+def _bound_bodies(protocol: Any) -> _BodyLimit:
+    """Cap every HTTP answer ``protocol`` reads, including the authentication handshake's.
+
+    pywinrm creates its requests session on the first request, and with NTLM over HTTP it
+    sends that first request (the encryption set-up) inside the creation, so the adapter is
+    mounted in ``setup_encryption`` as well as after ``build_session``; once per session,
+    since mounting anew would drop the authenticated connection.
+    """
+    transport = protocol.transport
+    limit = _BodyLimit()
+    build_session, setup_encryption = transport.build_session, transport.setup_encryption
+
+    def mount(session: Any) -> Any:
+        if not getattr(session, "accessready_capped", False):
+            adapter = _capped_adapter(limit)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            session.accessready_capped = True
+        return session
+
+    transport.setup_encryption = lambda session: setup_encryption(mount(session))
+    transport.build_session = lambda: mount(build_session())
+    transport.accessready_body_limit = limit
+    return limit
+
+
 class _Session:
     """One authenticated pywinrm Protocol and its open shell."""
 
@@ -340,17 +484,26 @@ class WinrmTransport:
         protocol.operation_timeout_sec = operation
         # requests takes a float; Receive can block `operation` s on the server side.
         protocol.transport.read_timeout_sec = max(0.05, min(left, operation + 2.0))
+        limit = getattr(protocol.transport, "accessready_body_limit", None)
+        if limit is not None:  # a body still arriving at the deadline is cut there
+            limit.deadline = deadline
 
     # -- session life ------------------------------------------------------------------
 
     def _new_protocol(self) -> Any:
         from winrm.protocol import Protocol
 
+        from accessready.agent.safefile import oversized
+
         ep = self.endpoint
+        problem = oversized(ep.ca_file) if ep.verify and ep.ca_file else ""
+        if problem:
+            raise TransportError("error", f"the ca_file {ep.ca_file} {problem}",
+                                 {"ca_file": ep.ca_file})
         password = self._password.reveal() if self._password is not None else None
         cert = ep.auth == "certificate"
         try:
-            return Protocol(
+            protocol = Protocol(
                 endpoint=ep.url, transport=AUTH_TRANSPORTS.get(ep.auth, ep.auth),  # type: ignore[arg-type]
                 username=None if cert else ep.username, password=None if cert else password,
                 server_cert_validation="validate" if ep.verify else "ignore",
@@ -360,6 +513,8 @@ class WinrmTransport:
                 message_encryption="auto", proxy=None)
         except Exception as exc:
             raise classify_winrm_error(exc, ep, "setup") from None
+        _bound_bodies(protocol)
+        return protocol
 
     def _ensure(self, deadline: float) -> _Session:
         if self._session is not None:
@@ -459,7 +614,7 @@ class WinrmTransport:
                 raise
             except Exception as exc:
                 error = classify_winrm_error(exc, self.endpoint, stage)
-                if error.kind in ("timeout", "protocol", "tls", "refused"):
+                if error.kind in ("timeout", "protocol", "tls", "refused", "too_big"):
                     self._discard()
                 raise error from None
         finally:

@@ -1,0 +1,121 @@
+"""Names the outputs make from customer text stay unique and safe (issue 16 item 7):
+Prometheus series of customers whose names clean alike, ``--reports-dir`` file names
+(never a Windows device name such as ``con.html``), and result files whose numbers and
+times are out of any range (one clear error, never "internal error")."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from accessready.agent.audit import write_details
+from accessready.agent.audit_types import AuditEntry, AuditReport
+from accessready.reports import overview, prometheus
+from accessready.reports.json_report import ResultFileError, load, render
+
+from ..unit.runs import make_run, result
+from .test_prometheus import promtool_check
+
+LONG = "Kommun " + "x" * 300
+
+
+def _report(names_and_profiles: list[tuple[str, str]]) -> AuditReport:
+    entries = tuple(
+        AuditEntry(profile=profile, customer=name,
+                   run=make_run([result("admin.agreement", "kund", "pass")], customer=name))
+        for name, profile in names_and_profiles)
+    return AuditReport(started_at="2026-05-01T02:00:00+00:00",
+                       finished_at="2026-05-01T02:10:00+00:00", duration_s=600.0,
+                       entries=entries)
+
+
+COLLIDING = [
+    ("Kund\nA", "a.toml"), ("Kund A", "b.toml"), ("Kund\tA", "c.toml"),  # breaks fold alike
+    ("Kund\x00", "d.toml"), ("Kund\x01", "e.toml"),  # controls become one replacement
+    (LONG + "1", "f.toml"), (LONG + "2", "g.toml"),  # differ only past the label limit
+    ("Same", "one/x.toml"), ("Same", "two/x.toml"),  # same name and same file name
+    ("Same (x.toml)", "three/y.toml"),  # a name spelled like the disambiguated one
+]
+
+
+def test_overview_prometheus_has_no_duplicate_series_when_names_clean_alike() -> None:
+    text = overview.render_prometheus_text(_report(COLLIDING))
+    series = [line.rsplit(" ", 1)[0] for line in text.splitlines()
+              if line and not line.startswith("#")]
+    assert len(series) == len(set(series))
+    verdicts = re.findall(r'^accessready_verdict\{customer="((?:[^"\\]|\\.)*)"\}', text, re.M)
+    assert len(set(verdicts)) == len(COLLIDING)
+    assert all(len(label) <= 256 for label in verdicts)
+    done = promtool_check(text)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_run_prometheus_has_no_duplicate_series_when_targets_number_alike() -> None:
+    """Repeats get " #2": a real target "x #2", and long targets whose suffix the label
+    limit once cut off, collided with them."""
+    long = "t" * 300
+    run = make_run([result("admin.agreement", target, "pass")
+                    for target in ("x", "x", "x #2", long, long, long)])
+    text = prometheus.render_text(run)
+    series = [line.rsplit(" ", 1)[0] for line in text.splitlines()
+              if line.startswith("accessready_check_status{")]
+    assert len(series) == 6 == len(set(series)), series
+    assert 'target="x #2"' in text and 'target="x #2 #2"' in text
+    done = promtool_check(text)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_overview_json_labels_are_unique_too() -> None:
+    data = json.loads(overview.render_json(_report(COLLIDING)))
+    labels = [c["label"] for c in data["customers"]]
+    assert len(set(labels)) == len(COLLIDING)
+
+
+_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.I)
+
+
+def test_reports_dir_never_names_a_windows_device(tmp_path: Path) -> None:
+    names = [("", "con.toml"), ("con", "!.toml"), ("AUX", "-.toml"), ("Nul", "å.toml"),
+             ("com1", "_.toml"), ("LPT9", "...toml"), ("prn", "prn.toml"),
+             ("", "customer-con.toml"), ("ÅÄÖ", "é.toml"), ("../../etc/passwd", "x.toml"),
+             ("a" * 200, "b.toml"), ("-" * 70 + "z", "x.toml")]
+    written: list[str] = []
+
+    def write(path: str, data: bytes, private: bool = False) -> None:
+        written.append(path)
+
+    write_details(_report(names), tmp_path, "en", write)
+    files = [Path(p) for p in written]
+    assert all(p.parent == tmp_path for p in files)
+    stems = [p.name.split(".")[0] for p in files]
+    assert not [s for s in stems if _DEVICE.match(s)], stems
+    assert all(re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?", s) for s in stems), stems
+    assert len(set(files)) == len(files) == 2 * len(names)
+
+
+def _result_file(**changes: object) -> bytes:
+    data = json.loads(render(make_run([result("admin.agreement", "kund", "pass")]), "en"))
+    for key, value in changes.items():
+        if key == "result_duration_s":
+            data["results"][0]["duration_s"] = value
+        else:
+            data[key] = value
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    ({"duration_s": int("9" * 400)}, "duration_s"),
+    ({"result_duration_s": int("9" * 400)}, "results[0].duration_s"),
+    ({"started_at": "0001-01-01T00:00:00+05:00"}, "started_at"),
+    ({"finished_at": "0001-01-01T00:00:00"}, "finished_at"),
+    ({"finished_at": "9999-12-31T23:59:59-05:00"}, "finished_at"),
+])
+def test_out_of_range_numbers_and_times_are_one_clear_error(change: dict, where: str) -> None:
+    with pytest.raises(ResultFileError) as refused:
+        load(_result_file(**change), "r.json")
+    message = str(refused.value)
+    assert message.startswith(f"r.json: broken result file: {where} should be")
+    assert "\n" not in message and len(message) < 400
