@@ -335,13 +335,26 @@ class _BodyLimit:
 
 
 class _CappedBody:
-    """A urllib3 response whose body is read through :meth:`_BodyLimit.check` (requests
-    reads ``.content`` through :meth:`stream`; auth handlers also call :meth:`read`)."""
+    """Reads a urllib3 response's body through :meth:`_BodyLimit.check` (requests reads
+    ``.content`` through ``stream``, which reads with ``read``; auth handlers call ``read``).
+
+    :meth:`install` puts :meth:`read` and :meth:`stream` on the response object itself
+    rather than wrapping it: requests_ntlm takes the server certificate for channel binding
+    (Extended Protection) from a urllib3 ``HTTPResponse`` only, and a wrapper silently
+    dropped the binding from every NTLM login over HTTPS.
+    """
 
     def __init__(self, raw: Any, limit: _BodyLimit, url: str) -> None:
         self._raw, self._limit, self._url = raw, limit, url
+        self._read, self._stream = raw.read, raw.stream  # the response's own, bound
         self._decoded = 0
         self._expired = False
+        self._streaming = False  # stream() counts what it yields; its own reads do not
+
+    def install(self) -> None:
+        """Route the response's own ``read`` and ``stream`` through the cap."""
+        self._raw.read = self.read
+        self._raw.stream = self.stream
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)
@@ -360,7 +373,9 @@ class _CappedBody:
         watchdog = self._watchdog()
         try:
             self._count(0)
-            for chunk in self._raw.stream(amt, decode_content=decode_content):
+            # Counted here, not in read(): a chunked body streams without calling read.
+            self._streaming = True
+            for chunk in self._stream(amt, decode_content=decode_content):
                 self._count(len(chunk))
                 yield chunk
         except Exception:
@@ -369,6 +384,7 @@ class _CappedBody:
                                      "at the deadline") from None
             raise
         finally:
+            self._streaming = False
             if watchdog is not None:
                 watchdog.cancel()
 
@@ -393,9 +409,10 @@ class _CappedBody:
     def read(self, amt: int | None = None, decode_content: bool | None = None,
              **kwargs: Any) -> bytes:
         """At most the cap (plus one byte, to notice more) when ``amt`` is not given."""
-        data = self._raw.read(self._limit.max_bytes + 1 if amt is None else amt,
-                              decode_content=decode_content, **kwargs)
-        self._count(len(data))
+        data = self._read(self._limit.max_bytes + 1 if amt is None else amt,
+                          decode_content=decode_content, **kwargs)
+        if not self._streaming:
+            self._count(len(data))
         return bytes(data)
 
 
@@ -414,7 +431,7 @@ def _capped_adapter(limit: _BodyLimit) -> Any:
                 except TransportError:
                     resp.close()
                     raise
-            response.raw = _CappedBody(resp, limit, str(req.url))
+            _CappedBody(resp, limit, str(req.url)).install()
             return response
 
     return CappedAdapter()
