@@ -247,6 +247,10 @@ class TeamViewerHostCheck(Check):
         "den här datorn vid egenkontroll): installerad, tjänsten igång och ett "
         "TeamViewer-ID som stämmer med profilens. Kan inte se om obevakad åtkomst är "
         "inställd.")
+    # Installing and running the host is the customer's; what the profile says (the ID,
+    # the server it runs on, how to reach it) is the supplier's to correct.
+    owners = {"id_mismatch": "supplier", "no_profile_id": "supplier", "no_server": "supplier",
+              "no_transport": "supplier"}
     remediation = {
         "not_installed": t(
             "Install TeamViewer Host on the server the supplier should reach, assign it to "

@@ -41,6 +41,8 @@ def test_every_check_declares_owners_for_its_own_remediation_keys() -> None:
     ("account.login", "resolver", "engineer"),         # this machine's DNS
     ("remote.rdp", "error", "engineer"),               # could not decide: look, run again
     ("service.running", "no_method", "supplier"),
+    ("teamviewer.host", "not_running", "customer"),    # the host is the customer's
+    ("teamviewer.host", "no_server", "supplier"),      # the profile must name it
 ])
 def test_owner_of_remediation(check_id: str, key: str, owner: str) -> None:
     check = next(c for c in load_registry().checks if c.id == check_id)
