@@ -206,15 +206,19 @@ class _SystemLookups:
         # re-entrant: a call that finished at once runs its done-callback (which takes
         # the lock) inside add_done_callback, while the lock is held
         self._lock = threading.RLock()
-        self._flight: dict[str, tuple[Future[Any], list[int]]] = {}
+        self._flight: dict[tuple[str, int], tuple[Future[Any], list[int]]] = {}
 
     def addresses(self, name: str, timeout: float) -> tuple[str, ...]:
         """The addresses getaddrinfo gives ``name``, or :class:`ResolveError`."""
-        key = name.lower()
+        # The resolver function is taken now, not when a worker gets to it: a call queued
+        # or shared under one resolver (a test's fake, say) never runs under another, and
+        # askers share a call only when they would have made the same one.
+        lookup = socket.getaddrinfo
+        key = (name.lower(), id(lookup))
         with self._lock:
             entry = self._flight.get(key)
             if entry is None:
-                future = self.pool.submit(lambda: _getaddrinfo(name))
+                future = self.pool.submit(lambda: _getaddrinfo(name, lookup))
                 entry = (future, [0])
                 self._flight[key] = entry
                 future.add_done_callback(lambda _f, k=key, e=entry: self._land(k, e))
@@ -234,10 +238,10 @@ class _SystemLookups:
     def waiting(self, name: str) -> int:
         """How many callers wait for ``name``'s call in flight (0: none in flight)."""
         with self._lock:
-            entry = self._flight.get(name.lower())
+            entry = self._flight.get((name.lower(), id(socket.getaddrinfo)))
             return entry[1][0] if entry else 0
 
-    def _land(self, key: str, entry: tuple[Future[Any], list[int]]) -> None:
+    def _land(self, key: tuple[str, int], entry: tuple[Future[Any], list[int]]) -> None:
         with self._lock:
             if self._flight.get(key) is entry:
                 del self._flight[key]
@@ -251,10 +255,11 @@ _NO_DATA = {getattr(socket, n) for n in ("EAI_NODATA", "EAI_ADDRFAMILY")
 _TRY_AGAIN = {getattr(socket, n) for n in ("EAI_AGAIN",) if hasattr(socket, n)}
 
 
-def _getaddrinfo(name: str) -> tuple[str, ...]:
+def _getaddrinfo(name: str, lookup: Callable[..., Any] = socket.getaddrinfo
+                 ) -> tuple[str, ...]:
     """The operating system's addresses for ``name`` (blocking; runs on the pool)."""
     try:
-        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+        infos = lookup(name, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         reason = exc.strerror or str(exc)
         if exc.errno in _NO_NAME:
