@@ -605,6 +605,13 @@ def history(customer: str | None, history_path: str, limit: int, fmt: str,
     from accessready.reports.overview import render_history
 
     chosen = _pick_lang(lang, None)
+    if prune and (run_id is not None or json_ or html):
+        # a prune deletes by date: a run id beside it would read as "only this run"
+        raise UserError("--run, --json and --html do not go with --prune — prune by date "
+                        "(--before/--keep-days, optionally for one CUSTOMER), or export a "
+                        "run without --prune")
+    if (json_ or html) and run_id is None:
+        raise UserError("--json and --html go with --run ID — name the stored run to export")
     if prune:
         _prune(history_path, customer, before, keep_days, dry_run, yes, delete_all, chosen)
         return

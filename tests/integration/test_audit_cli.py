@@ -281,6 +281,19 @@ def test_prune_refuses_a_mistyped_date_and_deleting_everything(tmp_path: Path) -
     assert _stored(db) == 5
 
 
+def test_prune_never_takes_a_run_id_and_exports_need_one(tmp_path: Path) -> None:
+    """`history --run 2 --prune --yes` once ignored --run and pruned every customer."""
+    db = tmp_path / "audit.db"
+    _old_history(db)
+    base = ["history", "--history", str(db)]
+    one_line_error(accessready(*base, "--run", "2", "--prune", "--before", "2026-01-01",
+                               "--yes"), "do not go with --prune")
+    one_line_error(accessready(*base, "--prune", "--keep-days", "30", "--yes", "--json",
+                               str(tmp_path / "x.json")), "do not go with --prune")
+    one_line_error(accessready(*base, "--json", str(tmp_path / "x.json")), "go with --run")
+    assert _stored(db) == 5
+
+
 def test_prune_of_every_run_of_every_customer_needs_delete_all(tmp_path: Path) -> None:
     db = tmp_path / "audit.db"
     _old_history(db, today_too=False)
