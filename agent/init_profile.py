@@ -89,9 +89,11 @@ winrm = {{ transport = "ntlm", https = true, port = 5986 }}
 
 [customer]
 name = {_q(a.customer or "Exempel kommun")}
-agreement = "SA-0000-000"                 # support agreement reference
-agreement_valid_until = 2027-06-30         # a TOML date, no quotes
-dpa_signed = 2025-01-01                    # data-processing agreement signed
+# Support cannot start without these two (admin.agreement, admin.dpa): until they are
+# filled in from the real documents, every run says "not ready".
+# agreement = "SA-2026-001"               # the support agreement's reference
+# agreement_valid_until = 2027-06-30      # its last day: a TOML date, no quotes
+# dpa_signed = 2026-01-15                 # the day the data-processing agreement was signed
 support_email = "it-support@exempel.se"
 support_phone = "+46 10 123 45 67"
 maintenance_contact = "it-drift@exempel.se"

@@ -101,6 +101,20 @@ def test_init_writes_a_valid_profile(tmp_path: Path) -> None:
     assert again.returncode == 3 and "already exists" in again.stderr
 
 
+def test_an_untouched_init_template_never_passes_the_paperwork(tmp_path: Path) -> None:
+    """The template once carried a placeholder agreement and DPA date that passed
+    admin.agreement and admin.dpa, so a forgotten template was "ready" on paperwork."""
+    target = tmp_path / "new.toml"
+    assert accessready("init", "--out", str(target), "--customer", "Ny kund", "--methods",
+                       "anyconnect").returncode == 0
+    result = tmp_path / "r.json"
+    out = accessready("run", str(target), "--only", "admin.agreement", "--only", "admin.dpa",
+                      "--json", str(result))
+    assert out.returncode == 2, out.stderr  # not ready
+    statuses = {r["check"]: r["status"] for r in json.loads(result.read_text())["results"]}
+    assert (statuses["admin.agreement"], statuses["admin.dpa"]) == ("fail", "fail"), statuses
+
+
 def test_init_asks_where_teamviewer_host_runs(tmp_path: Path) -> None:
     """teamviewer.host examines the named server; init asks for it when TeamViewer is
     offered, and the template it writes names it (a [[servers]] entry when it is new)."""
