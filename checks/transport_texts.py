@@ -234,6 +234,9 @@ KIND_OWNERS: dict[str, str] = {
     "resolver": "engineer",
     "missing_dependency": "engineer",
     "error": "engineer",
+    # credentials refused, or sent only because the profile accepted the risk: the
+    # profile's setting (verify = false, Basic over HTTP) is the supplier's to change
+    "insecure": "supplier",
 }
 
 # Kinds that say something about the account; the others mean the login was not tried.

@@ -41,6 +41,8 @@ def test_every_check_declares_owners_for_its_own_remediation_keys() -> None:
     ("account.login", "resolver", "engineer"),         # this machine's DNS
     ("remote.rdp", "error", "engineer"),               # could not decide: look, run again
     ("service.running", "no_method", "supplier"),
+    ("remote.winrm", "insecure", "supplier"),          # verify = false in the profile
+    ("account.login", "insecure", "supplier"),         # credentials refused: the profile
     ("teamviewer.host", "not_running", "customer"),    # the host is the customer's
     ("teamviewer.host", "no_server", "supplier"),      # the profile must name it
 ])
