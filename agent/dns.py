@@ -284,8 +284,33 @@ def _getaddrinfo(name: str, lookup: Callable[..., Any] = socket.getaddrinfo
     return ipv4 or found
 
 
+def _netns() -> str:
+    """The calling thread's network namespace on Linux ("" elsewhere or when unknown).
+
+    A pool thread keeps the namespace of the thread that started it, so a pool started
+    in one namespace would resolve there for every asker: one pool per namespace keeps a
+    look-up in the asker's own network (the test lab runs checks in namespaces)."""
+    try:
+        return os.readlink("/proc/thread-self/ns/net")
+    except OSError:
+        return ""
+
+
 SYSTEM_LOOKUPS = _SystemLookups()
-"""The process's one bounded getaddrinfo pool."""
+"""The bounded getaddrinfo pool of the namespace the process started in."""
+
+_POOLS: dict[str, _SystemLookups] = {_netns(): SYSTEM_LOOKUPS}
+_POOLS_LOCK = threading.Lock()
+
+
+def system_lookups() -> _SystemLookups:
+    """The getaddrinfo pool for the calling thread's network namespace."""
+    key = _netns()
+    with _POOLS_LOCK:
+        found = _POOLS.get(key)
+        if found is None:
+            found = _POOLS[key] = _SystemLookups()
+    return found
 
 
 def resolve(host: str, timeout: float, *, servers: Sequence[Endpoint] = ()) -> Resolution:
@@ -306,7 +331,7 @@ def resolve(host: str, timeout: float, *, servers: Sequence[Endpoint] = ()) -> R
     if name.lower() == "localhost" or name.lower().endswith(".localhost"):
         return Resolution(host, ("127.0.0.1", "::1"), "localhost")
     if not servers:
-        return Resolution(host, SYSTEM_LOOKUPS.addresses(name, timeout), SYSTEM_RESOLVER)
+        return Resolution(host, system_lookups().addresses(name, timeout), SYSTEM_RESOLVER)
     deadline = time.monotonic() + timeout
     label = "resolvers " + ", ".join(str(s) for s in servers)
     resolver = named_resolver(servers, timeout)

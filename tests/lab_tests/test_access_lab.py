@@ -176,12 +176,18 @@ group = "x"
     assert ac.details["probe"]["failure"] == failure
 
 
-def test_teamviewer_network_to_the_lab_internet(lab, lab_public_site, lab_dns_external):
+def test_teamviewer_network_to_the_lab_internet(lab, lab_public_site, tmp_path, monkeypatch):
+    """The routers' names resolve as the TeamViewer client on this machine resolves them
+    (issue 15: the operating system, hosts file first), so the client host's hosts file
+    names the lab's public site; the look-up runs in the client's namespace."""
+    from accessready.agent import dns as agent_dns
+
     site = lab_public_site
     ports = site.extra["ports"]
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"{site.address} {site.dns_name}\n", encoding="utf-8")
+    monkeypatch.setattr(agent_dns, "hosts_file", lambda: hosts)
     toml = f"""
-[network]
-external_resolvers = ["{lab_dns_external.address}"]
 [access]
 methods = ["teamviewer"]
 [access.teamviewer]
@@ -191,6 +197,7 @@ ports = [{ports['teamviewer']}, {ports['https_raw']}]
     result = run_in_client(lab, toml, [teamviewer.TeamViewerNetworkCheck])["teamviewer.network"]
     assert result.status is Status.PASS, result.summary.en
     assert result.details["working_port"] == ports["teamviewer"]
+    assert result.details["dns"][0]["resolver"] == "hosts file", result.details["dns"]
 
 
 def test_accessready_cli_in_the_client_host(lab, lab_pptp, accessready_run):
