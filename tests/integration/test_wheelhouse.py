@@ -118,6 +118,10 @@ def test_installer_is_per_user_offline_powershell(built) -> None:
     from tests.unit.test_powershell_parse import problems
 
     assert problems(text) == []  # the tree-sitter grammar, as for the scripts we send
+    # a 64-bit Python the wheels are for, newest first, never whatever 'py' defaults to
+    assert "foreach ($v in @('3.13', '3.12', '3.11'))" in text
+    assert '& py "-$v-64"' in text and "@@" not in text
+    assert "in ((3, 11), (3, 12), (3, 13),)" in text
 
 
 def test_same_inputs_same_zip(tmp_path: Path, built) -> None:
