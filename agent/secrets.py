@@ -13,6 +13,7 @@ import html
 import json
 import logging
 import os
+import sys
 import threading
 import urllib.parse
 from typing import Any
@@ -197,7 +198,10 @@ def resolve_secret(ref: SecretRef, *, username: str = "", interactive: bool = Tr
                 f"nyckelringstjänsten '{ref.name}' misslyckades: {type(exc).__name__}")) from None
         if not value:
             user = username or "accessready"
-            store = f"keyring set {quote_arg(ref.name, platform)} {quote_arg(user, platform)}"
+            # this Python has keyring (it just answered); a pipx/uv/venv install does not
+            # put a `keyring` command on PATH, so name the interpreter itself
+            store = (f"{quote_arg(sys.executable, platform)} -m keyring set "
+                     f"{quote_arg(ref.name, platform)} {quote_arg(user, platform)}")
             raise SecretUnavailable(t(
                 f"no password in keyring service '{ref.name}' for '{user}' — store it "
                 f"with: {store}",

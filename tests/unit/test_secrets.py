@@ -173,6 +173,10 @@ def test_keyring_store_hint_quotes_a_domain_user(platform: str, command: str) ->
         text = _unavailable(SecretRef("keyring", "exempel"), platform,
                             username="EXEMPEL\\support").text
     assert command in text.en and command in text.sv
+    # the interpreter that has keyring: pipx/uv/venv installs put no `keyring` on PATH
+    import sys as _sys
+
+    assert f" -m {command}" in text.en and _sys.executable in text.en
     assert "inget lösenord i nyckelringstjänsten 'exempel'" in text.sv
 
 
