@@ -278,7 +278,8 @@ def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any
         "interrupted": report.interrupted,
         "history_error": (tr("overview.history_failed", error=clean(report.history_error, LINE))
                           if report.history_error else ""),
-        "pruned": (tr("overview.pruned", runs=report.pruned.get("runs", 0),
+        "pruned": (tr("overview.pruned_one" if report.pruned.get("runs") == 1
+                      else "overview.pruned", runs=report.pruned.get("runs", 0),
                       before=_when(str(report.pruned.get("before", "")), tr.lang)[1])
                    if report.pruned else ""),
         "rows": rows,
@@ -456,14 +457,18 @@ def _nagios_text(value: str) -> str:
 
 def render_nagios_text(report: AuditReport, lang: str | None = None) -> str:
     """The status line (worst customer's state), perfdata, then one line per customer
-    that is not ready, unknown or has warnings (Nagios' long output)."""
+    that is not ready, unknown, has warnings or turned a security setting off (Nagios'
+    long output)."""
     tr = Translator(lang or report.lang)
     counts = report.counts()
     state = STATE[report.exit_code]
     order = sorted(Verdict, key=lambda v: _VERDICT_ORDER[v])
     text = tr("overview.nagios", total=len(report.entries), counts=", ".join(
         f"{tr.verdict(v)} {counts[v.value]}" for v in order if counts[v.value]))
-    bad = [e for e in sorted_entries(report) if e.verdict is not Verdict.READY]
+    # a ready customer whose profile turned a security setting off gets its line too:
+    # that notice is loud in every report, so it is not dropped here
+    bad = [e for e in sorted_entries(report)
+           if e.verdict is not Verdict.READY or insecure_count(e)]
     worst, named = worst_customers(report)
     if named and worst in (Verdict.NOT_READY, Verdict.UNKNOWN):
         names = [e.customer for e in named][:5]
@@ -503,6 +508,8 @@ def render_table(report: AuditReport, lang: str | None = None, width: int = 100)
             entry.customer[: name_w - 1] + "…"
         if entry.error:
             note = tr("overview.could_not_run", error=entry.error)
+        elif why := why_unknown(entry, tr):
+            note = why
         else:
             note = _changes_summary(entry, tr)
             if entry.run is not None and (top := findings(entry.run)):

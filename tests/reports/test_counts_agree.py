@@ -150,6 +150,20 @@ def test_audit_nagios_says_insecure_and_why_unknown() -> None:
         run=make_run([*waived_run().results, result("service.running", "sync09", "warn")],
                      customer="Insecure kommun"))), "en").splitlines()
     assert ready[1].startswith("WARNING: Insecure kommun — Ready with warnings; INSECURE: 1 ")
+    # a ready customer gets its line when a security setting is off, and only then
+    lines = overview.render_nagios_text(_report(
+        AuditEntry(profile="a.toml", customer="A kommun", run=waived_run()),
+        AuditEntry(profile="b.toml", customer="B kommun", run=make_run(
+            [result("anyconnect.gateway", "vpn.exempel.se", "pass")]))), "en").splitlines()
+    assert lines[0].startswith("ACCESSREADY OK - ")
+    assert lines[1:] == ["OK: A kommun — Ready; INSECURE: 1 security settings turned off in "
+                         "the profile"]
+
+
+def test_audit_table_says_why_a_customer_is_unknown() -> None:
+    table = overview.render_table(_audit(), "sv", width=400)
+    tv = next(line for line in table.splitlines() if "TV kommun" in line)
+    assert "kunde inte avgöras" in tv
 
 
 @pytest.mark.parametrize("lang,insecure,waived,why", [
@@ -187,3 +201,14 @@ def test_one_run_is_not_runs() -> None:
     report = _report(AuditEntry(profile="x.toml", customer="X", run=waived_run(),
                                 trend=(("2026-05-01T02:00:00+00:00", Verdict.READY),)))
     assert overview.build_context(report, "en")["trend_label"] == "Verdict of the last run"
+    pruned = dataclasses.replace(report, pruned={"runs": 1, "before": "2025-05-01T00:00:00"})
+    assert overview.build_context(pruned, "en")["pruned"].startswith("Removed 1 run older")
+
+
+def test_history_of_one_run_says_one_run() -> None:
+    from types import SimpleNamespace
+
+    row = SimpleNamespace(error=None, counts={"pass": 3}, finished_at="2026-05-01T02:00:00",
+                          verdict=Verdict.READY, id=7, changes=())
+    assert overview.render_history("X", [row], "en").startswith("X: 1 run\n")
+    assert overview.render_history("X", [row, row], "sv").startswith("X: 2 körningar, nyaste")
