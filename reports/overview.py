@@ -463,7 +463,8 @@ def render_nagios_text(report: AuditReport, lang: str | None = None) -> str:
     counts = report.counts()
     state = STATE[report.exit_code]
     order = sorted(Verdict, key=lambda v: _VERDICT_ORDER[v])
-    text = tr("overview.nagios", total=len(report.entries), counts=", ".join(
+    key = "overview.nagios_one" if len(report.entries) == 1 else "overview.nagios"
+    text = tr(key, total=len(report.entries), counts=", ".join(
         f"{tr.verdict(v)} {counts[v.value]}" for v in order if counts[v.value]))
     # a ready customer whose profile turned a security setting off gets its line too:
     # that notice is loud in every report, so it is not dropped here
