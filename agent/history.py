@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from accessready.agent.changes import Change
-from accessready.agent.model import Run, Status, Verdict
+from accessready.agent.model import Run, Verdict
 from accessready.agent.safefile import create_private
 from accessready.agent.secrets import REDACTOR
 
@@ -550,11 +550,3 @@ class History:
     def integrity(self) -> str:
         """``PRAGMA integrity_check``: "ok" for a sound file."""
         return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])
-
-
-def status_counts(run: Run) -> dict[str, int]:
-    """Results per status, every status present."""
-    counts = {s.value: 0 for s in Status}
-    for r in run.results:
-        counts[r.status.value] += 1
-    return counts

@@ -42,6 +42,7 @@ from accessready.agent.model import (
     Verdict,
     insecure_notes,
 )
+from accessready.reports.counts import WAIVED, count_key
 from accessready.reports.i18n import Translator, check_description, check_title
 from accessready.reports.json_report import SCHEMA_ID
 from accessready.reports.textsafe import EVIDENCE_LIMIT, UniqueNames, clean, evidence_json
@@ -58,6 +59,7 @@ PARAGRAPH = 8_000
 ACTION_TARGETS = 6
 
 STATUS_ORDER = ("fail", "error", "warn", "pass", "skip")
+COUNT_ORDER = (*STATUS_ORDER, WAIVED)  # a waived finding counts apart (reports.counts)
 
 # The tab icon: a dot in the verdict's colour, inline (CSP allows data: images only).
 # Without it a browser asks the server the report came from for /favicon.ico.
@@ -187,9 +189,11 @@ def _when(iso: str, lang: str) -> tuple[str, str]:
 
 
 def _counts(statuses: Iterable[str], tr: Translator, keep_zero: bool) -> list[tuple[str, str]]:
+    """Pills in :data:`COUNT_ORDER`; ``waived`` only when there is one, whatever
+    ``keep_zero`` says (most runs waive nothing)."""
     counter = Counter(statuses)
-    return [(s, tr.count(s, counter.get(s, 0))) for s in STATUS_ORDER
-            if keep_zero or counter.get(s)]
+    return [(s, tr.count(s, counter.get(s, 0))) for s in COUNT_ORDER
+            if counter.get(s) or (keep_zero and s != WAIVED)]
 
 
 def _result_view(result: Result, tr: Translator) -> ResultView:
@@ -280,7 +284,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
     for index, result in enumerate(run.results):
         req = result.requirement.value
         view = _result_view(result, tr)
-        statuses[req].append(view.badge.status)
+        statuses[req].append(count_key(result))
         group = checks.get((req, result.check_id))
         if group is None:
             cid = clean(result.check_id, SHORT)
@@ -343,7 +347,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         # why an unknown verdict is unknown: the rule that could not decide, and what would
         "undecided": undecided if run.verdict is Verdict.UNKNOWN else [],
         "audit": run.vantage_kind is Vantage.AUDIT,
-        "counts": _counts((r.status.value for r in run.results), tr, keep_zero=True),
+        "counts": _counts((count_key(r) for r in run.results), tr, keep_zero=True),
         "requirements": list(sections.values()),
         "actions": [a for a in ranked if not a.waived],
         "owner_sections": _owner_sections(ranked, tr, anchors),

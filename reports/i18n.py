@@ -86,9 +86,11 @@ class Translator:
             else label
 
     def count(self, status: Status | str, n: int) -> str:
-        """"3 warnings", "1 varning": a status count with the right plural form."""
+        """"3 warnings", "1 varning": a status count with the right plural form; the
+        bucket may also be ``"waived"`` (:mod:`accessready.reports.counts`)."""
         form = "one" if n == 1 else "other"
-        return self(f"count.{Status(status).value}.{form}", n=n)
+        key = "waived" if status == "waived" else Status(status).value
+        return self(f"count.{key}.{form}", n=n)
 
     def seconds(self, value: float) -> str:
         """A duration in seconds, with the language's decimal sign."""

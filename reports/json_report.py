@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import math
 import os
-from collections import Counter
 from typing import Any, NoReturn
 
 from accessready.agent.model import (
@@ -29,6 +28,7 @@ from accessready.agent.model import (
     Verdict,
     insecure_notes,
 )
+from accessready.reports.counts import status_counts
 
 SCHEMA_ID = "accessready.result/1"
 
@@ -39,7 +39,6 @@ class ResultFileError(Exception):
 
 def to_dict(run: Run) -> dict[str, Any]:
     """The run as the JSON document's data."""
-    counts = Counter(r.status.value for r in run.results)
     data: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "tool": {"name": "accessready", "version": run.tool_version},
@@ -54,7 +53,7 @@ def to_dict(run: Run) -> dict[str, Any]:
         "verdict": run.verdict.value,
         "exit_code": int(ExitCode.for_verdict(run.verdict)),
         "requirements": [o.to_json() for o in run.requirements],
-        "counts": {s.value: counts.get(s.value, 0) for s in Status},
+        "counts": status_counts(run.results),
         "checks": run.catalogue,
         "results": _results_json(run),
         "vantage": run.vantage,

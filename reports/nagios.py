@@ -1,7 +1,11 @@
 """One Nagios/Icinga status line with perfdata, for ``--nagios``.
 
 ``ACCESSREADY CRITICAL - Not ready: 3 fail, 2 warn, 1 error, 5 pass, 1 skip; blocking:
-access, account | pass=5;;;; warn=2;;;; fail=3;;;; error=1;;;; skip=1;;;; duration=11.4s;;;;``
+access, account | pass=5;;;; warn=2;;;; fail=3;;;; error=1;;;; skip=1;;;; waived=0;;;;
+duration=11.4s;;;;``
+
+A finding a profile waives counts as ``waived``, not under its status
+(:mod:`accessready.reports.counts`).
 
 The state word follows the exit code (ready → OK 0, warnings → WARNING 1, not ready →
 CRITICAL 2, unknown → UNKNOWN 3), which the CLI returns as the plugin's exit status.
@@ -11,15 +15,14 @@ between follow ``--lang``. ``|`` is perfdata's separator, so it never appears in
 
 from __future__ import annotations
 
-from collections import Counter
-
-from accessready.agent.model import ExitCode, Run, Status, insecure_notes
+from accessready.agent.model import ExitCode, Run, insecure_notes
+from accessready.reports.counts import status_counts
 from accessready.reports.i18n import Translator
 from accessready.reports.textsafe import clean
 
 STATE = {ExitCode.READY: "OK", ExitCode.WARNINGS: "WARNING",
          ExitCode.NOT_READY: "CRITICAL", ExitCode.UNKNOWN: "UNKNOWN"}
-PERF_ORDER = ("pass", "warn", "fail", "error", "skip")
+PERF_ORDER = ("pass", "warn", "fail", "error", "skip", "waived")
 
 
 def _text(value: str) -> str:
@@ -30,11 +33,12 @@ def render_line(run: Run, lang: str | None = None) -> str:
     """The status line, without the newline."""
     tr = Translator(lang or run.lang)
     code = ExitCode.for_verdict(run.verdict)
-    counts = Counter(r.status.value for r in run.results)
-    n = {s.value: counts.get(s.value, 0) for s in Status}
+    n = status_counts(run.results)
     text = f"{tr.verdict(run.verdict)}: " + tr(
         "nagios.counts", fail=n["fail"], warn=n["warn"], error=n["error"], pass_=n["pass"],
         skip=n["skip"])
+    if n["waived"]:  # waived findings count apart: the verdict does not count them
+        text += ", " + tr("nagios.waived", n=n["waived"])
     blocking = [o.requirement.value for o in run.requirements if o.blocking]
     if blocking:
         text += "; " + tr("nagios.blocking", names=", ".join(blocking))

@@ -25,9 +25,19 @@ from typing import Any
 
 from accessready.agent.audit_types import VERDICT_SEVERITY, AuditEntry, AuditReport
 from accessready.agent.changes import Change
+from accessready.agent.findings import Finding, urgency
 from accessready.agent.findings import findings as all_findings
-from accessready.agent.findings import owner_of, urgency
-from accessready.agent.model import ExitCode, Requirement, Result, Run, Status, Vantage, Verdict
+from accessready.agent.model import (
+    ExitCode,
+    Requirement,
+    Result,
+    Run,
+    Status,
+    Vantage,
+    Verdict,
+    insecure_notes,
+)
+from accessready.reports.counts import status_counts, waived_count
 from accessready.reports.html import (
     CSP,
     FAVICONS,
@@ -41,6 +51,7 @@ from accessready.reports.html import (
 )
 from accessready.reports.i18n import Translator, check_title
 from accessready.reports.nagios import STATE
+from accessready.reports.terminal import undecided_lines
 from accessready.reports.textsafe import clean
 
 SCHEMA_ID = "accessready.audit/1"
@@ -54,15 +65,42 @@ _VERDICT_ORDER = {v: -n for v, n in VERDICT_SEVERITY.items()}
 
 # -- shared helpers --------------------------------------------------------------------
 
-def findings(run: Run) -> list[Result]:
-    """The run's warn/error/fail results that count (a waived one does not): most severe
-    first, then the earliest due date, then fail, error, warn; ties in report order."""
+def ranked_findings(run: Run) -> list[Finding]:
+    """The run's warn/error/fail findings that count (a waived one does not): most severe
+    first, then fail, error, warn, then the earliest due date; ties in report order.
+
+    Status comes before the due date here (unlike a report's to-do list, which is ordered
+    for acting): in a column of the worst few, a warning due soon must not push a failure
+    of the same severity out of sight."""
     order = {r: i for i, r in enumerate(Requirement)}
-    ranked = sorted(
+    return sorted(
         (f for f in all_findings(run) if not f.waived),
-        key=lambda f: (*urgency(f.severity, f.due, 0)[:2], _PROBLEM_RANK[f.result.status],
+        key=lambda f: (urgency(f.severity, f.due, 0)[0], _PROBLEM_RANK[f.result.status],
+                       urgency(f.severity, f.due, 0)[1],
                        order.get(f.result.requirement, 99), f.index))
-    return [f.result for f in ranked]
+
+
+def findings(run: Run) -> list[Result]:
+    """The results of :func:`ranked_findings`, in its order."""
+    return [f.result for f in ranked_findings(run)]
+
+
+def why_unknown(entry: AuditEntry, tr: Translator) -> str:
+    """Why a customer has no verdict, in one line: why no run was possible, else the
+    requirements its run could not decide and what decides them (as the terminal says
+    it); "" for a customer with a verdict."""
+    if entry.error:
+        return entry.error
+    if entry.run is None or entry.verdict is not Verdict.UNKNOWN:
+        return ""
+    if entry.run.interrupted:
+        return tr("overview.interrupted_run")
+    return "; ".join(undecided_lines(entry.run, tr))
+
+
+def insecure_count(entry: AuditEntry) -> int:
+    """How many security settings the customer's profile turned off in this run."""
+    return len(insecure_notes(entry.run.results)) if entry.run is not None else 0
 
 
 def sorted_entries(report: AuditReport) -> list[AuditEntry]:
@@ -159,6 +197,9 @@ class RowView:
     report_href: str = ""
     started: str = ""
     started_iso: str = ""
+    why_unknown: str = ""  # a run without a verdict: what could not be decided, what decides
+    insecure: str = ""  # "INSECURE: n security settings turned off", or ""
+    waived: str = ""  # "n waived", or ""
 
 
 def _finding(result: Result, run: Run, tr: Translator) -> FindingView:
@@ -198,7 +239,12 @@ def _row(entry: AuditEntry, tr: Translator, anchors: _Anchors) -> RowView:
         worst=all_findings[:WORST_FINDINGS], findings=all_findings,
         error=clean(entry.error, LINE) if entry.error else "",
         report_href=_safe_href(entry.report_href),
-        started=started, started_iso=started_iso)
+        started=started, started_iso=started_iso,
+        why_unknown=clean(why_unknown(entry, tr), LINE) if not entry.error else "",
+        insecure=(tr("nagios.insecure", n=insecure_count(entry))
+                  if insecure_count(entry) else ""),
+        waived=(tr.count("waived", waived_count(entry.run.results))
+                if entry.run is not None and waived_count(entry.run.results) else ""))
 
 
 def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any]:
@@ -232,7 +278,8 @@ def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any
         "interrupted": report.interrupted,
         "history_error": (tr("overview.history_failed", error=clean(report.history_error, LINE))
                           if report.history_error else ""),
-        "pruned": (tr("overview.pruned", runs=report.pruned.get("runs", 0),
+        "pruned": (tr("overview.pruned_one" if report.pruned.get("runs") == 1
+                      else "overview.pruned", runs=report.pruned.get("runs", 0),
                       before=_when(str(report.pruned.get("before", "")), tr.lang)[1])
                    if report.pruned else ""),
         "rows": rows,
@@ -240,7 +287,8 @@ def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any
         # what an audit leaves out, when the runs looked from the audit host
         "audit_vantage": any(e.run is not None and e.run.vantage_kind is Vantage.AUDIT
                              for e in report.entries),
-        "trend_label": tr("overview.trend_label", n=trend_n),
+        "trend_label": tr("overview.trend_label_one") if trend_n == 1
+        else tr("overview.trend_label", n=trend_n),
     }
 
 
@@ -255,7 +303,7 @@ def render_html(report: AuditReport, lang: str | None = None,
 
 def _entry_json(entry: AuditEntry, label: str) -> dict[str, Any]:
     run = entry.run
-    counts = Counter(r.status.value for r in run.results) if run is not None else Counter()
+    counts = status_counts(run.results if run is not None else ())
     return {
         "customer": entry.customer,
         "label": label,
@@ -269,18 +317,23 @@ def _entry_json(entry: AuditEntry, label: str) -> dict[str, Any]:
         "finished_at": run.finished_at if run is not None else None,
         "duration_s": round(run.duration_s, 3) if run is not None else None,
         "interrupted": run.interrupted if run is not None else False,
-        "counts": {s.value: counts.get(s.value, 0) for s in Status},
+        "counts": counts,
+        "insecure": insecure_notes(run.results) if run is not None else [],
+        "undecided": [{"requirement": o.requirement.value, "reason": o.reason.to_json(),
+                       "decides": o.decides.to_json() if o.decides else None}
+                      for o in (run.requirements if run is not None else ()) if o.undecided]
+        if entry.verdict is Verdict.UNKNOWN else [],
         "blocking": [o.requirement.value for o in run.requirements if o.blocking]
         if run is not None else [],
         "first_run": entry.first_run,
         "previous_verdict": entry.previous_verdict.value if entry.previous_verdict else None,
         "changes": [c.to_json() for c in entry.changes],
         "trend": [{"finished_at": when, "verdict": v.value} for when, v in entry.trend],
-        "findings": [{"check": r.check_id, "requirement": r.requirement.value,
-                      "target": r.target, "status": r.status.value,
-                      "summary": r.summary.to_json(), "owner": owner_of(r, run.catalogue),
-                      **({"due": r.due} if r.due else {})}
-                     for r in (findings(run) if run is not None else [])],
+        "findings": [{"check": f.result.check_id, "requirement": f.result.requirement.value,
+                      "target": f.result.target, "status": f.result.status.value,
+                      "summary": f.result.summary.to_json(), "owner": f.owner,
+                      "severity": f.severity, **({"due": f.due} if f.due else {})}
+                     for f in (ranked_findings(run) if run is not None else [])],
         "report": entry.report_href,
     }
 
@@ -333,7 +386,7 @@ def _families(text: str, into: dict[str, list[str]], meta: dict[str, list[str]])
 
 def render_prometheus_text(report: AuditReport) -> str:
     """The audit as one textfile-collector file."""
-    from accessready.reports.prometheus import _Family, render_text
+    from accessready.reports.prometheus import VERDICT_HELP, _Family, render_text
 
     labels = _customer_labels(report)
     samples: dict[str, list[str]] = {}
@@ -364,9 +417,7 @@ def render_prometheus_text(report: AuditReport) -> str:
                       "Changes since the customer's previous run, by kind.")
     errors = _Family("accessready_profile_error",
                      "1 when the customer's profile could not be run (verdict unknown).")
-    unknown = _Family("accessready_verdict",
-                      "The run's verdict as its exit code: 0=ready 1=ready_with_warnings "
-                      "2=not_ready 3=unknown.")
+    unknown = _Family("accessready_verdict", VERDICT_HELP)
     for i, entry in enumerate(report.entries):
         customer = ("customer", labels[i])
         if entry.run is not None:
@@ -406,14 +457,19 @@ def _nagios_text(value: str) -> str:
 
 def render_nagios_text(report: AuditReport, lang: str | None = None) -> str:
     """The status line (worst customer's state), perfdata, then one line per customer
-    that is not ready, unknown or has warnings (Nagios' long output)."""
+    that is not ready, unknown, has warnings or turned a security setting off (Nagios'
+    long output)."""
     tr = Translator(lang or report.lang)
     counts = report.counts()
     state = STATE[report.exit_code]
     order = sorted(Verdict, key=lambda v: _VERDICT_ORDER[v])
-    text = tr("overview.nagios", total=len(report.entries), counts=", ".join(
+    key = "overview.nagios_one" if len(report.entries) == 1 else "overview.nagios"
+    text = tr(key, total=len(report.entries), counts=", ".join(
         f"{tr.verdict(v)} {counts[v.value]}" for v in order if counts[v.value]))
-    bad = [e for e in sorted_entries(report) if e.verdict is not Verdict.READY]
+    # a ready customer whose profile turned a security setting off gets its line too:
+    # that notice is loud in every report, so it is not dropped here
+    bad = [e for e in sorted_entries(report)
+           if e.verdict is not Verdict.READY or insecure_count(e)]
     worst, named = worst_customers(report)
     if named and worst in (Verdict.NOT_READY, Verdict.UNKNOWN):
         names = [e.customer for e in named][:5]
@@ -424,9 +480,12 @@ def render_nagios_text(report: AuditReport, lang: str | None = None) -> str:
     perf += f" duration={max(0.0, report.duration_s):.3f}s;;;;"
     lines = [f"ACCESSREADY {state} - {_nagios_text(text)} | {perf}"]
     for entry in bad:
-        why = entry.error or "; ".join(change_words(c, tr, entry.run.catalogue if entry.run
-                                                    else {}) for c in entry.changes[:2])
+        why = why_unknown(entry, tr) or "; ".join(
+            change_words(c, tr, entry.run.catalogue if entry.run else {})
+            for c in entry.changes[:2])
         line = f"{STATE[entry.exit_code]}: {entry.customer} — {tr.verdict(entry.verdict)}"
+        if insecure_count(entry):
+            line += "; " + tr("nagios.insecure", n=insecure_count(entry))
         lines.append(_nagios_text(f"{line}{': ' + why if why else ''}"))
     return "\n".join(lines) + "\n"
 
@@ -450,6 +509,8 @@ def render_table(report: AuditReport, lang: str | None = None, width: int = 100)
             entry.customer[: name_w - 1] + "…"
         if entry.error:
             note = tr("overview.could_not_run", error=entry.error)
+        elif why := why_unknown(entry, tr):
+            note = why
         else:
             note = _changes_summary(entry, tr)
             if entry.run is not None and (top := findings(entry.run)):
@@ -489,7 +550,8 @@ def render_history(customer: str | None, rows: Any, lang: str | None = None) -> 
                              f"{_short_time(r['last_finished_at']):<21}  "
                              f"{tr.verdict(r['last_verdict'])}", 1000))
         return "\n".join(out) + "\n"
-    out.append(clean(tr("history.heading", customer=customer, n=len(rows)), LINE))
+    out.append(clean(tr("history.heading_one", customer=customer) if len(rows) == 1
+                     else tr("history.heading", customer=customer, n=len(rows)), LINE))
     for row in rows:
         if row.error:
             what = tr("overview.could_not_run", error=row.error)

@@ -9,6 +9,7 @@ one gauge per result, the status as a number, chosen to match the Nagios/exit-co
 numbering the rest of the tool uses::
 
     0 = pass    1 = warn    2 = fail    3 = error (could not decide)    -1 = skip
+    -2 = waived (a warn or fail a profile's waiver accepts; the verdict counts it as passed)
 
 The numbers name states, they are not a severity scale: alert with ``== 2`` (fail) or
 ``> 0`` (anything to look at), not with ``max``. One-hot series per status would multiply
@@ -23,7 +24,12 @@ Results that still share every label (a check reporting one target twice alike) 
 profile, so the same series keep the same names from run to run.
 
 ``accessready_verdict`` is the exit code (0 ready, 1 ready with warnings, 2 not ready,
-3 unknown). Every series carries ``customer`` so several customers' files can sit in one
+3 unknown) — also no severity scale: unknown (3) is not worse than not ready (2), so alert
+with ``== 2`` and ``== 3``, not with ``max``. ``accessready_insecure_settings`` counts the
+profile's security settings that are turned off (``verify = false``,
+``allow_insecure_credentials``): the report's loud notice, as a number to alert on.
+
+Every series carries ``customer`` so several customers' files can sit in one
 collector folder. No sample has a timestamp: the textfile collector rejects them; the
 run's time is ``accessready_run_timestamp_seconds``.
 """
@@ -31,15 +37,22 @@ run's time is ``accessready_run_timestamp_seconds``.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Iterable
 
-from accessready.agent.model import ExitCode, Result, Run, Status
+from accessready.agent.findings import waived
+from accessready.agent.model import ExitCode, Result, Run, Status, insecure_notes
+from accessready.reports.counts import status_counts
 from accessready.reports.textsafe import UniqueNames, clean
 
 STATUS_VALUE = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3,
                 Status.SKIP: -1}
-ENCODING = "0=pass 1=warn 2=fail 3=error -1=skip"
+WAIVED_VALUE = -2
+ENCODING = "0=pass 1=warn 2=fail 3=error -1=skip -2=waived (counts as passed)"
+VERDICT_HELP = ("The run's verdict as its exit code: 0=ready 1=ready_with_warnings "
+                "2=not_ready 3=unknown. Not a severity scale (unknown is not worse than "
+                "not_ready): alert with == 2 and == 3, not with max().")
+INSECURE_HELP = ("Security settings the profile turned off (verify = false, "
+                 "allow_insecure_credentials) that this run used; 0 when none.")
 LABEL_LIMIT = 256
 
 
@@ -137,7 +150,7 @@ def render_text(run: Run) -> str:
         target = targets.setdefault(key, unique_labels())(clean(result.target, LABEL_LIMIT))
         labels = [customer, ("requirement", key[1]), ("check", key[0]), ("target", target),
                   ("method", key[2])]
-        status.add(labels, STATUS_VALUE[result.status])
+        status.add(labels, WAIVED_VALUE if waived(result) else STATUS_VALUE[result.status])
         duration.add(labels, max(0.0, result.duration_s))
 
     requirement = _Family("accessready_requirement_status",
@@ -149,15 +162,16 @@ def render_text(run: Run) -> str:
         requirement.add(labels, STATUS_VALUE[outcome.status])
         blocking.add(labels, int(outcome.blocking))
 
-    counts = Counter(r.status for r in run.results)
-    results = _Family("accessready_results", "Number of results by status in the last run.")
-    for s in Status:
-        results.add([customer, ("status", s.value)], counts.get(s, 0))
+    results = _Family("accessready_results",
+                      "Number of results by status in the last run (a waived finding counts "
+                      "as waived, not under its status).")
+    for key, n in status_counts(run.results).items():
+        results.add([customer, ("status", key)], n)
 
-    verdict = _Family("accessready_verdict",
-                      "The run's verdict as its exit code: 0=ready 1=ready_with_warnings "
-                      "2=not_ready 3=unknown.")
+    verdict = _Family("accessready_verdict", VERDICT_HELP)
     verdict.add([customer], int(ExitCode.for_verdict(run.verdict)))
+    insecure = _Family("accessready_insecure_settings", INSECURE_HELP)
+    insecure.add([customer], len(insecure_notes(run.results)))
     run_time = _Family("accessready_run_duration_seconds", "Wall-clock time of the run.")
     run_time.add([customer], max(0.0, run.duration_s))
     stamp = _Family("accessready_run_timestamp_seconds",
@@ -170,8 +184,8 @@ def render_text(run: Run) -> str:
     interrupted.add([customer], int(run.interrupted))
 
     lines: list[str] = []
-    for family in (verdict, run_time, stamp, interrupted, results, requirement, blocking,
-                   status, duration):
+    for family in (verdict, insecure, run_time, stamp, interrupted, results, requirement,
+                   blocking, status, duration):
         lines.extend(family.lines())
     return "\n".join(lines) + "\n"
 

@@ -169,11 +169,19 @@ def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 
                f"{_one_line(seen)}, {run.duration_s:.1f} s)")
     if run.verdict is Verdict.UNKNOWN:
         # why there is no verdict: each rule that could not decide, and what decides it
-        for o in run.requirements:
-            if o.undecided:
-                line = tr("verdict.undecided_line", requirement=tr.requirement(o.requirement),
-                          reason=tr.text(o.reason))
-                if o.decides is not None:
-                    line += f" {tr('verdict.decides')}: {tr.text(o.decides)}"
-                out.append(f"  {_one_line(line)}")
+        out.extend(f"  {_one_line(line)}" for line in undecided_lines(run, tr))
     return "\n".join(out) + "\n"
+
+
+def undecided_lines(run: Run, tr: Translator) -> list[str]:
+    """Why ``run`` has no verdict: one line per requirement that could not be decided,
+    with the action that decides it — the terminal's lines, which the audit repeats."""
+    lines = []
+    for o in run.requirements:
+        if o.undecided:
+            line = tr("verdict.undecided_line", requirement=tr.requirement(o.requirement),
+                      reason=tr.text(o.reason))
+            if o.decides is not None:
+                line += f" {tr('verdict.decides')}: {tr.text(o.decides)}"
+            lines.append(line)
+    return lines

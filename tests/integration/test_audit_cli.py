@@ -360,3 +360,24 @@ def test_audit_and_history_usage_errors(tmp_path: Path) -> None:
                    "not a usable accessready history database")
     one_line_error(accessready("history", "--history", str(tmp_path / "junk.db"), "--prune"),
                    "--before")
+
+
+def test_audit_says_why_a_customer_is_unknown(tmp_path: Path) -> None:
+    """Issue 14 item 4 in the audit: the Nagios line, the JSON row and the HTML overview
+    name the requirement that could not be decided and what decides it."""
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    plain_profile(folder, "d", "Kund D")  # the login's SSH port is closed: undecided
+    out = accessready("audit", str(folder), "--nagios", "--json", str(tmp_path / "o.json"),
+                      "--html", str(tmp_path / "o.html"), "--lang", "sv")
+    assert out.returncode == 3, out.stderr
+    assert out.stdout.startswith("ACCESSREADY UNKNOWN - 1 kund: ")
+    line = next(x for x in out.stdout.splitlines() if x.startswith("UNKNOWN: Kund D"))
+    assert "kunde inte avgöras" in line and "Så avgörs det" in line, line
+    data = json.loads((tmp_path / "o.json").read_text("utf-8"))
+    jsonschema.validate(data, AUDIT_SCHEMA)
+    row = data["customers"][0]
+    assert row["error"] is None and [u["requirement"] for u in row["undecided"]] == ["account"]
+    assert row["undecided"][0]["decides"] is not None
+    assert all("severity" in f for f in row["findings"]) and row["findings"]
+    assert "kunde inte avgöras" in (tmp_path / "o.html").read_text("utf-8")

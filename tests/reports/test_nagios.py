@@ -16,7 +16,7 @@ from .hostile import hostile_run
 LINE = re.compile(
     r"^ACCESSREADY (OK|WARNING|CRITICAL|UNKNOWN) - ([^|\n]+) \| "
     r"pass=(\d+);;;; warn=(\d+);;;; fail=(\d+);;;; error=(\d+);;;; skip=(\d+);;;; "
-    r"duration=(\d+\.\d{3})s;;;;$")
+    r"waived=(\d+);;;; duration=(\d+\.\d{3})s;;;;$")
 
 
 def test_line_format_and_perfdata(sample_run: Run) -> None:
@@ -26,7 +26,7 @@ def test_line_format_and_perfdata(sample_run: Run) -> None:
     assert line == (
         "ACCESSREADY CRITICAL - Not ready: 3 fail, 2 warn, 1 error, 5 pass, 1 skip; "
         "blocking: access, account | pass=5;;;; warn=2;;;; fail=3;;;; error=1;;;; "
-        "skip=1;;;; duration=11.400s;;;;")
+        "skip=1;;;; waived=0;;;; duration=11.400s;;;;")
     assert LINE.match(line)
     assert RENDERERS["nagios"](sample_run, "en") == data
 

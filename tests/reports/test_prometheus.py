@@ -57,7 +57,8 @@ def test_registered(sample_run: Run) -> None:
 def test_families_help_and_type(sample_run: Run) -> None:
     meta, _ = parse(render_text(sample_run))
     assert set(meta) == {
-        "accessready_verdict", "accessready_run_duration_seconds",
+        "accessready_verdict", "accessready_insecure_settings",
+        "accessready_run_duration_seconds",
         "accessready_run_timestamp_seconds", "accessready_run_interrupted",
         "accessready_results", "accessready_requirement_status",
         "accessready_requirement_blocking", "accessready_check_status",
@@ -92,7 +93,7 @@ def test_run_level_metrics(sample_run: Run) -> None:
     # 2026-11-25T09:14:14+01:00
     assert by_name["accessready_run_timestamp_seconds"][0][1] == 1795594454
     results = {labels["status"]: v for labels, v in by_name["accessready_results"]}
-    assert results == {"pass": 5, "warn": 2, "fail": 3, "error": 1, "skip": 1}
+    assert results == {"pass": 5, "warn": 2, "fail": 3, "error": 1, "skip": 1, "waived": 0}
     blocking = {labels["requirement"]: v for labels, v in
                 by_name["accessready_requirement_blocking"]}
     assert blocking["access"] == 1 and blocking["admin"] == 0
