@@ -300,18 +300,21 @@ def checks(lang: str | None, fmt: str) -> None:
         click.echo(json.dumps([c.catalogue_entry() for c in registry.checks], indent=2,
                               ensure_ascii=False))
         return
-    id_w = max(len(c.id) for c in registry.checks)
-    title_w = max(len(c.title.get(chosen)) for c in registry.checks)
     from accessready.agent.model import Vantage
+    from accessready.reports.textsafe import clean
 
-    for c in registry.checks:
-        method = f" [{c.method}]" if c.method else ""
+    # A plugin's id and title reach the terminal: escapes neutralised.
+    shown = [(c, clean(c.id), clean(c.title.get(chosen))) for c in registry.checks]
+    id_w = max(len(i) for _, i, _ in shown)
+    title_w = max(len(title) for _, _, title in shown)
+    for c, check_id, title in shown:
+        method = f" [{clean(c.method)}]" if c.method else ""
         # where it applies, when not from every vantage: "only from: engineer"
         where = "" if c.vantages >= set(Vantage) else \
             f"  {'bara från' if chosen == 'sv' else 'only from'}: " \
             f"{', '.join(v.value for v in Vantage if v in c.vantages)}"
-        click.echo(f"{c.id:<{id_w}}  {c.requirement.value:<11}  {c.title.get(chosen):<{title_w}}"
-                   f"  needs: {', '.join(c.needs) or '-'}{method}{where}")
+        click.echo(f"{check_id:<{id_w}}  {c.requirement.value:<11}  {title:<{title_w}}"
+                   f"  needs: {clean(', '.join(c.needs)) or '-'}{method}{where}")
 
 
 @cli.command()

@@ -224,3 +224,33 @@ def test_only_matching_nothing_warns(tmp_path: Path) -> None:
 def test_nan_timeout_is_refused(tmp_path: Path) -> None:
     out = accessready("run", str(admin_only_profile(tmp_path)), "--timeout", "nan")
     assert out.returncode == 3 and "finite" in out.stderr
+
+
+def test_checks_neutralises_escapes_in_a_plugin_title(tmp_path: Path) -> None:
+    """``accessready checks`` prints plugin titles: an OSC sequence (it retitles the
+    terminal; others move the cursor or rewrite lines) must not reach the terminal."""
+    site = tmp_path / "site"
+    (site / "ar_escape_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "ar_escape_plugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: ar-escape-plugin\nVersion: 1.0\n")
+    (site / "ar_escape_plugin-1.0.dist-info" / "entry_points.txt").write_text(
+        "[accessready.checks]\nescape = ar_escape_plugin:CHECKS\n")
+    (site / "ar_escape_plugin.py").write_text(
+        "from accessready.agent.checkapi import Check\n"
+        "from accessready.agent.model import Requirement, t\n\n"
+        "class EscapeCheck(Check):\n"
+        "    id = 'escape.title'\n"
+        "    requirement = Requirement.SERVERS\n"
+        "    title = t('T\\x1b]0;X\\x07itle', 'T\\x1b]0;X\\x07itel')\n"
+        "    remediation = {'default': t('', '')}\n\n"
+        "CHECKS = [EscapeCheck]\n")
+    for lang, title in (("en", "Title"), ("sv", "Titel")):
+        out = accessready("checks", "--lang", lang, env={"PYTHONPATH": str(site)})
+        assert out.returncode == 0, out.stderr
+        line = next(x for x in out.stdout.splitlines() if x.startswith("escape.title"))
+        assert "\x1b" not in out.stdout and "\x07" not in out.stdout
+        assert f"T\ufffd]0;X\ufffd{title[1:]}" in line
+    listed = accessready("checks", "--format", "json", env={"PYTHONPATH": str(site)})
+    assert "\x1b" not in listed.stdout and "\x07" not in listed.stdout
+    entry = next(c for c in json.loads(listed.stdout) if c["id"] == "escape.title")
+    assert "\x1b" in entry["title"]["en"]  # JSON carries it escaped, as data
