@@ -186,6 +186,14 @@ def _pattern_line(names: str, key_type: str, blob: bytes) -> _PatternLine | None
                         key_type, blob)
 
 
+def _spellings(name: str) -> set[str]:
+    """The spellings of ``name`` (already :func:`normal_host_name`) a hashed entry may
+    stand for: hashes are of the name as written, and OpenSSH treats these alike."""
+    if name.startswith("["):
+        return {name}
+    return {name, f"{name}.", f"[{name}]:22"}
+
+
 def _default_system_known_hosts() -> Path:
     """OpenSSH's system-wide known_hosts on this platform."""
     if os.name == "nt":
@@ -232,6 +240,7 @@ class KnownHosts:
         self._hashed_found: dict[str, dict[str, list[bytes]]] = {}  # name -> hashed hits
         self._patterns: list[_PatternLine] = []
         self._authorities: list[_PatternLine] = []  # @cert-authority host patterns
+        self._hashed_authorities: list[str] = []  # @cert-authority hashed names
         self._revoked: set[bytes] = set()
         self._lock = threading.Lock()
         self.system: KnownHosts | None = None
@@ -283,6 +292,7 @@ class KnownHosts:
             self.skipped["cert_authority"] += 1
             self._authorities.append(pattern or _PatternLine(
                 tuple(normal_host_name(n) for n in names.split(",") if n), (), key_type, blob))
+            self._hashed_authorities += [n for n in names.split(",") if n.startswith("|1|")]
             return
         if pattern is not None:
             self._patterns.append(pattern)
@@ -297,11 +307,7 @@ class KnownHosts:
     def _lookup(self, name: str) -> dict[str, list[bytes]]:
         """Key type → blobs known for ``name`` (already :func:`normal_host_name`)."""
         if name not in self._hashed_found:  # the HMACs once per hashed line and name
-            # Hashed names were written as ssh wrote them: try the spellings OpenSSH
-            # treats alike.
-            spellings = {name, f"{name}."} if not name.startswith("[") else {name}
-            if not name.startswith("["):
-                spellings.add(f"[{name}]:22")
+            spellings = _spellings(name)
             hits: dict[str, list[bytes]] = {}
             for entry, key_type, blob in self._hashed:
                 if any(_hashed_name_matches(entry, s) for s in spellings):
@@ -316,7 +322,9 @@ class KnownHosts:
         return known
 
     def _authority_covers(self, name: str) -> bool:
-        return any(a.covers(name) for a in self._authorities)
+        return any(a.covers(name) for a in self._authorities) or any(
+            _hashed_name_matches(entry, s) for entry in self._hashed_authorities
+            for s in _spellings(name))
 
     def preferred_algorithms(self, host: str, port: int, offered: Sequence[str]) -> list[str]:
         """``offered`` host key algorithms, those of already known key types first."""

@@ -260,6 +260,15 @@ def test_cert_authority_covered_host_is_never_added(tmp_path):
         "other.example", 22, ed25519()).status == "added"
 
 
+def test_hashed_cert_authority_name_is_never_added(tmp_path):
+    salt = os.urandom(20)
+    digest = hmac.new(salt, b"web01.exempel.local", hashlib.sha1).digest()
+    hashed = f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+    path = tmp_path / "known_hosts"
+    path.write_text(line(hashed, ed25519(), "@cert-authority"))
+    assert_refused(path, "Web01.exempel.local", status="unknown")
+
+
 def test_port_22_in_brackets_is_the_plain_name(tmp_path):
     real = ed25519()
     path = tmp_path / "known_hosts"
