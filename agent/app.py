@@ -84,6 +84,15 @@ def verdict_basis(profile: Profile) -> dict[str, list[str]]:
                                if {"adfs", "wap"} & set(s.roles)]}
 
 
+def password_env_withheld(profile: Profile,
+                          self_check: bool = False) -> contextlib.AbstractContextManager:
+    """:func:`~accessready.agent.secrets.env_withheld` for the profile's password variable
+    (when it names one); the CLI enters it before plugins are even imported."""
+    ref = profile.account.password
+    name = ref.name if ref is not None and ref.source == "env" else None
+    return env_withheld(name, usable=not self_check)
+
+
 def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
                checks: Sequence[Check] | None = None,
                services: dict[str, Any] | None = None,
@@ -101,9 +110,7 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
     A password variable (``password = { env = … }``) is out of ``os.environ`` and masked
     everywhere for the whole run, before any plugin code runs (:func:`env_withheld`).
     """
-    ref = profile.account.password
-    name = ref.name if ref is not None and ref.source == "env" else None
-    with env_withheld(name, usable=not self_check):
+    with password_env_withheld(profile, self_check):
         return _run_checks(profile, options, lang=lang, checks=checks, services=services,
                            on_progress=on_progress, interactive=interactive,
                            self_check=self_check, vantage=vantage)

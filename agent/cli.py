@@ -175,7 +175,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
 
     With --self-check (for the customer's IT admin) no password is ever asked for or
     read; send the --json result back to the supplier."""
-    from accessready.agent.app import run_checks
+    from accessready.agent.app import password_env_withheld, run_checks
     from accessready.agent.capture import protect_stdout_fd, reinstate
     from accessready.agent.profile import load_profile
     from accessready.agent.runner import RunOptions
@@ -194,21 +194,23 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
         accept_new_host_keys=accept_new_host_keys,
     )
     chosen = _pick_lang(lang, prof.customer.lang)
-    registry = _registry_with_warnings()
-    _check_waivers(prof, registry)
-    unmatched = [g for g in options.only
-                 if not any(fnmatch.fnmatchcase(c.id, g) for c in registry.checks)]
-    if unmatched:
-        _warn(f"--only {', '.join(unmatched)} matches no check; see `accessready checks`")
-    outputs = {"html": html, "json": json_, "junit": junit, "prometheus": prometheus}
-    quiet = _check_stdout(outputs, nagios) or quiet
-    live = LiveLine(sys.stderr)
-    try:
-        result = run_checks(prof, options, lang=chosen, on_progress=live,
-                            self_check=self_check, vantage=vantage, checks=registry.checks)
-    finally:
-        reinstate()  # a plugin may have swapped sys.stdout; the report goes through ours
-        live.close()
+    with password_env_withheld(prof, self_check):  # before any plugin is imported
+        registry = _registry_with_warnings()
+        _check_waivers(prof, registry)
+        unmatched = [g for g in options.only
+                     if not any(fnmatch.fnmatchcase(c.id, g) for c in registry.checks)]
+        if unmatched:
+            _warn(f"--only {', '.join(unmatched)} matches no check; see `accessready checks`")
+        outputs = {"html": html, "json": json_, "junit": junit, "prometheus": prometheus}
+        quiet = _check_stdout(outputs, nagios) or quiet
+        live = LiveLine(sys.stderr)
+        try:
+            result = run_checks(prof, options, lang=chosen, on_progress=live,
+                                self_check=self_check, vantage=vantage,
+                                checks=registry.checks)
+        finally:
+            reinstate()  # a plugin may have swapped sys.stdout; the report goes through ours
+            live.close()
     _finish(result, chosen, outputs, nagios, quiet)
 
 
