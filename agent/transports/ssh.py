@@ -398,7 +398,7 @@ class KnownHosts:
                     notes.append(f"{self.system.path}: {self.system.load_problem}")
                 return HostKeyVerdict("unknown", key_type, fingerprint, str(self.path),
                                       note="; ".join(notes))
-            self._append(known_hosts_name(host, port), key)
+            self._append(name, key)  # lowercase, as OpenSSH writes it
             self._plain.setdefault(name, {}).setdefault(key_type, []).append(blob)
             return HostKeyVerdict("added", key_type, fingerprint, str(self.path),
                                   note="added to known_hosts (--accept-new-host-keys)")

@@ -206,6 +206,14 @@ def test_upper_case_name_matches_a_plain_line(tmp_path):
     assert KnownHosts(path).check("Web01.exempel.local", 22, real).status == "known"
 
 
+def test_an_added_name_is_written_as_openssh_writes_it(tmp_path):
+    path = tmp_path / "known_hosts"
+    key = ed25519()
+    assert KnownHosts(path, accept_new=True).check("New.Exempel.Local.", 22, key).status == \
+        "added"
+    assert path.read_text() == line("new.exempel.local", key)
+
+
 def test_upper_case_name_matches_a_hashed_line(tmp_path):
     real = ed25519()
     salt = os.urandom(20)
