@@ -32,7 +32,7 @@ from accessready.agent.runner import (
     execute,
     plan,
 )
-from accessready.agent.secrets import SecretUnavailable, hide_env, resolve_secret
+from accessready.agent.secrets import SecretUnavailable, env_withheld, resolve_secret
 from accessready.agent.verdict import decide
 
 
@@ -84,6 +84,15 @@ def verdict_basis(profile: Profile) -> dict[str, list[str]]:
                                if {"adfs", "wap"} & set(s.roles)]}
 
 
+def password_env_withheld(profile: Profile,
+                          self_check: bool = False) -> contextlib.AbstractContextManager:
+    """:func:`~accessready.agent.secrets.env_withheld` for the profile's password variable
+    (when it names one); the CLI enters it before plugins are even imported."""
+    ref = profile.account.password
+    name = ref.name if ref is not None and ref.source == "env" else None
+    return env_withheld(name, usable=not self_check)
+
+
 def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
                checks: Sequence[Check] | None = None,
                services: dict[str, Any] | None = None,
@@ -97,7 +106,21 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
     skip. ``vantage`` labels where the checks ran from (default "customer" for a
     self-check, else "engineer"); its kind (:func:`~accessready.agent.model.vantage_of`)
     decides which checks apply — elsewhere they skip, saying why.
+
+    A password variable (``password = { env = … }``) is out of ``os.environ`` and masked
+    everywhere for the whole run, before any plugin code runs (:func:`env_withheld`).
     """
+    with password_env_withheld(profile, self_check):
+        return _run_checks(profile, options, lang=lang, checks=checks, services=services,
+                           on_progress=on_progress, interactive=interactive,
+                           self_check=self_check, vantage=vantage)
+
+
+def _run_checks(profile: Profile, options: RunOptions, *, lang: str,
+                checks: Sequence[Check] | None, services: dict[str, Any] | None,
+                on_progress: Callable[[Progress], None] | None,
+                interactive: bool | None, self_check: bool, vantage: str | None) -> Run:
+    """:func:`run_checks` once the password variable is withheld."""
     label = vantage or ("customer" if self_check else "engineer")
     kind = vantage_of(label, self_check)
     if self_check and kind is not Vantage.CUSTOMER:
@@ -105,9 +128,6 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
     options = dataclasses.replace(options, vantage=kind)
     if checks is None:
         checks = load_registry().checks
-    ref = profile.account.password
-    if ref is not None and ref.source == "env" and ref.name:
-        hide_env(ref.name)  # no child process gets it, even when it is never read
     if self_check and profile.account.password is not None:
         # Dropping the reference guarantees nothing ever resolves it.
         profile = dataclasses.replace(

@@ -175,7 +175,7 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
 
     With --self-check (for the customer's IT admin) no password is ever asked for or
     read; send the --json result back to the supplier."""
-    from accessready.agent.app import run_checks
+    from accessready.agent.app import password_env_withheld, run_checks
     from accessready.agent.capture import protect_stdout_fd, reinstate
     from accessready.agent.profile import load_profile
     from accessready.agent.runner import RunOptions
@@ -194,21 +194,23 @@ def run(profile: str, html: str | None, json_: str | None, junit: str | None,
         accept_new_host_keys=accept_new_host_keys,
     )
     chosen = _pick_lang(lang, prof.customer.lang)
-    registry = _registry_with_warnings()
-    _check_waivers(prof, registry)
-    unmatched = [g for g in options.only
-                 if not any(fnmatch.fnmatchcase(c.id, g) for c in registry.checks)]
-    if unmatched:
-        _warn(f"--only {', '.join(unmatched)} matches no check; see `accessready checks`")
-    outputs = {"html": html, "json": json_, "junit": junit, "prometheus": prometheus}
-    quiet = _check_stdout(outputs, nagios) or quiet
-    live = LiveLine(sys.stderr)
-    try:
-        result = run_checks(prof, options, lang=chosen, on_progress=live,
-                            self_check=self_check, vantage=vantage, checks=registry.checks)
-    finally:
-        reinstate()  # a plugin may have swapped sys.stdout; the report goes through ours
-        live.close()
+    with password_env_withheld(prof, self_check):  # before any plugin is imported
+        registry = _registry_with_warnings()
+        _check_waivers(prof, registry)
+        unmatched = [g for g in options.only
+                     if not any(fnmatch.fnmatchcase(c.id, g) for c in registry.checks)]
+        if unmatched:
+            _warn(f"--only {', '.join(unmatched)} matches no check; see `accessready checks`")
+        outputs = {"html": html, "json": json_, "junit": junit, "prometheus": prometheus}
+        quiet = _check_stdout(outputs, nagios) or quiet
+        live = LiveLine(sys.stderr)
+        try:
+            result = run_checks(prof, options, lang=chosen, on_progress=live,
+                                self_check=self_check, vantage=vantage,
+                                checks=registry.checks)
+        finally:
+            reinstate()  # a plugin may have swapped sys.stdout; the report goes through ours
+            live.close()
     _finish(result, chosen, outputs, nagios, quiet)
 
 
@@ -300,18 +302,21 @@ def checks(lang: str | None, fmt: str) -> None:
         click.echo(json.dumps([c.catalogue_entry() for c in registry.checks], indent=2,
                               ensure_ascii=False))
         return
-    id_w = max(len(c.id) for c in registry.checks)
-    title_w = max(len(c.title.get(chosen)) for c in registry.checks)
     from accessready.agent.model import Vantage
+    from accessready.reports.textsafe import clean
 
-    for c in registry.checks:
-        method = f" [{c.method}]" if c.method else ""
+    # A plugin's id and title reach the terminal: escapes neutralised.
+    shown = [(c, clean(c.id), clean(c.title.get(chosen))) for c in registry.checks]
+    id_w = max(len(i) for _, i, _ in shown)
+    title_w = max(len(title) for _, _, title in shown)
+    for c, check_id, title in shown:
+        method = f" [{clean(c.method)}]" if c.method else ""
         # where it applies, when not from every vantage: "only from: engineer"
         where = "" if c.vantages >= set(Vantage) else \
             f"  {'bara från' if chosen == 'sv' else 'only from'}: " \
             f"{', '.join(v.value for v in Vantage if v in c.vantages)}"
-        click.echo(f"{c.id:<{id_w}}  {c.requirement.value:<11}  {c.title.get(chosen):<{title_w}}"
-                   f"  needs: {', '.join(c.needs) or '-'}{method}{where}")
+        click.echo(f"{check_id:<{id_w}}  {c.requirement.value:<11}  {title:<{title_w}}"
+                   f"  needs: {clean(', '.join(c.needs)) or '-'}{method}{where}")
 
 
 @cli.command()

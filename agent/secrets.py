@@ -9,6 +9,7 @@ into a server's error text or an exception still never reaches an output.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import json
 import logging
@@ -16,6 +17,7 @@ import os
 import sys
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from typing import Any
 
 from accessready.agent.console import env_password_hint, is_windows, pip_install_hint, quote_arg
@@ -102,6 +104,49 @@ REDACTOR = Redactor()
 
 _HIDDEN_ENV: set[str] = set()
 _HIDDEN_LOCK = threading.Lock()
+# Password variables taken out of os.environ while runs are under way: name -> (value,
+# usable by resolve_secret); and how many runs are under way.
+_TAKEN_ENV: dict[str, tuple[str, bool]] = {}
+_RUNS_UNDER_WAY = [0]
+
+
+@contextlib.contextmanager
+def env_withheld(name: str | None, usable: bool = True) -> Iterator[None]:
+    """Keep the password variable ``name`` out of the environment for a run.
+
+    On entry its value is registered with :data:`REDACTOR` and removed from
+    ``os.environ``, so neither a program a plugin starts nor evidence a plugin copies from
+    ``os.environ`` carries it, even in a run that never asks for the password;
+    :func:`resolve_secret` still finds it when ``usable`` (a self-check passes False: it
+    never uses the password). When the last run under way in the process ends, the taken
+    variables go back into ``os.environ`` (the demo and tests run many times in one
+    process; concurrent runs, as in an audit, all see them withheld).
+    """
+    with _HIDDEN_LOCK:
+        _RUNS_UNDER_WAY[0] += 1
+        value = os.environ.pop(name, None) if name else None
+        if name:
+            _HIDDEN_ENV.add(name)
+            if value:
+                _TAKEN_ENV[name] = (value, usable)
+    if value:
+        REDACTOR.register(value)
+    try:
+        yield
+    finally:
+        with _HIDDEN_LOCK:
+            _RUNS_UNDER_WAY[0] -= 1
+            if _RUNS_UNDER_WAY[0] == 0:
+                for taken, (kept, _) in _TAKEN_ENV.items():
+                    os.environ.setdefault(taken, kept)
+                _TAKEN_ENV.clear()
+
+
+def _withheld(name: str) -> str | None:
+    """The value of a usable password variable a run took out of the environment."""
+    with _HIDDEN_LOCK:
+        value, usable = _TAKEN_ENV.get(name, ("", False))
+    return value if usable else None
 
 
 def hide_env(name: str) -> None:
@@ -166,7 +211,7 @@ def resolve_secret(ref: SecretRef, *, username: str = "", interactive: bool = Tr
     a prompt asks in ``lang``."""
     if ref.source == "env":
         hide_env(ref.name)
-        value = os.environ.get(ref.name)
+        value = os.environ.get(ref.name) or _withheld(ref.name)
         if not value:
             hint = env_password_hint(ref.name, platform)
             also = t("", "")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -128,15 +129,95 @@ def _hashed_name_matches(entry: str, name: str) -> bool:
     return hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), digest)
 
 
+def normal_host_name(name: str) -> str:
+    """A known_hosts host name or pattern as compared: lowercase (OpenSSH lowercases, and
+    ``ssh-keygen -H`` hashes the lowercase name), without a trailing dot, and ``[h]:22``
+    written ``h`` (22 is the default port)."""
+    name = name.lower()
+    port = ""
+    if name.startswith("[") and "]:" in name:
+        name, port = name[1:].rsplit("]:", 1)
+    name = name[:-1] if name.endswith(".") and len(name) > 1 else name
+    return name if port in ("", "22") else f"[{name}]:{port}"
+
+
+def _pattern_matches(pattern: str, name: str) -> bool:
+    """OpenSSH's ``match_pattern``: ``*`` any run of characters, ``?`` exactly one, the
+    rest literal (no character classes, unlike fnmatch). Iterative, linear-ish: a hostile
+    pattern of many ``*`` cannot make it exponential."""
+    p = n = 0
+    star, star_n = -1, 0
+    while n < len(name):
+        if p < len(pattern) and pattern[p] in ("?", name[n]):
+            p, n = p + 1, n + 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, star_n, p = p, n, p + 1
+        elif star >= 0:
+            star_n += 1
+            p, n = star + 1, star_n
+        else:
+            return False
+    return all(c == "*" for c in pattern[p:])
+
+
+@dataclass(frozen=True)
+class _PatternLine:
+    """A known_hosts line whose host field has a wildcard or a negation."""
+
+    positive: tuple[str, ...]
+    negative: tuple[str, ...]
+    key_type: str
+    blob: bytes
+
+    def covers(self, name: str) -> bool:
+        """OpenSSH's ``match_pattern_list``: a negated match excludes whatever else matched."""
+        if any(_pattern_matches(p, name) for p in self.negative):
+            return False
+        return any(_pattern_matches(p, name) for p in self.positive)
+
+
+def _pattern_line(names: str, key_type: str, blob: bytes) -> _PatternLine | None:
+    """The host field as a pattern line, or None when it lists plain names only."""
+    if not any(c in names for c in "*?!"):
+        return None
+    parts = [n for n in names.split(",") if n]
+    return _PatternLine(tuple(normal_host_name(n) for n in parts if not n.startswith("!")),
+                        tuple(normal_host_name(n[1:]) for n in parts if n.startswith("!")),
+                        key_type, blob)
+
+
+def _spellings(name: str) -> set[str]:
+    """The spellings of ``name`` (already :func:`normal_host_name`) a hashed entry may
+    stand for: hashes are of the name as written, and OpenSSH treats these alike."""
+    if name.startswith("["):
+        return {name}
+    return {name, f"{name}.", f"[{name}]:22"}
+
+
+def _default_system_known_hosts() -> Path:
+    """OpenSSH's system-wide known_hosts on this platform."""
+    if os.name == "nt":
+        return Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "ssh" / \
+            "ssh_known_hosts"
+    return Path("/etc/ssh/ssh_known_hosts")
+
+
 class KnownHosts:
     """One known_hosts file: read once, consulted by every SSH connection of the run.
 
     Read here, not by paramiko: paramiko raises on ``@cert-authority`` and ``@revoked``
     lines (every SSH check then crashed, whatever host the line named) and its loading is
     quadratic in the number of lines. Lines it cannot use are skipped, as OpenSSH does;
-    a ``@revoked`` key is refused for every host; ``@cert-authority`` lines are counted
-    (host certificates are not checked: a host known only by its CA is "unknown"). At most
+    a ``@revoked`` key is refused for every host. Names match as OpenSSH matches them:
+    lowercase, hashed or plain, wildcard patterns (``*``, ``?``) with ``!`` negation, and
+    ``[h]:22`` is ``h``. A host a pattern names is known with that line's keys. Host
+    certificates are not checked: a host an ``@cert-authority`` line covers is refused
+    unless one of its plain keys matches, never added. At most
     :data:`MAX_KNOWN_HOSTS_BYTES` are read.
+
+    The system-wide file (``/etc/ssh/ssh_known_hosts``; ``%ProgramData%\\ssh\\`` on
+    Windows; ``system_path`` in tests, None for none) is read the same way: its keys are
+    known too, and a host it knows in any way is never added.
 
     With ``accept_new`` an unknown host's key is appended to the file (created 0600, in a
     0700 folder when missing), as OpenSSH's ``StrictHostKeyChecking=accept-new`` does; a
@@ -146,18 +227,27 @@ class KnownHosts:
     TransportError (``error``: our file, not the server, is at fault).
     """
 
-    def __init__(self, path: Path, accept_new: bool = False) -> None:
+    def __init__(self, path: Path, accept_new: bool = False,
+                 system_path: Path | str | None = "default") -> None:
         from accessready.agent.safefile import oversized
 
         self.path = path
         self.accept_new = accept_new
         self.load_problem = ""
         self.skipped = {"cert_authority": 0, "unreadable": 0}
-        self._plain: dict[str, dict[str, bytes]] = {}  # name -> key type -> key blob
+        self._plain: dict[str, dict[str, list[bytes]]] = {}  # name -> type -> key blobs
         self._hashed: list[tuple[str, str, bytes]] = []  # (|1|salt|hash, type, blob)
-        self._hashed_found: dict[str, dict[str, bytes]] = {}  # name -> its hashed entries
+        self._hashed_found: dict[str, dict[str, list[bytes]]] = {}  # name -> hashed hits
+        self._patterns: list[_PatternLine] = []
+        self._authorities: list[_PatternLine] = []  # @cert-authority host patterns
+        self._hashed_authorities: list[str] = []  # @cert-authority hashed names
         self._revoked: set[bytes] = set()
         self._lock = threading.Lock()
+        self.system: KnownHosts | None = None
+        if system_path == "default":
+            system_path = _default_system_known_hosts()
+        if isinstance(system_path, Path):  # too large: TransportError, as for ours
+            self.system = KnownHosts(system_path, False, None)
         too_big = oversized(path)
         if too_big:  # we cannot decide about any host key: an error, never "unknown key"
             raise TransportError("error", f"known_hosts {path} {too_big}",
@@ -184,11 +274,9 @@ class KnownHosts:
         if not fields or fields[0].startswith("#"):
             return
         marker = fields.pop(0) if fields[0].startswith("@") else ""
-        if marker == "@cert-authority":
-            self.skipped["cert_authority"] += 1
-            return
-        if len(fields) < 3 or marker not in ("", "@revoked"):
-            self.skipped["unreadable"] += 1
+        if len(fields) < 3 or marker not in ("", "@revoked", "@cert-authority"):
+            self.skipped["cert_authority" if marker == "@cert-authority" else
+                         "unreadable"] += 1
             return
         names, key_type, encoded = fields[:3]
         try:
@@ -196,70 +284,122 @@ class KnownHosts:
         except (ValueError, binascii.Error):
             self.skipped["unreadable"] += 1
             return
-        if marker:
+        if marker == "@revoked":
             self._revoked.add(blob)
+            return
+        pattern = _pattern_line(names, key_type, blob)
+        if marker == "@cert-authority":
+            self.skipped["cert_authority"] += 1
+            self._authorities.append(pattern or _PatternLine(
+                tuple(normal_host_name(n) for n in names.split(",") if n), (), key_type, blob))
+            self._hashed_authorities += [n for n in names.split(",") if n.startswith("|1|")]
+            return
+        if pattern is not None:
+            self._patterns.append(pattern)
             return
         for name in names.split(","):
             if name.startswith("|1|"):
                 self._hashed.append((name, key_type, blob))
-            elif name and not name.startswith("!"):  # negated patterns never match us
-                self._plain.setdefault(name, {}).setdefault(key_type, blob)
+            elif name:
+                self._plain.setdefault(normal_host_name(name), {}).setdefault(
+                    key_type, []).append(blob)
 
-    def _lookup(self, name: str) -> dict[str, bytes]:
-        """Key type → blob known for ``name`` (the first line of each type wins)."""
-        if name not in self._hashed_found:  # one HMAC per hashed line, once per name
-            hits: dict[str, bytes] = {}
+    def _lookup(self, name: str) -> dict[str, list[bytes]]:
+        """Key type → blobs known for ``name`` (already :func:`normal_host_name`)."""
+        if name not in self._hashed_found:  # the HMACs once per hashed line and name
+            spellings = _spellings(name)
+            hits: dict[str, list[bytes]] = {}
             for entry, key_type, blob in self._hashed:
-                if key_type not in hits and _hashed_name_matches(entry, name):
-                    hits[key_type] = blob
+                if any(_hashed_name_matches(entry, s) for s in spellings):
+                    hits.setdefault(key_type, []).append(blob)
             self._hashed_found[name] = hits
-        return {**self._hashed_found[name], **self._plain.get(name, {})}
+        known: dict[str, list[bytes]] = {}
+        sources = [self._hashed_found[name], self._plain.get(name, {})]
+        sources += [{p.key_type: [p.blob]} for p in self._patterns if p.covers(name)]
+        for source in sources:
+            for key_type, blobs in source.items():
+                known.setdefault(key_type, []).extend(blobs)
+        return known
+
+    def _authority_covers(self, name: str) -> bool:
+        return any(a.covers(name) for a in self._authorities) or any(
+            _hashed_name_matches(entry, s) for entry in self._hashed_authorities
+            for s in _spellings(name))
 
     def preferred_algorithms(self, host: str, port: int, offered: Sequence[str]) -> list[str]:
         """``offered`` host key algorithms, those of already known key types first."""
+        name = normal_host_name(known_hosts_name(host, port))
         with self._lock:
-            types = list(self._lookup(known_hosts_name(host, port)))
+            types = list(self._lookup(name))
+        if self.system is not None:
+            with self.system._lock:
+                types += [t for t in self.system._lookup(name) if t not in types]
         first = [a for t in types for a in _ALGORITHMS_FOR_KEY_TYPE.get(t, (t,)) if a in offered]
         return first + [a for a in offered if a not in first]
 
+    def _verdict(self, name: str, key_type: str, blob: bytes) -> HostKeyVerdict | None:
+        """This file's verdict on the key, or None when it knows nothing of the host."""
+        fingerprint = fingerprint_sha256(blob)
+        if blob in self._revoked:
+            return HostKeyVerdict(
+                "revoked", key_type, fingerprint, str(self.path),
+                note="known_hosts marks this key @revoked: it must never be accepted")
+        known = self._lookup(name)
+        if blob in known.get(key_type, []):
+            return HostKeyVerdict("known", key_type, fingerprint, str(self.path))
+        if key_type in known:
+            return HostKeyVerdict(
+                "mismatch", key_type, fingerprint, str(self.path),
+                known_fingerprints=tuple(fingerprint_sha256(b) for b in known[key_type]),
+                note="the server presents a different key than known_hosts holds for "
+                     "it: a reinstalled server, or someone in the middle")
+        others = tuple(sorted(known))
+        if others:
+            # Never added, even with --accept-new-host-keys: it is not a new host.
+            return HostKeyVerdict(
+                "unknown", key_type, fingerprint, str(self.path),
+                known_fingerprints=tuple(fingerprint_sha256(b) for bs in known.values()
+                                         for b in bs),
+                other_types_known=others,
+                note=f"known_hosts holds {', '.join(others)} for this host but the "
+                     f"server presents {key_type}: a new key type, or someone in the "
+                     "middle offering another type; not added")
+        if self._authority_covers(name):
+            return HostKeyVerdict(
+                "unknown", key_type, fingerprint, str(self.path),
+                note="known_hosts trusts a certificate authority (@cert-authority) for this "
+                     "host; host certificates are not checked here, so only a plain key "
+                     "line for the host is accepted; not added")
+        return None
+
     def check(self, host: str, port: int, key: Any) -> HostKeyVerdict:
         """Compare the presented ``key`` (a paramiko PKey) with the file."""
-        name = known_hosts_name(host, port)
+        name = normal_host_name(known_hosts_name(host, port))
         key_type = key.get_name()
         blob = key.asbytes()
         fingerprint = fingerprint_sha256(blob)
         with self._lock:
-            if blob in self._revoked:
-                return HostKeyVerdict(
-                    "revoked", key_type, fingerprint, str(self.path),
-                    note="known_hosts marks this key @revoked: it must never be accepted")
-            known = self._lookup(name)
-            if key_type in known:
-                stored = known[key_type]
-                if stored == blob:
-                    return HostKeyVerdict("known", key_type, fingerprint, str(self.path))
-                return HostKeyVerdict(
-                    "mismatch", key_type, fingerprint, str(self.path),
-                    known_fingerprints=(fingerprint_sha256(stored),),
-                    note="the server presents a different key than known_hosts holds for "
-                         "it: a reinstalled server, or someone in the middle")
-            others = tuple(sorted(known))
-            if others:
-                # Never added, even with --accept-new-host-keys: it is not a new host.
-                return HostKeyVerdict(
-                    "unknown", key_type, fingerprint, str(self.path),
-                    known_fingerprints=tuple(fingerprint_sha256(b) for b in known.values()),
-                    other_types_known=others,
-                    note=f"known_hosts holds {', '.join(others)} for this host but the "
-                         f"server presents {key_type}: a new key type, or someone in the "
-                         "middle offering another type; not added")
+            verdict = self._verdict(name, key_type, blob)
+            if verdict is None and self.system is not None:
+                with self.system._lock:
+                    verdict = self.system._verdict(name, key_type, blob)
+                if verdict is not None and verdict.status == "unknown":
+                    verdict = dataclasses.replace(
+                        verdict, note=f"{self.system.path}: {verdict.note}")
+            if verdict is not None:
+                return verdict
             # A file that exists but could not be read may know this host: add nothing.
-            if not self.accept_new or self.load_problem not in ("", "the file does not exist"):
-                note = self.load_problem and f"known_hosts: {self.load_problem}"
+            system_problem = self.system is not None and self.system.load_problem not in (
+                "", "the file does not exist")
+            if not self.accept_new or system_problem or self.load_problem not in (
+                    "", "the file does not exist"):
+                notes = [f"known_hosts: {self.load_problem}"] if self.load_problem else []
+                if system_problem:
+                    notes.append(f"{self.system.path}: {self.system.load_problem}")
                 return HostKeyVerdict("unknown", key_type, fingerprint, str(self.path),
-                                      note=note)
-            self._append(name, key)
-            self._plain.setdefault(name, {})[key_type] = blob
+                                      note="; ".join(notes))
+            self._append(name, key)  # lowercase, as OpenSSH writes it
+            self._plain.setdefault(name, {}).setdefault(key_type, []).append(blob)
             return HostKeyVerdict("added", key_type, fingerprint, str(self.path),
                                   note="added to known_hosts (--accept-new-host-keys)")
 
@@ -445,7 +585,8 @@ def require_trusted_key(info: Handshake) -> None:
             {**info.to_json(), "fingerprint": verdict.fingerprint})
     raise TransportError(
         "host_key_unknown", f"the {verdict.key_type} host key of {where} is not in "
-        f"{verdict.known_hosts}: {verdict.fingerprint}; nothing was sent",
+        f"{verdict.known_hosts}: {verdict.fingerprint}; nothing was sent"
+        + (f" ({verdict.note})" if verdict.note else ""),
         {**info.to_json(), "fingerprint": verdict.fingerprint})
 
 

@@ -238,3 +238,71 @@ def test_only_matching_nothing_warns(tmp_path: Path) -> None:
 def test_nan_timeout_is_refused(tmp_path: Path) -> None:
     out = accessready("run", str(admin_only_profile(tmp_path)), "--timeout", "nan")
     assert out.returncode == 3 and "finite" in out.stderr
+
+
+def one_module_plugin(tmp_path: Path, module: str, source: str) -> Path:
+    """A folder for PYTHONPATH holding a one-module plugin registered by its metadata."""
+    site = tmp_path / "site"
+    meta = site / f"{module}-1.0.dist-info"
+    meta.mkdir(parents=True)
+    (meta / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
+    (meta / "entry_points.txt").write_text(f"[accessready.checks]\nx = {module}:CHECKS\n")
+    (site / f"{module}.py").write_text(source)
+    return site
+
+
+def test_a_plugin_never_sees_the_password_variable_even_at_import(tmp_path: Path) -> None:
+    """The password variable is withheld before plugins are imported: a child process a
+    plugin starts as it is imported, or in a run that never needs the password, gets
+    nothing, and evidence copied from the environment says so."""
+    site = one_module_plugin(tmp_path, "ar_snoop_plugin", (
+        "import os, subprocess\n"
+        "from accessready.agent.checkapi import Check\n"
+        "from accessready.agent.model import Requirement, Status, t\n\n"
+        "def _child():\n"
+        "    return subprocess.run(['sh', '-c', 'echo $AR_SNOOP_PW'], capture_output=True,\n"
+        "                          text=True, timeout=10).stdout.strip()\n\n"
+        "AT_IMPORT = _child()\n\n"
+        "class SnoopCheck(Check):\n"
+        "    id = 'snoop.env'\n"
+        "    requirement = Requirement.SERVERS\n"
+        "    title = t('Snoop', 'Snoka')\n"
+        "    remediation = {'default': t('', '')}\n\n"
+        "    def run(self, ctx, target):\n"
+        "        return self.result(target, Status.PASS, t('s', 's'), {\n"
+        "            'at_import': bool(AT_IMPORT), 'in_run': bool(_child()),\n"
+        "            'environ': 'AR_SNOOP_PW' in os.environ})\n\n"
+        "CHECKS = [SnoopCheck]\n"))
+    profile = account_profile(tmp_path / "p.toml", "Kund AB", "")
+    text = profile.read_text().replace('"AR_CANARY"', '"AR_SNOOP_PW"')
+    assert "AR_SNOOP_PW" in text
+    profile.write_text(text)
+    out = accessready("run", str(profile), "--only", "snoop.env", "--json", "-",
+                      env={"PYTHONPATH": str(site), "AR_SNOOP_PW": "Snoop-Canary-77"})
+    assert "Snoop-Canary-77" not in out.stdout + out.stderr
+    [result] = [r for r in json.loads(out.stdout)["results"] if r["check"] == "snoop.env"]
+    assert result["details"] == {"at_import": False, "in_run": False, "environ": False}
+
+
+def test_checks_neutralises_escapes_in_a_plugin_title(tmp_path: Path) -> None:
+    """``accessready checks`` prints plugin titles: an OSC sequence (it retitles the
+    terminal; others move the cursor or rewrite lines) must not reach the terminal."""
+    site = one_module_plugin(tmp_path, "ar_escape_plugin",
+        "from accessready.agent.checkapi import Check\n"
+        "from accessready.agent.model import Requirement, t\n\n"
+        "class EscapeCheck(Check):\n"
+        "    id = 'escape.title'\n"
+        "    requirement = Requirement.SERVERS\n"
+        "    title = t('T\\x1b]0;X\\x07itle', 'T\\x1b]0;X\\x07itel')\n"
+        "    remediation = {'default': t('', '')}\n\n"
+        "CHECKS = [EscapeCheck]\n")
+    for lang, title in (("en", "Title"), ("sv", "Titel")):
+        out = accessready("checks", "--lang", lang, env={"PYTHONPATH": str(site)})
+        assert out.returncode == 0, out.stderr
+        line = next(x for x in out.stdout.splitlines() if x.startswith("escape.title"))
+        assert "\x1b" not in out.stdout and "\x07" not in out.stdout
+        assert f"T\ufffd]0;X\ufffd{title[1:]}" in line
+    listed = accessready("checks", "--format", "json", env={"PYTHONPATH": str(site)})
+    assert "\x1b" not in listed.stdout and "\x07" not in listed.stdout
+    entry = next(c for c in json.loads(listed.stdout) if c["id"] == "escape.title")
+    assert "\x1b" in entry["title"]["en"]  # JSON carries it escaped, as data

@@ -159,3 +159,163 @@ def test_an_oversized_file_is_not_read_and_nothing_is_added(ed25519_sim, tmp_pat
     info = probe(ed25519_sim.host, ed25519_sim.port, known, 5)
     assert info.host_key.status == "unknown" and "larger than" in info.host_key.note
     assert path.stat().st_size == 50 * len(path.read_text().splitlines()[0] + "\n")
+
+
+# -- names as OpenSSH matches them (a miss made the host "unknown": accept-new then added
+#    whatever key a man in the middle presented and the password was sent) -------------
+
+@pytest.fixture(autouse=True)
+def no_system_known_hosts(tmp_path, monkeypatch):
+    """Keep this machine's /etc/ssh/ssh_known_hosts out of the tests that do not set one."""
+    from accessready.agent.transports import ssh
+
+    monkeypatch.setattr(ssh, "_default_system_known_hosts",
+                        lambda: tmp_path / "no-system-known-hosts", raising=False)
+
+
+def ed25519() -> paramiko.PKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption())
+    import io
+    return paramiko.Ed25519Key.from_private_key(io.StringIO(pem.decode()))
+
+
+def line(names: str, key: paramiko.PKey, marker: str = "") -> str:
+    return f"{marker} {names} {key.get_name()} {key.get_base64()}\n".lstrip()
+
+
+def assert_refused(path, host: str, port: int = 22, status: str = "mismatch",
+                   system_path=None) -> None:
+    """An attacker's key for ``host``: refused with accept-new, the file unchanged."""
+    before = path.read_text()
+    kwargs = {} if system_path is None else {"system_path": system_path}
+    verdict = KnownHosts(path, accept_new=True, **kwargs).check(host, port, ed25519())
+    assert verdict.status == status, verdict
+    assert path.read_text() == before
+
+
+def test_upper_case_name_matches_a_plain_line(tmp_path):
+    real = ed25519()
+    path = tmp_path / "known_hosts"
+    path.write_text(line("web01.exempel.local", real))
+    assert_refused(path, "WEB01.Exempel.LOCAL")
+    assert KnownHosts(path).check("Web01.exempel.local", 22, real).status == "known"
+
+
+def test_an_added_name_is_written_as_openssh_writes_it(tmp_path):
+    path = tmp_path / "known_hosts"
+    key = ed25519()
+    assert KnownHosts(path, accept_new=True).check("New.Exempel.Local.", 22, key).status == \
+        "added"
+    assert path.read_text() == line("new.exempel.local", key)
+
+
+def test_upper_case_name_matches_a_hashed_line(tmp_path):
+    real = ed25519()
+    salt = os.urandom(20)
+    digest = hmac.new(salt, b"web01.exempel.local", hashlib.sha1).digest()
+    hashed = f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+    path = tmp_path / "known_hosts"
+    path.write_text(line(hashed, real))
+    assert_refused(path, "WEB01.EXEMPEL.LOCAL")
+    assert KnownHosts(path).check("WEB01.exempel.local", 22, real).status == "known"
+
+
+def test_wildcard_line_knows_the_host(tmp_path):
+    real = ed25519()
+    path = tmp_path / "known_hosts"
+    path.write_text(line("*.Exempel.local", real))
+    assert_refused(path, "web01.exempel.local")
+    assert KnownHosts(path).check("web01.exempel.local", 22, real).status == "known"
+    # another key type for a host a pattern covers: not a new host either
+    ecdsa = paramiko.ECDSAKey.generate(bits=256)
+    verdict = KnownHosts(path, accept_new=True).check("web01.exempel.local", 22, ecdsa)
+    assert verdict.status == "unknown" and verdict.other_types_known == ("ssh-ed25519",)
+    assert path.read_text() == line("*.Exempel.local", real)
+
+
+def test_question_mark_matches_one_character(tmp_path):
+    path = tmp_path / "known_hosts"
+    path.write_text(line("web0?.exempel.local", ed25519()))
+    assert_refused(path, "web07.exempel.local")
+    # "?" is exactly one character: web107 is not covered, so it is a new host
+    assert KnownHosts(path, accept_new=True).check(
+        "web107.exempel.local", 22, ed25519()).status == "added"
+
+
+def test_negated_pattern_excludes_the_host(tmp_path):
+    path = tmp_path / "known_hosts"
+    path.write_text(line("*.exempel.local,!gw.exempel.local", ed25519()))
+    assert_refused(path, "web01.exempel.local")
+    # OpenSSH: a negated match excludes, whatever else matched
+    assert KnownHosts(path, accept_new=True).check(
+        "gw.exempel.local", 22, ed25519()).status == "added"
+
+
+def test_cert_authority_covered_host_is_never_added(tmp_path):
+    ca = ed25519()
+    path = tmp_path / "known_hosts"
+    path.write_text(line("*.exempel.local", ca, "@cert-authority"))
+    assert_refused(path, "web01.exempel.local", status="unknown")
+    verdict = KnownHosts(path, accept_new=True).check("WEB01.exempel.local", 22, ed25519())
+    assert "@cert-authority" in verdict.note and "not added" in verdict.note
+    # a host no line covers is still new
+    assert KnownHosts(path, accept_new=True).check(
+        "other.example", 22, ed25519()).status == "added"
+
+
+def test_hashed_cert_authority_name_is_never_added(tmp_path):
+    salt = os.urandom(20)
+    digest = hmac.new(salt, b"web01.exempel.local", hashlib.sha1).digest()
+    hashed = f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+    path = tmp_path / "known_hosts"
+    path.write_text(line(hashed, ed25519(), "@cert-authority"))
+    assert_refused(path, "Web01.exempel.local", status="unknown")
+
+
+def test_port_22_in_brackets_is_the_plain_name(tmp_path):
+    real = ed25519()
+    path = tmp_path / "known_hosts"
+    path.write_text(line("[web01.exempel.local]:22", real))
+    assert_refused(path, "web01.exempel.local")
+    assert KnownHosts(path).check("web01.exempel.local", 22, real).status == "known"
+
+
+def test_trailing_dot_is_the_same_host(tmp_path):
+    path = tmp_path / "known_hosts"
+    path.write_text(line("web01.exempel.local.", ed25519()))
+    assert_refused(path, "web01.exempel.local")
+    path.write_text(line("web02.exempel.local", ed25519()))
+    assert_refused(path, "web02.exempel.local.")
+
+
+def test_system_known_hosts_is_read_and_refuses_auto_add(tmp_path):
+    real = ed25519()
+    system = tmp_path / "ssh_known_hosts"
+    system.write_text(line("web01.exempel.local", real))
+    path = tmp_path / "known_hosts"
+    path.write_text("")
+    assert_refused(path, "web01.exempel.local", system_path=system)
+    assert KnownHosts(path, system_path=system).check(
+        "web01.exempel.local", 22, real).status == "known"
+    # the system file's cert-authority lines count too
+    system.write_text(line("*.exempel.local", ed25519(), "@cert-authority"))
+    assert_refused(path, "web01.exempel.local", status="unknown", system_path=system)
+
+
+def test_wildcard_line_refuses_an_attacker_before_the_password(ed25519_sim, tmp_path):
+    """End to end: a pattern covering the simulator's address, the simulator's key is not
+    the known one — no authentication attempt, nothing appended."""
+    path = tmp_path / "known_hosts"
+    path.write_text(line(f"[127.0.0.*]:{ed25519_sim.port}", ed25519()))
+    before = path.read_text()
+    start = len(ed25519_sim.log)
+    with pytest.raises(TransportError) as info:
+        login(ed25519_sim.host, ed25519_sim.port, KnownHosts(path, accept_new=True),
+              creds(), 5)
+    assert info.value.kind == "host_key_mismatch"
+    assert ed25519_sim.log[start:] == [] and path.read_text() == before

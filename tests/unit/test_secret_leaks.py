@@ -159,3 +159,98 @@ def test_a_short_password_does_not_strip_ordinary_variables():
     Secret("bin")  # three characters: masked in text, but PATH must still reach programs
     env = child_environment({"PATH": "/usr/bin:/bin", "COPY": "bin"})
     assert env == {"PATH": "/usr/bin:/bin"}
+
+
+
+class _Snoop(Check):
+    """A plugin-like check that does not need the password, yet looks for it: in a child
+    process it starts itself (not through run_command), in os.environ, and by resolving
+    the profile's reference itself."""
+
+    id = "test.snoop"
+    requirement = Requirement.SERVERS
+    title = t("Snoop", "Snoka")
+    remediation = {"default": t("", "")}
+
+    def run(self, ctx, target):
+        import os
+        import subprocess
+
+        from accessready.agent.profile_types import SecretRef
+        from accessready.agent.secrets import SecretUnavailable, resolve_secret
+
+        child = subprocess.run(["sh", "-c", f"echo ${ENV}"], capture_output=True,
+                               text=True, timeout=10, check=False)
+        try:
+            resolvable = bool(resolve_secret(SecretRef("env", ENV)).reveal())
+        except SecretUnavailable:
+            resolvable = False
+        return self.result(target, Status.PASS, t("snoop", "snoka"),
+                           {"child": child.stdout, "pw": os.environ.get(ENV, ""),
+                            "resolvable": resolvable})
+
+
+def test_a_run_that_never_needs_the_password_leaks_it_nowhere(monkeypatch):
+    """The variable is withheld for every run: a plugin's own child process does not get
+    it, os.environ does not hold it, and evidence that copies it is masked in the result
+    JSON; a check that needs the password still gets it."""
+    import os
+
+    from accessready.reports.json_report import render
+
+    monkeypatch.setenv(ENV, PASSWORD)
+    run = run_checks(parse_profile(PROFILE, "p.toml"), RunOptions(timeout=15),
+                     checks=[_Snoop()], services={}, interactive=False)
+    [result] = run.results
+    assert result.status is Status.PASS, result.summary.en
+    assert PASSWORD not in result.details["child"] and result.details["pw"] == ""
+    assert result.details["resolvable"] is True
+    assert PASSWORD not in render(run).decode("utf-8")
+    assert os.environ[ENV] == PASSWORD  # back once no run is under way (demo, tests)
+
+
+def test_copied_evidence_is_masked_even_unresolved(monkeypatch):
+    """A plugin that copied the value before the run (at import) still cannot write it
+    into the result: the value is registered with the redactor at the run's start."""
+    from accessready.reports.json_report import render
+
+    class _Copied(Check):
+        id = "test.copied"
+        requirement = Requirement.SERVERS
+        title = t("Copied", "Kopierat")
+        remediation = {"default": t("", "")}
+
+        def run(self, ctx, target):
+            return self.result(target, Status.PASS, t("c", "c"), {"pw": PASSWORD})
+
+    monkeypatch.setenv(ENV, PASSWORD)
+    run = run_checks(parse_profile(PROFILE, "p.toml"), RunOptions(timeout=15),
+                     checks=[_Copied()], services={}, interactive=False)
+    assert run.results[0].details["pw"] == "***"
+    assert PASSWORD not in render(run).decode("utf-8")
+
+
+def test_a_self_check_drops_the_password_variable(monkeypatch):
+    monkeypatch.setenv(ENV, PASSWORD)
+    run = run_checks(parse_profile(PROFILE, "p.toml"), RunOptions(timeout=5),
+                     checks=[_Snoop()], services={}, interactive=False, self_check=True)
+    [result] = run.results
+    assert result.status is Status.PASS, result.summary.en
+    assert result.details["pw"] == "" and PASSWORD not in result.details["child"]
+    assert result.details["resolvable"] is False  # dropped, not kept for any check
+
+
+def test_the_variable_stays_withheld_while_another_run_is_under_way(monkeypatch):
+    """An audit runs profiles concurrently in one process: one run ending must not put
+    the variable back while another still runs plugin code."""
+    import os
+
+    from accessready.agent.secrets import env_withheld
+
+    monkeypatch.setenv(ENV, PASSWORD)
+    with env_withheld(ENV):  # the other run
+        run = run_checks(parse_profile(PROFILE, "p.toml"), RunOptions(timeout=15),
+                         checks=[_Snoop()], services={}, interactive=False)
+        assert run.results[0].details["resolvable"] is True
+        assert ENV not in os.environ
+    assert os.environ[ENV] == PASSWORD
