@@ -278,7 +278,8 @@ def _entry_json(entry: AuditEntry, label: str) -> dict[str, Any]:
         "trend": [{"finished_at": when, "verdict": v.value} for when, v in entry.trend],
         "findings": [{"check": r.check_id, "requirement": r.requirement.value,
                       "target": r.target, "status": r.status.value,
-                      "summary": r.summary.to_json(), "owner": owner_of(r, run.catalogue),
+                      "summary": r.summary.to_json(),
+                      "owner": owner_of(r, run.catalogue, run.vantage_kind),
                       **({"due": r.due} if r.due else {})}
                      for r in (findings(run) if run is not None else [])],
         "report": entry.report_href,

@@ -141,7 +141,8 @@ def render_text(run: Run) -> str:
         duration.add(labels, max(0.0, result.duration_s))
 
     requirement = _Family("accessready_requirement_status",
-                          f"Worst status of a requirement's checks: {ENCODING}.")
+                          f"A requirement's status (3 where its rule could not decide): "
+                          f"{ENCODING}.")
     blocking = _Family("accessready_requirement_blocking",
                        "1 when this requirement makes the customer not ready.")
     for outcome in run.requirements:

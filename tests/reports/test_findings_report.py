@@ -103,7 +103,17 @@ def test_severity_rule() -> None:
     agreement = _finding("admin.agreement", R.ADMIN, "x", S.FAIL, "customer")
     assert severity(agreement, set(), day) == "critical"  # a condition of support
     login_error = _finding("account.login", R.ACCOUNT, "adfs01", S.ERROR, "engineer")
-    assert severity(login_error, set(), day) == "high"  # leaves the verdict unknown
+    assert severity(login_error, set(), day, {R.ACCOUNT}) == "high"  # verdict unknown
+    status_error = _finding("account.status", R.ACCOUNT, "adfs01", S.ERROR, "engineer")
+    assert severity(status_error, set(), day, {R.ACCOUNT}) == "medium"  # does not gate
+    # an error where the gating rule decided anyway (another method made access usable)
+    split = _finding("checkpoint.split_tunnel", R.ACCESS, "gw", S.ERROR, "engineer")
+    assert severity(split, set(), day) == "medium"
+    assert severity(split, set(), day, {R.ACCESS}) == "high"
+    dpa_error = _finding("admin.dpa", R.ADMIN, "x", S.ERROR, "engineer")
+    assert severity(dpa_error, set(), day, {R.ADMIN}) == "high"
+    assert severity(_finding("admin.contacts", R.ADMIN, "x", S.ERROR, "engineer"), set(),
+                    day, {R.ADMIN}) == "medium"
     assert severity(_finding("adfs.probe", R.ADFS, "x", S.ERROR, "engineer"), set(),
                     day) == "medium"
     assert severity(_finding("workstation.os", R.WORKSTATION, "pc", S.WARN, "engineer"),
@@ -216,3 +226,24 @@ def test_broken_finding_fields_are_one_line_errors(field: str, value: object,
     with pytest.raises(ResultFileError) as caught:
         load(json.dumps(data).encode(), "r.json")
     assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("lang,words", [
+    ("en", ("What the engineer must do", "(To do: customer 6)")),
+    ("sv", ("Det här behöver teknikern göra", "(Att göra: kunden 6)")),
+])
+def test_a_self_check_has_no_engineer_to_act(lang: str, words: tuple[str, str]) -> None:
+    """Seen from inside the customer's network, "this machine, its network, run again"
+    are the customer's: teamviewer.network's firewall fix is listed for the customer in
+    the HTML report, the terminal and the JSON result."""
+    run = full_run(lang, vantage="customer", self_check=True)
+    html = render_html(run, lang)
+    sections = _sections(html)
+    assert set(sections) == {"customer"} and words[0] not in html
+    assert "router1.teamviewer.com" in sections["customer"]
+    assert words[1] in render_table(run, lang)
+    data = json.loads(render(run))
+    owners = {r["owner"] for r in data["results"] if "owner" in r}
+    assert owners == {"customer"}
+    # the same results from the engineer's side still give the engineer theirs
+    assert {f.owner for f in findings(full_run(lang))} == {"customer", "engineer"}
