@@ -168,6 +168,12 @@ def findings(run: Run) -> list[Finding]:
     return out
 
 
+def overruled(found: Iterable[Finding]) -> frozenset[int]:
+    """The result indexes among ``found`` (a run's :func:`findings`) whose waiver holds by
+    its date yet lifts nothing: the failure still blocks support."""
+    return frozenset(f.index for f in found if waived(f.result) and not f.waived)
+
+
 def urgency(severity_name: str, due: str | None, index: int) -> tuple[int, str, int]:
     """Sort key: severity, then the earliest due date (none last), then report order."""
     return (SEVERITIES.index(severity_name), due or "9999-12-31", index)

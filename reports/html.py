@@ -29,7 +29,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.findings import Finding, findings, run_day, urgency
+from accessready.agent.findings import Finding, findings, overruled, run_day, urgency
 from accessready.agent.model import (
     OWNERS,
     SEVERITIES,
@@ -192,7 +192,7 @@ def _counts(statuses: Iterable[str], tr: Translator, keep_zero: bool) -> list[tu
             if keep_zero or counter.get(s)]
 
 
-def _result_view(result: Result, tr: Translator) -> ResultView:
+def _result_view(result: Result, tr: Translator, blocks: bool = False) -> ResultView:
     evidence, truncated = evidence_json(result.details)
     remediation = ""
     if result.status is not Status.PASS and result.remediation is not None:
@@ -209,17 +209,19 @@ def _result_view(result: Result, tr: Translator) -> ResultView:
         vantage=(tr("checks.seen_from", vantage=", ".join(
             vantage_words(v.strip(), tr) for v in result.vantage.split(",")))
             if result.vantage else ""),
-        waiver=waiver_words(result, tr),
+        waiver=waiver_words(result, tr, blocks),
     )
 
 
-def waiver_words(result: Result, tr: Translator) -> str:
-    """What a result's waiver says, for people; "" without one."""
+def waiver_words(result: Result, tr: Translator, blocks: bool = False) -> str:
+    """What a result's waiver says, for people; "" without one. ``blocks``: the failure
+    still blocks support (:func:`~accessready.agent.findings.overruled`)."""
     if not result.waiver or result.status not in (Status.WARN, Status.FAIL):
         return ""
     reason = clean(str(result.waiver.get("reason", "")), LINE)
     until = clean(str(result.waiver.get("until", "")), SHORT)
-    key = "actions.waiver_expired" if result.waiver.get("expired") else "actions.waived_until"
+    key = "actions.waiver_expired" if result.waiver.get("expired") else \
+        "actions.waiver_blocks" if blocks else "actions.waived_until"
     return tr(key, until=until, reason=reason)
 
 
@@ -276,10 +278,11 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
     statuses: dict[str, list[str]] = {key: [] for key in sections}
     actions: dict[tuple[str, str, str, bool], tuple[ActionView, int, str]] = {}
     found = {f.index: f for f in findings(run)}
+    blocked = overruled(found.values())
     day = run_day(run)
     for index, result in enumerate(run.results):
         req = result.requirement.value
-        view = _result_view(result, tr)
+        view = _result_view(result, tr, index in blocked)
         statuses[req].append(view.badge.status)
         group = checks.get((req, result.check_id))
         if group is None:

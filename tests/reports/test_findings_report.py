@@ -20,7 +20,7 @@ from accessready.reports.html import build_context, render_html
 from accessready.reports.json_report import load, render
 from accessready.reports.terminal import render_table
 
-from .sample import full_run
+from .sample import full_results, full_run, outcomes
 from .test_html import outline
 
 R, S = Requirement, Status
@@ -154,11 +154,38 @@ def test_junit_counts_a_waived_failure_as_skipped_with_its_reason() -> None:
     results = (_finding("anyconnect.gateway", R.ACCESS, "gw", S.FAIL, "customer",
                         waiver=waiver),
                _finding("account.login", R.ACCOUNT, "adfs01", S.FAIL, "customer"))
-    xml = junit(full_run("en", results=results), "en").decode()
+    # another method works: access does not block, the waiver holds
+    usable = tuple(dataclasses.replace(o, blocking=False, status=S.WARN)
+                   if o.requirement is R.ACCESS else o for o in outcomes())
+    xml = junit(full_run("en", results=results, requirements=usable), "en").decode()
     assert 'failures="1"' in xml and 'skipped="1"' in xml
     assert "Waived until 2027-01-31: Replaced in January — anyconnect.gateway fail" in xml
+    # the only method: the failure blocks support, and no waiver lifts that
+    xml = junit(full_run("en", results=results), "en").decode()
+    assert 'failures="2"' in xml and 'skipped="0"' in xml
+    assert ("Waived until 2027-01-31 (Replaced in January), but a waiver cannot lift this: "
+            "it still blocks support. — anyconnect.gateway fail") in xml
 
 
+@pytest.mark.parametrize("lang,html_words,terminal_words", [
+    ("en", "Waived until 2027-01-31 (Replaced in January), but a waiver cannot lift this: "
+           "it still blocks support.",
+     "WAIVED until 2027-01-31 (Replaced in January), BUT IT STILL BLOCKS SUPPORT"),
+    ("sv", "Undantaget till och med 2027-01-31 (Replaced in January), men ett undantag kan "
+           "inte häva detta: det blockerar ändå supporten.",
+     "UNDANTAGET till och med 2027-01-31 (Replaced in January), MEN BLOCKERAR ÄNDÅ SUPPORTEN"),
+])
+def test_a_waived_failure_that_blocks_is_listed_to_be_done(lang: str, html_words: str,
+                                                           terminal_words: str) -> None:
+    """Access blocks on the waived gateway failure: the customer must still act on it."""
+    waiver = {"reason": "Replaced in January", "until": "2027-01-31", "expired": False}
+    results = tuple(dataclasses.replace(r, waiver=waiver)
+                    if r.check_id == "anyconnect.gateway" else r for r in full_results())
+    run = full_run(lang, results=results)
+    sections = _sections(render_html(run, lang))
+    assert "waived" not in sections and html_words in sections["customer"]
+    assert "vpn.exempel.se:443" in sections["customer"]
+    assert terminal_words in render_table(run, lang)
 def test_json_result_carries_owner_severity_due_and_waiver() -> None:
     waiver = {"reason": "PPTP on purpose", "until": "2027-01-31", "expired": False}
     run = full_run("en", results=(*full_run().results, _finding(
