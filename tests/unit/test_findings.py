@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from accessready.agent.checkapi import GENERIC_OWNERS, Check, Target
-from accessready.agent.findings import apply_waivers, counted, findings, waived
-from accessready.agent.model import OWNERS, Requirement, Status, Verdict, t
+from accessready.agent.findings import apply_waivers, counted, findings, owner_of, waived
+from accessready.agent.model import OWNERS, Requirement, Status, Vantage, Verdict, t
 from accessready.agent.profile import ProfileError, check_waivers, expired_waivers, parse_profile
 from accessready.agent.registry import load_registry
 from accessready.agent.runner import ContextFactory, Job, run_job
@@ -164,3 +164,18 @@ def test_expired_waivers_and_unknown_checks_are_one_line_errors() -> None:
         check_waivers(typo, {c.id for c in load_registry().checks})
     assert str(caught.value) == (f"p.toml:{check}: waivers[0].check: no check is named "
                                  "'anyconect.gateway' — did you mean 'anyconnect.gateway'?")
+
+
+def test_seen_from_the_customers_side_the_engineers_part_is_the_customers() -> None:
+    """A self-check has no engineer: "this machine, its network, run again" are the
+    customer's; in a merge, so for a result seen only from the customer's side."""
+    mine = dataclasses.replace(result("anyconnect.gateway", "gw", "error"), owner="engineer")
+    assert owner_of(mine) == "engineer"
+    assert owner_of(mine, vantage=Vantage.ENGINEER) == "engineer"
+    assert owner_of(mine, vantage=Vantage.CUSTOMER) == "customer"
+    assert owner_of(dataclasses.replace(mine, vantage="customer")) == "customer"
+    assert owner_of(dataclasses.replace(mine, vantage="customer, engineer")) == "engineer"
+    supplier = dataclasses.replace(mine, owner="supplier")
+    assert owner_of(supplier, vantage=Vantage.CUSTOMER) == "supplier"
+    [finding] = findings(make_run([mine], vantage="customer", self_check=True))
+    assert finding.owner == "customer"
