@@ -11,15 +11,18 @@ a password's or the agreement's expiry). How urgent it is follows from one rule,
   privileges, which only report —, an AD FS/WAP server nobody can reach), or the support
   agreement or the data-processing agreement (the seed makes them conditions of support
   at all);
-* **high** — any other ``fail``; an ``error`` where a gating rule (access, the support
-  account, remote access, agreement, DPA) could not decide, which leaves the verdict
-  unknown; and any finding due within :data:`DUE_SOON_DAYS` days of the run, or overdue;
+* **high** — any other ``fail``; an ``error`` in a gating rule (access, the support
+  account's login, remote access, agreement, DPA) that could not decide, which leaves the
+  verdict unknown (an error where the rule decided anyway is medium); and any finding due
+  within :data:`DUE_SOON_DAYS` days of the run, or overdue;
 * **medium** — the other warnings and errors;
 * **low** — warnings about the engineer's own workstation, which never gate.
 
 A profile's ``[[waivers]]`` accept a finding until a date (:func:`apply_waivers`): the
-result keeps its status and carries the waiver; while it holds, the verdict counts the
-result as passed (:func:`counted`), and from the day after ``until`` it counts again.
+result keeps its status and carries the waiver; while it holds, the finding does not make
+the run "with warnings" (:func:`counted`), and from the day after ``until`` it counts
+again. A waiver never lifts a gating rule: a waived ``fail`` that still blocks support is
+listed with the actions, not apart.
 Only ``warn`` and ``fail`` can be waived: an ``error`` says the check could not decide,
 which is no risk anyone has accepted.
 
@@ -34,7 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from accessready.agent.model import OWNERS, SEVERITIES, Requirement, Result, Run, Status
+from accessready.agent.model import OWNERS, SEVERITIES, Requirement, Result, Run, Status, Vantage
 
 DUE_SOON_DAYS = 14
 """A finding due within this many days of the run (or overdue) is at least ``high``."""
@@ -54,7 +57,7 @@ class Finding:
     owner: str
     severity: str
     due: str | None
-    waived: bool  # an unexpired waiver: listed apart and not counted toward the verdict
+    waived: bool  # an unexpired waiver that lifts no gating rule: listed apart
 
 
 def waived(result: Result) -> bool:
@@ -86,12 +89,21 @@ def apply_waivers(results: Sequence[Result], waivers: Sequence[Any],
     return tuple(out)
 
 
-def owner_of(result: Result, catalogue: Mapping[str, Any] | None = None) -> str:
+def owner_of(result: Result, catalogue: Mapping[str, Any] | None = None,
+             vantage: Vantage | None = None) -> str:
     """Who acts on ``result``: its own owner; for results written before owners existed,
     the check's (from the run's catalogue), else the engineer for an error (look and run
-    again) and the customer for the rest."""
+    again) and the customer for the rest. Seen from the customer's side (a self-check:
+    the run's ``vantage``, or a merged result seen only from there) the "engineer" is the
+    customer: this machine, its network, running again are theirs."""
+    owner = _declared_owner(result, catalogue)
+    seen_by_customer = vantage is Vantage.CUSTOMER or result.vantage == Vantage.CUSTOMER.value
+    return "customer" if owner == "engineer" and seen_by_customer else owner
+
+
+def _declared_owner(result: Result, catalogue: Mapping[str, Any] | None) -> str:
     if result.owner in OWNERS:
-        return result.owner  # type: ignore[return-value]
+        return result.owner
     entry = (catalogue or {}).get(result.check_id)
     if isinstance(entry, Mapping) and entry.get("owner") in OWNERS:
         return str(entry["owner"])
@@ -116,10 +128,14 @@ def _due_soon(due: str | None, day: dt.date) -> bool:
 
 
 def severity(result: Result, blocking: frozenset[Requirement] | set[Requirement],
-             day: dt.date) -> str:
+             day: dt.date,
+             undecided: frozenset[Requirement] | set[Requirement] = frozenset()) -> str:
     """The rule of the module docstring, for one finding of a run whose blocking
-    requirements are ``blocking``."""
-    gating = result.requirement in GATING_REQUIREMENTS or result.check_id in GATING_CHECKS
+    requirements are ``blocking`` and whose gating rules that could not decide are
+    ``undecided``."""
+    gating = result.requirement in undecided and (
+        result.requirement in GATING_REQUIREMENTS or result.check_id in GATING_CHECKS) and (
+        result.requirement is not Requirement.ACCOUNT or result.check_id == "account.login")
     # Of the support account's checks only a failed login blocks (status and privileges
     # are reported, not gated).
     blocks = result.requirement in blocking and (
@@ -137,10 +153,25 @@ def severity(result: Result, blocking: frozenset[Requirement] | set[Requirement]
 def findings(run: Run) -> list[Finding]:
     """Every finding of ``run``, in result order."""
     blocking = frozenset(o.requirement for o in run.requirements if o.blocking)
+    undecided = frozenset(o.requirement for o in run.requirements if o.undecided)
     day = run_day(run)
-    return [Finding(index=i, result=r, owner=owner_of(r, run.catalogue),
-                    severity=severity(r, blocking, day), due=r.due, waived=waived(r))
-            for i, r in enumerate(run.results) if r.status in FINDING_STATUSES]
+    out = []
+    for i, r in enumerate(run.results):
+        if r.status not in FINDING_STATUSES:
+            continue
+        level = severity(r, blocking, day, undecided)
+        out.append(Finding(index=i, result=r, owner=owner_of(r, run.catalogue,
+                                                              run.vantage_kind),
+                           severity=level, due=r.due,
+                           # a waived failure that still blocks support is to be acted on
+                           waived=waived(r) and level != "critical"))
+    return out
+
+
+def overruled(found: Iterable[Finding]) -> frozenset[int]:
+    """The result indexes among ``found`` (a run's :func:`findings`) whose waiver holds by
+    its date yet lifts nothing: the failure still blocks support."""
+    return frozenset(f.index for f in found if waived(f.result) and not f.waived)
 
 
 def urgency(severity_name: str, due: str | None, index: int) -> tuple[int, str, int]:

@@ -17,6 +17,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from accessready.agent.findings import GATING_CHECKS
 from accessready.agent.profile_spec import SPEC, TEAMVIEWER_ID_PATTERN, Field
 from accessready.agent.profile_types import (
     Access,
@@ -577,6 +578,15 @@ def _waivers(index: LineIndex, data: dict[str, Any]) -> tuple[Waiver, ...]:
                  for i, w in enumerate(data.get("waivers", [])))
 
 
+def _refuse_unwaivable(profile: Profile) -> None:
+    for i, w in enumerate(profile.waivers):
+        if w.check in GATING_CHECKS:  # conditions for support, not risks to accept
+            raise ProfileError(profile.path, w.check_line, f"waivers[{i}].check",
+                               f"{w.check} cannot be waived: a support agreement and a signed "
+                               "DPA are conditions for support; they cannot be waived",
+                               "remove this waiver and put the agreement or DPA in place")
+
+
 def expired_waivers(profile: Profile, today: dt.date | None = None) -> list[ProfileError]:
     """One error per waiver whose ``until`` lies before ``today`` (default: today here)."""
     day = today or dt.date.today()
@@ -632,6 +642,7 @@ def parse_profile(text: str, path: str = "profile.toml", *,
     data = validator.table("", raw, SPEC)
     _cross_check(validator, data)
     profile = dataclasses.replace(_build(path, data), waivers=_waivers(index, data))
+    _refuse_unwaivable(profile)
     expired = expired_waivers(profile)
     if expired and not allow_expired_waivers:
         raise expired[0]

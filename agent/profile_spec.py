@@ -156,10 +156,11 @@ SPEC: dict[str, Field] = {
         **_tls_fields(),
     }),
     "waivers": Field("list", "findings the customer accepts for a while (e.g. PPTP kept on "
-                     "purpose): shown as waived, not counted toward the verdict until 'until'",
+                     "purpose): shown as waived; until 'until' it does not make the run 'with "
+                     "warnings' (a blocking failure still blocks)",
                      items=Field("table", table={
-                         "check": Field("str", "the check's id, e.g. winvpn.pptp",
-                                        required=True),
+                         "check": Field("str", "the check's id, e.g. winvpn.pptp (never "
+                                        "admin.agreement or admin.dpa)", required=True),
                          "target": Field("str", "only this target (a server's name, a "
                                          "gateway); default: every target of the check"),
                          "reason": Field("str", "why the customer accepts it", required=True),

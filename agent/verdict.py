@@ -8,7 +8,8 @@ the maintenance contact only warn, as does every other requirement. A requiremen
 whose checks ran neither blocks nor passes. Where a gating rule meets only errors (the
 check could not decide) and no failure, the verdict is *unknown* — as monitoring systems
 read it: "could not check", not "down" — and the outcome names the one action that would
-decide it (the remedy of the first check that could not).
+decide it (the remedy of the first check that could not). A waiver never lifts a gating
+rule: it only keeps an accepted finding from making the run "with warnings".
 """
 
 from __future__ import annotations
@@ -41,12 +42,17 @@ BLOCKS, UNDECIDED, HOLDS = "blocks", "undecided", "holds"
 Rule = tuple[str, Text, list[Result]]
 
 
+_PARTLY = ("no_password", "vantage")
+"""Skip reasons by design of the run (a self-check never uses the password; a check that
+does not apply from this vantage): the method was only partly checked, not unchecked."""
+
+
 def _access(results: list[Result], profile: Profile) -> Rule:
     by_method: dict[str, list[Result]] = defaultdict(list)
     for r in results:
         if r.method:
             by_method[r.method].append(r)
-    evaluated, passing, failing, erring = [], [], [], []
+    evaluated, passing, partly, failing, erring = [], [], [], [], []
     unsure: list[Result] = []
     for method in profile.access.methods:
         ran = [r for r in by_method.get(method, []) if r.status is not Status.SKIP]
@@ -55,7 +61,13 @@ def _access(results: list[Result], profile: Profile) -> Rule:
         evaluated.append(method)
         bad = [r for r in ran if r.status not in _OK]
         label = f"{method} ({', '.join(sorted({r.check_id for r in bad}))})"
-        if not bad:
+        left_out = sorted({r.check_id for r in by_method[method] if r.status is Status.SKIP
+                           and r.details.get("reason") in _PARTLY} - {r.check_id for r in ran})
+        if not bad and left_out:
+            # passed only what could be checked from here: say which checks stand behind it
+            partly.append((method, ", ".join(sorted({r.check_id for r in ran})),
+                           ", ".join(left_out)))
+        elif not bad:
             passing.append(method)
         elif any(r.status is Status.FAIL for r in bad):
             failing.append(label)
@@ -65,15 +77,26 @@ def _access(results: list[Result], profile: Profile) -> Rule:
     if not evaluated:
         return HOLDS, t("No access method was checked.",
                         "Ingen åtkomstmetod kontrollerades."), []
-    if passing:
-        names = ", ".join(passing)
-        return HOLDS, t(f"Usable access method: {names}.",
-                        f"Användbar åtkomstmetod: {names}."), []
+    if passing or partly:
+        en, sv = [], []
+        if passing:
+            names = ", ".join(passing)
+            en.append(f"Usable access method: {names}.")
+            sv.append(f"Användbar åtkomstmetod: {names}.")
+        for method, checked, left in partly:
+            en.append(f"Partly checked from here: {method} passed {checked}; not checked: "
+                      f"{left}.")
+            sv.append(f"Delvis kontrollerad härifrån: {method} godkändes i {checked}; ej "
+                      f"kontrollerat: {left}.")
+        return HOLDS, t(" ".join(en), " ".join(sv)), []
     if erring:
-        names = "; ".join(erring + failing)
-        return UNDECIDED, t(f"No offered access method passed, and some could not be checked:"
-                            f" {names}.", f"Ingen erbjuden åtkomstmetod godkändes, och några "
-                            f"kunde inte kontrolleras: {names}."), unsure
+        names = "; ".join(erring)
+        en = f"No offered access method passed; could not be checked: {names}"
+        sv = f"Ingen erbjuden åtkomstmetod godkändes; kunde inte kontrolleras: {names}"
+        if failing:
+            en += f"; failed: {'; '.join(failing)}"
+            sv += f"; misslyckades: {'; '.join(failing)}"
+        return UNDECIDED, t(f"{en}.", f"{sv}."), unsure
     names = "; ".join(failing)
     return BLOCKS, t(f"No offered access method works: {names}.",
                      f"Ingen erbjuden åtkomstmetod fungerar: {names}."), []
@@ -165,17 +188,23 @@ _GATING = {Requirement.ADMIN: lambda results, _profile: _admin(results),
 
 def decide(results: Sequence[Result], profile: Profile,
            interrupted: bool = False) -> tuple[Verdict, tuple[RequirementOutcome, ...]]:
-    """The verdict and one outcome per requirement, from ``results`` (a finding an
-    unexpired waiver accepts counts as passed: :func:`~accessready.agent.findings.counted`)."""
-    results = counted(results)
+    """The verdict and one outcome per requirement, from ``results``.
+
+    A gating rule reads the results as they are: a waiver never lifts a condition of
+    support. A finding an unexpired waiver accepts (:func:`~accessready.agent.findings.
+    counted`) only no longer makes the run "with warnings".
+    """
+    accepted = counted(results)
     grouped: dict[Requirement, list[Result]] = defaultdict(list)
-    for r in results:
+    as_counted: dict[Requirement, list[Result]] = defaultdict(list)
+    for r, c in zip(results, accepted, strict=True):
         grouped[r.requirement].append(r)
+        as_counted[r.requirement].append(c)
     outcomes = []
     undecided = False
     for req in Requirement:
         mine = grouped.get(req, [])
-        status = worst([r.status for r in mine]) if mine else Status.SKIP
+        status = worst([r.status for r in as_counted[req]]) if mine else Status.SKIP
         answer, reason, unsure = HOLDS, _plain(status), []
         if status is not Status.SKIP:
             if req is Requirement.ACCESS:
@@ -186,18 +215,21 @@ def decide(results: Sequence[Result], profile: Profile,
             elif req in _GATING:
                 answer, why, unsure = _GATING[req](mine, profile)
                 reason = why if answer != HOLDS else reason
-        if answer == UNDECIDED:
+        if answer == BLOCKS:
+            status = Status.FAIL  # even where a waiver accepted the failure
+        elif answer == UNDECIDED:
             undecided = True
+            status = Status.ERROR  # could not decide, whatever else failed
         outcomes.append(RequirementOutcome(
             req, status, answer == BLOCKS, reason, undecided=answer == UNDECIDED,
             decides=_decides(unsure) if answer == UNDECIDED else None))
-    if interrupted or all(r.status is Status.SKIP for r in results):
+    if interrupted or all(r.status is Status.SKIP for r in accepted):
         verdict = Verdict.UNKNOWN
     elif any(o.blocking for o in outcomes):
         verdict = Verdict.NOT_READY
     elif undecided:
         verdict = Verdict.UNKNOWN
-    elif any(r.status in (Status.WARN, Status.FAIL, Status.ERROR) for r in results):
+    elif any(r.status in (Status.WARN, Status.FAIL, Status.ERROR) for r in accepted):
         verdict = Verdict.READY_WITH_WARNINGS
     else:
         verdict = Verdict.READY

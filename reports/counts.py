@@ -9,10 +9,9 @@ it. JUnit is the exception on purpose: a waived test is ``skipped`` with the rea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 
-from accessready.agent.findings import waived
-from accessready.agent.model import Result, Status
+from accessready.agent.findings import findings, overruled, waived
+from accessready.agent.model import Run, Status
 
 WAIVED = "waived"
 COUNT_KEYS = (*(s.value for s in Status), WAIVED)
@@ -20,17 +19,22 @@ COUNT_KEYS = (*(s.value for s in Status), WAIVED)
 ``fail``) and ``waived``."""
 
 
-def count_key(result: Result) -> str:
-    """The bucket ``result`` counts in: ``waived`` for a waived finding, else its status."""
-    return WAIVED if waived(result) else result.status.value
+def count_keys(run: Run) -> list[str]:
+    """The bucket of each of ``run``'s results: ``waived`` for a finding a waiver lifts,
+    else its status. A waived failure that still blocks support (a waiver never lifts a
+    gating rule) counts as the failure it is."""
+    lifts_nothing = overruled(findings(run))
+    return [WAIVED if waived(r) and i not in lifts_nothing else r.status.value
+            for i, r in enumerate(run.results)]
 
 
-def status_counts(results: Iterable[Result]) -> dict[str, int]:
-    """How many results fall in each bucket of :data:`COUNT_KEYS` (zeros included)."""
-    counter = Counter(count_key(r) for r in results)
+def status_counts(run: Run | None) -> dict[str, int]:
+    """How many of ``run``'s results fall in each bucket of :data:`COUNT_KEYS` (zeros
+    included; all zero without a run)."""
+    counter = Counter(count_keys(run) if run is not None else ())
     return {key: counter.get(key, 0) for key in COUNT_KEYS}
 
 
-def waived_count(results: Iterable[Result]) -> int:
-    """How many of ``results`` an unexpired waiver keeps out of the verdict."""
-    return sum(1 for r in results if waived(r))
+def waived_count(run: Run | None) -> int:
+    """How many of ``run``'s findings a waiver lifts (keeps out of the verdict)."""
+    return status_counts(run)[WAIVED]

@@ -29,7 +29,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.findings import Finding, findings, run_day, urgency
+from accessready.agent.findings import Finding, findings, overruled, run_day, urgency
 from accessready.agent.model import (
     OWNERS,
     SEVERITIES,
@@ -42,7 +42,7 @@ from accessready.agent.model import (
     Verdict,
     insecure_notes,
 )
-from accessready.reports.counts import WAIVED, count_key
+from accessready.reports.counts import WAIVED, count_keys
 from accessready.reports.i18n import Translator, check_description, check_title
 from accessready.reports.json_report import SCHEMA_ID
 from accessready.reports.textsafe import EVIDENCE_LIMIT, UniqueNames, clean, evidence_json
@@ -196,7 +196,7 @@ def _counts(statuses: Iterable[str], tr: Translator, keep_zero: bool) -> list[tu
             if counter.get(s) or (keep_zero and s != WAIVED)]
 
 
-def _result_view(result: Result, tr: Translator) -> ResultView:
+def _result_view(result: Result, tr: Translator, blocks: bool = False) -> ResultView:
     evidence, truncated = evidence_json(result.details)
     remediation = ""
     if result.status is not Status.PASS and result.remediation is not None:
@@ -213,17 +213,19 @@ def _result_view(result: Result, tr: Translator) -> ResultView:
         vantage=(tr("checks.seen_from", vantage=", ".join(
             vantage_words(v.strip(), tr) for v in result.vantage.split(",")))
             if result.vantage else ""),
-        waiver=waiver_words(result, tr),
+        waiver=waiver_words(result, tr, blocks),
     )
 
 
-def waiver_words(result: Result, tr: Translator) -> str:
-    """What a result's waiver says, for people; "" without one."""
+def waiver_words(result: Result, tr: Translator, blocks: bool = False) -> str:
+    """What a result's waiver says, for people; "" without one. ``blocks``: the failure
+    still blocks support (:func:`~accessready.agent.findings.overruled`)."""
     if not result.waiver or result.status not in (Status.WARN, Status.FAIL):
         return ""
     reason = clean(str(result.waiver.get("reason", "")), LINE)
     until = clean(str(result.waiver.get("until", "")), SHORT)
-    key = "actions.waiver_expired" if result.waiver.get("expired") else "actions.waived_until"
+    key = "actions.waiver_expired" if result.waiver.get("expired") else \
+        "actions.waiver_blocks" if blocks else "actions.waived_until"
     return tr(key, until=until, reason=reason)
 
 
@@ -280,11 +282,13 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
     statuses: dict[str, list[str]] = {key: [] for key in sections}
     actions: dict[tuple[str, str, str, bool], tuple[ActionView, int, str]] = {}
     found = {f.index: f for f in findings(run)}
+    blocked = overruled(found.values())
+    keys = count_keys(run)
     day = run_day(run)
     for index, result in enumerate(run.results):
         req = result.requirement.value
-        view = _result_view(result, tr)
-        statuses[req].append(count_key(result))
+        view = _result_view(result, tr, index in blocked)
+        statuses[req].append(keys[index])
         group = checks.get((req, result.check_id))
         if group is None:
             cid = clean(result.check_id, SHORT)
@@ -347,7 +351,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         # why an unknown verdict is unknown: the rule that could not decide, and what would
         "undecided": undecided if run.verdict is Verdict.UNKNOWN else [],
         "audit": run.vantage_kind is Vantage.AUDIT,
-        "counts": _counts((count_key(r) for r in run.results), tr, keep_zero=True),
+        "counts": _counts(keys, tr, keep_zero=True),
         "requirements": list(sections.values()),
         "actions": [a for a in ranked if not a.waived],
         "owner_sections": _owner_sections(ranked, tr, anchors),

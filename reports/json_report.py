@@ -53,7 +53,7 @@ def to_dict(run: Run) -> dict[str, Any]:
         "verdict": run.verdict.value,
         "exit_code": int(ExitCode.for_verdict(run.verdict)),
         "requirements": [o.to_json() for o in run.requirements],
-        "counts": status_counts(run.results),
+        "counts": status_counts(run),
         "checks": run.catalogue,
         "results": _results_json(run),
         "vantage": run.vantage,

@@ -23,7 +23,7 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from accessready.agent.findings import waived
+from accessready.agent.findings import findings, overruled, waived
 from accessready.agent.model import Requirement, Result, Run, Status
 from accessready.reports.html import waiver_words
 from accessready.reports.i18n import Translator, check_title
@@ -61,7 +61,7 @@ def _body(result: Result, tr: Translator, summary: bool = True) -> str:
     return xml_text("\n\n".join(parts), BODY_LIMIT)
 
 
-def _testcase(result: Result, tr: Translator, catalogue: dict) -> ET.Element:
+def _testcase(result: Result, tr: Translator, catalogue: dict, blocks: bool) -> ET.Element:
     case = ET.Element("testcase", {
         "name": xml_text(f"{result.check_id}[{result.target}]", 500, multiline=False),
         "classname": xml_text(f"accessready.{result.requirement.value}", 200, multiline=False),
@@ -69,11 +69,13 @@ def _testcase(result: Result, tr: Translator, catalogue: dict) -> ET.Element:
     })
     message = xml_text(tr.text(result.summary), MESSAGE_LIMIT, multiline=False)
     title = xml_text(check_title(catalogue, result.check_id, tr.lang), 300, multiline=False)
-    if waived(result):
+    if waived(result) and not blocks:
         # accepted in the profile until a date: not a failure of this run (counted as passed)
         note = xml_text(waiver_words(result, tr), MESSAGE_LIMIT, multiline=False)
         ET.SubElement(case, "skipped", {"message": f"{note} — {message}"})
     elif result.status is Status.FAIL:
+        if blocks:  # waived, yet it blocks: say the waiver lifts nothing
+            message = f"{xml_text(waiver_words(result, tr, True), MESSAGE_LIMIT)} — {message}"
         ET.SubElement(case, "failure", {"message": message, "type": "fail"}).text = \
             _body(result, tr)
     elif result.status is Status.ERROR:
@@ -98,6 +100,8 @@ def to_element(run: Run, lang: str | None = None) -> ET.Element:
     by_req: dict[str, list[Result]] = defaultdict(list)
     for result in run.results:
         by_req[result.requirement.value].append(result)
+    # a waived failure that still blocks support is a failure here too
+    blocked = {id(run.results[i]) for i in overruled(findings(run))}
     outcomes = {o.requirement.value: o for o in run.requirements}
     stamp = _timestamp(run.started_at)
     host = xml_text((run.host or {}).get("hostname", ""), 200, multiline=False)
@@ -110,9 +114,11 @@ def to_element(run: Run, lang: str | None = None) -> ET.Element:
             continue  # a suite with no tests says nothing and some parsers reject it
         counts = {
             "tests": len(results),
-            "failures": sum(r.status is Status.FAIL and not waived(r) for r in results),
+            "failures": sum(r.status is Status.FAIL and (not waived(r) or id(r) in blocked)
+                            for r in results),
             "errors": sum(r.status is Status.ERROR for r in results),
-            "skipped": sum(r.status is Status.SKIP or waived(r) for r in results),
+            "skipped": sum(r.status is Status.SKIP or (waived(r) and id(r) not in blocked)
+                           for r in results),
         }
         suite_time = sum(max(0.0, r.duration_s) for r in results)
         attrs = {"name": req, "id": str(index), "package": "accessready",
@@ -134,7 +140,7 @@ def to_element(run: Run, lang: str | None = None) -> ET.Element:
             ET.SubElement(props, "property", {"name": name,
                                               "value": xml_text(value, 500, multiline=False)})
         for result in results:
-            suite.append(_testcase(result, tr, catalogue))
+            suite.append(_testcase(result, tr, catalogue, id(result) in blocked))
         for key, value in counts.items():
             totals[key] += value
     root.attrib.update({k: str(v) for k, v in totals.items()})

@@ -33,7 +33,7 @@ def render_line(run: Run, lang: str | None = None) -> str:
     """The status line, without the newline."""
     tr = Translator(lang or run.lang)
     code = ExitCode.for_verdict(run.verdict)
-    n = status_counts(run.results)
+    n = status_counts(run)
     text = f"{tr.verdict(run.verdict)}: " + tr(
         "nagios.counts", fail=n["fail"], warn=n["warn"], error=n["error"], pass_=n["pass"],
         skip=n["skip"])

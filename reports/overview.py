@@ -243,8 +243,8 @@ def _row(entry: AuditEntry, tr: Translator, anchors: _Anchors) -> RowView:
         why_unknown=clean(why_unknown(entry, tr), LINE) if not entry.error else "",
         insecure=(tr("nagios.insecure", n=insecure_count(entry))
                   if insecure_count(entry) else ""),
-        waived=(tr.count("waived", waived_count(entry.run.results))
-                if entry.run is not None and waived_count(entry.run.results) else ""))
+        waived=(tr.count("waived", waived_count(entry.run))
+                if entry.run is not None and waived_count(entry.run) else ""))
 
 
 def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any]:
@@ -303,7 +303,7 @@ def render_html(report: AuditReport, lang: str | None = None,
 
 def _entry_json(entry: AuditEntry, label: str) -> dict[str, Any]:
     run = entry.run
-    counts = status_counts(run.results if run is not None else ())
+    counts = status_counts(run)
     return {
         "customer": entry.customer,
         "label": label,

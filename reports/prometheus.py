@@ -39,9 +39,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from accessready.agent.findings import waived
 from accessready.agent.model import ExitCode, Result, Run, Status, insecure_notes
-from accessready.reports.counts import status_counts
+from accessready.reports.counts import WAIVED, count_keys, status_counts
 from accessready.reports.textsafe import UniqueNames, clean
 
 STATUS_VALUE = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3,
@@ -143,18 +142,21 @@ def render_text(run: Run) -> str:
     duration = _Family("accessready_check_duration_seconds",
                        "Time one check took on one target.")
     targets: dict[tuple[str, str, str], UniqueNames] = {}
-    for result in run.results:
+    buckets = count_keys(run)  # a waiver that lifts nothing leaves the failure a failure
+    for index, result in enumerate(run.results):
         # one series per result; see series_method and the module docstring for "#2"
         key = (clean(result.check_id, LABEL_LIMIT), result.requirement.value,
                clean(series_method(result), LABEL_LIMIT))
         target = targets.setdefault(key, unique_labels())(clean(result.target, LABEL_LIMIT))
         labels = [customer, ("requirement", key[1]), ("check", key[0]), ("target", target),
                   ("method", key[2])]
-        status.add(labels, WAIVED_VALUE if waived(result) else STATUS_VALUE[result.status])
+        status.add(labels, WAIVED_VALUE if buckets[index] == WAIVED
+                   else STATUS_VALUE[result.status])
         duration.add(labels, max(0.0, result.duration_s))
 
     requirement = _Family("accessready_requirement_status",
-                          f"Worst status of a requirement's checks: {ENCODING}.")
+                          f"A requirement's status (3 where its rule could not decide): "
+                          f"{ENCODING}.")
     blocking = _Family("accessready_requirement_blocking",
                        "1 when this requirement makes the customer not ready.")
     for outcome in run.requirements:
@@ -165,7 +167,7 @@ def render_text(run: Run) -> str:
     results = _Family("accessready_results",
                       "Number of results by status in the last run (a waived finding counts "
                       "as waived, not under its status).")
-    for key, n in status_counts(run.results).items():
+    for key, n in status_counts(run).items():
         results.add([customer, ("status", key)], n)
 
     verdict = _Family("accessready_verdict", VERDICT_HELP)

@@ -91,14 +91,19 @@ class LiveLine:
             self.stream.flush()
 
 
-def _waiver_line(result: Result, lang: str) -> str:
-    """A waived finding (or one whose waiver ran out), with the waiver's reason."""
+def _waiver_line(result: Result, lang: str, blocks: bool = False) -> str:
+    """A waived finding (or one whose waiver ran out, or one it cannot lift: ``blocks``),
+    with the waiver's reason."""
     waiver = result.waiver or {}
     until, reason = _one_line(str(waiver.get("until", ""))), _one_line(str(waiver.get(
         "reason", "")))
     if waiver.get("expired"):
         words = (f"WAIVER RAN OUT {until} (counts again): {reason}" if lang != "sv" else
                  f"UNDANTAGET GÄLLDE TILL {until} (räknas igen): {reason}")
+    elif blocks:
+        words = (f"WAIVED until {until} ({reason}), BUT IT STILL BLOCKS SUPPORT" if lang != "sv"
+                 else f"UNDANTAGET till och med {until} ({reason}), MEN BLOCKERAR ÄNDÅ "
+                 "SUPPORTEN")
     else:
         words = (f"WAIVED until {until}: {reason}" if lang != "sv" else
                  f"UNDANTAGET till och med {until}: {reason}")
@@ -145,9 +150,12 @@ def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 
         target = _one_line(r.target)
         target = target if len(target) <= tgt_w else target[: tgt_w - 1] + "…"
         out.append(f"{status} {_one_line(r.check_id):<{id_w}} {target:<{tgt_w}} {summary}")
+    from accessready.agent.findings import findings, overruled
+
+    blocked = {id(run.results[i]) for i in overruled(findings(run))}
     for r in rows:
         if r.waiver and r.status in (Status.WARN, Status.FAIL):
-            out.append(_waiver_line(r, lang))
+            out.append(_waiver_line(r, lang, id(r) in blocked))
     todo = _todo_line(run, lang)
     if todo:
         out.append(todo)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 from pathlib import Path
 
 import jsonschema
@@ -144,3 +145,50 @@ def test_audit_honours_waivers_and_reports_a_mistyped_one(tmp_path: Path,
     assert "no check is named 'winvpn.pptpp' — did you mean 'winvpn.pptp'?" in \
         rows["Byn"]["error"]
     assert out.returncode == 3, out.stderr
+
+
+def test_a_waiver_never_makes_a_blocking_failure_ready(tmp_path: Path) -> None:
+    """Nothing answers on the PPTP port: the only access method fails. A waiver for it
+    does not make the customer ready (Nagios, exit code, JSON)."""
+    until = dt.date.today() + dt.timedelta(days=30)
+    with socket.socket() as closed:  # a port nobody listens on: bound, never listening
+        closed.bind(("127.0.0.1", 0))
+        profile = pptp_profile(tmp_path / "down.toml", closed.getsockname()[1],
+                               waiver(until))
+        out = accessready("run", str(profile), "--nagios", "--json", str(tmp_path / "d.json"))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stdout.startswith("ACCESSREADY CRITICAL - Not ready"), out.stdout
+    data = json.loads((tmp_path / "d.json").read_text("utf-8"))
+    pptp = next(r for r in data["results"] if r["check"] == "winvpn.pptp")
+    assert (pptp["status"], pptp["severity"], pptp["waiver"]["expired"]) == (
+        "fail", "critical", False)
+    access = next(o for o in data["requirements"] if o["requirement"] == "access")
+    assert access["blocking"] and access["status"] == "fail"
+    # a waiver that lifts nothing leaves the failure counted as one, in every output
+    assert data["counts"]["fail"] >= 1 and data["counts"]["waived"] == 0, data["counts"]
+    assert "waived" not in out.stdout.split("|")[0] and "fail=0;" not in out.stdout, out.stdout
+
+
+def test_the_agreement_and_the_dpa_cannot_be_waived(tmp_path: Path) -> None:
+    """The reviewer's case: the agreement ended, no DPA, both waived."""
+    until = dt.date.today() + dt.timedelta(days=30)
+    profile = pptp_profile(tmp_path / "p.toml", 1723,
+                           waiver(until, check="admin.agreement") +
+                           waiver(until, check="admin.dpa"))
+    profile.write_text(profile.read_text().replace("2099-12-31", "2020-01-31")
+                       .replace("dpa_signed = 2025-01-01\n", ""))
+    line = profile.read_text().splitlines().index('check = "admin.agreement"') + 1
+    why = (f"{profile}:{line}: waivers[0].check: admin.agreement cannot be waived: a "
+           "support agreement and a signed DPA are conditions for support; they cannot be "
+           "waived — ")
+    out = accessready("audit", str(profile), "--json", str(tmp_path / "a.json"))
+    assert out.returncode == 3 and "UNKNOWN" in out.stdout, out  # the row says why
+    [row] = json.loads((tmp_path / "a.json").read_text("utf-8"))["customers"]
+    assert row["verdict"] == "unknown" and row["error"].startswith(why)
+    for command in ("validate", "run"):
+        args = ["--only", "admin.agreement", "--only", "admin.dpa", "--nagios"] \
+            if command == "run" else []
+        out = accessready(command, str(profile), *args)
+        one_line_error(out, f"{profile}:{line}: waivers[0].check: admin.agreement cannot be "
+                       "waived: a support agreement and a signed DPA are conditions for "
+                       "support; they cannot be waived")

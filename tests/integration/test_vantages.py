@@ -20,6 +20,7 @@ import pytest
 from accessready.agent.app import default_services, run_checks
 from accessready.agent.audit import AuditOptions, run_audit
 from accessready.agent.demo import demo_environment
+from accessready.agent.findings import findings as all_findings
 from accessready.agent.history import History
 from accessready.agent.model import ExitCode, Requirement, Run, Status, Verdict
 from accessready.agent.profile import load_profile
@@ -195,6 +196,10 @@ def test_engineers_run_against_the_demo(tmp_path: Path, demo) -> None:
     run = run_as(variant(tmp_path, "eng", text), simulated)
     assert run.vantage == "engineer" and run.verdict is Verdict.READY_WITH_WARNINGS
     checks = by_check(run)
+    # AnyConnect made access usable: the other tunnels' "not connected" errors decided
+    # nothing, so they are not high
+    findings = {f.result.check_id: f.severity for f in all_findings(run)}
+    assert findings["checkpoint.split_tunnel"] == findings["winvpn.split_tunnel"] == "medium"
     assert all(r.details.get("reason") != "vantage" for r in run.results)
     (tv,) = checks["teamviewer.host"]
     assert tv.status is Status.FAIL and tv.target == "adfs01" and "987 654 321" in tv.summary.en
@@ -233,3 +238,60 @@ def test_engineers_teamviewer_run_without_server_says_what_decides_it(tmp_path: 
         assert needles[0] in table and needles[1] in table, table
         outcome = next(o for o in data["requirements"] if o["requirement"] == "access")
         assert outcome["undecided"] is True and outcome["decides"]["en"] == access.decides.en
+
+
+def test_engineer_without_a_vpn_up_could_not_decide_access(tmp_path: Path, demo) -> None:
+    """TeamViewer fails (another ID) and Check Point's tunnel is not up: access could not
+    be decided. That is an error everywhere (terminal, HTML, JSON, Prometheus), never a
+    failure, and the reason keeps "could not be checked" apart from "failed"."""
+    text, simulated = demo
+    path = variant(tmp_path, "novpn", text, (
+        'methods = ["anyconnect", "teamviewer", "checkpoint", "windows_vpn"]',
+        'methods = ["teamviewer", "checkpoint"]'))
+    run = run_as(path, simulated)
+    checks = by_check(run)
+    assert checks["teamviewer.host"][0].status is Status.FAIL
+    assert checks["checkpoint.split_tunnel"][0].status is Status.ERROR
+    assert run.verdict is Verdict.UNKNOWN
+    access = next(o for o in run.requirements if o.requirement is Requirement.ACCESS)
+    assert access.undecided and access.status is Status.ERROR and not access.blocking
+    assert "; failed: teamviewer (teamviewer.host)" in access.reason.en
+    assert "; misslyckades: teamviewer (teamviewer.host)" in access.reason.sv
+    for lang in ("en", "sv"):
+        html, table, data = rendered(run, lang)
+        outcome = next(o for o in data["requirements"] if o["requirement"] == "access")
+        assert outcome["status"] == "error" and outcome["undecided"] is True
+        assert not re.search(r"^FAIL +access", table, re.M), table
+        line = re.search(r'<li id="line-[^"]*" data-requirement="access"><span class="b '
+                         r's-(\w+)"', html)
+        assert line is not None and line.group(1) == "error", html
+        split = next(r for r in data["results"] if r["check"] == "checkpoint.split_tunnel")
+        assert split["severity"] == "high"  # it is what left access undecided
+    prom = RENDERERS["prometheus"](run, "en").decode()
+    assert re.search(r'^accessready_requirement_status\{[^}]*requirement="access"\} 3$', prom,
+                     re.M), prom
+
+
+def test_a_teamviewer_self_check_says_what_stood_behind_access(tmp_path: Path,
+                                                                demo) -> None:
+    """A self-check never has the password, so teamviewer.host is skipped: only the
+    routers were tested, and the access reason says TeamViewer was partly checked."""
+    text, simulated = demo
+    path = variant(tmp_path, "tvself", text, *teamviewer_only("TV egen"))
+    run = run_as(path, simulated, self_check=True)
+    checks = by_check(run)
+    assert checks["teamviewer.host"][0].status is Status.SKIP
+    assert checks["teamviewer.network"][0].status is Status.PASS
+    access = next(o for o in run.requirements if o.requirement is Requirement.ACCESS)
+    assert not access.blocking and not access.undecided
+    assert "Usable access method" not in access.reason.en
+    for lang, words in (
+            ("en", "Partly checked from here: teamviewer passed teamviewer.network; not "
+                   "checked: teamviewer.host."),
+            ("sv", "Delvis kontrollerad härifrån: teamviewer godkändes i teamviewer.network; "
+                   "ej kontrollerat: teamviewer.host.")):
+        html, _, data = rendered(run, lang)
+        outcome = next(o for o in data["requirements"] if o["requirement"] == "access")
+        assert outcome["reason"][lang] == words
+        assert words in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+        assert "Usable access method" not in html and "Användbar åtkomstmetod" not in html

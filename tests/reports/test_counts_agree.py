@@ -56,7 +56,7 @@ def unknown_run() -> Run:
 def test_waived_run_is_ready() -> None:
     run = waived_run()
     assert run.verdict is Verdict.READY
-    assert status_counts(run.results) == {"pass": 3, "skip": 0, "warn": 0, "error": 0,
+    assert status_counts(run) == {"pass": 3, "skip": 0, "warn": 0, "error": 0,
                                           "fail": 0, "waived": 2}
 
 

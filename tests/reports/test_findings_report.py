@@ -20,7 +20,7 @@ from accessready.reports.html import build_context, render_html
 from accessready.reports.json_report import load, render
 from accessready.reports.terminal import render_table
 
-from .sample import full_run
+from .sample import full_results, full_run, outcomes
 from .test_html import outline
 
 R, S = Requirement, Status
@@ -103,7 +103,17 @@ def test_severity_rule() -> None:
     agreement = _finding("admin.agreement", R.ADMIN, "x", S.FAIL, "customer")
     assert severity(agreement, set(), day) == "critical"  # a condition of support
     login_error = _finding("account.login", R.ACCOUNT, "adfs01", S.ERROR, "engineer")
-    assert severity(login_error, set(), day) == "high"  # leaves the verdict unknown
+    assert severity(login_error, set(), day, {R.ACCOUNT}) == "high"  # verdict unknown
+    status_error = _finding("account.status", R.ACCOUNT, "adfs01", S.ERROR, "engineer")
+    assert severity(status_error, set(), day, {R.ACCOUNT}) == "medium"  # does not gate
+    # an error where the gating rule decided anyway (another method made access usable)
+    split = _finding("checkpoint.split_tunnel", R.ACCESS, "gw", S.ERROR, "engineer")
+    assert severity(split, set(), day) == "medium"
+    assert severity(split, set(), day, {R.ACCESS}) == "high"
+    dpa_error = _finding("admin.dpa", R.ADMIN, "x", S.ERROR, "engineer")
+    assert severity(dpa_error, set(), day, {R.ADMIN}) == "high"
+    assert severity(_finding("admin.contacts", R.ADMIN, "x", S.ERROR, "engineer"), set(),
+                    day, {R.ADMIN}) == "medium"
     assert severity(_finding("adfs.probe", R.ADFS, "x", S.ERROR, "engineer"), set(),
                     day) == "medium"
     assert severity(_finding("workstation.os", R.WORKSTATION, "pc", S.WARN, "engineer"),
@@ -144,11 +154,38 @@ def test_junit_counts_a_waived_failure_as_skipped_with_its_reason() -> None:
     results = (_finding("anyconnect.gateway", R.ACCESS, "gw", S.FAIL, "customer",
                         waiver=waiver),
                _finding("account.login", R.ACCOUNT, "adfs01", S.FAIL, "customer"))
-    xml = junit(full_run("en", results=results), "en").decode()
+    # another method works: access does not block, the waiver holds
+    usable = tuple(dataclasses.replace(o, blocking=False, status=S.WARN)
+                   if o.requirement is R.ACCESS else o for o in outcomes())
+    xml = junit(full_run("en", results=results, requirements=usable), "en").decode()
     assert 'failures="1"' in xml and 'skipped="1"' in xml
     assert "Waived until 2027-01-31: Replaced in January — anyconnect.gateway fail" in xml
+    # the only method: the failure blocks support, and no waiver lifts that
+    xml = junit(full_run("en", results=results), "en").decode()
+    assert 'failures="2"' in xml and 'skipped="0"' in xml
+    assert ("Waived until 2027-01-31 (Replaced in January), but a waiver cannot lift this: "
+            "it still blocks support. — anyconnect.gateway fail") in xml
 
 
+@pytest.mark.parametrize("lang,html_words,terminal_words", [
+    ("en", "Waived until 2027-01-31 (Replaced in January), but a waiver cannot lift this: "
+           "it still blocks support.",
+     "WAIVED until 2027-01-31 (Replaced in January), BUT IT STILL BLOCKS SUPPORT"),
+    ("sv", "Undantaget till och med 2027-01-31 (Replaced in January), men ett undantag kan "
+           "inte häva detta: det blockerar ändå supporten.",
+     "UNDANTAGET till och med 2027-01-31 (Replaced in January), MEN BLOCKERAR ÄNDÅ SUPPORTEN"),
+])
+def test_a_waived_failure_that_blocks_is_listed_to_be_done(lang: str, html_words: str,
+                                                           terminal_words: str) -> None:
+    """Access blocks on the waived gateway failure: the customer must still act on it."""
+    waiver = {"reason": "Replaced in January", "until": "2027-01-31", "expired": False}
+    results = tuple(dataclasses.replace(r, waiver=waiver)
+                    if r.check_id == "anyconnect.gateway" else r for r in full_results())
+    run = full_run(lang, results=results)
+    sections = _sections(render_html(run, lang))
+    assert "waived" not in sections and html_words in sections["customer"]
+    assert "vpn.exempel.se:443" in sections["customer"]
+    assert terminal_words in render_table(run, lang)
 def test_json_result_carries_owner_severity_due_and_waiver() -> None:
     waiver = {"reason": "PPTP on purpose", "until": "2027-01-31", "expired": False}
     run = full_run("en", results=(*full_run().results, _finding(
@@ -216,3 +253,24 @@ def test_broken_finding_fields_are_one_line_errors(field: str, value: object,
     with pytest.raises(ResultFileError) as caught:
         load(json.dumps(data).encode(), "r.json")
     assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("lang,words", [
+    ("en", ("What the engineer must do", "(To do: customer 6)")),
+    ("sv", ("Det här behöver teknikern göra", "(Att göra: kunden 6)")),
+])
+def test_a_self_check_has_no_engineer_to_act(lang: str, words: tuple[str, str]) -> None:
+    """Seen from inside the customer's network, "this machine, its network, run again"
+    are the customer's: teamviewer.network's firewall fix is listed for the customer in
+    the HTML report, the terminal and the JSON result."""
+    run = full_run(lang, vantage="customer", self_check=True)
+    html = render_html(run, lang)
+    sections = _sections(html)
+    assert set(sections) == {"customer"} and words[0] not in html
+    assert "router1.teamviewer.com" in sections["customer"]
+    assert words[1] in render_table(run, lang)
+    data = json.loads(render(run))
+    owners = {r["owner"] for r in data["results"] if "owner" in r}
+    assert owners == {"customer"}
+    # the same results from the engineer's side still give the engineer theirs
+    assert {f.owner for f in findings(full_run(lang))} == {"customer", "engineer"}

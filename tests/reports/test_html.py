@@ -180,8 +180,10 @@ def test_status_is_never_told_by_colour_alone(sample_run: Run) -> None:
 def test_actions_list_blocking_first_deduplicated_with_targets(sample_run: Run) -> None:
     ctx = build_context(sample_run, "en")
     actions = ctx["actions"]
-    assert [a.badge.status for a in actions] == ["fail", "fail", "error", "warn", "warn"]
-    assert [a.blocking for a in actions] == [True, True, True, False, False]
+    # the error is medium: access was decided (it blocks), so it decided nothing; among
+    # the medium ones the certificate comes first, having a due date
+    assert [a.badge.status for a in actions] == ["fail", "fail", "warn", "error", "warn"]
+    assert [a.blocking for a in actions] == [True, True, False, True, False]
     login = [a for a in actions if a.check_id == "account.login"]
     assert len(login) == 1 and login[0].targets == ["adfs01", "wap01"]
     assert login[0].text.startswith("Unlock the support account")

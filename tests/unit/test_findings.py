@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from accessready.agent.checkapi import GENERIC_OWNERS, Check, Target
-from accessready.agent.findings import apply_waivers, counted, findings, waived
-from accessready.agent.model import OWNERS, Requirement, Status, Verdict, t
+from accessready.agent.findings import apply_waivers, counted, findings, owner_of, waived
+from accessready.agent.model import OWNERS, Requirement, Status, Vantage, Verdict, t
 from accessready.agent.profile import ProfileError, check_waivers, expired_waivers, parse_profile
 from accessready.agent.registry import load_registry
 from accessready.agent.runner import ContextFactory, Job, run_job
@@ -99,18 +99,55 @@ def test_waivers_apply_to_matching_warn_and_fail_until_their_date() -> None:
     assert later[0].waiver["expired"] is True and not waived(later[0])
 
 
-def test_a_waived_failure_does_not_count_toward_the_verdict_until_it_runs_out() -> None:
+def test_a_waived_warning_keeps_the_run_ready_until_it_runs_out() -> None:
+    """The issue's example: a customer keeps a finding on purpose; while the waiver holds
+    it no longer makes the run "with warnings"."""
     profile = parse_profile(WAIVED_TOML, allow_expired_waivers=True)
-    gateway = [result("anyconnect.gateway", "vpn.exempel.se", "fail")]
-    assert decide(gateway, profile)[0] is Verdict.NOT_READY
+    gateway = [result("anyconnect.gateway", "vpn.exempel.se", "warn")]
+    assert decide(gateway, profile)[0] is Verdict.READY_WITH_WARNINGS
     on_day = apply_waivers(gateway, profile.waivers, dt.date(2026, 12, 31))  # the last day
     assert decide(on_day, profile)[0] is Verdict.READY
     after = apply_waivers(gateway, profile.waivers, dt.date(2027, 1, 1))
-    assert decide(after, profile)[0] is Verdict.NOT_READY
-    # the report still lists it, as waived, with its severity
-    run = make_run(on_day)
-    [finding] = findings(run)
+    assert decide(after, profile)[0] is Verdict.READY_WITH_WARNINGS
+    # the report still lists it, as waived
+    [finding] = findings(make_run(on_day))
     assert finding.waived and finding.owner == "customer"
+
+
+def test_a_waiver_never_lifts_a_gating_rule() -> None:
+    """A waived failure of the only access method still blocks: not ready, the requirement
+    failed, and the finding is listed with what the customer must do, not apart."""
+    profile = parse_profile(WAIVED_TOML, allow_expired_waivers=True)
+    gateway = apply_waivers([result("anyconnect.gateway", "vpn.exempel.se", "fail")],
+                            profile.waivers, dt.date(2026, 12, 31))
+    assert waived(gateway[0])
+    verdict, outcomes = decide(gateway, profile)
+    access = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
+    assert verdict is Verdict.NOT_READY and access.blocking and access.status is Status.FAIL
+    [finding] = findings(make_run(gateway))
+    assert finding.severity == "critical" and not finding.waived
+    # a waived failure of a login blocks too
+    login = [dataclasses.replace(result("account.login", "adfs01", "fail"),
+                                 waiver={"reason": "r", "until": "2099-01-01",
+                                         "expired": False}),
+             result("anyconnect.gateway", "vpn.exempel.se", "pass")]
+    assert decide(login, profile)[0] is Verdict.NOT_READY
+
+
+@pytest.mark.parametrize("check", ["admin.agreement", "admin.dpa"])
+def test_the_agreement_and_the_dpa_cannot_be_waived(check: str) -> None:
+    text = PROFILE_TOML + f"""
+[[waivers]]
+check = "{check}"
+reason = "Being renewed"
+until = 2099-01-31
+"""
+    line = text.splitlines().index(f'check = "{check}"') + 1
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(text, "p.toml")
+    assert str(caught.value).startswith(
+        f"p.toml:{line}: waivers[0].check: {check} cannot be waived: a support agreement "
+        "and a signed DPA are conditions for support; they cannot be waived — ")
 
 
 def test_expired_waivers_and_unknown_checks_are_one_line_errors() -> None:
@@ -129,3 +166,18 @@ def test_expired_waivers_and_unknown_checks_are_one_line_errors() -> None:
         check_waivers(typo, {c.id for c in load_registry().checks})
     assert str(caught.value) == (f"p.toml:{check}: waivers[0].check: no check is named "
                                  "'anyconect.gateway' — did you mean 'anyconnect.gateway'?")
+
+
+def test_seen_from_the_customers_side_the_engineers_part_is_the_customers() -> None:
+    """A self-check has no engineer: "this machine, its network, run again" are the
+    customer's; in a merge, so for a result seen only from the customer's side."""
+    mine = dataclasses.replace(result("anyconnect.gateway", "gw", "error"), owner="engineer")
+    assert owner_of(mine) == "engineer"
+    assert owner_of(mine, vantage=Vantage.ENGINEER) == "engineer"
+    assert owner_of(mine, vantage=Vantage.CUSTOMER) == "customer"
+    assert owner_of(dataclasses.replace(mine, vantage="customer")) == "customer"
+    assert owner_of(dataclasses.replace(mine, vantage="customer, engineer")) == "engineer"
+    supplier = dataclasses.replace(mine, owner="supplier")
+    assert owner_of(supplier, vantage=Vantage.CUSTOMER) == "supplier"
+    [finding] = findings(make_run([mine], vantage="customer", self_check=True))
+    assert finding.owner == "customer"

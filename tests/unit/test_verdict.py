@@ -168,3 +168,59 @@ def test_undecided_outcome_names_the_action_that_decides_it() -> None:
     decided = [o for o in outcomes if o.requirement is not Requirement.ACCESS]
     assert not any(o.undecided or o.decides for o in decided)
     assert "undecided" not in decided[0].to_json()  # decided outcomes keep their old shape
+
+
+def test_an_undecided_requirement_is_an_error_not_a_failure() -> None:
+    """No VPN up: access could not be decided, so it is "could not decide", not "fail",
+    and the reason keeps the methods that could not be checked apart from those that
+    failed."""
+    v, outcomes = decide([access("anyconnect", Status.PASS),
+                          access("anyconnect", Status.ERROR, "split_tunnel"),
+                          access("teamviewer", Status.FAIL, "host")], PROFILE)
+    acc = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
+    assert v is Verdict.UNKNOWN and acc.undecided and acc.status is Status.ERROR
+    assert acc.to_json()["status"] == "error"
+    assert acc.reason.en == ("No offered access method passed; could not be checked: "
+                             "anyconnect (anyconnect.split_tunnel); failed: teamviewer "
+                             "(teamviewer.host).")
+    assert acc.reason.sv == ("Ingen erbjuden åtkomstmetod godkändes; kunde inte "
+                             "kontrolleras: anyconnect (anyconnect.split_tunnel); "
+                             "misslyckades: teamviewer (teamviewer.host).")
+    # a failed login elsewhere still makes its own requirement a failure
+    login = r("account.login", Status.ERROR, "sync01", Requirement.ACCOUNT)
+    _, outcomes = decide([access("teamviewer", Status.PASS), login,
+                          r("account.status", Status.FAIL, "sync01", Requirement.ACCOUNT)],
+                         PROFILE)
+    account = next(o for o in outcomes if o.requirement is Requirement.ACCOUNT)
+    assert account.undecided and account.status is Status.ERROR
+
+
+def skipped(method: str, check: str, reason: str) -> Result:
+    return Result(f"{method}.{check}", "t", Status.SKIP, t("s", "s"), {"reason": reason},
+                  requirement=Requirement.ACCESS, method=method)
+
+
+def test_a_method_with_a_check_left_out_by_design_is_only_partly_checked() -> None:
+    """A self-check never has the password, so teamviewer.host is skipped: TeamViewer
+    passed only its network check, and the reason must say so rather than claim it
+    usable outright."""
+    v, outcomes = decide([access("teamviewer", Status.PASS, "network"),
+                          skipped("teamviewer", "host", "no_password")], PROFILE)
+    acc = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
+    assert v is Verdict.READY and not acc.blocking and not acc.undecided
+    assert "Usable access method" not in acc.reason.en
+    assert acc.reason.en == ("Partly checked from here: teamviewer passed teamviewer.network; "
+                             "not checked: teamviewer.host.")
+    assert acc.reason.sv == ("Delvis kontrollerad härifrån: teamviewer godkändes i "
+                             "teamviewer.network; ej kontrollerat: teamviewer.host.")
+    # a fully checked method is named usable, the partly checked one apart
+    _, outcomes = decide([access("teamviewer", Status.PASS, "network"),
+                          skipped("teamviewer", "host", "vantage"),
+                          access("anyconnect", Status.PASS)], PROFILE)
+    acc = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
+    assert acc.reason.en.startswith("Usable access method: anyconnect. Partly checked")
+    # a check left out on request (--only/--skip) is no part of the method's claim
+    _, outcomes = decide([access("teamviewer", Status.PASS, "network"),
+                          skipped("teamviewer", "host", "filtered")], PROFILE)
+    acc = next(o for o in outcomes if o.requirement is Requirement.ACCESS)
+    assert acc.reason.en == "Usable access method: teamviewer."
