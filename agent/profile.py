@@ -39,6 +39,7 @@ from accessready.agent.profile_types import (
     WindowsVpnCfg,
     WinrmCfg,
 )
+from accessready.agent.safefile import read_capped
 
 MAX_PROFILE_BYTES = 1 << 20
 
@@ -665,8 +666,7 @@ def load_profile(path: str | Path, *, allow_expired_waivers: bool = False) -> Pr
         if p.is_dir():
             raise ProfileError(str(p), 0, "", "is a folder, not a profile file",
                                "pass the .toml file itself")
-        with p.open("rb") as handle:
-            data = handle.read(MAX_PROFILE_BYTES + 1)
+        data = read_capped(p, MAX_PROFILE_BYTES)
         if len(data) > MAX_PROFILE_BYTES:
             raise ProfileError(str(p), 0, "", f"is larger than {MAX_PROFILE_BYTES // 1024} KiB"
                                ", far more than any profile", "pass the right file")
