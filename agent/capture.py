@@ -167,14 +167,23 @@ class ExitCalled(SystemExit):
     ``os.abort``: the runner makes it that check's error, like ``sys.exit``."""
 
 
+_PID = os.getpid()
+
+
+def _in_a_check() -> bool:
+    # A child forked from a check's thread (multiprocessing ends its children with
+    # os._exit) inherits the thread's state, but its exit is its own: let it end.
+    return getattr(_local, "sink", None) is not None and os.getpid() == _PID
+
+
 def _guarded_exit(status: int) -> None:
-    if getattr(_local, "sink", None) is not None:
+    if _in_a_check():
         raise ExitCalled(f"os._exit({status!r})")
     _real_exit(status)
 
 
 def _guarded_abort() -> None:
-    if getattr(_local, "sink", None) is not None:
+    if _in_a_check():
         raise ExitCalled("os.abort()")
     _real_abort()
 

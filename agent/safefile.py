@@ -67,10 +67,12 @@ def read_capped(path: str | os.PathLike[str], cap: int) -> bytes:
     :data:`STREAM_WAIT_S`; past that, :class:`TimeoutError` says nothing wrote to it.
     Raises :class:`OSError` as :func:`open` does.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    nonblock = getattr(os, "O_NONBLOCK", 0)  # a FIFO with no writer: opens, not hangs
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_NOCTTY", 0))
     try:
         if stat.S_ISREG(os.fstat(fd).st_mode) or not hasattr(select, "poll"):
-            os.set_blocking(fd, True)
+            if nonblock:
+                os.set_blocking(fd, True)
             with os.fdopen(os.dup(fd), "rb") as handle:
                 return handle.read(cap + 1)
         return _read_stream(fd, cap)

@@ -137,10 +137,11 @@ def test_os_exit_and_abort_in_a_check_are_its_errors_not_a_silent_exit(
     """An exit past Python (exit 0, no report) would read as "ready" to a scheduler."""
     env = {"PYTHONPATH": str(hostile_plugin_dir)}
     saved = tmp_path / "r.json"
-    out = accessready("run", str(profile(tmp_path)), *only(*PROCESS_ENDERS, "hostile.chatty"),
+    out = accessready("run", str(profile(tmp_path)), *only(*PROCESS_ENDERS, "hostile.chatty",
+                                                          "hostile.forks"),
                       "--json", str(saved), "--nagios", env=env)
     assert out.returncode == 1, out.stderr
-    assert out.stdout.startswith("ACCESSREADY WARNING")
+    assert out.stdout.startswith("ACCESSREADY WARNING") and out.stdout.count("\n") == 1
     by_check = {r["check"]: r for r in json.loads(saved.read_text("utf-8"))["results"]}
     for check_id, call in PROCESS_ENDERS.items():
         result = by_check[check_id]
@@ -148,6 +149,10 @@ def test_os_exit_and_abort_in_a_check_are_its_errors_not_a_silent_exit(
         assert "tried to stop the program" in result["summary"]["en"]
         assert call in result["summary"]["en"], result["summary"]
     assert by_check["hostile.chatty"]["status"] == "pass"
+    # a forked child's own os._exit still ends that child (not a second accessready)
+    forks = by_check["hostile.forks"]
+    assert forks["status"] == "pass" and forks["details"]["child_exit"] == 0, forks
+    assert "FORKED-CHILD-ESCAPED" not in out.stderr
     folder = tmp_path / "profiles"
     folder.mkdir()
     profile(folder, "Första kommun", "a")
