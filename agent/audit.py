@@ -216,9 +216,19 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
     it and the report carries the error (``history_error``).
     ``checks`` and ``services`` replace the registry and the shared services (tests).
     """
+    from accessready.agent.history import HistoryUnusable, check_path
     from accessready.agent.lock import RunLock
 
     lock_path = options.lock_path()
+    if options.history:
+        # before the lock beside it: a folder that does not exist is refused, never made
+        try:
+            check_path(options.history)
+        except HistoryUnusable:
+            # the audit goes on without it, and says so; nothing is created beside a
+            # device or a link (no /dev/null.lock), unless --lock names the lock itself
+            if not options.lock:
+                lock_path = None
     lock = RunLock(lock_path) if lock_path is not None else None
     if lock is not None:
         lock.acquire()
@@ -310,14 +320,14 @@ class _Recorder:
     """
 
     def __init__(self, path: str | None) -> None:
-        from accessready.agent.history import History, HistoryDamaged
+        from accessready.agent.history import History, HistoryDamaged, HistoryUnusable
 
         self.db: History | None = None
         self.error: str | None = None
         if path:
             try:
                 self.db = History(path)
-            except HistoryDamaged as exc:  # other HistoryErrors: wrong file, refused at once
+            except (HistoryDamaged, HistoryUnusable) as exc:  # others: refused at once
                 self.error = _one_line(str(exc))
 
     def use(self, action: Callable[[Any], _T], default: _T) -> _T:

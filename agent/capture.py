@@ -35,6 +35,8 @@ _local = threading.local()
 _install_lock = threading.Lock()
 _installed: dict[str, _Router] = {}  # the routers install() made last
 _owned = False  # set by protect_stdout_fd: the command line owns the process's streams
+_real_exit = os._exit
+_real_abort = os.abort
 
 
 @dataclass(frozen=True)
@@ -160,10 +162,42 @@ class _Router(io.TextIOBase):
         return True
 
 
+class ExitCalled(SystemExit):
+    """Raised instead of ending the process when a check's thread calls ``os._exit`` or
+    ``os.abort``: the runner makes it that check's error, like ``sys.exit``."""
+
+
+_PID = os.getpid()
+
+
+def _in_a_check() -> bool:
+    # A child forked from a check's thread (multiprocessing ends its children with
+    # os._exit) inherits the thread's state, but its exit is its own: let it end.
+    return getattr(_local, "sink", None) is not None and os.getpid() == _PID
+
+
+def _guarded_exit(status: int) -> None:
+    if _in_a_check():
+        raise ExitCalled(f"os._exit({status!r})")
+    _real_exit(status)
+
+
+def _guarded_abort() -> None:
+    if _in_a_check():
+        raise ExitCalled("os.abort()")
+    _real_abort()
+
+
 def install() -> None:
-    """Route ``sys.stdout``/``sys.stderr`` by thread (idempotent; never undone, because a
-    check abandoned at its deadline may still print long after)."""
+    """Route ``sys.stdout``/``sys.stderr`` by thread, and make ``os._exit``/``os.abort``
+    from a thread inside :func:`capturing` raise :class:`ExitCalled` (idempotent; never
+    undone, because a check abandoned at its deadline may still print long after).
+
+    An exit that skipped the reports would read as "no problems" to a scheduler (exit 0,
+    no output): a false "ready". Other threads, the main one included, exit as before.
+    """
     with _install_lock:
+        os._exit, os.abort = _guarded_exit, _guarded_abort
         if _owned:  # the command line's routers: put back, never wrap what replaced them
             sys.stdout, sys.stderr = _installed["stdout"], _installed["stderr"]
             return

@@ -35,6 +35,7 @@ import json
 import os
 import shlex
 import sqlite3
+import stat
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +113,57 @@ class HistoryDamaged(HistoryError):
 
     An audit goes on without its history then, and says so; it does not stop.
     """
+
+
+class HistoryUnusable(HistoryError):
+    """The history path cannot hold a database (a link, a device, a FIFO): nothing is
+    opened there. An audit goes on without its history then, and says so."""
+
+
+# SQLite opens these by name beside the database: a link planted at any of them would be
+# followed, and a device or FIFO there would be written to or block
+_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return kind
+    return "special file"
+
+
+def check_path(path: str | Path) -> None:
+    """Raise :class:`HistoryError` unless ``path`` (and its -wal, -shm, -journal) is a
+    regular file or absent, not a link, in a folder that exists.
+
+    Checked before anything opens it: SQLite would follow a link (writing support data
+    where the link's planter chose) and write beside a device (``/dev/null-journal``), and
+    "move it aside" is wrong advice for ``/dev/null``. A missing folder is refused rather
+    than created: it is most likely a typing error.
+    """
+    path = Path(path)
+    for suffix in _COMPANIONS:
+        name = Path(f"{path}{suffix}")
+        try:
+            mode = os.lstat(name).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise HistoryUnusable(f"{name}: cannot look at the history database: "
+                                  f"{exc.strerror} — check the path") from None
+        if stat.S_ISLNK(mode):
+            raise HistoryUnusable(f"{name}: is a symbolic link, and a history database must "
+                                  "be a plain file — remove the link or pass --history PATH")
+        if not stat.S_ISREG(mode):
+            raise HistoryUnusable(f"{name}: is a {_file_kind(mode)}, not a history database "
+                                  "— pass --history naming a file (it is created if absent)")
+    folder = path.parent
+    if not folder.is_dir():
+        raise HistoryError(f"{folder}: no such folder for the history database "
+                           f"{path.name} — create the folder first, or pass --history naming "
+                           "a file in an existing folder")
 
 
 def _damaged(exc: BaseException) -> bool:
@@ -252,12 +304,12 @@ class History:
     def __init__(self, path: str | Path, *, create: bool = True,
                  busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
-        if not create and not self.path.exists():
+        if not create and not os.path.lexists(self.path):
             raise HistoryError(f"{self.path}: no such history database — audits write it "
                                f"with `accessready audit PROFILE... --history {self.path}`")
+        check_path(self.path)
         try:
             if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
                 # support data: owner only (SQLite gives its -wal/-shm files this mode too)
                 create_private(self.path)
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT)

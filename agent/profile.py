@@ -40,6 +40,7 @@ from accessready.agent.profile_types import (
     WindowsVpnCfg,
     WinrmCfg,
 )
+from accessready.agent.safefile import read_capped
 
 MAX_PROFILE_BYTES = 1 << 20
 
@@ -198,6 +199,19 @@ _TYPE_NAMES = {
 }
 
 
+_LONG_NUMBER = re.compile(r"[0-9_]{4000,}")
+_INT_LIMIT = 2 ** 63  # beyond any setting; a float cannot hold much more, str() 4300 digits
+
+
+def _range_fix(field: Field) -> str:
+    low, high = field.minimum, field.maximum
+    if low is not None and high is not None:
+        return f"use a value from {low:g} to {high:g}"
+    if low is not None:
+        return f"use a value of at least {low:g}"
+    return f"use a value of at most {high:g}" if high is not None else "use a smaller number"
+
+
 def _type_name(value: Any) -> str:
     for typ, name in _TYPE_NAMES.items():
         if type(value) is typ:
@@ -303,13 +317,15 @@ class _Validator:
             if not ok:
                 raise self.error(path, f"expected {'an integer' if kind == 'int' else 'a number'}"
                                  f", found {_type_name(raw)}", "write the number without quotes")
+            if isinstance(raw, int) and not -_INT_LIMIT <= raw < _INT_LIMIT:
+                # before float() (OverflowError) or str() (4300 digits at most) is tried
+                raise self.error(path, "a number of more than 18 digits is out of range",
+                                 _range_fix(field))
             if not math.isfinite(raw):
-                raise self.error(path, f"{raw} is not a finite number",
-                                 f"use a value from {field.minimum:g} to {field.maximum:g}")
+                raise self.error(path, f"{raw} is not a finite number", _range_fix(field))
             if (field.minimum is not None and raw < field.minimum) or (
                     field.maximum is not None and raw > field.maximum):
-                raise self.error(path, f"{raw} is out of range",
-                                 f"use a value from {field.minimum:g} to {field.maximum:g}")
+                raise self.error(path, f"{raw} is out of range", _range_fix(field))
             return raw
         if kind == "date":
             if isinstance(raw, dt.datetime):
@@ -637,6 +653,11 @@ def parse_profile(text: str, path: str = "profile.toml", *,
         if match:
             what += f" at column {match.group(2)}"
         raise ProfileError(path, line, "", f"TOML syntax error: {what}", fix) from None
+    except ValueError:  # tomllib's int(): a number of more than 4300 digits
+        long_number = _LONG_NUMBER.search(text)
+        line = text.count("\n", 0, long_number.start()) + 1 if long_number else 0
+        raise ProfileError(path, line, "", "TOML syntax error: a number far too long to "
+                           "read", "write a number of a few digits") from None
     index = LineIndex(text)
     validator = _Validator(path, index)
     data = validator.table("", raw, SPEC)
@@ -656,8 +677,7 @@ def load_profile(path: str | Path, *, allow_expired_waivers: bool = False) -> Pr
         if p.is_dir():
             raise ProfileError(str(p), 0, "", "is a folder, not a profile file",
                                "pass the .toml file itself")
-        with p.open("rb") as handle:
-            data = handle.read(MAX_PROFILE_BYTES + 1)
+        data = read_capped(p, MAX_PROFILE_BYTES)
         if len(data) > MAX_PROFILE_BYTES:
             raise ProfileError(str(p), 0, "", f"is larger than {MAX_PROFILE_BYTES // 1024} KiB"
                                ", far more than any profile", "pass the right file")

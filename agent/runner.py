@@ -277,6 +277,33 @@ def _where(path: str) -> str:
     return (path if len(path) <= 80 else path[:77] + "...") or "details"
 
 
+# Beyond 64 bits a number is no measurement, and readers of the JSON (and Python's own
+# int-to-text limit, 4300 digits) cannot be relied on to take it.
+_INT_LIMIT = 2 ** 63
+
+
+def _bounded(value: int, path: str) -> int:
+    number = int.__int__(value)
+    if not -_INT_LIMIT <= number < _INT_LIMIT:
+        raise _Unusable(
+            f"evidence '{_where(path)}' is a whole number beyond ±2**63, which JSON readers "
+            "cannot hold", f"underlaget '{_where(path)}' är ett heltal utanför ±2**63, som "
+            "JSON-läsare inte kan lagra")
+    return number
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut short; a huge int by its size (Python will not write one of
+    more than 4300 digits, and a plugin's ``__repr__`` may fail)."""
+    if isinstance(value, int) and not -_INT_LIMIT <= value < _INT_LIMIT:
+        return f"<int of {int.bit_length(value)} bits>"
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _plain(value: Any, path: str = "", depth: int = 0) -> Any:
     """A copy of ``value`` made only of what JSON holds (exact built-in types, finite
     numbers); raises :class:`_Unusable` naming the first thing that is not."""
@@ -288,7 +315,7 @@ def _plain(value: Any, path: str = "", depth: int = 0) -> Any:
     if isinstance(value, str):
         return str.__str__(value)  # an exact str: no subclass method runs later
     if isinstance(value, int):
-        return int.__int__(value)
+        return _bounded(value, path)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise _Unusable(f"evidence '{_where(path)}' is {value!r}, which JSON cannot hold",
@@ -301,7 +328,8 @@ def _plain(value: Any, path: str = "", depth: int = 0) -> Any:
                 raise _Unusable(
                     f"evidence '{_where(path)}' has a key of type {type(key).__name__}",
                     f"underlaget '{_where(path)}' har en nyckel av typen {type(key).__name__}")
-            name = str.__str__(key) if isinstance(key, str) else str(int.__int__(key))
+            name = (str.__str__(key) if isinstance(key, str)
+                    else str(_bounded(key, f"{path}.<key>" if path else "<key>")))
             out[name] = _plain(item, f"{path}.{name}" if path else name, depth + 1)
         return out
     if isinstance(value, list | tuple):
@@ -330,16 +358,18 @@ def _sanitise(job: Job, result: Result) -> Result:
                         "wrong type", "dess status, mål, sammanfattning, underlag eller "
                         "åtgärd är av fel typ")
     if (isinstance(duration, bool) or not isinstance(duration, int | float)
+            or (isinstance(duration, int) and not 0 <= duration < _INT_LIMIT)
             or not math.isfinite(duration) or duration < 0):
-        raise _Unusable(f"its duration {duration!r} is not a finite number of seconds",
-                        f"dess tidsåtgång {duration!r} är inte ett ändligt antal sekunder")
+        raise _Unusable(f"its duration {_shown(duration)} is not a finite number of seconds",
+                        f"dess tidsåtgång {_shown(duration)} är inte ett ändligt antal "
+                        "sekunder")
     owner, due = result.owner, result.due
     if owner is not None and owner not in OWNERS:
-        raise _Unusable(f"its owner {owner!r} is none of {', '.join(OWNERS)}",
-                        f"dess ägare {owner!r} är ingen av {', '.join(OWNERS)}")
+        raise _Unusable(f"its owner {_shown(owner)} is none of {', '.join(OWNERS)}",
+                        f"dess ägare {_shown(owner)} är ingen av {', '.join(OWNERS)}")
     if due is not None and not (isinstance(due, str) and _is_iso_date(due)):
-        raise _Unusable(f"its due date {due!r} is not YYYY-MM-DD",
-                        f"dess sista datum {due!r} är inte ÅÅÅÅ-MM-DD")
+        raise _Unusable(f"its due date {_shown(due)} is not YYYY-MM-DD",
+                        f"dess sista datum {_shown(due)} är inte ÅÅÅÅ-MM-DD")
     rem = result.remediation
     return Result(
         check_id=check.id, target=str.__str__(result.target), status=Status(result.status),

@@ -20,12 +20,15 @@ profile) goes through :func:`write_file`:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import select
 import socket
 import stat
 import sys
 import tempfile
+import time
 
 # /dev/fd/N, /proc/self/fd/N or /proc/PID/fd/N: one of a process's open descriptors
 _FD_PATH = re.compile(r"^/(?:dev|proc/(self|\d+))/fd/(\d+)$")
@@ -50,6 +53,54 @@ def oversized(path: str | os.PathLike[str], cap: int = MAX_TRUST_FILE_BYTES) -> 
     return (f"is {size / (1024 * 1024):.0f} MiB, more than such a file ever is "
             f"({cap // (1024 * 1024)} MiB at most), so it is not read — point the profile "
             "at the right file")
+
+
+STREAM_WAIT_S = 10.0
+"""Longest wait for a FIFO or device read as an input file (``validate <(cat p.toml)``)
+to deliver everything: one that nobody writes to must not hang the command."""
+
+
+def read_capped(path: str | os.PathLike[str], cap: int) -> bytes:
+    """At most ``cap + 1`` bytes of the file at ``path`` (more than ``cap``: too large).
+
+    A FIFO or character device is read without blocking for at most
+    :data:`STREAM_WAIT_S`; past that, :class:`TimeoutError` says nothing wrote to it.
+    Raises :class:`OSError` as :func:`open` does.
+    """
+    nonblock = getattr(os, "O_NONBLOCK", 0)  # a FIFO with no writer: opens, not hangs
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_NOCTTY", 0))
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode) or not hasattr(select, "poll"):
+            if nonblock:
+                os.set_blocking(fd, True)
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                return handle.read(cap + 1)
+        return _read_stream(fd, cap)
+    finally:
+        os.close(fd)
+
+
+def _read_stream(fd: int, cap: int) -> bytes:
+    # Linux reports no hang-up on a FIFO that never had a writer, so poll waits for one
+    deadline = time.monotonic() + STREAM_WAIT_S
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    parts: list[bytes] = []
+    size = 0
+    while size <= cap:
+        left = deadline - time.monotonic()
+        if left <= 0 or not poller.poll(left * 1000):
+            raise TimeoutError(errno.ETIMEDOUT, f"it is a pipe or device and nothing wrote "
+                               f"all of it within {STREAM_WAIT_S:g} s")
+        try:
+            chunk = os.read(fd, min(65536, cap + 1 - size))
+        except BlockingIOError:
+            continue
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 
 class OutputError(Exception):
@@ -93,6 +144,9 @@ def create_private(path: str | os.PathLike[str]) -> None:
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
+        # O_EXCL fails on a link, dangling or not: whoever opens the name next would follow it
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            raise OSError(errno.ELOOP, "is a symbolic link", str(path)) from None
         return
     os.close(fd)
 

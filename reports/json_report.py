@@ -28,6 +28,7 @@ from accessready.agent.model import (
     Verdict,
     insecure_notes,
 )
+from accessready.agent.safefile import read_capped
 from accessready.reports.counts import status_counts
 
 SCHEMA_ID = "accessready.result/1"
@@ -182,8 +183,7 @@ def load(data: bytes, source: str = "result") -> Run:
 def load_file(path: str | os.PathLike[str]) -> Run:
     """:func:`load` the result file at ``path``, reading no more than the cap allows."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_RESULT_BYTES + 1)
+        data = read_capped(path, MAX_RESULT_BYTES)
     except OSError as exc:
         raise ResultFileError(f"{path}: cannot read: {exc.strerror or exc} — check the "
                               "path") from None

@@ -77,7 +77,7 @@ def test_evidence_json_cannot_hold_is_an_error_of_that_check(tmp_path: Path,
     env = {"PYTHONPATH": str(hostile_plugin_dir)}
     saved = tmp_path / "r.json"
     out = accessready("run", str(profile(tmp_path)), *only("hostile.not_json", "hostile.nan",
-                                                          "hostile.chatty"),
+                                                          "hostile.bigint", "hostile.chatty"),
                       "--json", str(saved), env=env)
     assert out.returncode == 1, out.stderr  # errors: ready with warnings, not a crash
     data = json.loads(saved.read_text("utf-8"))
@@ -88,14 +88,21 @@ def test_evidence_json_cannot_hold_is_an_error_of_that_check(tmp_path: Path,
                 ("hostile.not_json", "object"): "'nested.value' is a object",
                 ("hostile.nan", "nan"): "'latency_ms[1]' is nan",
                 ("hostile.nan", "inf"): "'latency_ms[1]' is inf",
-                ("hostile.nan", "duration"): "duration nan"}
+                ("hostile.nan", "duration"): "duration nan",
+                ("hostile.bigint", "value"): "'n' is a whole number beyond ±2**63",
+                ("hostile.bigint", "key"): "'by_n.<key>' is a whole number beyond ±2**63",
+                ("hostile.bigint", "duration"): "duration <int of 16610 bits> is not",
+                ("hostile.bigint", "owner"): "owner <int of 16610 bits> is none of"}
     for key, words in expected.items():
         result = found[key]
-        assert result["status"] == "error" and result["details"]["reason"] == "bad_result"
+        assert result["status"] == "error" and result["details"]["reason"] == "bad_result", (
+            key, result)
         assert words in result["summary"]["en"], result["summary"]
         assert "inte kan sparas" in result["summary"]["sv"]
         assert "fault in the check itself" in result["remediation"]["en"]
     assert found[("hostile.chatty", "chatty")]["status"] == "pass"  # the others still ran
+    fits = found[("hostile.bigint", "fits")]  # the 64-bit extremes are kept as they are
+    assert fits["status"] == "pass" and fits["details"]["n"] == [2 ** 63 - 1, -2 ** 63]
     again = accessready("report", str(saved), "--json", str(tmp_path / "again.json"))
     assert again.returncode == 1, again.stderr  # the saved result is a valid one
 
@@ -118,6 +125,46 @@ def test_exit_and_interrupt_raised_by_a_plugin_are_its_errors(tmp_path: Path,
         assert "försökte avsluta programmet" in result["summary"]["sv"]
     assert by_check["hostile.chatty"]["status"] == "pass"
     assert "hostile.exit_run" in out.stdout  # the table was printed
+
+
+PROCESS_ENDERS = {**{f"hostile.osexit_{stage}": "os._exit(0)"
+                     for stage in ("applies", "targets", "run")},
+                  "hostile.abort_run": "os.abort()"}
+
+
+def test_os_exit_and_abort_in_a_check_are_its_errors_not_a_silent_exit(
+        tmp_path: Path, hostile_plugin_dir: Path) -> None:
+    """An exit past Python (exit 0, no report) would read as "ready" to a scheduler."""
+    env = {"PYTHONPATH": str(hostile_plugin_dir)}
+    saved = tmp_path / "r.json"
+    out = accessready("run", str(profile(tmp_path)), *only(*PROCESS_ENDERS, "hostile.chatty",
+                                                          "hostile.forks"),
+                      "--json", str(saved), "--nagios", env=env)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.startswith("ACCESSREADY WARNING") and out.stdout.count("\n") == 1
+    by_check = {r["check"]: r for r in json.loads(saved.read_text("utf-8"))["results"]}
+    for check_id, call in PROCESS_ENDERS.items():
+        result = by_check[check_id]
+        assert result["status"] == "error", result
+        assert "tried to stop the program" in result["summary"]["en"]
+        assert call in result["summary"]["en"], result["summary"]
+    assert by_check["hostile.chatty"]["status"] == "pass"
+    # a forked child's own os._exit still ends that child (not a second accessready)
+    forks = by_check["hostile.forks"]
+    assert forks["status"] == "pass" and forks["details"]["child_exit"] == 0, forks
+    assert "FORKED-CHILD-ESCAPED" not in out.stderr
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    profile(folder, "Första kommun", "a")
+    overview = tmp_path / "o.json"
+    audit = accessready("audit", str(folder), "--history", str(tmp_path / "h.db"),
+                        "--json", str(overview), "--reports-dir", str(tmp_path / "reports"),
+                        "--nagios", *only(*PROCESS_ENDERS), env=env)
+    assert audit.returncode == 1, audit.stderr
+    assert audit.stdout.startswith("ACCESSREADY WARNING - 1 customer")
+    data = json.loads(overview.read_text("utf-8"))
+    jsonschema.validate(data, AUDIT_SCHEMA)
+    assert [c["verdict"] for c in data["customers"]] == ["ready_with_warnings"]
 
 
 def test_a_hang_in_applies_or_targets_ends_at_the_deadline(tmp_path: Path,

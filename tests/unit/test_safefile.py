@@ -268,3 +268,45 @@ def test_history_database_and_its_wal_are_created_0600(tmp_path: Path,
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
     assert modes["audit.db"] == 0o600
     assert all(mode == 0o600 for mode in modes.values()), modes
+
+
+# -- reading an input file that is a FIFO or a device (validate, report) --------------
+
+
+def test_a_fifo_nobody_writes_to_is_refused_after_the_wait(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from accessready.agent import safefile
+
+    fifo = tmp_path / "p.toml"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(safefile, "STREAM_WAIT_S", 0.2)
+    with pytest.raises(TimeoutError) as caught:
+        safefile.read_capped(fifo, 100)
+    assert "nothing wrote" in caught.value.strerror
+
+
+def test_a_fifo_is_read_to_the_end_as_its_writer_writes(tmp_path: Path) -> None:
+    from accessready.agent.safefile import read_capped
+
+    fifo = tmp_path / "p.toml"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "wb", buffering=0) as out:  # blocks until the reader opens
+            out.write(b"first ")
+            time.sleep(0.2)  # a writer that pauses: its reader waits, not gives up
+            out.write(b"second")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert read_capped(fifo, 100) == b"first second"
+    finally:
+        writer.join(timeout=30)
+
+
+def test_a_device_is_read_no_further_than_the_cap() -> None:
+    from accessready.agent.safefile import read_capped
+
+    assert len(read_capped("/dev/zero", 1000)) == 1001
+    assert read_capped("/dev/null", 1000) == b""
