@@ -35,8 +35,8 @@ def test_usage_errors_are_one_line_exit_3(args: list[str]) -> None:
 
 
 @pytest.mark.parametrize("name", ["07_literal_password", "22_cidr_host_bits", "01_toml_syntax",
-                                  "70_timeout_hundreds_of_digits",
-                                  "71_concurrency_thousands_of_digits"])
+                                  "60_timeout_hundreds_of_digits",
+                                  "61_concurrency_thousands_of_digits"])
 def test_bad_profile_exit_3_one_line(name: str) -> None:
     for command in ("validate", "run"):
         out = accessready(command, str(PROFILES / "broken" / f"{name}.toml"))
