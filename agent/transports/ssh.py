@@ -113,8 +113,9 @@ class HostKeyVerdict:
         return out
 
 
-MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024
-"""Most bytes of a known_hosts file read (a large one holds some 100,000 keys)."""
+MAX_KNOWN_HOSTS_BYTES = 8 * 1024 * 1024  # = safefile.MAX_TRUST_FILE_BYTES, its size check
+"""Most bytes of a known_hosts file read (some 40,000 keys). The size check before the
+read refuses a larger file; this bound holds for one that grows in between."""
 
 
 def _hashed_name_matches(entry: str, name: str) -> bool:

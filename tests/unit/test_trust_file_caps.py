@@ -57,3 +57,10 @@ def test_a_huge_ssh_key_file_is_not_read(huge: Path) -> None:
     state = _AuthState()
     assert _load_key(huge, state) is None
     assert "300 MiB" in state.attempts[0]["result"]
+
+
+def test_known_hosts_reads_no_more_than_the_trust_file_cap() -> None:
+    """One cap for a known_hosts file: the read bound is the size check's."""
+    from accessready.agent.transports import ssh
+
+    assert ssh.MAX_KNOWN_HOSTS_BYTES == MAX_TRUST_FILE_BYTES
