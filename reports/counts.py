@@ -9,8 +9,9 @@ it. JUnit is the exception on purpose: a waived test is ``skipped`` with the rea
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
-from accessready.agent.findings import findings, overruled, waived
+from accessready.agent.findings import Finding, findings, overruled, waived
 from accessready.agent.model import Run, Status
 
 WAIVED = "waived"
@@ -19,11 +20,12 @@ COUNT_KEYS = (*(s.value for s in Status), WAIVED)
 ``fail``) and ``waived``."""
 
 
-def count_keys(run: Run) -> list[str]:
+def count_keys(run: Run, found: Iterable[Finding] | None = None) -> list[str]:
     """The bucket of each of ``run``'s results: ``waived`` for a finding a waiver lifts,
     else its status. A waived failure that still blocks support (a waiver never lifts a
-    gating rule) counts as the failure it is."""
-    lifts_nothing = overruled(findings(run))
+    gating rule) counts as the failure it is. ``found``: ``findings(run)``, when the
+    caller has it already."""
+    lifts_nothing = overruled(findings(run) if found is None else found)
     return [WAIVED if waived(r) and i not in lifts_nothing else r.status.value
             for i, r in enumerate(run.results)]
 
@@ -31,7 +33,12 @@ def count_keys(run: Run) -> list[str]:
 def status_counts(run: Run | None) -> dict[str, int]:
     """How many of ``run``'s results fall in each bucket of :data:`COUNT_KEYS` (zeros
     included; all zero without a run)."""
-    counter = Counter(count_keys(run) if run is not None else ())
+    return tally(count_keys(run) if run is not None else ())
+
+
+def tally(keys: Iterable[str]) -> dict[str, int]:
+    """How many of ``keys`` (from :func:`count_keys`) fall in each bucket, zeros included."""
+    counter = Counter(keys)
     return {key: counter.get(key, 0) for key in COUNT_KEYS}
 
 

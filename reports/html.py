@@ -283,7 +283,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
     actions: dict[tuple[str, str, str, bool], tuple[ActionView, int, str]] = {}
     found = {f.index: f for f in findings(run)}
     blocked = overruled(found.values())
-    keys = count_keys(run)
+    keys = count_keys(run, found.values())
     day = run_day(run)
     for index, result in enumerate(run.results):
         req = result.requirement.value
@@ -438,14 +438,13 @@ def _owner_sections(ranked: list[ActionView], tr: Translator,
     """The customer's section always (it is what the report is for), then the supplier's
     and the engineer's when they have something to do; waived findings are listed apart."""
     sections = []
+    anything = any(not a.waived for a in ranked)
     for owner in OWNERS:
         mine = [a for a in ranked if a.owner == owner and not a.waived]
         if owner == "customer" or mine:
-            anything = any(not a.waived for a in ranked)
             sections.append(OwnerSection(
                 owner=owner, anchor=anchors.make("do", owner),
-                heading=tr(f"actions.heading_{owner}") if owner != "customer"
-                else tr("actions.heading"),
+                heading=tr(f"actions.heading_{owner}"),
                 empty=tr("actions.none_customer") if anything else tr("actions.none"),
                 actions=mine))
     return sections

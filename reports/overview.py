@@ -219,6 +219,7 @@ def _safe_href(href: str | None) -> str:
 
 def _row(entry: AuditEntry, tr: Translator, anchors: _Anchors) -> RowView:
     verdict = entry.verdict.value
+    insecure, waived = insecure_count(entry), waived_count(entry.run)
     catalogue = entry.run.catalogue if entry.run is not None else {}
     all_findings = ([_finding(r, entry.run, tr) for r in findings(entry.run)]
                     if entry.run is not None else [])
@@ -241,10 +242,8 @@ def _row(entry: AuditEntry, tr: Translator, anchors: _Anchors) -> RowView:
         report_href=_safe_href(entry.report_href),
         started=started, started_iso=started_iso,
         why_unknown=clean(why_unknown(entry, tr), LINE) if not entry.error else "",
-        insecure=(tr("nagios.insecure", n=insecure_count(entry))
-                  if insecure_count(entry) else ""),
-        waived=(tr.count("waived", waived_count(entry.run))
-                if entry.run is not None and waived_count(entry.run) else ""))
+        insecure=tr("nagios.insecure", n=insecure) if insecure else "",
+        waived=tr.count("waived", waived) if waived else "")
 
 
 def build_context(report: AuditReport, lang: str | None = None) -> dict[str, Any]:

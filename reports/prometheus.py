@@ -40,7 +40,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from accessready.agent.model import ExitCode, Result, Run, Status, insecure_notes
-from accessready.reports.counts import WAIVED, count_keys, status_counts
+from accessready.reports.counts import WAIVED, count_keys, tally
 from accessready.reports.textsafe import UniqueNames, clean
 
 STATUS_VALUE = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3,
@@ -167,7 +167,7 @@ def render_text(run: Run) -> str:
     results = _Family("accessready_results",
                       "Number of results by status in the last run (a waived finding counts "
                       "as waived, not under its status).")
-    for key, n in status_counts(run).items():
+    for key, n in tally(buckets).items():
         results.add([customer, ("status", key)], n)
 
     verdict = _Family("accessready_verdict", VERDICT_HELP)
