@@ -221,7 +221,7 @@ def _check_waivers(prof: Any, registry: Any) -> None:
 
     check_waivers(prof, {c.id for c in registry.checks})
     for expired in expired_waivers(prof):
-        click.echo(f"accessready: warning: {expired}", err=True)
+        _warn(str(expired))
 
 
 def _registry_with_warnings() -> Any:
@@ -529,8 +529,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
         click.echo("accessready: audit interrupted; the runs that finished are recorded.",
                    err=True)
     if result.history_error:
-        click.echo(f"accessready: warning: {result.history_error} (the audit's outputs were "
-                   "written)", err=True)
+        _warn(f"{result.history_error} (the audit's outputs were written)")
     sys.exit(int(result.exit_code))
 
 

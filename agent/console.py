@@ -137,7 +137,9 @@ def quote_arg(arg: str, platform: str | None = None) -> str:
         return arg
     if not re.search(r'["$`%!]', arg):
         return f'"{arg}"'
-    return "'" + arg.replace("'", "''") + "'"
+    from accessready.agent.powershell import quote  # every quote character PowerShell has
+
+    return quote(arg)
 
 
 def pip_install_hint(requirement: str, platform: str | None = None) -> str:

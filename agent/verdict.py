@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from accessready.agent.findings import counted
+from accessready.agent.findings import GATING_CHECKS, counted
 from accessready.agent.model import (
     Requirement,
     RequirementOutcome,
@@ -31,8 +31,6 @@ from accessready.agent.model import (
 from accessready.agent.profile_types import Profile
 
 _OK = (Status.PASS, Status.WARN)
-ADMIN_GATES = ("admin.agreement", "admin.dpa")
-"""The ``admin`` checks that gate: no support without a valid agreement and a signed DPA."""
 
 
 # A gating rule's answer: it blocks (a real failure), it could not decide (only errors
@@ -145,7 +143,7 @@ def _remote(results: list[Result], profile: Profile) -> Rule:
 
 
 def _admin(results: list[Result]) -> Rule:
-    gates = [r for r in results if r.check_id in ADMIN_GATES]
+    gates = [r for r in results if r.check_id in GATING_CHECKS]
     failed = [r for r in gates if r.status is Status.FAIL]
     if failed:
         said_en = " ".join(r.summary.en for r in failed)
