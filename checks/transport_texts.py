@@ -32,6 +32,11 @@ KIND_TEXT: dict[str, Text] = {
                            "Serverns SSH-värdnyckel skiljer sig från den i known_hosts."),
     "timeout": t("No answer in time: a firewall drops the traffic, or the server is down.",
                  "Inget svar i tid: en brandvägg stoppar trafiken eller så är servern nere."),
+    "deadline": t("Could not be checked: the check's time ran out before this step could "
+                  "start (this machine was slow or busy, not necessarily the server).",
+                  "Kunde inte kontrolleras: kontrollens tid tog slut innan steget kunde "
+                  "börja (den här datorn var långsam eller upptagen, inte nödvändigtvis "
+                  "servern)."),
     "silent": t("The server accepted the connection but did not answer in time: the "
                 "service hangs or expects another protocol, or a firewall accepts and drops.",
                 "Servern tog emot anslutningen men svarade inte i tid: tjänsten hänger eller "

@@ -449,9 +449,11 @@ def _ms(started: float) -> float:
 
 
 def _left(deadline: float, what: str, details: Mapping[str, Any]) -> float:
+    # No time left *before* a stage starts: we could not decide (``deadline``, an error),
+    # not "the server did not answer" (a stage that waits and hears nothing is a timeout).
     left = deadline - time.monotonic()
     if left <= 0.01:
-        raise TransportError("timeout", f"ran out of time {what}", details)
+        raise TransportError("deadline", f"ran out of time {what}", details)
     return left
 
 
@@ -465,7 +467,7 @@ def _quiet_paramiko() -> None:
 
 
 # ProbeFailure kinds of a TCP connect that TransportError names differently.
-_CONNECT_KINDS = {"deadline": "timeout", "reset": "refused"}
+_CONNECT_KINDS = {"reset": "refused"}
 
 
 def _connect(host: str, port: int, timeout: float) -> socket.socket:
