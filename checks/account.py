@@ -794,6 +794,9 @@ class StatusCheck(_ServerAccountCheck):
         if facts["enabled"] is False:
             problems.append((Status.FAIL, "the account is disabled", "kontot är inaktiverat",
                              "account_disabled"))
+        elif facts["enabled"] is None:  # never "enabled" on a fact the server did not give
+            problems.append((Status.WARN, "the server did not say whether the account is "
+                             "enabled", "servern angav inte om kontot är aktiverat", "unknown"))
         if facts["locked_out"]:
             problems.append((Status.FAIL, "the account is locked out", "kontot är utelåst",
                              "account_locked"))

@@ -289,6 +289,9 @@ def test_net_user_fallback_when_powershell_cannot_tell(lab) -> None:
      "account ends in 5 days"),
     ({"PasswordExpires": "{{now+60d}}", "AccountExpires": "{{now-2d}}"}, Status.FAIL,
      "end date"),
+    # a state the server did not give is never reported as "enabled" (a false pass)
+    ({"Enabled": None, "PasswordExpires": "{{now+60d}}"}, Status.WARN,
+     "did not say whether the account is enabled"),
 ])
 def test_windows_status_rules(lab, changes, status, words) -> None:
     recordings = copy.deepcopy(load_recordings("win2019-adfs"))
