@@ -1111,7 +1111,8 @@ class AdfsProbeCheck(AdfsCheck):
             exchange = AdfsProbeCheck._through(ctx, address, left, cfg, server, METADATA_PATH)
         except ProbeFailure as failure:
             details["metadata"] = failure.to_json()
-            return "backend_down"
+            # as for mex: our own deadline or resolver proves nothing about the back end
+            return "backend_unknown" if _undecided(failure) else "backend_down"
         details["metadata"] = exchange.to_json(body_excerpt=120)
         if exchange.response.status != 200:
             return "backend_down"

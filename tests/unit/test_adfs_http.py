@@ -194,6 +194,26 @@ def test_probe_wap_with_mex_off_and_adfs_down_still_fails(tmp_path: Path) -> Non
     assert "(mex: 503; metadata: 503)" in wap.summary.en
 
 
+def test_probe_wap_with_mex_off_and_no_time_for_metadata_is_undecided(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our deadline running out on the metadata fallback says nothing about the back end:
+    not a "down" (fail), as for mex itself."""
+    from accessready.checks import adfs
+    from accessready.checks.net import ProbeFailure
+
+    real = adfs.AdfsProbeCheck._through
+
+    def through(ctx, address, left, cfg, server, path):  # type: ignore[no-untyped-def]
+        if path == adfs.METADATA_PATH:
+            raise ProbeFailure("deadline", "no time left for the metadata")
+        return real(ctx, address, left, cfg, server, path)
+
+    monkeypatch.setattr(adfs.AdfsProbeCheck, "_through", staticmethod(through))
+    with farm(tmp_path, [NodeSpec("adfs01", "adfs"), NodeSpec("wap01", "wap", mex=False)]) as f:
+        results = by_target(f.run(AdfsProbeCheck()))
+    assert results["wap01"].status is not Status.FAIL, results["wap01"].summary.en
+
+
 def test_probe_wap_with_mex_off_and_unsigned_metadata_fails(tmp_path: Path) -> None:
     """Unsigned metadata is not what AD FS writes: no proof of the back end."""
     unsigned = re.sub(rb"<ds:Signature .*?</ds:Signature>", b"", metadata(), flags=re.S)
