@@ -136,6 +136,11 @@ def resolve_json(resolution: Resolution | None) -> dict[str, Any]:
     return {"resolved": resolution.to_json()}
 
 
+MIN_CONNECT_WINDOW_S = 0.5
+"""A connect that times out in less time than this (or half the timeout) was not given a
+fair chance: ``deadline`` (ours), never ``timeout`` (the target's)."""
+
+
 def tcp_connect(host: str, port: int, timeout: float) -> tuple[socket.socket, float]:
     """An open TCP connection and the connect time in ms; raises :class:`ProbeFailure`.
 
@@ -152,11 +157,13 @@ def connect(host: str, port: int, timeout: float
     deadline = started + timeout
     resolution, targets = resolve_targets(host, port, timeout)
     last: BaseException | None = None
+    window = 0.0
     for family, sockaddr in targets:
         left = deadline - time.monotonic()
         if left <= 0:
             break
         sock = socket.socket(family, socket.SOCK_STREAM)
+        window = left
         try:
             sock.settimeout(left)
             sock.connect(sockaddr)
@@ -165,9 +172,12 @@ def connect(host: str, port: int, timeout: float
             last = exc
             continue
         return sock, _ms(started), resolution
-    if last is None:
-        raise ProbeFailure("deadline", f"name resolution of {host} left no time to connect",
-                           _ms(started))
+    fair = min(MIN_CONNECT_WINDOW_S, timeout / 2)
+    if last is None or (isinstance(last, TimeoutError | socket.timeout) and window < fair):
+        # Silence within a window the target never fairly had (resolution, or our own
+        # slowness, took the time) says nothing about it: could not decide.
+        raise ProbeFailure("deadline", f"name resolution of {host} left {window:.2f} s to "
+                           "connect", _ms(started))
     raise as_failure(last, started, host, port)
 
 
