@@ -37,8 +37,8 @@ import threading
 import time
 from pathlib import Path
 
-from accessready.agent.history import History
-from accessready.agent.simulators.rdp import confirm, requested_protocols
+from accessready.agent.app.history import History
+from accessready.agent.demo.simulators.rdp import confirm, requested_protocols
 
 
 class RdpListener:

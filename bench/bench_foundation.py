@@ -16,10 +16,10 @@ import sys
 import threading
 import time
 
-from accessready.agent.checkapi import Check, Target
-from accessready.agent.model import Requirement, Status, t
-from accessready.agent.profile import parse_profile
-from accessready.agent.runner import ContextFactory, RunOptions, execute, plan
+from accessready.agent.core.model import Requirement, Status, t
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.plugin.checkapi import Check, Target
+from accessready.agent.plugin.runner import ContextFactory, RunOptions, execute, plan
 
 PROFILE = parse_profile('[customer]\nname = "Bench"\n[access]\nmethods = ["teamviewer"]\n')
 

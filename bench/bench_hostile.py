@@ -41,9 +41,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from accessready.agent.simulators import pki
-from accessready.agent.simulators.ssh import SshSimulator, SshUser
-from accessready.agent.simulators.stream import StreamServer, read_http_request
+from accessready.agent.demo.simulators import pki
+from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
+from accessready.agent.demo.simulators.stream import StreamServer, read_http_request
 
 RSS_LIMIT_MB = 300
 SLACK_S = 2.0
@@ -347,7 +347,7 @@ ANCHOR_RESULTS = 10_000
 
 def _anchor_case() -> Case:
     def run(folder: Path, tls: pki.TlsFiles) -> tuple[Measured, dict | None]:
-        from accessready.agent.model import Requirement, Result, Run, Status, Verdict, t
+        from accessready.agent.core.model import Requirement, Result, Run, Status, Verdict, t
         from accessready.reports.json_report import render
 
         results = tuple(
@@ -379,7 +379,7 @@ def _anchor_case() -> Case:
 def _clixml_case() -> Case:
     """A WinRM error stream of a megabyte of openings that never close (the transport keeps
     at most MAX_OUTPUT bytes of it), through the transport's CLIXML cleaner."""
-    script = ("from accessready.agent.transports.winrm import MAX_OUTPUT, clean_clixml\n"
+    script = ("from accessready.agent.io.transports.winrm import MAX_OUTPUT, clean_clixml\n"
               "opening = '<S S=\"Error\">'\n"
               "text = '#< CLIXML' + opening * (MAX_OUTPUT // len(opening))\n"
               "print(len(clean_clixml(text)))\n")
@@ -397,7 +397,7 @@ def _clixml_case() -> Case:
 
 def _sample_result(results: int = 1, details: object = None) -> dict:
     """A valid result file's JSON: ``results`` warnings, each with ``details``."""
-    from accessready.agent.model import Requirement, Result, Run, Status, Verdict, t
+    from accessready.agent.core.model import Requirement, Result, Run, Status, Verdict, t
     from accessready.reports.json_report import render
 
     run = Run(customer="Kund", profile_path="p.toml", started_at="2026-05-01T02:00:00+00:00",

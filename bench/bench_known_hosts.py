@@ -22,7 +22,7 @@ from pathlib import Path
 
 import paramiko
 
-from accessready.agent.transports.ssh import MAX_KNOWN_HOSTS_BYTES, KnownHosts
+from accessready.agent.io.transports.ssh import MAX_KNOWN_HOSTS_BYTES, KnownHosts
 
 GOAL_SECONDS = 2.0
 

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from accessready.agent.model import (
+from accessready.agent.core.model import (
     Requirement,
     RequirementOutcome,
     Result,

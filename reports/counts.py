@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from accessready.agent.findings import Finding, findings, overruled, waived
-from accessready.agent.model import Run, Status
+from accessready.agent.core.findings import Finding, findings, overruled, waived
+from accessready.agent.core.model import Run, Status
 
 WAIVED = "waived"
 COUNT_KEYS = (*(s.value for s in Status), WAIVED)

@@ -29,8 +29,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.findings import Finding, findings, overruled, run_day, urgency
-from accessready.agent.model import (
+from accessready.agent.core.findings import Finding, findings, overruled, run_day, urgency
+from accessready.agent.core.model import (
     OWNERS,
     SEVERITIES,
     Requirement,
@@ -42,10 +42,10 @@ from accessready.agent.model import (
     Verdict,
     insecure_notes,
 )
+from accessready.agent.core.textsafe import EVIDENCE_LIMIT, UniqueNames, clean, evidence_json
 from accessready.reports.counts import WAIVED, count_keys
 from accessready.reports.i18n import Translator, check_description, check_title
 from accessready.reports.json_report import SCHEMA_ID
-from accessready.reports.textsafe import EVIDENCE_LIMIT, UniqueNames, clean, evidence_json
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
        "form-action 'none'")
@@ -219,7 +219,7 @@ def _result_view(result: Result, tr: Translator, blocks: bool = False) -> Result
 
 def waiver_words(result: Result, tr: Translator, blocks: bool = False) -> str:
     """What a result's waiver says, for people; "" without one. ``blocks``: the failure
-    still blocks support (:func:`~accessready.agent.findings.overruled`)."""
+    still blocks support (:func:`~accessready.agent.core.findings.overruled`)."""
     if not result.waiver or result.status not in (Status.WARN, Status.FAIL):
         return ""
     reason = clean(str(result.waiver.get("reason", "")), LINE)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
 
-from accessready.agent.model import LANGUAGES, Requirement, Status, Text, Verdict
+from accessready.agent.core.model import LANGUAGES, Requirement, Status, Text, Verdict
 
 DEFAULT_LANG = "en"
 

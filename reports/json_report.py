@@ -15,7 +15,7 @@ import math
 import os
 from typing import Any, NoReturn
 
-from accessready.agent.model import (
+from accessready.agent.core.model import (
     LANGUAGES,
     OWNERS,
     ExitCode,
@@ -28,7 +28,7 @@ from accessready.agent.model import (
     Verdict,
     insecure_notes,
 )
-from accessready.agent.safefile import read_capped
+from accessready.agent.core.safefile import read_capped
 from accessready.reports.counts import status_counts
 
 SCHEMA_ID = "accessready.result/1"
@@ -73,7 +73,7 @@ def to_dict(run: Run) -> dict[str, Any]:
 
 def _results_json(run: Run) -> list[dict[str, Any]]:
     """Every result; a finding also with who must act, how urgent it is, by when."""
-    from accessready.agent.findings import findings
+    from accessready.agent.core.findings import findings
 
     out = [r.to_json() for r in run.results]
     for finding in findings(run):
@@ -144,12 +144,12 @@ def from_dict(data: Any, source: str = "result") -> Run:
 
 def load(data: bytes, source: str = "result") -> Run:
     """Parse a result file's bytes (at most :data:`MAX_RESULT_BYTES`) into a run whose
-    verdict is decided again from its own results (:func:`accessready.agent.merge.redecide`).
+    verdict is decided again from its own results (:func:`accessready.agent.core.merge.redecide`).
 
     Result files come from customers (``accessready report`` and ``merge`` read them), so
     everything is checked and every problem is one :class:`ResultFileError` line.
     """
-    from accessready.agent.merge import redecide
+    from accessready.agent.core.merge import redecide
 
     if len(data) > MAX_RESULT_BYTES:
         raise ResultFileError(f"{source}: {len(data)} bytes is more than any result file "

@@ -23,11 +23,11 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from accessready.agent.findings import findings, overruled, waived
-from accessready.agent.model import Requirement, Result, Run, Status
+from accessready.agent.core.findings import findings, overruled, waived
+from accessready.agent.core.model import Requirement, Result, Run, Status
+from accessready.agent.core.textsafe import evidence_json, xml_text
 from accessready.reports.html import waiver_words
 from accessready.reports.i18n import Translator, check_title
-from accessready.reports.textsafe import evidence_json, xml_text
 
 MESSAGE_LIMIT = 1_000
 BODY_LIMIT = 30_000

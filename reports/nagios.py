@@ -15,10 +15,10 @@ between follow ``--lang``. ``|`` is perfdata's separator, so it never appears in
 
 from __future__ import annotations
 
-from accessready.agent.model import ExitCode, Run, insecure_notes
+from accessready.agent.core.model import ExitCode, Run, insecure_notes
+from accessready.agent.core.textsafe import clean
 from accessready.reports.counts import status_counts
 from accessready.reports.i18n import Translator
-from accessready.reports.textsafe import clean
 
 STATE = {ExitCode.READY: "OK", ExitCode.WARNINGS: "WARNING",
          ExitCode.NOT_READY: "CRITICAL", ExitCode.UNKNOWN: "UNKNOWN"}

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.audit_types import VERDICT_SEVERITY, AuditEntry, AuditReport
-from accessready.agent.changes import Change
-from accessready.agent.findings import Finding, urgency
-from accessready.agent.findings import findings as all_findings
-from accessready.agent.model import (
+from accessready.agent.core.audit_types import VERDICT_SEVERITY, AuditEntry, AuditReport
+from accessready.agent.core.changes import Change
+from accessready.agent.core.findings import Finding, urgency
+from accessready.agent.core.findings import findings as all_findings
+from accessready.agent.core.model import (
     ExitCode,
     Requirement,
     Result,
@@ -37,6 +37,7 @@ from accessready.agent.model import (
     Verdict,
     insecure_notes,
 )
+from accessready.agent.core.textsafe import clean
 from accessready.reports.counts import status_counts, waived_count
 from accessready.reports.html import (
     CSP,
@@ -52,7 +53,6 @@ from accessready.reports.html import (
 from accessready.reports.i18n import Translator, check_title
 from accessready.reports.nagios import STATE
 from accessready.reports.terminal import undecided_lines
-from accessready.reports.textsafe import clean
 
 SCHEMA_ID = "accessready.audit/1"
 WORST_FINDINGS = 3

@@ -39,9 +39,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from accessready.agent.model import ExitCode, Result, Run, Status, insecure_notes
+from accessready.agent.core.model import ExitCode, Result, Run, Status, insecure_notes
+from accessready.agent.core.textsafe import UniqueNames, clean
 from accessready.reports.counts import WAIVED, count_keys, tally
-from accessready.reports.textsafe import UniqueNames, clean
 
 STATUS_VALUE = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3,
                 Status.SKIP: -1}

@@ -1,5 +1,5 @@
 """``python -m accessready``: the same entry point as the ``accessready`` command."""
 
-from accessready.agent.cli import main
+from accessready.agent.cli.main import main
 
 main()

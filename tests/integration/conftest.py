@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.simulators.pptp import PptpSimulator
+from accessready.agent.demo.simulators.pptp import PptpSimulator
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from accessready.agent.simulators.pptp import PptpSimulator
+from accessready.agent.demo.simulators.pptp import PptpSimulator
 
 from .conftest import REPO, accessready, account_profile, one_line_error
 
@@ -202,7 +202,7 @@ def _old_history(path: Path, today_too: bool = True) -> None:
     today."""
     import datetime as dt
 
-    from accessready.agent.history import History
+    from accessready.agent.app.history import History
     from tests.unit.runs import make_run, result
 
     today = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -335,7 +335,7 @@ def test_second_audit_is_refused_while_the_first_runs(tmp_path: Path) -> None:
 
 
 def test_keep_days_prunes_on_every_audit(tmp_path: Path, gateway: PptpSimulator) -> None:
-    from accessready.agent.history import History
+    from accessready.agent.app.history import History
     from tests.unit.runs import make_run, result
 
     db = tmp_path / "audit.db"

@@ -120,8 +120,8 @@ def test_an_untouched_init_template_never_passes_the_paperwork(tmp_path: Path) -
 def test_init_asks_where_teamviewer_host_runs(tmp_path: Path) -> None:
     """teamviewer.host examines the named server; init asks for it when TeamViewer is
     offered, and the template it writes names it (a [[servers]] entry when it is new)."""
-    from accessready.agent.init_profile import InitAnswers, ask_missing, render_profile
-    from accessready.agent.profile import parse_profile
+    from accessready.agent.app.init_profile import InitAnswers, ask_missing, render_profile
+    from accessready.agent.core.profile import parse_profile
 
     asked: list[str] = []
 
@@ -259,8 +259,8 @@ def test_a_plugin_never_sees_the_password_variable_even_at_import(tmp_path: Path
     nothing, and evidence copied from the environment says so."""
     site = one_module_plugin(tmp_path, "ar_snoop_plugin", (
         "import os, subprocess\n"
-        "from accessready.agent.checkapi import Check\n"
-        "from accessready.agent.model import Requirement, Status, t\n\n"
+        "from accessready.agent.plugin.checkapi import Check\n"
+        "from accessready.agent.core.model import Requirement, Status, t\n\n"
         "def _child():\n"
         "    return subprocess.run(['sh', '-c', 'echo $AR_SNOOP_PW'], capture_output=True,\n"
         "                          text=True, timeout=10).stdout.strip()\n\n"
@@ -290,8 +290,8 @@ def test_checks_neutralises_escapes_in_a_plugin_title(tmp_path: Path) -> None:
     """``accessready checks`` prints plugin titles: an OSC sequence (it retitles the
     terminal; others move the cursor or rewrite lines) must not reach the terminal."""
     site = one_module_plugin(tmp_path, "ar_escape_plugin",
-        "from accessready.agent.checkapi import Check\n"
-        "from accessready.agent.model import Requirement, t\n\n"
+        "from accessready.agent.plugin.checkapi import Check\n"
+        "from accessready.agent.core.model import Requirement, t\n\n"
         "class EscapeCheck(Check):\n"
         "    id = 'escape.title'\n"
         "    requirement = Requirement.SERVERS\n"

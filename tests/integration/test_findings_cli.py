@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from accessready.agent.simulators.pptp import PptpSimulator
+from accessready.agent.demo.simulators.pptp import PptpSimulator
 
 from .conftest import REPO, accessready, one_line_error
 from .test_audit_cli import vpn_profile

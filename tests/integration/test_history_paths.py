@@ -90,7 +90,7 @@ def test_a_missing_folder_is_refused_not_made(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", ["", "-wal", "-shm"])
 def test_the_database_and_its_companions_are_private(tmp_path: Path, suffix: str) -> None:
-    from accessready.agent.history import History
+    from accessready.agent.app.history import History
 
     previous = os.umask(0o022)
     try:

@@ -124,7 +124,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory, sources: Path) -> Path:
 
 def test_sources_copy_has_no_build_leftovers(tmp_path: Path) -> None:
     copy = source_copy(tmp_path / "accessready")
-    assert (copy / "pyproject.toml").is_file() and (copy / "agent" / "cli.py").is_file()
+    assert (copy / "pyproject.toml").is_file() and (copy / "agent" / "cli" / "main.py").is_file()
     assert not (copy / "build").exists() and not list(copy.glob("*.egg-info"))
     assert not (copy / ".git").exists()
 
@@ -152,7 +152,7 @@ def test_wheel_holds_only_current_sources(wheel: Path, sources: Path) -> None:
 def test_wheel_in_fresh_venv_runs_the_demo(tmp_path: Path, wheel: Path) -> None:
     python = offline_venv(tmp_path / "venv")
     pip_install(python, str(wheel))
-    [where] = module_files(python, tmp_path, "accessready.agent.cli")
+    [where] = module_files(python, tmp_path, "accessready.agent.cli.main")
     assert where.startswith(str(tmp_path / "venv"))  # the wheel, not the source tree
     assert_each_check_listed_once(python)
     work = tmp_path / "work"
@@ -168,8 +168,30 @@ def test_wheel_in_fresh_venv_runs_the_demo(tmp_path: Path, wheel: Path) -> None:
 def test_editable_install_in_fresh_venv(tmp_path: Path, sources: Path) -> None:
     python = offline_venv(tmp_path / "venv")
     pip_install(python, "--no-build-isolation", "-e", str(sources))
-    assert module_files(python, tmp_path, "accessready.agent.cli", "accessready.checks.admin",
-                        "accessready.reports") == [
-        str(sources / "agent" / "cli.py"), str(sources / "checks" / "admin.py"),
+    assert module_files(python, tmp_path, "accessready.agent.cli.main",
+                        "accessready.checks.admin.checks", "accessready.reports") == [
+        str(sources / "agent" / "cli" / "main.py"),
+        str(sources / "checks" / "admin" / "checks.py"),
         str(sources / "reports" / "__init__.py")]
     assert_each_check_listed_once(python)
+
+
+def test_new_builtin_family_needs_no_reinstall(tmp_path: Path) -> None:
+    """A check family added to a source checkout after an editable install is listed at
+    once: built-ins are found by scanning ``checks/``, not through installed metadata."""
+    tree = source_copy(tmp_path / "accessready")
+    python = offline_venv(tmp_path / "venv")
+    pip_install(python, "--no-build-isolation", "-e", str(tree))
+    family = tree / "checks" / "zz_example"
+    family.mkdir()
+    (family / "__init__.py").write_text(
+        "from accessready.agent.core.model import Requirement, t\n"
+        "from accessready.agent.plugin.checkapi import Check\n\n\n"
+        "class Example(Check):\n"
+        "    id = 'zz_example.hello'\n"
+        "    title = t('Example', 'Exempel')\n"
+        "    requirement = Requirement.ADMIN\n\n\n"
+        "CHECKS = [Example]\n", encoding="utf-8")
+    out = accessready("checks", python=str(python))
+    assert out.returncode == 0, out.stderr
+    assert "zz_example.hello" in out.stdout.split()

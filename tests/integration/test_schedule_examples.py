@@ -17,7 +17,7 @@ import click
 import pytest
 from defusedxml import ElementTree
 
-from accessready.agent.cli import audit as audit_command
+from accessready.agent.cli.main import audit as audit_command
 
 from . import unitfile
 from .conftest import REPO, accessready

@@ -17,14 +17,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from accessready.agent.app import default_services, run_checks
-from accessready.agent.audit import AuditOptions, run_audit
-from accessready.agent.demo import demo_environment
-from accessready.agent.findings import findings as all_findings
-from accessready.agent.history import History
-from accessready.agent.model import ExitCode, Requirement, Run, Status, Verdict
-from accessready.agent.profile import load_profile
-from accessready.agent.runner import RunOptions
+from accessready.agent.app.audit import AuditOptions, run_audit
+from accessready.agent.app.history import History
+from accessready.agent.app.run import default_services, run_checks
+from accessready.agent.core.findings import findings as all_findings
+from accessready.agent.core.model import ExitCode, Requirement, Run, Status, Verdict
+from accessready.agent.core.profile import load_profile
+from accessready.agent.demo.environment import demo_environment
+from accessready.agent.plugin.runner import RunOptions
 from accessready.reports import RENDERERS
 from accessready.reports import overview as ov
 from accessready.reports.terminal import render_table

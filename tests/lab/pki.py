@@ -1,6 +1,6 @@
 """Test PKI for the lab: a CA and the leaf certificates the daemons serve, plus SSH keys.
 
-The certificates come from :mod:`accessready.agent.simulators.pki` (the simulators' CA, so
+The certificates come from :mod:`accessready.agent.demo.simulators.pki` (the simulators' CA, so
 the lab and the simulators share one implementation), generated fresh per lab and written
 as PEM next to the lab's other files; this module adds the facts tests assert on
 (:class:`CertFiles`). Certificate variants for TLS checks (all for the AD FS name unless
@@ -32,7 +32,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from accessready.agent.simulators import pki
+from accessready.agent.demo.simulators import pki
 
 UTC = dt.UTC
 
@@ -105,7 +105,7 @@ def _facts(name: str, cert_pem: bytes, cert_path: Path, key_path: Path | None,
 
 
 class LabCA:
-    """The lab's CA (:func:`accessready.agent.simulators.pki.make_ca`) issuing into
+    """The lab's CA (:func:`accessready.agent.demo.simulators.pki.make_ca`) issuing into
     ``directory``: ``<name>.pem`` and ``<name>.key`` (0600) per certificate."""
 
     def __init__(self, directory: Path, common_name: str = "accessready lab CA") -> None:

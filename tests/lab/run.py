@@ -26,7 +26,7 @@ _counter = itertools.count(1)
 def accessready_importable() -> bool:
     """True if ``python -m accessready`` can work with this interpreter."""
     try:
-        return importlib.util.find_spec("accessready.agent.cli") is not None
+        return importlib.util.find_spec("accessready.agent.cli.main") is not None
     except ModuleNotFoundError:
         return False
 

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import pytest
 
-from accessready.agent.app import run_checks
-from accessready.agent.dns import Resolvers
-from accessready.agent.model import Status
-from accessready.agent.profile import parse_profile
-from accessready.agent.runner import RunOptions
-from accessready.checks import anyconnect, teamviewer, winvpn
+from accessready.agent.app.run import run_checks
+from accessready.agent.core.model import Status
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.io.dns import Resolvers
+from accessready.agent.plugin.runner import RunOptions
+from accessready.checks.anyconnect import gateway as anyconnect
+from accessready.checks.teamviewer import checks as teamviewer
+from accessready.checks.winvpn import tunnels as winvpn
 
 pytestmark = pytest.mark.lab
+WINVPN_PROBES = [winvpn.Ikev2Check, winvpn.L2tpCheck, winvpn.PptpCheck]
 
 CUSTOMER = '[customer]\nname = "Labbkommun"\n'
 
@@ -55,7 +58,7 @@ ca_file = "{service.extra['ca_file']}"
 def test_anyconnect_against_ocserv_and_openconnect(lab, lab_anyconnect_split, lab_peers):
     svc = lab_anyconnect_split
     result = run_in_client(lab, anyconnect_toml(svc, svc.extra["group"]),
-                           anyconnect.CHECKS)["anyconnect.gateway"]
+                           [anyconnect.AnyConnectGatewayCheck])["anyconnect.gateway"]
     assert result.status is Status.PASS, result.summary.en
     reply = result.details["reply"]
     offered = [value for value, _label in reply["groups"]]
@@ -75,7 +78,7 @@ def test_anyconnect_against_ocserv_and_openconnect(lab, lab_anyconnect_split, la
 def test_anyconnect_group_not_offered_by_ocserv(lab, lab_anyconnect_split, lab_peers):
     svc = lab_anyconnect_split
     result = run_in_client(lab, anyconnect_toml(svc, "Nobody"),
-                           anyconnect.CHECKS)["anyconnect.gateway"]
+                           [anyconnect.AnyConnectGatewayCheck])["anyconnect.gateway"]
     assert result.status is Status.FAIL
     assert "not offered" in result.summary.en
     auth = lab_peers.openconnect_authenticate(svc.extra["url"], group="Nobody")
@@ -106,7 +109,7 @@ tunnel = "{tunnel}"
 
 def test_ikev2_against_strongswan_and_ike_scan(lab, lab_ikev2, lab_peers):
     result = run_in_client(lab, winvpn_toml(lab_ikev2.address, "ikev2"),
-                           winvpn.CHECKS)["winvpn.ikev2"]
+                           WINVPN_PROBES)["winvpn.ikev2"]
     assert result.status is Status.PASS, result.summary.en
     main, natt = result.details["probes"]
     assert main["outcome"] == "sa" and natt["outcome"] == "sa"
@@ -131,7 +134,7 @@ def test_ikev2_against_strongswan_and_ike_scan(lab, lab_ikev2, lab_peers):
 
 def test_l2tp_against_strongswan_and_ike_scan(lab, lab_l2tp, lab_peers):
     result = run_in_client(lab, winvpn_toml(lab_l2tp.address, "l2tp"),
-                           winvpn.CHECKS)["winvpn.l2tp"]
+                           WINVPN_PROBES)["winvpn.l2tp"]
     assert result.status is Status.PASS, result.summary.en
     main = result.details["probes"][0]
     assert main["outcome"] == "sa"
@@ -144,7 +147,7 @@ def test_l2tp_against_strongswan_and_ike_scan(lab, lab_l2tp, lab_peers):
 
 def test_pptp_against_pptpd_and_nmap(lab, lab_pptp, lab_peers):
     result = run_in_client(lab, winvpn_toml(lab_pptp.address, "pptp"),
-                           winvpn.CHECKS)["winvpn.pptp"]
+                           WINVPN_PROBES)["winvpn.pptp"]
     assert result.status is Status.WARN, result.summary.en
     reply = result.details["reply"]
     assert reply["result_code"] == 1
@@ -158,11 +161,11 @@ def test_pptp_against_pptpd_and_nmap(lab, lab_pptp, lab_peers):
 @pytest.mark.parametrize(("host", "failure"), [("drop", "timeout"), ("reject", "refused")])
 def test_silent_and_refusing_gateways(lab, host, failure, lab_anyconnect_split):
     address = lab.service(host).address
-    results = run_in_client(lab, winvpn_toml(address, "pptp"), winvpn.CHECKS, timeout=4)
+    results = run_in_client(lab, winvpn_toml(address, "pptp"), WINVPN_PROBES, timeout=4)
     pptp = results["winvpn.pptp"]
     assert pptp.status is Status.FAIL
     assert pptp.details["probes"][0]["failure"] == failure
-    ike = run_in_client(lab, winvpn_toml(address, "ikev2"), winvpn.CHECKS,
+    ike = run_in_client(lab, winvpn_toml(address, "ikev2"), WINVPN_PROBES,
                         timeout=4)["winvpn.ikev2"]
     assert ike.status is Status.FAIL
     ac = run_in_client(lab, f"""
@@ -171,7 +174,7 @@ methods = ["anyconnect"]
 [access.anyconnect]
 gateway = "{address}"
 group = "x"
-""", anyconnect.CHECKS, timeout=4)["anyconnect.gateway"]
+""", [anyconnect.AnyConnectGatewayCheck], timeout=4)["anyconnect.gateway"]
     assert ac.status is Status.FAIL
     assert ac.details["probe"]["failure"] == failure
 
@@ -180,7 +183,7 @@ def test_teamviewer_network_to_the_lab_internet(lab, lab_public_site, tmp_path, 
     """The routers' names resolve as the TeamViewer client on this machine resolves them
     (issue 15: the operating system, hosts file first), so the client host's hosts file
     names the lab's public site; the look-up runs in the client's namespace."""
-    from accessready.agent import dns as agent_dns
+    from accessready.agent.io import dns as agent_dns
 
     site = lab_public_site
     ports = site.extra["ports"]

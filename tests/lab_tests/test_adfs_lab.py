@@ -16,12 +16,12 @@ import datetime as dt
 
 import pytest
 
-from accessready.agent.app import run_checks
-from accessready.agent.dns import Resolvers
-from accessready.agent.model import Status
-from accessready.agent.profile import parse_profile
-from accessready.agent.runner import RunOptions
-from accessready.checks.adfs import AdfsDnsCheck, AdfsTlsCheck
+from accessready.agent.app.run import run_checks
+from accessready.agent.core.model import Status
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.io.dns import Resolvers
+from accessready.agent.plugin.runner import RunOptions
+from accessready.checks.adfs.http import AdfsDnsCheck, AdfsTlsCheck
 
 pytestmark = pytest.mark.lab
 

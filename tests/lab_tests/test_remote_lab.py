@@ -15,14 +15,15 @@ import time
 import paramiko
 import pytest
 
-from accessready.agent.app import run_checks
-from accessready.agent.model import Status, Verdict
-from accessready.agent.profile import parse_profile
-from accessready.agent.runner import RunOptions
-from accessready.agent.secrets import Secret
-from accessready.agent.transports.base import TransportError
-from accessready.agent.transports.sessions import SessionOptions, Sessions
-from accessready.checks import account, remote
+from accessready.agent.app.run import run_checks
+from accessready.agent.core.model import Status, Verdict
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.io.secrets import Secret
+from accessready.agent.io.transports.base import TransportError
+from accessready.agent.io.transports.sessions import SessionOptions, Sessions
+from accessready.agent.plugin.runner import RunOptions
+from accessready.checks.account import checks as account
+from accessready.checks.remote import checks as remote
 from tests.lab.daemons.sshd import SUPPORT_SUDO_RULE
 
 pytestmark = pytest.mark.lab

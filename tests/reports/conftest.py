@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.model import Run
+from accessready.agent.core.model import Run
 from tests.ci import unavailable
 
 from .sample import full_run
@@ -32,7 +32,7 @@ def sample_run() -> Run:
 @pytest.fixture(scope="session")
 def demo_run() -> Run:
     """The real ``accessready demo`` run (simulators on loopback, the real checks)."""
-    from accessready.agent.demo import run_demo
+    from accessready.agent.demo.environment import run_demo
 
     return run_demo(lang="en")
 

@@ -7,7 +7,7 @@ so "nothing executed, nothing was fetched" is observable, not assumed.
 
 from __future__ import annotations
 
-from accessready.agent.model import (
+from accessready.agent.core.model import (
     Requirement,
     RequirementOutcome,
     Result,

@@ -6,7 +6,7 @@ customer so the renderers are tested on everything the design names.
 
 from __future__ import annotations
 
-from accessready.agent.model import (
+from accessready.agent.core.model import (
     Requirement,
     RequirementOutcome,
     Result,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.model import Requirement, Run
+from accessready.agent.core.model import Requirement, Run
 from accessready.reports.html import render
 from accessready.reports.i18n import Translator
 

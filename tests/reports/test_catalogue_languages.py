@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from accessready.agent.checkapi import GENERIC_REMEDIATION, Check
-from accessready.agent.model import Text
-from accessready.agent.registry import load_registry
+from accessready.agent.core.model import Text
+from accessready.agent.plugin.checkapi import GENERIC_REMEDIATION, Check
+from accessready.agent.plugin.registry import load_registry
 
 LONG = 24  # below this, "WinRM" / "TeamViewer" may rightly read the same in both
 
@@ -61,7 +61,7 @@ def test_generic_remediation_has_both_languages() -> None:
 
 def test_the_meta_test_can_fail() -> None:
     """A check missing Swedish, or with Swedish copied from English, is caught."""
-    from accessready.agent.model import Requirement, t
+    from accessready.agent.core.model import Requirement, t
 
     class Broken(Check):
         id = "broken.check"

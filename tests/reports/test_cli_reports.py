@@ -8,7 +8,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from accessready.agent.model import Run
+from accessready.agent.core.model import Run
 from accessready.reports.json_report import render as render_json
 
 from .sample import full_run

@@ -14,8 +14,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from accessready.agent.audit_types import AuditEntry, AuditReport
-from accessready.agent.model import INSECURE, Result, Run, Verdict, t
+from accessready.agent.core.audit_types import AuditEntry, AuditReport
+from accessready.agent.core.model import INSECURE, Result, Run, Verdict, t
 from accessready.reports import overview
 from accessready.reports.counts import status_counts
 from accessready.reports.html import build_context, render_html

@@ -14,8 +14,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from accessready.agent.findings import findings, severity
-from accessready.agent.model import Requirement, Result, Status, t
+from accessready.agent.core.findings import findings, severity
+from accessready.agent.core.model import Requirement, Result, Status, t
 from accessready.reports.html import build_context, render_html
 from accessready.reports.json_report import load, render
 from accessready.reports.terminal import render_table

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.model import Requirement, Result, Run, Status, Verdict, t
+from accessready.agent.core.model import Requirement, Result, Run, Status, Verdict, t
+from accessready.agent.core.textsafe import EVIDENCE_LIMIT
 from accessready.reports import RENDERERS
 from accessready.reports.html import CSP, build_context, render, render_html
 from accessready.reports.i18n import Translator
-from accessready.reports.textsafe import EVIDENCE_LIMIT
 
 from .sample import full_run
 
@@ -314,7 +314,7 @@ def test_translator_rejects_unknown_ids() -> None:
 
 
 def test_jinja_is_imported_only_when_rendering() -> None:
-    code = ("import sys, accessready.agent.cli, accessready.reports, "
+    code = ("import sys, accessready.agent.cli.main, accessready.reports, "
             "accessready.reports.html\n"
             "assert 'jinja2' not in sys.modules, 'jinja2 imported eagerly'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

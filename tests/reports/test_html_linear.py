@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from accessready.agent.model import Requirement, Result, Run, Status, Verdict, t
+from accessready.agent.core.model import Requirement, Result, Run, Status, Verdict, t
 from accessready.reports.html import _Anchors, render
 
 

@@ -8,7 +8,7 @@ from importlib.resources import files
 
 import pytest
 
-from accessready.agent.model import Requirement, Status, Verdict
+from accessready.agent.core.model import Requirement, Status, Verdict
 from accessready.reports.i18n import Translator, catalogue, normalise_lang
 
 LONG = 12  # shorter strings may rightly be the same in both languages ("WinRM", "{n} fel")
@@ -80,7 +80,7 @@ def test_unknown_language_falls_back_to_english() -> None:
 
 
 def test_a_missing_swedish_text_falls_back_to_english() -> None:
-    from accessready.agent.model import Text
+    from accessready.agent.core.model import Text
 
     assert Translator("sv").text(Text(en="Only English", sv="")) == "Only English"
     assert Translator("sv").text(Text(en="x", sv="Svenska")) == "Svenska"

@@ -7,7 +7,7 @@ import dataclasses
 import re
 import xml.etree.ElementTree as ET
 
-from accessready.agent.model import Requirement, Result, Run, Status, t
+from accessready.agent.core.model import Requirement, Result, Run, Status, t
 from accessready.reports import RENDERERS
 from accessready.reports.junit import render
 

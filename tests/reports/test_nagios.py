@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from accessready.agent.model import ExitCode, Run, Verdict
+from accessready.agent.core.model import ExitCode, Run, Verdict
 from accessready.reports import RENDERERS
 from accessready.reports.nagios import render, render_line
 

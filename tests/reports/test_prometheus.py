@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from accessready.agent.model import Requirement, Result, Run, Status, t
+from accessready.agent.core.model import Requirement, Result, Run, Status, t
 from accessready.reports import RENDERERS
 from accessready.reports.prometheus import STATUS_VALUE, escape_label, render_text
 

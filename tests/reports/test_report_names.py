@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.audit import write_details
-from accessready.agent.audit_types import AuditEntry, AuditReport
+from accessready.agent.app.audit import write_details
+from accessready.agent.core.audit_types import AuditEntry, AuditReport
 from accessready.reports import overview, prometheus
 from accessready.reports.json_report import ResultFileError, load, render
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.model import Run, Verdict
+from accessready.agent.core.model import Run, Verdict
 from accessready.reports import RENDERERS, json_report
 from accessready.reports.json_report import ResultFileError, load, load_file, render, to_dict
 

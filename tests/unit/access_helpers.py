@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from accessready.agent.app import run_checks
-from accessready.agent.dns import Resolvers
-from accessready.agent.model import Result
-from accessready.agent.profile import parse_profile
-from accessready.agent.runner import RunOptions
+from accessready.agent.app.run import run_checks
+from accessready.agent.core.model import Result
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.io.dns import Resolvers
+from accessready.agent.plugin.runner import RunOptions
 
 CUSTOMER = '[customer]\nname = "Testkund"\n'
 

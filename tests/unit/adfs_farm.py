@@ -1,9 +1,9 @@
 """A simulated AD FS farm on loopback for the ``adfs`` tests: certificates, nodes, profile.
 
-Every node is an :class:`~accessready.agent.simulators.adfs.AdfsSimulator` on its own
+Every node is an :class:`~accessready.agent.demo.simulators.adfs.AdfsSimulator` on its own
 loopback address (127.0.0.2, 127.0.0.3, …) sharing one HTTPS and one HTTP port, because
 the profile's ``[adfs] port`` / ``ports.http`` apply to every node. Two
-:class:`~accessready.agent.simulators.dns.DnsSimulator` instances play the internal and the
+:class:`~accessready.agent.demo.simulators.dns.DnsSimulator` instances play the internal and the
 external DNS view.
 """
 
@@ -18,20 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.checkapi import Check, CheckContext
-from accessready.agent.dns import Resolvers
-from accessready.agent.model import Result
-from accessready.agent.profile import parse_profile
-from accessready.agent.profile_types import Profile
-from accessready.agent.simulators import pki
-from accessready.agent.simulators.adfs import (
+from accessready.agent.core.model import Result
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.core.profile_types import Profile
+from accessready.agent.demo.simulators import pki
+from accessready.agent.demo.simulators.adfs import (
     AdfsSimulator,
     build_metadata,
     self_signed_server_cert,
     start_nodes,
     token_certificate,
 )
-from accessready.agent.simulators.dns import DnsSimulator
+from accessready.agent.demo.simulators.dns import DnsSimulator
+from accessready.agent.io.dns import Resolvers
+from accessready.agent.plugin.checkapi import Check, CheckContext
 
 FS = "sts.kund.example"
 NOW = dt.datetime.now(dt.UTC)
@@ -150,7 +150,7 @@ def run_check(check: Check, profile: Profile, timeout: float = 10.0,
     """Every result of ``check`` on ``profile`` (skips when it does not apply)."""
     why_not = check.applies(profile)
     if why_not is not None:
-        from accessready.agent.model import Status
+        from accessready.agent.core.model import Status
         return [check.result("-", Status.SKIP, why_not)]
     results: list[Result] = []
     services = {"dns": Resolvers(profile.network)}

@@ -1,7 +1,7 @@
 """Stand-ins for this machine's resolver: a loopback DNS simulator or a silent socket.
 
-:func:`accessready.agent.dns.resolve` reads the hosts file and then asks the operating
-system (``socket.getaddrinfo``, on its bounded pool); :class:`~accessready.agent.dns.
+:func:`accessready.agent.io.dns.resolve` reads the hosts file and then asks the operating
+system (``socket.getaddrinfo``, on its bounded pool); :class:`~accessready.agent.io.dns.
 Resolvers` asks dnspython's view of the system's resolvers. These helpers point the hosts
 file, getaddrinfo (for names only: literals still go to the real one) and that view at
 loopback, so no test query leaves the machine.
@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from accessready.agent import dns as agent_dns
-from accessready.agent.simulators.dns import DnsSimulator
+from accessready.agent.demo.simulators.dns import DnsSimulator
+from accessready.agent.io import dns as agent_dns
 
 from .hostile import Udp
 

@@ -1,7 +1,7 @@
 """A fake ``local`` service for workstation and split-tunnel tests, fed by recorded fixtures.
 
 Network facts (adapters, routes) come from parsed fixture files; egress is answered from
-those routes by longest-prefix match (:func:`accessready.checks.tunnel.lookup_route`), the
+those routes by longest-prefix match (:func:`accessready.checks.common.tunnel.lookup_route`), the
 same way a kernel picks a route, unless a test pins an answer.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accessready.agent import localsys
-from accessready.agent.localsys import (
+from accessready.agent.io import localsys
+from accessready.agent.io.localsys import (
     Adapter,
     CommandFailed,
     CommandResult,
@@ -28,7 +28,7 @@ from accessready.agent.localsys import (
     ServiceInfo,
     VpnConnection,
 )
-from accessready.checks.tunnel import lookup_route
+from accessready.checks.common.tunnel import lookup_route
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from accessready.agent.checkapi import Check, Target
-from accessready.agent.model import Requirement, Status, t
+from accessready.agent.core.model import Requirement, Status, t
+from accessready.agent.plugin.checkapi import Check, Target
 
 
 def make_check(check_id: str, requirement: Requirement = Requirement.ADMIN,

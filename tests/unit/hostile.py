@@ -1,6 +1,6 @@
 """Hostile peers on loopback for probe tests: silence, resets, garbage, floods, bombs.
 
-Each is a :class:`~accessready.agent.simulators.stream.StreamServer` (TCP, optionally TLS)
+Each is a :class:`~accessready.agent.demo.simulators.stream.StreamServer` (TCP, optionally TLS)
 or a UDP responder; every one stops by itself when its ``with`` block ends.
 """
 
@@ -13,7 +13,7 @@ import struct
 import threading
 import time
 
-from accessready.agent.simulators.stream import StreamServer, http_response, read_http_request
+from accessready.agent.demo.simulators.stream import StreamServer, http_response, read_http_request
 
 TEN_MB = 10 * 1024 * 1024
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from accessready.agent.model import Requirement, Result, Run, Status, Verdict, t
-from accessready.agent.profile import parse_profile
-from accessready.agent.verdict import decide
+from accessready.agent.core.model import Requirement, Result, Run, Status, Verdict, t
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.core.verdict import decide
 
 PROFILE_TOML = """
 [customer]
@@ -69,7 +69,7 @@ def damaged_history(path: Any, customer: str = "Kund A", first_page: int = 2) ->
     page from ``first_page`` on (0 is the header) with garbage, as a failing disk would."""
     import sqlite3
 
-    from accessready.agent.history import History
+    from accessready.agent.app.history import History
 
     with History(path) as history:
         for i in range(60):

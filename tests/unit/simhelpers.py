@@ -8,13 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.app import run_checks
-from accessready.agent.model import Result
-from accessready.agent.profile import parse_profile
-from accessready.agent.profile_types import Profile
-from accessready.agent.runner import RunOptions
-from accessready.agent.secrets import Secret
-from accessready.agent.transports.sessions import SessionOptions, Sessions
+from accessready.agent.app.run import run_checks
+from accessready.agent.core.model import Result
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.core.profile_types import Profile
+from accessready.agent.io.secrets import Secret
+from accessready.agent.io.transports.sessions import SessionOptions, Sessions
+from accessready.agent.plugin.runner import RunOptions
 
 PASSWORD = "Sommar-2025!åäö"
 USER = "EXEMPEL\\eventful-support"

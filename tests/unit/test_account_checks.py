@@ -20,13 +20,13 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from accessready.agent.checkapi import Check
-from accessready.agent.model import Status, Verdict
-from accessready.agent.simulators.ssh import LinuxHost, SshSimulator, SshUser
-from accessready.agent.simulators.wsman import SimUser, WsmanSimulator, load_recordings
-from accessready.agent.transports.base import CommandResult
-from accessready.checks import account, remote, services
-from accessready.checks.account import (
+from accessready.agent.core.model import Status, Verdict
+from accessready.agent.demo.simulators.ssh import LinuxHost, SshSimulator, SshUser
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
+from accessready.agent.io.transports.base import CommandResult
+from accessready.agent.plugin.checkapi import Check
+from accessready.checks.account import checks as account
+from accessready.checks.account.checks import (
     as_list,
     chage_date,
     parse_chage,
@@ -35,7 +35,9 @@ from accessready.checks.account import (
     parse_sudo,
     parse_when,
 )
-from accessready.checks.services import names_param, parse_systemctl_show
+from accessready.checks.remote import checks as remote
+from accessready.checks.service import running as services
+from accessready.checks.service.running import names_param, parse_systemctl_show
 
 from .simhelpers import PASSWORD, USER, profile_from, run_profile
 
@@ -172,10 +174,10 @@ def test_password_never_appears_in_results(lab) -> None:
 # --- failure modes of the login -----------------------------------------------------------
 
 def test_wrong_password_fails_login_everywhere_and_blocks(lab) -> None:
-    from accessready.agent.app import run_checks
-    from accessready.agent.runner import RunOptions
-    from accessready.agent.secrets import Secret
-    from accessready.agent.transports.sessions import SessionOptions, Sessions
+    from accessready.agent.app.run import run_checks
+    from accessready.agent.io.secrets import Secret
+    from accessready.agent.io.transports.sessions import SessionOptions, Sessions
+    from accessready.agent.plugin.runner import RunOptions
 
     sims = lab()
     profile = profile_from(sims.toml(), sims.tmp_path)
@@ -563,7 +565,7 @@ def test_whoami_csv_recording_matches_the_json_projection() -> None:
 def test_recordings_have_a_source() -> None:
     from importlib import resources
 
-    folder = resources.files("accessready.agent.simulators") / "recordings"
+    folder = resources.files("accessready.agent.demo.simulators") / "recordings"
     readme = (folder / "README.md").read_text(encoding="utf-8")
     for item in folder.iterdir():
         if item.name.endswith(".json"):
@@ -586,7 +588,7 @@ def test_metadata_in_both_languages(cls: type[Check]) -> None:
 
 
 def test_parse_passwd_status() -> None:
-    from accessready.checks.account import parse_passwd_status
+    from accessready.checks.account.checks import parse_passwd_status
 
     # Debian 12 (shadow 4.13) prints ISO dates; older releases MM/DD/YYYY.
     assert parse_passwd_status("support P 2026-11-25 0 99999 7 -1")["expires"] == "never"

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from accessready.agent.model import Status
-from accessready.agent.profile import parse_profile
-from accessready.agent.simulators.dns import DnsSimulator
-from accessready.checks.adfs import AdfsDnsCheck
+from accessready.agent.core.model import Status
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.demo.simulators.dns import DnsSimulator
+from accessready.checks.adfs.http import AdfsDnsCheck
 from tests.unit.adfs_farm import FS, run_check, start_dns
 
 ADFS_IP, WAP_IP, PUBLIC_IP = "192.0.2.44", "198.51.100.40", "203.0.113.40"

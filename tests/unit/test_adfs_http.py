@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.model import Status
-from accessready.checks.adfs import AdfsClockSkewCheck, AdfsMetadataCheck, AdfsProbeCheck
+from accessready.agent.core.model import Status
+from accessready.checks.adfs.http import AdfsClockSkewCheck, AdfsMetadataCheck, AdfsProbeCheck
 from tests.unit.adfs_farm import (
     FS,
     XML_BOMB,
@@ -128,7 +128,7 @@ def test_wap_with_stopped_adfs_fails_on_the_wap_path(tmp_path: Path) -> None:
 
 
 def test_without_servers_the_service_name_is_fetched(tmp_path: Path) -> None:
-    from accessready.agent.profile import parse_profile
+    from accessready.agent.core.profile import parse_profile
     from tests.unit.adfs_farm import profile_text, run_check
 
     with farm(tmp_path, [NodeSpec("wap01", "wap")]) as f:
@@ -198,8 +198,8 @@ def test_probe_wap_with_mex_off_and_no_time_for_metadata_is_undecided(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Our deadline running out on the metadata fallback says nothing about the back end:
     not a "down" (fail), as for mex itself."""
-    from accessready.checks import adfs
-    from accessready.checks.net import ProbeFailure
+    from accessready.agent.io.net import ProbeFailure
+    from accessready.checks.adfs import http as adfs
 
     real = adfs.AdfsProbeCheck._through
 
@@ -302,7 +302,7 @@ def test_simulator_start_makes_no_reverse_dns_query(monkeypatch: pytest.MonkeyPa
     # http.server's server_bind calls socket.getfqdn(): a PTR query to the real resolver
     import socket
 
-    from accessready.agent.simulators.adfs import AdfsSimulator
+    from accessready.agent.demo.simulators.adfs import AdfsSimulator
 
     def no_reverse_dns(name: str = "") -> str:
         raise AssertionError(f"getfqdn({name!r}) asked the machine's resolver")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.model import Status
-from accessready.agent.profile import parse_profile
-from accessready.checks.adfs import AdfsTlsCheck
+from accessready.agent.core.model import Status
+from accessready.agent.core.profile import parse_profile
+from accessready.checks.adfs.http import AdfsTlsCheck
 from tests.unit.adfs_farm import FS, NodeSpec, by_target, farm, profile_text, run_check
 
 
@@ -132,7 +132,7 @@ def test_per_server_trust_overrides_adfs_trust(tmp_path: Path) -> None:
 
 def test_per_server_port_override(tmp_path: Path) -> None:
     """ports."<server>.https" points one node at its own port (nodes behind port forwards)."""
-    from accessready.agent.simulators.adfs import AdfsSimulator
+    from accessready.agent.demo.simulators.adfs import AdfsSimulator
     from tests.unit.adfs_farm import certificates, metadata
 
     p = certificates()

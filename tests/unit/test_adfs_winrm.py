@@ -12,15 +12,15 @@ from contextlib import contextmanager
 
 import pytest
 
-from accessready.agent.checkapi import CheckContext
-from accessready.agent.dns import Resolvers
-from accessready.agent.model import Result, Status
-from accessready.agent.profile import parse_profile
-from accessready.agent.secrets import Secret
-from accessready.agent.simulators.wsman import SimUser, WsmanSimulator, load_recordings
-from accessready.agent.transports.base import CommandResult
-from accessready.agent.transports.sessions import Sessions
-from accessready.checks.adfs_winrm import (
+from accessready.agent.core.model import Result, Status
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
+from accessready.agent.io.dns import Resolvers
+from accessready.agent.io.secrets import Secret
+from accessready.agent.io.transports.base import CommandResult
+from accessready.agent.io.transports.sessions import Sessions
+from accessready.agent.plugin.checkapi import CheckContext
+from accessready.checks.adfs.winrm import (
     CERTIFICATES_SCRIPT,
     PROXY_TRUST_SCRIPT,
     SERVICE_SCRIPT,

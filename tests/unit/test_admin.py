@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
-from accessready.agent.app import run_checks
-from accessready.agent.model import Status
-from accessready.agent.profile import parse_profile
-from accessready.agent.runner import RunOptions
-from accessready.agent.simulators.dns import DnsSimulator
-from accessready.checks.admin import CHECKS, check_phone, email_domain
+from accessready.agent.app.run import run_checks
+from accessready.agent.core.model import Status
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.demo.simulators.dns import DnsSimulator
+from accessready.agent.plugin.runner import RunOptions
+from accessready.checks.admin.checks import CHECKS, check_phone, email_domain
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from accessready.agent.model import Status
-from accessready.agent.simulators import pki
-from accessready.agent.simulators.anyconnect import AnyConnectSimulator
-from accessready.agent.simulators.teamviewer import closed_port
-from accessready.checks.anyconnect import CHECKS, AnyConnectGatewayCheck, gateway_url
+from accessready.agent.core.model import Status
+from accessready.agent.demo.simulators import pki
+from accessready.agent.demo.simulators.anyconnect import AnyConnectSimulator
+from accessready.agent.demo.simulators.teamviewer import closed_port
+from accessready.checks.anyconnect.gateway import AnyConnectGatewayCheck, gateway_url
 from tests.unit import hostile
 from tests.unit.access_helpers import evidence_bounded, run_access
 
@@ -44,7 +44,7 @@ def run(port: int, ca_file: str | None, group: str | None = "staff", verify: boo
     if not verify:
         lines.append("verify = false")
     toml = '\n[access]\nmethods = ["anyconnect"]\n[access.anyconnect]\n' + "\n".join(lines)
-    results, took = run_access(toml, CHECKS, timeout=deadline)
+    results, took = run_access(toml, [AnyConnectGatewayCheck], timeout=deadline)
     assert took < deadline + 1.5
     return results["anyconnect.gateway"]
 

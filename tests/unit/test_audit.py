@@ -18,11 +18,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from accessready.agent.audit import AuditError, AuditOptions, expand_profiles, run_audit
-from accessready.agent.audit_types import worst_exit
-from accessready.agent.history import History
-from accessready.agent.lock import LockBusy, RunLock
-from accessready.agent.model import ExitCode, Requirement, Status, Vantage, Verdict, t
+from accessready.agent.app.audit import AuditError, AuditOptions, expand_profiles, run_audit
+from accessready.agent.app.history import History
+from accessready.agent.app.lock import LockBusy, RunLock
+from accessready.agent.core.audit_types import worst_exit
+from accessready.agent.core.model import ExitCode, Requirement, Status, Vantage, Verdict, t
 from accessready.reports import overview
 
 from .fakes import make_check
@@ -185,8 +185,8 @@ _KILLED_AUDIT = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, {repo!r})
     from tests.unit.fakes import make_check
-    from accessready.agent.audit import AuditOptions, run_audit
-    from accessready.agent.model import Requirement, Status
+    from accessready.agent.app.audit import AuditOptions, run_audit
+    from accessready.agent.core.model import Requirement, Status
     folder = Path(sys.argv[1])
     paths = []
     for n in range(40):
@@ -250,7 +250,7 @@ def test_keep_days_prunes_after_the_audit(tmp_path: Path, profiles: list[Path]) 
 
 def test_no_password_reaches_history_or_outputs(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from accessready.agent.checkapi import Check
+    from accessready.agent.plugin.checkapi import Check
 
     class Leaky(Check):
         id = "account.login"

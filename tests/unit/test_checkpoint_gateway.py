@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from accessready.agent.model import Status
-from accessready.agent.simulators import pki
-from accessready.agent.simulators.checkpoint import CheckpointSimulator
-from accessready.agent.simulators.stream import StreamServer
-from accessready.agent.simulators.teamviewer import closed_port
-from accessready.checks.checkpoint import CHECKS, CheckpointGatewayCheck, topology_probe
+from accessready.agent.core.model import Status
+from accessready.agent.demo.simulators import pki
+from accessready.agent.demo.simulators.checkpoint import CheckpointSimulator
+from accessready.agent.demo.simulators.stream import StreamServer
+from accessready.agent.demo.simulators.teamviewer import closed_port
+from accessready.checks.checkpoint.gateway import CheckpointGatewayCheck, topology_probe
 from tests.unit import hostile
 from tests.unit.access_helpers import evidence_bounded, run_access
 
@@ -33,7 +33,7 @@ gateway = "127.0.0.1"
 port = {port}
 ports = {{ topology = {topology}, ike = {ike} }}
 """ + (f'ca_file = "{ca_file}"\n' if ca_file else "")
-    results, took = run_access(toml, CHECKS, timeout=deadline)
+    results, took = run_access(toml, [CheckpointGatewayCheck], timeout=deadline)
     assert took < deadline + 1.5
     return results["checkpoint.gateway"]
 

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from accessready.agent.model import Status
-from accessready.checks import net
-from accessready.checks.probekit import failure_status
+from accessready.agent.core.model import Status
+from accessready.agent.io import net
+from accessready.agent.plugin.probekit import failure_status
 
 
 class _Silent(socket.socket):

@@ -10,8 +10,8 @@ import io
 
 import pytest
 
-from accessready.agent.cli import _pick_lang
-from accessready.agent.console import ENABLE_VIRTUAL_TERMINAL_PROCESSING, kernel32, ui_language
+from accessready.agent.cli.main import _pick_lang
+from accessready.agent.core.console import ENABLE_VIRTUAL_TERMINAL_PROCESSING, kernel32, ui_language
 from accessready.reports.terminal import render_table, use_colour
 
 from .test_terminal import _run
@@ -134,7 +134,7 @@ class _Stubborn(io.TextIOWrapper):
 
 
 def test_utf8_streams(monkeypatch: pytest.MonkeyPatch) -> None:
-    from accessready.agent.console import utf8_streams
+    from accessready.agent.core.console import utf8_streams
 
     out = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
     err = _Stubborn(io.BytesIO(), encoding="ascii")

@@ -18,18 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent import dns as agent_dns
-from accessready.agent.dns import (
+from accessready.agent.core.model import Status
+from accessready.agent.core.profile_types import Endpoint, Network
+from accessready.agent.io import dns as agent_dns
+from accessready.agent.io import net
+from accessready.agent.io.dns import (
     SYSTEM_RESOLVER,
     SYSTEM_WORKERS,
     ResolveError,
     Resolvers,
     resolve,
 )
-from accessready.agent.model import Status
-from accessready.agent.profile_types import Endpoint, Network
-from accessready.checks import adfs, net
-from accessready.checks.probekit import failure_status
+from accessready.agent.plugin.probekit import failure_status
+from accessready.checks.adfs import http as adfs
 
 from .dnsfakes import empty_hosts
 from .hostile import Udp

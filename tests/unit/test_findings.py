@@ -7,13 +7,18 @@ import datetime as dt
 
 import pytest
 
-from accessready.agent.checkapi import GENERIC_OWNERS, Check, Target
-from accessready.agent.findings import apply_waivers, counted, findings, owner_of, waived
-from accessready.agent.model import OWNERS, Requirement, Status, Vantage, Verdict, t
-from accessready.agent.profile import ProfileError, check_waivers, expired_waivers, parse_profile
-from accessready.agent.registry import load_registry
-from accessready.agent.runner import ContextFactory, Job, run_job
-from accessready.agent.verdict import decide
+from accessready.agent.core.findings import apply_waivers, counted, findings, owner_of, waived
+from accessready.agent.core.model import OWNERS, Requirement, Status, Vantage, Verdict, t
+from accessready.agent.core.profile import (
+    ProfileError,
+    check_waivers,
+    expired_waivers,
+    parse_profile,
+)
+from accessready.agent.core.verdict import decide
+from accessready.agent.plugin.checkapi import GENERIC_OWNERS, Check, Target
+from accessready.agent.plugin.registry import load_registry
+from accessready.agent.plugin.runner import ContextFactory, Job, run_job
 
 from .runs import PROFILE, PROFILE_TOML, make_run, result
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.changes import Change, compare, expiry_subject
-from accessready.agent.history import SCHEMA_VERSION, History, HistoryError
-from accessready.agent.model import Verdict
+from accessready.agent.app.history import SCHEMA_VERSION, History, HistoryError
+from accessready.agent.core.changes import Change, compare, expiry_subject
+from accessready.agent.core.model import Verdict
 from accessready.reports.json_report import to_dict
 
 from .runs import make_run, result
@@ -201,7 +201,7 @@ _WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, {repo!r})
     from tests.unit.runs import make_run, result
-    from accessready.agent.history import History
+    from accessready.agent.app.history import History
     db = History(sys.argv[1])
     print("ready", flush=True)
     for n in range(int(sys.argv[2])):
@@ -326,7 +326,7 @@ def test_changes_round_trip_through_json() -> None:
 @pytest.mark.parametrize("first_page", [0, 2], ids=["header", "pages"])
 def test_a_damaged_file_is_a_one_line_error_saying_to_move_it_aside(tmp_path: Path,
                                                                     first_page: int) -> None:
-    from accessready.agent.history import HistoryDamaged
+    from accessready.agent.app.history import HistoryDamaged
 
     from .runs import damaged_history
 

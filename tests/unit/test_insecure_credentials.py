@@ -14,17 +14,19 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from accessready.agent.app import run_checks
-from accessready.agent.cli import cli
-from accessready.agent.model import INSECURE, Status, Verdict, insecure_notes
-from accessready.agent.profile import parse_profile
-from accessready.agent.runner import RunOptions
-from accessready.agent.secrets import Secret
-from accessready.agent.simulators import pki
-from accessready.agent.simulators.anyconnect import AnyConnectSimulator
-from accessready.agent.simulators.wsman import SimUser, WsmanSimulator, load_recordings
-from accessready.agent.transports.sessions import SessionOptions, Sessions
-from accessready.checks import account, anyconnect, remote
+from accessready.agent.app.run import run_checks
+from accessready.agent.cli.main import cli
+from accessready.agent.core.model import INSECURE, Status, Verdict, insecure_notes
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.demo.simulators import pki
+from accessready.agent.demo.simulators.anyconnect import AnyConnectSimulator
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
+from accessready.agent.io.secrets import Secret
+from accessready.agent.io.transports.sessions import SessionOptions, Sessions
+from accessready.agent.plugin.runner import RunOptions
+from accessready.checks.account import checks as account
+from accessready.checks.anyconnect import gateway as anyconnect
+from accessready.checks.remote import checks as remote
 from accessready.reports import RENDERERS
 from accessready.reports.json_report import from_dict, to_dict
 from accessready.reports.terminal import render_table

@@ -17,11 +17,12 @@ import os
 import paramiko
 import pytest
 
-from accessready.agent.secrets import Secret
-from accessready.agent.simulators.ssh import SshSimulator, SshUser
-from accessready.agent.transports.base import TransportError
-from accessready.agent.transports.ssh import KnownHosts, SshCredentials, login, probe
-from accessready.checks import account, remote
+from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
+from accessready.agent.io.secrets import Secret
+from accessready.agent.io.transports.base import TransportError
+from accessready.agent.io.transports.ssh import KnownHosts, SshCredentials, login, probe
+from accessready.checks.account import checks as account
+from accessready.checks.remote import checks as remote
 
 from .simhelpers import PASSWORD, profile_from, run_profile
 
@@ -148,7 +149,7 @@ def test_hashed_names_match(ed25519_sim, tmp_path):
 
 def test_an_oversized_file_is_not_read_and_nothing_is_added(ed25519_sim, tmp_path,
                                                              monkeypatch):
-    from accessready.agent.transports import ssh
+    from accessready.agent.io.transports import ssh
 
     key = ed25519_sim.host_key
     path = tmp_path / "known_hosts"
@@ -167,7 +168,7 @@ def test_an_oversized_file_is_not_read_and_nothing_is_added(ed25519_sim, tmp_pat
 @pytest.fixture(autouse=True)
 def no_system_known_hosts(tmp_path, monkeypatch):
     """Keep this machine's /etc/ssh/ssh_known_hosts out of the tests that do not set one."""
-    from accessready.agent.transports import ssh
+    from accessready.agent.io.transports import ssh
 
     monkeypatch.setattr(ssh, "_default_system_known_hosts",
                         lambda: tmp_path / "no-system-known-hosts", raising=False)

@@ -17,14 +17,14 @@ import socket
 import paramiko
 import pytest
 
-from accessready.agent.model import Status
-from accessready.agent.secrets import Secret
-from accessready.agent.simulators.ssh import SshSimulator, SshUser
-from accessready.agent.simulators.stream import StreamServer, read_http_request
-from accessready.agent.transports.base import SessionPool, TransportError
-from accessready.agent.transports.ssh import KnownHosts, SshCredentials, login
-from accessready.agent.transports.winrm import WinrmEndpoint, open_winrm
-from accessready.checks import account
+from accessready.agent.core.model import Status
+from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
+from accessready.agent.demo.simulators.stream import StreamServer, read_http_request
+from accessready.agent.io.secrets import Secret
+from accessready.agent.io.transports.base import SessionPool, TransportError
+from accessready.agent.io.transports.ssh import KnownHosts, SshCredentials, login
+from accessready.agent.io.transports.winrm import WinrmEndpoint, open_winrm
+from accessready.checks.account import checks as account
 
 from .simhelpers import PASSWORD, USER, profile_from, run_profile
 

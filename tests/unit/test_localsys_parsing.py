@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from accessready.agent import localsys as ls
-from accessready.agent import powershell
+from accessready.agent.core import powershell
+from accessready.agent.io import localsys as ls
 from tests.unit.fake_local import ScriptedRunner, failed, fixture, json_text
 
 # --- JSON shapes ---------------------------------------------------------------------

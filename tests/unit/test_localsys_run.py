@@ -13,7 +13,7 @@ import sys
 import psutil
 import pytest
 
-from accessready.agent.localsys import run_command
+from accessready.agent.io.localsys import run_command
 
 # A child that starts a grandchild sharing its stdout, prints the grandchild's PID, and
 # then (argv[1] == "stay") sleeps or (argv[1] == "leave") exits at once.

@@ -9,11 +9,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from accessready.agent.app import run_checks
-from accessready.agent.merge import MergeError, display_run, merge_runs
-from accessready.agent.model import Requirement, Status, Verdict
-from accessready.agent.profile import parse_profile
-from accessready.agent.runner import RunOptions
+from accessready.agent.app.run import run_checks
+from accessready.agent.core.merge import MergeError, display_run, merge_runs
+from accessready.agent.core.model import Requirement, Status, Verdict
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.plugin.runner import RunOptions
 from accessready.reports.html import build_context, render_html
 from accessready.reports.json_report import from_dict, load, render, to_dict
 
@@ -55,7 +55,7 @@ def test_self_check_never_resolves_the_password(monkeypatch: pytest.MonkeyPatch)
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a self-check must not resolve the password")
 
-    monkeypatch.setattr("accessready.agent.app.resolve_secret", refuse)
+    monkeypatch.setattr("accessready.agent.app.run.resolve_secret", refuse)
     run = run_checks(PASSWORD_PROFILE, RunOptions(timeout=2), checks=_password_checks(),
                      services={}, interactive=True, self_check=True)
     login = _by_key(run, "account.login", "t")[0]

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent import dns as agent_dns
-from accessready.agent.dns import ResolveError, Resolvers, resolve_host
-from accessready.agent.model import Status
-from accessready.agent.profile_types import Endpoint, Network, TlsOptions
-from accessready.agent.simulators import pki
-from accessready.agent.simulators.dns import DnsSimulator
-from accessready.checks import net
-from accessready.checks.net import CertInfo, ProbeFailure
-from accessready.checks.probekit import failure_status, judge_tls
+from accessready.agent.core.model import Status
+from accessready.agent.core.profile_types import Endpoint, Network, TlsOptions
+from accessready.agent.demo.simulators import pki
+from accessready.agent.demo.simulators.dns import DnsSimulator
+from accessready.agent.io import dns as agent_dns
+from accessready.agent.io import net
+from accessready.agent.io.dns import ResolveError, Resolvers, resolve_host
+from accessready.agent.io.net import CertInfo, ProbeFailure
+from accessready.agent.plugin.probekit import failure_status, judge_tls
 
 from .dnsfakes import dead_system_dns, empty_hosts, system_dns
 from .hostile import Udp, tcp

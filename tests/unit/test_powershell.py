@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accessready.agent import localsys, powershell
-from accessready.agent.transports import base, winrm
+from accessready.agent.core import powershell
+from accessready.agent.io import localsys
+from accessready.agent.io.transports import base, winrm
 
 _QUOTES = powershell.SINGLE_QUOTES
 

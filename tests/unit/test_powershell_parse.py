@@ -6,7 +6,7 @@ community grammar, not Microsoft's parser. It is stricter than PowerShell in one
 place — bare-word lists in command arguments (``Select-Object A,B``) — so the scripts
 quote such names (``'A','B'``), which means the same to PowerShell.
 
-The scripts are found through :data:`accessready.agent.powershell.SCRIPTS`, filled as the
+The scripts are found through :data:`accessready.agent.core.powershell.SCRIPTS`, filled as the
 modules that own them are imported; a second test fails when a module holds a script that
 was never registered.
 """
@@ -21,7 +21,7 @@ import pytest
 import tree_sitter
 import tree_sitter_powershell
 
-from accessready.agent import powershell
+from accessready.agent.core import powershell
 
 # One value for every parameter any script takes, with everything PowerShell could expand
 # or end a literal on: the parameter line must stay one single-quoted literal.

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.checkapi import Target
-from accessready.agent.model import Status
-from accessready.checks import adfs, remote
-from accessready.checks.net import ProbeFailure
-from accessready.checks.probekit import FAILURES, describe_failure, failure_status
+from accessready.agent.core.model import Status
+from accessready.agent.io.net import ProbeFailure
+from accessready.agent.plugin.checkapi import Target
+from accessready.agent.plugin.probekit import FAILURES, describe_failure, failure_status
+from accessready.checks.adfs import http as adfs
+from accessready.checks.remote import checks as remote
 
 from .access_helpers import run_access
 from .dnsfakes import dead_system_dns, system_dns

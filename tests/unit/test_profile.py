@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from accessready.agent.profile import LineIndex, ProfileError, load_profile, parse_profile
-from accessready.agent.profile_spec import json_schema
+from accessready.agent.core.profile import LineIndex, ProfileError, load_profile, parse_profile
+from accessready.agent.core.profile_spec import json_schema
 
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 BROKEN = sorted((PROFILES / "broken").glob("*.toml"))

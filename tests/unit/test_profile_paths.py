@@ -7,22 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.app import run_checks
-from accessready.agent.dns import Resolvers
-from accessready.agent.model import Status
-from accessready.agent.profile import parse_profile
-from accessready.agent.profile_types import TlsOptions
-from accessready.agent.runner import RunOptions
-from accessready.agent.simulators import pki
-from accessready.agent.simulators.anyconnect import AnyConnectSimulator
-from accessready.agent.simulators.checkpoint import CheckpointSimulator
-from accessready.agent.transports.sessions import (
+from accessready.agent.app.run import run_checks
+from accessready.agent.core.model import Status
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.core.profile_types import TlsOptions
+from accessready.agent.demo.simulators import pki
+from accessready.agent.demo.simulators.anyconnect import AnyConnectSimulator
+from accessready.agent.demo.simulators.checkpoint import CheckpointSimulator
+from accessready.agent.io.dns import Resolvers
+from accessready.agent.io.transports.sessions import (
     Sessions,
     known_hosts_path,
     resolve_path,
     resolve_tls,
 )
-from accessready.checks import adfs, anyconnect, checkpoint
+from accessready.agent.plugin.runner import RunOptions
+from accessready.checks.adfs import http as adfs
+from accessready.checks.anyconnect import gateway as anyconnect
+from accessready.checks.checkpoint import gateway as checkpoint
 
 CUSTOMER = '[customer]\nname = "Testkund"\n'
 
@@ -113,7 +115,7 @@ methods = ["anyconnect"]
 gateway = "127.0.0.1"
 port = {sim.port}
 ca_file = "kund-ca.pem"
-""", anyconnect.CHECKS)
+""", [anyconnect.AnyConnectGatewayCheck])
     result = results["anyconnect.gateway"]
     assert result.status is Status.PASS, result.summary.en  # type: ignore[attr-defined]
     assert result.details["exchange"]["tls"]["verified"] is True  # type: ignore[attr-defined]
@@ -129,6 +131,6 @@ gateway = "127.0.0.1"
 port = {sim.port}
 ports = {{ topology = {sim.topology_port}, ike = {sim.ike_port} }}
 ca_file = "kund-ca.pem"
-""", checkpoint.CHECKS)
+""", [checkpoint.CheckpointGatewayCheck])
     ccc = results["checkpoint.gateway"].details["ccc"]  # type: ignore[attr-defined]
     assert ccc["tls"]["verified"] is True, ccc

@@ -16,12 +16,12 @@ import time
 import paramiko
 import pytest
 
-from accessready.agent.model import Status, Verdict
-from accessready.agent.simulators import pki
-from accessready.agent.simulators.rdp import RdpSimulator
-from accessready.agent.simulators.ssh import HostileServer, SshSimulator, SshUser
-from accessready.agent.simulators.wsman import SimUser, WsmanSimulator, load_recordings
-from accessready.checks import remote
+from accessready.agent.core.model import Status, Verdict
+from accessready.agent.demo.simulators import pki
+from accessready.agent.demo.simulators.rdp import RdpSimulator
+from accessready.agent.demo.simulators.ssh import HostileServer, SshSimulator, SshUser
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
+from accessready.checks.remote import checks as remote
 
 from .simhelpers import PASSWORD, USER, ReplayServer, by_id, closed_port, profile_from, run_profile
 
@@ -330,9 +330,9 @@ def test_ssh_silent_host_fails_within_deadline(tmp_path) -> None:
 # --- verdict -------------------------------------------------------------------------------
 
 def test_unreachable_adfs_server_blocks_the_verdict(tmp_path) -> None:
-    from accessready.agent.app import run_checks
-    from accessready.agent.runner import RunOptions
-    from accessready.agent.transports.sessions import Sessions
+    from accessready.agent.app.run import run_checks
+    from accessready.agent.io.transports.sessions import Sessions
+    from accessready.agent.plugin.runner import RunOptions
 
     body = server_toml("adfs01", remote_='["rdp", "winrm"]', extra=(
         f"rdp = {{ port = {closed_port()} }}\n"
@@ -349,7 +349,7 @@ def test_unreachable_adfs_server_blocks_the_verdict(tmp_path) -> None:
 def test_cli_accept_new_host_keys_flag(sshd, tmp_path) -> None:
     from click.testing import CliRunner
 
-    from accessready.agent.cli import cli
+    from accessready.agent.cli.main import cli
 
     known = tmp_path / "known_hosts"
     profile = tmp_path / "p.toml"

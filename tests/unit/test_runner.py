@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from accessready.agent.model import Requirement, Status
-from accessready.agent.profile import parse_profile
-from accessready.agent.runner import (
+from accessready.agent.core.model import Requirement, Status
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.plugin.runner import (
     ContextFactory,
     Interrupted,
     RunOptions,
@@ -160,8 +160,8 @@ def test_target_needs_decides_per_target() -> None:
 def test_a_check_skips_where_its_vantage_does_not_apply() -> None:
     """Each check declares where it applies; elsewhere it is a skip saying why, in both
     languages, and never runs."""
-    from accessready.agent.model import Vantage
-    from accessready.agent.registry import load_registry
+    from accessready.agent.core.model import Vantage
+    from accessready.agent.plugin.registry import load_registry
 
     engineer_only = make_check("fam.laptop", boom=True)  # would crash if it ran
     type(engineer_only).vantages = frozenset({Vantage.ENGINEER})
@@ -287,7 +287,7 @@ def test_plain_evidence_is_kept_as_it_was() -> None:
 
 
 def test_what_a_check_prints_is_kept_only_up_to_a_bound() -> None:
-    from accessready.agent.capture import MAX_CHARS
+    from accessready.agent.plugin.capture import MAX_CHARS
 
     check = make_check("fam.flood")
     original = check.run

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.history import History
-from accessready.agent.lock import LockBusy, RunLock
-from accessready.agent.safefile import OutputError, write_file
+from accessready.agent.app.history import History
+from accessready.agent.app.lock import LockBusy, RunLock
+from accessready.agent.core.safefile import OutputError, write_file
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_a_unix_socket_gets_the_bytes_and_stays_a_socket(tmp_path: Path) -> None
 
 _FD_WRITER = """
 import sys
-from accessready.agent.safefile import write_file
+from accessready.agent.core.safefile import write_file
 write_file(sys.argv[1], b"report\\n")
 """
 
@@ -275,7 +275,7 @@ def test_history_database_and_its_wal_are_created_0600(tmp_path: Path,
 
 def test_a_fifo_nobody_writes_to_is_refused_after_the_wait(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from accessready.agent import safefile
+    from accessready.agent.core import safefile
 
     fifo = tmp_path / "p.toml"
     os.mkfifo(fifo)
@@ -286,7 +286,7 @@ def test_a_fifo_nobody_writes_to_is_refused_after_the_wait(tmp_path: Path,
 
 
 def test_a_fifo_is_read_to_the_end_as_its_writer_writes(tmp_path: Path) -> None:
-    from accessready.agent.safefile import read_capped
+    from accessready.agent.core.safefile import read_capped
 
     fifo = tmp_path / "p.toml"
     os.mkfifo(fifo)
@@ -306,7 +306,7 @@ def test_a_fifo_is_read_to_the_end_as_its_writer_writes(tmp_path: Path) -> None:
 
 
 def test_a_device_is_read_no_further_than_the_cap() -> None:
-    from accessready.agent.safefile import read_capped
+    from accessready.agent.core.safefile import read_capped
 
     assert len(read_capped("/dev/zero", 1000)) == 1001
     assert read_capped("/dev/null", 1000) == b""

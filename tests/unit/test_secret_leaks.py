@@ -14,14 +14,14 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from accessready.agent.app import run_checks
-from accessready.agent.checkapi import Check
-from accessready.agent.cli import cli
-from accessready.agent.localsys import run_command
-from accessready.agent.model import Requirement, Status, t
-from accessready.agent.profile import ProfileError, looks_like_a_password, parse_profile
-from accessready.agent.runner import RunOptions
-from accessready.agent.secrets import REDACTOR, Secret, child_environment, hide_env
+from accessready.agent.app.run import run_checks
+from accessready.agent.cli.main import cli
+from accessready.agent.core.model import Requirement, Status, t
+from accessready.agent.core.profile import ProfileError, looks_like_a_password, parse_profile
+from accessready.agent.io.localsys import run_command
+from accessready.agent.io.secrets import REDACTOR, Secret, child_environment, hide_env
+from accessready.agent.plugin.checkapi import Check
+from accessready.agent.plugin.runner import RunOptions
 
 PASSWORD = "Leak-Canary-5f0e!"
 ENV = "AR_LEAK_TEST_PASSWORD"
@@ -115,7 +115,7 @@ def test_validate_success_line_neutralises_escapes(tmp_path):
 
 
 def run_main(capsys, *args):
-    from accessready.agent.cli import main
+    from accessready.agent.cli.main import main
 
     with pytest.raises(SystemExit) as ended:
         main(list(args))
@@ -146,7 +146,7 @@ def test_result_file_errors_echoing_keys_neutralise_escapes(tmp_path, capsys):
 def test_debug_log_lines_neutralise_escapes_and_mask_secrets():
     import logging
 
-    from accessready.agent.secrets import RedactingFilter
+    from accessready.agent.io.secrets import RedactingFilter
 
     Secret("Log-Secret-4242")
     record = logging.LogRecord("accessready.x", logging.DEBUG, __file__, 1,
@@ -176,8 +176,8 @@ class _Snoop(Check):
         import os
         import subprocess
 
-        from accessready.agent.profile_types import SecretRef
-        from accessready.agent.secrets import SecretUnavailable, resolve_secret
+        from accessready.agent.core.profile_types import SecretRef
+        from accessready.agent.io.secrets import SecretUnavailable, resolve_secret
 
         child = subprocess.run(["sh", "-c", f"echo ${ENV}"], capture_output=True,
                                text=True, timeout=10, check=False)
@@ -245,7 +245,7 @@ def test_the_variable_stays_withheld_while_another_run_is_under_way(monkeypatch)
     the variable back while another still runs plugin code."""
     import os
 
-    from accessready.agent.secrets import env_withheld
+    from accessready.agent.io.secrets import env_withheld
 
     monkeypatch.setenv(ENV, PASSWORD)
     with env_withheld(ENV):  # the other run

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from accessready.agent.model import Status
-from accessready.agent.profile_types import SecretRef
-from accessready.agent.secrets import (
+from accessready.agent.core.model import Status
+from accessready.agent.core.profile_types import SecretRef
+from accessready.agent.io.secrets import (
     REDACTOR,
     RedactingFilter,
     Secret,
@@ -183,7 +183,7 @@ def test_keyring_store_hint_quotes_a_domain_user(platform: str, command: str) ->
 def test_posix_quoting_survives_a_real_shell() -> None:
     import subprocess
 
-    from accessready.agent.console import quote_arg
+    from accessready.agent.core.console import quote_arg
 
     for arg in ("EXEMPEL\\support", "accessready[keyring]", "it's $HOME `x` *"):
         out = subprocess.run(["sh", "-c", f"printf %s {quote_arg(arg, 'linux')}"],
@@ -192,7 +192,7 @@ def test_posix_quoting_survives_a_real_shell() -> None:
 
 
 def test_windows_quoting_for_cmd_and_powershell() -> None:
-    from accessready.agent.console import quote_arg
+    from accessready.agent.core.console import quote_arg
 
     assert quote_arg("exempel", "win32") == "exempel"
     assert quote_arg("EXEMPEL\\support", "win32") == '"EXEMPEL\\support"'
@@ -207,10 +207,10 @@ def test_prompt_and_other_problems_are_in_swedish_too() -> None:
 
 def test_swedish_report_explains_the_missing_password_in_swedish(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from accessready.agent.app import run_checks
-    from accessready.agent.model import Requirement
-    from accessready.agent.profile import parse_profile
-    from accessready.agent.runner import RunOptions
+    from accessready.agent.app.run import run_checks
+    from accessready.agent.core.model import Requirement
+    from accessready.agent.core.profile import parse_profile
+    from accessready.agent.plugin.runner import RunOptions
     from accessready.reports import RENDERERS
 
     from .fakes import make_check

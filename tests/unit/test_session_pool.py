@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from accessready.agent.transports.base import SessionPool, TransportError, remembered
+from accessready.agent.io.transports.base import SessionPool, TransportError, remembered
 
 
 @dataclass(frozen=True)

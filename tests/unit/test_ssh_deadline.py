@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from accessready.agent.checkapi import Target
-from accessready.agent.model import Status
-from accessready.agent.transports import ssh
-from accessready.agent.transports.base import TransportError
-from accessready.checks import remote
+from accessready.agent.core.model import Status
+from accessready.agent.io.transports import ssh
+from accessready.agent.io.transports.base import TransportError
+from accessready.agent.plugin.checkapi import Target
+from accessready.checks.remote import checks as remote
 
 
 def test_no_time_left_before_a_stage_is_a_deadline_error() -> None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from accessready.agent.secrets import Secret
-from accessready.agent.simulators.ssh import SshSimulator, SshUser
-from accessready.agent.transports.ssh import KnownHosts, SshCredentials, login
+from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
+from accessready.agent.io.secrets import Secret
+from accessready.agent.io.transports.ssh import KnownHosts, SshCredentials, login
 
 from .simhelpers import PASSWORD
 

@@ -10,18 +10,17 @@ import plistlib
 
 import pytest
 
-from accessready.agent.checkapi import Target
-from accessready.agent.localsys import CommandResult, ServiceInfo
-from accessready.agent.model import Status
-from accessready.agent.simulators.dns import DnsSimulator
-from accessready.agent.simulators.teamviewer import (
+from accessready.agent.core.model import Status
+from accessready.agent.demo.simulators.dns import DnsSimulator
+from accessready.agent.demo.simulators.teamviewer import (
     INFO_OUTPUT,
     RouterSimulator,
     SimulatedTeamViewerHost,
     closed_port,
 )
-from accessready.agent.transports.base import CommandResult as RemoteResult
-from accessready.agent.tvhost import (
+from accessready.agent.io.localsys import CommandResult, ServiceInfo
+from accessready.agent.io.transports.base import CommandResult as RemoteResult
+from accessready.agent.io.tvhost import (
     WINDOWS_TEAMVIEWER_PS,
     LocalTeamViewerSource,
     TeamViewerFacts,
@@ -35,7 +34,8 @@ from accessready.agent.tvhost import (
     remote_windows_facts,
     strip_ansi,
 )
-from accessready.checks.teamviewer import (
+from accessready.agent.plugin.checkapi import Target
+from accessready.checks.teamviewer.checks import (
     CHECKS,
     TeamViewerHostCheck,
     TeamViewerNetworkCheck,
@@ -418,7 +418,7 @@ def test_ipv6_router_from_aaaa_and_pinned_port(dns, routers, network):
 
 
 def test_default_routers_are_teamviewers_documented_names():
-    from accessready.agent.profile_types import TeamViewerCfg
+    from accessready.agent.core.profile_types import TeamViewerCfg
 
     cfg = TeamViewerCfg()
     assert cfg.ports == (5938, 443, 80)

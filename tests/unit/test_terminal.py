@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from accessready.agent.model import Requirement, Result, Status, t
-from accessready.agent.profile import parse_profile
-from accessready.agent.verdict import decide
+from accessready.agent.core.model import Requirement, Result, Status, t
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.core.verdict import decide
 from accessready.reports.json_report import from_dict, to_dict
 from accessready.reports.terminal import LiveLine, render_table, use_colour
 
@@ -19,7 +19,7 @@ class FakeTty(io.StringIO):
 
 
 def _run():
-    from accessready.agent.model import Run
+    from accessready.agent.core.model import Run
 
     profile = parse_profile('[customer]\nname = "Å kund"\n[access]\nmethods = ["teamviewer"]\n')
     results = (Result("admin.dpa", "Å kund", Status.FAIL, t("No DPA.", "Inget PUB-avtal."),
@@ -47,7 +47,7 @@ def test_no_color_and_non_tty(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_live_line_only_on_a_terminal() -> None:
-    from accessready.agent.runner import Progress
+    from accessready.agent.plugin.runner import Progress
 
     pipe, tty = io.StringIO(), FakeTty()
     for stream in (pipe, tty):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from accessready.agent.profile_types import TlsOptions
-from accessready.agent.simulators import pki
-from accessready.checks import net
+from accessready.agent.core.profile_types import TlsOptions
+from accessready.agent.demo.simulators import pki
+from accessready.agent.io import net
 
 
 def test_one_verifying_context_per_trust_setting(tmp_path: Path) -> None:

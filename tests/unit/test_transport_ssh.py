@@ -16,10 +16,10 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from accessready.agent.secrets import Secret
-from accessready.agent.simulators.ssh import HostileServer, LinuxHost, SshSimulator, SshUser
-from accessready.agent.transports.base import SessionPool, TransportError
-from accessready.agent.transports.ssh import (
+from accessready.agent.demo.simulators.ssh import HostileServer, LinuxHost, SshSimulator, SshUser
+from accessready.agent.io.secrets import Secret
+from accessready.agent.io.transports.base import SessionPool, TransportError
+from accessready.agent.io.transports.ssh import (
     KnownHosts,
     SshCredentials,
     fingerprint_sha256,

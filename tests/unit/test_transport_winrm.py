@@ -13,19 +13,19 @@ import time
 import pytest
 import winrm
 
-from accessready.agent.powershell import PRELUDE
-from accessready.agent.secrets import Secret
-from accessready.agent.simulators import ntlm, pki
-from accessready.agent.simulators.ssh import HostileServer
-from accessready.agent.simulators.wsman import (
+from accessready.agent.core.powershell import PRELUDE
+from accessready.agent.demo.simulators import ntlm, pki
+from accessready.agent.demo.simulators.ssh import HostileServer
+from accessready.agent.demo.simulators.wsman import (
     SimUser,
     WsmanSimulator,
     decode_powershell,
     load_recordings,
     script_params,
 )
-from accessready.agent.transports.base import TransportError, powershell_json
-from accessready.agent.transports.winrm import (
+from accessready.agent.io.secrets import Secret
+from accessready.agent.io.transports.base import TransportError, powershell_json
+from accessready.agent.io.transports.winrm import (
     WinrmEndpoint,
     classify_auth_text,
     clean_clixml,
@@ -362,8 +362,8 @@ def test_missing_optional_auth_libraries_are_named(http_sim, auth) -> None:
 
 def test_winrm_host_names_resolve_within_the_deadline(tmp_path, monkeypatch) -> None:
     """requests would resolve with no timeout: the transport looks the name up first."""
-    from accessready.agent.transports.base import TransportError
-    from accessready.agent.transports.winrm import WinrmEndpoint, open_winrm
+    from accessready.agent.io.transports.base import TransportError
+    from accessready.agent.io.transports.winrm import WinrmEndpoint, open_winrm
 
     from .dnsfakes import dead_system_dns, system_dns
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.profile_types import TlsOptions
-from accessready.agent.safefile import MAX_TRUST_FILE_BYTES, oversized
-from accessready.agent.secrets import Secret
-from accessready.agent.transports.base import TransportError
-from accessready.agent.transports.ssh import KnownHosts, _AuthState, _load_key
-from accessready.agent.transports.winrm import WinrmEndpoint, WinrmTransport
-from accessready.checks.net import ProbeFailure, verifying_context
+from accessready.agent.core.profile_types import TlsOptions
+from accessready.agent.core.safefile import MAX_TRUST_FILE_BYTES, oversized
+from accessready.agent.io.net import ProbeFailure, verifying_context
+from accessready.agent.io.secrets import Secret
+from accessready.agent.io.transports.base import TransportError
+from accessready.agent.io.transports.ssh import KnownHosts, _AuthState, _load_key
+from accessready.agent.io.transports.winrm import WinrmEndpoint, WinrmTransport
 
 
 @pytest.fixture
@@ -61,6 +61,6 @@ def test_a_huge_ssh_key_file_is_not_read(huge: Path) -> None:
 
 def test_known_hosts_reads_no_more_than_the_trust_file_cap() -> None:
     """One cap for a known_hosts file: the read bound is the size check's."""
-    from accessready.agent.transports import ssh
+    from accessready.agent.io.transports import ssh
 
     assert ssh.MAX_KNOWN_HOSTS_BYTES == MAX_TRUST_FILE_BYTES

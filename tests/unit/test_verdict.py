@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from accessready.agent.model import Requirement, Result, Status, Verdict, t
-from accessready.agent.profile import parse_profile
-from accessready.agent.verdict import decide
+from accessready.agent.core.model import Requirement, Result, Status, Verdict, t
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.core.verdict import decide
 
 PROFILE = parse_profile("""
 [customer]

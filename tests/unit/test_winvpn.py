@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from accessready.agent.model import Status
-from accessready.agent.simulators.ike import IkeSimulator
-from accessready.agent.simulators.pptp import PptpSimulator
-from accessready.agent.simulators.teamviewer import closed_port
-from accessready.checks.winvpn import CHECKS, Ikev2Check, L2tpCheck, PptpCheck
+from accessready.agent.core.model import Status
+from accessready.agent.demo.simulators.ike import IkeSimulator
+from accessready.agent.demo.simulators.pptp import PptpSimulator
+from accessready.agent.demo.simulators.teamviewer import closed_port
+from accessready.checks.winvpn.tunnels import Ikev2Check, L2tpCheck, PptpCheck
 from tests.unit import hostile
 from tests.unit.access_helpers import evidence_bounded, run_access
+
+CHECKS = [Ikev2Check, L2tpCheck, PptpCheck]
 
 DEADLINE = 3.0
 

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from accessready.agent import localsys as ls
-from accessready.agent.checkapi import CheckContext
-from accessready.agent.localsys import InstalledApp, OsInfo, ServiceInfo
-from accessready.agent.model import Requirement, Result, Status
-from accessready.agent.profile import parse_profile
-from accessready.checks import workstation as ws
+from accessready.agent.core.model import Requirement, Result, Status
+from accessready.agent.core.profile import parse_profile
+from accessready.agent.io import localsys as ls
+from accessready.agent.io.localsys import InstalledApp, OsInfo, ServiceInfo
+from accessready.agent.plugin.checkapi import CheckContext
+from accessready.checks.workstation import checks as ws
 from tests.unit.fake_local import FakeLocal, fixture
 
 PROFILE = """

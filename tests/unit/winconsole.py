@@ -8,7 +8,7 @@ import ctypes
 import io
 from ctypes import CFUNCTYPE, POINTER, wintypes
 
-from accessready.agent.console import STD_ERROR_HANDLE, STD_OUTPUT_HANDLE
+from accessready.agent.core.console import STD_ERROR_HANDLE, STD_OUTPUT_HANDLE
 
 INVALID_HANDLE_VALUE = -1
 _HANDLES = {STD_OUTPUT_HANDLE: 0x54, STD_ERROR_HANDLE: 0x58}

@@ -1,0 +1,432 @@
+"""Scheduled audits: every profile, concurrently and bounded, recorded in the history.
+
+``accessready audit PROFILE... --history audit.db`` calls :func:`run_audit`:
+
+1. Takes the lock (``--lock``, default ``<history>.lock``): an audit still running when the
+   next one starts makes the second exit 3 with "another audit is running (pid N since T)"
+   instead of doubling the load and racing for the same rows.
+2. Runs ``profiles_at_once`` profiles at a time, each with its own share of
+   ``checks_at_once`` (the bound on checks in flight across the whole audit). A silent
+   host costs its check's deadline, so an audit takes about (waves × deadline), not the
+   sum over profiles.
+3. Records each run in its own transaction as soon as it finishes (a kill mid-audit loses
+   only runs in flight), with what changed since that customer's previous run.
+4. A profile that does not load, or a run that crashes, does not stop the others: it is an
+   entry with verdict *unknown* and its one-line error.
+5. ``keep_days`` prunes runs older than that after the audit.
+
+Nothing here prints; ``on_progress`` hears of each finished profile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import logging
+import queue
+import re
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from accessready import __version__
+from accessready.agent.core.audit_types import AuditEntry, AuditReport
+from accessready.agent.core.changes import compare
+from accessready.agent.core.model import Run
+from accessready.agent.core.profile_types import Profile
+from accessready.agent.io.secrets import REDACTOR
+from accessready.agent.plugin.checkapi import Check
+from accessready.agent.plugin.runner import RunOptions
+
+log = logging.getLogger("accessready.audit")
+
+
+class AuditError(Exception):
+    """Bad audit input (no profiles, unreadable folder); the text is one line."""
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """How to run an audit. ``None`` means "as each profile says"."""
+
+    profiles_at_once: int = 8
+    checks_at_once: int = 128  # across the whole audit
+    timeout: float | None = None
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    lang: str = "en"
+    history: str | None = None
+    lock: str | None = None
+    keep_days: int | None = None
+    trend_length: int = 14
+    # An audit host is neither the engineer's laptop nor inside the customer's network:
+    # the checks of the workstation and of a tunnel it has up skip (see README).
+    vantage: str = "audit"
+
+    @property
+    def per_profile(self) -> int:
+        """Checks at once within one profile, so the audit stays within its bound."""
+        return max(1, self.checks_at_once // max(1, self.profiles_at_once))
+
+    def lock_path(self) -> Path | None:
+        """The lock file: ``--lock``, else beside the history database, else none."""
+        if self.lock:
+            return Path(self.lock)
+        if self.history:
+            return Path(self.history + ".lock")
+        return None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A worker's answer for one profile."""
+
+    index: int
+    path: str
+    customer: str
+    run: Run | None = None
+    error: str | None = None
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def expand_profiles(args: Sequence[str]) -> list[Path]:
+    """Profile files from ``args``: files, folders (their ``*.toml``) and globs.
+
+    Globs are expanded here because Windows' shell (and Task Scheduler) leaves
+    ``profiles\\*.toml`` to the program. Duplicates are dropped; order is kept.
+    """
+    found: dict[Path, None] = {}
+    for arg in args:
+        path = Path(arg)
+        if path.is_dir():
+            items = sorted(p for p in path.glob("*.toml") if p.is_file())
+            if not items:
+                raise AuditError(f"{arg}: no *.toml profiles in this folder — put the "
+                                 "customers' profiles there, or name the files")
+        elif path.exists() or not _GLOB.search(arg):
+            items = [path]  # a missing file becomes that profile's one-line error
+        else:
+            items = [Path(p) for p in sorted(glob.glob(arg)) if Path(p).is_file()]
+            if not items:
+                raise AuditError(f"{arg}: matches no profile — check the pattern")
+        found.update(dict.fromkeys(items))
+    if not found:
+        raise AuditError("no profiles to audit — name profile files or a folder of them")
+    return list(found)
+
+
+def guess_customer(path: Path) -> str:
+    """The customer's name from a profile that did not validate, else the file's stem."""
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+        name = raw.get("customer", {}).get("name")
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        pass
+    return path.stem
+
+
+def _one_line(text: str) -> str:
+    return REDACTOR.text(" ".join(str(text).split()))[:500]
+
+
+def _run_one(index: int, path: Path, options: AuditOptions,
+             checks: Sequence[Check] | None,
+             services: Callable[[Profile], dict[str, Any]] | None) -> Finished:
+    """Load one profile and run its checks; every problem becomes this entry's error."""
+    from accessready.agent.app.run import run_checks
+    from accessready.agent.core.profile import ProfileError, check_waivers, load_profile
+    from accessready.agent.plugin.registry import load_registry
+
+    try:
+        # an expired waiver does not stop the audit: its finding simply counts again
+        profile = load_profile(path, allow_expired_waivers=True)
+        check_waivers(profile, {c.id for c in (checks if checks is not None
+                                               else load_registry().checks)})
+    except ProfileError as exc:
+        return Finished(index, str(path), guess_customer(path), error=_one_line(str(exc)))
+    run_options = RunOptions(
+        timeout=options.timeout or profile.checks.timeout,
+        concurrency=max(1, min(profile.checks.concurrency, options.per_profile)),
+        only=options.only or profile.checks.only,
+        skip=tuple(profile.checks.skip) + options.skip,
+    )
+    try:
+        run = run_checks(profile, run_options, lang=options.lang, checks=checks,
+                         services=services(profile) if services is not None else None,
+                         interactive=False, vantage=options.vantage)
+    except Exception as exc:  # one broken run must not take the audit down
+        log.debug("run of %s crashed", path, exc_info=True)
+        return Finished(index, str(path), profile.customer.name,
+                        error=_one_line(f"internal error: {type(exc).__name__}: {exc}"))
+    return Finished(index, str(path), profile.customer.name, run=run)
+
+
+class _Pool:
+    """``size`` daemon threads taking profiles from a queue.
+
+    Daemon threads, not an executor: on Ctrl-C the main thread leaves at once and the
+    process does not wait for runs in flight (each would end at its checks' deadlines,
+    but the user asked to stop now).
+    """
+
+    def __init__(self, size: int, jobs: list[tuple[int, Path]],
+                 work: Callable[[int, Path], Finished]) -> None:
+        self.todo: queue.SimpleQueue[tuple[int, Path]] = queue.SimpleQueue()
+        for job in jobs:
+            self.todo.put(job)
+        self.done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
+        self.stop = threading.Event()
+        self.work = work
+        for n in range(min(size, len(jobs))):
+            threading.Thread(target=self._worker, daemon=True,
+                             name=f"accessready-audit-{n}").start()
+
+    def _worker(self) -> None:
+        while not self.stop.is_set():
+            try:
+                index, path = self.todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self.done.put(self.work(index, path))
+            except BaseException as exc:  # never lose an entry: the main thread waits
+                self.done.put(Finished(index, str(path), path.stem,
+                                       error=_one_line(f"internal error: {exc!r}")))
+
+
+def run_audit(paths: Sequence[Path], options: AuditOptions, *,
+              checks: Sequence[Check] | None = None,
+              services: Callable[[Profile], dict[str, Any]] | None = None,
+              on_progress: Callable[[int, int, AuditEntry], None] | None = None,
+              ) -> AuditReport:
+    """Audit every profile in ``paths``; see the module docstring.
+
+    Raises :class:`~accessready.agent.app.lock.LockBusy` when another audit holds the lock and
+    :class:`~accessready.agent.app.history.HistoryError` for a history file that is not one
+    (another SQLite file, a newer schema, a path that cannot be opened). A damaged history,
+    or one that fails while the audit records, does not stop the audit: it goes on without
+    it and the report carries the error (``history_error``).
+    ``checks`` and ``services`` replace the registry and the shared services (tests).
+    """
+    from accessready.agent.app.history import HistoryUnusable, check_path
+    from accessready.agent.app.lock import RunLock
+
+    lock_path = options.lock_path()
+    if options.history:
+        # before the lock beside it: a folder that does not exist is refused, never made
+        try:
+            check_path(options.history)
+        except HistoryUnusable:
+            # the audit goes on without it, and says so; nothing is created beside a
+            # device or a link (no /dev/null.lock), unless --lock names the lock itself
+            if not options.lock:
+                lock_path = None
+    lock = RunLock(lock_path) if lock_path is not None else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        return _audit(list(paths), options, checks, services, on_progress)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | None,
+           services: Callable[[Profile], dict[str, Any]] | None,
+           on_progress: Callable[[int, int, AuditEntry], None] | None) -> AuditReport:
+    from accessready.agent.app.run import where_from
+
+    started_wall = dt.datetime.now(dt.UTC)
+    started = time.monotonic()
+    history = _Recorder(options.history)
+    entries: dict[int, AuditEntry] = {}
+    interrupted = False
+    audit_id = None
+    pruned = None
+    try:
+        audit_id = history.use(lambda db: db.begin_audit(
+            len(paths), where_from().get("hostname", "")), None)
+        if checks is None:  # load the plugins once, not once per profile
+            from accessready.agent.plugin.registry import load_registry
+
+            checks = load_registry().checks
+        pool = _Pool(options.profiles_at_once, list(enumerate(paths)),
+                     lambda i, p: _run_one(i, p, options, checks, services))
+        try:
+            while len(entries) < len(paths):
+                try:  # a timeout, so Ctrl-C is seen even while every run is busy
+                    finished = pool.done.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                entry = history.use(
+                    lambda db, done=finished: _record(done, db, audit_id, options), None)
+                if entry is None:  # no history, or it just failed
+                    entry = _record(finished, None, audit_id, options)
+                entries[finished.index] = entry
+                if on_progress is not None:
+                    on_progress(len(entries), len(paths), entry)
+        except KeyboardInterrupt:
+            pool.stop.set()
+            interrupted = True
+        if audit_id is not None:
+            history.use(lambda db: db.finish_audit(
+                audit_id, "interrupted" if interrupted else "finished"), None)
+            if options.keep_days is not None and not interrupted:
+                cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=options.keep_days)
+                stats = history.use(lambda db: db.prune(cutoff), None)
+                if stats is not None:
+                    pruned = {"before": cutoff.isoformat(timespec="seconds"),
+                              "runs": stats.runs, "results": stats.results,
+                              "remaining": stats.remaining}
+    finally:
+        history.close()
+    for index, path in enumerate(paths):
+        if index not in entries:  # only after an interruption
+            entries[index] = AuditEntry(profile=str(path), customer=guess_customer(path),
+                                        error="not run: the audit was interrupted")
+    return AuditReport(
+        started_at=started_wall.isoformat(timespec="seconds"),
+        finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        duration_s=time.monotonic() - started,
+        entries=tuple(entries[i] for i in range(len(paths))),
+        interrupted=interrupted,
+        history=options.history,
+        audit_id=audit_id,
+        tool_version=__version__,
+        lang=options.lang,
+        host=where_from(),
+        pruned=pruned,
+        history_error=history.error,
+    )
+
+
+_T = TypeVar("_T")
+
+
+class _Recorder:
+    """The history as an audit writes it.
+
+    A damaged file, or a failure while recording (a bad page, a full disk), must not cost
+    the overview of a whole night's audit: after the first failure nothing more is
+    recorded, the audit goes on and :attr:`error` says what happened.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        from accessready.agent.app.history import History, HistoryDamaged, HistoryUnusable
+
+        self.db: History | None = None
+        self.error: str | None = None
+        if path:
+            try:
+                self.db = History(path)
+            except (HistoryDamaged, HistoryUnusable) as exc:  # others: refused at once
+                self.error = _one_line(str(exc))
+
+    def use(self, action: Callable[[Any], _T], default: _T) -> _T:
+        """``action(db)``, or ``default`` without a usable history."""
+        from accessready.agent.app.history import HistoryError
+
+        if self.db is None:
+            return default
+        try:
+            return action(self.db)
+        except HistoryError as exc:
+            log.debug("history failed", exc_info=True)
+            self.error = _one_line(str(exc))
+            self.close()
+            return default
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        if self.db is not None:
+            db, self.db = self.db, None
+            db.close()
+
+
+def _record(finished: Finished, history: Any, audit_id: int | None,
+            options: AuditOptions) -> AuditEntry:
+    """Store one finished profile and work out what changed since its previous run."""
+    profile_name = Path(finished.path).name
+    entry = AuditEntry(profile=finished.path, customer=finished.customer,
+                       run=finished.run, error=finished.error)
+    if history is None:
+        return replace(entry, trend=((_finished_at(finished), entry.verdict),))
+    previous_rows = history.runs(finished.customer, limit=1)
+    previous_verdict = previous_rows[0].verdict if previous_rows else None
+    if finished.run is None:
+        run_id = history.record_failure(finished.customer, finished.error or "unknown error",
+                                        profile=profile_name, audit_id=audit_id,
+                                        vantage=options.vantage)
+        changes: tuple = ()
+        first = previous_verdict is None
+    else:
+        previous = history.previous(finished.customer, profile=profile_name,
+                                    vantage=finished.run.vantage)
+        if previous is None and finished.run.vantage == "audit":
+            # Audits before vantages existed were recorded as "engineer" (only audits write
+            # the history): compare with those, so the first audit after the upgrade shows
+            # what it no longer checks instead of starting over as a first run.
+            previous = history.previous(finished.customer, profile=profile_name,
+                                        vantage="engineer")
+        changes = tuple(compare(previous, finished.run))
+        first = previous is None
+        run_id = history.record(finished.run, profile=profile_name, audit_id=audit_id,
+                                changes=changes)
+    return replace(entry, changes=changes, run_id=run_id, first_run=first,
+                   previous_verdict=previous_verdict,
+                   trend=tuple(history.trend(finished.customer, options.trend_length)))
+
+
+def _finished_at(finished: Finished) -> str:
+    if finished.run is not None:
+        return finished.run.finished_at
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def write_details(report: AuditReport, folder: Path, lang: str,
+                  write: Callable[..., None], link_from: Path | None = None,
+                  ) -> AuditReport:
+    """Write each customer's full HTML report and JSON result into ``folder`` with
+    ``write(path, data, private=...)``; return the report with links to them (relative to
+    ``link_from``, the overview's folder)."""
+    import os
+
+    from accessready.agent.core.textsafe import UniqueNames
+    from accessready.reports import RENDERERS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    unique = UniqueNames()
+    entries = []
+    for entry in report.entries:
+        if entry.run is None:
+            entries.append(entry)
+            continue
+        stem = unique(_file_stem(f"{entry.customer}-{Path(entry.profile).stem}"))
+        html = folder / f"{stem}.html"
+        write(str(html), RENDERERS["html"](entry.run, lang))
+        write(str(folder / f"{stem}.json"), RENDERERS["json"](entry.run, lang), private=True)
+        href = os.path.relpath(html, link_from) if link_from is not None else str(html)
+        entries.append(replace(entry, report_href=Path(href).as_posix()))
+    return replace(report, entries=tuple(entries))
+
+
+# Names Windows reserves for devices, whatever the extension: "con.html" opens the console
+_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
+                              *(f"lpt{n}" for n in range(10))})
+
+
+def _file_stem(text: str) -> str:
+    """A file name stem safe on every OS: lower-case ASCII letters, digits and inner
+    dashes (Swedish letters folded), at most 60 characters, never a Windows device name."""
+    folded = text.lower().translate(str.maketrans("åäöéü", "aaoeu"))
+    base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:60].strip("-") or "customer"
+    return f"customer-{base}" if base in _WINDOWS_DEVICES else base
+

@@ -1,0 +1,112 @@
+"""PowerShell scripts with values in them, built one way for every place that runs one.
+
+Three callers run PowerShell: the local collectors (:mod:`accessready.agent.io.localsys`),
+WinRM (:mod:`accessready.agent.io.transports.winrm`) and SSH to a Windows OpenSSH server. They
+all do it like this:
+
+* the script body is a fixed string of the caller's; values never enter it by formatting;
+* each value becomes one line ``$Name = '<literal>'`` before the body (:func:`script`), a
+  single-quoted literal in which PowerShell expands nothing (:func:`quote`);
+* the whole text travels as ``-EncodedCommand`` (UTF-16LE, base64; :func:`argv`), so no
+  command-line parser (cmd.exe, CreateProcess's argument splitting, an SSH server's shell)
+  ever sees a value.
+
+Why all five quote characters: PowerShell's tokenizer treats the typographic single quotes
+U+2018, U+2019, U+201A and U+201B as ``'``. A value holding ``’`` would end a literal that
+only doubled the ASCII quote, and what follows would run as code.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+
+SCRIPTS: dict[str, str] = {}
+"""Every fixed script body accessready sends, by name (filled by :func:`register` as the
+modules that own them are imported); tests parse each one."""
+
+
+def register(name: str, body: str) -> str:
+    """Record ``body`` as the fixed script ``name`` and return it unchanged.
+
+    Each module writes its scripts as ``X = powershell.register("id", r"...")`` so
+    one table holds everything that can be sent to a Windows host.
+    """
+    if SCRIPTS.get(name, body) != body:
+        raise ValueError(f"two different PowerShell scripts are named {name!r}")
+    SCRIPTS[name] = body
+    return body
+
+
+SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+"""Every character PowerShell reads as a single quote (ASCII and the four typographic)."""
+
+_QUOTE_RE = re.compile(f"[{SINGLE_QUOTES}]")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+MAX_SCRIPT_CHARS = 12000
+"""Longest script text accepted: its base64 UTF-16 (4 characters per 1.5 UTF-16 code units)
+plus the executable and switches must fit CreateProcess's 32767-character command line."""
+
+PRELUDE = (
+    "$ErrorActionPreference = 'Stop'\n"
+    "$ProgressPreference = 'SilentlyContinue'\n"
+    # UTF-8 without a BOM. Where a host has no console handle (some WinRM and SSH
+    # sessions) the assignment throws, which must not fail the script; WinRM's code page
+    # 65001 already makes that output UTF-8.
+    "try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }\n"
+)
+"""First lines of every script: errors terminate (exit code 1), no progress records (they
+arrive as CLIXML on stderr), output as UTF-8."""
+
+SWITCHES = ("-NoLogo", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass")
+"""powershell.exe switches before ``-EncodedCommand``: no banner, no profile script, never
+a prompt, and the local execution policy does not block an inline script."""
+
+
+def quote(value: str) -> str:
+    """``value`` as a single-quoted PowerShell literal: every quote character doubled.
+
+    Inside single quotes PowerShell expands nothing (``$``, backtick and ``$(…)`` are plain
+    text); the only special characters are the five quote characters, each written twice.
+    NUL is refused: Windows command lines and PowerShell strings end at it.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"a PowerShell value must be a str, not {type(value).__name__}")
+    if "\x00" in value:
+        raise ValueError("a PowerShell value cannot contain NUL")
+    return "'" + _QUOTE_RE.sub(lambda m: m.group(0) * 2, value) + "'"
+
+
+def script(body: str, params: Mapping[str, str] | None = None) -> str:
+    """The complete script: :data:`PRELUDE`, one ``$Name = '<literal>'`` line per
+    parameter, then ``body``.
+
+    Parameter names must be plain identifiers; values are converted with ``str`` and
+    quoted. Raises ValueError for a bad name, a NUL in a value, or a script longer than
+    :data:`MAX_SCRIPT_CHARS`.
+    """
+    lines = [PRELUDE]
+    for name, value in (params or {}).items():
+        if not _NAME_RE.match(name):
+            raise ValueError(f"bad PowerShell parameter name {name!r}")
+        lines.append(f"${name} = {quote(str(value))}\n")
+    lines.append(body)
+    text = "".join(lines)
+    units = len(text.encode("utf-16-le")) // 2  # what the command line is measured in
+    if units > MAX_SCRIPT_CHARS:
+        raise ValueError(f"PowerShell script of {units} characters exceeds "
+                         f"{MAX_SCRIPT_CHARS}")
+    return text
+
+
+def encode(text: str) -> str:
+    """The ``-EncodedCommand`` value of a script: base64 of its UTF-16LE bytes."""
+    return base64.b64encode(text.encode("utf-16-le")).decode("ascii")
+
+
+def argv(text: str, executable: str = "powershell.exe") -> list[str]:
+    """The argv that runs the script ``text`` (from :func:`script`) with no profile, no
+    prompt and no command-line parsing of its content."""
+    return [executable, *SWITCHES, "-EncodedCommand", encode(text)]

@@ -1,0 +1,626 @@
+"""Running checks: planning, a bounded set of workers, per-check deadlines, stable order.
+
+Each (check, target) pair is a job. At most ``concurrency`` jobs run at once, each on its
+own daemon thread with a deadline counted from its start (time spent waiting for a worker
+does not count). A job still running a short grace after its deadline (:func:`overdue_grace`)
+is reported as ``error`` and its slot is given to the next job; the stuck thread is
+abandoned (it is a daemon, and every network call in a check has a timeout below the
+deadline, so it ends soon after). Results come back in plan order, whatever finished first.
+
+Plugin code is third-party code, and it is contained: ``applies``, ``targets``,
+``target_needs`` and ``run`` all run on worker threads under the deadline, never on the
+main thread; what they print is captured into the check's evidence
+(:mod:`accessready.agent.plugin.capture`); anything they raise — ``SystemExit`` and
+``KeyboardInterrupt`` included, which on a worker thread can only come from the plugin
+(signals reach the main thread) — is an ``error`` of that check; a result must be plain
+data JSON can hold, without NaN, or it becomes an ``error`` naming the bad evidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fnmatch
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from accessready.agent.core.model import OWNERS, Result, Status, Text, Vantage, t
+from accessready.agent.core.profile_types import Profile
+from accessready.agent.io.secrets import REDACTOR
+from accessready.agent.plugin.capture import Printed, capturing
+from accessready.agent.plugin.checkapi import (
+    Check,
+    CheckContext,
+    DeadlineExceeded,
+    Target,
+    password_unavailable,
+)
+
+log = logging.getLogger("accessready.runner")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: deadlines, concurrency, filters."""
+
+    timeout: float = 10.0
+    concurrency: int = 32
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    accept_new_host_keys: bool = False  # SSH: add unknown host keys to known_hosts
+    vantage: Vantage = Vantage.ENGINEER  # where the run looks from: which checks apply
+
+
+@dataclass(frozen=True)
+class Job:
+    """One check on one target."""
+
+    index: int
+    check: Check
+    target: Target
+    needs: tuple[str, ...] = ()  # the check's target_needs(target), asked while planning
+    printed: Printed = field(default_factory=Printed)  # what it printed while planning
+
+
+@dataclass
+class Progress:
+    """What the terminal's live line shows."""
+
+    total: int
+    done: int = 0
+    running: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _matches(check_id: str, globs: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(check_id, g) for g in globs)
+
+
+def _skip(check: Check, target: str, summary_en: str, summary_sv: str,
+          reason: str) -> Result:
+    # Check.result, not check.result: results the runner makes run no plugin code
+    return Check.result(check, target, Status.SKIP, t(summary_en, summary_sv),
+                        {"reason": reason})
+
+
+def _error(job: Job | Check, en: str, sv: str, details: dict[str, Any]) -> Result:
+    """An ``error`` of ``job`` (or of a whole check, target "-", when it could not plan)."""
+    check = job.check if isinstance(job, Job) else job
+    where = job.target if isinstance(job, Job) else "-"
+    return Check.result(check, where, Status.ERROR, t(en, sv), details, fix="error")
+
+
+def _from_plugin(exc: BaseException) -> bool:
+    """Whether ``exc`` came from plugin code, not from the user's Ctrl-C.
+
+    Python delivers signals to the main thread only, so on a worker thread even a
+    ``KeyboardInterrupt`` was raised by the plugin itself.
+    """
+    return not (isinstance(exc, KeyboardInterrupt)
+                and threading.current_thread() is threading.main_thread())
+
+
+def _exc_words(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # a plugin's exception whose __str__ itself fails
+        text = ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# A crash or an unusable result is a fault of the check's code, not of what it checked:
+# "run again with a larger --timeout" would send the reader the wrong way.
+_FAULTY_CHECK = t(
+    "This is a fault in the check itself, not in what it checked. Update accessready, or the "
+    "plugin that provides the check (`accessready checks` lists them), or send the evidence "
+    "to its author.",
+    "Felet sitter i själva kontrollen, inte i det den kontrollerade. Uppdatera accessready, "
+    "eller tillägget som ger kontrollen (`accessready checks` listar dem), eller skicka "
+    "underlaget till dess upphovsperson.")
+
+
+def _faulty(result: Result) -> Result:
+    return dataclasses.replace(result, remediation=_FAULTY_CHECK)
+
+
+def _crash(job: Job | Check, exc: BaseException, en: str, sv: str) -> Result:
+    """The ``error`` result for plugin code that raised ``exc`` (``en``/``sv``: what it was
+    doing, e.g. "could not start")."""
+    if isinstance(exc, SystemExit | KeyboardInterrupt):
+        words = (f"The check tried to stop the program ({_exc_words(exc)}); a check must "
+                 "return results instead.",
+                 f"Kontrollen försökte avsluta programmet ({_exc_words(exc)}); en kontroll "
+                 "ska returnera resultat i stället.")
+    else:
+        words = (f"The check {en}: {_exc_words(exc)}", f"Kontrollen {sv}: {_exc_words(exc)}")
+    return _faulty(_error(job, *words, {"reason": "crash", "exception": type(exc).__name__}))
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """What planning one check found: why it does not apply, or its targets (with what
+    each needs), or the error it ran into; and what it printed meanwhile."""
+
+    why_not: Text | None = None
+    targets: tuple[tuple[Target, tuple[str, ...]], ...] = ()
+    failure: Result | None = None
+    printed: Printed = field(default_factory=Printed)
+
+
+def _plan_check(check: Check, profile: Profile) -> _Planned:
+    """Ask ``check`` whether it applies, its targets and their needs (on a worker)."""
+    with capturing() as sink:
+        try:
+            why_not = check.applies(profile)
+            if why_not is not None and not isinstance(why_not, Text):
+                raise TypeError("applies() returned neither None nor a Text")
+            targets = []
+            for target in (check.targets(profile) if why_not is None else ()):
+                if not (isinstance(target, Target) and isinstance(target.name, str)):
+                    raise TypeError("targets() listed something that is not a Target")
+                needs = tuple(check.target_needs(target))
+                if not all(isinstance(n, str) for n in needs):
+                    raise TypeError("target_needs() returned something that is not text")
+                targets.append((target, needs))
+            planned = _Planned(why_not, tuple(targets))
+        except BaseException as exc:
+            if not _from_plugin(exc):
+                raise
+            log.debug("check %s failed to plan", check.id, exc_info=True)
+            planned = _Planned(failure=_crash(check, exc, "could not start",
+                                              "kunde inte starta"))
+    return dataclasses.replace(planned, printed=sink.printed())
+
+
+# Planning is quick (a hang is the exception, and an overdue planner is replaced at once):
+# a few threads, not one per check, keep its cost near what it was on the main thread.
+_PLANNERS = 4
+
+
+def plan(checks: Sequence[Check], profile: Profile,
+         options: RunOptions) -> list[Job | Result]:
+    """Every job to run, and a skip result in place of each check that will not run.
+
+    Each check's ``applies``/``targets`` run on a worker thread under the check's deadline
+    (``options.timeout``), a few at once. Raises
+    :class:`Interrupted` (every check a skip or what planning found) on Ctrl-C.
+    """
+    slots: list[Check | Result] = []
+    for check in checks:
+        if options.only and not _matches(check.id, options.only):
+            slots.append(_skip(check, "-", "Not selected (--only).", "Ej vald (--only).",
+                               "filtered"))
+        elif _matches(check.id, options.skip):
+            slots.append(_skip(check, "-", "Skipped on request (--skip).",
+                               "Hoppades över på begäran (--skip).", "filtered"))
+        elif (elsewhere := Check.not_from(check, options.vantage)) is not None:
+            slots.append(Check.result(check, "-", Status.SKIP, elsewhere, {
+                "reason": "vantage", "vantage": options.vantage.value,
+                "applies_from": sorted(v.value for v in check.vantages)}))
+        else:
+            slots.append(check)
+    chosen = [c for c in slots if isinstance(c, Check)]
+
+    def overdue(i: int) -> _Planned:
+        return _Planned(failure=_error(
+            chosen[i], f"Did not decide what to check within its deadline "
+            f"({options.timeout:g} s).",
+            f"Kom inte fram till vad som skulle kontrolleras inom tidsgränsen "
+            f"({options.timeout:g} s).", {"reason": "deadline", "timeout_s": options.timeout}))
+
+    interrupted = False
+    try:
+        planned = _pool(len(chosen), lambda i: _plan_check(chosen[i], profile), overdue,
+                        min(options.concurrency, _PLANNERS), options.timeout,
+                        grace=overdue_grace(options.timeout))
+    except _Stopped as stop:
+        planned, interrupted = stop.done, True
+    by_check = {id(c): planned.get(i, _Planned(failure=_skip(
+        c, "-", "Not run: the run was interrupted.", "Kördes inte: körningen avbröts.",
+        "interrupted"))) for i, c in enumerate(chosen)}
+    items: list[Job | Result] = []
+    for slot in slots:
+        if isinstance(slot, Result):
+            items.append(slot)
+            continue
+        found = by_check[id(slot)]
+        extra = {"printed": found.printed.evidence()} if found.printed else {}
+        if found.failure is not None:
+            items.append(_with_details(found.failure, extra))
+        elif found.why_not is not None:
+            items.append(Check.result(slot, "-", Status.SKIP, found.why_not,
+                                      {"reason": "not_applicable", **extra}))
+        elif not found.targets:
+            items.append(_with_details(_skip(
+                slot, "-", "Nothing to check in this profile.",
+                "Inget att kontrollera i denna profil.", "no_targets"), extra))
+        for target, needs in found.targets:
+            items.append(Job(len(items), slot, target, needs, found.printed))
+    if interrupted:
+        raise Interrupted(_collect(items, {}, interrupted=True))
+    return items
+
+
+def _with_details(result: Result, extra: dict[str, Any]) -> Result:
+    return dataclasses.replace(result, details={**result.details, **extra}) if extra else result
+
+
+def _normalise(job: Job, produced: Result | Iterable[Result] | None) -> list[Result]:
+    if produced is None:
+        raise TypeError(f"{job.check.id} returned nothing")
+    results = [produced] if isinstance(produced, Result) else list(produced)
+    if not results:
+        raise TypeError(f"{job.check.id} returned no result")
+    if not all(isinstance(r, Result) for r in results):
+        raise TypeError(f"{job.check.id} returned something that is not a Result")
+    return results
+
+
+class _Unusable(Exception):
+    """A result from a check that cannot be kept; ``en``/``sv`` say why."""
+
+    def __init__(self, en: str, sv: str) -> None:
+        super().__init__(en)
+        self.en, self.sv = en, sv
+
+
+_MAX_DEPTH = 64
+
+
+def _where(path: str) -> str:
+    return (path if len(path) <= 80 else path[:77] + "...") or "details"
+
+
+# Beyond 64 bits a number is no measurement, and readers of the JSON (and Python's own
+# int-to-text limit, 4300 digits) cannot be relied on to take it.
+_INT_LIMIT = 2 ** 63
+
+
+def _bounded(value: int, path: str) -> int:
+    number = int.__int__(value)
+    if not -_INT_LIMIT <= number < _INT_LIMIT:
+        raise _Unusable(
+            f"evidence '{_where(path)}' is a whole number beyond ±2**63, which JSON readers "
+            "cannot hold", f"underlaget '{_where(path)}' är ett heltal utanför ±2**63, som "
+            "JSON-läsare inte kan lagra")
+    return number
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut short; a huge int by its size (Python will not write one of
+    more than 4300 digits, and a plugin's ``__repr__`` may fail)."""
+    if isinstance(value, int) and not -_INT_LIMIT <= value < _INT_LIMIT:
+        return f"<int of {int.bit_length(value)} bits>"
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _plain(value: Any, path: str = "", depth: int = 0) -> Any:
+    """A copy of ``value`` made only of what JSON holds (exact built-in types, finite
+    numbers); raises :class:`_Unusable` naming the first thing that is not."""
+    if depth > _MAX_DEPTH:
+        raise _Unusable(f"evidence '{_where(path)}' is nested more than {_MAX_DEPTH} deep",
+                        f"underlaget '{_where(path)}' är nästlat djupare än {_MAX_DEPTH} nivåer")
+    if value is None or value is True or value is False:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)  # an exact str: no subclass method runs later
+    if isinstance(value, int):
+        return _bounded(value, path)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Unusable(f"evidence '{_where(path)}' is {value!r}, which JSON cannot hold",
+                            f"underlaget '{_where(path)}' är {value!r}, som JSON inte kan lagra")
+        return float.__float__(value)
+    if isinstance(value, dict):
+        out = {}
+        for key, item in list(value.items()):
+            if isinstance(key, bool) or not isinstance(key, str | int):
+                raise _Unusable(
+                    f"evidence '{_where(path)}' has a key of type {type(key).__name__}",
+                    f"underlaget '{_where(path)}' har en nyckel av typen {type(key).__name__}")
+            name = (str.__str__(key) if isinstance(key, str)
+                    else str(_bounded(key, f"{path}.<key>" if path else "<key>")))
+            out[name] = _plain(item, f"{path}.{name}" if path else name, depth + 1)
+        return out
+    if isinstance(value, list | tuple):
+        return [_plain(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+    raise _Unusable(f"evidence '{_where(path)}' is a {type(value).__name__}, which JSON "
+                    "cannot hold", f"underlaget '{_where(path)}' är en "
+                    f"{type(value).__name__}, som JSON inte kan lagra")
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, Text) and isinstance(value.en, str) and isinstance(value.sv, str)
+
+
+def _sanitise(job: Job, result: Result) -> Result:
+    """``result`` rebuilt from plain data, or :class:`_Unusable` saying what is wrong."""
+    check = job.check
+    if (result.check_id, result.requirement, result.method) != (
+            check.id, check.requirement, check.method):
+        raise _Unusable("it is in the name of another check, which a check must never do",
+                        "det är i en annan kontrolls namn, vilket en kontroll aldrig får göra")
+    duration = result.duration_s
+    if not (isinstance(result.status, Status) and isinstance(result.target, str)
+            and _is_text(result.summary) and isinstance(result.details, dict)
+            and (result.remediation is None or _is_text(result.remediation))):
+        raise _Unusable("its status, target, summary, evidence or remediation is of the "
+                        "wrong type", "dess status, mål, sammanfattning, underlag eller "
+                        "åtgärd är av fel typ")
+    if (isinstance(duration, bool) or not isinstance(duration, int | float)
+            or (isinstance(duration, int) and not 0 <= duration < _INT_LIMIT)
+            or not math.isfinite(duration) or duration < 0):
+        raise _Unusable(f"its duration {_shown(duration)} is not a finite number of seconds",
+                        f"dess tidsåtgång {_shown(duration)} är inte ett ändligt antal "
+                        "sekunder")
+    owner, due = result.owner, result.due
+    if owner is not None and owner not in OWNERS:
+        raise _Unusable(f"its owner {_shown(owner)} is none of {', '.join(OWNERS)}",
+                        f"dess ägare {_shown(owner)} är ingen av {', '.join(OWNERS)}")
+    if due is not None and not (isinstance(due, str) and _is_iso_date(due)):
+        raise _Unusable(f"its due date {_shown(due)} is not YYYY-MM-DD",
+                        f"dess sista datum {_shown(due)} är inte ÅÅÅÅ-MM-DD")
+    rem = result.remediation
+    return Result(
+        check_id=check.id, target=str.__str__(result.target), status=Status(result.status),
+        summary=Text(str.__str__(result.summary.en), str.__str__(result.summary.sv)),
+        details=_plain(result.details),
+        remediation=Text(str.__str__(rem.en), str.__str__(rem.sv)) if rem else None,
+        duration_s=float(duration), requirement=check.requirement, method=check.method,
+        owner=owner, due=str.__str__(due) if due is not None else None)
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+def _masked(text: Text) -> Text:
+    return Text(en=REDACTOR.text(text.en), sv=REDACTOR.text(text.sv))
+
+
+def _clean(result: Result, duration: float) -> Result:
+    """Mask secrets in everything a result carries and record its duration."""
+    return dataclasses.replace(
+        result,
+        target=REDACTOR.text(result.target),
+        summary=_masked(result.summary),
+        details=REDACTOR.data(result.details),
+        remediation=_masked(result.remediation) if result.remediation is not None else None,
+        duration_s=result.duration_s or duration,
+    )
+
+
+class ContextFactory:
+    """Builds each job's :class:`CheckContext`: the profile, shared services, the password."""
+
+    def __init__(self, profile: Profile, services: dict[str, Any] | None = None,
+                 password: Any = None, password_problem: Text | None = None,
+                 self_check: bool = False, vantage: Vantage = Vantage.ENGINEER) -> None:
+        self.profile = profile
+        self.services = services or {}
+        self.password = password
+        self.password_problem = password_problem
+        self.self_check = self_check
+        self.vantage = vantage
+
+    def __call__(self, deadline: float) -> CheckContext:
+        return CheckContext(profile=self.profile, deadline=deadline, services=self.services,
+                            password=self.password, password_problem=self.password_problem,
+                            vantage=self.vantage)
+
+
+def _precheck(job: Job, make_context: ContextFactory) -> Result | None:
+    """A result without running the job when what it needs is missing."""
+    if "password" in job.needs:
+        if make_context.self_check:
+            return job.check.result(job.target, Status.SKIP, t(
+                "Needs the support account's password; a self-check never uses it.",
+                "Kräver supportkontots lösenord; en egenkontroll använder det aldrig."),
+                {"reason": "no_password", "self_check": True})
+        if make_context.profile.account.password is None:
+            # Not a self-check: an untested login must not look like a passed one.
+            return job.check.result(job.target, Status.ERROR, t(
+                "Needs the support account's password, and the profile names none: add "
+                "[account] password = { env = \"…\" } (or run with --self-check).",
+                "Kräver supportkontots lösenord, och profilen anger inget: lägg till "
+                "[account] password = { env = \"…\" } (eller kör med --self-check)."),
+                {"reason": "no_password"}, fix="password")
+        if make_context.password is None:
+            return job.check.result(
+                job.target, Status.ERROR, password_unavailable(make_context.password_problem),
+                {"reason": "password_unavailable"}, fix="password")
+    return None
+
+
+def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Result]:
+    """Run one job to completion on this worker thread (never the main thread: a
+    ``KeyboardInterrupt`` here is taken as the plugin's).
+
+    Never raises: whatever a plugin does wrong becomes an ``error`` result at once, and
+    what it prints goes into its evidence.
+    """
+    started = time.monotonic()
+    with capturing() as sink:
+        try:
+            ready = _precheck(job, make_context)
+            if ready is not None:  # check.result may be the plugin's own
+                results = [_sanitise(job, ready)]
+            else:
+                produced = job.check.run(make_context(started + timeout), job.target)
+                results = [_sanitise(job, r) for r in _normalise(job, produced)]
+        except DeadlineExceeded:
+            results = [_error(job, f"Ran out of time ({timeout:g} s).",
+                              f"Tiden tog slut ({timeout:g} s).", {"reason": "timeout"})]
+        except _Unusable as bad:
+            results = [_faulty(_error(
+                job, f"The check returned a result that cannot be kept: {bad.en}.",
+                f"Kontrollen returnerade ett resultat som inte kan sparas: {bad.sv}.",
+                {"reason": "bad_result"}))]
+        except BaseException as exc:
+            if not _from_plugin(exc):
+                raise
+            log.debug("check %s crashed on %s", job.check.id, job.target.name, exc_info=True)
+            results = [_crash(job, exc, "failed unexpectedly", "misslyckades oväntat")]
+    printed = job.printed + sink.printed()
+    extra = {"printed": printed.evidence()} if printed else {}
+    duration = time.monotonic() - started
+    return [_clean(_with_details(r, extra), duration) for r in results]
+
+
+def overdue_grace(timeout: float) -> float:
+    """How long past its deadline a job may take before the runner gives up on it.
+
+    A check's network timeouts end at its deadline; what follows — classifying the
+    outcome, building the result, waiting for the CPU on a busy machine — is ours. Without
+    this grace a silent target that timed out on time would still be reported as the
+    runner's "did not finish" error (could not decide) instead of the check's own
+    ``fail: timeout`` (the target's fault), and turn a "not ready" into "unknown".
+    """
+    return min(3.0, max(0.5, 0.2 * timeout))
+
+
+class Interrupted(Exception):
+    """The run was stopped (Ctrl-C); ``results`` holds what had finished."""
+
+    def __init__(self, results: list[Result]) -> None:
+        super().__init__("interrupted")
+        self.results = results
+
+
+T = TypeVar("T")
+
+
+class _Stopped(Exception):
+    """Ctrl-C reached :func:`_pool`; ``done`` holds what had finished."""
+
+    def __init__(self, done: dict[int, Any]) -> None:
+        super().__init__("interrupted")
+        self.done = done
+
+
+def _pool(count: int, work: Callable[[int], T], overdue: Callable[[int], T],
+          concurrency: int, timeout: float,
+          on_tick: Callable[[int, list[int]], None] | None = None,
+          grace: float = 0.0) -> dict[int, T]:
+    """``work(i)`` for every ``i < count`` on at most ``concurrency`` daemon threads,
+    each with a deadline of ``timeout`` s from its start; ``overdue(i)`` stands in for one
+    still running ``grace`` s past its deadline. ``work`` must not raise.
+
+    When a task overruns its deadline the main thread records ``overdue(i)`` and starts a
+    replacement worker, so the stuck thread no longer holds a slot; it exits once its task
+    returns. ``on_tick(done, running)`` hears how many finished and which run. Raises
+    :class:`_Stopped` (with what finished) when the main thread is interrupted.
+    """
+    finished: dict[int, T] = {}
+    running: dict[int, float] = {}
+    pending = deque(range(count))
+    cond = threading.Condition()
+
+    def worker() -> None:
+        while True:
+            with cond:
+                if not pending:
+                    return
+                index = pending.popleft()
+                running[index] = time.monotonic() + timeout + grace
+            value = work(index)
+            with cond:
+                if index not in running:  # reported as overdue; a replacement took over
+                    return
+                del running[index]
+                finished[index] = value
+                cond.notify()
+
+    def start_worker() -> None:
+        threading.Thread(target=worker, daemon=True, name="accessready-check").start()
+
+    try:
+        for _ in range(min(concurrency, count)):
+            start_worker()
+        with cond:
+            while len(finished) < count:
+                if on_tick is not None:
+                    on_tick(len(finished), list(running))
+                deadlines = list(running.values())
+                wait = min(deadlines) - time.monotonic() + 0.005 if deadlines else 0.05
+                cond.wait(timeout=min(max(wait, 0.0), 0.25))
+                now = time.monotonic()
+                for index, deadline in list(running.items()):
+                    if now >= deadline:
+                        del running[index]
+                        finished[index] = overdue(index)
+                        if pending:
+                            start_worker()
+            if on_tick is not None:
+                on_tick(len(finished), [])
+    except KeyboardInterrupt:
+        with cond:
+            pending.clear()  # workers stop taking tasks
+            done = dict(finished)
+        raise _Stopped(done) from None
+    return finished
+
+
+def execute(items: list[Job | Result], make_context: ContextFactory, options: RunOptions,
+            on_progress: Callable[[Progress], None] | None = None) -> list[Result]:
+    """Run the jobs in ``items``; return every result in plan order.
+
+    ``options.concurrency`` worker threads take jobs from a queue; a job still running at
+    its deadline is an ``error`` and its slot goes to the next job.
+
+    Raises :class:`Interrupted` (carrying the finished results, and a skip for each job
+    that did not finish) when the main thread is interrupted.
+    """
+    jobs = [i for i in items if isinstance(i, Job)]
+    progress = Progress(total=len(jobs))
+
+    def tick(done: int, running: list[int]) -> None:
+        if on_progress is not None:
+            progress.done = done
+            progress.running = [f"{jobs[i].check.id}[{jobs[i].target.name}]"
+                                for i in running]
+            on_progress(progress)
+
+    def overdue(i: int) -> list[Result]:
+        return [_clean(_error(
+            jobs[i], f"Did not finish within its deadline ({options.timeout:g} s).",
+            f"Blev inte klar inom tidsgränsen ({options.timeout:g} s).",
+            {"reason": "deadline", "timeout_s": options.timeout}), options.timeout)]
+
+    try:
+        finished = _pool(len(jobs), lambda i: run_job(jobs[i], make_context, options.timeout),
+                         overdue, options.concurrency, options.timeout, tick,
+                         grace=overdue_grace(options.timeout))
+    except _Stopped as stop:
+        done = {jobs[i].index: results for i, results in stop.done.items()}
+        raise Interrupted(_collect(items, done, interrupted=True)) from None
+    return _collect(items, {jobs[i].index: r for i, r in finished.items()},
+                    interrupted=False)
+
+
+def _collect(items: list[Job | Result], finished: dict[int, list[Result]],
+             interrupted: bool) -> list[Result]:
+    out: list[Result] = []
+    for item in items:
+        if isinstance(item, Result):
+            out.append(item)
+        elif item.index in finished:
+            out.extend(finished[item.index])
+        elif interrupted:
+            out.append(_skip(item.check, item.target.name, "Not run: the run was interrupted.",
+                             "Kördes inte: körningen avbröts.", "interrupted"))
+    return out

@@ -1,0 +1,3 @@
+"""Administrative checks: agreement, data-processing agreement and contacts."""
+
+from .checks import CHECKS as CHECKS

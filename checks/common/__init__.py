@@ -1,0 +1,1 @@
+"""What several check families share (split-tunnel decisions, tunnel probes)."""

@@ -1,0 +1,3 @@
+"""Remote access to the customer's servers: RDP, WinRM and SSH."""
+
+from .checks import CHECKS as CHECKS

@@ -1,0 +1,3 @@
+"""Services on the customer's servers run."""
+
+from .running import CHECKS as CHECKS

@@ -1,0 +1,205 @@
+"""``servers``: the services the integrations depend on are installed and running.
+
+``service.running`` reads, per server that names ``services``, each one's state: Windows
+services over WinRM (``Get-Service``: by service name, else display name), systemd units
+over SSH (``systemctl show``: LoadState, ActiveState, SubState, UnitFileState — structured
+and not translated, unlike ``systemctl status``). It proves the service or unit is
+installed and running at the moment of the check; it cannot prove the service works (a
+running sync service may still fail every job) or that it will start after a reboot
+(the start type / enablement is shown as evidence and warned about).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from accessready.agent.core import powershell
+from accessready.agent.core.model import Requirement, Result, Status, t
+from accessready.agent.core.profile_types import Profile, Server
+from accessready.agent.io.transports.base import TransportError, powershell_json
+from accessready.agent.plugin.checkapi import Check, CheckContext, Target
+from accessready.agent.plugin.transport_texts import (
+    KIND_OWNERS,
+    KIND_REMEDIATION,
+    failure_details,
+    failure_summary,
+    remediation_key,
+)
+from accessready.checks.account.checks import as_list, server_method, server_targets
+
+SERVICE_SCRIPT = powershell.register("service.status", r"""# accessready:service.status
+$out = foreach ($n in (ConvertFrom-Json -InputObject $Names)) {
+  $s = @(Get-Service -Name $n -ErrorAction SilentlyContinue)[0]
+  if (-not $s) { $s = @(Get-Service -DisplayName $n -ErrorAction SilentlyContinue)[0] }
+  if ($s) {
+    [pscustomobject]@{ Query = $n; Found = $true; Name = $s.Name; DisplayName = $s.DisplayName
+      Status = $s.Status.ToString(); StartType = $s.StartType.ToString() }
+  } else {
+    [pscustomobject]@{ Query = $n; Found = $false; Name = $null; DisplayName = $null
+      Status = $null; StartType = $null }
+  }
+}
+ConvertTo-Json -InputObject @($out) -Compress -Depth 3
+""")
+
+SYSTEMD_PROPERTIES = "Id,LoadState,ActiveState,SubState,UnitFileState,Description"
+
+
+def names_param(names: tuple[str, ...] | list[str]) -> str:
+    """The ``$Names`` parameter: a compact JSON array (decoded by ConvertFrom-Json)."""
+    return json.dumps(list(names), separators=(",", ":"), ensure_ascii=False)
+
+
+def parse_systemctl_show(text: str) -> list[dict[str, str]]:
+    """``systemctl show -p …`` for several units: one ``{property: value}`` per unit."""
+    units: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                units.append(current)
+                current = {}
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            current[key.strip()] = value.strip()
+    if current:
+        units.append(current)
+    return units
+
+
+def _sentence(parts: list[str]) -> str:
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."
+
+
+def _unit_key(name: str) -> str:
+    return name if "." in name else f"{name}.service"
+
+
+class ServiceRunningCheck(Check):
+    """Every service named for a server is installed and running."""
+
+    id = "service.running"
+    owners = {**KIND_OWNERS, "no_method": "supplier", "missing": "supplier"}
+    requirement = Requirement.SERVERS
+    title = t("Services running", "Tjänster igång")
+    description = t(
+        "The services named for each server are installed and running (Windows services "
+        "over WinRM, systemd units over SSH).",
+        "Tjänsterna som anges för varje server är installerade och igång "
+        "(Windows-tjänster över WinRM, systemd-enheter över SSH).")
+    needs = ("password", "sessions")
+    remediation = {
+        **KIND_REMEDIATION,
+        "default": t("Start the stopped services (Start-Service <name>; systemctl start "
+                     "<unit>) and find out why they stopped (event log; journalctl -u <unit>).",
+                     "Starta de stoppade tjänsterna (Start-Service <namn>; systemctl start "
+                     "<enhet>) och ta reda på varför de stannade (händelseloggen; "
+                     "journalctl -u <enhet>)."),
+        "missing": t("A named service is not installed: check the name in the profile "
+                     "(servers[].services) against the server, or install it.",
+                     "En angiven tjänst är inte installerad: jämför namnet i profilen "
+                     "(servers[].services) med servern, eller installera den."),
+        "autostart": t("The service runs but will not start by itself after a reboot: set "
+                       "its start type to Automatic (systemctl enable <unit>).",
+                       "Tjänsten är igång men startar inte av sig själv efter en omstart: "
+                       "sätt starttypen till Automatisk (systemctl enable <enhet>)."),
+        "no_method": t("Add winrm or ssh to the server's remote list so its services can be "
+                       "read.",
+                       "Lägg till winrm eller ssh i serverns remote-lista så att tjänsterna "
+                       "kan läsas."),
+    }
+
+    def targets(self, profile: Profile) -> list[Target]:
+        return server_targets(profile, [s for s in profile.servers if s.services])
+
+    def run(self, ctx: CheckContext, target: Target) -> Result:
+        server: Server = target.data
+        method = server_method(server)
+        if method is None:
+            return self.result(target, Status.ERROR, t(
+                "The server lists services but no command method (winrm or ssh) to read "
+                "them.", "Servern anger tjänster men ingen kommandometod (winrm eller ssh) "
+                "att läsa dem med."), {"services": list(server.services)}, fix="no_method")
+        try:
+            transport = ctx.service("sessions").get(server, method, ctx.timeout(10.0))
+            if method == "winrm":
+                rows = self._windows(ctx, transport, server)
+            else:
+                rows = self._linux(ctx, transport, server)
+        except TransportError as exc:
+            return self.result(target, Status.ERROR, failure_summary(exc, t(
+                f"The services could not be read over {method}:",
+                f"Tjänsterna kunde inte läsas över {method}:")),
+                failure_details(exc, {"method": method, "services": list(server.services)}),
+                fix=remediation_key(exc, method))
+        return self._judge(target, method, rows)
+
+    def _windows(self, ctx: CheckContext, transport: Any, server: Server) -> list[dict]:
+        data = powershell_json(transport, SERVICE_SCRIPT, ctx.timeout(10.0),
+                               {"Names": names_param(server.services)})
+        found = {str(r.get("Query")): r for r in as_list(data) if isinstance(r, dict)}
+        rows = []
+        for name in server.services:
+            r = found.get(name, {})
+            status = str(r.get("Status") or "")
+            start = str(r.get("StartType") or "")
+            rows.append({"name": name, "found": bool(r.get("Found")),
+                         "running": status == "Running", "state": status or "missing",
+                         "autostart": start in ("Automatic", "AutomaticDelayedStart", "")
+                         or start.startswith("Automatic"),
+                         "start_type": start or None, "service": r.get("Name"),
+                         "display_name": r.get("DisplayName")})
+        return rows
+
+    def _linux(self, ctx: CheckContext, transport: Any, server: Server) -> list[dict]:
+        units = [_unit_key(n) for n in server.services]
+        result = transport.run(["systemctl", "show", f"--property={SYSTEMD_PROPERTIES}", "--",
+                                *units], ctx.timeout(8.0))
+        if result.exit_code != 0 and not result.stdout.strip():
+            raise TransportError("error", f"systemctl show exited {result.exit_code}: "
+                                 f"{result.stderr.strip()[:200]}", {"result": result.to_json()})
+        shown = {u.get("Id", ""): u for u in parse_systemctl_show(result.stdout)}
+        rows = []
+        for name, unit in zip(server.services, units, strict=True):
+            u = shown.get(unit, {})
+            load = u.get("LoadState", "")
+            active, sub = u.get("ActiveState", ""), u.get("SubState", "")
+            enabled = u.get("UnitFileState", "")
+            rows.append({"name": name, "unit": unit, "found": load == "loaded",
+                         "running": active == "active",
+                         "state": f"{active}/{sub}" if load == "loaded" else (load or "missing"),
+                         "autostart": enabled in ("enabled", "enabled-runtime", "static",
+                                                  "indirect", "generated", "alias", ""),
+                         "start_type": enabled or None,
+                         "description": u.get("Description")})
+        return rows
+
+    def _judge(self, target: Target, method: str, rows: list[dict]) -> Result:
+        details = {"method": method, "services": rows}
+        missing = [r["name"] for r in rows if not r["found"]]
+        stopped = [f"{r['name']} ({r['state']})" for r in rows if r["found"] and not r["running"]]
+        manual = [r["name"] for r in rows if r["found"] and r["running"] and not r["autostart"]]
+        if missing or stopped:
+            parts_en, parts_sv = [], []
+            if missing:
+                parts_en.append(f"not installed: {', '.join(missing)}")
+                parts_sv.append(f"inte installerad: {', '.join(missing)}")
+            if stopped:
+                parts_en.append(f"not running: {', '.join(stopped)}")
+                parts_sv.append(f"inte igång: {', '.join(stopped)}")
+            return self.result(target, Status.FAIL, t(_sentence(parts_en), _sentence(parts_sv)),
+                               details, fix="missing" if missing and not stopped else None)
+        running = ", ".join(r["name"] for r in rows)
+        if manual:
+            return self.result(target, Status.WARN, t(
+                f"Running: {running}; but {', '.join(manual)} will not start after a reboot.",
+                f"Igång: {running}; men {', '.join(manual)} startar inte efter en omstart."),
+                details, fix="autostart")
+        return self.result(target, Status.PASS, t(f"Running: {running}.",
+                                                  f"Igång: {running}."), details)
+
+
+CHECKS = [ServiceRunningCheck]

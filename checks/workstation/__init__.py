@@ -1,0 +1,3 @@
+"""Checks of the engineer's own Windows workstation."""
+
+from .checks import CHECKS as CHECKS
