@@ -79,7 +79,7 @@ def test_accessready_wheel_is_the_real_package(built) -> None:
     archive, names = built
     own = next(n for n in names if "/wheels/accessready-" in n)
     inner = zipfile.ZipFile(archive.open(own))
-    assert "accessready/agent/cli.py" in inner.namelist()
+    assert "accessready/agent/cli/main.py" in inner.namelist()
     assert any(n.endswith("entry_points.txt") for n in inner.namelist())
 
 
