@@ -352,7 +352,13 @@ def test_windows_failures_are_command_failed() -> None:
     with pytest.raises(ls.CommandFailed, match="Access denied"):
         local.vpn_connections(5)
     local, _ = _windows([("Get-VpnConnection", "WARNING: not json")])
-    with pytest.raises(ls.CommandFailed, match="no JSON"):
+    with pytest.raises(ls.CommandFailed, match="not JSON"):
+        local.vpn_connections(5)
+    # a script that never finished: the runner's own words, through the same one path
+    slow = ls.CommandResult("powershell.exe", None, "", "", 5.0,
+                            "powershell.exe did not finish within 5.0 s")
+    local, _ = _windows([("Get-VpnConnection", slow)])
+    with pytest.raises(ls.CommandFailed, match="did not finish"):
         local.vpn_connections(5)
     local, _ = _windows([])
     assert local.os_info(5).error  # falls back to platform, says why
