@@ -9,6 +9,7 @@ so a local PowerShell script is run and its JSON read the one way every transpor
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import subprocess
 import threading
 import time
@@ -19,6 +20,7 @@ from accessready.agent.core import powershell
 from accessready.agent.io.localsys.facts import CommandResult
 from accessready.agent.io.secrets import child_environment
 from accessready.agent.io.transports import base
+from accessready.agent.io.transports.winrm import clean_clixml
 
 MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 """Most bytes kept of one program's stdout (and, separately, stderr). A program that writes
@@ -186,9 +188,11 @@ class LocalShell:
 
     def run_powershell(self, script: str, timeout: float,
                        params: Mapping[str, str] | None = None) -> base.CommandResult:
-        """Run the fixed ``script`` with ``params`` as ``$name`` literals before it."""
-        return self.run(powershell.argv(powershell.script(script, params), self.powershell),
+        """Run the fixed ``script`` with ``params`` as ``$name`` literals before it; its
+        ``#< CLIXML`` error stream comes back as plain text, as over WinRM."""
+        done = self.run(powershell.argv(powershell.script(script, params), self.powershell),
                         timeout)
+        return dataclasses.replace(done, stderr=clean_clixml(done.stderr))
 
     def close(self) -> None:
         """Nothing to end: every program is its own process."""
