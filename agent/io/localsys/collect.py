@@ -48,6 +48,7 @@ from accessready.agent.io.localsys.values import interfaces_with_address, strip_
 
 T = TypeVar("T")
 
+
 class BaseLocalSystem:
     """What every platform shares: egress via a UDP socket, psutil facts, a small cache.
 

@@ -88,7 +88,6 @@ def as_bool(value: Any) -> bool | None:
     return None
 
 
-
 _MS_DATE = re.compile(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/")
 
 
