@@ -1,7 +1,6 @@
 """Cisco AnyConnect: the gateway answers and the tunnel is split."""
 
-from accessready.checks.common.split_tunnel import AnyConnectSplitTunnel
-
 from .gateway import AnyConnectGatewayCheck
+from .split_tunnel import AnyConnectSplitTunnel
 
 CHECKS = [AnyConnectGatewayCheck, AnyConnectSplitTunnel]

@@ -1,7 +1,6 @@
 """Check Point: the gateway answers and the tunnel is split."""
 
-from accessready.checks.common.split_tunnel import CheckPointSplitTunnel
-
 from .gateway import CheckpointGatewayCheck
+from .split_tunnel import CheckPointSplitTunnel
 
 CHECKS = [CheckpointGatewayCheck, CheckPointSplitTunnel]

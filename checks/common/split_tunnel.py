@@ -1,4 +1,5 @@
-"""``access``: split tunnelling of the customer's VPN, and the Windows VPN connection.
+"""``access``: what the three ``*.split_tunnel`` checks share — reading and deciding the
+split tunnelling of the customer's VPN.
 
 ``anyconnect.split_tunnel``, ``checkpoint.split_tunnel`` and ``winvpn.split_tunnel`` read
 the routing of a live tunnel: for a sample address in every ``network.internal_subnets``
@@ -18,14 +19,13 @@ steered by a VPN client's own filters outside the routing table (e.g. AnyConnect
 see. A generic ``tun``/``ppp`` device counts for every method, so on Linux and macOS the
 check cannot tell openconnect from Cisco's own client.
 
-``winvpn.connection`` reads ``Get-VpnConnection`` (the current user's and the all-users
-phone book): the connection named in the profile exists, uses the profile's tunnel type,
-has split tunnelling on and points at the profile's server. It proves the client is set up;
-it does not dial. On other systems it is skipped.
-
-All four look at the engineer's machine and the tunnel it has up, so they apply only from
+They look at the engineer's machine and the tunnel it has up, so they apply only from
 the engineer's vantage: an audit host has no tunnel up, and in a self-check the customer's
 admin is already inside the network (they skip there, saying so).
+
+The checks themselves live in their families (``checks/anyconnect/split_tunnel.py``,
+``checks/checkpoint/split_tunnel.py``, ``checks/winvpn/split_tunnel.py``): each sets its
+method, product and remediation on :class:`SplitTunnelCheck`.
 """
 
 from __future__ import annotations
@@ -34,19 +34,15 @@ import ipaddress
 from typing import Any, ClassVar
 
 from accessready.agent.core.model import Requirement, Result, Status, Vantage, t
-from accessready.agent.core.powershell import quote as ps_quote
-from accessready.agent.core.profile_types import Profile
 from accessready.agent.io.localsys import (
     Adapter,
     CommandFailed,
     Egress,
     LocalSystem,
     NotSupported,
-    VpnConnection,
 )
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target
 from accessready.checks.common.tunnel import (
-    METHOD_PRODUCTS,
     Decision,
     Probe,
     TunnelState,
@@ -233,7 +229,7 @@ class SplitTunnelCheck(Check):
             "Routningen kunde inte läsas tillräckligt för ett beslut."), details)
 
 
-_COMMON_REMEDIATION = {
+COMMON_REMEDIATION = {
     "profile": t(
         "Name the customer's internal networks in [network] internal_subnets (they must go "
         "through the tunnel) and an internet address in internet_probe (it must not).",
@@ -245,306 +241,3 @@ _COMMON_REMEDIATION = {
         "Läs underlaget (nätverkskort och rutter), se till att VPN:en är ansluten och kör "
         "igen."),
 }
-
-
-class AnyConnectSplitTunnel(SplitTunnelCheck):
-    """Cisco AnyConnect: internal networks through the tunnel, internet outside it."""
-
-    id = "anyconnect.split_tunnel"
-    method = "anyconnect"
-    product = METHOD_PRODUCTS["anyconnect"]
-    title = t("AnyConnect split tunnel", "AnyConnect delad tunnel")
-    description = t(
-        "While AnyConnect is connected, the internal subnets leave through the AnyConnect "
-        "adapter and the internet probe does not (read from the routing, no packet sent).",
-        "Medan AnyConnect är ansluten går de interna näten ut via AnyConnects nätverkskort "
-        "och internetprovet gör det inte (läses ur routningen, inget paket skickas).")
-    remediation = {
-        **_COMMON_REMEDIATION,
-        "full": t(
-            "Ask the customer's VPN administrator to turn on split tunnelling for the "
-            "supplier's connection profile: in the ASA/FTD group policy set IPv4 split "
-            "tunnelling to 'Tunnel Network List Below' (split-tunnel-policy "
-            "tunnelspecified) with a network list holding only the internal networks, "
-            "instead of 'Tunnel All Networks'. On ocserv: one 'route =' line per internal "
-            "network instead of 'route = default'.",
-            "Be kundens VPN-administratör att slå på delad tunnel (split tunnel) för "
-            "leverantörens anslutningsprofil: i ASA/FTD:s grupprincip sätts IPv4 split "
-            "tunneling till 'Tunnel Network List Below' (split-tunnel-policy "
-            "tunnelspecified) med en nätverkslista som bara innehåller de interna näten, i "
-            "stället för 'Tunnel All Networks'. På ocserv: en 'route ='-rad per internt nät "
-            "i stället för 'route = default'."),
-        "include": t(
-            "Ask the customer's VPN administrator to add the missing networks to the "
-            "split-tunnel network list of the supplier's group policy (ocserv: 'route ='), "
-            "or correct [network] internal_subnets if it names networks the supplier does "
-            "not need.",
-            "Be kundens VPN-administratör att lägga till de saknade näten i nätverkslistan "
-            "för delad tunnel i leverantörens grupprincip (ocserv: 'route ='), eller rätta "
-            "[network] internal_subnets om den anger nät som leverantören inte behöver."),
-        "connect": t(
-            "Connect to the customer with Cisco AnyConnect (the profile's gateway and group) "
-            "and run accessready again while connected: split tunnelling can only be read "
-            "from a live tunnel's routing.",
-            "Anslut till kunden med Cisco AnyConnect (profilens gateway och grupp) och kör "
-            "accessready igen medan anslutningen är uppe: delad tunnel kan bara läsas ur "
-            "routningen för en aktiv tunnel."),
-    }
-
-
-class CheckPointSplitTunnel(SplitTunnelCheck):
-    """Check Point Endpoint Security VPN: the encryption domain through the tunnel only."""
-
-    id = "checkpoint.split_tunnel"
-    method = "checkpoint"
-    product = METHOD_PRODUCTS["checkpoint"]
-    title = t("Check Point split tunnel", "Check Point delad tunnel")
-    description = t(
-        "While the Check Point client is connected, the internal subnets leave through the "
-        "Check Point virtual adapter and the internet probe does not.",
-        "Medan Check Point-klienten är ansluten går de interna näten ut via Check Points "
-        "virtuella nätverkskort och internetprovet gör det inte.")
-    remediation = {
-        **_COMMON_REMEDIATION,
-        "full": t(
-            "Ask the customer's Check Point administrator to turn off 'Route all traffic to "
-            "gateway' for remote-access clients (SmartConsole: the gateway's or the Remote "
-            "Access community's VPN Clients settings), so that only the encryption domain "
-            "goes through the tunnel, and install the policy.",
-            "Be kundens Check Point-administratör att stänga av 'Route all traffic to "
-            "gateway' för fjärråtkomstklienter (SmartConsole: inställningarna för VPN "
-            "Clients på gatewayen eller i Remote Access-communityn), så att bara "
-            "krypteringsdomänen går genom tunneln, och installera policyn."),
-        "include": t(
-            "Ask the customer's Check Point administrator to add the missing networks to the "
-            "gateway's encryption domain for remote access, or correct [network] "
-            "internal_subnets.",
-            "Be kundens Check Point-administratör att lägga till de saknade näten i "
-            "gatewayens krypteringsdomän för fjärråtkomst, eller rätta [network] "
-            "internal_subnets."),
-        "connect": t(
-            "Connect to the customer with Check Point Endpoint Security VPN (the profile's "
-            "gateway) and run accessready again while connected.",
-            "Anslut till kunden med Check Point Endpoint Security VPN (profilens gateway) "
-            "och kör accessready igen medan anslutningen är uppe."),
-    }
-
-
-class WindowsVpnSplitTunnel(SplitTunnelCheck):
-    """Windows' built-in VPN: the internal networks through it, the internet outside it."""
-
-    id = "winvpn.split_tunnel"
-    owner = "engineer"  # the connection on the engineer's workstation
-    owners = {"profile": "supplier"}
-    method = "windows_vpn"
-    product = METHOD_PRODUCTS["windows_vpn"]
-    title = t("Windows VPN split tunnel", "Windows VPN delad tunnel")
-    description = t(
-        "While the Windows VPN connection is up, the internal subnets leave through it and "
-        "the internet probe does not.",
-        "Medan Windows VPN-anslutningen är uppe går de interna näten ut genom den och "
-        "internetprovet gör det inte.")
-    remediation = {
-        **_COMMON_REMEDIATION,
-        "full": t(
-            "Turn on split tunnelling for the connection on the workstation: "
-            "Set-VpnConnection -Name '<connection>' -SplitTunneling $true (add "
-            "-AllUserConnection for an all-users connection), and add the customer's "
-            "networks with Add-VpnConnectionRoute. If the customer's VPN server pushes a "
-            "default route, its administrator must stop doing so.",
-            "Slå på delad tunnel för anslutningen på arbetsstationen: Set-VpnConnection "
-            "-Name '<anslutning>' -SplitTunneling $true (lägg till -AllUserConnection för en "
-            "anslutning för alla användare), och lägg till kundens nät med "
-            "Add-VpnConnectionRoute. Om kundens VPN-server skickar en standardväg måste "
-            "dess administratör sluta med det."),
-        "include": t(
-            "Add the missing networks to the connection: Add-VpnConnectionRoute "
-            "-ConnectionName '<connection>' -DestinationPrefix <network>, or ask the "
-            "customer's VPN administrator to push those routes; or correct [network] "
-            "internal_subnets.",
-            "Lägg till de saknade näten i anslutningen: Add-VpnConnectionRoute "
-            "-ConnectionName '<anslutning>' -DestinationPrefix <nät>, eller be kundens "
-            "VPN-administratör att skicka de rutterna; eller rätta [network] "
-            "internal_subnets."),
-        "connect": t(
-            "Connect the Windows VPN connection named in the profile (Settings > Network & "
-            "internet > VPN, or rasdial) and run accessready again while connected.",
-            "Anslut den Windows VPN-anslutning som profilen anger (Inställningar > Nätverk "
-            "och Internet > VPN, eller rasdial) och kör accessready igen medan anslutningen "
-            "är uppe."),
-    }
-
-
-_TUNNEL_TYPES = {"ikev2": "Ikev2", "l2tp": "L2tp", "pptp": "Pptp"}
-SYSTEM_NAMES = {"windows": "Windows", "linux": "Linux", "macos": "macOS"}
-
-
-def _host(value: str) -> str:
-    return value.strip().rstrip(".").casefold()
-
-
-def evaluate_connection(conn: VpnConnection, server: str, tunnel: str
-                        ) -> tuple[Status, list[str], list[str]]:
-    """(status, problems in English, problems in Swedish) of one Windows VPN connection."""
-    status, en, sv = Status.PASS, [], []
-
-    def worse(new: Status) -> None:
-        nonlocal status
-        if new.rank > status.rank:
-            status = new
-
-    want = _TUNNEL_TYPES.get(tunnel.casefold(), tunnel)
-    if conn.tunnel_type.casefold() == "automatic":
-        worse(Status.WARN)
-        en.append(f"tunnel type is Automatic, not pinned to {want}")
-        sv.append(f"tunneltypen är Automatic, inte låst till {want}")
-    elif conn.tunnel_type.casefold() != want.casefold():
-        worse(Status.FAIL)
-        en.append(f"tunnel type is {conn.tunnel_type or 'unknown'}, the customer offers {want}")
-        sv.append(f"tunneltypen är {conn.tunnel_type or 'okänd'}, kunden erbjuder {want}")
-    if conn.split_tunneling is False:
-        worse(Status.FAIL)
-        en.append("split tunnelling is off (all traffic would go into the tunnel)")
-        sv.append("delad tunnel är avslagen (all trafik skulle gå in i tunneln)")
-    elif conn.split_tunneling is None:
-        worse(Status.WARN)
-        en.append("split tunnelling could not be read")
-        sv.append("inställningen för delad tunnel kunde inte läsas")
-    if _host(conn.server_address) != _host(server):
-        worse(Status.FAIL)
-        en.append(f"server is {conn.server_address or 'empty'}, the profile says {server}")
-        sv.append(f"servern är {conn.server_address or 'tom'}, profilen anger {server}")
-    return status, en, sv
-
-
-def fix_command(conn: VpnConnection | None, name: str, server: str, tunnel: str) -> str:
-    """The PowerShell line that would set the connection up as the profile wants (shown only).
-
-    Values are quoted with :func:`ps_quote`, so the line is safe to paste.
-    """
-    want = _TUNNEL_TYPES.get(tunnel.casefold(), tunnel)
-    if conn is None:
-        return (f"Add-VpnConnection -Name {ps_quote(name)} -ServerAddress {ps_quote(server)} "
-                f"-TunnelType {want} -SplitTunneling")
-    scope = " -AllUserConnection" if conn.all_user else ""
-    return (f"Set-VpnConnection -Name {ps_quote(conn.name)} -ServerAddress "
-            f"{ps_quote(server)} -TunnelType {want} -SplitTunneling $true{scope}")
-
-
-class WindowsVpnConnection(Check):
-    """The Windows VPN connection exists and is set up as the customer's server needs."""
-
-    id = "winvpn.connection"
-    owner = "engineer"  # the connection on the engineer's workstation
-    requirement = Requirement.ACCESS
-    method = "windows_vpn"
-    needs = ("local",)
-    vantages = frozenset({Vantage.ENGINEER})
-    looks_at = t("the engineer's Windows VPN connection",
-                 "teknikerns Windows VPN-anslutning")
-    title = t("Windows VPN connection", "Windows VPN-anslutning")
-    description = t(
-        "The Windows VPN connection named in the profile exists (current user or all "
-        "users), uses the customer's tunnel type and server, and has split tunnelling on.",
-        "Den Windows VPN-anslutning som profilen anger finns (för användaren eller alla "
-        "användare), använder kundens tunneltyp och server och har delad tunnel påslagen.")
-    remediation = {
-        "missing": t(
-            "Create the connection on the workstation, e.g. Add-VpnConnection -Name "
-            "'<connection>' -ServerAddress <server> -TunnelType <type> -SplitTunneling "
-            "(the exact line is in the evidence), or correct access.windows_vpn.connection.",
-            "Skapa anslutningen på arbetsstationen, t.ex. Add-VpnConnection -Name "
-            "'<anslutning>' -ServerAddress <server> -TunnelType <typ> -SplitTunneling (exakt "
-            "rad finns i underlaget), eller rätta access.windows_vpn.connection."),
-        "settings": t(
-            "Correct the connection with Set-VpnConnection (the exact line is in the "
-            "evidence): the customer's server, its tunnel type, and -SplitTunneling $true. "
-            "Add the customer's networks with Add-VpnConnectionRoute if the server does not "
-            "push them.",
-            "Rätta anslutningen med Set-VpnConnection (exakt rad finns i underlaget): "
-            "kundens server, dess tunneltyp och -SplitTunneling $true. Lägg till kundens nät "
-            "med Add-VpnConnectionRoute om servern inte skickar dem."),
-        "default": t(
-            "Get-VpnConnection could not be read. Run it in PowerShell as the engineer to "
-            "see why, and run again.",
-            "Get-VpnConnection kunde inte läsas. Kör kommandot i PowerShell som teknikern "
-            "för att se varför, och kör igen."),
-    }
-
-    def targets(self, profile: Profile) -> list[Target]:
-        cfg = profile.access.windows_vpn
-        if cfg is None:
-            return []
-        return [Target(cfg.connection or cfg.server, cfg)]
-
-    def run(self, ctx: CheckContext, target: Target) -> Result:
-        local: LocalSystem = ctx.service("local")
-        cfg = target.data
-        if local.system != "windows":
-            shown = SYSTEM_NAMES.get(local.system, local.system)
-            return self.result(target, Status.SKIP, t(
-                f"The Windows built-in VPN client exists only on Windows; this is {shown}.",
-                f"Windows inbyggda VPN-klient finns bara i Windows; detta är {shown}."),
-                {"reason": "not_windows", "system": local.system})
-        try:
-            conns = local.vpn_connections(ctx.timeout(15.0))
-        except (CommandFailed, NotSupported) as exc:
-            return self.result(target, Status.ERROR, t(
-                f"Get-VpnConnection failed: {exc}", f"Get-VpnConnection misslyckades: {exc}"),
-                {"reason": "command_failed", "error": str(exc)})
-        details: dict[str, Any] = {
-            "source": "Get-VpnConnection; Get-VpnConnection -AllUserConnection",
-            "wanted": {"name": cfg.connection, "server": cfg.server, "tunnel": cfg.tunnel},
-            "connections": [c.to_json() for c in conns]}
-        if cfg.connection:
-            matching = [c for c in conns if c.name.casefold() == cfg.connection.casefold()]
-        else:
-            matching = [c for c in conns if _host(c.server_address) == _host(cfg.server)]
-        if not matching:
-            name = cfg.connection or cfg.server
-            details["fix_command"] = fix_command(None, name, cfg.server, cfg.tunnel)
-            what = (f"named '{cfg.connection}'" if cfg.connection
-                    else f"to {cfg.server}")
-            what_sv = (f"med namnet '{cfg.connection}'" if cfg.connection
-                       else f"till {cfg.server}")
-            return self.result(target, Status.FAIL, t(
-                f"No Windows VPN connection {what} (found: "
-                f"{_join(c.name for c in conns) or 'none'}).",
-                f"Ingen Windows VPN-anslutning {what_sv} (hittade: "
-                f"{_join(c.name for c in conns) or 'ingen'})."), details, "missing")
-        graded = [(evaluate_connection(c, cfg.server, cfg.tunnel), c) for c in matching]
-        graded.sort(key=lambda g: g[0][0].rank)
-        (status, en, sv), conn = graded[0]
-        details["chosen"] = conn.to_json()
-        self._route_notes(ctx, conn, details)
-        book = "all users" if conn.all_user else "current user"
-        book_sv = "alla användare" if conn.all_user else "aktuell användare"
-        if status is Status.PASS:
-            return self.result(target, status, t(
-                f"'{conn.name}' ({book}): {conn.tunnel_type} to {conn.server_address}, split "
-                "tunnelling on.",
-                f"'{conn.name}' ({book_sv}): {conn.tunnel_type} till {conn.server_address}, "
-                "delad tunnel påslagen."), details)
-        details["fix_command"] = fix_command(conn, conn.name, cfg.server, cfg.tunnel)
-        return self.result(target, status, t(
-            f"'{conn.name}' ({book}): {'; '.join(en)}.",
-            f"'{conn.name}' ({book_sv}): {'; '.join(sv)}."), details, "settings")
-
-    @staticmethod
-    def _route_notes(ctx: CheckContext, conn: VpnConnection, details: dict[str, Any]) -> None:
-        """Evidence only: internal subnets the connection's own routes do not cover."""
-        routes = []
-        for r in conn.routes:
-            try:
-                routes.append(ipaddress.ip_network(r, strict=False))
-            except ValueError:
-                continue
-        if not routes:
-            details["routes_note"] = ("no routes on the connection: Windows adds a class-based "
-                                      "route, and the server may push more")
-            return
-        uncovered = [str(n) for n in ctx.profile.network.internal_subnets
-                     if not any(n.version == r.version and n.subnet_of(r)  # type: ignore[arg-type]
-                                for r in routes)]
-        if uncovered:
-            details["routes_note"] = f"not covered by the connection's routes: {_join(uncovered)}"

@@ -352,7 +352,23 @@ def test_windows_failures_are_command_failed() -> None:
     with pytest.raises(ls.CommandFailed, match="Access denied"):
         local.vpn_connections(5)
     local, _ = _windows([("Get-VpnConnection", "WARNING: not json")])
-    with pytest.raises(ls.CommandFailed, match="no JSON"):
+    with pytest.raises(ls.CommandFailed, match="not JSON"):
+        local.vpn_connections(5)
+    # powershell.exe -EncodedCommand writes its errors as CLIXML: read as over WinRM
+    clixml = ('#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/'
+              'powershell/2004/04"><S S="Error">Get-VpnConnection : Access is denied._x000D__x000A_'
+              '</S></Objs>')
+    local, _ = _windows([("Get-VpnConnection", ls.CommandResult("powershell.exe", 1, "",
+                                                                 clixml, 0.5))])
+    with pytest.raises(ls.CommandFailed) as caught:
+        local.vpn_connections(5)
+    assert "Get-VpnConnection : Access is denied." in str(caught.value)
+    assert "CLIXML" not in str(caught.value) and "<Objs" not in str(caught.value)
+    # a script that never finished: the runner's own words, through the same one path
+    slow = ls.CommandResult("powershell.exe", None, "", "", 5.0,
+                            "powershell.exe did not finish within 5.0 s")
+    local, _ = _windows([("Get-VpnConnection", slow)])
+    with pytest.raises(ls.CommandFailed, match="did not finish"):
         local.vpn_connections(5)
     local, _ = _windows([])
     assert local.os_info(5).error  # falls back to platform, says why

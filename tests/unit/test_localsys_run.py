@@ -13,7 +13,8 @@ import sys
 import psutil
 import pytest
 
-from accessready.agent.io.localsys import run_command
+from accessready.agent.io.localsys import LocalShell, run_command
+from accessready.agent.io.transports.base import TransportError, powershell_json
 
 # A child that starts a grandchild sharing its stdout, prints the grandchild's PID, and
 # then (argv[1] == "stay") sleeps or (argv[1] == "leave") exits at once.
@@ -90,3 +91,18 @@ def test_a_missing_program_is_one_line() -> None:
 def test_exit_code_is_kept(code: int) -> None:
     done = run_command([sys.executable, "-c", f"raise SystemExit({code})"], 30)
     assert done.returncode == code and not done.error
+
+
+def test_the_local_shell_is_a_transport() -> None:
+    """``LocalShell`` answers as SSH and WinRM do: an exit code is a result, a program that
+    could not run is a TransportError, and a script's JSON is read by ``powershell_json``."""
+    shell = LocalShell()
+    assert shell.method == "local"
+    done = shell.run([sys.executable, "-c", "import sys; print('ok'); sys.exit(3)"], 30)
+    assert done.exit_code == 3 and done.stdout.strip() == "ok"
+    with pytest.raises(TransportError, match="cannot run"):
+        shell.run(["/nonexistent/accessready-no-such-program"], 5)
+    # a stand-in "powershell.exe" that prints the JSON a script would have written
+    fake_ps = LocalShell(lambda argv, timeout: run_command(
+        [sys.executable, "-c", "print('\\ufeff{\"Name\": \"Exempel VPN\"}')"], timeout))
+    assert powershell_json(fake_ps, "Get-Thing", 30) == {"Name": "Exempel VPN"}

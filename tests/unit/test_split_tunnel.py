@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import sys
 import time
 
 import pytest
@@ -20,8 +21,13 @@ from accessready.agent.demo.simulators.workstation import SimulatedVpnWorkstatio
 from accessready.agent.io import localsys as ls
 from accessready.agent.io.localsys import Adapter, Egress, Route
 from accessready.agent.plugin.checkapi import CheckContext, Target
+from accessready.checks.anyconnect.split_tunnel import AnyConnectSplitTunnel
+from accessready.checks.checkpoint.split_tunnel import CheckPointSplitTunnel
 from accessready.checks.common import split_tunnel as st
 from accessready.checks.common import tunnel as tn
+from accessready.checks.winvpn import connection as wc
+from accessready.checks.winvpn.connection import WindowsVpnConnection
+from accessready.checks.winvpn.split_tunnel import WindowsVpnSplitTunnel
 from tests.unit.fake_local import FakeLocal, fixture, linux_local, windows_local
 
 PROFILE = """
@@ -202,7 +208,7 @@ def test_no_internal_probe_is_undecided() -> None:
 
 
 def test_split_passes_with_evidence_on_recorded_linux_split() -> None:
-    result = run(st.AnyConnectSplitTunnel, linux_local("split"))
+    result = run(AnyConnectSplitTunnel, linux_local("split"))
     assert result.status is Status.PASS, result.summary.en
     assert "vpn-split" in result.summary.en and "198.51.100.53" in result.summary.en
     assert "Delad tunnel" in result.summary.sv
@@ -218,7 +224,7 @@ def test_split_passes_with_evidence_on_recorded_linux_split() -> None:
 
 
 def test_full_tunnel_fails_with_admin_remediation_in_both_languages() -> None:
-    result = run(st.AnyConnectSplitTunnel, linux_local("full"))
+    result = run(AnyConnectSplitTunnel, linux_local("full"))
     assert result.status is Status.FAIL and result.details["state"] == "full"
     assert "Full tunnel" in result.summary.en
     assert result.remediation is not None
@@ -229,7 +235,7 @@ def test_full_tunnel_fails_with_admin_remediation_in_both_languages() -> None:
 
 
 def test_not_connected_is_an_error_that_says_connect_first() -> None:
-    result = run(st.AnyConnectSplitTunnel, linux_local("disconnected"))
+    result = run(AnyConnectSplitTunnel, linux_local("disconnected"))
     assert result.status is Status.ERROR and result.details["state"] == "not_connected"
     assert "Connect" in result.summary.en and "Anslut" in result.summary.sv
     assert result.remediation is not None and "while connected" in result.remediation.en
@@ -238,14 +244,14 @@ def test_not_connected_is_an_error_that_says_connect_first() -> None:
 @pytest.mark.parametrize(("state", "status"), [("split", Status.PASS), ("full", Status.FAIL)])
 def test_windows_fixtures_through_checkpoint_and_anyconnect(state: str, status: Status) -> None:
     local = windows_local(state, connections=[])
-    result = run(st.AnyConnectSplitTunnel, local)
+    result = run(AnyConnectSplitTunnel, local)
     assert result.status is status
     assert result.details["probes"][0]["interface"] == "Ethernet 2"
     # one PowerShell start less: the socket named a single adapter, Find-NetRoute is skipped
     assert "os_route_lookup" not in result.details["probes"][0]
     assert result.details["probes"][0]["found_by"] == "udp-connect"
     # the AnyConnect adapter is not Check Point's tunnel
-    other = run(st.CheckPointSplitTunnel, local)
+    other = run(CheckPointSplitTunnel, local)
     assert other.status is Status.ERROR and other.details["state"] == "other_vpn"
 
 
@@ -253,7 +259,7 @@ def test_windows_builtin_vpn_split_via_ras_interface() -> None:
     local = windows_local("split", connections=ls.parse_vpn_connections_json(
         fixture("windows", "get-vpnconnection.json")))
     local.route_list.append(Route("192.0.2.0/24", "Exempel VPN", None, 0))
-    result = run(st.WindowsVpnSplitTunnel, local)
+    result = run(WindowsVpnSplitTunnel, local)
     assert result.status is Status.PASS, result.summary.en
     assert result.details["probes"][0]["interface"] == "Exempel VPN"
     assert "Exempel VPN" in result.details["windows_vpn_connections"]
@@ -261,7 +267,7 @@ def test_windows_builtin_vpn_split_via_ras_interface() -> None:
 
 def test_profile_problems_are_errors() -> None:
     no_subnets = profile(PROFILE.replace('internal_subnets = ["192.0.2.0/24"]', ""))
-    result = run(st.AnyConnectSplitTunnel, linux_local("split"), no_subnets)
+    result = run(AnyConnectSplitTunnel, linux_local("split"), no_subnets)
     assert result.status is Status.ERROR and result.details["reason"] == "no_internal_subnets"
 
 
@@ -277,18 +283,18 @@ def test_internet_probe_by_name_resolves_and_default_probe_is_used() -> None:
             return Answer(name, rdtype, self.outcome, records)
 
     named = profile(PROFILE.replace('"198.51.100.53"', '"probe.exempel.se"'))
-    ok = run(st.AnyConnectSplitTunnel, linux_local("split"), named, {"dns": Dns("ok")})
+    ok = run(AnyConnectSplitTunnel, linux_local("split"), named, {"dns": Dns("ok")})
     assert ok.status is Status.PASS and "resolved" in ok.details["internet_probe_from"]
-    bad = run(st.AnyConnectSplitTunnel, linux_local("split"), named, {"dns": Dns("nxdomain")})
+    bad = run(AnyConnectSplitTunnel, linux_local("split"), named, {"dns": Dns("nxdomain")})
     assert bad.status is Status.ERROR and bad.details["reason"] == "internet_probe_unresolved"
     default = profile(PROFILE.replace('internet_probe = "198.51.100.53"', ""))
-    got = run(st.AnyConnectSplitTunnel, linux_local("split"), default)
+    got = run(AnyConnectSplitTunnel, linux_local("split"), default)
     assert got.status is Status.PASS
     assert got.details["probes"][1]["destination"] == st.DEFAULT_INTERNET_PROBE
 
 
 def test_simulated_workstation_is_labelled_in_the_evidence() -> None:
-    result = run(st.AnyConnectSplitTunnel, SimulatedVpnWorkstation(FakeLocal()))
+    result = run(AnyConnectSplitTunnel, SimulatedVpnWorkstation(FakeLocal()))
     assert result.status is Status.PASS
     assert result.details["simulated"] is True
     assert "simulated" in result.summary.en and "simulerad" in result.summary.sv
@@ -304,10 +310,10 @@ def connections() -> list[ls.VpnConnection]:
 
 
 def test_winvpn_connection_skips_off_windows_and_does_not_block_access() -> None:
-    result = run(st.WindowsVpnConnection, linux_local("split"))
+    result = run(WindowsVpnConnection, linux_local("split"))
     assert result.status is Status.SKIP and result.details["reason"] == "not_windows"
     assert "Linux" in result.summary.en
-    split = run(st.WindowsVpnSplitTunnel, dataclasses.replace(
+    split = run(WindowsVpnSplitTunnel, dataclasses.replace(
         linux_local("split"), system="linux"))
     # the verdict rule: every non-skipped check of windows_vpn passed -> access is usable
     prof = profile(PROFILE.replace('methods = ["anyconnect", "checkpoint", "windows_vpn"]',
@@ -318,7 +324,7 @@ def test_winvpn_connection_skips_off_windows_and_does_not_block_access() -> None
 
 
 def test_winvpn_connection_passes_for_the_named_ikev2_split_connection() -> None:
-    result = run(st.WindowsVpnConnection, FakeLocal("windows", connections=connections()))
+    result = run(WindowsVpnConnection, FakeLocal("windows", connections=connections()))
     assert result.status is Status.PASS, result.summary.en
     assert result.details["chosen"]["name"] == "Exempel VPN"
     assert "fix_command" not in result.details
@@ -335,7 +341,7 @@ def test_winvpn_connection_passes_for_the_named_ikev2_split_connection() -> None
 def test_winvpn_connection_settings(change: dict, status: Status, words: str) -> None:
     conns = connections()
     conns[0] = dataclasses.replace(conns[0], **change)
-    result = run(st.WindowsVpnConnection, FakeLocal("windows", connections=conns))
+    result = run(WindowsVpnConnection, FakeLocal("windows", connections=conns))
     assert result.status is status and words in result.summary.en
     assert result.details["fix_command"].startswith("Set-VpnConnection -Name 'Exempel VPN'")
     assert "-SplitTunneling $true" in result.details["fix_command"]
@@ -344,7 +350,7 @@ def test_winvpn_connection_settings(change: dict, status: Status, words: str) ->
 
 def test_winvpn_connection_missing_and_hostile_name_in_fix_command() -> None:
     hostile = PROFILE.replace('connection = "Exempel VPN"', """connection = "Kund's VPN'; x" """)
-    result = run(st.WindowsVpnConnection, FakeLocal("windows", connections=connections()),
+    result = run(WindowsVpnConnection, FakeLocal("windows", connections=connections()),
                  profile(hostile))
     assert result.status is Status.FAIL and "Hemma" in result.summary.en
     assert result.details["fix_command"].startswith(
@@ -353,26 +359,26 @@ def test_winvpn_connection_missing_and_hostile_name_in_fix_command() -> None:
 
 def test_winvpn_connection_unnamed_matches_by_server_and_errors_cleanly() -> None:
     unnamed = profile(PROFILE.replace('connection = "Exempel VPN"', ""))
-    result = run(st.WindowsVpnConnection, FakeLocal("windows", connections=connections()),
+    result = run(WindowsVpnConnection, FakeLocal("windows", connections=connections()),
                  unnamed)
     assert result.status is Status.PASS and result.details["chosen"]["name"] == "Exempel VPN"
     broken = FakeLocal("windows", connections=ls.CommandFailed("Access is denied"))
-    result = run(st.WindowsVpnConnection, broken)
+    result = run(WindowsVpnConnection, broken)
     assert result.status is Status.ERROR and "Access is denied" in result.summary.en
 
 
 def test_evaluate_connection_pure() -> None:
     conn = connections()[0]
-    assert st.evaluate_connection(conn, "VPN2.exempel.se.", "ikev2")[0] is Status.PASS
-    status, en, sv = st.evaluate_connection(conn, "vpn2.exempel.se", "pptp")
+    assert wc.evaluate_connection(conn, "VPN2.exempel.se.", "ikev2")[0] is Status.PASS
+    status, en, sv = wc.evaluate_connection(conn, "vpn2.exempel.se", "pptp")
     assert status is Status.FAIL and en and sv
 
 
 # --- metadata ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls", [st.AnyConnectSplitTunnel, st.CheckPointSplitTunnel,
-                                 st.WindowsVpnConnection, st.WindowsVpnSplitTunnel])
+@pytest.mark.parametrize("cls", [AnyConnectSplitTunnel, CheckPointSplitTunnel,
+                                 WindowsVpnConnection, WindowsVpnSplitTunnel])
 def test_metadata_in_both_languages(cls) -> None:  # type: ignore[no-untyped-def]
     assert cls.requirement is Requirement.ACCESS and cls.method
     for text in (cls.title, cls.description):
@@ -380,7 +386,9 @@ def test_metadata_in_both_languages(cls) -> None:  # type: ignore[no-untyped-def
     assert cls.remediation
     for key, text in cls.remediation.items():
         assert text.en and text.sv, key
-    assert st.__doc__ and "cannot" in st.__doc__
+    # each check's module says what it proves and what it cannot, as does the shared base
+    for module in (sys.modules[cls.__module__], st):
+        assert module.__doc__ and "cannot" in module.__doc__, module.__name__
 
 
 def test_registered_as_plugins() -> None:
@@ -400,4 +408,4 @@ def test_demo_shows_a_split_tunnel_pass_with_evidence() -> None:
 
 
 def test_target_name_is_the_customer() -> None:
-    assert st.AnyConnectSplitTunnel().targets(profile()) == [Target("Exempel kommun")]
+    assert AnyConnectSplitTunnel().targets(profile()) == [Target("Exempel kommun")]
