@@ -19,6 +19,40 @@ LANGS = ("sv", "en")
 # A TeamViewer ID: 9 or 10 digits, grouped with spaces as TeamViewer shows it.
 TEAMVIEWER_ID_PATTERN = r"^ *([0-9] *){9,10}$"
 
+DEFAULTS: dict[str, Any] = {
+    # THE table of what a profile means when it leaves a key out. Keys are profile keys
+    # ([[servers]] entries as "servers.…"); the profile builder applies them, the typed
+    # profile and the runner's options take their defaults from here, nothing else does.
+    "access.teamviewer.routers": ("router1.teamviewer.com", "router2.teamviewer.com",
+                                  "master1.teamviewer.com"),
+    "access.teamviewer.ports": (5938, 443, 80),  # TeamViewer's documented order
+    "access.anyconnect.port": 443,
+    "access.checkpoint.port": 443,
+    "access.checkpoint.ports.topology": 264,  # Check Point's topology service (TCP)
+    "access.checkpoint.ports.ike": 500,
+    "access.windows_vpn.tunnel": "ikev2",
+    # the tunnel's own port; `port` stands in for ike (ikev2, l2tp) or pptp (pptp)
+    "access.windows_vpn.ports.ike": 500,
+    "access.windows_vpn.ports.natt": 4500,
+    "access.windows_vpn.ports.pptp": 1723,
+    "account.min_password_days": 14,
+    # the known_hosts file when no servers[].ssh, servers[] or [account] table names one
+    "account.known_hosts": "~/.ssh/known_hosts",
+    "servers.ssh.port": 22,
+    "servers.rdp.port": 3389,
+    "servers.winrm.transport": "ntlm",
+    "servers.winrm.https": True,
+    "servers.winrm.port.https": 5986,  # the port follows the scheme
+    "servers.winrm.port.http": 5985,
+    "servers.winrm.allow_insecure_credentials": False,
+    "tls.verify": True,  # every ca_file/verify pair
+    "adfs.cert_warn_days": 30,
+    "adfs.port": 443,  # ports.https, if set, wins
+    "adfs.ports.http": 80,
+    "checks.timeout": 10,  # seconds (a float once built)
+    "checks.concurrency": 32,
+}
+
 
 @dataclass(frozen=True)
 class Field:
@@ -45,7 +79,7 @@ def _tls_fields() -> dict[str, Field]:
     return {
         "ca_file": Field("path", "PEM bundle of CAs to trust for this endpoint"),
         "verify": Field("bool", "false turns TLS verification off (shown loudly in the report)",
-                        default=True),
+                        default=DEFAULTS["tls.verify"]),
     }
 
 
@@ -110,7 +144,8 @@ SPEC: dict[str, Field] = {
         }),
         "windows_vpn": Field("table", "Windows built-in VPN", table={
             "server": Field("host", "VPN server", required=True),
-            "tunnel": Field("enum", "tunnel type", enum=VPN_TUNNELS, default="ikev2"),
+            "tunnel": Field("enum", "tunnel type", enum=VPN_TUNNELS,
+                            default=DEFAULTS["access.windows_vpn.tunnel"]),
             "connection": Field("str", "the Windows VPN connection's name on the workstation"),
             "port": _port(),
             "ports": _portmap("ike", "natt", "pptp"),
@@ -122,7 +157,7 @@ SPEC: dict[str, Field] = {
         "ssh_key": Field("path", "private key file for SSH"),
         "known_hosts": Field("path", "known_hosts file for SSH host keys"),
         "min_password_days": Field("int", "warn when the password expires sooner", minimum=0,
-                                   maximum=3650, default=14),
+                                   maximum=3650, default=DEFAULTS["account.min_password_days"]),
     }),
     "servers": Field("list", "the customer's servers", items=Field("table", table={
         "name": Field("str", "short name, unique", required=True),
@@ -135,14 +170,14 @@ SPEC: dict[str, Field] = {
         "rdp": Field("table", "RDP settings", table={"port": _port()}),
         "winrm": Field("table", "WinRM settings", table={
             "transport": Field("enum", "authentication", enum=WINRM_TRANSPORTS,
-                               default="ntlm"),
-            "https": Field("bool", "use HTTPS (5986)", default=True),
+                               default=DEFAULTS["servers.winrm.transport"]),
+            "https": Field("bool", "use HTTPS (5986)", default=DEFAULTS["servers.winrm.https"]),
             "port": _port(),
             **_tls_fields(),
             "allow_insecure_credentials": Field(
                 "bool", "true lets the password go over unverified TLS (verify = false), "
                 "Basic over HTTP or CredSSP over HTTP; shown at the top of the report",
-                default=False),
+                default=DEFAULTS["servers.winrm.allow_insecure_credentials"]),
         }),
         "known_hosts": Field("path", "known_hosts file for this server"),
         **_tls_fields(),
@@ -150,7 +185,7 @@ SPEC: dict[str, Field] = {
     "adfs": Field("table", "AD FS / WAP", table={
         "federation_service": Field("host", "the federation service name", required=True),
         "cert_warn_days": Field("int", "warn this many days before expiry", minimum=0,
-                                maximum=3650, default=30),
+                                maximum=3650, default=DEFAULTS["adfs.cert_warn_days"]),
         "port": _port(),
         "ports": _portmap("https", "http", per_server=True),
         **_tls_fields(),
@@ -168,8 +203,10 @@ SPEC: dict[str, Field] = {
                                         "after, the finding counts again", required=True),
                      })),
     "checks": Field("table", "run settings", table={
-        "timeout": Field("float", "seconds per check", minimum=0.1, maximum=3600, default=10),
-        "concurrency": Field("int", "checks at once", minimum=1, maximum=1024, default=32),
+        "timeout": Field("float", "seconds per check", minimum=0.1, maximum=3600,
+                         default=DEFAULTS["checks.timeout"]),
+        "concurrency": Field("int", "checks at once", minimum=1, maximum=1024,
+                             default=DEFAULTS["checks.concurrency"]),
         "skip": Field("list", "globs of check ids to skip", items=Field("str")),
         "only": Field("list", "globs of check ids to run", items=Field("str")),
     }),

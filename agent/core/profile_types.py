@@ -1,15 +1,21 @@
 """The typed profile: what ``customer.toml`` becomes once it has been validated.
 
-Frozen dataclasses only; :mod:`accessready.agent.core.profile` builds them. Checks receive these
-objects and never read the profile file themselves.
+Frozen dataclasses only; :mod:`accessready.agent.core.profile_build` fills them with final
+values: every default applied (from :data:`~accessready.agent.core.profile_spec.DEFAULTS`,
+the one table of them), every port chosen, every file named by an absolute path, every TLS
+endpoint with its server name. Checks receive these objects, never read the profile file
+themselves and never work out a default again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 from dataclasses import dataclass, field
 from typing import Any
+
+from accessready.agent.core.profile_spec import DEFAULTS
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -76,10 +82,16 @@ class Network:
 
 @dataclass(frozen=True)
 class TlsOptions:
-    """Trust settings for a TLS endpoint: an extra CA bundle, or verification off (loud)."""
+    """Trust settings for a TLS endpoint: an extra CA bundle, or verification off (loud).
+
+    Built from a profile, ``ca_file`` is an absolute path and ``server_name`` the name sent
+    as SNI and verified in the certificate (the gateway, the federation service, the WinRM
+    host); a server's own ``tls`` leaves it None, as its uses differ in name.
+    """
 
     ca_file: str | None = None
-    verify: bool = True
+    verify: bool = DEFAULTS["tls.verify"]
+    server_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,12 +99,8 @@ class TeamViewerCfg:
     """``[access.teamviewer]``."""
 
     id: str | None = None
-    routers: tuple[str, ...] = (
-        "router1.teamviewer.com",
-        "router2.teamviewer.com",
-        "master1.teamviewer.com",
-    )
-    ports: tuple[int, ...] = (5938, 443, 80)
+    routers: tuple[str, ...] = DEFAULTS["access.teamviewer.routers"]
+    ports: tuple[int, ...] = DEFAULTS["access.teamviewer.ports"]  # once each, in order
     server: str | None = None
 
 
@@ -102,8 +110,8 @@ class GatewayCfg:
 
     gateway: str
     group: str | None = None
-    port: int = 443
-    ports: dict[str, int] = field(default_factory=dict)
+    port: int = DEFAULTS["access.anyconnect.port"]
+    ports: dict[str, int] = field(default_factory=dict)  # Check Point: topology, ike (all set)
     tls: TlsOptions = TlsOptions()
 
 
@@ -112,10 +120,10 @@ class WindowsVpnCfg:
     """``[access.windows_vpn]``: a VPN server for Windows' built-in client."""
 
     server: str
-    tunnel: str = "ikev2"
+    tunnel: str = DEFAULTS["access.windows_vpn.tunnel"]
     connection: str | None = None
-    port: int | None = None
-    ports: dict[str, int] = field(default_factory=dict)
+    port: int = DEFAULTS["access.windows_vpn.ports.ike"]  # the tunnel's own: ike or pptp
+    ports: dict[str, int] = field(default_factory=dict)  # ike, natt and pptp, all set
 
 
 @dataclass(frozen=True)
@@ -135,42 +143,49 @@ class Account:
 
     username: str | None = None
     password: SecretRef | None = None
-    ssh_key: str | None = None
-    known_hosts: str | None = None
-    min_password_days: int = 14
+    ssh_key: str | None = None  # absolute
+    known_hosts: str | None = None  # absolute; what [account] names
+    min_password_days: int = DEFAULTS["account.min_password_days"]
+
+
+def default_known_hosts() -> str:
+    """The known_hosts file when a profile names none: the user's own, as OpenSSH's."""
+    return os.path.expanduser(DEFAULTS["account.known_hosts"])
 
 
 @dataclass(frozen=True)
 class SshCfg:
-    """A server's ``ssh = { ... }`` table."""
+    """A server's ``ssh = { ... }`` table.
 
-    port: int = 22
-    known_hosts: str | None = None
+    ``known_hosts`` is the file SSH uses for this server, absolute: the first named of
+    ``ssh.known_hosts``, the server's ``known_hosts``, ``[account] known_hosts``, else
+    ``~/.ssh/known_hosts``.
+    """
+
+    port: int = DEFAULTS["servers.ssh.port"]
+    known_hosts: str = field(default_factory=default_known_hosts)
 
 
 @dataclass(frozen=True)
 class RdpCfg:
     """A server's ``rdp = { ... }`` table."""
 
-    port: int = 3389
+    port: int = DEFAULTS["servers.rdp.port"]
 
 
 @dataclass(frozen=True)
 class WinrmCfg:
-    """A server's ``winrm = { ... }`` table."""
+    """A server's ``winrm = { ... }`` table.
 
-    transport: str = "ntlm"
-    https: bool = True
-    port: int | None = None
+    ``port`` is final (the scheme's default when unset); ``tls`` is the one WinRM uses: the
+    table's own trust settings when it has any, else the server's, named for its address.
+    """
+
+    transport: str = DEFAULTS["servers.winrm.transport"]
+    https: bool = DEFAULTS["servers.winrm.https"]
+    port: int = DEFAULTS["servers.winrm.port.https"]
     tls: TlsOptions = TlsOptions()
-    allow_insecure_credentials: bool = False
-
-    @property
-    def effective_port(self) -> int:
-        """The configured port, or WinRM's default for the scheme (5986 / 5985)."""
-        if self.port is not None:
-            return self.port
-        return 5986 if self.https else 5985
+    allow_insecure_credentials: bool = DEFAULTS["servers.winrm.allow_insecure_credentials"]
 
 
 @dataclass(frozen=True)
@@ -191,21 +206,28 @@ class Server:
 
 @dataclass(frozen=True)
 class AdfsCfg:
-    """``[adfs]``: the federation service."""
+    """``[adfs]``: the federation service.
+
+    ``ports`` always holds ``https`` (equal to ``port``) and ``http``, plus the per-node
+    ``"<server>.https"`` / ``"<server>.http"`` keys the profile sets. ``tls`` is named for
+    the federation service; ``node_tls`` holds, per server with trust settings of its own,
+    those settings named for the federation service too (the name is what AD FS binds).
+    """
 
     federation_service: str
-    cert_warn_days: int = 30
-    port: int = 443
+    cert_warn_days: int = DEFAULTS["adfs.cert_warn_days"]
+    port: int = DEFAULTS["adfs.port"]
     ports: dict[str, int] = field(default_factory=dict)
     tls: TlsOptions = TlsOptions()
+    node_tls: dict[str, TlsOptions] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ChecksCfg:
     """``[checks]``: run settings."""
 
-    timeout: float = 10.0
-    concurrency: int = 32
+    timeout: float = float(DEFAULTS["checks.timeout"])
+    concurrency: int = DEFAULTS["checks.concurrency"]
     skip: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from accessready.agent.core.model import OWNERS, Result, Status, Text, Vantage, t
+from accessready.agent.core.profile_spec import DEFAULTS
 from accessready.agent.core.profile_types import Profile
 from accessready.agent.io.secrets import REDACTOR
 from accessready.agent.plugin.capture import Printed, capturing
@@ -49,8 +50,8 @@ log = logging.getLogger("accessready.runner")
 class RunOptions:
     """How to run: deadlines, concurrency, filters."""
 
-    timeout: float = 10.0
-    concurrency: int = 32
+    timeout: float = float(DEFAULTS["checks.timeout"])
+    concurrency: int = DEFAULTS["checks.concurrency"]
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     accept_new_host_keys: bool = False  # SSH: add unknown host keys to known_hosts

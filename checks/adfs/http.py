@@ -61,7 +61,6 @@ from accessready.agent.io.net import (
     modern_tls,
     tls_connect,
 )
-from accessready.agent.io.transports.sessions import resolve_tls
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target
 from accessready.agent.plugin.probekit import failure_status, failure_text, verify_off_note
 
@@ -127,15 +126,15 @@ def tls_options(profile: Profile, server: Server | None = None) -> TlsOptions:
     """A server's own TLS trust settings when it sets any, else ``[adfs]``'s; a relative
     ``ca_file`` is taken from the profile's folder, like every path in a profile."""
     assert profile.adfs is not None
-    own = server.tls if server is not None and server.tls != TlsOptions() else None
-    return resolve_tls(profile, own or profile.adfs.tls)
+    nodes = profile.adfs.node_tls  # resolved when the profile was built
+    return nodes.get(server.name, profile.adfs.tls) if server is not None else profile.adfs.tls
 
 
 def https_port(cfg: AdfsCfg, server: Server | None = None) -> int:
     """The HTTPS port: ``ports."<server>.https"``, else ``ports.https``, else ``port``."""
     if server is not None and f"{server.name}.https" in cfg.ports:
         return int(cfg.ports[f"{server.name}.https"])
-    return int(cfg.ports.get("https", cfg.port))
+    return cfg.ports["https"]
 
 
 def http_port(cfg: AdfsCfg, server: Server | None = None) -> int:
@@ -146,7 +145,7 @@ def http_port(cfg: AdfsCfg, server: Server | None = None) -> int:
     """
     if server is not None and f"{server.name}.http" in cfg.ports:
         return int(cfg.ports[f"{server.name}.http"])
-    return int(cfg.ports.get("http", 80))
+    return cfg.ports["http"]
 
 
 def is_address(text: str) -> bool:

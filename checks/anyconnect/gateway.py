@@ -31,7 +31,6 @@ from accessready.agent.core.model import INSECURE, Requirement, Result, Status, 
 from accessready.agent.core.profile_types import GatewayCfg, Profile
 from accessready.agent.io import net
 from accessready.agent.io.net import ProbeFailure
-from accessready.agent.io.transports.sessions import resolve_tls
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target
 from accessready.agent.plugin.probekit import (
     TLS_REMEDIATION,
@@ -168,7 +167,7 @@ class AnyConnectGatewayCheck(Check):
             exchange = net.http_request(
                 cfg.gateway, cfg.port, "POST", codec.gateway_target(url),
                 headers=[(k, v) for k, v in headers if k.lower() != "host"], body=body,
-                tls=resolve_tls(ctx.profile, cfg.tls), server_name=cfg.gateway,
+                tls=cfg.tls, server_name=cfg.tls.server_name,
                 host_header=host_header,
                 timeout=ctx.timeout(HTTP_CAP_S), max_body=codec.MAX_XML_BYTES)
         except ProbeFailure as failure:

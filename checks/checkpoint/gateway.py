@@ -35,7 +35,6 @@ from accessready.agent.core.model import INSECURE, Requirement, Result, Status, 
 from accessready.agent.core.profile_types import GatewayCfg, Profile, TlsOptions
 from accessready.agent.io import net
 from accessready.agent.io.net import ProbeFailure, hex_excerpt
-from accessready.agent.io.transports.sessions import resolve_tls
 from accessready.agent.plugin.checkapi import Check, CheckContext, DeadlineExceeded, Target
 from accessready.agent.plugin.probekit import (
     TLS_REMEDIATION,
@@ -217,12 +216,11 @@ class CheckpointGatewayCheck(Check):
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         cfg: GatewayCfg = target.data
-        ports = {"https": cfg.port, "topology": cfg.ports.get("topology", codec.TOPOLOGY_PORT),
-                 "ike": cfg.ports.get("ike", ike.IKE_PORT)}
+        ports = {"https": cfg.port, **cfg.ports}  # topology, ike
         where = endpoint(cfg.gateway, cfg.port)
         details: dict[str, Any] = {"gateway": cfg.gateway, "ports": ports}
         budget = Budget(ctx, parts=3, cap=PROBE_CAP_S)
-        reply, ccc_ev, tls_info, failure = self._ccc(cfg, resolve_tls(ctx.profile, cfg.tls),
+        reply, ccc_ev, tls_info, failure = self._ccc(cfg, cfg.tls,
                                                      budget.timeout())
         details["ccc"] = ccc_ev
         try:

@@ -35,7 +35,6 @@ from accessready.agent.core.model import INSECURE, Requirement, Result, Status, 
 from accessready.agent.core.profile_types import Profile, Server
 from accessready.agent.io.net import ProbeFailure, http_request, tcp_exchange
 from accessready.agent.io.transports.base import TransportError
-from accessready.agent.io.transports.sessions import resolve_tls, winrm_tls
 from accessready.agent.io.transports.winrm import WinrmEndpoint
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target
 from accessready.agent.plugin.probekit import (
@@ -285,8 +284,8 @@ class WinrmCheck(Check):
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data
         cfg = server.winrm
-        host, port = server.address, cfg.effective_port
-        tls = resolve_tls(ctx.profile, winrm_tls(server))
+        host, port = server.address, cfg.port
+        tls = cfg.tls
         scheme = "https" if cfg.https else "http"
         where = f"{scheme}://{host}:{port}/wsman"
         host_header = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

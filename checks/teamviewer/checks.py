@@ -145,7 +145,7 @@ class TeamViewerNetworkCheck(Check):
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         cfg: TeamViewerCfg = target.data
-        ports = list(dict.fromkeys(cfg.ports)) or [5938, 443, 80]
+        ports = list(cfg.ports)
         routers = [split_router(r) for r in cfg.routers]
         details: dict[str, Any] = {"routers": list(cfg.routers), "ports": ports,
                                    "dns": [], "attempts": []}

@@ -44,18 +44,6 @@ PPTP_CAP_S = 5.0
 IKE_ATTEMPTS = 3
 
 
-def _ports(cfg: WindowsVpnCfg) -> dict[str, int]:
-    """Effective ports: ``ports.<name>``, else ``port`` for the tunnel's main one, else default."""
-    main = cfg.port
-    return {
-        "ike": cfg.ports.get("ike") or (main if cfg.tunnel in ("ikev2", "l2tp") and main
-                                        else ike.IKE_PORT),
-        "natt": cfg.ports.get("natt") or ike.NAT_T_PORT,
-        "pptp": cfg.ports.get("pptp") or (main if cfg.tunnel == "pptp" and main
-                                          else pptp.PPTP_PORT),
-    }
-
-
 class _WinVpnCheck(Check):
     """Common metadata and applicability of the three tunnel checks."""
 
@@ -221,7 +209,7 @@ class _IkeCheck(_WinVpnCheck):
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         cfg: WindowsVpnCfg = target.data
-        ports = _ports(cfg)
+        ports = dict(cfg.ports)
         host = cfg.server
         budget = Budget(ctx, parts=3 if self.version == 2 else 2, cap=IKE_CAP_S)
         main, main_ev = self._probe(ctx, host, ports["ike"], False, budget)
@@ -432,7 +420,7 @@ class PptpCheck(_WinVpnCheck):
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         cfg: WindowsVpnCfg = target.data
-        port = _ports(cfg)["pptp"]
+        port = cfg.ports["pptp"]
         where = endpoint(cfg.server, port)
         details: dict[str, Any] = {"server": cfg.server, "tunnel": "pptp", "port": port}
         reply, evidence, kind = pptp_exchange(cfg.server, port, ctx.timeout(PPTP_CAP_S))

@@ -21,6 +21,7 @@ import paramiko
 import pytest
 
 from accessready.agent.core.model import Status, Verdict
+from accessready.agent.core.profile import ProfileError
 from accessready.agent.demo.simulators.ssh import LinuxHost, SshSimulator, SshUser
 from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
 from accessready.agent.io.transports.base import CommandResult
@@ -490,8 +491,9 @@ roles = ["sync"]
 remote = ["rdp"]
 services = ["x"]
 """
-    [result] = run_profile(profile_from(toml, tmp_path), services.CHECKS)
-    assert result.status is Status.ERROR and "winrm or ssh" in result.remediation.en
+    # The one decision (issue 12): the profile is refused, no run ends in "error" for it.
+    with pytest.raises(ProfileError, match="no command method"):
+        profile_from(toml, tmp_path)
 
 
 # --- parsers and recordings ------------------------------------------------------------------

@@ -84,7 +84,7 @@ def test_typed_values() -> None:
     assert profile.access.checkpoint.tls.verify is False
     server = profile.servers[0]
     assert server.ssh.port == 10022 and server.rdp.port == 13389
-    assert server.winrm.effective_port == 15985 and server.winrm.transport == "basic"
+    assert server.winrm.port == 15985 and server.winrm.transport == "basic"
     assert profile.account.password.source == "keyring"
     assert profile.checks.timeout == 2.5 and profile.checks.only == ("admin.*",)
 
@@ -95,7 +95,7 @@ def test_defaults() -> None:
     assert profile.checks.timeout == 10 and profile.checks.concurrency == 32
     assert profile.account.min_password_days == 14
     full = load_profile(PROFILES / "valid" / "full.toml")
-    assert full.servers[0].winrm.effective_port == 5986
+    assert full.servers[0].winrm.port == 5986
 
 
 def test_line_index_handles_arrays_and_inline_tables() -> None:

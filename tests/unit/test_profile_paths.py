@@ -1,5 +1,6 @@
 """Every file a profile names (ca_file, known_hosts, ssh_key) is found the same way: ``~``
-expanded, relative paths from the profile's folder — never from where accessready runs."""
+expanded, relative paths from the profile's folder — never from where accessready runs —
+and once, when the profile is built: checks and transports get absolute paths."""
 
 from __future__ import annotations
 
@@ -10,17 +11,12 @@ import pytest
 from accessready.agent.app.run import run_checks
 from accessready.agent.core.model import Status
 from accessready.agent.core.profile import parse_profile
-from accessready.agent.core.profile_types import TlsOptions
+from accessready.agent.core.profile_build import resolve_path
 from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.anyconnect import AnyConnectSimulator
 from accessready.agent.demo.simulators.checkpoint import CheckpointSimulator
 from accessready.agent.io.dns import Resolvers
-from accessready.agent.io.transports.sessions import (
-    Sessions,
-    known_hosts_path,
-    resolve_path,
-    resolve_tls,
-)
+from accessready.agent.io.transports.sessions import Sessions
 from accessready.agent.plugin.runner import RunOptions
 from accessready.checks.adfs import http as adfs
 from accessready.checks.anyconnect import gateway as anyconnect
@@ -53,24 +49,20 @@ def _run(profile_path: Path, body: str, checks: list) -> dict[str, object]:
 
 
 def test_resolve_path_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    profile = parse_profile(CUSTOMER + '[access]\nmethods = ["teamviewer"]\n',
-                            str(tmp_path / "p" / "kund.toml"))
-    assert resolve_path(profile, "ca.pem") == tmp_path / "p" / "ca.pem"
-    assert resolve_path(profile, "/etc/ssl/x.pem") == Path("/etc/ssl/x.pem")
+    profile_path = str(tmp_path / "p" / "kund.toml")
+    assert resolve_path(profile_path, "ca.pem") == str(tmp_path / "p" / "ca.pem")
+    assert resolve_path(profile_path, "/etc/ssl/x.pem") == "/etc/ssl/x.pem"
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert resolve_path(profile, "~/ca.pem") == tmp_path / "home" / "ca.pem"
-    resolved = resolve_tls(profile, TlsOptions(ca_file="sub/ca.pem", verify=True))
-    assert resolved == TlsOptions(ca_file=str(tmp_path / "p" / "sub" / "ca.pem"))
-    assert resolve_tls(profile, TlsOptions()) == TlsOptions()
+    assert resolve_path(profile_path, "~/ca.pem") == str(tmp_path / "home" / "ca.pem")
+    body = '[access]\nmethods = ["anyconnect"]\n[access.anyconnect]\ngateway = "gw.test"\n'
+    profile = parse_profile(CUSTOMER + body + 'ca_file = "sub/ca.pem"\n', profile_path)
+    assert profile.access.anyconnect.tls.ca_file == str(tmp_path / "p" / "sub" / "ca.pem")
+    assert parse_profile(CUSTOMER + body, profile_path).access.anyconnect.tls.ca_file is None
 
 
 def test_profile_without_a_file_uses_the_working_folder(tmp_path, monkeypatch) -> None:
-    import dataclasses
-
     monkeypatch.chdir(tmp_path)
-    profile = dataclasses.replace(
-        parse_profile(CUSTOMER + '[access]\nmethods = ["teamviewer"]\n', "x.toml"), path="")
-    assert resolve_path(profile, "ca.pem") == tmp_path / "ca.pem"  # not its parent
+    assert resolve_path("", "ca.pem") == str(tmp_path / "ca.pem")  # not its parent
 
 
 def test_every_kind_of_path_uses_the_same_rule(layout) -> None:
@@ -98,12 +90,12 @@ winrm = { https = true, ca_file = "winrm-ca.pem" }
     folder = layout["folder"]
     server = profile.servers[0]
     sessions = Sessions(profile)
-    assert known_hosts_path(profile, server) == folder / "known_hosts"
+    assert server.ssh.known_hosts == str(folder / "known_hosts")
+    assert sessions.describe(server, "ssh")["known_hosts"] == str(folder / "known_hosts")
     assert sessions.describe(server, "ssh")["key_file"] == str(folder / "keys/id_ed25519")
     assert sessions.winrm_endpoint(server).ca_file == str(folder / "winrm-ca.pem")
     assert adfs.tls_options(profile, None).ca_file == str(folder / "adfs-ca.pem")
-    assert resolve_tls(profile, profile.access.anyconnect.tls).ca_file == \
-        str(folder / "kund-ca.pem")
+    assert profile.access.anyconnect.tls.ca_file == str(folder / "kund-ca.pem")
 
 
 def test_anyconnect_finds_a_relative_ca_file_beside_the_profile(layout) -> None:

@@ -8,21 +8,19 @@ and cannot lock the account). ``ssh_probe(server, timeout)`` is the unauthentica
 handshake ``remote.ssh`` reports on.
 
 The agent, not the checks, reads files: the key file and the known_hosts file are opened
-here. Relative paths are relative to the profile's folder, ``~`` is expanded. The
-known_hosts file of a server is the first of ``servers[].ssh.known_hosts``,
-``servers[].known_hosts``, ``account.known_hosts`` and ``~/.ssh/known_hosts``.
+here, by the absolute paths the profile was built with (``servers[].ssh.known_hosts`` is
+the server's known_hosts file: :mod:`accessready.agent.core.profile_build` chose it).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.core.profile_types import Profile, Server, TlsOptions
+from accessready.agent.core.profile_types import Profile, Server
 from accessready.agent.io.transports.base import SessionPool, Transport, TransportError
 
 METHODS = ("ssh", "winrm")
@@ -34,44 +32,6 @@ class SessionOptions:
 
     accept_new_host_keys: bool = False
     use_agent: bool | None = None  # None: use ssh-agent when SSH_AUTH_SOCK is set
-
-
-def resolve_path(profile: Profile, value: str) -> Path:
-    """``value`` with ``~`` expanded; relative paths are taken from the profile's folder.
-
-    The one rule for every file a profile names (``ca_file``, ``known_hosts``,
-    ``ssh_key``): the profile means the same file wherever ``accessready`` is started
-    from. A profile without a file (merged or built in memory) has the working folder.
-    """
-    path = Path(os.path.expanduser(value))
-    if not path.is_absolute():
-        base = Path(profile.path).resolve().parent if profile.path else Path.cwd()
-        path = base / path
-    return path
-
-
-def resolve_tls(profile: Profile, tls: TlsOptions) -> TlsOptions:
-    """``tls`` with its ``ca_file`` resolved by :func:`resolve_path` (checks pass the
-    result to :mod:`accessready.agent.io.net`, which must never guess a folder)."""
-    if not tls.ca_file:
-        return tls
-    return dataclasses.replace(tls, ca_file=str(resolve_path(profile, tls.ca_file)))
-
-
-def known_hosts_path(profile: Profile, server: Server) -> Path:
-    """The known_hosts file for ``server`` (module docstring: the order of precedence)."""
-    for value in (server.ssh.known_hosts, server.known_hosts, profile.account.known_hosts):
-        if value:
-            return resolve_path(profile, value)
-    return Path(os.path.expanduser("~/.ssh/known_hosts"))
-
-
-def winrm_tls(server: Server) -> TlsOptions:
-    """The TLS settings for WinRM: the ``winrm`` table's when set there, else the server's."""
-    own = server.winrm.tls
-    if own.ca_file or not own.verify:
-        return own
-    return server.tls
 
 
 def credential_warnings(profile: Profile) -> list[str]:
@@ -119,7 +79,7 @@ class Sessions:
         """The server's :class:`~accessready.agent.io.transports.ssh.KnownHosts` (cached)."""
         from accessready.agent.io.transports.ssh import KnownHosts
 
-        path = known_hosts_path(self.profile, server)
+        path = Path(server.ssh.known_hosts)
         with self._known_lock:
             if path not in self._known:
                 self._known[path] = KnownHosts(path, self.options.accept_new_host_keys)
@@ -130,17 +90,16 @@ class Sessions:
         from accessready.agent.io.transports.winrm import WinrmEndpoint
 
         cfg = server.winrm
-        tls = resolve_tls(self.profile, winrm_tls(server))
+        tls = cfg.tls
         ca_file = tls.ca_file
         # Client-certificate auth: the profile has no keys for the certificate yet; a
         # later profile version may add them to the winrm table under these names.
         cert = getattr(cfg, "client_cert", None)
         key = getattr(cfg, "client_key", None)
         return WinrmEndpoint(
-            host=server.address, port=cfg.effective_port, https=cfg.https, auth=cfg.transport,
+            host=server.address, port=cfg.port, https=cfg.https, auth=cfg.transport,
             username=self.profile.account.username or "", verify=tls.verify, ca_file=ca_file,
-            cert_pem=str(resolve_path(self.profile, cert)) if cert else None,
-            cert_key_pem=str(resolve_path(self.profile, key)) if key else None,
+            cert_pem=cert, cert_key_pem=key,
             allow_insecure=cfg.allow_insecure_credentials)
 
     def describe(self, server: Server, method: str) -> dict[str, Any]:
@@ -150,9 +109,8 @@ class Sessions:
         account = self.profile.account
         return {"endpoint": f"{server.address}:{server.ssh.port}",
                 "username": account.username,
-                "key_file": str(resolve_path(self.profile, account.ssh_key))
-                if account.ssh_key else None,
-                "known_hosts": str(known_hosts_path(self.profile, server))}
+                "key_file": account.ssh_key,
+                "known_hosts": server.ssh.known_hosts}
 
     # -- sessions ----------------------------------------------------------------------
 
@@ -181,8 +139,8 @@ class Sessions:
                 use_agent = bool(os.environ.get("SSH_AUTH_SOCK"))
             creds = SshCredentials(
                 username=account.username, password=self.password,
-                key_file=resolve_path(self.profile, account.ssh_key) if account.ssh_key
-                else None, use_agent=use_agent)
+                key_file=Path(account.ssh_key) if account.ssh_key else None,
+                use_agent=use_agent)
             return login(server.address, server.ssh.port, self.known_hosts(server), creds,
                          timeout)
         from accessready.agent.io.transports.winrm import open_winrm
