@@ -216,7 +216,7 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
     it and the report carries the error (``history_error``).
     ``checks`` and ``services`` replace the registry and the shared services (tests).
     """
-    from accessready.agent.app.history import HistoryUnusable, check_path
+    from accessready.agent.app.history_db import HistoryUnusable, check_path
     from accessready.agent.app.lock import RunLock
 
     lock_path = options.lock_path()
