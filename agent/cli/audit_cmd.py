@@ -53,7 +53,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     from accessready.agent.app.audit import AuditOptions, expand_profiles, run_audit, write_details
     from accessready.agent.plugin.capture import protect_stdout_fd, reinstate
     from accessready.reports.overview import RENDERERS as OVERVIEW
-    from accessready.reports.overview import render_table
+    from accessready.reports.overview_text import render_table
 
     if keep_days is not None and not history_path:
         raise UserError("--keep-days needs --history FILE (it prunes that history)")

@@ -66,7 +66,7 @@ def history(customer: str | None, history_path: str, limit: int, fmt: str,
     import json
 
     from accessready.agent.app.history import History
-    from accessready.reports.overview import render_history
+    from accessready.reports.history_text import render_history
 
     chosen = pick_lang(lang, None)
     if prune and (run_id is not None or json_ or html):
@@ -133,7 +133,7 @@ def _prune(history_path: str, customer: str | None, before: Any, keep_days: int 
     import datetime as dt
 
     from accessready.agent.app.history import History
-    from accessready.reports.overview import render_prune_plan
+    from accessready.reports.history_text import render_prune_plan
 
     if (before is None) == (keep_days is None):
         raise UserError("--prune needs exactly one of --before YYYY-MM-DD or --keep-days DAYS")
