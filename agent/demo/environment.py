@@ -17,8 +17,8 @@ from typing import Any
 from accessready.agent.core.model import Run
 from accessready.agent.demo.part import DEMO_DOMAIN, DemoPart, q
 from accessready.agent.demo.simulators.access_demo import access_part
-from accessready.agent.demo.simulators.adfs import demo_dns_records
-from accessready.agent.demo.simulators.adfs import demo_part as adfs_part
+from accessready.agent.demo.simulators.adfs_demo import demo_dns_records
+from accessready.agent.demo.simulators.adfs_demo import demo_part as adfs_part
 from accessready.agent.demo.simulators.dns import DnsSimulator
 from accessready.agent.demo.simulators.servers_demo import servers_part
 from accessready.agent.demo.simulators.workstation import split_tunnel_part

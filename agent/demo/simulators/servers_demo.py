@@ -26,8 +26,9 @@ from typing import Any
 
 from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.rdp import RdpSimulator
+from accessready.agent.demo.simulators.replay import load_recordings
 from accessready.agent.demo.simulators.ssh import LinuxHost, SshSimulator, SshUser
-from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 
 PASSWORD_ENV = "ACCESSREADY_DEMO_PASSWORD"  # noqa: S105 - a variable name
 USERNAME = "EXEMPEL\\eventful-support"
