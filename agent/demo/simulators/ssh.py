@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accessready.agent.demo.simulators.stream import accept_loop
+from accessready.agent.io.transports.ssh import fingerprint_sha256, known_hosts_name
 
 CommandHandler = Callable[[list[str], str], tuple[str, str, int]]
 
@@ -235,14 +236,10 @@ class SshSimulator:
     @property
     def fingerprint(self) -> str:
         """The host key's OpenSSH SHA256 fingerprint."""
-        from accessready.agent.io.transports.ssh import fingerprint_sha256
-
         return fingerprint_sha256(self.host_key.asbytes())
 
     def known_hosts_line(self, name: str | None = None) -> str:
         """A known_hosts line for this server (``[host]:port`` unless port 22)."""
-        from accessready.agent.io.transports.ssh import known_hosts_name
-
         host = name or known_hosts_name(self.host, self.port)
         return f"{host} {self.host_key.get_name()} {self.host_key.get_base64()}\n"
 
