@@ -16,14 +16,14 @@ What it speaks, on loopback, over HTTP or HTTPS (``POST /wsman``, HTTP/1.1 keep-
   within the request's ``OperationTimeout`` gets the real timeout fault (code 2150858793).
 
 What a command prints is replayed from recordings: :mod:`.replay` loads them and picks
-the entry for a command line (its docstring has the format).
+the entry for a command line (its docstring has the format). The SOAP it answers with is
+built in :mod:`.wsman_soap`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 import ssl
 import threading
 import time
@@ -31,7 +31,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as SafeET
 
@@ -43,28 +43,18 @@ from accessready.agent.demo.simulators.replay import (
     substitute,
 )
 from accessready.agent.demo.simulators.stream import LocalHTTPServer
+from accessready.agent.demo.simulators.wsman_soap import (
+    ACTION,
+    DONE,
+    IDENTIFY_TEMPLATE,
+    NS,
+    OPERATION_TIMEOUT_CODE,
+    SHELL_URI,
+    duration_seconds,
+    envelope,
+    fault,
+)
 
-NS = {
-    "s": "http://www.w3.org/2003/05/soap-envelope",
-    "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
-    "w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
-    "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
-    "x": "http://schemas.xmlsoap.org/ws/2004/09/transfer",
-    "wsmid": "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd",
-    "f": "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault",
-}
-SHELL_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
-ACTION = {
-    "create": "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
-    "delete": "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete",
-    "command": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command",
-    "receive": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive",
-    "signal": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal",
-    "send": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Send",
-}
-DONE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"
-RUNNING = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running"
-OPERATION_TIMEOUT_CODE = 2150858793
 ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
 BOUNDARY = b"--Encrypted Boundary"
 MAX_BODY = 2 * 1024 * 1024
@@ -199,47 +189,6 @@ class WsmanSimulator:
                         int(entry.get("exit_code", 0)),
                         time.monotonic() + float(entry.get("delay_s", 0)),
                         hang=bool(entry.get("hang", False)))
-
-
-# --- SOAP ------------------------------------------------------------------------------
-
-def _envelope(action: str, relates_to: str, body: str) -> bytes:
-    return (
-        f'<s:Envelope xml:lang="en-US" xmlns:s="{NS["s"]}" xmlns:a="{NS["a"]}" '
-        f'xmlns:x="{NS["x"]}" xmlns:w="{NS["w"]}" xmlns:rsp="{NS["rsp"]}">'
-        f"<s:Header><a:Action>{escape(action)}</a:Action>"
-        f"<a:MessageID>uuid:{str(uuid.uuid4()).upper()}</a:MessageID>"
-        "<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
-        f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo></s:Header>"
-        f"<s:Body>{body}</s:Body></s:Envelope>").encode()
-
-
-def fault(relates_to: str, code: int, text: str, subcode: str = "w:InternalError",
-          machine: str = "localhost") -> bytes:
-    """A SOAP fault with Microsoft's WSManFault detail (HTTP 500 carries it)."""
-    body = (
-        f'<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>{subcode}'
-        f'</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">{escape(text)}'
-        f'</s:Text></s:Reason><s:Detail><f:WSManFault xmlns:f="{NS["f"]}" Code="{code}" '
-        f'Machine={quoteattr(machine)}><f:Message>{escape(text)}</f:Message></f:WSManFault>'
-        "</s:Detail></s:Fault>")
-    return _envelope("http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", relates_to, body)
-
-
-IDENTIFY_TEMPLATE = (
-    f'<s:Envelope xmlns:s="{NS["s"]}"><s:Header/><s:Body>'
-    f'<wsmid:IdentifyResponse xmlns:wsmid="{NS["wsmid"]}">'
-    "<wsmid:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
-    "</wsmid:ProtocolVersion><wsmid:ProductVendor>Microsoft Corporation</wsmid:ProductVendor>"
-    "<wsmid:ProductVersion>{version}</wsmid:ProductVersion>"
-    "</wsmid:IdentifyResponse></s:Body></s:Envelope>")
-
-
-def _duration_seconds(text: str | None, default: float = 60.0) -> float:
-    match = re.fullmatch(r"PT(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?", (text or "").strip())
-    if not match or not any(match.groups()):
-        return default
-    return float(match.group(1) or 0) * 60 + float(match.group(2) or 0)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -430,7 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 400, b""
         action = (header.findtext("a:Action", "", NS) or "").strip()
         message_id = (header.findtext("a:MessageID", "", NS) or "").strip()
-        timeout = _duration_seconds(header.findtext("w:OperationTimeout", None, NS))
+        timeout = duration_seconds(header.findtext("w:OperationTimeout", None, NS))
         shell_id = (header.findtext("w:SelectorSet/w:Selector[@Name='ShellId']", "", NS)
                     or "").strip()
         found = sim.find_user(user)
@@ -456,7 +405,7 @@ class _Handler(BaseHTTPRequestHandler):
                      f"<rsp:Shell><rsp:ShellId>{new_id}</rsp:ShellId>"
                      f"<rsp:ResourceUri>{SHELL_URI}</rsp:ResourceUri>"
                      f"<rsp:Owner>{escape(user)}</rsp:Owner></rsp:Shell>")
-            return 200, _envelope(ACTION["create"] + "Response", message_id, reply)
+            return 200, envelope(ACTION["create"] + "Response", message_id, reply)
         shell = sim.shells.get(shell_id)
         if shell is None:
             return 500, fault(message_id, 2150858843, "The request for the Windows Remote "
@@ -467,7 +416,7 @@ class _Handler(BaseHTTPRequestHandler):
             with sim.lock:
                 sim.shells.pop(shell_id, None)
             sim.log.append({"op": "delete", "shell": shell_id})
-            return 200, _envelope(ACTION["delete"] + "Response", message_id, "")
+            return 200, envelope(ACTION["delete"] + "Response", message_id, "")
         if action == ACTION["command"]:
             line = (body_el.findtext("rsp:CommandLine/rsp:Command", "", NS) or "").strip() \
                 if body_el is not None else ""
@@ -482,7 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
                             "skip_cmd_shell": options.get("WINRS_SKIP_CMD_SHELL")})
             reply = f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId>" \
                     "</rsp:CommandResponse>"
-            return 200, _envelope(ACTION["command"] + "Response", message_id, reply)
+            return 200, envelope(ACTION["command"] + "Response", message_id, reply)
         if action == ACTION["receive"]:
             stream = body_el.find("rsp:Receive/rsp:DesiredStream", NS) \
                 if body_el is not None else None
@@ -497,10 +446,10 @@ class _Handler(BaseHTTPRequestHandler):
             command_id = signal.get("CommandId", "") if signal is not None else ""
             shell.commands.pop(command_id, None)
             sim.log.append({"op": "signal", "command_id": command_id})
-            return 200, _envelope(ACTION["signal"] + "Response", message_id,
+            return 200, envelope(ACTION["signal"] + "Response", message_id,
                                   "<rsp:SignalResponse/>")
         if action == ACTION["send"]:
-            return 200, _envelope(ACTION["send"] + "Response", message_id,
+            return 200, envelope(ACTION["send"] + "Response", message_id,
                                   "<rsp:SendResponse/>")
         return 500, fault(message_id, 2150858817, "The WS-Management service cannot process "
                           "the request because the action is not supported.",
@@ -531,4 +480,4 @@ class _Handler(BaseHTTPRequestHandler):
                  + f'<rsp:CommandState CommandId="{cid}" State="{DONE}">'
                  f"<rsp:ExitCode>{command.exit_code}</rsp:ExitCode></rsp:CommandState>"
                  "</rsp:ReceiveResponse>")
-        return 200, _envelope(ACTION["receive"] + "Response", message_id, reply)
+        return 200, envelope(ACTION["receive"] + "Response", message_id, reply)
