@@ -49,7 +49,7 @@ PROFILES_AT_ONCE, CONCURRENCY = 64, 320
 
 def serve(folder: Path) -> None:
     """SSH banner servers and an HTTPS WS-Man responder on loopback until killed."""
-    from accessready.agent.demo.simulators.wsman import IDENTIFY_TEMPLATE
+    from accessready.agent.demo.simulators.wsman_soap import IDENTIFY_TEMPLATE
 
     identify = IDENTIFY_TEMPLATE.format(version="OS: 10.0.17763 SP: 0.0 Stack: 3.0").encode()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

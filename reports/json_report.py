@@ -15,6 +15,8 @@ import math
 import os
 from typing import Any, NoReturn
 
+from accessready.agent.core.findings import findings
+from accessready.agent.core.merge import redecide
 from accessready.agent.core.model import (
     LANGUAGES,
     OWNERS,
@@ -73,8 +75,6 @@ def to_dict(run: Run) -> dict[str, Any]:
 
 def _results_json(run: Run) -> list[dict[str, Any]]:
     """Every result; a finding also with who must act, how urgent it is, by when."""
-    from accessready.agent.core.findings import findings
-
     out = [r.to_json() for r in run.results]
     for finding in findings(run):
         out[finding.index]["owner"] = finding.owner
@@ -149,8 +149,6 @@ def load(data: bytes, source: str = "result") -> Run:
     Result files come from customers (``accessready report`` and ``merge`` read them), so
     everything is checked and every problem is one :class:`ResultFileError` line.
     """
-    from accessready.agent.core.merge import redecide
-
     if len(data) > MAX_RESULT_BYTES:
         raise ResultFileError(f"{source}: {len(data)} bytes is more than any result file "
                               f"({MAX_RESULT_BYTES // (1024 * 1024)} MiB at most) — pass the "

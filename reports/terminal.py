@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any, TextIO
 
 from accessready.agent.core.console import enable_vt, is_windows, kernel32
+from accessready.agent.core.findings import findings, overruled
 from accessready.agent.core.model import OWNERS, Result, Run, Status, Text, Verdict, insecure_notes
 from accessready.agent.core.textsafe import clean
 from accessready.agent.plugin.runner import Progress
@@ -116,8 +117,6 @@ _OWNER_WORDS = {"en": {"customer": "customer", "supplier": "supplier", "engineer
 
 def _todo_line(run: Run, lang: str) -> str:
     """Who must act on how many findings (the HTML report lists them): "" for none."""
-    from accessready.agent.core.findings import findings
-
     counts = Counter(f.owner for f in findings(run) if not f.waived)
     if not counts:
         return ""
@@ -150,7 +149,6 @@ def render_table(run: Run, lang: str = "en", colour: bool = False, width: int = 
         target = _one_line(r.target)
         target = target if len(target) <= tgt_w else target[: tgt_w - 1] + "…"
         out.append(f"{status} {_one_line(r.check_id):<{id_w}} {target:<{tgt_w}} {summary}")
-    from accessready.agent.core.findings import findings, overruled
 
     blocked = {id(run.results[i]) for i in overruled(findings(run))}
     for r in rows:

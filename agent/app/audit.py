@@ -34,13 +34,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from accessready import __version__
+from accessready.agent.app.history import History, HistoryDamaged, HistoryError, HistoryUnusable
+from accessready.agent.app.history_db import check_path
+from accessready.agent.app.lock import RunLock
+from accessready.agent.app.run import run_checks, where_from
 from accessready.agent.core.audit_types import AuditEntry, AuditReport
 from accessready.agent.core.changes import compare
 from accessready.agent.core.model import Run
+from accessready.agent.core.profile import ProfileError, check_waivers, load_profile
 from accessready.agent.core.profile_types import Profile
+from accessready.agent.core.textsafe import UniqueNames
 from accessready.agent.io.secrets import REDACTOR
 from accessready.agent.plugin.checkapi import Check
+from accessready.agent.plugin.registry import load_registry
 from accessready.agent.plugin.runner import RunOptions
+from accessready.reports import RENDERERS
 
 log = logging.getLogger("accessready.audit")
 
@@ -141,10 +149,6 @@ def _run_one(index: int, path: Path, options: AuditOptions,
              checks: Sequence[Check] | None,
              services: Callable[[Profile], dict[str, Any]] | None) -> Finished:
     """Load one profile and run its checks; every problem becomes this entry's error."""
-    from accessready.agent.app.run import run_checks
-    from accessready.agent.core.profile import ProfileError, check_waivers, load_profile
-    from accessready.agent.plugin.registry import load_registry
-
     try:
         # an expired waiver does not stop the audit: its finding simply counts again
         profile = load_profile(path, allow_expired_waivers=True)
@@ -216,9 +220,6 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
     it and the report carries the error (``history_error``).
     ``checks`` and ``services`` replace the registry and the shared services (tests).
     """
-    from accessready.agent.app.history import HistoryUnusable, check_path
-    from accessready.agent.app.lock import RunLock
-
     lock_path = options.lock_path()
     if options.history:
         # before the lock beside it: a folder that does not exist is refused, never made
@@ -242,8 +243,6 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
 def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | None,
            services: Callable[[Profile], dict[str, Any]] | None,
            on_progress: Callable[[int, int, AuditEntry], None] | None) -> AuditReport:
-    from accessready.agent.app.run import where_from
-
     started_wall = dt.datetime.now(dt.UTC)
     started = time.monotonic()
     history = _Recorder(options.history)
@@ -255,8 +254,6 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
         audit_id = history.use(lambda db: db.begin_audit(
             len(paths), where_from().get("hostname", "")), None)
         if checks is None:  # load the plugins once, not once per profile
-            from accessready.agent.plugin.registry import load_registry
-
             checks = load_registry().checks
         pool = _Pool(options.profiles_at_once, list(enumerate(paths)),
                      lambda i, p: _run_one(i, p, options, checks, services))
@@ -320,8 +317,6 @@ class _Recorder:
     """
 
     def __init__(self, path: str | None) -> None:
-        from accessready.agent.app.history import History, HistoryDamaged, HistoryUnusable
-
         self.db: History | None = None
         self.error: str | None = None
         if path:
@@ -332,8 +327,6 @@ class _Recorder:
 
     def use(self, action: Callable[[Any], _T], default: _T) -> _T:
         """``action(db)``, or ``default`` without a usable history."""
-        from accessready.agent.app.history import HistoryError
-
         if self.db is None:
             return default
         try:
@@ -398,9 +391,6 @@ def write_details(report: AuditReport, folder: Path, lang: str,
     ``write(path, data, private=...)``; return the report with links to them (relative to
     ``link_from``, the overview's folder)."""
     import os
-
-    from accessready.agent.core.textsafe import UniqueNames
-    from accessready.reports import RENDERERS
 
     folder.mkdir(parents=True, exist_ok=True)
     unique = UniqueNames()

@@ -21,6 +21,8 @@ Why it is built the way it is:
   unlinked, and the WAL is truncated after a prune: support data the supplier purges is
   gone from the file, not lingering in free pages.
 
+The file itself (schema, path checks, opening, errors) is :mod:`.history_db`.
+
 Times are stored as ISO 8601 in UTC (``2026-05-01T02:00:00+00:00``), which sort correctly
 as text.
 """
@@ -29,175 +31,45 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import hashlib
 import json
 import os
-import shlex
 import sqlite3
-import stat
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from accessready.agent.app.history_db import (
+    BUSY_TIMEOUT_MS,
+    SCHEMA_VERSION,
+    HistoryDamaged,
+    HistoryError,
+    HistoryUnusable,
+    check_path,
+    connect,
+    guarded,
+    transaction,
+)
 from accessready.agent.core.changes import Change
 from accessready.agent.core.model import Run, Verdict
-from accessready.agent.core.safefile import create_private
 from accessready.agent.io.secrets import REDACTOR
+from accessready.reports.json_report import from_dict, to_dict
 
-SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 30_000
-
-_SCHEMA_V1 = """
-CREATE TABLE audits (
-    id          INTEGER PRIMARY KEY,
-    started_at  TEXT NOT NULL,
-    finished_at TEXT,                    -- NULL: still running, or killed
-    status      TEXT NOT NULL,           -- running | finished | interrupted
-    host        TEXT NOT NULL DEFAULT '',
-    pid         INTEGER,
-    profiles    INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE catalogues (
-    id     INTEGER PRIMARY KEY,
-    digest TEXT NOT NULL UNIQUE,
-    data   BLOB NOT NULL                 -- zlib(JSON): the checks' catalogue entries
-);
-CREATE TABLE runs (
-    id           INTEGER PRIMARY KEY,
-    audit_id     INTEGER REFERENCES audits(id) ON DELETE SET NULL,
-    customer     TEXT NOT NULL,
-    customer_key TEXT NOT NULL,          -- casefolded, spaces collapsed: for lookups
-    profile      TEXT NOT NULL DEFAULT '',
-    vantage      TEXT NOT NULL DEFAULT 'engineer',
-    started_at   TEXT NOT NULL,
-    finished_at  TEXT NOT NULL,
-    duration_s   REAL NOT NULL DEFAULT 0,
-    verdict      TEXT NOT NULL,
-    exit_code    INTEGER NOT NULL,
-    n_pass       INTEGER NOT NULL DEFAULT 0,
-    n_warn       INTEGER NOT NULL DEFAULT 0,
-    n_fail       INTEGER NOT NULL DEFAULT 0,
-    n_error      INTEGER NOT NULL DEFAULT 0,
-    n_skip       INTEGER NOT NULL DEFAULT 0,
-    error        TEXT,                   -- the one-line reason when no run was possible
-    changes      TEXT NOT NULL DEFAULT '[]',
-    catalogue_id INTEGER REFERENCES catalogues(id),
-    result       BLOB                    -- zlib(JSON result without its catalogue)
-);
-CREATE INDEX runs_by_customer ON runs(customer_key, finished_at);
-CREATE INDEX runs_by_time ON runs(finished_at);
-CREATE INDEX runs_by_audit ON runs(audit_id);
-CREATE TABLE results (
-    run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    seq      INTEGER NOT NULL,
-    check_id TEXT NOT NULL,
-    target   TEXT NOT NULL,
-    status   TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-"""
-
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
-"""``MIGRATIONS[n]`` takes the schema from version n to n + 1."""
-
-
-class HistoryError(Exception):
-    """A history database that cannot be used; the text is one line with the fix."""
-
-
-class HistoryDamaged(HistoryError):
-    """The history file is damaged (a bad page, a bad header): moving it aside fixes it.
-
-    An audit goes on without its history then, and says so; it does not stop.
-    """
-
-
-class HistoryUnusable(HistoryError):
-    """The history path cannot hold a database (a link, a device, a FIFO): nothing is
-    opened there. An audit goes on without its history then, and says so."""
-
-
-# SQLite opens these by name beside the database: a link planted at any of them would be
-# followed, and a device or FIFO there would be written to or block
-_COMPANIONS = ("", "-wal", "-shm", "-journal")
-
-
-def _file_kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
-                       (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISSOCK, "socket"),
-                       (stat.S_ISDIR, "folder")):
-        if test(mode):
-            return kind
-    return "special file"
-
-
-def check_path(path: str | Path) -> None:
-    """Raise :class:`HistoryError` unless ``path`` (and its -wal, -shm, -journal) is a
-    regular file or absent, not a link, in a folder that exists.
-
-    Checked before anything opens it: SQLite would follow a link (writing support data
-    where the link's planter chose) and write beside a device (``/dev/null-journal``), and
-    "move it aside" is wrong advice for ``/dev/null``. A missing folder is refused rather
-    than created: it is most likely a typing error.
-    """
-    path = Path(path)
-    for suffix in _COMPANIONS:
-        name = Path(f"{path}{suffix}")
-        try:
-            mode = os.lstat(name).st_mode
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise HistoryUnusable(f"{name}: cannot look at the history database: "
-                                  f"{exc.strerror} — check the path") from None
-        if stat.S_ISLNK(mode):
-            raise HistoryUnusable(f"{name}: is a symbolic link, and a history database must "
-                                  "be a plain file — remove the link or pass --history PATH")
-        if not stat.S_ISREG(mode):
-            raise HistoryUnusable(f"{name}: is a {_file_kind(mode)}, not a history database "
-                                  "— pass --history naming a file (it is created if absent)")
-    folder = path.parent
-    if not folder.is_dir():
-        raise HistoryError(f"{folder}: no such folder for the history database "
-                           f"{path.name} — create the folder first, or pass --history naming "
-                           "a file in an existing folder")
-
-
-def _damaged(exc: BaseException) -> bool:
-    name = str(getattr(exc, "sqlite_errorname", ""))
-    # zlib/JSON/UTF-8 errors: a stored result whose bytes SQLite did not notice were bad
-    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or isinstance(
-        exc, zlib.error | ValueError)
-
-
-def _failure(path: Path, exc: BaseException) -> HistoryError:
-    """The one-line error for ``exc``, raised while using the history at ``path``."""
-    detail = " ".join(str(exc).split())
-    if _damaged(exc):
-        return HistoryDamaged(
-            f"{path}: the history database is damaged ({detail}) — move it aside with its "
-            f"-wal and -shm files (e.g. mv {shlex.quote(str(path))} "
-            f"{shlex.quote(str(path) + '.damaged')}) and the next audit starts "
-            "a new history; restore it from a backup to keep the old runs")
-    return HistoryError(f"{path}: the history database failed ({detail}) — check that the "
-                        "disk has room and the file is writable, then run again")
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _guarded(method: _F) -> _F:
-    """``method`` with every database error turned into a one-line :class:`HistoryError`."""
-    @functools.wraps(method)
-    def wrapper(self: History, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except (sqlite3.DatabaseError, zlib.error, ValueError) as exc:
-            raise _failure(self.path, exc) from None
-    return wrapper  # type: ignore[return-value]
+__all__ = [
+    "SCHEMA_VERSION",
+    "History",
+    "HistoryDamaged",
+    "HistoryError",
+    "HistoryUnusable",
+    "PrunePlan",
+    "PruneStats",
+    "RunRow",
+    "check_path",
+    "customer_key",
+    "utc_iso",
+]
 
 
 def utc_iso(value: str | dt.datetime) -> str:
@@ -304,73 +176,11 @@ class History:
     def __init__(self, path: str | Path, *, create: bool = True,
                  busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
-        if not create and not os.path.lexists(self.path):
-            raise HistoryError(f"{self.path}: no such history database — audits write it "
-                               f"with `accessready audit PROFILE... --history {self.path}`")
-        check_path(self.path)
-        try:
-            if create:
-                # support data: owner only (SQLite gives its -wal/-shm files this mode too)
-                create_private(self.path)
-            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT)
-            self.db = sqlite3.connect(self.path, timeout=busy_timeout_ms / 1000,
-                                      isolation_level=None)
-        except (sqlite3.Error, OSError) as exc:
-            raise HistoryError(f"{self.path}: cannot open the history database: {exc} — "
-                               "check the path and that its folder is writable") from None
-        try:
-            self._setup(busy_timeout_ms)
-        except HistoryError:
-            self.db.close()
-            raise
-        except sqlite3.DatabaseError as exc:
-            self.db.close()
-            error = HistoryDamaged if _damaged(exc) else HistoryError
-            raise error(f"{self.path}: not a usable accessready history database ({exc}) — "
-                        "pass the file written by `accessready audit --history`, or a new "
-                        "file name; if it is that file, it is damaged: move it aside (e.g. "
-                        f"mv {shlex.quote(str(self.path))} "
-                        f"{shlex.quote(str(self.path) + '.damaged')})") from None
+        self.db = connect(self.path, create=create, busy_timeout_ms=busy_timeout_ms)
 
-    def _setup(self, busy_timeout_ms: int) -> None:
-        db = self.db
-        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise sqlite3.DatabaseError(f"cannot switch to WAL (journal mode is {mode})")
-        db.execute("PRAGMA synchronous = FULL")  # a committed run survives a power cut too
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA secure_delete = ON")  # pruned support data is overwritten
-        with self._write():
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise HistoryError(f"{self.path}: written by a newer accessready (schema "
-                                   f"{version}; this one knows {SCHEMA_VERSION}) — upgrade "
-                                   "accessready")
-            if version == 0 and db.execute(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]:
-                raise HistoryError(f"{self.path}: an SQLite file, but not an accessready "
-                                   "history database — pass another --history file")
-            for step in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[step].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-            if version != SCHEMA_VERSION:
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write transaction, taken at once (no deadlock between two writers)."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            # SQLite may have rolled back already (a damaged page): keep the first error
-            with contextlib.suppress(sqlite3.Error):
-                self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
+        return transaction(self.db)
     def close(self) -> None:
         """Close the database."""
         self.db.close()
@@ -383,7 +193,7 @@ class History:
 
     # -- audits ------------------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def begin_audit(self, profiles: int, host: str = "") -> int:
         """Record that an audit of ``profiles`` profiles started; its id."""
         with self._write() as db:
@@ -393,7 +203,7 @@ class History:
                 (utc_iso(dt.datetime.now(dt.UTC)), host, os.getpid(), profiles))
             return int(cur.lastrowid or 0)
 
-    @_guarded
+    @guarded
     def finish_audit(self, audit_id: int, status: str = "finished") -> None:
         """Mark the audit finished (or interrupted)."""
         with self._write() as db:
@@ -414,12 +224,10 @@ class History:
                          (digest, _pack(catalogue)))
         return int(cur.lastrowid or 0)
 
-    @_guarded
+    @guarded
     def record(self, run: Run, *, profile: str = "", audit_id: int | None = None,
                changes: Sequence[Change] = ()) -> int:
         """Store ``run`` (with its results and changes) in one transaction; its id."""
-        from accessready.reports.json_report import to_dict
-
         document = to_dict(run)
         catalogue = document.pop("checks", {}) or {}
         counts = document["counts"]
@@ -443,7 +251,7 @@ class History:
                  for i, r in enumerate(run.results)])
         return run_id
 
-    @_guarded
+    @guarded
     def record_failure(self, customer: str, error: str, *, profile: str = "",
                        audit_id: int | None = None, when: str | None = None,
                        vantage: str = "engineer") -> int:
@@ -460,11 +268,9 @@ class History:
 
     # -- reading ------------------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def load_run(self, run_id: int) -> Run:
         """The stored run ``run_id``, complete (results, catalogue) and re-renderable."""
-        from accessready.reports.json_report import from_dict
-
         row = self.db.execute(
             "SELECT r.result, c.data, r.error FROM runs r "
             "LEFT JOIN catalogues c ON c.id = r.catalogue_id WHERE r.id = ?",
@@ -479,7 +285,7 @@ class History:
         document["checks"] = _unpack(row[1]) if row[1] else {}
         return from_dict(document, f"{self.path} run {run_id}")
 
-    @_guarded
+    @guarded
     def previous(self, customer: str, profile: str | None = None,
                  vantage: str | None = None, before_id: int | None = None) -> Run | None:
         """The newest complete run of ``customer`` (optionally: same profile file name and
@@ -499,7 +305,7 @@ class History:
                               args).fetchone()
         return self.load_run(row[0]) if row else None
 
-    @_guarded
+    @guarded
     def runs(self, customer: str, limit: int | None = None) -> list[RunRow]:
         """``customer``'s runs, newest first."""
         rows = self.db.execute(
@@ -507,7 +313,7 @@ class History:
             (customer_key(customer), -1 if limit is None else limit)).fetchall()
         return [_row(r) for r in rows]
 
-    @_guarded
+    @guarded
     def trend(self, customer: str, limit: int = 14,
               before_id: int | None = None) -> list[tuple[str, Verdict]]:
         """The last ``limit`` verdicts of ``customer`` as ``(finished_at, verdict)``, oldest
@@ -519,7 +325,7 @@ class History:
              limit)).fetchall()
         return [(r[0], Verdict(r[1])) for r in reversed(rows)]
 
-    @_guarded
+    @guarded
     def customers(self) -> list[dict[str, Any]]:
         """Every customer with its run count and latest run."""
         rows = self.db.execute(
@@ -531,7 +337,7 @@ class History:
         return [{"customer": r[0], "last_finished_at": r[1], "last_verdict": r[2],
                  "runs": r[3]} for r in rows]
 
-    @_guarded
+    @guarded
     def find_customer(self, query: str) -> str:
         """The stored customer name ``query`` means: exact (any case), else one that
         contains it. Raises :class:`HistoryError` for none or several."""
@@ -553,7 +359,7 @@ class History:
 
     # -- retention ----------------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def prune_plan(self, before: dt.datetime, customer: str | None = None) -> PrunePlan:
         """What :meth:`prune` with the same arguments would delete; deletes nothing."""
         cutoff = utc_iso(before)
@@ -568,7 +374,7 @@ class History:
             per_customer=[{"customer": r[0], "runs": r[1], "oldest": r[2], "newest": r[3]}
                           for r in rows])
 
-    @_guarded
+    @guarded
     def run_customer(self, run_id: int) -> str:
         """The customer stored run ``run_id`` belongs to (:class:`HistoryError` if none)."""
         row = self.db.execute("SELECT customer FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -577,7 +383,7 @@ class History:
                                "`accessready history CUSTOMER`")
         return str(row[0])
 
-    @_guarded
+    @guarded
     def prune(self, before: dt.datetime, customer: str | None = None) -> PruneStats:
         """Delete runs that finished before ``before`` (of ``customer`` only, if given),
         their results, and audits and catalogues nothing refers to any more."""
@@ -598,7 +404,7 @@ class History:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return PruneStats(runs=runs, results=results, audits=audits, remaining=remaining)
 
-    @_guarded
+    @guarded
     def integrity(self) -> str:
         """``PRAGMA integrity_check``: "ok" for a sound file."""
         return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])

@@ -22,7 +22,10 @@ from accessready.agent.core.model import Result, Run, Vantage, vantage_of
 from accessready.agent.core.profile_types import Profile
 from accessready.agent.core.verdict import decide
 from accessready.agent.io.dns import Resolvers
+from accessready.agent.io.localsys import local_system
 from accessready.agent.io.secrets import SecretUnavailable, env_withheld, resolve_secret
+from accessready.agent.io.transports.sessions import SessionOptions, Sessions
+from accessready.agent.io.tvhost import LocalTeamViewerSource
 from accessready.agent.plugin.checkapi import Check
 from accessready.agent.plugin.registry import load_registry
 from accessready.agent.plugin.runner import (
@@ -53,10 +56,6 @@ def default_services(profile: Profile, options: RunOptions | None = None,
 
     ``sessions`` (SSH/WinRM with the support account) opens nothing until a check asks.
     """
-    from accessready.agent.io.localsys import local_system
-    from accessready.agent.io.transports.sessions import SessionOptions, Sessions
-    from accessready.agent.io.tvhost import LocalTeamViewerSource
-
     local = local_system()
     sessions = Sessions(profile, password, SessionOptions(
         accept_new_host_keys=bool(options and options.accept_new_host_keys)))

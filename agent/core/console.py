@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from accessready.agent.core.model import Text, t
+from accessready.agent.core.powershell import quote  # every quote character PowerShell has
 
 ENABLE_VIRTUAL_TERMINAL_PROCESSING = 0x0004
 STD_OUTPUT_HANDLE = 0xFFFFFFF5  # (DWORD)-11
@@ -137,7 +138,6 @@ def quote_arg(arg: str, platform: str | None = None) -> str:
         return arg
     if not re.search(r'["$`%!]', arg):
         return f'"{arg}"'
-    from accessready.agent.core.powershell import quote  # every quote character PowerShell has
 
     return quote(arg)
 

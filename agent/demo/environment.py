@@ -14,11 +14,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from accessready.agent.app.run import default_services, run_checks
 from accessready.agent.core.model import Run
+from accessready.agent.core.profile import load_profile
+from accessready.agent.core.safefile import write_file
 from accessready.agent.demo.part import DEMO_DOMAIN, DemoPart, q
 from accessready.agent.demo.simulators.access_demo import access_part
-from accessready.agent.demo.simulators.adfs import demo_dns_records
-from accessready.agent.demo.simulators.adfs import demo_part as adfs_part
+from accessready.agent.demo.simulators.adfs_demo import demo_dns_records
+from accessready.agent.demo.simulators.adfs_demo import demo_part as adfs_part
 from accessready.agent.demo.simulators.dns import DnsSimulator
 from accessready.agent.demo.simulators.servers_demo import servers_part
 from accessready.agent.demo.simulators.workstation import split_tunnel_part
@@ -113,10 +116,6 @@ def demo_environment(services: dict[str, Any] | None = None) -> Iterator[Path]:
 def run_demo(lang: str = "en", profile_out: str | None = None,
              on_progress: Callable[[Progress], None] | None = None) -> Run:
     """Run the real checks against the simulated customer and return the finished run."""
-    from accessready.agent.app.run import default_services, run_checks
-    from accessready.agent.core.profile import load_profile
-    from accessready.agent.core.safefile import write_file
-
     simulated: dict[str, Any] = {}
     with demo_environment(simulated) as path:
         if profile_out:  # an output like any other: devices kept, files replaced whole

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import accessready.checks as builtin_checks
 from accessready.agent.core.model import Requirement, Text
 from accessready.agent.plugin.capture import capturing
 from accessready.agent.plugin.checkapi import Check
@@ -100,12 +101,10 @@ def _build(loaded: Iterable[tuple[str, Check]]) -> Registry:
 
 def _builtin_sources() -> list[tuple[str, Callable[[], object]]]:
     """``(source, loader)`` for each built-in family, in folder-name order."""
-    import accessready.checks as package
-
-    families = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.ispkg)
+    families = sorted(m.name for m in pkgutil.iter_modules(builtin_checks.__path__) if m.ispkg)
     out: list[tuple[str, Callable[[], object]]] = []
     for name in families:
-        module = f"{package.__name__}.{name}"
+        module = f"{builtin_checks.__name__}.{name}"
         out.append((f"built-in family '{name}' ({module})",
                     lambda module=module: getattr(importlib.import_module(module), "CHECKS", ())))
     return out

@@ -19,21 +19,17 @@ data JSON can hold, without NaN, or it becomes an ``error`` naming the bad evide
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import fnmatch
 import logging
-import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from accessready.agent.core.model import OWNERS, Result, Status, Text, Vantage, t
+from accessready.agent.core.model import Result, Status, Text, Vantage, t
 from accessready.agent.core.profile_spec import DEFAULTS
 from accessready.agent.core.profile_types import Profile
-from accessready.agent.io.secrets import REDACTOR
 from accessready.agent.plugin.capture import Printed, capturing
 from accessready.agent.plugin.checkapi import (
     Check,
@@ -42,6 +38,8 @@ from accessready.agent.plugin.checkapi import (
     Target,
     password_unavailable,
 )
+from accessready.agent.plugin.pool import Stopped, pool
+from accessready.agent.plugin.results import Unusable, clean, sanitise
 
 log = logging.getLogger("accessready.runner")
 
@@ -217,10 +215,10 @@ def plan(checks: Sequence[Check], profile: Profile,
 
     interrupted = False
     try:
-        planned = _pool(len(chosen), lambda i: _plan_check(chosen[i], profile), overdue,
-                        min(options.concurrency, _PLANNERS), options.timeout,
-                        grace=overdue_grace(options.timeout))
-    except _Stopped as stop:
+        planned = pool(len(chosen), lambda i: _plan_check(chosen[i], profile), overdue,
+                       min(options.concurrency, _PLANNERS), options.timeout,
+                       grace=overdue_grace(options.timeout))
+    except Stopped as stop:
         planned, interrupted = stop.done, True
     by_check = {id(c): planned.get(i, _Planned(failure=_skip(
         c, "-", "Not run: the run was interrupted.", "Kördes inte: körningen avbröts.",
@@ -261,148 +259,6 @@ def _normalise(job: Job, produced: Result | Iterable[Result] | None) -> list[Res
     if not all(isinstance(r, Result) for r in results):
         raise TypeError(f"{job.check.id} returned something that is not a Result")
     return results
-
-
-class _Unusable(Exception):
-    """A result from a check that cannot be kept; ``en``/``sv`` say why."""
-
-    def __init__(self, en: str, sv: str) -> None:
-        super().__init__(en)
-        self.en, self.sv = en, sv
-
-
-_MAX_DEPTH = 64
-
-
-def _where(path: str) -> str:
-    return (path if len(path) <= 80 else path[:77] + "...") or "details"
-
-
-# Beyond 64 bits a number is no measurement, and readers of the JSON (and Python's own
-# int-to-text limit, 4300 digits) cannot be relied on to take it.
-_INT_LIMIT = 2 ** 63
-
-
-def _bounded(value: int, path: str) -> int:
-    number = int.__int__(value)
-    if not -_INT_LIMIT <= number < _INT_LIMIT:
-        raise _Unusable(
-            f"evidence '{_where(path)}' is a whole number beyond ±2**63, which JSON readers "
-            "cannot hold", f"underlaget '{_where(path)}' är ett heltal utanför ±2**63, som "
-            "JSON-läsare inte kan lagra")
-    return number
-
-
-def _shown(value: Any) -> str:
-    """``repr(value)`` cut short; a huge int by its size (Python will not write one of
-    more than 4300 digits, and a plugin's ``__repr__`` may fail)."""
-    if isinstance(value, int) and not -_INT_LIMIT <= value < _INT_LIMIT:
-        return f"<int of {int.bit_length(value)} bits>"
-    try:
-        text = repr(value)
-    except Exception:
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _plain(value: Any, path: str = "", depth: int = 0) -> Any:
-    """A copy of ``value`` made only of what JSON holds (exact built-in types, finite
-    numbers); raises :class:`_Unusable` naming the first thing that is not."""
-    if depth > _MAX_DEPTH:
-        raise _Unusable(f"evidence '{_where(path)}' is nested more than {_MAX_DEPTH} deep",
-                        f"underlaget '{_where(path)}' är nästlat djupare än {_MAX_DEPTH} nivåer")
-    if value is None or value is True or value is False:
-        return value
-    if isinstance(value, str):
-        return str.__str__(value)  # an exact str: no subclass method runs later
-    if isinstance(value, int):
-        return _bounded(value, path)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _Unusable(f"evidence '{_where(path)}' is {value!r}, which JSON cannot hold",
-                            f"underlaget '{_where(path)}' är {value!r}, som JSON inte kan lagra")
-        return float.__float__(value)
-    if isinstance(value, dict):
-        out = {}
-        for key, item in list(value.items()):
-            if isinstance(key, bool) or not isinstance(key, str | int):
-                raise _Unusable(
-                    f"evidence '{_where(path)}' has a key of type {type(key).__name__}",
-                    f"underlaget '{_where(path)}' har en nyckel av typen {type(key).__name__}")
-            name = (str.__str__(key) if isinstance(key, str)
-                    else str(_bounded(key, f"{path}.<key>" if path else "<key>")))
-            out[name] = _plain(item, f"{path}.{name}" if path else name, depth + 1)
-        return out
-    if isinstance(value, list | tuple):
-        return [_plain(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-    raise _Unusable(f"evidence '{_where(path)}' is a {type(value).__name__}, which JSON "
-                    "cannot hold", f"underlaget '{_where(path)}' är en "
-                    f"{type(value).__name__}, som JSON inte kan lagra")
-
-
-def _is_text(value: Any) -> bool:
-    return isinstance(value, Text) and isinstance(value.en, str) and isinstance(value.sv, str)
-
-
-def _sanitise(job: Job, result: Result) -> Result:
-    """``result`` rebuilt from plain data, or :class:`_Unusable` saying what is wrong."""
-    check = job.check
-    if (result.check_id, result.requirement, result.method) != (
-            check.id, check.requirement, check.method):
-        raise _Unusable("it is in the name of another check, which a check must never do",
-                        "det är i en annan kontrolls namn, vilket en kontroll aldrig får göra")
-    duration = result.duration_s
-    if not (isinstance(result.status, Status) and isinstance(result.target, str)
-            and _is_text(result.summary) and isinstance(result.details, dict)
-            and (result.remediation is None or _is_text(result.remediation))):
-        raise _Unusable("its status, target, summary, evidence or remediation is of the "
-                        "wrong type", "dess status, mål, sammanfattning, underlag eller "
-                        "åtgärd är av fel typ")
-    if (isinstance(duration, bool) or not isinstance(duration, int | float)
-            or (isinstance(duration, int) and not 0 <= duration < _INT_LIMIT)
-            or not math.isfinite(duration) or duration < 0):
-        raise _Unusable(f"its duration {_shown(duration)} is not a finite number of seconds",
-                        f"dess tidsåtgång {_shown(duration)} är inte ett ändligt antal "
-                        "sekunder")
-    owner, due = result.owner, result.due
-    if owner is not None and owner not in OWNERS:
-        raise _Unusable(f"its owner {_shown(owner)} is none of {', '.join(OWNERS)}",
-                        f"dess ägare {_shown(owner)} är ingen av {', '.join(OWNERS)}")
-    if due is not None and not (isinstance(due, str) and _is_iso_date(due)):
-        raise _Unusable(f"its due date {_shown(due)} is not YYYY-MM-DD",
-                        f"dess sista datum {_shown(due)} är inte ÅÅÅÅ-MM-DD")
-    rem = result.remediation
-    return Result(
-        check_id=check.id, target=str.__str__(result.target), status=Status(result.status),
-        summary=Text(str.__str__(result.summary.en), str.__str__(result.summary.sv)),
-        details=_plain(result.details),
-        remediation=Text(str.__str__(rem.en), str.__str__(rem.sv)) if rem else None,
-        duration_s=float(duration), requirement=check.requirement, method=check.method,
-        owner=owner, due=str.__str__(due) if due is not None else None)
-
-
-def _is_iso_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return len(text) == 10
-
-
-def _masked(text: Text) -> Text:
-    return Text(en=REDACTOR.text(text.en), sv=REDACTOR.text(text.sv))
-
-
-def _clean(result: Result, duration: float) -> Result:
-    """Mask secrets in everything a result carries and record its duration."""
-    return dataclasses.replace(
-        result,
-        target=REDACTOR.text(result.target),
-        summary=_masked(result.summary),
-        details=REDACTOR.data(result.details),
-        remediation=_masked(result.remediation) if result.remediation is not None else None,
-        duration_s=result.duration_s or duration,
-    )
 
 
 class ContextFactory:
@@ -459,14 +315,14 @@ def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Resu
         try:
             ready = _precheck(job, make_context)
             if ready is not None:  # check.result may be the plugin's own
-                results = [_sanitise(job, ready)]
+                results = [sanitise(job.check, ready)]
             else:
                 produced = job.check.run(make_context(started + timeout), job.target)
-                results = [_sanitise(job, r) for r in _normalise(job, produced)]
+                results = [sanitise(job.check, r) for r in _normalise(job, produced)]
         except DeadlineExceeded:
             results = [_error(job, f"Ran out of time ({timeout:g} s).",
                               f"Tiden tog slut ({timeout:g} s).", {"reason": "timeout"})]
-        except _Unusable as bad:
+        except Unusable as bad:
             results = [_faulty(_error(
                 job, f"The check returned a result that cannot be kept: {bad.en}.",
                 f"Kontrollen returnerade ett resultat som inte kan sparas: {bad.sv}.",
@@ -479,7 +335,7 @@ def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Resu
     printed = job.printed + sink.printed()
     extra = {"printed": printed.evidence()} if printed else {}
     duration = time.monotonic() - started
-    return [_clean(_with_details(r, extra), duration) for r in results]
+    return [clean(_with_details(r, extra), duration) for r in results]
 
 
 def overdue_grace(timeout: float) -> float:
@@ -500,80 +356,6 @@ class Interrupted(Exception):
     def __init__(self, results: list[Result]) -> None:
         super().__init__("interrupted")
         self.results = results
-
-
-T = TypeVar("T")
-
-
-class _Stopped(Exception):
-    """Ctrl-C reached :func:`_pool`; ``done`` holds what had finished."""
-
-    def __init__(self, done: dict[int, Any]) -> None:
-        super().__init__("interrupted")
-        self.done = done
-
-
-def _pool(count: int, work: Callable[[int], T], overdue: Callable[[int], T],
-          concurrency: int, timeout: float,
-          on_tick: Callable[[int, list[int]], None] | None = None,
-          grace: float = 0.0) -> dict[int, T]:
-    """``work(i)`` for every ``i < count`` on at most ``concurrency`` daemon threads,
-    each with a deadline of ``timeout`` s from its start; ``overdue(i)`` stands in for one
-    still running ``grace`` s past its deadline. ``work`` must not raise.
-
-    When a task overruns its deadline the main thread records ``overdue(i)`` and starts a
-    replacement worker, so the stuck thread no longer holds a slot; it exits once its task
-    returns. ``on_tick(done, running)`` hears how many finished and which run. Raises
-    :class:`_Stopped` (with what finished) when the main thread is interrupted.
-    """
-    finished: dict[int, T] = {}
-    running: dict[int, float] = {}
-    pending = deque(range(count))
-    cond = threading.Condition()
-
-    def worker() -> None:
-        while True:
-            with cond:
-                if not pending:
-                    return
-                index = pending.popleft()
-                running[index] = time.monotonic() + timeout + grace
-            value = work(index)
-            with cond:
-                if index not in running:  # reported as overdue; a replacement took over
-                    return
-                del running[index]
-                finished[index] = value
-                cond.notify()
-
-    def start_worker() -> None:
-        threading.Thread(target=worker, daemon=True, name="accessready-check").start()
-
-    try:
-        for _ in range(min(concurrency, count)):
-            start_worker()
-        with cond:
-            while len(finished) < count:
-                if on_tick is not None:
-                    on_tick(len(finished), list(running))
-                deadlines = list(running.values())
-                wait = min(deadlines) - time.monotonic() + 0.005 if deadlines else 0.05
-                cond.wait(timeout=min(max(wait, 0.0), 0.25))
-                now = time.monotonic()
-                for index, deadline in list(running.items()):
-                    if now >= deadline:
-                        del running[index]
-                        finished[index] = overdue(index)
-                        if pending:
-                            start_worker()
-            if on_tick is not None:
-                on_tick(len(finished), [])
-    except KeyboardInterrupt:
-        with cond:
-            pending.clear()  # workers stop taking tasks
-            done = dict(finished)
-        raise _Stopped(done) from None
-    return finished
 
 
 def execute(items: list[Job | Result], make_context: ContextFactory, options: RunOptions,
@@ -597,16 +379,16 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
             on_progress(progress)
 
     def overdue(i: int) -> list[Result]:
-        return [_clean(_error(
+        return [clean(_error(
             jobs[i], f"Did not finish within its deadline ({options.timeout:g} s).",
             f"Blev inte klar inom tidsgränsen ({options.timeout:g} s).",
             {"reason": "deadline", "timeout_s": options.timeout}), options.timeout)]
 
     try:
-        finished = _pool(len(jobs), lambda i: run_job(jobs[i], make_context, options.timeout),
-                         overdue, options.concurrency, options.timeout, tick,
-                         grace=overdue_grace(options.timeout))
-    except _Stopped as stop:
+        finished = pool(len(jobs), lambda i: run_job(jobs[i], make_context, options.timeout),
+                        overdue, options.concurrency, options.timeout, tick,
+                        grace=overdue_grace(options.timeout))
+    except Stopped as stop:
         done = {jobs[i].index: results for i, results in stop.done.items()}
         raise Interrupted(_collect(items, done, interrupted=True)) from None
     return _collect(items, {jobs[i].index: r for i, r in finished.items()},

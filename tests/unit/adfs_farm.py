@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,8 +26,6 @@ from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.adfs import (
     AdfsSimulator,
     build_metadata,
-    self_signed_server_cert,
-    start_nodes,
     token_certificate,
 )
 from accessready.agent.demo.simulators.dns import DnsSimulator
@@ -35,6 +34,58 @@ from accessready.agent.plugin.checkapi import Check, CheckContext
 
 FS = "sts.kund.example"
 NOW = dt.datetime.now(dt.UTC)
+
+
+def start_nodes(makers: Sequence[Callable[[int, int], AdfsSimulator]],
+                attempts: int = 20) -> list[AdfsSimulator]:
+    """Build and start several nodes that share one HTTPS and one HTTP port.
+
+    Each maker gets ``(https_port, http_port)`` (0 for the first: any free port) and must
+    bind a different loopback address. Retries a bounded number of times when a port the
+    first node got is taken on another address.
+    """
+    last: OSError | None = None
+    for _ in range(attempts):
+        nodes: list[AdfsSimulator] = []
+        try:
+            first = makers[0](0, 0)
+            nodes.append(first)
+            for make in makers[1:]:
+                nodes.append(make(first.https_port, first.http_port))
+        except OSError as exc:
+            for node in nodes:
+                node.stop()
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            last = exc
+            continue
+        return [node.start() for node in nodes]
+    raise OSError(errno.EADDRINUSE, f"no common free ports after {attempts} attempts: {last}")
+
+
+def self_signed_server_cert(dns_names: Sequence[str], not_before: dt.datetime,
+                            not_after: dt.datetime) -> tuple[bytes, bytes]:
+    """A self-signed TLS server certificate with ``dns_names`` as SANs: (cert, key) PEM."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0])])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before).not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]),
+                       critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 def days(n: float) -> dt.datetime:

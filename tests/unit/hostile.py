@@ -13,7 +13,12 @@ import struct
 import threading
 import time
 
-from accessready.agent.demo.simulators.stream import StreamServer, http_response, read_http_request
+from accessready.agent.demo.simulators.stream import (
+    StreamServer,
+    accept_loop,
+    http_response,
+    read_http_request,
+)
 
 TEN_MB = 10 * 1024 * 1024
 
@@ -138,3 +143,51 @@ class Udp:
                 self.sock.sendto(data, peer)
             elif self.behaviour == "huge":
                 self.sock.sendto(b"\x00" * 65000, peer)
+
+
+# -- a peer that never speaks SSH (or WinRM) properly -----------------------------------
+
+class HostileServer:
+    """A TCP peer that never speaks SSH properly: ``silent`` (accepts, says nothing),
+    ``garbage`` (answers an HTTP line), ``close`` (hangs up at once) or ``slow`` (a
+    real-looking banner after ``delay`` seconds, then silence)."""
+
+    def __init__(self, mode: str, delay: float = 0.0, host: str = "127.0.0.1") -> None:
+        if mode not in ("silent", "garbage", "close", "slow"):
+            raise ValueError(f"unknown mode {mode}")
+        self.mode = mode
+        self.delay = delay
+        self._listener = socket.create_server((host, 0))
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._stop = threading.Event()
+        self._open: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, name=f"hostile-{mode}", daemon=True)
+
+    def start(self) -> HostileServer:
+        """Accept in the background."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close everything."""
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        for sock in self._open:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def _serve(self) -> None:
+        accept_loop(self._listener, self._stop, self._handle, f"hostile-{self.mode}-conn")
+
+    def _handle(self, sock: socket.socket) -> None:
+        self._open.append(sock)
+        with contextlib.suppress(OSError):
+            if self.mode == "close":
+                sock.close()
+            elif self.mode == "garbage":
+                sock.sendall(b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n")
+            elif self.mode == "slow":
+                self._stop.wait(self.delay)
+                sock.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
+            # silent: hold the connection open and say nothing

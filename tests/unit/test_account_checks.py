@@ -1,6 +1,6 @@
 """account.login, account.status, account.privileges and service.running against the
-WS-Management and SSH simulators (replaying the recordings in agent/simulators/recordings),
-plus the parsers they use.
+WS-Management and SSH simulators (replaying the recordings in
+agent/demo/simulators/recordings and tests/fixtures/recordings), plus the parsers they use.
 
 Pins: each failure mode gets its own verdict and remediation; over WinRM a 401 says it
 cannot tell a wrong password from a locked account, and account.status then reads the
@@ -23,7 +23,7 @@ import pytest
 from accessready.agent.core.model import Status, Verdict
 from accessready.agent.core.profile import ProfileError
 from accessready.agent.demo.simulators.ssh import LinuxHost, SshSimulator, SshUser
-from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 from accessready.agent.io.transports.base import CommandResult
 from accessready.agent.plugin.checkapi import Check
 from accessready.checks.account import checks as account
@@ -40,6 +40,7 @@ from accessready.checks.remote import checks as remote
 from accessready.checks.service import running as services
 from accessready.checks.service.running import names_param, parse_systemctl_show
 
+from .recordings import load_recordings
 from .simhelpers import PASSWORD, USER, profile_from, run_profile
 
 ALL = [*account.CHECKS, *services.CHECKS]
@@ -565,16 +566,19 @@ def test_whoami_csv_recording_matches_the_json_projection() -> None:
 
 
 def test_recordings_have_a_source() -> None:
-    from importlib import resources
+    """Every recording, the demo's and the tests', says what host it records and is in
+    its folder's README."""
+    from accessready.agent.demo.simulators.replay import RECORDINGS
 
-    folder = resources.files("accessready.agent.demo.simulators") / "recordings"
-    readme = (folder / "README.md").read_text(encoding="utf-8")
-    for item in folder.iterdir():
-        if item.name.endswith(".json"):
-            data = json.loads(item.read_text(encoding="utf-8"))
-            assert data.get("host"), f"{item.name} does not say what host it records"
-    for name in ("win2019-adfs.json", "win2022-wap.json", "win2022-local.json", "tests.json"):
-        assert name in readme, f"{name} is not described in the README"
+    from .recordings import TEST_RECORDINGS
+
+    for folder in (RECORDINGS, TEST_RECORDINGS):
+        readme = (folder / "README.md").read_text(encoding="utf-8")
+        for item in folder.iterdir():
+            if item.name.endswith(".json"):
+                data = json.loads(item.read_text(encoding="utf-8"))
+                assert data.get("host"), f"{item.name} does not say what host it records"
+                assert f"`{item.name}`" in readme, f"{item.name} is not described in the README"
 
 
 # --- metadata -----------------------------------------------------------------------------------

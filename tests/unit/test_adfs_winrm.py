@@ -1,6 +1,6 @@
 """adfs.service, adfs.certificates, wap.health and wap.proxy_trust through real pywinrm
 against the WS-Management simulator, replaying recorded PowerShell JSON
-(agent/simulators/recordings/adfs-farm.json and its overlays)."""
+(agent/demo/simulators/recordings/adfs-farm.json and its overlays in tests/fixtures/recordings)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from accessready.agent.core.model import Result, Status
 from accessready.agent.core.profile import parse_profile
-from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 from accessready.agent.io.dns import Resolvers
 from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.base import CommandResult
@@ -32,6 +32,8 @@ from accessready.checks.adfs.winrm import (
     parse_ps_date,
 )
 from tests.unit.adfs_farm import run_check
+
+from .recordings import load_recordings
 
 FS = "sts.exempel.se"  # the name the recordings carry
 USER = "EXEMPEL\\eventful-support"

@@ -9,10 +9,11 @@ import pytest
 from accessready.agent.core.model import Status
 from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.anyconnect import AnyConnectSimulator
-from accessready.agent.demo.simulators.teamviewer import closed_port
 from accessready.checks.anyconnect.gateway import AnyConnectGatewayCheck, gateway_url
 from tests.unit import hostile
 from tests.unit.access_helpers import evidence_bounded, run_access
+
+from .simhelpers import closed_port
 
 DEADLINE = 3.0
 

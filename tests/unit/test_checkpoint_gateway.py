@@ -8,10 +8,11 @@ from accessready.agent.core.model import Status
 from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.checkpoint import CheckpointSimulator
 from accessready.agent.demo.simulators.stream import StreamServer
-from accessready.agent.demo.simulators.teamviewer import closed_port
 from accessready.checks.checkpoint.gateway import CheckpointGatewayCheck, topology_probe
 from tests.unit import hostile
 from tests.unit.access_helpers import evidence_bounded, run_access
+
+from .simhelpers import closed_port
 
 DEADLINE = 4.0
 

@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from accessready.agent.cli.main import _pick_lang
+from accessready.agent.cli.common import pick_lang
 from accessready.agent.core.console import ENABLE_VIRTUAL_TERMINAL_PROCESSING, kernel32, ui_language
 from accessready.reports.terminal import render_table, use_colour
 
@@ -98,7 +98,7 @@ def test_ui_language_off_windows_is_none() -> None:
 
 def test_swedish_windows_without_locale_variables_gets_swedish() -> None:
     windows_sv = FakeKernel32(langid=0x041D)
-    assert _pick_lang(None, None, environ={}, ui_language=lambda: ui_language(windows_sv)) \
+    assert pick_lang(None, None, environ={}, ui_language=lambda: ui_language(windows_sv)) \
         == "sv"
 
 
@@ -113,13 +113,13 @@ def test_swedish_windows_without_locale_variables_gets_swedish() -> None:
 def test_precedence_of_language_sources(option: str | None, profile: str | None,
                                         environ: dict[str, str], expected: str) -> None:
     windows_sv = FakeKernel32(langid=0x041D)
-    assert _pick_lang(option, profile, environ=environ,
+    assert pick_lang(option, profile, environ=environ,
                       ui_language=lambda: ui_language(windows_sv)) == expected
 
 
 def test_english_when_nothing_says() -> None:
-    assert _pick_lang(None, None, environ={}, ui_language=lambda: None) == "en"
-    assert _pick_lang(None, None, environ={"LANG": ""}) == "en"  # Linux: no Windows to ask
+    assert pick_lang(None, None, environ={}, ui_language=lambda: None) == "en"
+    assert pick_lang(None, None, environ={"LANG": ""}) == "en"  # Linux: no Windows to ask
 
 
 # -- item 1: the streams themselves (the CLI is tested end to end in integration) ---------

@@ -20,7 +20,7 @@ from accessready.agent.core.model import INSECURE, Status, Verdict, insecure_not
 from accessready.agent.core.profile import parse_profile
 from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.anyconnect import AnyConnectSimulator
-from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.sessions import SessionOptions, Sessions
 from accessready.agent.plugin.runner import RunOptions
@@ -31,6 +31,7 @@ from accessready.reports import RENDERERS
 from accessready.reports.json_report import from_dict, to_dict
 from accessready.reports.terminal import render_table
 
+from .recordings import load_recordings
 from .simhelpers import PASSWORD, USER, profile_from
 
 ENV = "AR_TEST_PASSWORD"

@@ -19,10 +19,12 @@ import pytest
 from accessready.agent.core.model import Status, Verdict
 from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.rdp import RdpSimulator
-from accessready.agent.demo.simulators.ssh import HostileServer, SshSimulator, SshUser
-from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
+from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 from accessready.checks.remote import checks as remote
 
+from .hostile import HostileServer
+from .recordings import load_recordings
 from .simhelpers import PASSWORD, USER, ReplayServer, by_id, closed_port, profile_from, run_profile
 
 CC = "03 00 00 13 0e d0 00 00 12 34 00"

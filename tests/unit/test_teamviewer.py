@@ -12,12 +12,7 @@ import pytest
 
 from accessready.agent.core.model import Status
 from accessready.agent.demo.simulators.dns import DnsSimulator
-from accessready.agent.demo.simulators.teamviewer import (
-    INFO_OUTPUT,
-    RouterSimulator,
-    SimulatedTeamViewerHost,
-    closed_port,
-)
+from accessready.agent.demo.simulators.teamviewer import RouterSimulator
 from accessready.agent.io.localsys import CommandResult, ServiceInfo
 from accessready.agent.io.transports.base import CommandResult as RemoteResult
 from accessready.agent.io.tvhost import (
@@ -43,6 +38,9 @@ from accessready.checks.teamviewer.checks import (
 )
 from tests.unit.access_helpers import run_access
 from tests.unit.dnsfakes import empty_hosts, os_resolver_at
+
+from .simhelpers import closed_port
+from .teamviewer_host import INFO_OUTPUT, SimulatedTeamViewerHost
 
 REG_EXPORT = """\ufeffWindows Registry Editor Version 5.00
 

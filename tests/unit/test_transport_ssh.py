@@ -16,7 +16,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from accessready.agent.demo.simulators.ssh import HostileServer, LinuxHost, SshSimulator, SshUser
+from accessready.agent.demo.simulators.ssh import LinuxHost, SshSimulator, SshUser
 from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.base import SessionPool, TransportError
 from accessready.agent.io.transports.ssh import (
@@ -29,6 +29,7 @@ from accessready.agent.io.transports.ssh import (
 )
 
 from .dnsfakes import dead_system_dns, system_dns
+from .hostile import HostileServer
 from .simhelpers import PASSWORD, closed_port
 
 USER = "eventful-support"

@@ -15,14 +15,8 @@ import winrm
 
 from accessready.agent.core.powershell import PRELUDE
 from accessready.agent.demo.simulators import ntlm, pki
-from accessready.agent.demo.simulators.ssh import HostileServer
-from accessready.agent.demo.simulators.wsman import (
-    SimUser,
-    WsmanSimulator,
-    decode_powershell,
-    load_recordings,
-    script_params,
-)
+from accessready.agent.demo.simulators.replay import decode_powershell, script_params
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.base import TransportError, powershell_json
 from accessready.agent.io.transports.winrm import (
@@ -33,6 +27,8 @@ from accessready.agent.io.transports.winrm import (
     open_winrm,
 )
 
+from .hostile import HostileServer
+from .recordings import load_recordings
 from .simhelpers import PASSWORD, USER, closed_port
 
 USERS = {USER: SimUser(PASSWORD), "EXEMPEL\\locked": SimUser("L0cked#pw", state="locked"),

@@ -7,10 +7,11 @@ import pytest
 from accessready.agent.core.model import Status
 from accessready.agent.demo.simulators.ike import IkeSimulator
 from accessready.agent.demo.simulators.pptp import PptpSimulator
-from accessready.agent.demo.simulators.teamviewer import closed_port
 from accessready.checks.winvpn.tunnels import Ikev2Check, L2tpCheck, PptpCheck
 from tests.unit import hostile
 from tests.unit.access_helpers import evidence_bounded, run_access
+
+from .simhelpers import closed_port
 
 CHECKS = [Ikev2Check, L2tpCheck, PptpCheck]
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from accessready.agent.demo.simulators import pki
+from accessready.agent.demo.part import DemoPart, q
+from accessready.agent.demo.simulators import pki, servers_demo
 from accessready.agent.demo.simulators.anyconnect import AnyConnectSimulator
 from accessready.agent.demo.simulators.checkpoint import CheckpointSimulator
 from accessready.agent.demo.simulators.pptp import PptpSimulator
@@ -36,9 +37,6 @@ TEAMVIEWER_SERVER = "adfs01"  # a [[servers]] entry of servers_demo, reached ove
 
 def access_part(workdir: Path) -> Any:
     """Start the access simulators; return the demo part (profile TOML, methods, stops)."""
-    from accessready.agent.demo.part import DemoPart, q
-    from accessready.agent.demo.simulators import servers_demo
-
     ca = pki.make_ca("Exempel kommun demo CA")
     ac_files = pki.write_tls_files(workdir / "tls", "anyconnect", ca,
                                    *pki.issue(ca, ["vpn.exempel.se", "127.0.0.1"]))

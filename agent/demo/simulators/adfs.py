@@ -21,9 +21,9 @@ built from real certificates (:func:`token_certificate`, :func:`build_metadata`)
 ``ds:Signature`` has the right shape and the signing certificate but no valid signature
 value (the checks do not verify XML signatures).
 
-Several nodes of one farm share the same ports on different loopback addresses
+Several nodes of one farm can share the same ports on different loopback addresses
 (127.0.0.2, 127.0.0.3, …), because the profile gives ``[adfs]`` ports once for every
-node: :func:`start_nodes` finds a pair of ports free on all of them.
+node. The demo's farm is in :mod:`.adfs_demo`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import base64
 import contextlib
 import datetime as dt
 import email.utils
-import errno
 import socket
 import ssl
 import struct
@@ -41,7 +40,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -81,31 +80,6 @@ def token_certificate(common_name: str, not_before: dt.datetime, not_after: dt.d
         .not_valid_before(not_before).not_valid_after(not_after)
     )
     cert = builder.sign(issuer.key if issuer is not None else key, hashes.SHA256())
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
-
-
-def self_signed_server_cert(dns_names: Sequence[str], not_before: dt.datetime,
-                            not_after: dt.datetime) -> tuple[bytes, bytes]:
-    """A self-signed TLS server certificate with ``dns_names`` as SANs: (cert, key) PEM."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0])])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before).not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]),
-                       critical=False)
-        .sign(key, hashes.SHA256())
-    )
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
@@ -497,33 +471,6 @@ _HTTPAPI_404 = (b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN">\r\n<HTML><H
                 b"The requested resource is not found.</p></BODY></HTML>")
 
 
-def start_nodes(makers: Sequence[Callable[[int, int], AdfsSimulator]],
-                attempts: int = 20) -> list[AdfsSimulator]:
-    """Build and start several nodes that share one HTTPS and one HTTP port.
-
-    Each maker gets ``(https_port, http_port)`` (0 for the first: any free port) and must
-    bind a different loopback address. Retries a bounded number of times when a port the
-    first node got is taken on another address.
-    """
-    last: OSError | None = None
-    for _ in range(attempts):
-        nodes: list[AdfsSimulator] = []
-        try:
-            first = makers[0](0, 0)
-            nodes.append(first)
-            for make in makers[1:]:
-                nodes.append(make(first.https_port, first.http_port))
-        except OSError as exc:
-            for node in nodes:
-                node.stop()
-            if exc.errno != errno.EADDRINUSE:
-                raise
-            last = exc
-            continue
-        return [node.start() for node in nodes]
-    raise OSError(errno.EADDRINUSE, f"no common free ports after {attempts} attempts: {last}")
-
-
 def loopback_usable(address: str) -> bool:
     """Can this machine bind ``address`` (127.0.0.2 and up need Linux or Windows)?"""
     try:
@@ -532,83 +479,3 @@ def loopback_usable(address: str) -> bool:
         return True
     except OSError:
         return False
-
-
-# --- the demo -------------------------------------------------------------------------------
-
-DEMO_FS = "sts.exempel.se"
-DEMO_INSIDE = "127.0.0.1"  # adfs01 and wap01 in the servers part of the demo
-DEMO_PUBLIC = "127.0.0.3"  # the federation service's "public" address (NAT to the WAP)
-DEMO_WAP_SKEW_S = 150.0
-DEMO_RECORDINGS = {"adfs01": ["adfs-farm", "adfs-demo"], "wap01": ["adfs-farm"]}
-
-
-def demo_public_address() -> str:
-    """Where the demo's public WAP listener goes: 127.0.0.3, or 127.0.0.1 where only that
-    loopback address exists (macOS without aliases); then DNS shows no split-brain."""
-    return DEMO_PUBLIC if loopback_usable(DEMO_PUBLIC) else DEMO_INSIDE
-
-
-def demo_dns_records() -> tuple[dict[tuple[str, str], list[str]],
-                                dict[tuple[str, str], list[str]]]:
-    """(internal, external) DNS records for the demo's federation service name."""
-    name = f"{DEMO_FS}."
-    return {(name, "A"): [DEMO_INSIDE]}, {(name, "A"): [demo_public_address()]}
-
-
-def demo_part(workdir: Path) -> Any:
-    """The demo's AD FS farm: one AD FS node, one WAP (clock 2.5 minutes fast), a public
-    listener for the service name, and metadata whose token-signing certificate expires in
-    12 days (AutoCertificateRollover off, so someone has to renew it by hand).
-
-    adfs01 and wap01 are the servers part's WinRM hosts on 127.0.0.1, so each node gets its
-    own ports through ``[adfs] ports."<server>.https"``; the WinRM checks replay
-    :data:`DEMO_RECORDINGS` there.
-    """
-    from accessready.agent.demo.part import DemoPart, q
-    from accessready.agent.demo.simulators import pki, servers_demo
-
-    now = dt.datetime.now(dt.UTC)
-    ca = pki.make_ca("Exempel kommun demo CA (AD FS)", days=800)
-    cert, key = pki.issue(ca, [DEMO_FS], now - dt.timedelta(days=30),
-                          now + dt.timedelta(days=300))
-    signing, _ = token_certificate(f"ADFS Signing - {DEMO_FS}", now - dt.timedelta(days=353),
-                                   now + dt.timedelta(days=12))
-    decrypting, _ = token_certificate(f"ADFS Encryption - {DEMO_FS}",
-                                      now - dt.timedelta(days=100),
-                                      now + dt.timedelta(days=265))
-    metadata = build_metadata(DEMO_FS, [signing], [decrypting])
-    ca_file = ca.write(workdir / "adfs-ca.pem")
-    stops: list[Callable[[], None]] = []
-    try:
-        adfs = AdfsSimulator("adfs", DEMO_FS, cert, key, metadata, chain_pem=ca.cert_pem,
-                             host=DEMO_INSIDE).start()
-        stops.append(adfs.stop)
-        wap = AdfsSimulator("wap", DEMO_FS, cert, key, chain_pem=ca.cert_pem,
-                            host=DEMO_INSIDE, skew=DEMO_WAP_SKEW_S, backend=adfs).start()
-        stops.append(wap.stop)
-        public_address = demo_public_address()
-        public = wap
-        if public_address != DEMO_INSIDE:
-            public = AdfsSimulator("wap", DEMO_FS, cert, key, chain_pem=ca.cert_pem,
-                                   host=public_address, skew=DEMO_WAP_SKEW_S,
-                                   backend=adfs).start()
-            stops.append(public.stop)
-    except BaseException:
-        for stop in reversed(stops):
-            stop()
-        raise
-    for server, names in DEMO_RECORDINGS.items():
-        extra = servers_demo.EXTRA_RECORDINGS.setdefault(server, [])
-        extra.extend(n for n in names if n not in extra)
-    toml = f"""
-[adfs]
-federation_service = {q(DEMO_FS)}
-cert_warn_days = 30
-port = {public.https_port}
-ca_file = {q(str(ca_file))}
-ports = {{ http = {public.http_port}, "adfs01.https" = {adfs.https_port}, \
-"adfs01.http" = {adfs.http_port}, "wap01.https" = {wap.https_port}, \
-"wap01.http" = {wap.http_port} }}
-"""
-    return DemoPart(toml=toml, stops=stops)

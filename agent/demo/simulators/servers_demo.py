@@ -24,10 +24,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from accessready.agent.demo.part import DemoPart, q
 from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.rdp import RdpSimulator
+from accessready.agent.demo.simulators.replay import load_recordings
 from accessready.agent.demo.simulators.ssh import LinuxHost, SshSimulator, SshUser
-from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
+from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 
 PASSWORD_ENV = "ACCESSREADY_DEMO_PASSWORD"  # noqa: S105 - a variable name
 USERNAME = "EXEMPEL\\eventful-support"
@@ -38,8 +40,6 @@ EXTRA_RECORDINGS: dict[str, list[str]] = {"adfs01": [], "wap01": []}
 
 def servers_part(workdir: Path) -> Any:
     """Start the servers' simulators; return the demo part."""
-    from accessready.agent.demo.part import DemoPart, q
-
     password = os.environ.get(PASSWORD_ENV) or secrets.token_urlsafe(18)
     previous = os.environ.get(PASSWORD_ENV)
     os.environ[PASSWORD_ENV] = password

@@ -1,4 +1,4 @@
-"""An SSH server on loopback (paramiko) for the demo and the tests, and hostile peers.
+"""An SSH server on loopback (paramiko) for the demo and the tests.
 
 :class:`SshSimulator` accepts password, public-key and keyboard-interactive logins for the
 users it is given and answers a fixed set of harmless commands from canned outputs
@@ -14,10 +14,6 @@ shows to a client:
   (session.c ``do_pwchange``);
 * ``expired_kbdint``: keyboard-interactive only; after the password, PAM's "You are required
   to change your password immediately" and a "Current password:" prompt.
-
-:class:`HostileServer` is a TCP peer that never speaks SSH properly: ``silent`` (accepts,
-says nothing), ``garbage`` (answers an HTTP line), ``close`` (hangs up at once) or
-``slow`` (a real-looking banner after ``delay`` seconds, then silence).
 """
 
 from __future__ import annotations
@@ -33,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accessready.agent.demo.simulators.stream import accept_loop
+from accessready.agent.io.transports.ssh import fingerprint_sha256, known_hosts_name
 
 CommandHandler = Callable[[list[str], str], tuple[str, str, int]]
 
@@ -239,14 +236,10 @@ class SshSimulator:
     @property
     def fingerprint(self) -> str:
         """The host key's OpenSSH SHA256 fingerprint."""
-        from accessready.agent.io.transports.ssh import fingerprint_sha256
-
         return fingerprint_sha256(self.host_key.asbytes())
 
     def known_hosts_line(self, name: str | None = None) -> str:
         """A known_hosts line for this server (``[host]:port`` unless port 22)."""
-        from accessready.agent.io.transports.ssh import known_hosts_name
-
         host = name or known_hosts_name(self.host, self.port)
         return f"{host} {self.host_key.get_name()} {self.host_key.get_base64()}\n"
 
@@ -316,47 +309,3 @@ class SshSimulator:
         if err:
             channel.sendall_stderr(err.encode("utf-8"))
         channel.send_exit_status(code)
-
-
-class HostileServer:
-    """A TCP peer that misbehaves in one of the ways of the module docstring."""
-
-    def __init__(self, mode: str, delay: float = 0.0, host: str = "127.0.0.1") -> None:
-        if mode not in ("silent", "garbage", "close", "slow"):
-            raise ValueError(f"unknown mode {mode}")
-        self.mode = mode
-        self.delay = delay
-        self._listener = socket.create_server((host, 0))
-        self.host, self.port = self._listener.getsockname()[:2]
-        self._stop = threading.Event()
-        self._open: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._serve, name=f"hostile-{mode}", daemon=True)
-
-    def start(self) -> HostileServer:
-        """Accept in the background."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Close everything."""
-        self._stop.set()
-        with contextlib.suppress(OSError):
-            self._listener.close()
-        for sock in self._open:
-            with contextlib.suppress(OSError):
-                sock.close()
-
-    def _serve(self) -> None:
-        accept_loop(self._listener, self._stop, self._handle, f"hostile-{self.mode}-conn")
-
-    def _handle(self, sock: socket.socket) -> None:
-        self._open.append(sock)
-        with contextlib.suppress(OSError):
-            if self.mode == "close":
-                sock.close()
-            elif self.mode == "garbage":
-                sock.sendall(b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n")
-            elif self.mode == "slow":
-                self._stop.wait(self.delay)
-                sock.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
-            # silent: hold the connection open and say nothing

@@ -17,8 +17,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from accessready.agent.demo.part import DemoPart
 from accessready.agent.io.localsys import (
     Adapter,
     Egress,
@@ -30,10 +31,9 @@ from accessready.agent.io.localsys import (
     RouteTable,
     ServiceInfo,
     VpnConnection,
+    local_system,
 )
-
-if TYPE_CHECKING:
-    from accessready.agent.demo.part import DemoPart
+from accessready.checks.common.tunnel import lookup_route
 
 WIFI = "Wi-Fi"
 VPN = "Ethernet 2"
@@ -74,8 +74,6 @@ class SimulatedVpnWorkstation:
     # -- simulated network facts ---------------------------------------------------------
 
     def _pick(self, destination: str) -> tuple[Route | None, str | None]:
-        from accessready.checks.common.tunnel import lookup_route
-
         route = lookup_route(self._routes, destination)
         if route is None:
             return None, None
@@ -143,9 +141,6 @@ class SimulatedVpnWorkstation:
 
 def split_tunnel_part(workdir: Path) -> DemoPart:
     """Demo part: AnyConnect is offered and the workstation is (simulated) connected, split."""
-    from accessready.agent.demo.part import DemoPart
-    from accessready.agent.io.localsys import local_system
-
     services: dict[str, Any] = {"local": SimulatedVpnWorkstation(local_system())}
     # the AnyConnect gateway family writes [access.anyconnect] when its demo part runs; this
     # loopback stand-in is used only if no part did (the table may appear only once)

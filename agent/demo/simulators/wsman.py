@@ -15,79 +15,49 @@ What it speaks, on loopback, over HTTP or HTTPS (``POST /wsman``, HTTP/1.1 keep-
   response echoes the request's MessageID in ``RelatesTo``; a Receive that has no output
   within the request's ``OperationTimeout`` gets the real timeout fault (code 2150858793).
 
-What a command prints is replayed from recordings (``recordings/*.json``, see the README
-there for where each shape comes from). Lookup, kept simple so other families can add
-their own:
-
-* PowerShell (``powershell.exe … -EncodedCommand <base64>``): the script is decoded and its
-  marker comment ``# accessready:<name>`` picks ``scripts[<name>]``;
-* anything else: the command line, e.g. ``whoami /groups /fo csv``, picks
-  ``commands[<line>]`` (case-insensitive).
-
-An entry is ``{"json": <value>}`` (printed like ``ConvertTo-Json -Compress``) or
-``{"stdout": "<text>"}``, plus optional ``stderr``, ``exit_code``, ``delay_s`` (no output
-until then) and ``hang`` (never finishes). ``{"by_user": {"<user>": entry, "*": entry}}``
-chooses by the logged-on user; ``{"by_param": "<Name>", "cases": {"<value>": entry, "*":
-entry}}`` by a ``$Name = '<value>'`` line the transport put before the script. Strings may
-hold ``{{user}}``, ``{{sam}}``, ``{{domain}}``, ``{{computer}}`` and ``{{now+10d}}`` (a
-date relative to now, so a recorded "expires in 10 days" stays true). Load files with
-:func:`load_recordings` (later files override earlier ones) and pass the result in.
+What a command prints is replayed from recordings: :mod:`.replay` loads them and picks
+the entry for a command line (its docstring has the format). The SOAP it answers with is
+built in :mod:`.wsman_soap`.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime
 import json
-import re
 import ssl
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from importlib import resources
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as SafeET
 
 from accessready.agent.demo.simulators.ntlm import NtlmError, NtlmServer, message_type
+from accessready.agent.demo.simulators.replay import (
+    choose,
+    decode_powershell,
+    split_logon,
+    substitute,
+)
 from accessready.agent.demo.simulators.stream import LocalHTTPServer
+from accessready.agent.demo.simulators.wsman_soap import (
+    ACTION,
+    DONE,
+    IDENTIFY_TEMPLATE,
+    NS,
+    OPERATION_TIMEOUT_CODE,
+    SHELL_URI,
+    duration_seconds,
+    envelope,
+    fault,
+)
 
-NS = {
-    "s": "http://www.w3.org/2003/05/soap-envelope",
-    "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
-    "w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
-    "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
-    "x": "http://schemas.xmlsoap.org/ws/2004/09/transfer",
-    "wsmid": "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd",
-    "f": "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault",
-}
-SHELL_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
-ACTION = {
-    "create": "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
-    "delete": "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete",
-    "command": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command",
-    "receive": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive",
-    "signal": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal",
-    "send": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Send",
-}
-DONE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"
-RUNNING = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running"
-OPERATION_TIMEOUT_CODE = 2150858793
 ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
 BOUNDARY = b"--Encrypted Boundary"
 MAX_BODY = 2 * 1024 * 1024
-_MARKER = re.compile(r"^\s*#\s*accessready:([A-Za-z0-9_.\-]+)", re.M)
-_PARAM = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*) = '((?:[^']|'')*)'$", re.M)
-_NOW = re.compile(r"\{\{now([+-]\d+)d\}\}")
-
-
-def _relative_date(match: re.Match[str]) -> str:
-    """``{{now+10d}}`` → a UTC time that many days from now, as .NET's 'o' format prints it."""
-    when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=int(match.group(1)))
-    return when.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
 
 @dataclass
@@ -115,35 +85,6 @@ class _Shell:
     user: str
     codepage: int
     commands: dict[str, _Command] = field(default_factory=dict)
-
-
-def load_recordings(*names: str) -> dict[str, dict[str, Any]]:
-    """Merge ``recordings/<name>.json`` files: ``{"scripts": {...}, "commands": {...}}``."""
-    merged: dict[str, dict[str, Any]] = {"scripts": {}, "commands": {}}
-    folder = resources.files("accessready.agent.demo.simulators") / "recordings"
-    for name in names:
-        data = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-        for section in ("scripts", "commands"):
-            for key, entry in data.get(section, {}).items():
-                merged[section][key.lower() if section == "commands" else key] = entry
-    return merged
-
-
-def decode_powershell(command_line: str) -> tuple[str | None, str]:
-    """(script, command line) — the script when the line runs ``-EncodedCommand``."""
-    parts = command_line.split()
-    for i, part in enumerate(parts[:-1]):
-        if part.lower() in ("-encodedcommand", "-enc", "-e", "-ec"):
-            try:
-                return base64.b64decode(parts[i + 1]).decode("utf-16-le"), command_line
-            except ValueError:
-                return None, command_line
-    return None, command_line
-
-
-def script_params(script: str) -> dict[str, str]:
-    """The ``$name = '<literal>'`` lines at the top of a script, unquoted."""
-    return {m.group(1): m.group(2).replace("''", "'") for m in _PARAM.finditer(script)}
 
 
 class _QuietServer(LocalHTTPServer):
@@ -203,68 +144,25 @@ class WsmanSimulator:
 
     # -- accounts ---------------------------------------------------------------------
 
-    def _split(self, name: str) -> tuple[str, str]:
-        if "\\" in name:
-            domain, sam = name.split("\\", 1)
-            return domain, sam
-        if "@" in name:
-            sam, domain = name.split("@", 1)
-            return domain, sam
-        return "", name
-
     def find_user(self, name: str) -> tuple[str, SimUser] | None:
         """The account for a logon name in any of its spellings (DOMAIN\\sam, sam@dns, sam)."""
         if name.lower() in self.users:
             return name.lower(), self.users[name.lower()]
-        _, sam = self._split(name)
+        _, sam = split_logon(name)
         for known, user in self.users.items():
-            if self._split(known)[1].lower() == sam.lower():
+            if split_logon(known)[1].lower() == sam.lower():
                 return known, user
         return None
 
     def ntlm_passwords(self) -> dict[str, str]:
         """sam (lower case) → password, for the NTLM verifier."""
-        return {self._split(k)[1].lower(): u.password for k, u in self.users.items()}
+        return {split_logon(k)[1].lower(): u.password for k, u in self.users.items()}
 
     # -- recordings -------------------------------------------------------------------
 
-    def _substitute(self, value: Any, user: str) -> Any:
-        if isinstance(value, str):
-            domain, sam = self._split(user)
-            for token, text in (("{{user}}", user), ("{{sam}}", sam),
-                                ("{{domain}}", (domain or self.netbios_domain).upper()),
-                                ("{{computer}}", self.computer)):
-                value = value.replace(token, text)
-            return _NOW.sub(_relative_date, value)
-        if isinstance(value, list):
-            return [self._substitute(v, user) for v in value]
-        if isinstance(value, dict):
-            return {k: self._substitute(v, user) for k, v in value.items()}
-        return value
-
     def lookup(self, command_line: str, user: str) -> dict[str, Any] | None:
         """The recording for a command line run by ``user`` (None: unknown command)."""
-        script, line = decode_powershell(command_line)
-        params: dict[str, str] = {}
-        if script is not None:
-            marker = _MARKER.search(script)
-            entry = self.recordings["scripts"].get(marker.group(1)) if marker else None
-            params = script_params(script)
-        else:
-            entry = self.recordings["commands"].get(" ".join(line.split()).lower())
-        _, sam = self._split(user)
-        for _ in range(4):  # nested choices, bounded
-            if entry is None:
-                return None
-            if "by_user" in entry:
-                choices = entry["by_user"]
-                entry = choices.get(sam.lower()) or choices.get(user.lower()) or choices.get("*")
-            elif "by_param" in entry:
-                cases = entry.get("cases", {})
-                entry = cases.get(params.get(entry["by_param"], "")) or cases.get("*")
-            else:
-                return entry
-        return None
+        return choose(self.recordings, command_line, user)
 
     def start_command(self, shell: _Shell, command_line: str) -> _Command:
         """Turn a command line into output bytes, as the shell's code page encodes them."""
@@ -281,7 +179,7 @@ class WsmanSimulator:
                 text = (f"'{name}' is not recognized as an internal or external command,\r\n"
                         "operable program or batch file.\r\n")
             return _Command({}, b"", text.encode(encoding, "replace"), 1, time.monotonic())
-        entry = self._substitute(entry, shell.user)
+        entry = substitute(entry, shell.user, self.netbios_domain, self.computer)
         if "json" in entry:
             stdout = json.dumps(entry["json"], ensure_ascii=False, separators=(",", ":")) + "\r\n"
         else:
@@ -291,47 +189,6 @@ class WsmanSimulator:
                         int(entry.get("exit_code", 0)),
                         time.monotonic() + float(entry.get("delay_s", 0)),
                         hang=bool(entry.get("hang", False)))
-
-
-# --- SOAP ------------------------------------------------------------------------------
-
-def _envelope(action: str, relates_to: str, body: str) -> bytes:
-    return (
-        f'<s:Envelope xml:lang="en-US" xmlns:s="{NS["s"]}" xmlns:a="{NS["a"]}" '
-        f'xmlns:x="{NS["x"]}" xmlns:w="{NS["w"]}" xmlns:rsp="{NS["rsp"]}">'
-        f"<s:Header><a:Action>{escape(action)}</a:Action>"
-        f"<a:MessageID>uuid:{str(uuid.uuid4()).upper()}</a:MessageID>"
-        "<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
-        f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo></s:Header>"
-        f"<s:Body>{body}</s:Body></s:Envelope>").encode()
-
-
-def fault(relates_to: str, code: int, text: str, subcode: str = "w:InternalError",
-          machine: str = "localhost") -> bytes:
-    """A SOAP fault with Microsoft's WSManFault detail (HTTP 500 carries it)."""
-    body = (
-        f'<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>{subcode}'
-        f'</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">{escape(text)}'
-        f'</s:Text></s:Reason><s:Detail><f:WSManFault xmlns:f="{NS["f"]}" Code="{code}" '
-        f'Machine={quoteattr(machine)}><f:Message>{escape(text)}</f:Message></f:WSManFault>'
-        "</s:Detail></s:Fault>")
-    return _envelope("http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", relates_to, body)
-
-
-IDENTIFY_TEMPLATE = (
-    f'<s:Envelope xmlns:s="{NS["s"]}"><s:Header/><s:Body>'
-    f'<wsmid:IdentifyResponse xmlns:wsmid="{NS["wsmid"]}">'
-    "<wsmid:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
-    "</wsmid:ProtocolVersion><wsmid:ProductVendor>Microsoft Corporation</wsmid:ProductVendor>"
-    "<wsmid:ProductVersion>{version}</wsmid:ProductVersion>"
-    "</wsmid:IdentifyResponse></s:Body></s:Envelope>")
-
-
-def _duration_seconds(text: str | None, default: float = 60.0) -> float:
-    match = re.fullmatch(r"PT(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?", (text or "").strip())
-    if not match or not any(match.groups()):
-        return default
-    return float(match.group(1) or 0) * 60 + float(match.group(2) or 0)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -522,7 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 400, b""
         action = (header.findtext("a:Action", "", NS) or "").strip()
         message_id = (header.findtext("a:MessageID", "", NS) or "").strip()
-        timeout = _duration_seconds(header.findtext("w:OperationTimeout", None, NS))
+        timeout = duration_seconds(header.findtext("w:OperationTimeout", None, NS))
         shell_id = (header.findtext("w:SelectorSet/w:Selector[@Name='ShellId']", "", NS)
                     or "").strip()
         found = sim.find_user(user)
@@ -548,7 +405,7 @@ class _Handler(BaseHTTPRequestHandler):
                      f"<rsp:Shell><rsp:ShellId>{new_id}</rsp:ShellId>"
                      f"<rsp:ResourceUri>{SHELL_URI}</rsp:ResourceUri>"
                      f"<rsp:Owner>{escape(user)}</rsp:Owner></rsp:Shell>")
-            return 200, _envelope(ACTION["create"] + "Response", message_id, reply)
+            return 200, envelope(ACTION["create"] + "Response", message_id, reply)
         shell = sim.shells.get(shell_id)
         if shell is None:
             return 500, fault(message_id, 2150858843, "The request for the Windows Remote "
@@ -559,7 +416,7 @@ class _Handler(BaseHTTPRequestHandler):
             with sim.lock:
                 sim.shells.pop(shell_id, None)
             sim.log.append({"op": "delete", "shell": shell_id})
-            return 200, _envelope(ACTION["delete"] + "Response", message_id, "")
+            return 200, envelope(ACTION["delete"] + "Response", message_id, "")
         if action == ACTION["command"]:
             line = (body_el.findtext("rsp:CommandLine/rsp:Command", "", NS) or "").strip() \
                 if body_el is not None else ""
@@ -574,7 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
                             "skip_cmd_shell": options.get("WINRS_SKIP_CMD_SHELL")})
             reply = f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId>" \
                     "</rsp:CommandResponse>"
-            return 200, _envelope(ACTION["command"] + "Response", message_id, reply)
+            return 200, envelope(ACTION["command"] + "Response", message_id, reply)
         if action == ACTION["receive"]:
             stream = body_el.find("rsp:Receive/rsp:DesiredStream", NS) \
                 if body_el is not None else None
@@ -589,10 +446,10 @@ class _Handler(BaseHTTPRequestHandler):
             command_id = signal.get("CommandId", "") if signal is not None else ""
             shell.commands.pop(command_id, None)
             sim.log.append({"op": "signal", "command_id": command_id})
-            return 200, _envelope(ACTION["signal"] + "Response", message_id,
+            return 200, envelope(ACTION["signal"] + "Response", message_id,
                                   "<rsp:SignalResponse/>")
         if action == ACTION["send"]:
-            return 200, _envelope(ACTION["send"] + "Response", message_id,
+            return 200, envelope(ACTION["send"] + "Response", message_id,
                                   "<rsp:SendResponse/>")
         return 500, fault(message_id, 2150858817, "The WS-Management service cannot process "
                           "the request because the action is not supported.",
@@ -623,4 +480,4 @@ class _Handler(BaseHTTPRequestHandler):
                  + f'<rsp:CommandState CommandId="{cid}" State="{DONE}">'
                  f"<rsp:ExitCode>{command.exit_code}</rsp:ExitCode></rsp:CommandState>"
                  "</rsp:ReceiveResponse>")
-        return 200, _envelope(ACTION["receive"] + "Response", message_id, reply)
+        return 200, envelope(ACTION["receive"] + "Response", message_id, reply)
