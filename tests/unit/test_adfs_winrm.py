@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import pytest
 
 from accessready.agent.core.model import Result, Status
+from accessready.agent.core.powershell import ps_datetime
 from accessready.agent.core.profile import parse_profile
 from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
 from accessready.agent.io.dns import Resolvers
@@ -20,17 +21,10 @@ from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.base import CommandResult
 from accessready.agent.io.transports.sessions import Sessions
 from accessready.agent.plugin.checkapi import CheckContext
-from accessready.checks.adfs.winrm import (
-    CERTIFICATES_SCRIPT,
-    PROXY_TRUST_SCRIPT,
-    SERVICE_SCRIPT,
-    WAP_HEALTH_SCRIPT,
-    AdfsCertificatesCheck,
-    AdfsServiceCheck,
-    WapHealthCheck,
-    WapProxyTrustCheck,
-    parse_ps_date,
-)
+from accessready.checks.adfs.certificates import CERTIFICATES_SCRIPT, AdfsCertificatesCheck
+from accessready.checks.adfs.service import SERVICE_SCRIPT, AdfsServiceCheck
+from accessready.checks.wap.health import WAP_HEALTH_SCRIPT, WapHealthCheck
+from accessready.checks.wap.proxy_trust import PROXY_TRUST_SCRIPT, WapProxyTrustCheck
 from tests.unit.adfs_farm import run_check
 
 FS = "sts.exempel.se"  # the name the recordings carry
@@ -165,7 +159,7 @@ def test_server_without_winrm_is_skipped_with_reason() -> None:
         results = run(WapHealthCheck(), profile, sessions)
         (skip,) = run_check(WapHealthCheck(), profile)  # applies(): no WAP lists winrm
     assert results["wap01"].status is Status.SKIP
-    assert results["wap01"].details["reason"] == "no_winrm"
+    assert results["wap01"].details["reason"] == "no_command_method"
     assert skip.status is Status.SKIP and "winrm" in skip.summary.en
 
 
@@ -313,7 +307,7 @@ def test_non_json_output_is_an_error() -> None:
     ("yesterday", None), (None, None), (42, None),
 ])
 def test_powershell_dates(text: object, expected: dt.datetime | None) -> None:
-    assert parse_ps_date(text) == expected
+    assert ps_datetime(text) == expected
 
 
 def test_scripts_carry_their_recording_markers_and_end_in_json() -> None:
