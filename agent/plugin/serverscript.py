@@ -74,17 +74,16 @@ def server_targets(profile: Profile, methods: Iterable[str] = COMMAND_METHODS, *
             for s in chosen]
 
 
-def no_command_method(check: Check, target: Target, server: Server,
-                      allowed: Iterable[str] = COMMAND_METHODS,
+def no_command_method(check: Check, target: Target, allowed: Iterable[str] = COMMAND_METHODS,
                       details: dict[str, Any] | None = None) -> Result:
-    """The one answer for a server that lists none of the command methods the check can
-    use: ``skip``, reason ``no_command_method`` (nothing was decided about the server)."""
+    """The one answer for a server (``target``) that lists none of the command methods the
+    check can use: ``skip``, reason ``no_command_method`` (nothing was decided about it)."""
     names = " or ".join(m for m in COMMAND_METHODS if m in set(allowed))
     names_sv = " eller ".join(m for m in COMMAND_METHODS if m in set(allowed))
     return check.result(target, Status.SKIP, t(
-        f"{server.name} lists no command method ({names}) in remote, so this cannot be "
+        f"{target.name} lists no command method ({names}) in remote, so this cannot be "
         "read there.",
-        f"{server.name} anger ingen kommandometod ({names_sv}) i remote, så detta kan inte "
+        f"{target.name} anger ingen kommandometod ({names_sv}) i remote, så detta kan inte "
         "läsas där."), {**(details or {}), "reason": "no_command_method"})
 
 

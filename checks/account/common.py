@@ -31,7 +31,7 @@ class ServerAccountCheck(Check):
         server: Server = target.data
         method = command_method(server)
         if method is None:
-            return no_command_method(self, target, server)
+            return no_command_method(self, target)
         return self._read(ctx, target, server, method)
 
     def _read(self, ctx: CheckContext, target: Target, server: Server,

@@ -111,7 +111,7 @@ class WinrmScriptCheck(Check):
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data
         if command_method(server, WINRM) is None:
-            return no_command_method(self, target, server, WINRM)
+            return no_command_method(self, target, WINRM)
         details: dict[str, Any] = {"address": server.address}
         data = run_script(ctx, server, "winrm", self.script, self.params(ctx), check=self,
                           target=target, details=details, session_cap=SESSION_CAP,

@@ -117,7 +117,7 @@ class ServiceRunningCheck(Check):
         server: Server = target.data
         method = command_method(server)
         if method is None:
-            return no_command_method(self, target, server,
+            return no_command_method(self, target,
                                      details={"services": list(server.services)})
         prefix = t(f"The services could not be read over {method}:",
                    f"Tjänsterna kunde inte läsas över {method}:")
