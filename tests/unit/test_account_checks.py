@@ -21,7 +21,6 @@ import paramiko
 import pytest
 
 from accessready.agent.core.model import Status, Verdict
-from accessready.agent.core.powershell import as_list, ps_datetime
 from accessready.agent.demo.simulators.ssh import LinuxHost, SshSimulator, SshUser
 from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
 from accessready.agent.io.transports.base import CommandResult
@@ -496,18 +495,6 @@ services = ["x"]
 
 
 # --- parsers and recordings ------------------------------------------------------------------
-
-def test_as_list_normalises_ps51_single_objects() -> None:
-    assert as_list(None) == [] and as_list({"a": 1}) == [{"a": 1}] and as_list([1]) == [1]
-
-
-def test_ps_datetime_accepts_iso_and_ms_dates() -> None:
-    assert ps_datetime("2025-12-05T09:12:44.1234567Z") == dt.datetime(
-        2025, 12, 5, 9, 12, 44, 123456, tzinfo=dt.UTC)
-    assert ps_datetime("/Date(1605771656395)/") == dt.datetime(
-        2020, 11, 19, 7, 40, 56, 395000, tzinfo=dt.UTC)
-    assert ps_datetime(None) is None and ps_datetime("soon") is None
-
 
 def test_parse_id() -> None:
     parsed = parse_id("uid=1001(support) gid=1001(support) groups=1001(support),27(sudo),4(adm)")

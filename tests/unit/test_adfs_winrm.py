@@ -10,10 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
-
 from accessready.agent.core.model import Result, Status
-from accessready.agent.core.powershell import ps_datetime
 from accessready.agent.core.profile import parse_profile
 from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
 from accessready.agent.io.dns import Resolvers
@@ -297,17 +294,6 @@ def test_non_json_output_is_an_error() -> None:
     result = judge(AdfsServiceCheck(), ["not", "an", "object"])
     assert result.status is Status.ERROR
     assert result.remediation == AdfsServiceCheck.remediation["output"]
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2027-01-02T03:04:05.1234567Z", dt.datetime(2027, 1, 2, 3, 4, 5, 123456, dt.UTC)),
-    ("/Date(1579124588000)/", dt.datetime(2020, 1, 15, 21, 43, 8, tzinfo=dt.UTC)),
-    ("\\/Date(1579124588000)\\/", dt.datetime(2020, 1, 15, 21, 43, 8, tzinfo=dt.UTC)),
-    ("2027-01-02T03:04:05", dt.datetime(2027, 1, 2, 3, 4, 5, tzinfo=dt.UTC)),
-    ("yesterday", None), (None, None), (42, None),
-])
-def test_powershell_dates(text: object, expected: dt.datetime | None) -> None:
-    assert ps_datetime(text) == expected
 
 
 def test_scripts_carry_their_recording_markers_and_end_in_json() -> None:
