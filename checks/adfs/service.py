@@ -122,17 +122,14 @@ class AdfsServiceCheck(WinrmScriptCheck):
 
     def judge(self, ctx: CheckContext, target: Target, server: Server, data: dict[str, Any],
               details: dict[str, Any]) -> Result:
-        svc = data.get("Service") or None
-        if not isinstance(svc, dict):
-            return self.result(target, Status.FAIL, t(
-                "The AD FS service (adfssrv) does not exist on this server.",
-                "AD FS-tjänsten (adfssrv) finns inte på servern."), details, "not_installed")
-        status = str(svc.get("Status", ""))
-        if status != "Running":
-            return self.result(target, Status.FAIL, t(
-                f"The AD FS service (adfssrv) is {status or 'not running'}: sign-in through "
-                "this server fails.", f"AD FS-tjänsten (adfssrv) är {status or 'inte igång'}: "
-                "inloggning via servern misslyckas."), details, "stopped")
+        down = self.service_down(target, data, details, t(
+            "The AD FS service (adfssrv) does not exist on this server.",
+            "AD FS-tjänsten (adfssrv) finns inte på servern."), lambda en, sv: t(
+            f"The AD FS service (adfssrv) is {en}: sign-in through this server fails.",
+            f"AD FS-tjänsten (adfssrv) är {sv}: inloggning via servern misslyckas."))
+        if down is not None:
+            return down
+        svc = data["Service"]
         findings = cmdlet_errors(data)
         start = str(svc.get("StartType", ""))
         if start and start != "Automatic":

@@ -15,6 +15,7 @@ without them the cmdlets fail and the checks say so (remediation ``cmdlets``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from accessready.agent.core.model import Requirement, Result, Status, Text, t
@@ -132,6 +133,21 @@ class WinrmScriptCheck(Check):
               details: dict[str, Any]) -> Result:
         """Decide from the script's JSON ``data``."""
         raise NotImplementedError
+
+    def service_down(self, target: Target, data: dict[str, Any], details: dict[str, Any],
+                     missing: Text, stopped: Callable[[str, str], Text]) -> Result | None:
+        """A ``fail`` when the script's ``Service`` is missing (``not_installed``) or not
+        running (``stopped``, its state given to ``stopped`` in English and Swedish);
+        None when it runs."""
+        svc = data.get("Service") or None
+        if not isinstance(svc, dict):
+            return self.result(target, Status.FAIL, missing, details, "not_installed")
+        state = str(svc.get("Status") or "")
+        if state != "Running":
+            return self.result(target, Status.FAIL, stopped(state or "not running",
+                                                            state or "inte igång"),
+                               details, "stopped")
+        return None
 
     def conclude_result(self, target: Target, findings: list[Finding], ok_en: str, ok_sv: str,
                         details: dict[str, Any]) -> Result:

@@ -121,18 +121,15 @@ class WapHealthCheck(WinrmScriptCheck):
 
     def judge(self, ctx: CheckContext, target: Target, server: Server, data: dict[str, Any],
               details: dict[str, Any]) -> Result:
-        svc = data.get("Service") or None
-        if not isinstance(svc, dict):
-            return self.result(target, Status.FAIL, t(
-                "The Web Application Proxy service (appproxysvc) does not exist here.",
-                "Tjänsten Web Application Proxy (appproxysvc) finns inte här."), details,
-                "not_installed")
-        if svc.get("Status") != "Running":
-            state = svc.get("Status") or "not running"
-            return self.result(target, Status.FAIL, t(
-                f"The Web Application Proxy service (appproxysvc) is {state}: nothing is "
-                "published through this WAP.", f"Tjänsten Web Application Proxy (appproxysvc) "
-                f"är {state}: inget publiceras via denna WAP."), details, "stopped")
+        down = self.service_down(target, data, details, t(
+            "The Web Application Proxy service (appproxysvc) does not exist here.",
+            "Tjänsten Web Application Proxy (appproxysvc) finns inte här."), lambda en, sv: t(
+            f"The Web Application Proxy service (appproxysvc) is {en}: nothing is published "
+            "through this WAP.",
+            f"Tjänsten Web Application Proxy (appproxysvc) är {sv}: inget publiceras via "
+            "denna WAP."))
+        if down is not None:
+            return down
         findings = cmdlet_errors(data)
         states = []
         for comp in [c for c in as_list(data.get("Health")) if isinstance(c, dict)]:

@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+
 from accessready.agent.core.model import Result, Status
 from accessready.agent.core.profile import parse_profile
 from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
@@ -304,3 +306,16 @@ def test_scripts_carry_their_recording_markers_and_end_in_json() -> None:
         assert script.startswith(f"# accessready:{name}\n")
         assert "ConvertTo-Json" in script
         assert "Format-" not in script and "Out-String" not in script  # never scraped text
+
+
+@pytest.mark.parametrize("check", [AdfsServiceCheck(), WapHealthCheck()])
+def test_a_missing_or_stopped_service_fails_the_same_way_in_adfs_and_wap(check) -> None:
+    missing = judge(check, {"Service": None})
+    assert missing.status is Status.FAIL
+    assert missing.remediation == check.remediation["not_installed"]
+    stopped = judge(check, {"Service": {"Status": "Stopped", "StartType": "Automatic"}})
+    assert stopped.status is Status.FAIL
+    assert "is Stopped" in stopped.summary.en and "är Stopped" in stopped.summary.sv
+    assert stopped.remediation == check.remediation["stopped"]
+    blank = judge(check, {"Service": {"Status": None}})
+    assert "not running" in blank.summary.en and "inte igång" in blank.summary.sv
