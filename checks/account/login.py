@@ -21,7 +21,6 @@ from accessready.agent.plugin.checkapi import Check, CheckContext, Target
 from accessready.agent.plugin.serverscript import COMMAND_METHODS, key_login_needs
 from accessready.agent.plugin.transport_texts import (
     KIND_OWNERS,
-    KIND_REMEDIATION,
     credential_risk_note,
     failure_details,
     failure_summary,
@@ -30,6 +29,7 @@ from accessready.agent.plugin.transport_texts import (
 )
 from accessready.checks.account.common import no_account
 from accessready.checks.account.parse import parse_id
+from accessready.checks.account.texts import LOGIN_REMEDIATION
 
 IDENTITY_SCRIPT = powershell.register("account.identity", r"""# accessready:account.identity
 $id = [Security.Principal.WindowsIdentity]::GetCurrent()
@@ -68,20 +68,7 @@ class LoginCheck(Check):
         "Per server och metod (WinRM, SSH): logga in med supportkontot och kör ett "
         "identitetskommando (whoami / id).")
     needs = ("password", "sessions")
-    remediation = {
-        **KIND_REMEDIATION,
-        "default": KIND_REMEDIATION["auth_failed_winrm"],
-        "identity": t("The login works, but the identity command failed: read the evidence "
-                      "(PowerShell may be restricted on the server).",
-                      "Inloggningen fungerar, men identitetskommandot misslyckades: läs "
-                      "underlaget (PowerShell kan vara begränsat på servern)."),
-        "password_rejected": t(
-            "The key works, but the password was rejected: check the password, which "
-            "Windows servers and sudo need.",
-            "Nyckeln fungerar, men lösenordet godtogs inte: kontrollera lösenordet, som "
-            "Windows-servrarna och sudo behöver."),
-        "insecure_allowed": KIND_REMEDIATION["insecure"],
-    }
+    remediation = LOGIN_REMEDIATION
 
     def applies(self, profile: Profile) -> Text | None:
         return no_account(profile)

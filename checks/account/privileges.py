@@ -17,9 +17,10 @@ from accessready.agent.core.profile_types import Server
 from accessready.agent.io.transports.base import TransportError
 from accessready.agent.plugin.checkapi import CheckContext, Target
 from accessready.agent.plugin.serverscript import failure_result, run_script, session
-from accessready.agent.plugin.transport_texts import KIND_OWNERS, KIND_REMEDIATION
+from accessready.agent.plugin.transport_texts import KIND_OWNERS
 from accessready.checks.account.common import ServerAccountCheck
 from accessready.checks.account.parse import parse_id, parse_sudo
+from accessready.checks.account.texts import PRIVILEGES_REMEDIATION
 
 PRIVILEGES_SCRIPT = powershell.register("account.privileges", r"""# accessready:account.privileges
 $id = [Security.Principal.WindowsIdentity]::GetCurrent()
@@ -68,24 +69,7 @@ class PrivilegesCheck(ServerAccountCheck):
         "Gruppmedlemskap och rättigheter (whoami /groups och /priv; id och sudo -n -l), med "
         "en varning där serverns roll kräver mer.")
     needs = ("password", "sessions")
-    remediation = {
-        **KIND_REMEDIATION,
-        "default": t("Read the evidence.", "Läs underlaget."),
-        "admin": t("Support on this server needs local administrator rights (AD FS and WAP "
-                   "cmdlets, services): ask the customer to add the support account to the "
-                   "server's Administrators group. If it is a member but shown as deny-only, "
-                   "it is a local account limited by UAC remote restrictions: use a domain "
-                   "account.",
-                   "Supporten på servern behöver lokala administratörsrättigheter (AD FS- och "
-                   "WAP-cmdlets, tjänster): be kunden lägga till supportkontot i serverns "
-                   "grupp Administratörer. Om kontot är medlem men visas som endast neka är "
-                   "det ett lokalt konto som begränsas av UAC:s fjärrbegränsningar: använd ett "
-                   "domänkonto."),
-        "sudo": t("Support on this server needs sudo (to restart services and read logs): ask "
-                  "the customer for a sudoers rule for the support account.",
-                  "Supporten på servern behöver sudo (för att starta om tjänster och läsa "
-                  "loggar): be kunden om en sudoers-regel för supportkontot."),
-    }
+    remediation = PRIVILEGES_REMEDIATION
 
     def _read(self, ctx: CheckContext, target: Target, server: Server,
               method: str) -> Result:

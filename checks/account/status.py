@@ -22,7 +22,6 @@ from accessready.agent.plugin.checkapi import CheckContext, Target
 from accessready.agent.plugin.serverscript import failure_result
 from accessready.agent.plugin.transport_texts import (
     KIND_OWNERS,
-    KIND_REMEDIATION,
     failure_details,
     failure_summary,
     remediation_key,
@@ -37,6 +36,7 @@ from accessready.checks.account.parse import (
     split_account,
     winnt_account,
 )
+from accessready.checks.account.texts import STATUS_REMEDIATION
 
 STATUS_SCRIPT = powershell.register("account.status", r"""# accessready:account.status
 function Iso($d) { if ($d -is [datetime]) { $d.ToUniversalTime().ToString('o') } else { $null } }
@@ -146,23 +146,7 @@ class StatusCheck(ServerAccountCheck):
         "Aktiverat, inte utelåst, lösenordet går inte ut inom min_password_days, kontots "
         "slutdatum (domän- eller lokalt konto; chage på Linux).")
     needs = ("password", "sessions")
-    remediation = {
-        **KIND_REMEDIATION,
-        "default": t("Ask the customer to look at the account in Active Directory (or on the "
-                     "server) and correct what the evidence shows.",
-                     "Be kunden titta på kontot i Active Directory (eller på servern) och "
-                     "rätta det underlaget visar."),
-        "expiring": t("The password expires soon: change it now (or ask the customer to), "
-                      "and update it where the profile reads it.",
-                      "Lösenordet går snart ut: byt det nu (eller be kunden göra det) och "
-                      "uppdatera det där profilen hämtar det."),
-        "account_ending": t("The account reaches its end date soon: ask the customer to "
-                            "extend it (Set-ADAccountExpiration; on Linux chage -E).",
-                            "Kontot når snart sitt slutdatum: be kunden förlänga det "
-                            "(Set-ADAccountExpiration; på Linux chage -E)."),
-        "unknown": t("The account's state could not be read in full: read the evidence.",
-                     "Kontots status kunde inte läsas helt: läs underlaget."),
-    }
+    remediation = STATUS_REMEDIATION
 
     def _read(self, ctx: CheckContext, target: Target, server: Server,
               method: str) -> Result:

@@ -18,6 +18,7 @@ from accessready.agent.core.model import Result, Status, t
 from accessready.agent.core.powershell import as_list
 from accessready.agent.core.profile_types import Server
 from accessready.agent.plugin.checkapi import CheckContext, Target
+from accessready.checks.adfs.texts import CERTIFICATES_REMEDIATION
 from accessready.checks.common.findings import Finding
 from accessready.checks.common.winrm_script import (
     ISO_HELPERS,
@@ -75,69 +76,7 @@ class AdfsCertificatesCheck(WinrmScriptCheck):
         "Över WinRM: certifikaten för tokensignering, tokendekryptering och SSL är giltiga "
         "och går inte snart ut, AutoCertificateRollover, och en SSL-bindning för "
         "federationstjänstens namn med ett certifikat som täcker det.")
-    remediation = {
-        **WinrmScriptCheck.remediation_common,
-        "default": t("Check the AD FS certificates (Get-AdfsCertificate, "
-                     "Get-AdfsSslCertificate).", "Kontrollera AD FS-certifikaten "
-                     "(Get-AdfsCertificate, Get-AdfsSslCertificate)."),
-        "expired": t(
-            "A primary AD FS certificate has expired. Token-signing/decrypting: with "
-            "AutoCertificateRollover run Update-AdfsCertificate -Urgent, otherwise install a "
-            "new one and Set-AdfsCertificate -IsPrimary; then every relying party, including "
-            "the supplier's integration, must read the new metadata.",
-            "Ett primärt AD FS-certifikat har gått ut. Tokensignering/-dekryptering: med "
-            "AutoCertificateRollover kör Update-AdfsCertificate -Urgent, annars installera ett "
-            "nytt och Set-AdfsCertificate -IsPrimary; därefter måste varje förlitande part, "
-            "även leverantörens integration, läsa in den nya metadatan."),
-        "expiring": t(
-            "An AD FS certificate expires soon. Renew it (SSL: a new certificate bound with "
-            "Set-AdfsSslCertificate on every node and Set-WebApplicationProxySslCertificate on "
-            "every WAP; token certificates: AutoCertificateRollover or a manual renewal), and "
-            "tell the supplier before a token-signing certificate changes.",
-            "Ett AD FS-certifikat går snart ut. Förnya det (SSL: ett nytt certifikat bundet med "
-            "Set-AdfsSslCertificate på varje server och Set-WebApplicationProxySslCertificate "
-            "på varje WAP; tokencertifikat: AutoCertificateRollover eller manuell förnyelse) "
-            "och meddela leverantören innan ett certifikat för tokensignering byts."),
-        "not_running": t(
-            "Start the AD FS service (Start-Service adfssrv), then run the check again.",
-            "Starta AD FS-tjänsten (Start-Service adfssrv) och kör sedan kontrollen igen."),
-        "rollover": t(
-            "A secondary token-signing certificate exists: a rollover is pending. Give its "
-            "certificate to relying parties that do not read metadata (such as the supplier's "
-            "SSO integration) before it becomes primary.",
-            "Ett sekundärt certifikat för tokensignering finns: ett byte väntar. Ge "
-            "certifikatet till förlitande parter som inte läser metadata (som leverantörens "
-            "SSO-integration) innan det blir primärt."),
-        "no_binding": t(
-            "No SSL binding exists for the federation service name on the HTTPS port: clients "
-            "get the connection reset. Bind the certificate with Set-AdfsSslCertificate "
-            "-Thumbprint <thumbprint>.",
-            "Det finns ingen SSL-bindning för federationstjänstens namn på HTTPS-porten: "
-            "klienter får anslutningen återställd. Bind certifikatet med Set-AdfsSslCertificate "
-            "-Thumbprint <tumavtryck>."),
-        "tls_client_port": t(
-            "No SSL binding for the certificate-authentication port (TlsClientPort, "
-            "default 49443): certificate sign-in fails. Run Set-AdfsSslCertificate "
-            "-Thumbprint <thumbprint> again, which binds both ports.",
-            "Ingen SSL-bindning för porten för certifikatinloggning (TlsClientPort, normalt "
-            "49443): certifikatinloggning misslyckas. Kör Set-AdfsSslCertificate -Thumbprint "
-            "<tumavtryck> igen, som binder båda portarna."),
-        "ssl_name": t(
-            "The bound SSL certificate does not cover the federation service name. Bind a "
-            "certificate whose subject alternative names include it.",
-            "Det bundna SSL-certifikatet täcker inte federationstjänstens namn. Bind ett "
-            "certifikat vars alternativa namn (SAN) innehåller det."),
-        "ssl_missing": t(
-            "A bound SSL certificate is missing from the computer's certificate store. "
-            "Import it (with its private key) or bind the one that is there.",
-            "Ett bundet SSL-certifikat saknas i datorns certifikatarkiv. Importera det (med "
-            "privat nyckel) eller bind det som finns där."),
-        "mixed": t(
-            "The SSL bindings use different certificates. Bind the same certificate to every "
-            "AD FS port with Set-AdfsSslCertificate.",
-            "SSL-bindningarna använder olika certifikat. Bind samma certifikat till alla "
-            "AD FS-portar med Set-AdfsSslCertificate."),
-    }
+    remediation = CERTIFICATES_REMEDIATION
 
     def judge(self, ctx: CheckContext, target: Target, server: Server, data: dict[str, Any],
               details: dict[str, Any]) -> Result:

@@ -15,6 +15,7 @@ from accessready.agent.core.model import Result, Status, t
 from accessready.agent.core.powershell import as_list
 from accessready.agent.core.profile_types import Server
 from accessready.agent.plugin.checkapi import CheckContext, Target
+from accessready.checks.adfs.texts import SERVICE_REMEDIATION
 from accessready.checks.common.findings import Finding, conclude
 from accessready.checks.common.winrm_script import (
     ISO_HELPERS,
@@ -78,47 +79,7 @@ class AdfsServiceCheck(WinrmScriptCheck):
         "serves the expected federation service, its behaviour level, WID synchronisation.",
         "Över WinRM: AD FS-tjänsten (adfssrv) körs och startar automatiskt, farmen betjänar "
         "rätt federationstjänst, dess funktionsnivå och WID-synkronisering.")
-    remediation = {
-        **WinrmScriptCheck.remediation_common,
-        "default": t("Check the AD FS service on the server (Get-Service adfssrv, the AD FS/"
-                     "Admin event log).", "Kontrollera AD FS-tjänsten på servern (Get-Service "
-                     "adfssrv, händelseloggen AD FS/Admin)."),
-        "not_installed": t(
-            "The AD FS service does not exist on this server. Check the server's role in the "
-            "profile, or install and configure AD FS.",
-            "AD FS-tjänsten finns inte på servern. Kontrollera serverns roll i profilen, "
-            "eller installera och konfigurera AD FS."),
-        "stopped": t(
-            "Start the AD FS service (Start-Service adfssrv) and read the AD FS/Admin event "
-            "log for why it stopped (often the service account's password, the configuration "
-            "database, or a certificate's private key).",
-            "Starta AD FS-tjänsten (Start-Service adfssrv) och läs händelseloggen AD FS/Admin "
-            "om varför den stoppade (ofta tjänstekontots lösenord, konfigurationsdatabasen "
-            "eller ett certifikats privata nyckel)."),
-        "start_type": t(
-            "Set the AD FS service to start automatically (Set-Service adfssrv -StartupType "
-            "Automatic), or it stays down after the next restart.",
-            "Ställ in AD FS-tjänsten att starta automatiskt (Set-Service adfssrv -StartupType "
-            "Automatic), annars är den nere efter nästa omstart."),
-        "name": t(
-            "The farm serves another federation service than the profile names. Correct "
-            "[adfs] federation_service, or check that this is the right farm.",
-            "Farmen betjänar en annan federationstjänst än profilen anger. Rätta [adfs] "
-            "federation_service, eller kontrollera att detta är rätt farm."),
-        "fbl": t(
-            "The farm runs at behaviour level 1 (Windows Server 2012 R2), which is out of "
-            "support. Move the farm to supported servers and raise the level "
-            "(Invoke-AdfsFarmBehaviorLevelRaise).",
-            "Farmen har funktionsnivå 1 (Windows Server 2012 R2), som saknar support. Flytta "
-            "farmen till servrar med support och höj nivån (Invoke-AdfsFarmBehaviorLevelRaise)."),
-        "sync": t(
-            "This secondary AD FS server's last synchronisation from the primary failed. "
-            "Check that the primary answers on HTTP port 80 from here and read the AD FS/"
-            "Admin event log.",
-            "Den här sekundära AD FS-serverns senaste synkronisering från den primära "
-            "misslyckades. Kontrollera att den primära svarar på HTTP-port 80 härifrån och "
-            "läs händelseloggen AD FS/Admin."),
-    }
+    remediation = SERVICE_REMEDIATION
 
     def judge(self, ctx: CheckContext, target: Target, server: Server, data: dict[str, Any],
               details: dict[str, Any]) -> Result:

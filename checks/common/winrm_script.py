@@ -62,6 +62,24 @@ def cert_expiry(cert: dict[str, Any] | None,
     return end, ((end - now).days if end else None)
 
 
+# Remediation every script check offers, beside the transport failures' own.
+SCRIPT_REMEDIATION: dict[str, Text] = {
+    **KIND_REMEDIATION,
+    "cmdlets": t(
+        "The AD FS / WAP cmdlets failed for the support account. They need local "
+        "administrator rights on the server: add the account to Administrators (or run "
+        "the readiness check with an account that has them).",
+        "AD FS-/WAP-cmdletarna misslyckades för supportkontot. De kräver lokal "
+        "administratörsbehörighet på servern: lägg till kontot i Administratörer (eller "
+        "kör kontrollen med ett konto som har den)."),
+    "output": t(
+        "The server's answer was not what the script writes. Run the script by hand on "
+        "the server (see the details) and send the output to the supplier.",
+        "Serverns svar var inte vad skriptet skriver. Kör skriptet manuellt på servern "
+        "(se underlaget) och skicka utdata till leverantören."),
+}
+
+
 class WinrmScriptCheck(Check):
     """Base of the checks that run one fixed script on a server of ``role`` over WinRM:
     targets, the session, the script, failures as evidence; subclasses :meth:`judge`."""
@@ -71,21 +89,7 @@ class WinrmScriptCheck(Check):
     role: ClassVar[str] = "adfs"
     script: ClassVar[str] = ""
     owners: ClassVar[dict[str, str]] = KIND_OWNERS
-    remediation_common: ClassVar[dict[str, Text]] = {
-        **KIND_REMEDIATION,
-        "cmdlets": t(
-            "The AD FS / WAP cmdlets failed for the support account. They need local "
-            "administrator rights on the server: add the account to Administrators (or run "
-            "the readiness check with an account that has them).",
-            "AD FS-/WAP-cmdletarna misslyckades för supportkontot. De kräver lokal "
-            "administratörsbehörighet på servern: lägg till kontot i Administratörer (eller "
-            "kör kontrollen med ett konto som har den)."),
-        "output": t(
-            "The server's answer was not what the script writes. Run the script by hand on "
-            "the server (see the details) and send the output to the supplier.",
-            "Serverns svar var inte vad skriptet skriver. Kör skriptet manuellt på servern "
-            "(se underlaget) och skicka utdata till leverantören."),
-    }
+    remediation_common: ClassVar[dict[str, Text]] = SCRIPT_REMEDIATION
 
     def _servers(self, profile: Profile) -> list[Server]:
         return [s for s in profile.servers if self.role in s.roles]

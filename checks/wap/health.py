@@ -22,6 +22,7 @@ from accessready.checks.common.winrm_script import (
     cert_expiry,
     cmdlet_errors,
 )
+from accessready.checks.wap.texts import HEALTH_REMEDIATION
 
 WAP_HEALTH_SCRIPT = powershell.register("wap.health", r"""# accessready:wap.health
 # Read-only: the WAP service, Get-WebApplicationProxyHealth, configuration, published apps.
@@ -80,44 +81,7 @@ class WapHealthCheck(WinrmScriptCheck):
         "Över WinRM: WAP-tjänsten (appproxysvc) körs, varje komponent i "
         "Get-WebApplicationProxyHealth är OK, den publicerar rätt AD FS, samt dess "
         "publicerade program och deras certifikat.")
-    remediation = {
-        **WinrmScriptCheck.remediation_common,
-        "default": t("Open the Remote Access Management console on the WAP, read the "
-                     "Operations Status and the event logs (AD FS/Admin, Web Application "
-                     "Proxy/Admin).", "Öppna konsolen Remote Access Management på WAP, läs "
-                     "Operations Status och händelseloggarna (AD FS/Admin, Web Application "
-                     "Proxy/Admin)."),
-        "not_installed": t(
-            "The Web Application Proxy service does not exist on this server. Check the "
-            "server's role in the profile.",
-            "Tjänsten Web Application Proxy finns inte på servern. Kontrollera serverns roll "
-            "i profilen."),
-        "stopped": t(
-            "Start the Web Application Proxy service (Start-Service appproxysvc). If it "
-            "stops again, check the proxy trust (wap.proxy_trust) and the AD FS/Admin log.",
-            "Starta tjänsten Web Application Proxy (Start-Service appproxysvc). Stannar den "
-            "igen, kontrollera proxyförtroendet (wap.proxy_trust) och loggen AD FS/Admin."),
-        "unhealthy": t(
-            "A WAP component is not healthy: follow the resolution in the details (from "
-            "Get-WebApplicationProxyHealth), then check the proxy trust and the network path "
-            "to AD FS.",
-            "En WAP-komponent mår inte bra: följ åtgärden i underlaget (från "
-            "Get-WebApplicationProxyHealth) och kontrollera sedan proxyförtroendet och "
-            "nätvägen till AD FS."),
-        "adfs_url": t(
-            "The WAP publishes another AD FS than the profile names. Re-run "
-            "Install-WebApplicationProxy -FederationServiceName <name> or correct the profile.",
-            "WAP publicerar en annan AD FS än profilen anger. Kör "
-            "Install-WebApplicationProxy -FederationServiceName <namn> igen eller rätta "
-            "profilen."),
-        "app_cert": t(
-            "A published application's external certificate has expired or expires soon: "
-            "install a new one and Set-WebApplicationProxyApplication "
-            "-ExternalCertificateThumbprint.",
-            "Ett publicerat programs externa certifikat har gått ut eller går snart ut: "
-            "installera ett nytt och kör Set-WebApplicationProxyApplication "
-            "-ExternalCertificateThumbprint."),
-    }
+    remediation = HEALTH_REMEDIATION
 
     def judge(self, ctx: CheckContext, target: Target, server: Server, data: dict[str, Any],
               details: dict[str, Any]) -> Result:

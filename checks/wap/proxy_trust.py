@@ -19,6 +19,7 @@ from accessready.agent.core.profile_types import Server
 from accessready.agent.plugin.checkapi import CheckContext, Target
 from accessready.checks.common.findings import Finding
 from accessready.checks.common.winrm_script import ISO_HELPERS, WinrmScriptCheck, cmdlet_errors
+from accessready.checks.wap.texts import PROXY_TRUST_REMEDIATION
 
 PROXY_TRUST_SCRIPT = powershell.register("wap.proxy_trust", r"""# accessready:wap.proxy_trust
 # Read-only: the proxy trust certificate, the WAP's own view of AD FS, recent event 422.
@@ -75,52 +76,7 @@ class WapProxyTrustCheck(WinrmScriptCheck):
         "Över WinRM: WAP:ens certifikat för proxyförtroende (CN=ADFS ProxyTrust - <WAP>) är "
         "giltigt och förnyas, WAP når federationstjänsten, och AD FS har inte avvisat dess "
         "konfigurationsbegäranden (händelse 422) det senaste dygnet.")
-    remediation = {
-        **WinrmScriptCheck.remediation_common,
-        "default": t("Check the trust between WAP and AD FS (event logs AD FS/Admin on both).",
-                     "Kontrollera förtroendet mellan WAP och AD FS (händelseloggen AD FS/Admin "
-                     "på båda)."),
-        "missing": t(
-            "The WAP has no proxy trust certificate: it was never configured, or the "
-            "certificate was removed. Run Install-WebApplicationProxy "
-            "-FederationServiceName <name> -CertificateThumbprint <SSL thumbprint> on the WAP.",
-            "WAP saknar certifikat för proxyförtroende: den har aldrig konfigurerats, eller "
-            "certifikatet har tagits bort. Kör Install-WebApplicationProxy "
-            "-FederationServiceName <namn> -CertificateThumbprint <SSL-tumavtryck> på WAP."),
-        "expired": t(
-            "The proxy trust has expired (typically after the WAP was off or cut off from AD "
-            "FS for about two weeks): the WAP can no longer sign anyone in. Sync the clocks, "
-            "then re-establish the trust with Install-WebApplicationProxy "
-            "-FederationServiceName <name> -CertificateThumbprint <SSL thumbprint> "
-            "(credentials of an AD FS administrator).",
-            "Proxyförtroendet har gått ut (oftast efter att WAP varit avstängd eller avskuren "
-            "från AD FS i ungefär två veckor): WAP kan inte längre logga in någon. "
-            "Synkronisera klockorna och återupprätta förtroendet med "
-            "Install-WebApplicationProxy -FederationServiceName <namn> -CertificateThumbprint "
-            "<SSL-tumavtryck> (med en AD FS-administratörs inloggning)."),
-        "stalled": t(
-            "The proxy trust certificate should be renewed every few hours but expires soon: "
-            "renewal is failing. Check that the WAP reaches AD FS on 443 and that the clocks "
-            "agree; re-run Install-WebApplicationProxy if it does not recover.",
-            "Certifikatet för proxyförtroende ska förnyas med några timmars mellanrum men går "
-            "snart ut: förnyelsen misslyckas. Kontrollera att WAP når AD FS på 443 och att "
-            "klockorna stämmer; kör Install-WebApplicationProxy igen om det inte återhämtar "
-            "sig."),
-        "unreachable": t(
-            "The WAP cannot reach the federation service. Check DNS or the hosts file on the "
-            "WAP (the name must point at AD FS, not at the WAP itself), and the firewall from "
-            "the WAP to AD FS on 443.",
-            "WAP når inte federationstjänsten. Kontrollera DNS eller hosts-filen på WAP "
-            "(namnet ska peka på AD FS, inte på WAP själv) och brandväggen från WAP till "
-            "AD FS på 443."),
-        "events": t(
-            "AD FS refused the WAP's configuration requests (event 422, HTTP 401) in the last "
-            "day: the trust is broken or about to be. Re-establish it with "
-            "Install-WebApplicationProxy.",
-            "AD FS avvisade WAP:ens konfigurationsbegäranden (händelse 422, HTTP 401) det "
-            "senaste dygnet: förtroendet är brutet eller på väg att brytas. Återupprätta det "
-            "med Install-WebApplicationProxy."),
-    }
+    remediation = PROXY_TRUST_REMEDIATION
 
     def params(self, ctx: CheckContext) -> dict[str, str]:
         cfg = ctx.profile.adfs
