@@ -152,7 +152,8 @@ def ps_datetime(value: Any) -> dt.datetime | None:
 
 def as_list(value: Any) -> list[Any]:
     """A JSON value that should be an array, as a list: ``ConvertTo-Json`` in PowerShell 5.1
-    writes a one-element array as the element itself, and ``$null`` as null."""
-    if value is None:
+    writes a one-element array as the element itself, and an empty one as null or as
+    nothing at all (an empty string here)."""
+    if value is None or value == "":
         return []
     return value if isinstance(value, list) else [value]

@@ -157,4 +157,4 @@ def test_as_list_normalises_what_powershell_51_flattens() -> None:
     assert powershell.as_list({"a": 1}) == [{"a": 1}]
     assert powershell.as_list([1, 2]) == [1, 2]
     assert powershell.as_list("x") == ["x"]
-    assert powershell.as_list([]) == []
+    assert powershell.as_list([]) == [] and powershell.as_list("") == []
