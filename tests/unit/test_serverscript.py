@@ -3,12 +3,14 @@ and the one time budget (agent/plugin/checkapi.Budget): one contract each."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
 import pytest
 
 from accessready.agent.core.model import Requirement, Status
+from accessready.agent.core.profile_types import TeamViewerCfg
 from accessready.agent.io.transports.base import CommandResult, TransportError
 from accessready.agent.plugin import probekit, serverscript
 from accessready.agent.plugin.checkapi import (
@@ -21,9 +23,12 @@ from accessready.agent.plugin.checkapi import (
 )
 from accessready.agent.plugin.transport_texts import KIND_REMEDIATION
 from accessready.checks.account import PrivilegesCheck, StatusCheck
+from accessready.checks.adfs.service import AdfsServiceCheck
 from accessready.checks.service.running import ServiceRunningCheck
+from accessready.checks.teamviewer.host import TeamViewerHostCheck
+from accessready.checks.wap.health import WapHealthCheck
 
-from .simhelpers import profile_from, run_profile
+from .simhelpers import profile_from
 
 SERVERS = """
 [account]
@@ -43,7 +48,7 @@ remote = ["ssh"]
 name = "rdponly"
 address = "127.0.0.1"
 remote = ["rdp"]
-services = ["x"]
+roles = ["adfs", "wap"]
 """
 
 
@@ -171,18 +176,30 @@ def test_run_script_maps_a_failed_script_and_garbage(profile) -> None:
     assert garbage.status is Status.ERROR and garbage.details["failure"] == "protocol"
 
 
-def test_no_command_method_is_one_skip_everywhere(profile, monkeypatch) -> None:
-    """Issue 12: account.* skipped while service.running said error (verdict unknown) for
-    the same server; now every family skips it with one reason and one wording."""
-    monkeypatch.setenv("AR_TEST_PASSWORD", "x")
-    results = run_profile(profile, [StatusCheck, PrivilegesCheck, ServiceRunningCheck],
-                          password="x")
-    skipped = [r for r in results if r.target == "rdponly"]
-    assert sorted(r.check_id for r in skipped) == [
-        "account.privileges", "account.status", "service.running"]
-    for result in skipped:
-        assert result.status is Status.SKIP
-        assert result.details["reason"] == "no_command_method"
-        assert result.summary.en == ("rdponly lists no command method (winrm or ssh) in "
-                                     "remote, so this cannot be read there.")
-        assert "winrm eller ssh" in result.summary.sv
+@pytest.mark.parametrize(("check", "methods"), [
+    (StatusCheck(), "winrm or ssh"), (PrivilegesCheck(), "winrm or ssh"),
+    (ServiceRunningCheck(), "winrm or ssh"), (AdfsServiceCheck(), "winrm"),
+    (WapHealthCheck(), "winrm"), (TeamViewerHostCheck(), "winrm"),
+])
+def test_no_command_method_is_one_skip_everywhere(profile, check, methods) -> None:
+    """Issue 12: account.* and adfs/wap skipped while service.running and teamviewer.host
+    said error (verdict unknown) for the same server; now every family skips it with one
+    reason and one wording. (The profile loader refuses a profile that asks for services
+    or TeamViewer there, so the checks are driven directly with such a server.)"""
+    server = dataclasses.replace(profile.servers[2], services=("x",))
+    data: Any = server
+    if isinstance(check, TeamViewerHostCheck):
+        [target] = check.targets(dataclasses.replace(
+            profile, access=dataclasses.replace(profile.access, teamviewer=TeamViewerCfg(
+                server="rdponly"))))
+        data = (target.data[0], server)
+    ctx = CheckContext(profile=profile, deadline=time.monotonic() + 30, password="x",
+                       services={"sessions": _Sessions(error=AssertionError("no login"))})
+    result = check.run(ctx, Target("rdponly", data))
+    assert result.status is Status.SKIP
+    assert result.details["reason"] == "no_command_method"
+    assert result.summary.en == (f"rdponly lists no command method ({methods}) in remote, "
+                                 "so this cannot be read there.")
+    assert result.summary.sv == (f"rdponly anger ingen kommandometod "
+                                 f"({methods.replace(' or ', ' eller ')}) i remote, så detta "
+                                 "kan inte läsas där.")
