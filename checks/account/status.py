@@ -23,8 +23,6 @@ from accessready.agent.plugin.serverscript import failure_result
 from accessready.agent.plugin.transport_texts import (
     KIND_OWNERS,
     failure_details,
-    failure_summary,
-    remediation_key,
 )
 from accessready.checks.account.common import ServerAccountCheck
 from accessready.checks.account.parse import (
@@ -236,11 +234,11 @@ class StatusCheck(ServerAccountCheck):
                 except TransportError:
                     continue
                 return self._windows(ctx, target, transport, username, details, via=other.name)
-        return self.result(target, Status.ERROR, failure_summary(exc, t(
+        return failure_result(self, target, exc, method, prefix=t(
             f"No {method} session and no other path to read the account's state (see "
             "account.login):",
             f"Ingen {method}-session och ingen annan väg att läsa kontots status (se "
-            "account.login):")), details, fix=remediation_key(exc, method))
+            "account.login):"), details={"method": method})
 
     # Linux --------------------------------------------------------------------------
 
