@@ -19,8 +19,10 @@ only doubled the ASCII quote, and what follows would run as code.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 from collections.abc import Mapping
+from typing import Any
 
 SCRIPTS: dict[str, str] = {}
 """Every fixed script body accessready sends, by name (filled by :func:`register` as the
@@ -110,3 +112,48 @@ def argv(text: str, executable: str = "powershell.exe") -> list[str]:
     """The argv that runs the script ``text`` (from :func:`script`) with no profile, no
     prompt and no command-line parsing of its content."""
     return [executable, *SWITCHES, "-EncodedCommand", encode(text)]
+
+
+# --- what scripts send back --------------------------------------------------------------
+
+# ``/Date(ms)/`` with an optional ``+hhmm`` that only says which zone the writer was in:
+# the milliseconds count from the Unix epoch in UTC either way.
+_MS_DATE = re.compile(r"^/Date\((-?\d+)(?:[+-]\d{4})?\)/$")
+_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def ps_datetime(value: Any) -> dt.datetime | None:
+    """A date as PowerShell writes it to JSON, as a timezone-aware UTC datetime; else None.
+
+    Accepted: ISO 8601 as ``ToString('o')`` writes it (seven fractional digits, ``Z`` or an
+    offset; without a zone it is taken as UTC), a date alone (``2024-05-14``, midnight
+    UTC), Windows PowerShell 5.1's ``/Date(ms)/`` (also ``/Date(ms+0100)/``) and its
+    JSON-escaped form ``\\/Date(ms)\\/``, and 5.1's object form ``{"value": …}``.
+    Anything else (other types, words, locale-formatted dates) is None: a date the caller
+    cannot trust is no date.
+    """
+    if isinstance(value, dict):
+        value = value.get("value", value.get("DateTime"))
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace("\\/", "/")
+    if not text:
+        return None
+    match = _MS_DATE.match(text)
+    try:
+        if match:
+            return dt.datetime.fromtimestamp(int(match.group(1)) / 1000, dt.UTC)
+        # .NET writes seven fractional digits; Python reads at most six.
+        when = dt.datetime.fromisoformat(_LONG_FRACTION.sub(r"\1", text))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def as_list(value: Any) -> list[Any]:
+    """A JSON value that should be an array, as a list: ``ConvertTo-Json`` in PowerShell 5.1
+    writes a one-element array as the element itself, and an empty one as null or as
+    nothing at all (an empty string here)."""
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]

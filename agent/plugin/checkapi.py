@@ -112,6 +112,32 @@ class CheckContext:
             raise RuntimeError(f"service '{name}' is not available in this run") from None
 
 
+BUDGET_FLOOR_S = 0.3
+"""The least time a probe is given when its share of what is left would be smaller: under
+it a connect or a DNS query is not a fair try, so it is not worth making (the deadline
+still caps it)."""
+
+
+@dataclass
+class Budget:
+    """Divides a check's remaining time among ``parts`` probes, each capped at ``cap``.
+
+    The last probes get what the first ones left over; each share is at least
+    :data:`BUDGET_FLOOR_S` and never runs past the deadline. ``timeout()`` raises
+    :class:`DeadlineExceeded` (from the context) when nothing is left.
+    """
+
+    ctx: CheckContext
+    parts: int
+    cap: float
+
+    def timeout(self) -> float:
+        """The timeout for the next probe."""
+        share = self.ctx.remaining() / max(self.parts, 1)
+        self.parts = max(self.parts - 1, 1)
+        return self.ctx.timeout(min(self.cap, max(share, BUDGET_FLOOR_S)))
+
+
 class Check:
     """Base class of every check. Subclasses set the class attributes and ``run``.
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from accessready.agent.core.model import Status, Text, t
 from accessready.agent.io.net import ProbeFailure, TlsInfo, endpoint_text, modern_tls
-from accessready.agent.plugin.checkapi import CheckContext
+from accessready.agent.plugin.checkapi import Budget as Budget  # moved; old name kept one release
 
 CERT_WARN_DAYS = 30
 
@@ -94,25 +94,6 @@ def describe_failure(where: str, failure: ProbeFailure, *, detail: bool = False)
     clause = failure_text(failure.kind)
     extra = f" ({failure})" if detail and str(failure) else ""
     return t(f"{where} {clause.en}{extra}.", f"{where} {clause.sv}{extra}.")
-
-
-@dataclass
-class Budget:
-    """Divides a check's remaining time among ``parts`` probes, each capped at ``cap``.
-
-    The last probes get what the first ones left over; ``timeout()`` raises
-    :class:`DeadlineExceeded` (from the context) when nothing is left.
-    """
-
-    ctx: CheckContext
-    parts: int
-    cap: float
-
-    def timeout(self) -> float:
-        """The timeout for the next probe."""
-        share = self.ctx.remaining() / max(self.parts, 1)
-        self.parts = max(self.parts - 1, 1)
-        return self.ctx.timeout(min(self.cap, max(share, 0.3)))
 
 
 endpoint = endpoint_text  # ``host:port`` with brackets for IPv6 literals

@@ -10,7 +10,6 @@ from typing import Any
 
 from accessready.agent.core.model import Status, Text, t
 from accessready.agent.io.transports.base import TransportError
-from accessready.agent.plugin.checkapi import Target
 
 # What went wrong, as a sentence a customer understands.
 KIND_TEXT: dict[str, Text] = {
@@ -278,7 +277,3 @@ def status_for(exc: TransportError) -> Status:
     """FAIL when the account itself is the problem, ERROR when the login was not tried."""
     return Status.FAIL if exc.kind in ACCOUNT_KINDS else Status.ERROR
 
-
-def server_targets(profile: Any, methods: tuple[str, ...]) -> list[Target]:
-    """One target per server that lists any of ``methods`` in ``remote``."""
-    return [Target(s.name, s) for s in profile.servers if set(methods) & set(s.remote)]

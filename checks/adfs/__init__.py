@@ -1,5 +1,6 @@
 """AD FS: name, TLS, metadata, reachability, clock, service and certificates."""
 
+from .certificates import AdfsCertificatesCheck
 from .http import (
     AdfsClockSkewCheck,
     AdfsDnsCheck,
@@ -7,7 +8,7 @@ from .http import (
     AdfsProbeCheck,
     AdfsTlsCheck,
 )
-from .winrm import AdfsCertificatesCheck, AdfsServiceCheck
+from .service import AdfsServiceCheck
 
 CHECKS = [AdfsDnsCheck, AdfsTlsCheck, AdfsMetadataCheck, AdfsProbeCheck, AdfsClockSkewCheck,
           AdfsServiceCheck, AdfsCertificatesCheck]

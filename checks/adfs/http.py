@@ -50,7 +50,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from accessready.agent.core.model import INSECURE, Requirement, Result, Status, Text, t, worst
+from accessready.agent.core.model import INSECURE, Requirement, Result, Status, Text, t
 from accessready.agent.core.profile_types import AdfsCfg, Profile, Server, TlsOptions
 from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, resolve
 from accessready.agent.io.net import (
@@ -63,6 +63,7 @@ from accessready.agent.io.net import (
 )
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target
 from accessready.agent.plugin.probekit import failure_status, failure_text, verify_off_note
+from accessready.checks.common.findings import Finding, conclude, earliest_due
 
 METADATA_PATH = "/FederationMetadata/2007-06/FederationMetadata.xml"
 MEX_PATH = "/adfs/services/trust/mex"
@@ -75,37 +76,6 @@ LOOKUP_CAP = 3.0
 
 
 # --- shared helpers ---------------------------------------------------------------------------
-
-@dataclass
-class Finding:
-    """One thing a check noticed: its status, bilingual text and remediation key."""
-
-    status: Status
-    en: str
-    sv: str
-    fix: str | None = None
-    due: dt.date | dt.datetime | None = None  # an expiry this finding is about
-
-
-def earliest_due(findings: list[Finding]) -> dt.date | None:
-    """The earliest expiry among the non-pass findings (the result's ``due``), or None."""
-    days = [f.due.date() if isinstance(f.due, dt.datetime) else f.due
-            for f in findings if f.status is not Status.PASS and f.due is not None]
-    return min(days) if days else None
-
-
-def conclude(findings: list[Finding], ok_en: str, ok_sv: str) -> tuple[Status, Text, str | None]:
-    """The worst finding decides; the summary lists every non-pass finding, worst first."""
-    bad = sorted((f for f in findings if f.status is not Status.PASS),
-                 key=lambda f: -f.status.rank)
-    if not bad:
-        notes = [f for f in findings if f.en]
-        en = " ".join([ok_en, *(f.en for f in notes)])
-        sv = " ".join([ok_sv, *(f.sv for f in notes)])
-        return Status.PASS, t(en, sv), None
-    status = worst([f.status for f in bad])
-    return status, t(" ".join(f.en for f in bad), " ".join(f.sv for f in bad)), bad[0].fix
-
 
 def adfs_nodes(profile: Profile) -> list[Server]:
     """The profile's AD FS and WAP servers, in profile order."""

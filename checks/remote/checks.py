@@ -43,12 +43,12 @@ from accessready.agent.plugin.probekit import (
     failure_status,
     verify_off_note,
 )
+from accessready.agent.plugin.serverscript import server_targets
 from accessready.agent.plugin.transport_texts import (
     KIND_OWNERS,
     KIND_REMEDIATION,
     failure_details,
     failure_summary,
-    server_targets,
 )
 from accessready.checks.protocols import rdp, wsman
 

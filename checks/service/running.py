@@ -16,17 +16,19 @@ from typing import Any
 
 from accessready.agent.core import powershell
 from accessready.agent.core.model import Requirement, Result, Status, t
+from accessready.agent.core.powershell import as_list
 from accessready.agent.core.profile_types import Profile, Server
-from accessready.agent.io.transports.base import TransportError, powershell_json
+from accessready.agent.io.transports.base import TransportError
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target
-from accessready.agent.plugin.transport_texts import (
-    KIND_OWNERS,
-    KIND_REMEDIATION,
-    failure_details,
-    failure_summary,
-    remediation_key,
+from accessready.agent.plugin.serverscript import (
+    command_method,
+    failure_result,
+    no_command_method,
+    run_script,
+    server_targets,
+    session,
 )
-from accessready.checks.account.checks import as_list, server_method, server_targets
+from accessready.agent.plugin.transport_texts import KIND_OWNERS, KIND_REMEDIATION
 
 SERVICE_SCRIPT = powershell.register("service.status", r"""# accessready:service.status
 $out = foreach ($n in (ConvertFrom-Json -InputObject $Names)) {
@@ -82,7 +84,7 @@ class ServiceRunningCheck(Check):
     """Every service named for a server is installed and running."""
 
     id = "service.running"
-    owners = {**KIND_OWNERS, "no_method": "supplier", "missing": "supplier"}
+    owners = {**KIND_OWNERS, "missing": "supplier"}
     requirement = Requirement.SERVERS
     title = t("Services running", "Tjänster igång")
     description = t(
@@ -106,40 +108,40 @@ class ServiceRunningCheck(Check):
                        "its start type to Automatic (systemctl enable <unit>).",
                        "Tjänsten är igång men startar inte av sig själv efter en omstart: "
                        "sätt starttypen till Automatisk (systemctl enable <enhet>)."),
-        "no_method": t("Add winrm or ssh to the server's remote list so its services can be "
-                       "read.",
-                       "Lägg till winrm eller ssh i serverns remote-lista så att tjänsterna "
-                       "kan läsas."),
     }
 
     def targets(self, profile: Profile) -> list[Target]:
-        return server_targets(profile, [s for s in profile.servers if s.services])
+        return server_targets(profile, where=lambda s: bool(s.services), needs=self.needs)
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data
-        method = server_method(server)
+        method = command_method(server)
         if method is None:
-            return self.result(target, Status.ERROR, t(
-                "The server lists services but no command method (winrm or ssh) to read "
-                "them.", "Servern anger tjänster men ingen kommandometod (winrm eller ssh) "
-                "att läsa dem med."), {"services": list(server.services)}, fix="no_method")
+            return no_command_method(self, target,
+                                     details={"services": list(server.services)})
+        prefix = t(f"The services could not be read over {method}:",
+                   f"Tjänsterna kunde inte läsas över {method}:")
+        details = {"method": method, "services": list(server.services)}
+        transport, failed = session(self, ctx, target, server, method, prefix=prefix,
+                                    details=details)
+        if failed is not None:
+            return failed
+        if method == "winrm":
+            data = run_script(ctx, server, method, SERVICE_SCRIPT,
+                              {"Names": names_param(server.services)}, check=self,
+                              target=target, prefix=prefix, details=details,
+                              transport=transport)
+            if isinstance(data, Result):
+                return data
+            return self._judge(target, method, self._windows(server, data))
         try:
-            transport = ctx.service("sessions").get(server, method, ctx.timeout(10.0))
-            if method == "winrm":
-                rows = self._windows(ctx, transport, server)
-            else:
-                rows = self._linux(ctx, transport, server)
+            rows = self._linux(ctx, transport, server)
         except TransportError as exc:
-            return self.result(target, Status.ERROR, failure_summary(exc, t(
-                f"The services could not be read over {method}:",
-                f"Tjänsterna kunde inte läsas över {method}:")),
-                failure_details(exc, {"method": method, "services": list(server.services)}),
-                fix=remediation_key(exc, method))
+            return failure_result(self, target, exc, method, prefix=prefix, details=details)
         return self._judge(target, method, rows)
 
-    def _windows(self, ctx: CheckContext, transport: Any, server: Server) -> list[dict]:
-        data = powershell_json(transport, SERVICE_SCRIPT, ctx.timeout(10.0),
-                               {"Names": names_param(server.services)})
+    @staticmethod
+    def _windows(server: Server, data: Any) -> list[dict]:
         found = {str(r.get("Query")): r for r in as_list(data) if isinstance(r, dict)}
         rows = []
         for name in server.services:

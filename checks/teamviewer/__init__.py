@@ -1,3 +1,6 @@
 """TeamViewer Host: reachable network and an installed, signed-in host."""
 
-from .checks import CHECKS as CHECKS
+from .checks import TeamViewerNetworkCheck
+from .host import TeamViewerHostCheck
+
+CHECKS = [TeamViewerNetworkCheck, TeamViewerHostCheck]

@@ -8,20 +8,14 @@
   the defaults; a router written ``host:port`` is probed on that port only (labs, tests).
   Pass: the preferred port connects. Warn: only a fallback port does (slower; port 80
   drops reconnects). Fail: no name resolves, or nothing connects.
-* ``teamviewer.host`` looks at the machine where TeamViewer Host should run: the
-  ``[[servers]]`` entry named by ``server``, over WinRM, from any vantage; this machine only
-  in a self-check (the customer's admin on the host). Never the engineer's laptop or the
-  audit host: without ``server`` there it is an ``error`` asking for the server's name.
-  Pass: installed, its service running, a TeamViewer ID present and equal to the
-  profile's ``id``.
+* ``teamviewer.host`` (:mod:`.host`) looks at the machine where TeamViewer Host runs.
 
 ``teamviewer.network`` applies from the engineer's machine and inside the customer's
 network (both ends need the way out); from an audit host it says nothing about either.
 
 What this cannot prove: a TCP connect to 5938 does not prove that TeamViewer's router
 accepts a session (the protocol is proprietary and undocumented), nor that TeamViewer's
-UDP hole-punching works; the host check cannot see whether unattended access (a password
-or an account assignment) is configured. Run ``teamviewer.network`` on the customer's
+UDP hole-punching works. Run ``teamviewer.network`` on the customer's
 host as well: both ends need outbound access.
 """
 
@@ -35,18 +29,11 @@ from accessready.agent.core.profile_types import Profile, TeamViewerCfg
 from accessready.agent.io import net
 from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, resolve
 from accessready.agent.io.net import ProbeFailure
-from accessready.agent.io.tvhost import (
-    TeamViewerFacts,
-    format_id,
-    normalize_id,
-    remote_windows_facts,
-)
 from accessready.agent.plugin.checkapi import (
     Check,
     CheckContext,
     DeadlineExceeded,
     Target,
-    password_unavailable,
 )
 from accessready.agent.plugin.probekit import Budget
 
@@ -228,192 +215,3 @@ class TeamViewerNetworkCheck(Check):
             f"path.{note_en}",
             f"{said.sv}, men inte TCP {ports[0]}: TeamViewer faller tillbaka på en "
             f"långsammare väg.{note_sv}"), details, "fallback")
-
-
-class TeamViewerHostCheck(Check):
-    """TeamViewer Host is installed and running on the host, with the profile's ID."""
-
-    id = "teamviewer.host"
-    requirement = Requirement.ACCESS
-    method = "teamviewer"
-    needs = ("local",)
-    title = t("TeamViewer Host: installed, running, expected ID",
-              "TeamViewer Host: installerad, igång, rätt ID")
-    description = t(
-        "On the machine where TeamViewer Host should run (the named server over WinRM, or "
-        "this machine in a self-check): installed, its service running, and a TeamViewer "
-        "ID equal to the profile's. Cannot see whether unattended access is configured.",
-        "På datorn där TeamViewer Host ska köras (den namngivna servern via WinRM, eller "
-        "den här datorn vid egenkontroll): installerad, tjänsten igång och ett "
-        "TeamViewer-ID som stämmer med profilens. Kan inte se om obevakad åtkomst är "
-        "inställd.")
-    # Installing and running the host is the customer's; what the profile says (the ID,
-    # the server it runs on, how to reach it) is the supplier's to correct.
-    owners = {"id_mismatch": "supplier", "no_profile_id": "supplier", "no_server": "supplier",
-              "no_transport": "supplier"}
-    remediation = {
-        "not_installed": t(
-            "Install TeamViewer Host on the server the supplier should reach, assign it to "
-            "the supplier's TeamViewer account or set a strong unattended-access password, "
-            "and send the supplier its TeamViewer ID.",
-            "Installera TeamViewer Host på servern som leverantören ska nå, koppla den till "
-            "leverantörens TeamViewer-konto eller sätt ett starkt lösenord för obevakad "
-            "åtkomst, och skicka dess TeamViewer-ID till leverantören."),
-        "not_running": t(
-            "Start the TeamViewer service and set it to start automatically (Windows: "
-            "service 'TeamViewer'; Linux: systemctl enable --now teamviewerd).",
-            "Starta TeamViewer-tjänsten och ställ in att den startar automatiskt (Windows: "
-            "tjänsten 'TeamViewer'; Linux: systemctl enable --now teamviewerd)."),
-        "no_id": t(
-            "TeamViewer has no ID yet: start it once with network access so it registers, "
-            "then read the ID in TeamViewer and put it in the profile.",
-            "TeamViewer har inget ID ännu: starta det en gång med nätverksåtkomst så att det "
-            "registreras, läs sedan av ID:t i TeamViewer och för in det i profilen."),
-        "id_mismatch": t(
-            "This TeamViewer installation has another ID than the profile says: the host may "
-            "have been reinstalled or cloned, or the check ran on the wrong machine. Confirm "
-            "the host's ID and correct [access.teamviewer] id (or name the right server).",
-            "Den här TeamViewer-installationen har ett annat ID än profilen anger: värden kan "
-            "ha installerats om eller klonats, eller så kördes kontrollen på fel dator. "
-            "Bekräfta värdens ID och rätta [access.teamviewer] id (eller ange rätt server)."),
-        "no_profile_id": t(
-            "Add the host's TeamViewer ID to the profile ([access.teamviewer] id) so the "
-            "check can confirm it is the right machine.",
-            "Lägg in värdens TeamViewer-ID i profilen ([access.teamviewer] id) så att "
-            "kontrollen kan bekräfta att det är rätt dator."),
-        "no_server": t(
-            "Name the server where TeamViewer Host runs: [access.teamviewer] server = "
-            "\"<name>\", a [[servers]] entry with remote = [\"winrm\"]. (Or the customer's "
-            "admin runs accessready --self-check on that server.)",
-            "Ange servern där TeamViewer Host körs: [access.teamviewer] server = "
-            "\"<namn>\", en [[servers]]-post med remote = [\"winrm\"]. (Eller så kör kundens "
-            "administratör accessready --self-check på den servern.)"),
-        "no_transport": t(
-            "The TeamViewer host is a named server, reached over WinRM: give it "
-            "remote = [\"winrm\"] and the support account's password, or let the customer's "
-            "admin run accessready --self-check on that server itself (without 'server').",
-            "TeamViewer-värden är en namngiven server som nås via WinRM: ge den "
-            "remote = [\"winrm\"] och supportkontots lösenord, eller låt kundens "
-            "administratör köra accessready --self-check på den servern (utan 'server')."),
-    }
-
-    def applies(self, profile: Profile) -> Any:
-        why_not = super().applies(profile)
-        if why_not is None and profile.access.teamviewer is None:
-            return t("No [access.teamviewer] table.", "Ingen [access.teamviewer]-tabell.")
-        return why_not
-
-    def target_needs(self, target: Target) -> tuple[str, ...]:
-        # A named server is examined over WinRM, which needs the support account's
-        # password: saying so lets the runner fetch it (or skip in a self-check).
-        if target.data is not None and target.data[0].server:
-            return ("local", "winrm", "password")
-        return self.needs
-
-    def targets(self, profile: Profile) -> list[Target]:
-        cfg = profile.access.teamviewer
-        assert cfg is not None
-        if cfg.server:
-            server = next((s for s in profile.servers if s.name == cfg.server), None)
-            return [Target(cfg.server, (cfg, server))]
-        return [Target("this machine", (cfg, None))]
-
-    def _remote(self, ctx: CheckContext, target: Target, server: Any
-                ) -> TeamViewerFacts | Result:
-        details = {"server": target.name, "transport": "winrm"}
-        if server is None or "winrm" not in server.remote:
-            return self.result(target, Status.ERROR, t(
-                f"Server {target.name} has no WinRM access configured; TeamViewer on it "
-                "cannot be examined from here.",
-                f"Servern {target.name} har ingen WinRM-åtkomst inställd; TeamViewer på den "
-                "kan inte undersökas härifrån."), details, "no_transport")
-        sessions = ctx.services.get("sessions")
-        if sessions is None:
-            return self.result(target, Status.ERROR, t(
-                "This build has no WinRM transport yet; TeamViewer on a named server "
-                "cannot be examined. Run the check on that server instead.",
-                "Den här versionen saknar ännu WinRM-transport; TeamViewer på en namngiven "
-                "server kan inte undersökas. Kör kontrollen på den servern i stället."),
-                details, "no_transport")
-        if ctx.password is None:
-            if ctx.profile.account.password is None:
-                return self.result(target, Status.SKIP, t(
-                    "Needs the support account's password to log in over WinRM; none is "
-                    "configured (self-check).",
-                    "Kräver supportkontots lösenord för inloggning via WinRM; inget är "
-                    "angivet (egenkontroll)."), {**details, "reason": "no_password"})
-            return self.result(target, Status.ERROR,
-                               password_unavailable(ctx.password_problem), details, "password")
-        from accessready.agent.io.transports.base import TransportError
-
-        try:
-            transport = sessions.get(server, "winrm", ctx.timeout(HOST_CAP_S))
-            return remote_windows_facts(transport, ctx.timeout(HOST_CAP_S), target.name)
-        except TransportError as exc:
-            return self.result(target, Status.ERROR, t(
-                f"Could not examine {target.name} over WinRM ({exc.kind}): {exc}",
-                f"Kunde inte undersöka {target.name} via WinRM ({exc.kind}): {exc}"),
-                {**details, "transport_error": exc.kind, **exc.details}, "error")
-
-    def run(self, ctx: CheckContext, target: Target) -> Result:
-        cfg, server = target.data
-        if cfg.server:
-            found = self._remote(ctx, target, server)
-            if isinstance(found, Result):
-                return found
-            facts = found
-        elif ctx.vantage is not Vantage.CUSTOMER:
-            # TeamViewer Host runs at the customer: this machine is the engineer's laptop
-            # or the audit host, and what is installed here proves nothing about it.
-            return self.result("-", Status.ERROR, t(
-                "TeamViewer Host runs at the customer, not on this machine: name the server "
-                "where TeamViewer Host runs ([access.teamviewer] server).",
-                "TeamViewer Host körs hos kunden, inte på den här datorn: ange servern där "
-                "TeamViewer Host körs ([access.teamviewer] server)."),
-                {"reason": "no_server", "vantage": ctx.vantage.value}, "no_server")
-        else:
-            source = ctx.service("teamviewer_host")
-            facts = source.teamviewer_facts(ctx.timeout(HOST_CAP_S))
-        return self.judge(target, facts, normalize_id(cfg.id))
-
-    def judge(self, target: Target, facts: TeamViewerFacts, expected: str | None) -> Result:
-        """The verdict from collected facts (pure: tests call it with fixtures)."""
-        details = {"facts": facts.to_json(), "expected_id": expected}
-        where = t("on this machine", "på den här datorn") if target.name == "this machine" \
-            else t(f"on {target.name}", f"på {target.name}")
-        if not facts.installed:
-            return self.result(target, Status.FAIL, t(
-                f"TeamViewer is not installed {where.en}.",
-                f"TeamViewer är inte installerat {where.sv}."), details, "not_installed")
-        version = f" {facts.version}" if facts.version else ""
-        if not facts.running:
-            state = facts.service_state
-            return self.result(target, Status.FAIL, t(
-                f"TeamViewer{version} is installed {where.en}, but its service "
-                f"({facts.service or 'TeamViewer'}) is {state}.",
-                f"TeamViewer{version} är installerat {where.sv}, men tjänsten "
-                f"({facts.service or 'TeamViewer'}) är {state}."), details, "not_running")
-        if facts.client_id is None:
-            return self.result(target, Status.FAIL, t(
-                f"TeamViewer{version} runs {where.en} but shows no TeamViewer ID.",
-                f"TeamViewer{version} körs {where.sv} men visar inget TeamViewer-ID."),
-                details, "no_id")
-        shown = format_id(facts.client_id)
-        if expected is None:
-            return self.result(target, Status.WARN, t(
-                f"TeamViewer{version} runs {where.en} with ID {shown}; the profile names no "
-                "ID to compare with.",
-                f"TeamViewer{version} körs {where.sv} med ID {shown}; profilen anger inget "
-                "ID att jämföra med."), details, "no_profile_id")
-        if facts.client_id != expected:
-            return self.result(target, Status.FAIL, t(
-                f"TeamViewer{version} runs {where.en}, but its ID is {shown}, not "
-                f"{format_id(expected)} as the profile says.",
-                f"TeamViewer{version} körs {where.sv}, men dess ID är {shown}, inte "
-                f"{format_id(expected)} som profilen anger."), details, "id_mismatch")
-        return self.result(target, Status.PASS, t(
-            f"TeamViewer{version} runs {where.en} with the expected ID {shown}.",
-            f"TeamViewer{version} körs {where.sv} med förväntat ID {shown}."), details)
-
-
-CHECKS: list[type[Check]] = [TeamViewerNetworkCheck, TeamViewerHostCheck]

@@ -1,5 +1,6 @@
 """Web Application Proxy: health and its trust with AD FS."""
 
-from accessready.checks.adfs.winrm import WapHealthCheck, WapProxyTrustCheck
+from .health import WapHealthCheck
+from .proxy_trust import WapProxyTrustCheck
 
 CHECKS = [WapHealthCheck, WapProxyTrustCheck]

@@ -26,15 +26,13 @@ from accessready.agent.demo.simulators.ssh import LinuxHost, SshSimulator, SshUs
 from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 from accessready.agent.io.transports.base import CommandResult
 from accessready.agent.plugin.checkapi import Check
-from accessready.checks.account import checks as account
-from accessready.checks.account.checks import (
-    as_list,
+from accessready.checks import account
+from accessready.checks.account.parse import (
     chage_date,
     parse_chage,
     parse_id,
     parse_net_user,
     parse_sudo,
-    parse_when,
 )
 from accessready.checks.remote import checks as remote
 from accessready.checks.service import running as services
@@ -364,7 +362,7 @@ def server_2012r2_swedish() -> dict:
 def test_status_script_asks_get_command_before_get_localuser() -> None:
     """Pins issue 15: under $ErrorActionPreference='Stop' a missing Get-LocalUser (2012 R2)
     is a terminating error that -ErrorAction on the call does not catch."""
-    script = account.STATUS_SCRIPT
+    script = account.status.STATUS_SCRIPT
     probe = script.index("Get-Command -Name 'Get-LocalUser' -ErrorAction SilentlyContinue")
     assert probe < script.index("Get-LocalUser -Name")
     assert "[ADSI]\"WinNT://$env:COMPUTERNAME/$sam,user\"" in script
@@ -394,16 +392,16 @@ def test_2012r2_user_flags_decide(lab, flags, status, words) -> None:
 
 def test_winnt_password_age_against_the_servers_clock() -> None:
     now = "2026-03-01T12:00:00.0000000Z"
-    got = account.winnt_account({"Source": "ADSI WinNT", "UserFlags": 0x201,
+    got = account.parse.winnt_account({"Source": "ADSI WinNT", "UserFlags": 0x201,
                                  "PasswordAge": 86400 * 40, "MaxPasswordAge": 86400 * 42,
                                  "PasswordExpired": 0, "Now": now})
     assert got["PasswordExpires"].startswith("2026-03-03T12:00:00")
     assert got["PasswordLastSet"].startswith("2026-01-20T12:00:00")
     assert got["Enabled"] is True and got["LockedOut"] is False
-    forever = account.winnt_account({"UserFlags": 0x201, "PasswordAge": 5,
+    forever = account.parse.winnt_account({"UserFlags": 0x201, "PasswordAge": 5,
                                      "MaxPasswordAge": 0xFFFFFFFF, "Now": now})
     assert forever["PasswordNeverExpires"] is True and forever["PasswordExpires"] is None
-    unknown = account.winnt_account({"Source": "ADSI WinNT"})
+    unknown = account.parse.winnt_account({"Source": "ADSI WinNT"})
     assert unknown["Enabled"] is None and unknown["PasswordExpires"] is None
 
 
@@ -499,18 +497,6 @@ services = ["x"]
 
 # --- parsers and recordings ------------------------------------------------------------------
 
-def test_as_list_normalises_ps51_single_objects() -> None:
-    assert as_list(None) == [] and as_list({"a": 1}) == [{"a": 1}] and as_list([1]) == [1]
-
-
-def test_parse_when_accepts_iso_and_ms_dates() -> None:
-    assert parse_when("2025-12-05T09:12:44.1234567Z") == dt.datetime(
-        2025, 12, 5, 9, 12, 44, 123456, tzinfo=dt.UTC)
-    assert parse_when("/Date(1605771656395)/") == dt.datetime(
-        2020, 11, 19, 7, 40, 56, 395000, tzinfo=dt.UTC)
-    assert parse_when(None) is None and parse_when("soon") is None
-
-
 def test_parse_id() -> None:
     parsed = parse_id("uid=1001(support) gid=1001(support) groups=1001(support),27(sudo),4(adm)")
     assert parsed["user"] == "support" and parsed["groups"] == ["support", "sudo", "adm"]
@@ -594,7 +580,7 @@ def test_metadata_in_both_languages(cls: type[Check]) -> None:
 
 
 def test_parse_passwd_status() -> None:
-    from accessready.checks.account.checks import parse_passwd_status
+    from accessready.checks.account.parse import parse_passwd_status
 
     # Debian 12 (shadow 4.13) prints ISO dates; older releases MM/DD/YYYY.
     assert parse_passwd_status("support P 2026-11-25 0 99999 7 -1")["expires"] == "never"

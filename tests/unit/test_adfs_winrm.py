@@ -20,17 +20,10 @@ from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.base import CommandResult
 from accessready.agent.io.transports.sessions import Sessions
 from accessready.agent.plugin.checkapi import CheckContext
-from accessready.checks.adfs.winrm import (
-    CERTIFICATES_SCRIPT,
-    PROXY_TRUST_SCRIPT,
-    SERVICE_SCRIPT,
-    WAP_HEALTH_SCRIPT,
-    AdfsCertificatesCheck,
-    AdfsServiceCheck,
-    WapHealthCheck,
-    WapProxyTrustCheck,
-    parse_ps_date,
-)
+from accessready.checks.adfs.certificates import CERTIFICATES_SCRIPT, AdfsCertificatesCheck
+from accessready.checks.adfs.service import SERVICE_SCRIPT, AdfsServiceCheck
+from accessready.checks.wap.health import WAP_HEALTH_SCRIPT, WapHealthCheck
+from accessready.checks.wap.proxy_trust import PROXY_TRUST_SCRIPT, WapProxyTrustCheck
 from tests.unit.adfs_farm import run_check
 
 from .recordings import load_recordings
@@ -167,7 +160,7 @@ def test_server_without_winrm_is_skipped_with_reason() -> None:
         results = run(WapHealthCheck(), profile, sessions)
         (skip,) = run_check(WapHealthCheck(), profile)  # applies(): no WAP lists winrm
     assert results["wap01"].status is Status.SKIP
-    assert results["wap01"].details["reason"] == "no_winrm"
+    assert results["wap01"].details["reason"] == "no_command_method"
     assert skip.status is Status.SKIP and "winrm" in skip.summary.en
 
 
@@ -307,17 +300,6 @@ def test_non_json_output_is_an_error() -> None:
     assert result.remediation == AdfsServiceCheck.remediation["output"]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2027-01-02T03:04:05.1234567Z", dt.datetime(2027, 1, 2, 3, 4, 5, 123456, dt.UTC)),
-    ("/Date(1579124588000)/", dt.datetime(2020, 1, 15, 21, 43, 8, tzinfo=dt.UTC)),
-    ("\\/Date(1579124588000)\\/", dt.datetime(2020, 1, 15, 21, 43, 8, tzinfo=dt.UTC)),
-    ("2027-01-02T03:04:05", dt.datetime(2027, 1, 2, 3, 4, 5, tzinfo=dt.UTC)),
-    ("yesterday", None), (None, None), (42, None),
-])
-def test_powershell_dates(text: object, expected: dt.datetime | None) -> None:
-    assert parse_ps_date(text) == expected
-
-
 def test_scripts_carry_their_recording_markers_and_end_in_json() -> None:
     for name, script in (("adfs.service", SERVICE_SCRIPT),
                          ("adfs.certificates", CERTIFICATES_SCRIPT),
@@ -326,3 +308,16 @@ def test_scripts_carry_their_recording_markers_and_end_in_json() -> None:
         assert script.startswith(f"# accessready:{name}\n")
         assert "ConvertTo-Json" in script
         assert "Format-" not in script and "Out-String" not in script  # never scraped text
+
+
+@pytest.mark.parametrize("check", [AdfsServiceCheck(), WapHealthCheck()])
+def test_a_missing_or_stopped_service_fails_the_same_way_in_adfs_and_wap(check) -> None:
+    missing = judge(check, {"Service": None})
+    assert missing.status is Status.FAIL
+    assert missing.remediation == check.remediation["not_installed"]
+    stopped = judge(check, {"Service": {"Status": "Stopped", "StartType": "Automatic"}})
+    assert stopped.status is Status.FAIL
+    assert "is Stopped" in stopped.summary.en and "är Stopped" in stopped.summary.sv
+    assert stopped.remediation == check.remediation["stopped"]
+    blank = judge(check, {"Service": {"Status": None}})
+    assert "not running" in blank.summary.en and "inte igång" in blank.summary.sv

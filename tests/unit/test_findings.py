@@ -45,7 +45,7 @@ def test_every_check_declares_owners_for_its_own_remediation_keys() -> None:
     ("account.login", "account_locked", "customer"),
     ("account.login", "resolver", "engineer"),         # this machine's DNS
     ("remote.rdp", "error", "engineer"),               # could not decide: look, run again
-    ("service.running", "no_method", "supplier"),
+    ("service.running", "missing", "supplier"),         # a name in the profile to check
     ("remote.winrm", "insecure", "supplier"),          # verify = false in the profile
     ("account.login", "insecure", "supplier"),         # credentials refused: the profile
     ("teamviewer.host", "not_running", "customer"),    # the host is the customer's

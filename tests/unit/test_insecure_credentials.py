@@ -24,7 +24,7 @@ from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.sessions import SessionOptions, Sessions
 from accessready.agent.plugin.runner import RunOptions
-from accessready.checks.account import checks as account
+from accessready.checks import account
 from accessready.checks.anyconnect import gateway as anyconnect
 from accessready.checks.remote import checks as remote
 from accessready.reports import RENDERERS

@@ -24,7 +24,7 @@ from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.base import SessionPool, TransportError
 from accessready.agent.io.transports.ssh import KnownHosts, SshCredentials, login
 from accessready.agent.io.transports.winrm import WinrmEndpoint, open_winrm
-from accessready.checks.account import checks as account
+from accessready.checks import account
 
 from .simhelpers import PASSWORD, USER, profile_from, run_profile
 

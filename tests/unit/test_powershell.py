@@ -4,6 +4,7 @@ and that every place that runs PowerShell (local collectors, WinRM, SSH) uses it
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
 import pytest
 from hypothesis import given
@@ -114,3 +115,46 @@ def test_every_caller_builds_the_same_script() -> None:
     local.run_powershell_json("Get-Thing $Name", 5, params)
     assert seen == [powershell.argv(powershell.script("Get-Thing $Name", params),
                                     local.powershell)]
+
+
+# --- what scripts send back: one date parser, one "make this a list" -----------------
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2027-01-02T03:04:05.1234567Z", dt.datetime(2027, 1, 2, 3, 4, 5, 123456, dt.UTC)),
+    ("2025-12-05T09:12:44.1234567+00:00",
+     dt.datetime(2025, 12, 5, 9, 12, 44, 123456, dt.UTC)),
+    ("2024-05-14T00:00:00+02:00", dt.datetime(2024, 5, 13, 22, 0, tzinfo=dt.UTC)),
+    ("2027-01-02T03:04:05", dt.datetime(2027, 1, 2, 3, 4, 5, tzinfo=dt.UTC)),
+    ("2024-05-14", dt.datetime(2024, 5, 14, tzinfo=dt.UTC)),
+    ("/Date(1579124588000)/", dt.datetime(2020, 1, 15, 21, 43, 8, tzinfo=dt.UTC)),
+    ("\\/Date(1579124588000)\\/", dt.datetime(2020, 1, 15, 21, 43, 8, tzinfo=dt.UTC)),
+    ("/Date(1707865200000+0100)/", dt.datetime(2024, 2, 13, 23, 0, tzinfo=dt.UTC)),
+    ("/Date(-86400000)/", dt.datetime(1969, 12, 31, tzinfo=dt.UTC)),
+    ({"value": "/Date(0)/", "DateTime": "Thursday, January 1, 1970"},
+     dt.datetime(1970, 1, 1, tzinfo=dt.UTC)),
+    (" 2027-01-02T03:04:05Z ", dt.datetime(2027, 1, 2, 3, 4, 5, tzinfo=dt.UTC)),
+    ("/Date(99999999999999999999)/", None), ("5/14/2024", None), ("yesterday", None),
+    ("", None), (None, None), (42, None), (["2027-01-02"], None),
+])
+def test_ps_datetime_reads_every_shape_as_utc(value: object,
+                                              expected: dt.datetime | None) -> None:
+    got = powershell.ps_datetime(value)
+    assert got == expected
+    if got is not None:
+        assert got.utcoffset() == dt.timedelta(0)  # always aware, always UTC
+
+
+@given(st.datetimes(min_value=dt.datetime(1601, 1, 2), max_value=dt.datetime(9999, 1, 1),
+                    timezones=st.just(dt.UTC)))
+def test_ps_datetime_round_trips_dotnet_o_format(when: dt.datetime) -> None:
+    """.NET's ``ToString('o')`` of a UTC date: seven fractional digits and ``Z``."""
+    text = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond:06d}7Z"
+    assert powershell.ps_datetime(text) == when
+
+
+def test_as_list_normalises_what_powershell_51_flattens() -> None:
+    assert powershell.as_list(None) == []
+    assert powershell.as_list({"a": 1}) == [{"a": 1}]
+    assert powershell.as_list([1, 2]) == [1, 2]
+    assert powershell.as_list("x") == ["x"]
+    assert powershell.as_list([]) == [] and powershell.as_list("") == []

@@ -15,6 +15,7 @@ from accessready.agent.demo.simulators.dns import DnsSimulator
 from accessready.agent.demo.simulators.teamviewer import RouterSimulator
 from accessready.agent.io.localsys import CommandResult, ServiceInfo
 from accessready.agent.io.transports.base import CommandResult as RemoteResult
+from accessready.agent.io.transports.base import TransportError
 from accessready.agent.io.tvhost import (
     WINDOWS_TEAMVIEWER_PS,
     LocalTeamViewerSource,
@@ -30,12 +31,9 @@ from accessready.agent.io.tvhost import (
     strip_ansi,
 )
 from accessready.agent.plugin.checkapi import Target
-from accessready.checks.teamviewer.checks import (
-    CHECKS,
-    TeamViewerHostCheck,
-    TeamViewerNetworkCheck,
-    split_router,
-)
+from accessready.checks.teamviewer import CHECKS
+from accessready.checks.teamviewer.checks import TeamViewerNetworkCheck, split_router
+from accessready.checks.teamviewer.host import TeamViewerHostCheck
 from tests.unit.access_helpers import run_access
 from tests.unit.dnsfakes import empty_hosts, os_resolver_at
 
@@ -289,12 +287,45 @@ remote = ["winrm"]
 """
 
 
-def test_named_server_without_a_winrm_transport_errors_clearly(monkeypatch):
+class RefusedSessions:
+    """A sessions service whose WinRM port refuses the connection."""
+
+    def get(self, server, method, timeout):
+        raise TransportError("refused", "connection refused", {"port": 5985})
+
+
+def test_named_server_whose_winrm_refuses_errors_with_the_failure_table(monkeypatch):
     monkeypatch.setenv("ACCESSREADY_TEST_TV_PASSWORD", "x")
-    results, _ = run_access(REMOTE_PROFILE, [TeamViewerHostCheck])
+    results, _ = run_access(REMOTE_PROFILE, [TeamViewerHostCheck],
+                            services={"sessions": RefusedSessions()})
     result = results["teamviewer.host"]
-    assert result.status is Status.ERROR
-    assert "WinRM" in result.summary.en and result.target == "tv01"
+    assert result.status is Status.ERROR and result.target == "tv01"
+    assert result.summary.en.startswith("Could not examine tv01 over WinRM:")
+    assert result.details["failure"] == "refused"
+    assert result.remediation == TeamViewerHostCheck.remediation["refused"]
+
+
+def test_named_server_without_winrm_is_skipped_like_every_server_script() -> None:
+    """The one decision for "no command method" (issue 12): skip, not error (which made
+    the verdict unknown). The profile loader refuses such a profile, so the check is
+    driven directly here with the server's remote list taken away."""
+    import dataclasses
+    import time
+
+    from accessready.agent.core.profile import parse_profile
+    from accessready.agent.plugin.checkapi import CheckContext
+    from tests.unit.access_helpers import CUSTOMER
+
+    profile = parse_profile(CUSTOMER + REMOTE_PROFILE)
+    [server] = profile.servers
+    check = TeamViewerHostCheck()
+    [target] = check.targets(profile)
+    target = dataclasses.replace(target, data=(target.data[0],
+                                               dataclasses.replace(server, remote=("rdp",))))
+    ctx = CheckContext(profile=profile, deadline=time.monotonic() + 5, password="x")
+    result = check.run(ctx, target)
+    assert result.status is Status.SKIP and result.details["reason"] == "no_command_method"
+    assert "(winrm)" in result.summary.en and "(winrm)" in result.summary.sv
 
 
 @pytest.mark.parametrize("vantage", ["engineer", "audit"])
