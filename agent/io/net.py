@@ -1,17 +1,23 @@
 """Bounded network I/O for probes: TCP, UDP, TLS and HTTP(S) with hard deadlines.
 
-Every function takes a ``timeout`` (the check passes ``ctx.timeout(cap)``), reads at most
-``max_bytes``, and turns every socket-level failure into a :class:`ProbeFailure` whose
-``kind`` says what happened:
+Every probe takes a ``timeout`` (the check passes ``ctx.timeout(cap)``), reads at most
+``max_bytes`` and returns one :class:`~accessready.agent.core.outcome.ProbeOutcome`: what
+was sent, what came back, the timings and — when it did not complete — one *kind* from
+the one failure table (:mod:`accessready.agent.core.failures`), which says what it means
+and the status it earns:
 
-* about the target (what it means to the reader and the status it gets are in
-  :mod:`accessready.agent.plugin.probekit`, one table for every check): ``refused``,
-  ``timeout`` (no answer to the connection attempt, or to a UDP datagram),
-  ``silent`` (the TCP connection was accepted, but no answer came in time),
-  ``unreachable``, ``dns`` (the name does not exist or has no address), ``reset``,
-  ``closed``, ``garbage``, ``tls``, ``too_big``;
+* about the target: ``refused``, ``timeout`` (no answer to the connection attempt, or to
+  a UDP datagram), ``silent`` (the TCP connection was accepted, but no answer came in
+  time), ``unreachable``, ``dns`` (the name does not exist or has no address), ``reset``,
+  ``closed``, ``protocol``, ``tls``, ``too_big``;
 * about this machine: ``resolver`` (the DNS resolver did not answer), ``deadline``
   (no time left to try), ``error`` (a local error, e.g. an unreadable ``ca_file``).
+
+The probes: :func:`tcp_reach` (connect only), :func:`tcp_exchange` (one request, one
+answer), :func:`tcp_dialogue` (a protocol's own turns), :func:`udp_exchange`,
+:func:`tls_handshake`, :func:`modern_tls_handshake` and :func:`http_request`. The building
+blocks under them that hand back a socket (:func:`connect`, :func:`tls_connect`) raise
+:class:`ProbeFailure`; checks use the probes, which never raise for the target.
 
 Host names are resolved as the engineer's machine resolves them — the system resolver
 through :func:`accessready.agent.io.dns.resolve` (hosts file, then getaddrinfo on a bounded
@@ -33,35 +39,32 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.core.profile_types import TlsOptions
 from accessready.agent.core.safefile import oversized
 from accessready.agent.io.dns import Resolution, ResolveError, resolve
 
 MAX_REPLY = 1 << 20
-EVIDENCE_BYTES = 256
 MODERN_TLS = ("TLSv1.2", "TLSv1.3")
 
 
 class ProbeFailure(Exception):
-    """A probe could not complete; ``kind`` is machine-readable, the text human-readable."""
+    """Raised by the building blocks that hand back a socket (:func:`connect`,
+    :func:`tls_connect`, :func:`verifying_context`); the probes turn it into a
+    :class:`ProbeOutcome`. ``kind`` is one of the failure table's."""
 
     def __init__(self, kind: str, message: str, elapsed_ms: float = 0.0) -> None:
         super().__init__(message)
         self.kind = kind
         self.elapsed_ms = elapsed_ms
 
-    def to_json(self) -> dict[str, Any]:
-        """Evidence for a result's details."""
-        return {"failure": self.kind, "message": str(self), "elapsed_ms": round(self.elapsed_ms, 1)}
-
-
-def hex_excerpt(data: bytes, limit: int = EVIDENCE_BYTES) -> str:
-    """Bytes as spaced hex, cut at ``limit`` bytes with a note — bounded evidence."""
-    text = data[:limit].hex(" ")
-    return text + (f" … (+{len(data) - limit} bytes)" if len(data) > limit else "")
+    def outcome(self, target: str, **fields: Any) -> ProbeOutcome:
+        """This failure as a probe's outcome (``fields``: sent, received, facts, …)."""
+        fields.setdefault("total_ms", self.elapsed_ms)
+        return ProbeOutcome(target, kind=self.kind, message=str(self), **fields)
 
 
 def _ms(started: float) -> float:
@@ -129,13 +132,6 @@ def resolve_targets(host: str, port: int, timeout: float, socktype: int = socket
     return resolution, out
 
 
-def resolve_json(resolution: Resolution | None) -> dict[str, Any]:
-    """``{"resolved": ...}`` evidence for a name (nothing for an IP literal)."""
-    if resolution is None or resolution.resolver == "IP literal":
-        return {}
-    return {"resolved": resolution.to_json()}
-
-
 MIN_CONNECT_WINDOW_S = 0.5
 """A connect that times out in less time than this (or half the timeout) was not given a
 fair chance: ``deadline`` (ours), never ``timeout`` (the target's)."""
@@ -199,52 +195,133 @@ def recv_until(sock: socket.socket, complete: Callable[[bytes], bool], deadline:
     return data
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One request/response over TCP: the bytes both ways and the timings."""
-
-    sent: bytes
-    received: bytes
-    connect_ms: float
-    total_ms: float
-    resolution: Resolution | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Bounded evidence."""
-        return {"sent_hex": hex_excerpt(self.sent), "sent_bytes": len(self.sent),
-                "received_hex": hex_excerpt(self.received),
-                "received_bytes": len(self.received),
-                "connect_ms": round(self.connect_ms, 1), "total_ms": round(self.total_ms, 1),
-                **resolve_json(self.resolution)}
+def resolve_json(resolution: Resolution | None) -> dict[str, Any]:
+    """``{"resolved": ...}`` evidence for a name (nothing for an IP literal)."""
+    if resolution is None or resolution.resolver == "IP literal":
+        return {}
+    return {"resolved": resolution.to_json()}
 
 
-def tcp_exchange(host: str, port: int, payload: bytes, complete: Callable[[bytes], bool],
-                 timeout: float, max_bytes: int = MAX_REPLY) -> Exchange:
-    """Connect, send ``payload``, read until ``complete``; all within ``timeout``."""
+def _resolved(resolution: Resolution | None) -> dict[str, Any]:
+    """``{"resolved": resolution}`` as a probe's fact (nothing for an IP literal)."""
+    if resolution is None or resolution.resolver == "IP literal":
+        return {}
+    return {"resolved": resolution}
+
+
+def tcp_reach(host: str, port: int, timeout: float) -> ProbeOutcome:
+    """Open a TCP connection and close it again: does ``host:port`` accept one?"""
     started = time.monotonic()
-    deadline = started + timeout
-    sock, connect_ms, resolution = connect(host, port, timeout)
-    with sock:
+    where = endpoint_text(host, port)
+    try:
+        sock, connect_ms, resolution = connect(host, port, timeout)
+    except ProbeFailure as failure:
+        return failure.outcome(where)
+    sock.close()
+    return ProbeOutcome(where, connect_ms=connect_ms, total_ms=_ms(started),
+                        facts=_resolved(resolution))
+
+
+class Conversation:
+    """A connected TCP socket for a probe's own turns (:func:`tcp_dialogue`): it keeps
+    both directions for the evidence, and what the protocol showed in ``facts``."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+        self.sent = b""
+        self.received = b""
+        self.facts: dict[str, Any] = {}
+        self.answer: Any = None  # the decoded answer, for the outcome's ``answer``
+
+    def send(self, data: bytes) -> None:
+        """Send all of ``data`` before the deadline."""
+        self._sock.settimeout(max(0.01, self._deadline - time.monotonic()))
+        self._sock.sendall(data)
+        self.sent += data
+
+    def recv_until(self, complete: Callable[[bytes], bool],
+                   max_bytes: int = MAX_REPLY) -> bytes:
+        """The next answer: read until ``complete``, close, ``max_bytes`` or the deadline."""
+        data = recv_until(self._sock, complete, self._deadline, max_bytes)
+        self.received += data
+        return data
+
+    def fail(self, kind: str, message: str) -> None:
+        """End the dialogue: the peer's answer is a failure of ``kind`` (``protocol``,
+        ``closed``, …)."""
+        raise ProbeFailure(kind, message)
+
+    def send_quietly(self, data: bytes, timeout: float = 0.2) -> bool:
+        """Best effort (a polite goodbye): ``True`` when ``data`` went out."""
         try:
-            sock.settimeout(max(0.01, deadline - time.monotonic()))
-            sock.sendall(payload)
-            received = recv_until(sock, complete, deadline, max_bytes)
-        except Exception as exc:
-            raise as_failure(exc, started, host, port, connected=True) from None
-    return Exchange(payload, received, connect_ms, _ms(started), resolution)
+            self._sock.settimeout(timeout)
+            self._sock.sendall(data)
+        except OSError:
+            return False
+        self.sent += data
+        return True
 
 
-def udp_exchange(host: str, port: int, payload: bytes, accept: Callable[[bytes], bool],
-                 timeout: float, attempts: int = 3) -> tuple[bytes, float, int]:
-    """Send a datagram (retrying, as IKE initiators do) until ``accept`` takes a reply.
+def tcp_dialogue(host: str, port: int, timeout: float,
+                 talk: Callable[[Conversation], None]) -> ProbeOutcome:
+    """Connect and let ``talk`` hold the protocol's turns, all within ``timeout``.
 
-    Returns (reply, round-trip ms of the answered attempt, attempt number). An ICMP
-    port-unreachable shows up as ``refused``; silence as ``timeout`` (UDP has no
-    connection, so it cannot tell a dropped datagram from an ignored one).
+    ``talk`` sends and reads through the :class:`Conversation`, notes what it learned in
+    ``conversation.facts`` (the decoded answer in ``conversation.answer``) and ends a bad
+    answer with ``conversation.fail(kind, …)``; every socket failure becomes the
+    outcome's kind (``silent`` once connected).
     """
     started = time.monotonic()
     deadline = started + timeout
-    family, address = resolve_targets(host, port, timeout, socket.SOCK_DGRAM)[1][0]
+    where = endpoint_text(host, port)
+    try:
+        sock, connect_ms, resolution = connect(host, port, timeout)
+    except ProbeFailure as failure:
+        return failure.outcome(where)
+    conversation = Conversation(sock, deadline)
+    kind, message = None, ""
+    with sock:
+        try:
+            talk(conversation)
+        except Exception as exc:  # connected: running out of time here means "silent"
+            failure = as_failure(exc, started, host, port, connected=True)
+            kind, message = failure.kind, str(failure)
+    return ProbeOutcome(where, conversation.sent, conversation.received, connect_ms,
+                        _ms(started), kind, message,
+                        {**_resolved(resolution), **conversation.facts},
+                        conversation.answer if kind is None else None)
+
+
+def tcp_exchange(host: str, port: int, payload: bytes, complete: Callable[[bytes], bool],
+                 timeout: float, max_bytes: int = MAX_REPLY) -> ProbeOutcome:
+    """Connect, send ``payload``, read until ``complete``; all within ``timeout``."""
+
+    def talk(conversation: Conversation) -> None:
+        conversation.send(payload)
+        conversation.recv_until(complete, max_bytes)
+
+    return tcp_dialogue(host, port, timeout, talk)
+
+
+def udp_exchange(host: str, port: int, payload: bytes, accept: Callable[[bytes], bool],
+                 timeout: float, attempts: int = 3) -> ProbeOutcome:
+    """Send a datagram (retrying, as IKE initiators do) until ``accept`` takes a reply.
+
+    ``received`` is the accepted reply; ``facts`` say the round-trip time of the answered
+    attempt (``rtt_ms``) and its number (``attempt``). An ICMP port-unreachable shows up
+    as ``refused``; silence as ``timeout`` (UDP has no connection, so it cannot tell a
+    dropped datagram from an ignored one).
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    where = endpoint_text(host, port)
+    try:
+        resolution, targets = resolve_targets(host, port, timeout, socket.SOCK_DGRAM)
+    except ProbeFailure as failure:
+        return failure.outcome(where, sent=payload)
+    family, address = targets[0]
+    facts = _resolved(resolution)
     slice_s = max(deadline - time.monotonic(), 0.0) / max(attempts, 1)
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         try:
@@ -263,11 +340,15 @@ def udp_exchange(host: str, port: int, payload: bytes, accept: Callable[[bytes],
                     except TimeoutError:
                         break
                     if accept(reply):
-                        return reply, _ms(sent_at), attempt
+                        return ProbeOutcome(where, payload, reply, None, _ms(started),
+                                            facts={**facts, "rtt_ms": round(_ms(sent_at), 1),
+                                                   "attempt": attempt})
         except Exception as exc:
-            raise as_failure(exc, started, host, port) from None
-    raise ProbeFailure("timeout", f"no answer from {endpoint_text(host, port)} after "
-                       f"{attempts} attempts in {timeout:.1f} s", _ms(started))
+            return as_failure(exc, started, host, port).outcome(where, sent=payload,
+                                                                facts=facts)
+    return ProbeOutcome(where, payload, total_ms=_ms(started), kind="timeout",
+                        message=f"no answer from {where} after {attempts} attempts in "
+                        f"{timeout:.1f} s", facts=facts)
 
 
 # --- TLS ----------------------------------------------------------------------------
@@ -547,41 +628,69 @@ def tls_connect(host: str, port: int, *, tls: TlsOptions, server_name: str | Non
     raise ProbeFailure("tls", f"TLS with {where} failed", _ms(started))
 
 
+def tls_handshake(host: str, port: int, *, tls: TlsOptions, server_name: str | None,
+                  timeout: float) -> ProbeOutcome:
+    """One TLS handshake (:func:`tls_connect`), then close: ``facts["tls"]`` is the
+    :class:`TlsInfo`."""
+    started = time.monotonic()
+    where = endpoint_text(host, port)
+    try:
+        sock, info = tls_connect(host, port, tls=tls, server_name=server_name,
+                                 timeout=timeout)
+    except ProbeFailure as failure:
+        return failure.outcome(where)
+    sock.close()
+    return ProbeOutcome(where, total_ms=_ms(started), facts={"tls": info})
+
+
+_VERSION_REFUSALS = ("PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "WRONG_VERSION_NUMBER",
+                     "NO_PROTOCOLS_AVAILABLE")
+
+
+def modern_tls_handshake(host: str, port: int, server_name: str | None,
+                         timeout: float) -> ProbeOutcome:
+    """A handshake offering only TLS 1.2 and newer, trust not checked: tells a server
+    that is too old (``facts["protocol_refused"]``: it answered with a protocol-version
+    alert) from other TLS failures. ``facts["version"]`` when it answered."""
+    started = time.monotonic()
+    deadline = started + timeout
+    where = endpoint_text(host, port)
+    try:
+        raw, connect_ms, _ = connect(host, port, timeout)
+    except ProbeFailure as failure:
+        return failure.outcome(where)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        with raw:
+            raw.settimeout(max(0.01, deadline - time.monotonic()))
+            with context.wrap_socket(raw, server_hostname=server_name) as sock:
+                return ProbeOutcome(where, connect_ms=connect_ms, total_ms=_ms(started),
+                                    facts={"version": sock.version()})
+    except (OSError, ssl.SSLError) as exc:
+        reason = str(getattr(exc, "reason", None) or exc)
+        refused = any(k in reason.upper() for k in _VERSION_REFUSALS)
+        failure = as_failure(exc, started, host, port, connected=True)
+        return failure.outcome(where, connect_ms=connect_ms,
+                               facts={"protocol_refused": refused})
+
+
 # --- HTTP over TCP/TLS --------------------------------------------------------------
-
-@dataclass(frozen=True)
-class HttpExchange:
-    """An HTTP request and its response, with TLS facts when it ran over TLS."""
-
-    request: bytes
-    response: Any  # protocols.httpmsg.HttpResponse
-    tls: TlsInfo | None
-    total_ms: float
-    extra: dict[str, Any] = field(default_factory=dict)
-    resolution: Resolution | None = None
-
-    def to_json(self, body_excerpt: int = 512) -> dict[str, Any]:
-        """Evidence: request head, status, headers, a bounded body excerpt."""
-        head = self.request.split(b"\r\n\r\n", 1)[0].decode("latin-1")
-        body = self.response.body
-        out: dict[str, Any] = {
-            "request": head, "status": self.response.status, "reason": self.response.reason,
-            "headers": [f"{k}: {v}" for k, v in self.response.headers][:40],
-            "body_bytes": len(body),
-            "body_excerpt": body[:body_excerpt].decode("utf-8", "replace"),
-            "total_ms": round(self.total_ms, 1),
-        }
-        if self.tls:
-            out["tls"] = self.tls.to_json()
-        return {**out, **resolve_json(self.resolution)}
-
 
 def http_request(host: str, port: int, method: str, target: str, *,
                  headers: list[tuple[str, str]] | None = None, body: bytes = b"",
                  tls: TlsOptions | None = None, server_name: str | None = None,
                  host_header: str | None = None, timeout: float,
-                 max_body: int = MAX_REPLY) -> HttpExchange:
-    """One HTTP/1.1 request (``Connection: close``) over TCP, or TLS when ``tls`` is given."""
+                 max_body: int = MAX_REPLY, body_excerpt: int = 512) -> ProbeOutcome:
+    """One HTTP/1.1 request (``Connection: close``) over TCP, or TLS when ``tls`` is given.
+
+    ``answer`` is the parsed response (:class:`~accessready.checks.protocols.httpmsg.
+    HttpResponse`); ``facts`` hold its evidence (request head, status, headers, a
+    ``body_excerpt``-byte body excerpt) and ``tls`` (:class:`TlsInfo`) over TLS. An answer
+    that is not HTTP is ``protocol``.
+    """
     from accessready.checks.protocols.httpmsg import (
         HttpParseError,
         ResponseParser,
@@ -590,17 +699,23 @@ def http_request(host: str, port: int, method: str, target: str, *,
 
     started = time.monotonic()
     deadline = started + timeout
+    where = endpoint_text(host, port)
     name = server_name or host
     default_port = 443 if tls is not None else 80
     host_value = host_header or (name if port == default_port else f"{name}:{port}")
     all_headers = [*(headers or []), ("Connection", "close")]
     request = build_request(method, target, host_value, all_headers, body)
-    info = None
-    if tls is not None:
-        sock, info = tls_connect(host, port, tls=tls, server_name=name, timeout=timeout)
-        resolution = info.resolution
-    else:
-        sock, _, resolution = connect(host, port, timeout)
+    facts: dict[str, Any] = {"request": request.split(b"\r\n\r\n", 1)[0].decode("latin-1")}
+    try:
+        if tls is not None:
+            sock, info = tls_connect(host, port, tls=tls, server_name=name, timeout=timeout)
+            resolution = info.resolution
+            facts["tls"] = info
+        else:
+            sock, _, resolution = connect(host, port, timeout)
+    except ProbeFailure as failure:
+        return failure.outcome(where, sent=request, facts=facts)
+    facts.update(_resolved(resolution))
     parser = ResponseParser(max_body=max_body, request_method=method)
     with sock:
         try:
@@ -617,8 +732,17 @@ def http_request(host: str, port: int, method: str, target: str, *,
                     break
                 parser.feed(chunk)
         except HttpParseError as exc:
-            raise ProbeFailure("garbage", f"{host}:{port} answered something that is not "
-                               f"HTTP: {exc}", _ms(started)) from None
+            return ProbeOutcome(where, request, total_ms=_ms(started), kind="protocol",
+                                message=f"{where} answered something that is not HTTP: {exc}",
+                                facts=facts)
         except Exception as exc:
-            raise as_failure(exc, started, host, port, connected=True) from None
-    return HttpExchange(request, parser.response, info, _ms(started), resolution=resolution)
+            return as_failure(exc, started, host, port, connected=True).outcome(
+                where, sent=request, facts=facts)
+    response = parser.response
+    body_bytes = response.body
+    facts.update({
+        "status": response.status, "reason": response.reason,
+        "headers": [f"{k}: {v}" for k, v in response.headers][:40],
+        "body_bytes": len(body_bytes),
+        "body_excerpt": body_bytes[:body_excerpt].decode("utf-8", "replace")})
+    return ProbeOutcome(where, request, total_ms=_ms(started), facts=facts, answer=response)

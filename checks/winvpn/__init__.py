@@ -2,6 +2,7 @@
 
 from accessready.checks.common.split_tunnel import WindowsVpnConnection, WindowsVpnSplitTunnel
 
-from .tunnels import Ikev2Check, L2tpCheck, PptpCheck
+from .ike import Ikev2Check, L2tpCheck
+from .pptp import PptpCheck
 
 CHECKS = [WindowsVpnConnection, Ikev2Check, L2tpCheck, PptpCheck, WindowsVpnSplitTunnel]

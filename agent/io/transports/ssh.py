@@ -466,23 +466,20 @@ def _quiet_paramiko() -> None:
         logger.propagate = False
 
 
-# ProbeFailure kinds of a TCP connect that TransportError names differently.
-_CONNECT_KINDS = {"reset": "refused"}
-
-
 def _connect(host: str, port: int, timeout: float) -> socket.socket:
     """A TCP connection, name resolution included, bounded by ``timeout``.
 
-    The probes' :func:`~accessready.agent.io.net.tcp_connect` does it (a bounded resolver,
-    not ``getaddrinfo``, which has no timeout); its failure kinds become TransportError's.
+    The probes' :func:`~accessready.agent.io.net.connect` does it (a bounded resolver,
+    not ``getaddrinfo``, which has no timeout); its failure kind, one of the one table's,
+    is the TransportError's.
     """
-    from accessready.agent.io.net import ProbeFailure, tcp_connect
+    from accessready.agent.io.net import ProbeFailure, connect
 
     try:
-        sock, _ = tcp_connect(host, port, timeout)
+        sock, _, _ = connect(host, port, timeout)
     except ProbeFailure as failure:
-        raise TransportError(_CONNECT_KINDS.get(failure.kind, failure.kind), str(failure),
-                             failure.to_json()) from None
+        raise TransportError(failure.kind, str(failure), failure.outcome(
+            f"{host}:{port}").to_json()) from None
     return sock
 
 
