@@ -22,8 +22,8 @@ from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.base import TransportError
 from accessready.agent.io.transports.sessions import SessionOptions, Sessions
 from accessready.agent.plugin.runner import RunOptions
+from accessready.checks import remote
 from accessready.checks.account import checks as account
-from accessready.checks.remote import checks as remote
 from tests.lab.daemons.sshd import SUPPORT_SUDO_RULE
 
 pytestmark = pytest.mark.lab

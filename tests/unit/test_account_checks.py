@@ -25,6 +25,7 @@ from accessready.agent.demo.simulators.ssh import LinuxHost, SshSimulator, SshUs
 from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, load_recordings
 from accessready.agent.io.transports.base import CommandResult
 from accessready.agent.plugin.checkapi import Check
+from accessready.checks import remote
 from accessready.checks.account import checks as account
 from accessready.checks.account.checks import (
     as_list,
@@ -35,7 +36,6 @@ from accessready.checks.account.checks import (
     parse_sudo,
     parse_when,
 )
-from accessready.checks.remote import checks as remote
 from accessready.checks.service import running as services
 from accessready.checks.service.running import names_param, parse_systemctl_show
 

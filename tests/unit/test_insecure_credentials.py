@@ -24,9 +24,9 @@ from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator, loa
 from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.sessions import SessionOptions, Sessions
 from accessready.agent.plugin.runner import RunOptions
+from accessready.checks import remote
 from accessready.checks.account import checks as account
 from accessready.checks.anyconnect import gateway as anyconnect
-from accessready.checks.remote import checks as remote
 from accessready.reports import RENDERERS
 from accessready.reports.json_report import from_dict, to_dict
 from accessready.reports.terminal import render_table

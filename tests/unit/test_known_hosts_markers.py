@@ -21,8 +21,8 @@ from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
 from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.base import TransportError
 from accessready.agent.io.transports.ssh import KnownHosts, SshCredentials, login, probe
+from accessready.checks import remote
 from accessready.checks.account import checks as account
-from accessready.checks.remote import checks as remote
 
 from .simhelpers import PASSWORD, profile_from, run_profile
 

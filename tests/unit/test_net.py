@@ -93,9 +93,8 @@ def test_dead_resolver_is_a_local_error_not_a_finding(dead_dns, monkeypatch) -> 
 
 def test_udp_probe_resolves_with_the_same_bound(dead_dns, monkeypatch) -> None:
     _numeric_only(monkeypatch)
-    with pytest.raises(ProbeFailure) as info:
-        net.udp_exchange("vpn.nowhere.test", 500, b"x", lambda _: True, 0.5)
-    assert info.value.kind == "resolver"
+    outcome = net.udp_exchange("vpn.nowhere.test", 500, b"x", lambda _: True, 0.5)
+    assert outcome.kind == "resolver" and outcome.status is Status.ERROR
 
 
 def test_nxdomain_and_nodata_are_findings(lab_dns) -> None:
@@ -139,10 +138,11 @@ def test_resolve_error_kinds_say_whose_problem() -> None:
 # --- silent vs timeout -----------------------------------------------------------------------
 
 def test_accepted_but_silent_is_not_a_timeout() -> None:
-    with tcp("silent") as peer, pytest.raises(ProbeFailure) as info:
-        net.tcp_exchange("127.0.0.1", peer.port, b"hello", lambda d: bool(d), 0.5)
-    assert info.value.kind == "silent"
-    assert "accepted the connection" in str(info.value)
+    with tcp("silent") as peer:
+        outcome = net.tcp_exchange("127.0.0.1", peer.port, b"hello", lambda d: bool(d), 0.5)
+    assert outcome.kind == "silent" and outcome.sent == b"hello"
+    assert "accepted the connection" in outcome.message
+    assert outcome.connect_ms is not None and outcome.to_json()["failure"] == "silent"
 
 
 def test_connect_that_times_out_is_a_timeout() -> None:
@@ -223,11 +223,15 @@ def test_ca_file_adds_a_ca_to_the_system_store(cas, monkeypatch) -> None:
 
 
 def test_unreadable_ca_file_is_a_local_error(tmp_path) -> None:
-    with pytest.raises(ProbeFailure) as info:
+    with pytest.raises(ProbeFailure) as info:  # the building block raises …
         net.tls_connect("127.0.0.1", 9, tls=TlsOptions(ca_file=str(tmp_path / "nope.pem")),
                         server_name="gw.test", timeout=1.0)
     assert info.value.kind == "error" and "nope.pem" in str(info.value)
-    assert failure_status(info.value.kind) is Status.ERROR
+    # … the probe says so in its outcome
+    outcome = net.tls_handshake("127.0.0.1", 9, tls=TlsOptions(
+        ca_file=str(tmp_path / "nope.pem")), server_name="gw.test", timeout=1.0)
+    assert outcome.kind == "error" and "nope.pem" in outcome.message
+    assert outcome.status is Status.ERROR and failure_status(outcome.kind) is Status.ERROR
 
 
 # --- TLS observation of old servers ------------------------------------------------------------
