@@ -15,7 +15,8 @@ from typing import Any
 from accessready.agent.core.failures import describe, failure, status_of
 from accessready.agent.core.model import Status, Text, t
 from accessready.agent.core.outcome import ProbeOutcome
-from accessready.agent.io.net import TlsInfo, endpoint_text, modern_tls
+from accessready.agent.io.net import endpoint_text
+from accessready.agent.io.tls import TlsInfo, modern_tls
 from accessready.agent.plugin.checkapi import CheckContext
 
 CERT_WARN_DAYS = 30
@@ -117,7 +118,7 @@ def judge_tls(info: TlsInfo | None, now: dt.datetime, *, untrusted: Status,
             f"certifikatet gick ut {cert.not_after:%Y-%m-%d}"), "cert_expired",
             cert.not_after.date())
     # Decided from the negotiated version, not from whether a handshake worked: the
-    # observing handshake (net.observing_context) lets old servers through to be seen.
+    # observing handshake (tls.observing_context) lets old servers through to be seen.
     if info.version and not modern_tls(info.version):
         return TlsVerdict(untrusted, t(
             f"only {info.version} was negotiated; current clients need TLS 1.2 or newer",

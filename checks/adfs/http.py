@@ -54,10 +54,10 @@ from accessready.agent.core.model import INSECURE, Requirement, Result, Status, 
 from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.core.profile_types import AdfsCfg, Profile, Server, TlsOptions
 from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, resolve
-from accessready.agent.io.net import (
+from accessready.agent.io.http import http_request
+from accessready.agent.io.tls import (
     CertInfo,
     TlsInfo,
-    http_request,
     modern_tls,
     modern_tls_handshake,
     tls_handshake,
@@ -792,7 +792,7 @@ class AdfsMetadataCheck(AdfsCheck):
     }
 
     def run(self, ctx: CheckContext, target: Target) -> list[Result]:
-        from accessready.agent.io.net import parse_certificate
+        from accessready.agent.io.tls import parse_certificate
         from accessready.checks.protocols.fedmeta import MAX_METADATA_BYTES
 
         cfg = ctx.profile.adfs

@@ -29,7 +29,8 @@ from typing import Any
 
 from accessready.agent.core.model import INSECURE, Requirement, Result, Status, Text, t, worst
 from accessready.agent.core.profile_types import GatewayCfg, Profile
-from accessready.agent.io import net
+from accessready.agent.io.http import http_request
+from accessready.agent.io.tls import TlsInfo
 from accessready.agent.io.transports.sessions import resolve_tls
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target
 from accessready.agent.plugin.probekit import (
@@ -162,7 +163,7 @@ class AnyConnectGatewayCheck(Check):
         host_header = next(v for k, v in headers if k.lower() == "host")
         details: dict[str, Any] = {"gateway": cfg.gateway, "port": cfg.port, "url": url,
                                    "group": cfg.group, "request_body": body.decode()}
-        exchange = net.http_request(
+        exchange = http_request(
             cfg.gateway, cfg.port, "POST", codec.gateway_target(url),
             headers=[(k, v) for k, v in headers if k.lower() != "host"], body=body,
             tls=resolve_tls(ctx.profile, cfg.tls), server_name=cfg.gateway,
@@ -174,7 +175,7 @@ class AnyConnectGatewayCheck(Check):
                 f"AnyConnect gateway {where}", exchange), details,
                 "unreachable" if exchange.status is Status.FAIL else "error")
         details["exchange"] = exchange.to_json()
-        tls_info: net.TlsInfo | None = exchange.fact("tls")
+        tls_info: TlsInfo | None = exchange.fact("tls")
         if tls_info is not None and tls_info.verification_disabled:
             details[INSECURE] = verify_off_note(f"AnyConnect gateway {where}")
         findings: list[tuple[Status, Text, str | None]] = []

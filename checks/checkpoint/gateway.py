@@ -35,6 +35,8 @@ from accessready.agent.core.model import INSECURE, Requirement, Result, Status, 
 from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.core.profile_types import GatewayCfg, Profile, TlsOptions
 from accessready.agent.io import net
+from accessready.agent.io.http import http_request
+from accessready.agent.io.tls import TlsInfo
 from accessready.agent.io.transports.sessions import resolve_tls
 from accessready.agent.plugin.checkapi import Check, CheckContext, DeadlineExceeded, Target
 from accessready.agent.plugin.probekit import (
@@ -169,7 +171,7 @@ class CheckpointGatewayCheck(Check):
         :class:`~accessready.checks.protocols.checkpoint.ClientHelloReply` when the gateway
         answered it (``None`` when it answered something else: ``parse_error`` says why)."""
         body = codec.build_client_hello()
-        outcome = net.http_request(
+        outcome = http_request(
             cfg.gateway, cfg.port, "POST", codec.CLIENTS_PATH,
             headers=[("User-Agent", USER_AGENT), ("Content-Type", "text/plain")],
             body=body, tls=tls, server_name=cfg.gateway, timeout=timeout,
@@ -209,7 +211,7 @@ class CheckpointGatewayCheck(Check):
         budget = Budget(ctx, parts=3, cap=PROBE_CAP_S)
         ccc = self._ccc(cfg, resolve_tls(ctx.profile, cfg.tls), budget.timeout())
         reply: codec.ClientHelloReply | None = ccc.answer
-        tls_info: net.TlsInfo | None = ccc.fact("tls")
+        tls_info: TlsInfo | None = ccc.fact("tls")
         ccc_ev = details["ccc"] = ccc.to_json()
         try:
             topology = topology_probe(cfg.gateway, ports["topology"], budget.timeout())

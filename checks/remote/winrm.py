@@ -9,7 +9,8 @@ from typing import Any
 from accessready.agent.core.model import INSECURE, Requirement, Result, Status, t
 from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.core.profile_types import Profile, Server
-from accessready.agent.io.net import TlsInfo, http_request
+from accessready.agent.io.http import http_request
+from accessready.agent.io.tls import TlsInfo
 from accessready.agent.io.transports.sessions import resolve_tls, winrm_tls
 from accessready.agent.io.transports.winrm import WinrmEndpoint
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target

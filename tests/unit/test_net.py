@@ -22,8 +22,10 @@ from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.dns import DnsSimulator
 from accessready.agent.io import dns as agent_dns
 from accessready.agent.io import net
+from accessready.agent.io import tls as tlsio
 from accessready.agent.io.dns import ResolveError, Resolvers, resolve_host
-from accessready.agent.io.net import CertInfo, ProbeFailure
+from accessready.agent.io.net import ProbeFailure
+from accessready.agent.io.tls import CertInfo
 from accessready.agent.plugin.probekit import failure_status, judge_tls
 
 from .dnsfakes import dead_system_dns, empty_hosts, system_dns
@@ -216,7 +218,7 @@ def test_ca_file_adds_a_ca_to_the_system_store(cas, monkeypatch) -> None:
     tls = TlsOptions(ca_file=str(cas["private_ca"]))
     for which in ("by_system", "by_private"):
         with _TlsServer(cas[which]) as server:  # type: ignore[arg-type]
-            sock, info = net.tls_connect("127.0.0.1", server.port, tls=tls,
+            sock, info = tlsio.tls_connect("127.0.0.1", server.port, tls=tls,
                                          server_name="gw.test", timeout=3.0)
             sock.close()
         assert info.verified, (which, info.verify_kind, info.verify_error)
@@ -224,11 +226,11 @@ def test_ca_file_adds_a_ca_to_the_system_store(cas, monkeypatch) -> None:
 
 def test_unreadable_ca_file_is_a_local_error(tmp_path) -> None:
     with pytest.raises(ProbeFailure) as info:  # the building block raises …
-        net.tls_connect("127.0.0.1", 9, tls=TlsOptions(ca_file=str(tmp_path / "nope.pem")),
+        tlsio.tls_connect("127.0.0.1", 9, tls=TlsOptions(ca_file=str(tmp_path / "nope.pem")),
                         server_name="gw.test", timeout=1.0)
     assert info.value.kind == "error" and "nope.pem" in str(info.value)
     # … the probe says so in its outcome
-    outcome = net.tls_handshake("127.0.0.1", 9, tls=TlsOptions(
+    outcome = tlsio.tls_handshake("127.0.0.1", 9, tls=TlsOptions(
         ca_file=str(tmp_path / "nope.pem")), server_name="gw.test", timeout=1.0)
     assert outcome.kind == "error" and "nope.pem" in outcome.message
     assert outcome.status is Status.ERROR and failure_status(outcome.kind) is Status.ERROR
@@ -239,7 +241,7 @@ def test_unreadable_ca_file_is_a_local_error(tmp_path) -> None:
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
 def test_old_tls_server_is_seen_and_judged_by_its_version(cas, version) -> None:
     with _TlsServer(cas["by_private"], max_tls=version) as server:  # type: ignore[arg-type]
-        sock, info = net.tls_connect(
+        sock, info = tlsio.tls_connect(
             "127.0.0.1", server.port, tls=TlsOptions(ca_file=str(cas["private_ca"])),
             server_name="gw.test", timeout=3.0)
         sock.close()
@@ -253,11 +255,11 @@ def test_old_tls_server_is_seen_and_judged_by_its_version(cas, version) -> None:
 
 def test_modern_server_passes_judgement(cas, monkeypatch) -> None:
     with _TlsServer(cas["by_private"]) as server:  # type: ignore[arg-type]
-        sock, info = net.tls_connect(
+        sock, info = tlsio.tls_connect(
             "127.0.0.1", server.port, tls=TlsOptions(ca_file=str(cas["private_ca"])),
             server_name="gw.test", timeout=3.0)
         sock.close()
-    assert info.verified and net.modern_tls(info.version)
+    assert info.verified and tlsio.modern_tls(info.version)
     assert judge_tls(info, NOW, untrusted=Status.FAIL).status is Status.PASS
 
 
@@ -266,7 +268,7 @@ def test_modern_server_passes_judgement(cas, monkeypatch) -> None:
 def _cert(names: list[str]) -> CertInfo:
     ca = pki.make_ca("Names CA")
     pem, _ = pki.issue(ca, names)
-    return net.parse_certificate(ssl.PEM_cert_to_DER_cert(pem.decode()))
+    return tlsio.parse_certificate(ssl.PEM_cert_to_DER_cert(pem.decode()))
 
 
 def test_ip_address_sans_match_ip_names() -> None:
