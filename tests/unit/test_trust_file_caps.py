@@ -15,7 +15,8 @@ from accessready.agent.io.net import ProbeFailure
 from accessready.agent.io.secrets import Secret
 from accessready.agent.io.tls import verifying_context
 from accessready.agent.io.transports.base import TransportError
-from accessready.agent.io.transports.ssh import KnownHosts, _AuthState, _load_key
+from accessready.agent.io.transports.ssh import KnownHosts
+from accessready.agent.io.transports.ssh_auth import _AuthState, _load_key
 from accessready.agent.io.transports.winrm import WinrmEndpoint, WinrmTransport
 
 
