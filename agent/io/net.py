@@ -204,15 +204,7 @@ def resolved_facts(resolution: Resolution | None) -> dict[str, Any]:
 
 def tcp_reach(host: str, port: int, timeout: float) -> ProbeOutcome:
     """Open a TCP connection and close it again: does ``host:port`` accept one?"""
-    started = time.monotonic()
-    where = endpoint_text(host, port)
-    try:
-        sock, connect_ms, resolution = connect(host, port, timeout)
-    except ProbeFailure as failure:
-        return failure.outcome(where)
-    sock.close()
-    return ProbeOutcome(where, connect_ms=connect_ms, total_ms=ms_since(started),
-                        facts=resolved_facts(resolution))
+    return tcp_dialogue(host, port, timeout, lambda conversation: None)
 
 
 class Conversation:
@@ -239,6 +231,12 @@ class Conversation:
         data = recv_until(self._sock, complete, self._deadline, max_bytes)
         self.received += data
         return data
+
+    def tls_version(self, context: ssl.SSLContext, server_name: str | None) -> str:
+        """A TLS handshake with ``context`` on this connection: the negotiated version."""
+        self._sock.settimeout(max(0.01, self._deadline - time.monotonic()))
+        with context.wrap_socket(self._sock, server_hostname=server_name) as tls_sock:
+            return tls_sock.version() or ""
 
     def fail(self, kind: str, message: str) -> None:
         """End the dialogue: the peer's answer is a failure of ``kind`` (``protocol``,

@@ -24,12 +24,14 @@ from accessready.agent.core.profile_types import TlsOptions
 from accessready.agent.core.safefile import oversized
 from accessready.agent.io.dns import Resolution
 from accessready.agent.io.net import (
+    Conversation,
     ProbeFailure,
     as_failure,
     connect,
     endpoint_text,
     ms_since,
     resolve_json,
+    tcp_dialogue,
 )
 
 MODERN_TLS = ("TLSv1.2", "TLSv1.3")
@@ -333,26 +335,18 @@ def modern_tls_handshake(host: str, port: int, server_name: str | None,
     """A handshake offering only TLS 1.2 and newer, trust not checked: tells a server
     that is too old (``facts["protocol_refused"]``: it answered with a protocol-version
     alert) from other TLS failures. ``facts["version"]`` when it answered."""
-    started = time.monotonic()
-    deadline = started + timeout
-    where = endpoint_text(host, port)
-    try:
-        raw, connect_ms, _ = connect(host, port, timeout)
-    except ProbeFailure as failure:
-        return failure.outcome(where)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        with raw:
-            raw.settimeout(max(0.01, deadline - time.monotonic()))
-            with context.wrap_socket(raw, server_hostname=server_name) as sock:
-                return ProbeOutcome(where, connect_ms=connect_ms, total_ms=ms_since(started),
-                                    facts={"version": sock.version()})
-    except (OSError, ssl.SSLError) as exc:
-        reason = str(getattr(exc, "reason", None) or exc)
-        refused = any(k in reason.upper() for k in _VERSION_REFUSALS)
-        failure = as_failure(exc, started, host, port, connected=True)
-        return failure.outcome(where, connect_ms=connect_ms,
-                               facts={"protocol_refused": refused})
+
+    def talk(conversation: Conversation) -> None:
+        try:
+            conversation.facts["version"] = conversation.tls_version(context, server_name)
+        except (OSError, ssl.SSLError) as exc:
+            reason = str(getattr(exc, "reason", None) or exc).upper()
+            conversation.facts["protocol_refused"] = any(k in reason
+                                                         for k in _VERSION_REFUSALS)
+            raise
+
+    return tcp_dialogue(host, port, timeout, talk)

@@ -253,6 +253,16 @@ def test_old_tls_server_is_seen_and_judged_by_its_version(cas, version) -> None:
     assert info.version in verdict.text.en and info.version in verdict.text.sv
 
 
+def test_modern_only_handshake_tells_a_too_old_server_from_a_modern_one(cas) -> None:
+    with _TlsServer(cas["by_private"], max_tls=ssl.TLSVersion.TLSv1) as server:  # type: ignore[arg-type]
+        old = tlsio.modern_tls_handshake("127.0.0.1", server.port, "gw.test", 3.0)
+    assert old.kind == "tls" and old.facts["protocol_refused"] is True, old.to_json()
+    assert old.status is Status.FAIL and old.connect_ms is not None
+    with _TlsServer(cas["by_private"]) as server:  # type: ignore[arg-type]
+        new = tlsio.modern_tls_handshake("127.0.0.1", server.port, "gw.test", 3.0)
+    assert new.ok and tlsio.modern_tls(new.facts["version"]), new.to_json()
+
+
 def test_modern_server_passes_judgement(cas, monkeypatch) -> None:
     with _TlsServer(cas["by_private"]) as server:  # type: ignore[arg-type]
         sock, info = tlsio.tls_connect(

@@ -87,13 +87,13 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
     not ``getaddrinfo``, which has no timeout); its failure kind, one of the one table's,
     is the TransportError's.
     """
-    from accessready.agent.io.net import ProbeFailure, connect
+    from accessready.agent.io.net import ProbeFailure, connect, endpoint_text
 
     try:
         sock, _, _ = connect(host, port, timeout)
     except ProbeFailure as failure:
         raise TransportError(failure.kind, str(failure), failure.outcome(
-            f"{host}:{port}").to_json()) from None
+            endpoint_text(host, port)).to_json()) from None
     return sock
 
 
