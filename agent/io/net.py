@@ -34,7 +34,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.io.dns import Resolution, ResolveError, resolve
@@ -238,7 +238,7 @@ class Conversation:
         with context.wrap_socket(self._sock, server_hostname=server_name) as tls_sock:
             return tls_sock.version() or ""
 
-    def fail(self, kind: str, message: str) -> None:
+    def fail(self, kind: str, message: str) -> NoReturn:
         """End the dialogue: the peer's answer is a failure of ``kind`` (``protocol``,
         ``closed``, …)."""
         raise ProbeFailure(kind, message)
