@@ -8,6 +8,8 @@ second vocabulary with different wording.
 
 from __future__ import annotations
 
+import ast
+import inspect
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from accessready.agent.core.failures import ACCOUNT, FAILURES, US, describe, fix_for
 from accessready.agent.core.model import Status
 from accessready.agent.core.outcome import ProbeOutcome
+from accessready.agent.io import http, net, tls
 from accessready.agent.io.transports.base import TransportError
 from accessready.agent.plugin import transport_texts
 from accessready.agent.plugin.checkapi import Target
@@ -91,6 +94,22 @@ def test_refined_remediation_keys_come_from_the_table() -> None:
         "host_key_unknown", "other_key_types_known")
     assert transport_texts.KIND_REMEDIATION["host_key_other_type"] != fix_for(
         "host_key_unknown")
+
+
+def test_every_probe_returns_one_outcome_and_no_check_catches_a_probe_exception() -> None:
+    """The five shapes are gone: the probes say ProbeOutcome, and the exception of the
+    building blocks under them never reaches a check."""
+    probes = [net.tcp_reach, net.tcp_dialogue, net.tcp_exchange, net.udp_exchange,
+              tls.tls_handshake, tls.modern_tls_handshake, http.http_request]
+    for probe in probes:
+        assert inspect.signature(probe).return_annotation == "ProbeOutcome", probe
+    checks_dir = Path(remote.__file__).resolve().parents[1]
+    for path in sorted(checks_dir.rglob("*.py")):
+        nodes = list(ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+        names = {n.id for n in nodes if isinstance(n, ast.Name)}
+        names |= {n.attr for n in nodes if isinstance(n, ast.Attribute)}  # net.ProbeFailure
+        names |= {a.name for n in nodes if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert "ProbeFailure" not in names, path
 
 
 def _rdp_toml(address: str) -> str:
