@@ -40,6 +40,9 @@ class ProbeOutcome:
     kind: str | None = None
     message: str = ""  # the probe's own words (English), for the evidence
     facts: Mapping[str, Any] = field(default_factory=dict)
+    # The decoded answer a check decides on (an HTTP response, an IKE reply, …): not
+    # evidence itself — what of it is evidence goes in ``facts``.
+    answer: Any = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -60,6 +63,10 @@ class ProbeOutcome:
         """This outcome, turned into a failure of ``kind`` (e.g. an answer that parsed as
         the wrong protocol), keeping what was sent and received."""
         return replace(self, kind=kind, message=message, facts={**self.facts, **facts})
+
+    def fact(self, key: str, default: Any = None) -> Any:
+        """One of the probe's ``facts`` (``tls``, ``resolved``, …), or ``default``."""
+        return self.facts.get(key, default)
 
     def to_json(self) -> dict[str, Any]:
         """Bounded evidence for a result's details."""

@@ -1,7 +1,7 @@
 """Shared pieces of the network checks (access methods, ``remote``, ``adfs``): what a
-failed probe means and which status it gets — one table for every check — how a TLS
-handshake is judged, and a time budget that divides what is left of a check's deadline
-between its probes.
+failed probe means and which status it gets (read from the one failure table,
+:mod:`accessready.agent.core.failures`), how a TLS handshake is judged, and a time budget
+that divides what is left of a check's deadline between its probes.
 
 Not a check family itself: no ``CHECKS`` here.
 """
@@ -10,90 +10,40 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
+from accessready.agent.core.failures import describe, failure, status_of
 from accessready.agent.core.model import Status, Text, t
-from accessready.agent.io.net import ProbeFailure, TlsInfo, endpoint_text, modern_tls
+from accessready.agent.core.outcome import ProbeOutcome
+from accessready.agent.io.net import endpoint_text
+from accessready.agent.io.tls import TlsInfo, modern_tls
 from accessready.agent.plugin.checkapi import Budget as Budget  # moved; old name kept one release
 
 CERT_WARN_DAYS = 30
 
 
-@dataclass(frozen=True)
-class FailureMeaning:
-    """What one :class:`ProbeFailure` kind means: the status it earns and a clause that
-    follows ``"host:port …"`` in both languages."""
-
-    status: Status
-    text: Text
-
-
-# The one table turning a ProbeFailure kind into a status and words. FAIL: the target is
-# not usable from here — a real finding about it or the path to it. ERROR: the check
-# could not decide because of this machine (its resolver, its files, its time budget).
-FAILURES: dict[str, FailureMeaning] = {
-    "refused": FailureMeaning(Status.FAIL, t(
-        "refused the connection (nothing listens, or a firewall rejects it)",
-        "vägrade anslutningen (inget lyssnar, eller en brandvägg avvisar den)")),
-    "timeout": FailureMeaning(Status.FAIL, t(
-        "did not answer in time (a firewall drops the traffic, or the host is down)",
-        "svarade inte i tid (en brandvägg stoppar trafiken, eller så är värden nere)")),
-    "silent": FailureMeaning(Status.FAIL, t(
-        "accepted the connection but did not answer in time (the service hangs or "
-        "expects another protocol, or a firewall accepts and then drops)",
-        "tog emot anslutningen men svarade inte i tid (tjänsten hänger eller väntar sig "
-        "ett annat protokoll, eller så tar en brandvägg emot och släpper sedan trafiken)")),
-    "unreachable": FailureMeaning(Status.FAIL, t(
-        "is unreachable from this machine (no route)",
-        "går inte att nå från den här datorn (ingen väg dit)")),
-    "dns": FailureMeaning(Status.FAIL, t(
-        "does not resolve (the name has no address in DNS)",
-        "går inte att slå upp (namnet har ingen adress i DNS)")),
-    "reset": FailureMeaning(Status.FAIL, t(
-        "reset the connection", "återställde anslutningen (RST)")),
-    "closed": FailureMeaning(Status.FAIL, t(
-        "closed the connection without answering", "stängde anslutningen utan att svara")),
-    "garbage": FailureMeaning(Status.FAIL, t(
-        "answered something that is not the expected protocol",
-        "svarade med något som inte är det väntade protokollet")),
-    "too_big": FailureMeaning(Status.FAIL, t(
-        "sent a far larger answer than the protocol allows",
-        "skickade ett långt större svar än protokollet tillåter")),
-    "tls": FailureMeaning(Status.FAIL, t(
-        "failed the TLS handshake", "misslyckades med TLS-handskakningen")),
-    "resolver": FailureMeaning(Status.ERROR, t(
-        "could not be looked up: this machine's DNS resolver did not answer",
-        "kunde inte slås upp: den här datorns DNS-server svarade inte")),
-    "deadline": FailureMeaning(Status.ERROR, t(
-        "could not be probed before the check's deadline",
-        "hann inte kontrolleras före kontrollens tidsgräns")),
-    "error": FailureMeaning(Status.ERROR, t(
-        "could not be probed (an error on this machine)",
-        "kunde inte kontrolleras (ett fel på den här datorn)")),
-}
-
-
-def _meaning(kind: str) -> FailureMeaning:
-    # An unknown kind is not evidence against the target: it cannot decide (ERROR).
-    return FAILURES.get(kind, FAILURES["error"])
-
-
 def failure_text(kind: str) -> Text:
-    """The clause describing a failure ``kind`` (``refused``, ``timeout``, …)."""
-    return _meaning(kind).text
+    """The clause describing a failure ``kind`` (``refused``, ``timeout``, …): the one
+    table's (:mod:`accessready.agent.core.failures`)."""
+    return failure(kind).says
 
 
 def failure_status(kind: str) -> Status:
     """FAIL when the target is not usable from here; ERROR for this machine's problems
     (its resolver, its files, no time left) and for unknown kinds."""
-    return _meaning(kind).status
+    return status_of(kind)
 
 
-def describe_failure(where: str, failure: ProbeFailure, *, detail: bool = False) -> Text:
+def describe_failure(where: str, outcome: ProbeOutcome, *, detail: bool = False) -> Text:
     """``"vpn.example.se:443 refused the connection …"`` in both languages; with
     ``detail`` the probe's own (English) message follows in parentheses."""
-    clause = failure_text(failure.kind)
-    extra = f" ({failure})" if detail and str(failure) else ""
-    return t(f"{where} {clause.en}{extra}.", f"{where} {clause.sv}{extra}.")
+    return describe(where, outcome.kind or "error", outcome.message, detail=detail)
+
+
+def out_of_time(where: str, **facts: Any) -> ProbeOutcome:
+    """The outcome of a probe the check's deadline left no time for: ``deadline`` (ours,
+    never a finding about ``where``)."""
+    return ProbeOutcome(where, kind="deadline", message="no time left", facts=facts)
 
 
 endpoint = endpoint_text  # ``host:port`` with brackets for IPv6 literals
@@ -149,7 +99,7 @@ def judge_tls(info: TlsInfo | None, now: dt.datetime, *, untrusted: Status,
             f"certifikatet gick ut {cert.not_after:%Y-%m-%d}"), "cert_expired",
             cert.not_after.date())
     # Decided from the negotiated version, not from whether a handshake worked: the
-    # observing handshake (net.observing_context) lets old servers through to be seen.
+    # observing handshake (tls.observing_context) lets old servers through to be seen.
     if info.version and not modern_tls(info.version):
         return TlsVerdict(untrusted, t(
             f"only {info.version} was negotiated; current clients need TLS 1.2 or newer",

@@ -51,18 +51,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accessready.agent.core.model import INSECURE, Requirement, Result, Status, Text, t
+from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.core.profile_types import AdfsCfg, Profile, Server, TlsOptions
 from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, resolve
-from accessready.agent.io.net import (
+from accessready.agent.io.http import http_request
+from accessready.agent.io.tls import (
     CertInfo,
-    ProbeFailure,
     TlsInfo,
-    http_request,
     modern_tls,
-    tls_connect,
+    modern_tls_handshake,
+    tls_handshake,
 )
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target
-from accessready.agent.plugin.probekit import failure_status, failure_text, verify_off_note
+from accessready.agent.plugin.probekit import describe_failure, verify_off_note
 from accessready.checks.common.findings import Finding, conclude, earliest_due
 
 METADATA_PATH = "/FederationMetadata/2007-06/FederationMetadata.xml"
@@ -177,19 +178,6 @@ def service_address(ctx: CheckContext, name: str) -> tuple[str | None, dict[str,
                             "resolver": found.resolver}
         return found.addresses[0], evidence
     return None, evidence
-
-
-def describe_failure(failure: ProbeFailure) -> tuple[str, str]:
-    """A probe failure in English and Swedish: the shared clause (probekit's table) and
-    the probe's own message."""
-    clause = failure_text(failure.kind)
-    return f"{clause.en} ({failure})", f"{clause.sv} ({failure})"
-
-
-def _undecided(failure: ProbeFailure) -> bool:
-    """This machine's problem (its resolver, its files, no time): the check cannot say
-    anything about the server. Everything else is a finding (probekit's one rule)."""
-    return failure_status(failure.kind) is Status.ERROR
 
 
 class AdfsCheck(Check):
@@ -521,19 +509,18 @@ class AdfsTlsCheck(AdfsCheck):
         details["address"] = address
         opts = tls_options(ctx.profile, server)
         details["trust"] = {"ca_file": opts.ca_file, "verify": opts.verify}
-        try:
-            sock, info = tls_connect(address, https_port(cfg, server), tls=opts, server_name=fs,
-                                     timeout=ctx.timeout(CONNECT_CAP))
-            sock.close()
-        except ProbeFailure as failure:
-            details["failure"] = failure.to_json()
+        handshake = tls_handshake(address, https_port(cfg, server), tls=opts, server_name=fs,
+                                  timeout=ctx.timeout(CONNECT_CAP))
+        if not handshake.ok:
+            details["failure"] = handshake.to_json()
             old_tls = False
-            if failure.kind == "tls":
+            if handshake.kind == "tls":
                 details["modern_only"] = self._modern_only(ctx, address,
                                                            https_port(cfg, server), fs)
                 old_tls = bool(details["modern_only"].get("protocol_refused"))
-            status, summary, fix = self._failed(failure, old_tls)
+            status, summary, fix = self._failed(handshake, old_tls)
             return self.result(target, status, summary, details, fix)
+        info: TlsInfo = handshake.facts["tls"]
         details["tls"] = info.to_json()
         if info.verification_disabled:
             details[INSECURE] = verify_off_note(f"{fs} ({address})")
@@ -557,10 +544,11 @@ class AdfsTlsCheck(AdfsCheck):
         return self.result(target, status, summary, details, fix, due=earliest_due(findings))
 
     @staticmethod
-    def _failed(failure: ProbeFailure, old_tls: bool) -> tuple[Status, Text, str | None]:
-        en, sv = describe_failure(failure)
+    def _failed(failure: ProbeOutcome, old_tls: bool) -> tuple[Status, Text, str | None]:
+        said = describe_failure(failure.target, failure, detail=True)
+        en, sv = said.en.rstrip("."), said.sv.rstrip(".")
         no_tls = t(f"No TLS connection: {en}.", f"Ingen TLS-anslutning: {sv}.")
-        if _undecided(failure):
+        if failure.status is Status.ERROR:
             return Status.ERROR, no_tls, "error"
         if failure.kind == "refused":
             return Status.FAIL, no_tls, "refused"
@@ -589,32 +577,10 @@ class AdfsTlsCheck(AdfsCheck):
         one can fail on ciphers against a very old server, which hides the real cause.
         Offering 1.2+ alone makes such a server answer with a protocol-version alert.
         """
-        import ssl
-
-        from accessready.agent.io.net import tcp_connect
-
         if ctx.remaining() < 1.0:
             return {"tried": False}
-        try:
-            raw, _ = tcp_connect(address, port, ctx.timeout(NO_SNI_CAP))
-        except ProbeFailure as failure:
-            return {"tried": True, **failure.to_json()}
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        try:
-            with raw:
-                raw.settimeout(ctx.timeout(NO_SNI_CAP))
-                with context.wrap_socket(raw, server_hostname=fs) as sock:
-                    return {"tried": True, "answered": True, "version": sock.version()}
-        except (OSError, ssl.SSLError) as exc:
-            reason = getattr(exc, "reason", None) or str(exc)
-            refused = any(k in str(reason).upper() for k in (
-                "PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "WRONG_VERSION_NUMBER",
-                "NO_PROTOCOLS_AVAILABLE"))
-            return {"tried": True, "answered": False, "message": str(reason)[:200],
-                    "protocol_refused": refused}
+        outcome = modern_tls_handshake(address, port, fs, ctx.timeout(NO_SNI_CAP))
+        return {"tried": True, "answered": outcome.ok, **outcome.to_json()}
 
     @staticmethod
     def _without_sni(ctx: CheckContext, address: str, port: int,
@@ -623,12 +589,10 @@ class AdfsTlsCheck(AdfsCheck):
         if ctx.remaining() < 1.0:
             details["without_sni"] = {"tried": False, "reason": "not enough time left"}
             return Finding(Status.PASS, "", "")
-        try:
-            sock, _ = tls_connect(address, port, tls=TlsOptions(verify=False), server_name=None,
+        handshake = tls_handshake(address, port, tls=TlsOptions(verify=False), server_name=None,
                                   timeout=ctx.timeout(NO_SNI_CAP))
-            sock.close()
-        except ProbeFailure as failure:
-            details["without_sni"] = {"tried": True, "answered": False, **failure.to_json()}
+        if not handshake.ok:
+            details["without_sni"] = {"tried": True, "answered": False, **handshake.to_json()}
             return Finding(Status.PASS, "Without SNI the server refuses TLS, as AD FS and WAP "
                            "do by default (information).", "Utan SNI vägrar servern TLS, som "
                            "AD FS och WAP gör som standard (information).")
@@ -797,7 +761,7 @@ class AdfsMetadataCheck(AdfsCheck):
     }
 
     def run(self, ctx: CheckContext, target: Target) -> list[Result]:
-        from accessready.agent.io.net import parse_certificate
+        from accessready.agent.io.tls import parse_certificate
         from accessready.checks.protocols.fedmeta import MAX_METADATA_BYTES
 
         cfg = ctx.profile.adfs
@@ -844,20 +808,19 @@ class AdfsMetadataCheck(AdfsCheck):
                     f"{fs} does not resolve here (see adfs.dns).",
                     f"{fs} går inte att slå upp härifrån (se adfs.dns)."), details, "error")
         details["address"] = address
-        try:
-            exchange = http_request(address, https_port(cfg, path.server), "GET", METADATA_PATH,
-                                    tls=tls_options(ctx.profile, path.server), server_name=fs,
-                                    timeout=_budget(ctx, left, CONNECT_CAP),
-                                    max_body=cap_bytes + 1)
-        except ProbeFailure as failure:
-            details["failure"] = failure.to_json()
-            en, sv = describe_failure(failure)
-            status = Status.ERROR if _undecided(failure) else Status.FAIL
-            return self.result(path.label, status, t(f"Metadata not fetched: {en}.",
-                               f"Metadata kunde inte hämtas: {sv}."), details,
+        exchange = http_request(address, https_port(cfg, path.server), "GET", METADATA_PATH,
+                                tls=tls_options(ctx.profile, path.server), server_name=fs,
+                                timeout=_budget(ctx, left, CONNECT_CAP),
+                                max_body=cap_bytes + 1, body_excerpt=200)
+        if not exchange.ok:
+            details["failure"] = exchange.to_json()
+            said = describe_failure(exchange.target, exchange, detail=True)
+            status = exchange.status
+            return self.result(path.label, status, t(f"Metadata not fetched: {said.en}",
+                               f"Metadata kunde inte hämtas: {said.sv}"), details,
                                "error" if status is Status.ERROR else "fetch_failed")
-        details["http"] = exchange.to_json(body_excerpt=200)
-        response = exchange.response
+        details["http"] = exchange.to_json()
+        response = exchange.answer
         if response.status != 200:
             if path.kind == "wap":
                 return self.result(path.label, Status.FAIL, t(
@@ -1030,30 +993,27 @@ class AdfsProbeCheck(AdfsCheck):
     @staticmethod
     def _probe(ctx: CheckContext, address: str, left: int, cfg: AdfsCfg,
                server: Server | None, details: dict[str, Any]) -> str:
-        try:
-            exchange = http_request(address, http_port(cfg, server), "GET", PROBE_PATH,
-                                    timeout=_budget(ctx, left * 2, CONNECT_CAP), max_body=65536)
-        except ProbeFailure as failure:
-            details["probe"] = failure.to_json()
-            return "unknown" if _undecided(failure) else "down"
-        details["probe"] = exchange.to_json(body_excerpt=120)
-        return "up" if exchange.response.status == 200 else "down"
+        exchange = http_request(address, http_port(cfg, server), "GET", PROBE_PATH,
+                                timeout=_budget(ctx, left * 2, CONNECT_CAP), max_body=65536,
+                                body_excerpt=120)
+        details["probe"] = exchange.to_json()
+        if not exchange.ok:
+            return "unknown" if exchange.status is Status.ERROR else "down"
+        return "up" if exchange.answer.status == 200 else "down"
 
     @staticmethod
     def _backend(ctx: CheckContext, address: str, left: int, cfg: AdfsCfg,
                  server: Server | None, details: dict[str, Any]) -> str:
         from accessready.checks.protocols.fedmeta import MetadataParseError, parse_mex
 
-        try:
-            exchange = AdfsProbeCheck._through(ctx, address, left, cfg, server, MEX_PATH)
-        except ProbeFailure as failure:
-            details["mex"] = failure.to_json()
-            return "backend_unknown" if _undecided(failure) else "backend_down"
-        details["mex"] = exchange.to_json(body_excerpt=120)
-        if exchange.response.status != 200:
+        exchange = AdfsProbeCheck._through(ctx, address, left, cfg, server, MEX_PATH)
+        details["mex"] = exchange.to_json()
+        if not exchange.ok:
+            return "backend_unknown" if exchange.status is Status.ERROR else "backend_down"
+        if exchange.answer.status != 200:
             return AdfsProbeCheck._metadata_proof(ctx, address, left, cfg, server, details)
         try:
-            mex = parse_mex(exchange.response.body)
+            mex = parse_mex(exchange.answer.body)
         except MetadataParseError as exc:
             details["mex_parse_error"] = str(exc)
             return AdfsProbeCheck._metadata_proof(ctx, address, left, cfg, server, details)
@@ -1062,12 +1022,12 @@ class AdfsProbeCheck(AdfsCheck):
 
     @staticmethod
     def _through(ctx: CheckContext, address: str, left: int, cfg: AdfsCfg,
-                 server: Server | None, path: str) -> Any:
+                 server: Server | None, path: str) -> ProbeOutcome:
         """GET ``path`` over HTTPS from the node, as the federation service name."""
         return http_request(address, https_port(cfg, server), "GET", path,
                             tls=tls_options(ctx.profile, server),
                             server_name=cfg.federation_service,
-                            timeout=_budget(ctx, left * 2 - 1, CONNECT_CAP))
+                            timeout=_budget(ctx, left * 2 - 1, CONNECT_CAP), body_excerpt=120)
 
     @staticmethod
     def _metadata_proof(ctx: CheckContext, address: str, left: int, cfg: AdfsCfg,
@@ -1076,17 +1036,15 @@ class AdfsProbeCheck(AdfsCheck):
         metadata through the same WAP proves AD FS behind it answers just as well."""
         from accessready.checks.protocols.fedmeta import MetadataParseError, parse_metadata
 
-        try:
-            exchange = AdfsProbeCheck._through(ctx, address, left, cfg, server, METADATA_PATH)
-        except ProbeFailure as failure:
-            details["metadata"] = failure.to_json()
+        exchange = AdfsProbeCheck._through(ctx, address, left, cfg, server, METADATA_PATH)
+        details["metadata"] = exchange.to_json()
+        if not exchange.ok:
             # as for mex: our own deadline or resolver proves nothing about the back end
-            return "backend_unknown" if _undecided(failure) else "backend_down"
-        details["metadata"] = exchange.to_json(body_excerpt=120)
-        if exchange.response.status != 200:
+            return "backend_unknown" if exchange.status is Status.ERROR else "backend_down"
+        if exchange.answer.status != 200:
             return "backend_down"
         try:
-            meta = parse_metadata(exchange.response.body)
+            meta = parse_metadata(exchange.answer.body)
         except MetadataParseError as exc:
             details["metadata_parse_error"] = str(exc)
             return "backend_down"
@@ -1251,22 +1209,21 @@ class AdfsClockSkewCheck(AdfsCheck):
         attempts: list[dict[str, Any]] = []
         for scheme in ("http", "https"):
             started = ctx.now()
-            try:
-                if scheme == "http":
-                    exchange = http_request(address, http_port(cfg, server), "GET", PROBE_PATH,
-                                            timeout=_budget(ctx, left * 2, 3.0), max_body=65536)
-                else:
-                    exchange = http_request(address, https_port(cfg, server), "GET", PROBE_PATH,
-                                            tls=tls_options(ctx.profile, server),
-                                            server_name=cfg.federation_service,
-                                            timeout=_budget(ctx, left * 2, 3.0),
-                                            max_body=65536)
-            except ProbeFailure as failure:
-                attempts.append({"scheme": scheme, **failure.to_json()})
+            if scheme == "http":
+                exchange = http_request(address, http_port(cfg, server), "GET", PROBE_PATH,
+                                        timeout=_budget(ctx, left * 2, 3.0), max_body=65536)
+            else:
+                exchange = http_request(address, https_port(cfg, server), "GET", PROBE_PATH,
+                                        tls=tls_options(ctx.profile, server),
+                                        server_name=cfg.federation_service,
+                                        timeout=_budget(ctx, left * 2, 3.0), max_body=65536)
+            if not exchange.ok:
+                attempts.append({"scheme": scheme, "failure": exchange.kind,
+                                 "message": exchange.message})
                 continue
             ended = ctx.now()
-            date = exchange.response.header("Date")
-            attempts.append({"scheme": scheme, "status": exchange.response.status,
+            date = exchange.answer.header("Date")
+            attempts.append({"scheme": scheme, "status": exchange.answer.status,
                              "date": date})
             if not date:
                 continue

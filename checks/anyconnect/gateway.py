@@ -29,14 +29,13 @@ from typing import Any
 
 from accessready.agent.core.model import INSECURE, Requirement, Result, Status, Text, t, worst
 from accessready.agent.core.profile_types import GatewayCfg, Profile
-from accessready.agent.io import net
-from accessready.agent.io.net import ProbeFailure
+from accessready.agent.io.http import http_request
+from accessready.agent.io.tls import TlsInfo
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target
 from accessready.agent.plugin.probekit import (
     TLS_REMEDIATION,
     describe_failure,
     endpoint,
-    failure_status,
     judge_tls,
     verify_off_note,
 )
@@ -163,27 +162,26 @@ class AnyConnectGatewayCheck(Check):
         host_header = next(v for k, v in headers if k.lower() == "host")
         details: dict[str, Any] = {"gateway": cfg.gateway, "port": cfg.port, "url": url,
                                    "group": cfg.group, "request_body": body.decode()}
-        try:
-            exchange = net.http_request(
-                cfg.gateway, cfg.port, "POST", codec.gateway_target(url),
-                headers=[(k, v) for k, v in headers if k.lower() != "host"], body=body,
-                tls=cfg.tls, server_name=cfg.tls.server_name,
-                host_header=host_header,
-                timeout=ctx.timeout(HTTP_CAP_S), max_body=codec.MAX_XML_BYTES)
-        except ProbeFailure as failure:
-            details["probe"] = failure.to_json()
-            status = failure_status(failure.kind)
-            return self.result(target, status, describe_failure(f"AnyConnect gateway {where}",
-                               failure), details,
-                               "unreachable" if status is Status.FAIL else "error")
+        exchange = http_request(
+            cfg.gateway, cfg.port, "POST", codec.gateway_target(url),
+            headers=[(k, v) for k, v in headers if k.lower() != "host"], body=body,
+            tls=cfg.tls, server_name=cfg.tls.server_name,
+            host_header=host_header,
+            timeout=ctx.timeout(HTTP_CAP_S), max_body=codec.MAX_XML_BYTES)
+        if not exchange.ok:
+            details["probe"] = exchange.to_json()
+            return self.result(target, exchange.status, describe_failure(
+                f"AnyConnect gateway {where}", exchange), details,
+                "unreachable" if exchange.status is Status.FAIL else "error")
         details["exchange"] = exchange.to_json()
-        if exchange.tls is not None and exchange.tls.verification_disabled:
+        tls_info: TlsInfo | None = exchange.fact("tls")
+        if tls_info is not None and tls_info.verification_disabled:
             details[INSECURE] = verify_off_note(f"AnyConnect gateway {where}")
         findings: list[tuple[Status, Text, str | None]] = []
-        tls = judge_tls(exchange.tls, ctx.now(), untrusted=Status.FAIL)
+        tls = judge_tls(tls_info, ctx.now(), untrusted=Status.FAIL)
         if tls.status is not Status.PASS:
             findings.append((tls.status, tls.text, tls.fix))
-        response = exchange.response
+        response = exchange.answer
         reply = None
         if response.status == 200:
             try:

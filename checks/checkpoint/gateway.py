@@ -27,27 +27,29 @@ What this cannot prove: that the support account may log in, or that the tunnel 
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import time
 from typing import Any
 
 from accessready.agent.core.model import INSECURE, Requirement, Result, Status, Text, t, worst
+from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.core.profile_types import GatewayCfg, Profile, TlsOptions
 from accessready.agent.io import net
-from accessready.agent.io.net import ProbeFailure, hex_excerpt
+from accessready.agent.io.http import http_request
+from accessready.agent.io.tls import TlsInfo
 from accessready.agent.plugin.checkapi import Check, CheckContext, DeadlineExceeded, Target
 from accessready.agent.plugin.probekit import (
     TLS_REMEDIATION,
     Budget,
     describe_failure,
     endpoint,
-    failure_status,
     judge_tls,
+    out_of_time,
     verify_off_note,
 )
+from accessready.checks.common.ike import ike_exchange
 from accessready.checks.protocols import checkpoint as codec
 from accessready.checks.protocols import ike
-from accessready.checks.winvpn.tunnels import ike_exchange
 
 PROBE_CAP_S = 5.0
 USER_AGENT = "TRAC/986000125"  # the Endpoint Security client's, as what-vpn sends it
@@ -58,46 +60,30 @@ def _topology_complete(data: bytes) -> bool:
     return b"CN=" in data and (b"\x00" in data.split(b"CN=", 1)[1] or len(data) > 4096)
 
 
-def topology_probe(host: str, port: int, timeout: float) -> dict[str, Any]:
-    """The TCP 264 exchange; evidence including ``names`` when the service disclosed them."""
-    evidence: dict[str, Any] = {"probe": f"tcp/{port}",
-                                "sent_hex": hex_excerpt(codec.TOPOLOGY_HELLO)}
-    started = time.monotonic()
-    deadline = started + timeout
-    try:
-        sock, connect_ms, resolution = net.connect(host, port, timeout)
-    except ProbeFailure as failure:
-        evidence.update(failure.to_json())
-        return evidence
-    evidence.update({"connect_ms": round(connect_ms, 1), **net.resolve_json(resolution)})
-    with sock:
+def topology_probe(host: str, port: int, timeout: float) -> ProbeOutcome:
+    """The TCP 264 exchange. ``facts``: ``acknowledged`` when the service answered the
+    handshake, ``names`` when it disclosed them (``parse_error`` when the answer did not
+    parse); an answer other than ``Y\\0\\0\\0`` is ``protocol`` (none at all ``closed``)."""
+
+    def talk(conversation: net.Conversation) -> None:
+        conversation.send(codec.TOPOLOGY_HELLO)
+        banner = conversation.recv_until(lambda d: len(d) >= 4, 64)
+        if not codec.is_topology_ack(banner[:4]):
+            conversation.fail("closed" if not banner else "protocol", "no 'Y\\0\\0\\0' answer")
+        conversation.facts["acknowledged"] = True
+        conversation.send(codec.build_topology_query())
+        answer = conversation.recv_until(_topology_complete, 64 * 1024)
         try:
-            sock.settimeout(max(0.01, deadline - time.monotonic()))
-            sock.sendall(codec.TOPOLOGY_HELLO)
-            banner = net.recv_until(sock, lambda d: len(d) >= 4, deadline, 64)
-            evidence["banner_hex"] = hex_excerpt(banner)
-            if not codec.is_topology_ack(banner[:4]):
-                kind = "closed" if not banner else "garbage"
-                evidence.update({"failure": kind, "message": "no 'Y\\0\\0\\0' answer"})
-                return evidence
-            evidence["acknowledged"] = True
-            query = codec.build_topology_query()
-            sock.sendall(query)
-            evidence["query_hex"] = hex_excerpt(query)
-            answer = net.recv_until(sock, _topology_complete, deadline, 64 * 1024)
-        except Exception as exc:  # connected: running out of time here means "silent"
-            evidence.update(net.as_failure(exc, started, host, port, connected=True).to_json())
-            return evidence
-    evidence.update({"received_hex": hex_excerpt(answer), "received_bytes": len(answer),
-                     "total_ms": round((time.monotonic() - started) * 1000, 1)})
-    try:
-        info = codec.parse_topology_reply(answer)
-    except codec.CheckpointParseError as exc:
-        evidence["parse_error"] = str(exc)
-        return evidence
-    evidence["names"] = {"firewall": info.firewall_host, "management": info.smartcenter_host,
-                         "dn": info.raw_dn}
-    return evidence
+            info = codec.parse_topology_reply(answer)
+        except codec.CheckpointParseError as exc:
+            conversation.facts["parse_error"] = str(exc)
+            return
+        conversation.facts["names"] = {"firewall": info.firewall_host,
+                                       "management": info.smartcenter_host,
+                                       "dn": info.raw_dn}
+
+    outcome = net.tcp_dialogue(host, port, timeout, talk)
+    return dataclasses.replace(outcome, facts={"probe": f"tcp/{port}", **outcome.facts})
 
 
 class CheckpointGatewayCheck(Check):
@@ -179,40 +165,41 @@ class CheckpointGatewayCheck(Check):
         assert cfg is not None
         return [Target(cfg.gateway, cfg)]
 
-    def _ccc(self, cfg: GatewayCfg, tls: TlsOptions, timeout: float
-             ) -> tuple[codec.ClientHelloReply | None, dict[str, Any], net.TlsInfo | None,
-                        ProbeFailure | None]:
+    def _ccc(self, cfg: GatewayCfg, tls: TlsOptions, timeout: float) -> ProbeOutcome:
+        """The CCC ClientHello over HTTPS; ``answer`` is the parsed
+        :class:`~accessready.checks.protocols.checkpoint.ClientHelloReply` when the gateway
+        answered it (``None`` when it answered something else: ``parse_error`` says why)."""
         body = codec.build_client_hello()
-        try:
-            exchange = net.http_request(
-                cfg.gateway, cfg.port, "POST", codec.CLIENTS_PATH,
-                headers=[("User-Agent", USER_AGENT), ("Content-Type", "text/plain")],
-                body=body, tls=tls, server_name=cfg.gateway, timeout=timeout,
-                max_body=codec.MAX_SEXPR_CHARS)
-        except ProbeFailure as failure:
-            return None, {"probe": f"https/{cfg.port}", **failure.to_json()}, None, failure
-        evidence = {"probe": f"https/{cfg.port}", "request_body": body.decode(),
-                    **exchange.to_json()}
-        response = exchange.response
-        if response.status != 200 or not response.body.lstrip().startswith(
-                b"(CCCserverResponse"):
-            return None, evidence, exchange.tls, None
-        try:
-            reply = codec.parse_client_hello_reply(response.body)
-        except codec.CheckpointParseError as exc:
-            evidence["parse_error"] = str(exc)
-            return None, evidence, exchange.tls, None
-        evidence["reply"] = {
-            "return_code": reply.return_code, "protocol_version": reply.protocol_version,
-            "tunnel_protocols": list(reply.supported_tunnel_protocols[:20]),
-            "connectivity_type": reply.connectivity_type, "server_ip": reply.server_ip,
-            "tcpt_port": reply.tcpt_port, "natt_port": reply.natt_port,
-            "client_enabled": reply.client_enabled, "ipsec_transport": reply.ipsec_transport,
-            "gateway_names": list(reply.gateway_names[:10]),
-            "login_options": [{"id": o.id, "name": o.display_name, "factors": list(o.factors)}
-                              for o in reply.login_options[:20]],
-        }
-        return reply, evidence, exchange.tls, None
+        outcome = http_request(
+            cfg.gateway, cfg.port, "POST", codec.CLIENTS_PATH,
+            headers=[("User-Agent", USER_AGENT), ("Content-Type", "text/plain")],
+            body=body, tls=tls, server_name=cfg.gateway, timeout=timeout,
+            max_body=codec.MAX_SEXPR_CHARS)
+        facts: dict[str, Any] = {"probe": f"https/{cfg.port}", **outcome.facts}
+        if not outcome.ok:
+            return dataclasses.replace(outcome, facts=facts)
+        facts["request_body"] = body.decode()
+        response = outcome.answer
+        reply = None
+        if response.status == 200 and response.body.lstrip().startswith(b"(CCCserverResponse"):
+            try:
+                reply = codec.parse_client_hello_reply(response.body)
+            except codec.CheckpointParseError as exc:
+                facts["parse_error"] = str(exc)
+        if reply is not None:
+            facts["reply"] = {
+                "return_code": reply.return_code, "protocol_version": reply.protocol_version,
+                "tunnel_protocols": list(reply.supported_tunnel_protocols[:20]),
+                "connectivity_type": reply.connectivity_type, "server_ip": reply.server_ip,
+                "tcpt_port": reply.tcpt_port, "natt_port": reply.natt_port,
+                "client_enabled": reply.client_enabled,
+                "ipsec_transport": reply.ipsec_transport,
+                "gateway_names": list(reply.gateway_names[:10]),
+                "login_options": [{"id": o.id, "name": o.display_name,
+                                   "factors": list(o.factors)}
+                                  for o in reply.login_options[:20]],
+            }
+        return dataclasses.replace(outcome, facts=facts, answer=reply)
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         cfg: GatewayCfg = target.data
@@ -220,30 +207,30 @@ class CheckpointGatewayCheck(Check):
         where = endpoint(cfg.gateway, cfg.port)
         details: dict[str, Any] = {"gateway": cfg.gateway, "ports": ports}
         budget = Budget(ctx, parts=3, cap=PROBE_CAP_S)
-        reply, ccc_ev, tls_info, failure = self._ccc(cfg, cfg.tls,
-                                                     budget.timeout())
-        details["ccc"] = ccc_ev
+        ccc = self._ccc(cfg, cfg.tls, budget.timeout())
+        reply: codec.ClientHelloReply | None = ccc.answer
+        tls_info: TlsInfo | None = ccc.fact("tls")
+        ccc_ev = details["ccc"] = ccc.to_json()
         try:
-            topo_ev = topology_probe(cfg.gateway, ports["topology"], budget.timeout())
+            topology = topology_probe(cfg.gateway, ports["topology"], budget.timeout())
         except DeadlineExceeded:
-            topo_ev = {"failure": "deadline"}
-        details["topology"] = topo_ev
+            topology = out_of_time(endpoint(cfg.gateway, ports["topology"]))
+        topo_ev = details["topology"] = topology.to_json()
         cookie = os.urandom(7) + b"\x01"
         try:
-            ike_reply, ike_ev = ike_exchange(cfg.gateway, ports["ike"],
-                                             ike.build_ikev1_main_mode(cookie), cookie,
-                                             natt=False, timeout=budget.timeout(), attempts=2)
+            ike_out = ike_exchange(cfg.gateway, ports["ike"],
+                                   ike.build_ikev1_main_mode(cookie), cookie,
+                                   natt=False, timeout=budget.timeout(), attempts=2)
         except DeadlineExceeded:
-            ike_reply, ike_ev = None, {"failure": "deadline"}
-        details["ike"] = ike_ev
+            ike_out = out_of_time(endpoint(cfg.gateway, ports["ike"]))
+        ike_ev = details["ike"] = ike_out.to_json()
 
         answered: list[str] = []
         names: list[str] = []
         findings: list[tuple[Status, Text, str | None]] = []
-        if failure is not None:
-            status = failure_status(failure.kind)
-            findings.append((status, describe_failure(f"HTTPS {where}", failure),
-                             "unreachable" if status is Status.FAIL else "error"))
+        if not ccc.ok:
+            findings.append((ccc.status, describe_failure(f"HTTPS {where}", ccc),
+                             "unreachable" if ccc.status is Status.FAIL else "error"))
         elif reply is None:
             code = ccc_ev.get("status")
             findings.append((Status.FAIL, t(
@@ -286,7 +273,7 @@ class CheckpointGatewayCheck(Check):
                 f"TCP {ports['topology']} röjer brandväggen '{disclosed['firewall']}' och "
                 f"management-servern '{disclosed['management']}' för vem som helst."),
                 "topology_leak"))
-        if ike_reply is not None:
+        if ike_out.answer is not None:
             vids = [v["name"] or v["hex"] for v in ike_ev["reply"]["vendor_ids"]]
             answered.append(f"IKE/{ports['ike']} ({ike_ev['outcome']}"
                             + (f"; {', '.join(vids)}" if vids else "") + ")")

@@ -28,7 +28,6 @@ from accessready.agent.core.model import Requirement, Result, Status, Vantage, t
 from accessready.agent.core.profile_types import Profile, TeamViewerCfg
 from accessready.agent.io import net
 from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, resolve
-from accessready.agent.io.net import ProbeFailure
 from accessready.agent.plugin.checkapi import (
     Check,
     CheckContext,
@@ -170,13 +169,16 @@ class TeamViewerNetworkCheck(Check):
                 break  # a better tier already works; later tiers add nothing
             attempt: dict[str, Any] = {"router": name, "address": address, "port": port}
             try:
-                sock, connect_ms = net.tcp_connect(address, port, budget.timeout())
-                sock.close()
-                attempt.update({"outcome": "connected", "connect_ms": round(connect_ms, 1)})
-                if best is None:
-                    best = {"rank": rank, **attempt}
-            except ProbeFailure as failure:
-                attempt.update({"outcome": failure.kind, **failure.to_json()})
+                reach = net.tcp_reach(address, port, budget.timeout())
+                if reach.ok:
+                    attempt.update({"outcome": "connected",
+                                    "connect_ms": round(reach.connect_ms or 0.0, 1)})
+                    if best is None:
+                        best = {"rank": rank, **attempt}
+                else:
+                    attempt.update({"outcome": reach.kind, "failure": reach.kind,
+                                    "message": reach.message,
+                                    "elapsed_ms": round(reach.total_ms, 1)})
             except DeadlineExceeded:
                 attempt.update({"outcome": "deadline"})
                 details["attempts"].append(attempt)

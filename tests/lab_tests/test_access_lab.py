@@ -21,9 +21,9 @@ from accessready.agent.core.model import Status
 from accessready.agent.core.profile import parse_profile
 from accessready.agent.io.dns import Resolvers
 from accessready.agent.plugin.runner import RunOptions
+from accessready.checks import winvpn
 from accessready.checks.anyconnect import gateway as anyconnect
 from accessready.checks.teamviewer import checks as teamviewer
-from accessready.checks.winvpn import tunnels as winvpn
 
 pytestmark = pytest.mark.lab
 WINVPN_PROBES = [winvpn.Ikev2Check, winvpn.L2tpCheck, winvpn.PptpCheck]

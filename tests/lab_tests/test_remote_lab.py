@@ -22,8 +22,7 @@ from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.base import TransportError
 from accessready.agent.io.transports.sessions import SessionOptions, Sessions
 from accessready.agent.plugin.runner import RunOptions
-from accessready.checks import account
-from accessready.checks.remote import checks as remote
+from accessready.checks import account, remote
 from tests.lab.daemons.sshd import SUPPORT_SUDO_RULE
 
 pytestmark = pytest.mark.lab

@@ -26,7 +26,7 @@ from accessready.agent.demo.simulators.ssh import LinuxHost, SshSimulator, SshUs
 from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 from accessready.agent.io.transports.base import CommandResult
 from accessready.agent.plugin.checkapi import Check
-from accessready.checks import account
+from accessready.checks import account, remote
 from accessready.checks.account.parse import (
     chage_date,
     parse_chage,
@@ -34,7 +34,6 @@ from accessready.checks.account.parse import (
     parse_net_user,
     parse_sudo,
 )
-from accessready.checks.remote import checks as remote
 from accessready.checks.service import running as services
 from accessready.checks.service.running import names_param, parse_systemctl_show
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accessready.agent.demo.simulators.adfs import build_mex, client_hello_sni
-from accessready.agent.io.net import parse_certificate
+from accessready.agent.io.tls import parse_certificate
 from accessready.checks.protocols import ProtocolError
 from accessready.checks.protocols.fedmeta import (
     MetadataParseError,

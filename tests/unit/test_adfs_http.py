@@ -198,14 +198,15 @@ def test_probe_wap_with_mex_off_and_no_time_for_metadata_is_undecided(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Our deadline running out on the metadata fallback says nothing about the back end:
     not a "down" (fail), as for mex itself."""
-    from accessready.agent.io.net import ProbeFailure
+    from accessready.agent.core.outcome import ProbeOutcome
     from accessready.checks.adfs import http as adfs
 
     real = adfs.AdfsProbeCheck._through
 
     def through(ctx, address, left, cfg, server, path):  # type: ignore[no-untyped-def]
         if path == adfs.METADATA_PATH:
-            raise ProbeFailure("deadline", "no time left for the metadata")
+            return ProbeOutcome(address, kind="deadline",
+                                message="no time left for the metadata")
         return real(ctx, address, left, cfg, server, path)
 
     monkeypatch.setattr(adfs.AdfsProbeCheck, "_through", staticmethod(through))

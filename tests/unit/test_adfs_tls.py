@@ -33,10 +33,10 @@ def test_certificate_matrix(tmp_path: Path, cert: str, status: Status, fix: str 
         if fix:
             assert result.remediation == AdfsTlsCheck.remediation[fix]
         # SNI is required by the simulated http.sys binding: information, never a failure
-        assert result.details["without_sni"] == {
-            "tried": True, "answered": False, "failure": "reset",
-            "message": result.details["without_sni"]["message"],
-            "elapsed_ms": result.details["without_sni"]["elapsed_ms"]}
+        without_sni = result.details["without_sni"]
+        assert (without_sni["tried"], without_sni["answered"], without_sni["failure"]) == (
+            True, False, "reset")
+        assert without_sni["message"] and "total_ms" in without_sni
         assert "Without SNI" in result.summary.en
         assert result.summary.sv != result.summary.en
     # the service name is reached where the outside view points: the WAP

@@ -157,7 +157,7 @@ def test_redirect_is_reported(tls):
     ("reset", False, ("reset", "tls", "closed")),
     ("garbage", False, "tls"),
     ("silent", True, "silent"),     # handshake done, then nothing
-    ("flood", True, "garbage"),     # 10 MB that is not HTTP
+    ("flood", True, "protocol"),    # 10 MB that is not HTTP
 ])
 def test_hostile_peers_fail_within_the_deadline(tls, behaviour, tls_on, failure):
     with hostile.tcp(behaviour, tls=tls["good"] if tls_on else None) as peer:

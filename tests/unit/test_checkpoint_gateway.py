@@ -131,9 +131,11 @@ def test_topology_hostile_answers():
     with StreamServer(wrong_banner) as a, StreamServer(script_dn) as b:
         bad = topology_probe("127.0.0.1", a.port, 2.0)
         leak = topology_probe("127.0.0.1", b.port, 2.0)
-    assert bad["failure"] == "garbage" and "acknowledged" not in bad
-    assert leak["names"]["firewall"] == "<script>x</script>"
-    assert leak["names"]["management"] == "mgmt"
+    assert bad.kind == "protocol" and "acknowledged" not in bad.facts
+    assert bad.to_json()["received_hex"].startswith("53 53 48")  # what came back instead
+    assert leak.ok and leak.facts["acknowledged"]
+    assert leak.facts["names"]["firewall"] == "<script>x</script>"
+    assert leak.facts["names"]["management"] == "mgmt"
 
 
 def test_metadata_is_bilingual():

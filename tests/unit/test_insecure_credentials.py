@@ -24,9 +24,8 @@ from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
 from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.sessions import SessionOptions, Sessions
 from accessready.agent.plugin.runner import RunOptions
-from accessready.checks import account
+from accessready.checks import account, remote
 from accessready.checks.anyconnect import gateway as anyconnect
-from accessready.checks.remote import checks as remote
 from accessready.reports import RENDERERS
 from accessready.reports.json_report import from_dict, to_dict
 from accessready.reports.terminal import render_table

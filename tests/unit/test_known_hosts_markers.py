@@ -21,8 +21,7 @@ from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
 from accessready.agent.io.secrets import Secret
 from accessready.agent.io.transports.base import TransportError
 from accessready.agent.io.transports.ssh import KnownHosts, SshCredentials, login, probe
-from accessready.checks import account
-from accessready.checks.remote import checks as remote
+from accessready.checks import account, remote
 
 from .simhelpers import PASSWORD, profile_from, run_profile
 
@@ -149,12 +148,12 @@ def test_hashed_names_match(ed25519_sim, tmp_path):
 
 def test_an_oversized_file_is_not_read_and_nothing_is_added(ed25519_sim, tmp_path,
                                                              monkeypatch):
-    from accessready.agent.io.transports import ssh
+    from accessready.agent.io.transports import ssh_hostkeys
 
     key = ed25519_sim.host_key
     path = tmp_path / "known_hosts"
     path.write_text(f"{name_of(ed25519_sim)} {key.get_name()} {key.get_base64()}\n" * 50)
-    monkeypatch.setattr(ssh, "MAX_KNOWN_HOSTS_BYTES", 1024)
+    monkeypatch.setattr(ssh_hostkeys, "MAX_KNOWN_HOSTS_BYTES", 1024)
     known = KnownHosts(path, accept_new=True)
     assert known.load_problem.startswith("larger than")
     info = probe(ed25519_sim.host, ed25519_sim.port, known, 5)
@@ -168,9 +167,9 @@ def test_an_oversized_file_is_not_read_and_nothing_is_added(ed25519_sim, tmp_pat
 @pytest.fixture(autouse=True)
 def no_system_known_hosts(tmp_path, monkeypatch):
     """Keep this machine's /etc/ssh/ssh_known_hosts out of the tests that do not set one."""
-    from accessready.agent.io.transports import ssh
+    from accessready.agent.io.transports import ssh_hostkeys
 
-    monkeypatch.setattr(ssh, "_default_system_known_hosts",
+    monkeypatch.setattr(ssh_hostkeys, "_default_system_known_hosts",
                         lambda: tmp_path / "no-system-known-hosts", raising=False)
 
 

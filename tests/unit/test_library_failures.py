@@ -99,10 +99,12 @@ allow_insecure_credentials = true
         [result] = run_profile(profile, [account.LoginCheck])
     # the login could not be decided: error, not a verdict about the account
     assert result.status is Status.ERROR
+    # the one failure table's words for ``protocol``
     assert result.summary.en.startswith("Login over winrm not tried: The server answered "
-                                        "something unexpected.")
+                                        "something that is not the expected protocol.")
     assert result.summary.sv.startswith("Inloggning över winrm prövades inte: Servern "
-                                        "svarade något oväntat.")
+                                        "svarade med något som inte är det väntade "
+                                        "protokollet.")
     assert not any(word in result.summary.en + result.summary.sv for word in BARE)
 
 

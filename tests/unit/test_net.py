@@ -22,8 +22,10 @@ from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.dns import DnsSimulator
 from accessready.agent.io import dns as agent_dns
 from accessready.agent.io import net
+from accessready.agent.io import tls as tlsio
 from accessready.agent.io.dns import ResolveError, Resolvers, resolve_host
-from accessready.agent.io.net import CertInfo, ProbeFailure
+from accessready.agent.io.net import ProbeFailure
+from accessready.agent.io.tls import CertInfo
 from accessready.agent.plugin.probekit import failure_status, judge_tls
 
 from .dnsfakes import dead_system_dns, empty_hosts, system_dns
@@ -93,9 +95,8 @@ def test_dead_resolver_is_a_local_error_not_a_finding(dead_dns, monkeypatch) -> 
 
 def test_udp_probe_resolves_with_the_same_bound(dead_dns, monkeypatch) -> None:
     _numeric_only(monkeypatch)
-    with pytest.raises(ProbeFailure) as info:
-        net.udp_exchange("vpn.nowhere.test", 500, b"x", lambda _: True, 0.5)
-    assert info.value.kind == "resolver"
+    outcome = net.udp_exchange("vpn.nowhere.test", 500, b"x", lambda _: True, 0.5)
+    assert outcome.kind == "resolver" and outcome.status is Status.ERROR
 
 
 def test_nxdomain_and_nodata_are_findings(lab_dns) -> None:
@@ -139,10 +140,11 @@ def test_resolve_error_kinds_say_whose_problem() -> None:
 # --- silent vs timeout -----------------------------------------------------------------------
 
 def test_accepted_but_silent_is_not_a_timeout() -> None:
-    with tcp("silent") as peer, pytest.raises(ProbeFailure) as info:
-        net.tcp_exchange("127.0.0.1", peer.port, b"hello", lambda d: bool(d), 0.5)
-    assert info.value.kind == "silent"
-    assert "accepted the connection" in str(info.value)
+    with tcp("silent") as peer:
+        outcome = net.tcp_exchange("127.0.0.1", peer.port, b"hello", lambda d: bool(d), 0.5)
+    assert outcome.kind == "silent" and outcome.sent == b"hello"
+    assert "accepted the connection" in outcome.message
+    assert outcome.connect_ms is not None and outcome.to_json()["failure"] == "silent"
 
 
 def test_connect_that_times_out_is_a_timeout() -> None:
@@ -216,18 +218,22 @@ def test_ca_file_adds_a_ca_to_the_system_store(cas, monkeypatch) -> None:
     tls = TlsOptions(ca_file=str(cas["private_ca"]))
     for which in ("by_system", "by_private"):
         with _TlsServer(cas[which]) as server:  # type: ignore[arg-type]
-            sock, info = net.tls_connect("127.0.0.1", server.port, tls=tls,
+            sock, info = tlsio.tls_connect("127.0.0.1", server.port, tls=tls,
                                          server_name="gw.test", timeout=3.0)
             sock.close()
         assert info.verified, (which, info.verify_kind, info.verify_error)
 
 
 def test_unreadable_ca_file_is_a_local_error(tmp_path) -> None:
-    with pytest.raises(ProbeFailure) as info:
-        net.tls_connect("127.0.0.1", 9, tls=TlsOptions(ca_file=str(tmp_path / "nope.pem")),
+    with pytest.raises(ProbeFailure) as info:  # the building block raises …
+        tlsio.tls_connect("127.0.0.1", 9, tls=TlsOptions(ca_file=str(tmp_path / "nope.pem")),
                         server_name="gw.test", timeout=1.0)
     assert info.value.kind == "error" and "nope.pem" in str(info.value)
-    assert failure_status(info.value.kind) is Status.ERROR
+    # … the probe says so in its outcome
+    outcome = tlsio.tls_handshake("127.0.0.1", 9, tls=TlsOptions(
+        ca_file=str(tmp_path / "nope.pem")), server_name="gw.test", timeout=1.0)
+    assert outcome.kind == "error" and "nope.pem" in outcome.message
+    assert outcome.status is Status.ERROR and failure_status(outcome.kind) is Status.ERROR
 
 
 # --- TLS observation of old servers ------------------------------------------------------------
@@ -235,7 +241,7 @@ def test_unreadable_ca_file_is_a_local_error(tmp_path) -> None:
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
 def test_old_tls_server_is_seen_and_judged_by_its_version(cas, version) -> None:
     with _TlsServer(cas["by_private"], max_tls=version) as server:  # type: ignore[arg-type]
-        sock, info = net.tls_connect(
+        sock, info = tlsio.tls_connect(
             "127.0.0.1", server.port, tls=TlsOptions(ca_file=str(cas["private_ca"])),
             server_name="gw.test", timeout=3.0)
         sock.close()
@@ -247,13 +253,23 @@ def test_old_tls_server_is_seen_and_judged_by_its_version(cas, version) -> None:
     assert info.version in verdict.text.en and info.version in verdict.text.sv
 
 
+def test_modern_only_handshake_tells_a_too_old_server_from_a_modern_one(cas) -> None:
+    with _TlsServer(cas["by_private"], max_tls=ssl.TLSVersion.TLSv1) as server:  # type: ignore[arg-type]
+        old = tlsio.modern_tls_handshake("127.0.0.1", server.port, "gw.test", 3.0)
+    assert old.kind == "tls" and old.facts["protocol_refused"] is True, old.to_json()
+    assert old.status is Status.FAIL and old.connect_ms is not None
+    with _TlsServer(cas["by_private"]) as server:  # type: ignore[arg-type]
+        new = tlsio.modern_tls_handshake("127.0.0.1", server.port, "gw.test", 3.0)
+    assert new.ok and tlsio.modern_tls(new.facts["version"]), new.to_json()
+
+
 def test_modern_server_passes_judgement(cas, monkeypatch) -> None:
     with _TlsServer(cas["by_private"]) as server:  # type: ignore[arg-type]
-        sock, info = net.tls_connect(
+        sock, info = tlsio.tls_connect(
             "127.0.0.1", server.port, tls=TlsOptions(ca_file=str(cas["private_ca"])),
             server_name="gw.test", timeout=3.0)
         sock.close()
-    assert info.verified and net.modern_tls(info.version)
+    assert info.verified and tlsio.modern_tls(info.version)
     assert judge_tls(info, NOW, untrusted=Status.FAIL).status is Status.PASS
 
 
@@ -262,7 +278,7 @@ def test_modern_server_passes_judgement(cas, monkeypatch) -> None:
 def _cert(names: list[str]) -> CertInfo:
     ca = pki.make_ca("Names CA")
     pem, _ = pki.issue(ca, names)
-    return net.parse_certificate(ssl.PEM_cert_to_DER_cert(pem.decode()))
+    return tlsio.parse_certificate(ssl.PEM_cert_to_DER_cert(pem.decode()))
 
 
 def test_ip_address_sans_match_ip_names() -> None:

@@ -21,7 +21,7 @@ from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.rdp import RdpSimulator
 from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
 from accessready.agent.demo.simulators.wsman import SimUser, WsmanSimulator
-from accessready.checks.remote import checks as remote
+from accessready.checks import remote
 
 from .hostile import HostileServer
 from .recordings import load_recordings
@@ -251,7 +251,7 @@ def test_winrm_not_winrm_closed_filtered(tmp_path) -> None:
         silent.stop()
     assert results["web"].status is Status.FAIL and "HTTP 404" in results["web"].summary.en
     assert results["ssh"].status is Status.FAIL
-    assert results["ssh"].details["failure"] == "garbage"
+    assert results["ssh"].details["failure"] == "protocol"
     assert results["closed"].details["failure"] == "refused"
     assert results["silent"].details["failure"] == "silent"
     assert "accepted the connection" in results["silent"].summary.en

@@ -7,17 +7,17 @@ from pathlib import Path
 
 from accessready.agent.core.profile_types import TlsOptions
 from accessready.agent.demo.simulators import pki
-from accessready.agent.io import net
+from accessready.agent.io import tls
 
 
 def test_one_verifying_context_per_trust_setting(tmp_path: Path) -> None:
-    system = net.shared_verifying_context(TlsOptions())
-    assert net.shared_verifying_context(TlsOptions()) is system
+    system = tls.shared_verifying_context(TlsOptions())
+    assert tls.shared_verifying_context(TlsOptions()) is system
     ca_file = tmp_path / "ca.pem"
     ca_file.write_bytes(pki.make_ca("Context CA").cert_pem)
-    with_ca = net.shared_verifying_context(TlsOptions(ca_file=str(ca_file)))
+    with_ca = tls.shared_verifying_context(TlsOptions(ca_file=str(ca_file)))
     assert with_ca is not system
-    assert net.shared_verifying_context(TlsOptions(ca_file=str(ca_file))) is with_ca
+    assert tls.shared_verifying_context(TlsOptions(ca_file=str(ca_file))) is with_ca
     # The CA has our extra certificate on top of the system store.
     assert with_ca.cert_store_stats()["x509_ca"] == system.cert_store_stats()["x509_ca"] + 1
 
@@ -25,14 +25,14 @@ def test_one_verifying_context_per_trust_setting(tmp_path: Path) -> None:
 def test_a_changed_ca_file_gets_a_new_context(tmp_path: Path) -> None:
     ca_file = tmp_path / "ca.pem"
     ca_file.write_bytes(pki.make_ca("First CA").cert_pem)
-    first = net.shared_verifying_context(TlsOptions(ca_file=str(ca_file)))
+    first = tls.shared_verifying_context(TlsOptions(ca_file=str(ca_file)))
     ca_file.write_bytes(pki.make_ca("First CA").cert_pem + pki.make_ca("Second CA").cert_pem)
     stat = ca_file.stat()
     os.utime(ca_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    second = net.shared_verifying_context(TlsOptions(ca_file=str(ca_file)))
+    second = tls.shared_verifying_context(TlsOptions(ca_file=str(ca_file)))
     assert second is not first
     assert second.cert_store_stats()["x509_ca"] == first.cert_store_stats()["x509_ca"] + 1
 
 
 def test_one_observing_context() -> None:
-    assert net.shared_observing_context() is net.shared_observing_context()
+    assert tls.shared_observing_context() is tls.shared_observing_context()

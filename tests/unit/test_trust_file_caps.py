@@ -11,10 +11,12 @@ import pytest
 
 from accessready.agent.core.profile_types import TlsOptions
 from accessready.agent.core.safefile import MAX_TRUST_FILE_BYTES, oversized
-from accessready.agent.io.net import ProbeFailure, verifying_context
+from accessready.agent.io.net import ProbeFailure
 from accessready.agent.io.secrets import Secret
+from accessready.agent.io.tls import verifying_context
 from accessready.agent.io.transports.base import TransportError
-from accessready.agent.io.transports.ssh import KnownHosts, _AuthState, _load_key
+from accessready.agent.io.transports.ssh import KnownHosts
+from accessready.agent.io.transports.ssh_auth import _AuthState, _load_key
 from accessready.agent.io.transports.winrm import WinrmEndpoint, WinrmTransport
 
 

@@ -7,7 +7,7 @@ import pytest
 from accessready.agent.core.model import Status
 from accessready.agent.demo.simulators.ike import IkeSimulator
 from accessready.agent.demo.simulators.pptp import PptpSimulator
-from accessready.checks.winvpn.tunnels import Ikev2Check, L2tpCheck, PptpCheck
+from accessready.checks.winvpn import Ikev2Check, L2tpCheck, PptpCheck
 from tests.unit import hostile
 from tests.unit.access_helpers import evidence_bounded, run_access
 
@@ -131,7 +131,7 @@ def test_ike_hostile_peers_fail_within_the_deadline(behaviour, check):
     assert "sent_hex" in main
     if behaviour in ("garbage", "echo", "huge"):
         # something came back, but not an IKE response to our SPI: say so, with evidence
-        assert main["failure"] == "garbage"
+        assert main["failure"] == "protocol"
         assert main["ignored_hex"]
         assert len(main["ignored_hex"]) < 1000
     elif behaviour == "icmp":
@@ -182,8 +182,8 @@ def test_pptp_closed_port_fails():
 
 
 @pytest.mark.parametrize(("behaviour", "failure"), [
-    ("silent", "silent"), ("reset", "reset"), ("garbage", "garbage"), ("flood", "too_big"),
-    ("drip", "garbage")])
+    ("silent", "silent"), ("reset", "reset"), ("garbage", "protocol"), ("flood", "too_big"),
+    ("drip", "protocol")])
 def test_pptp_hostile_peers(behaviour, failure):
     with hostile.tcp(behaviour) as peer:
         result = run("pptp", pptp=peer.port)["winvpn.pptp"]

@@ -28,38 +28,38 @@ and a locked, disabled or expired account alike over NTLM and Basic, so those ar
 ``auth_failed``. CredSSP and Kerberos carry NTSTATUS or KDC error codes, which
 :func:`classify_auth_text` maps to ``account_locked``, ``password_expired`` and friends.
 An authenticated user who may not use WinRM gets the ``Access is denied`` fault (code 5):
-``access_denied``.
+``access_denied``. The endpoint and that mapping live in :mod:`.winrm_endpoint`, the cap
+on every HTTP answer in :mod:`.winrm_body`; their public names are importable from here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import re
-import socket
 import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from accessready.agent.core import powershell
 from accessready.agent.io.transports.base import (
     CommandResult,
     TransportError,
-    library_message,
-    unexpected_answer,
+)
+from accessready.agent.io.transports.winrm_body import bound_bodies
+from accessready.agent.io.transports.winrm_endpoint import AUTH_TRANSPORTS as AUTH_TRANSPORTS
+from accessready.agent.io.transports.winrm_endpoint import INSECURE_WHY as INSECURE_WHY
+from accessready.agent.io.transports.winrm_endpoint import WinrmEndpoint as WinrmEndpoint
+from accessready.agent.io.transports.winrm_endpoint import (
+    classify_auth_text as classify_auth_text,
+)
+from accessready.agent.io.transports.winrm_endpoint import (
+    classify_winrm_error as classify_winrm_error,
 )
 
 MAX_OUTPUT = 1024 * 1024
 """Most bytes kept of one command's stdout (and, separately, stderr)."""
-
-MAX_BODY = 2 * 1024 * 1024
-"""Most bytes of one HTTP answer, both as received and after decompression. pywinrm asks
-for envelopes of at most 150 KB (MaxEnvelopeSize), so a WS-Management answer is far
-smaller; a larger one (a gzip bomb, an endless chunked body) is refused as ``too_big``
-before it is held in memory."""
 
 OPERATION_TIMEOUT_MAX = 20
 """Upper bound on one Receive's server-side wait (pywinrm's default)."""
@@ -69,49 +69,6 @@ RECEIVE_MIN_S = 1.25
 
 CODEPAGE_UTF8 = 65001
 SHELL_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
-
-# pywinrm transport name for each profile ``winrm.transport`` value.
-AUTH_TRANSPORTS = {"ntlm": "ntlm", "kerberos": "kerberos", "credssp": "credssp",
-                   "basic": "basic", "certificate": "certificate"}
-
-# NTSTATUS codes (CredSSP TSRequest errorCode, SSPI) and KDC errors, as they show up in
-# exception texts from requests-credssp / pyspnego / GSSAPI.
-_STATUS_KINDS: tuple[tuple[str, str, str], ...] = (
-    ("c0000234", "account_locked", "STATUS_ACCOUNT_LOCKED_OUT"),
-    ("c0000072", "account_disabled", "STATUS_ACCOUNT_DISABLED"),
-    ("c0000193", "account_expired", "STATUS_ACCOUNT_EXPIRED"),
-    ("c0000071", "password_expired", "STATUS_PASSWORD_EXPIRED"),
-    ("c0000224", "password_expired", "STATUS_PASSWORD_MUST_CHANGE"),
-    ("c0000064", "unknown_user", "STATUS_NO_SUCH_USER"),
-    ("c000006a", "auth_failed", "STATUS_WRONG_PASSWORD"),
-    ("c000006d", "auth_failed", "STATUS_LOGON_FAILURE"),
-    ("c000006e", "access_denied", "STATUS_ACCOUNT_RESTRICTION"),
-    ("c000006f", "access_denied", "STATUS_INVALID_LOGON_HOURS"),
-    ("c0000070", "access_denied", "STATUS_INVALID_WORKSTATION"),
-    ("c000015b", "access_denied", "STATUS_LOGON_TYPE_NOT_GRANTED"),
-)
-_KDC_TEXTS: tuple[tuple[str, str], ...] = (
-    ("client not found in kerberos database", "unknown_user"),
-    ("kdc_err_c_principal_unknown", "unknown_user"),
-    ("clients credentials have been revoked", "account_locked"),
-    ("kdc_err_client_revoked", "account_locked"),
-    ("password has expired", "password_expired"),
-    ("kdc_err_key_expired", "password_expired"),
-    ("preauthentication failed", "auth_failed"),
-    ("kdc_err_preauth_failed", "auth_failed"),
-)
-
-
-def classify_auth_text(text: str) -> tuple[str, str] | None:
-    """(kind, evidence) for an NTSTATUS or KDC error found in ``text``, else None."""
-    low = text.lower()
-    for code, kind, name in _STATUS_KINDS:
-        if code in low or name.lower() in low or str(int(code, 16)) in low:
-            return kind, name
-    for needle, kind in _KDC_TEXTS:
-        if needle in low:
-            return kind, needle
-    return None
 
 
 def encode_powershell(script: str, params: Mapping[str, str] | None = None) -> str:
@@ -147,320 +104,6 @@ def clean_clixml(text: str) -> str:
                          ("&amp;", "&")):
         joined = joined.replace(entity, char)
     return joined.strip()
-
-
-@dataclass(frozen=True)
-class WinrmEndpoint:
-    """Where and how to reach one WinRM listener."""
-
-    host: str
-    port: int
-    https: bool
-    auth: str  # a key of AUTH_TRANSPORTS
-    username: str
-    verify: bool = True
-    ca_file: str | None = None
-    cert_pem: str | None = None
-    cert_key_pem: str | None = None
-    allow_insecure: bool = False  # the profile's winrm.allow_insecure_credentials
-
-    @property
-    def credential_risk(self) -> str | None:
-        """How the password would leave unprotected on this endpoint, or None.
-
-        ``unverified_tls``: HTTPS with ``verify = false`` — whoever answers gets the
-        credentials (with CredSSP and Basic the password itself). ``cleartext``: Basic
-        over HTTP. ``credssp_unverified``: CredSSP over HTTP delegates the password to a
-        peer no certificate vouched for. Client-certificate logins send no password.
-        """
-        if self.auth == "certificate":
-            return None
-        if self.https:
-            return None if self.verify else "unverified_tls"
-        return {"basic": "cleartext", "credssp": "credssp_unverified"}.get(self.auth)
-
-    @property
-    def url(self) -> str:
-        """The endpoint URL pywinrm posts to."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'https' if self.https else 'http'}://{host}:{self.port}/wsman"
-
-    def to_json(self) -> dict[str, Any]:
-        """Evidence (no secret)."""
-        out: dict[str, Any] = {"url": self.url, "auth": self.auth, "username": self.username,
-                               "tls_verify": self.verify if self.https else None}
-        if self.ca_file:
-            out["ca_file"] = self.ca_file
-        if self.auth == "basic" and not self.https:
-            out["warning"] = ("Basic over HTTP: the password crosses the network unencrypted "
-                              "and the server must have AllowUnencrypted=true")
-        risk = self.credential_risk
-        if risk:
-            out["credential_risk"] = risk
-            out["allow_insecure_credentials"] = self.allow_insecure
-        return out
-
-
-# Why each credential_risk is one (English: TransportError messages are English).
-INSECURE_WHY = {
-    "unverified_tls": "TLS verification is off (verify = false), so anyone answering "
-                      "in between would receive them",
-    "cleartext": "Basic authentication over plain HTTP sends the password in cleartext",
-    "credssp_unverified": "CredSSP over plain HTTP hands the password to a server whose "
-                          "identity no certificate confirmed",
-}
-
-
-def _root_causes(exc: BaseException) -> list[BaseException]:
-    chain, seen = [], set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-        args = getattr(chain[-1], "args", ())
-        if current is None and args and isinstance(args[0], BaseException):
-            current = args[0]
-        reason = getattr(chain[-1], "reason", None)
-        if current is None and isinstance(reason, BaseException):
-            current = reason
-    return chain
-
-
-def classify_winrm_error(exc: BaseException, endpoint: WinrmEndpoint,
-                         stage: str) -> TransportError:
-    """Map a pywinrm / requests / auth-library exception to a :class:`TransportError`."""
-    import requests
-    from winrm.exceptions import (
-        InvalidCredentialsError,
-        WinRMError,
-        WinRMTransportError,
-        WSManFaultError,
-    )
-
-    where = endpoint.url
-    details = {**endpoint.to_json(), "stage": stage, "exception": exc.__class__.__name__}
-    text = str(exc)
-    if isinstance(exc, TransportError):
-        return exc
-    if isinstance(exc, requests.exceptions.SSLError):
-        reason = "certificate not trusted" if "CERTIFICATE_VERIFY_FAILED" in text else text
-        return TransportError("tls", f"TLS with {where} failed: {reason[:300]} — set "
-                              "winrm.ca_file to the CA that issued the listener's certificate",
-                              details)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return TransportError("timeout", f"no answer from {where}: filtered, or the host is "
-                              "down", details)
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return TransportError("timeout", f"{where} did not answer within the deadline "
-                              f"({stage})", details)
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        causes = _root_causes(exc)
-        if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in text:
-            return TransportError("refused", f"{where} refused the connection (port "
-                                  "closed: no WinRM listener)", details)
-        if "resolve" in text.lower() or "getaddrinfo" in text or "Name or service" in text:
-            return TransportError("dns", f"{endpoint.host} does not resolve", details)
-        if "unreachable" in text.lower():
-            return TransportError("unreachable", f"{where} is unreachable", details)
-        return TransportError("protocol", f"the connection to {where} broke: "
-                              f"{text[:200]}", details)
-    if isinstance(exc, InvalidCredentialsError):
-        found = classify_auth_text(text)
-        if found:
-            return TransportError(found[0], f"{where}: {found[1]}",
-                                  {**details, "status": found[1]})
-        if "requires" in text or "cert_pem" in text:
-            return TransportError("error", f"{where}: {text}", details)
-        return TransportError(
-            "auth_failed", f"{where} rejected the credentials of {endpoint.username} (HTTP "
-            "401). Over NTLM and Basic, Windows answers a wrong password, an unknown user and "
-            "a locked, disabled or expired account with the same 401", details)
-    if isinstance(exc, WSManFaultError):
-        details.update({"wsman_fault_code": exc.wsman_fault_code,
-                        "fault_subcode": exc.fault_subcode, "reason": exc.reason,
-                        "http_status": exc.code})
-        if exc.wsman_fault_code == 5 or "access is denied" in (exc.reason or "").lower():
-            return TransportError(
-                "access_denied", f"{endpoint.username} authenticated on {where} but may not "
-                "use WinRM (Access is denied): not in Administrators or Remote Management "
-                "Users, or a local account filtered by UAC remote restrictions", details)
-        return TransportError("protocol", f"{where} answered a WS-Management fault: "
-                              f"{(exc.reason or '').strip()[:300]}", details)
-    if isinstance(exc, WinRMTransportError):
-        details["http_status"] = exc.code
-        if exc.code in (404, 405):
-            return TransportError("protocol", f"{where} answers HTTP {exc.code}: not a WinRM "
-                                  "listener at /wsman", details)
-        return TransportError("protocol", f"{where} answered HTTP {exc.code}", details)
-    if isinstance(exc, WinRMError):
-        if "not installed" in text:
-            return TransportError("missing_dependency", f"{text} — install the Python "
-                                  "package for this WinRM authentication", details)
-        return unexpected_answer(where, exc, stage, details)
-    if isinstance(exc, PermissionError) and "challenge" in text.lower():
-        return TransportError("protocol", f"{where} does not offer NTLM/Negotiate "
-                              "authentication (check winrm.transport)", details)
-    found = classify_auth_text(text)
-    if found:
-        return TransportError(found[0], f"{where}: {found[1]}", {**details, "status": found[1]})
-    if isinstance(exc, OSError) and not isinstance(exc, requests.exceptions.RequestException):
-        # this machine's files (a ca_file that cannot be read), not the server's answer
-        return TransportError("error", f"{where}: {library_message(exc)}", details)
-    # Anything else came out of requests / pyspnego / pywinrm on an answer they did not
-    # expect (an authentication token they cannot parse, a 200 to an unauthenticated
-    # request, XML without the element looked for): the server said something unexpected.
-    return unexpected_answer(where, exc, stage, details)
-
-
-class _BodyLimit:
-    """What the capped adapter enforces: the byte cap, and the command's deadline (moved
-    by :meth:`WinrmTransport._set_timeouts` before every request)."""
-
-    def __init__(self, max_bytes: int = MAX_BODY) -> None:
-        self.max_bytes = max_bytes
-        self.deadline = math.inf
-
-    def check(self, received: int, decoded: int, url: str) -> None:
-        """Raise TransportError once either count passes the cap or the deadline passed."""
-        if max(received, decoded) > self.max_bytes:
-            raise TransportError("too_big", f"{url} sent an answer larger than "
-                                 f"{self.max_bytes // 1024} KiB; a WS-Management answer is "
-                                 "far smaller", {"max_bytes": self.max_bytes,
-                                                 "received_bytes": received,
-                                                 "decompressed_bytes": decoded})
-        if time.monotonic() > self.deadline:
-            raise TransportError("timeout", f"{url} was still sending its answer at the "
-                                 "deadline")
-
-
-class _CappedBody:
-    """Reads a urllib3 response's body through :meth:`_BodyLimit.check` (requests reads
-    ``.content`` through ``stream``, which reads with ``read``; auth handlers call ``read``).
-
-    :meth:`install` puts :meth:`read` and :meth:`stream` on the response object itself
-    rather than wrapping it: requests_ntlm takes the server certificate for channel binding
-    (Extended Protection) from a urllib3 ``HTTPResponse`` only, and a wrapper silently
-    dropped the binding from every NTLM login over HTTPS.
-    """
-
-    def __init__(self, raw: Any, limit: _BodyLimit, url: str) -> None:
-        self._raw, self._limit, self._url = raw, limit, url
-        self._read, self._stream = raw.read, raw.stream  # the response's own, bound
-        self._decoded = 0
-        self._expired = False
-        self._streaming = False  # stream() counts what it yields; its own reads do not
-
-    def install(self) -> None:
-        """Route the response's own ``read`` and ``stream`` through the cap."""
-        self._raw.read = self.read
-        self._raw.stream = self.stream
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
-
-    def _count(self, size: int) -> None:
-        self._decoded += size
-        try:
-            self._limit.check(self._raw.tell(), self._decoded, self._url)
-        except TransportError:
-            with contextlib.suppress(Exception):
-                self._raw.close()  # the rest is never read; the connection is not reused
-            raise
-
-    def stream(self, amt: int = 65536, decode_content: bool | None = None) -> Any:
-        """The body in chunks, stopping at the limit and at the deadline."""
-        watchdog = self._watchdog()
-        try:
-            self._count(0)
-            # Counted here, not in read(): a chunked body streams without calling read.
-            self._streaming = True
-            for chunk in self._stream(amt, decode_content=decode_content):
-                self._count(len(chunk))
-                yield chunk
-        except Exception:
-            if self._expired:
-                raise TransportError("timeout", f"{self._url} was still sending its answer "
-                                     "at the deadline") from None
-            raise
-        finally:
-            self._streaming = False
-            if watchdog is not None:
-                watchdog.cancel()
-
-    def _watchdog(self) -> threading.Timer | None:
-        """A timer that shuts the socket at the deadline: a body dripping a byte at a time
-        keeps every single read within the socket timeout, and one read waits for many."""
-        left = self._limit.deadline - time.monotonic()
-        sock = getattr(getattr(self._raw, "connection", None), "sock", None)
-        if sock is None or not math.isfinite(left):
-            return None
-
-        def expire() -> None:
-            self._expired = True
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-        timer = threading.Timer(max(0.0, left), expire)
-        timer.daemon = True
-        timer.start()
-        return timer
-
-    def read(self, amt: int | None = None, decode_content: bool | None = None,
-             **kwargs: Any) -> bytes:
-        """At most the cap (plus one byte, to notice more) when ``amt`` is not given."""
-        data = self._read(self._limit.max_bytes + 1 if amt is None else amt,
-                          decode_content=decode_content, **kwargs)
-        if not self._streaming:
-            self._count(len(data))
-        return bytes(data)
-
-
-def _capped_adapter(limit: _BodyLimit) -> Any:
-    """A requests adapter whose responses are :class:`_CappedBody` (no retries, as
-    requests' default)."""
-    from requests.adapters import HTTPAdapter
-
-    class CappedAdapter(HTTPAdapter):
-        def build_response(self, req: Any, resp: Any) -> Any:
-            response = super().build_response(req, resp)
-            announced = resp.headers.get("Content-Length", "")
-            if announced.isdigit() and len(announced) < 20:
-                try:
-                    limit.check(int(announced), 0, str(req.url))
-                except TransportError:
-                    resp.close()
-                    raise
-            _CappedBody(resp, limit, str(req.url)).install()
-            return response
-
-    return CappedAdapter()
-
-
-def _bound_bodies(protocol: Any) -> _BodyLimit:
-    """Cap every HTTP answer ``protocol`` reads, including the authentication handshake's.
-
-    pywinrm creates its requests session on the first request, and with NTLM over HTTP it
-    sends that first request (the encryption set-up) inside the creation, so the adapter is
-    mounted in ``setup_encryption`` as well as after ``build_session``; once per session,
-    since mounting anew would drop the authenticated connection.
-    """
-    transport = protocol.transport
-    limit = _BodyLimit()
-    build_session, setup_encryption = transport.build_session, transport.setup_encryption
-
-    def mount(session: Any) -> Any:
-        if not getattr(session, "accessready_capped", False):
-            adapter = _capped_adapter(limit)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            session.accessready_capped = True
-        return session
-
-    transport.setup_encryption = lambda session: setup_encryption(mount(session))
-    transport.build_session = lambda: mount(build_session())
-    transport.accessready_body_limit = limit
-    return limit
 
 
 class _Session:
@@ -530,7 +173,7 @@ class WinrmTransport:
                 message_encryption="auto", proxy=None)
         except Exception as exc:
             raise classify_winrm_error(exc, ep, "setup") from None
-        _bound_bodies(protocol)
+        bound_bodies(protocol)
         return protocol
 
     def _ensure(self, deadline: float) -> _Session:
