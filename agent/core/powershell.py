@@ -19,6 +19,7 @@ only doubled the ASCII quote, and what follows would run as code.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -148,6 +149,34 @@ def ps_datetime(value: Any) -> dt.datetime | None:
     except (ValueError, OverflowError, OSError):
         return None
     return when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def ps_date(value: Any) -> dt.date | None:
+    """The calendar day a PowerShell date names, for dates that are days, not instants
+    (when a hotfix was installed).
+
+    ISO 8601 keeps the day it was written with (a hotfix installed at local midnight, +02:00,
+    stays on that day; :func:`ps_datetime` would move it to the day before in UTC);
+    ``/Date(ms)/`` carries no local day, so its UTC day is taken; and the raw text of WMI's
+    ``Win32_QuickFixEngineering.InstalledOn`` is ``M/D/YYYY`` in every locale.
+    """
+    if isinstance(value, dict):
+        value = value.get("value", value.get("DateTime"))
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace("\\/", "/")
+    if _ISO_DAY.match(text):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(text[:10])
+    when = ps_datetime(text)
+    if when is not None:
+        return when.date()
+    with contextlib.suppress(ValueError, IndexError):
+        return dt.datetime.strptime(text.split()[0], "%m/%d/%Y").date()
+    return None
 
 
 def as_list(value: Any) -> list[Any]:

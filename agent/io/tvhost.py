@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from accessready.agent.core import powershell
+from accessready.agent.core.powershell import as_list
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _INFO_ID = re.compile(r"TeamViewer ID:\s*([0-9][0-9 ]{5,14}[0-9])")
@@ -188,8 +189,7 @@ def parse_plist(data: bytes) -> dict[str, Any]:
 
 
 def _registry_entries(data: Any) -> list[dict[str, Any]]:
-    items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
-    return [i for i in items if isinstance(i, dict)]
+    return [i for i in as_list(data) if isinstance(i, dict)]
 
 
 def facts_from_windows(data: Mapping[str, Any], host: str | None = None,

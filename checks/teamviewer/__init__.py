@@ -1,6 +1,6 @@
 """TeamViewer Host: reachable network and an installed, signed-in host."""
 
-from .checks import TeamViewerNetworkCheck
 from .host import TeamViewerHostCheck
+from .network import TeamViewerNetworkCheck
 
 CHECKS = [TeamViewerNetworkCheck, TeamViewerHostCheck]

@@ -23,7 +23,7 @@ from accessready.agent.io.dns import Resolvers
 from accessready.agent.plugin.runner import RunOptions
 from accessready.checks import winvpn
 from accessready.checks.anyconnect import gateway as anyconnect
-from accessready.checks.teamviewer import checks as teamviewer
+from accessready.checks.teamviewer import network as teamviewer
 
 pytestmark = pytest.mark.lab
 WINVPN_PROBES = [winvpn.Ikev2Check, winvpn.L2tpCheck, winvpn.PptpCheck]

@@ -21,10 +21,10 @@ from tests.unit.fake_local import ScriptedRunner, failed, fixture, json_text
 
 
 def test_json_list_accepts_ps51_bare_object_nothing_and_arrays() -> None:
-    assert ls.json_list(ls.load_json('{"a": 1}')) == [{"a": 1}]
-    assert ls.json_list(ls.load_json("")) == []
-    assert ls.json_list(ls.load_json("\ufeff[1,2]\r\n")) == [1, 2]
-    assert ls.json_list(None) == []
+    assert powershell.as_list(ls.load_json('{"a": 1}')) == [{"a": 1}]
+    assert powershell.as_list(ls.load_json("")) == []
+    assert powershell.as_list(ls.load_json("\ufeff[1,2]\r\n")) == [1, 2]
+    assert powershell.as_list(None) == []
 
 
 # --- Linux (recorded in a namespace with a real tun device) ------------------------------
@@ -290,9 +290,9 @@ def test_hotfix_dates_in_every_shape(name: str, latest: dt.date) -> None:
 
 
 def test_ps_date_odd_values() -> None:
-    assert ls.parse_ps_date(None) is None and ls.parse_ps_date("") is None
-    assert ls.parse_ps_date("not a date") is None
-    assert ls.parse_ps_date("/Date(1707865200000+0100)/") == dt.date(2024, 2, 13)
+    assert powershell.ps_date(None) is None and powershell.ps_date("") is None
+    assert powershell.ps_date("not a date") is None
+    assert powershell.ps_date("/Date(1707865200000+0100)/") == dt.date(2024, 2, 13)
     assert ls.latest_update([("KB1", None)]) == ("", None)
 
 

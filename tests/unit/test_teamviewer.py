@@ -32,8 +32,8 @@ from accessready.agent.io.tvhost import (
 )
 from accessready.agent.plugin.checkapi import Target
 from accessready.checks.teamviewer import CHECKS
-from accessready.checks.teamviewer.checks import TeamViewerNetworkCheck, split_router
 from accessready.checks.teamviewer.host import TeamViewerHostCheck
+from accessready.checks.teamviewer.network import TeamViewerNetworkCheck, split_router
 from tests.unit.access_helpers import run_access
 from tests.unit.dnsfakes import empty_hosts, os_resolver_at
 

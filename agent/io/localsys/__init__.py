@@ -82,9 +82,7 @@ from accessready.agent.io.localsys.runner import (
 )
 from accessready.agent.io.localsys.values import (
     interfaces_with_address,
-    json_list,
     load_json,
-    parse_ps_date,
     strip_scope,
 )
 from accessready.agent.io.localsys.windows import (
@@ -120,12 +118,12 @@ __all__ = [
     "CommandResult", "Egress", "InstalledApp", "LinuxLocalSystem", "LocalShell",
     "LocalSystem", "MacLocalSystem", "NotSupported", "OsInfo", "Route", "RouteLookup",
     "RouteTable", "ServiceInfo", "VpnConnection", "WindowsLocalSystem",
-    "interfaces_with_address", "json_list", "kill_tree", "latest_update", "load_json",
+    "interfaces_with_address", "kill_tree", "latest_update", "load_json",
     "local_system", "merge_windows_adapters", "parse_dpkg_query", "parse_find_netroute_json",
     "parse_hotfix_json", "parse_ip_addr_json", "parse_ip_route_get_json",
     "parse_ip_route_json", "parse_launchctl_list", "parse_macos_ifconfig",
     "parse_macos_route_get", "parse_netadapter_json", "parse_netipinterface_json",
-    "parse_netroute_json", "parse_netstat_rn", "parse_os_release", "parse_ps_date",
+    "parse_netroute_json", "parse_netstat_rn", "parse_os_release",
     "parse_route_print", "parse_sw_vers", "parse_systemctl_units",
     "parse_vpn_connections_json", "parse_windows_os_json", "routes_source", "run_command",
     "strip_scope",

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from accessready.agent.core import powershell
+from accessready.agent.core.powershell import as_list
 from accessready.agent.io.localsys.collect import BaseLocalSystem
 from accessready.agent.io.localsys.facts import (
     Adapter,
@@ -31,7 +32,6 @@ from accessready.agent.io.localsys.facts import (
     VpnConnection,
 )
 from accessready.agent.io.localsys.runner import LocalShell, run_command
-from accessready.agent.io.localsys.values import json_list
 from accessready.agent.io.localsys.windows import (
     merge_windows_adapters,
     parse_find_netroute_json,
@@ -155,7 +155,7 @@ class WindowsLocalSystem(BaseLocalSystem):
         cmdlet is missing); ``route print`` when PowerShell fails."""
         def compute() -> RouteTable:
             try:
-                items = json_list(self.run_powershell_json(WINDOWS_ROUTES_PS, timeout))
+                items = as_list(self.run_powershell_json(WINDOWS_ROUTES_PS, timeout))
                 return RouteTable(routes_source(items),
                                   tuple(parse_netroute_json(json.dumps(items))))
             except CommandFailed as first:
@@ -176,7 +176,7 @@ class WindowsLocalSystem(BaseLocalSystem):
                                             {"Destination": address})
         except CommandFailed as exc:
             return RouteLookup(address, command, error=str(exc))
-        return parse_find_netroute_json(json.dumps(json_list(data)), address, command)
+        return parse_find_netroute_json(json.dumps(as_list(data)), address, command)
 
     def os_info(self, timeout: float) -> OsInfo:
         """Win32_OperatingSystem, CurrentVersion (DisplayVersion, UBR) and Get-HotFix."""
@@ -204,7 +204,7 @@ class WindowsLocalSystem(BaseLocalSystem):
         """Get-VpnConnection, current user's and all users' phone books."""
         def compute() -> list[VpnConnection]:
             data = self.run_powershell_json(WINDOWS_VPN_PS, timeout)
-            return parse_vpn_connections_json(json.dumps(json_list(data)))
+            return parse_vpn_connections_json(json.dumps(as_list(data)))
         return self._memo("vpn", timeout, compute)
 
     def services(self, timeout: float) -> list[ServiceInfo]:

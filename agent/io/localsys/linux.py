@@ -6,6 +6,7 @@ Recorded text in, typed facts out; nothing is run here (the collector is
 
 from __future__ import annotations
 
+from accessready.agent.core.powershell import as_list
 from accessready.agent.io.localsys.facts import (
     Adapter,
     InstalledApp,
@@ -13,7 +14,7 @@ from accessready.agent.io.localsys.facts import (
     RouteLookup,
     ServiceInfo,
 )
-from accessready.agent.io.localsys.values import as_cidr, as_int, as_text, json_list, load_json
+from accessready.agent.io.localsys.values import as_cidr, as_int, as_text, load_json
 
 _LINUX_LINK_KINDS = {"loopback": "loopback", "ether": "ethernet", "ppp": "ppp",
                      "none": "tun", "ipip": "virtual", "sit": "virtual", "gre": "virtual"}
@@ -26,7 +27,7 @@ _LINUX_INFO_KINDS = {"tun": "tun", "wireguard": "wireguard", "xfrm": "ipsec", "v
 def parse_ip_addr_json(text: str) -> list[Adapter]:
     """``ip -j -d addr show`` → adapters (kind from ``linkinfo.info_kind`` or link type)."""
     out = []
-    for item in json_list(load_json(text)):
+    for item in as_list(load_json(text)):
         flags = set(item.get("flags") or [])
         info = item.get("linkinfo") or {}
         info_kind = info.get("info_kind", "")
@@ -51,7 +52,7 @@ def parse_ip_addr_json(text: str) -> list[Adapter]:
 def parse_ip_route_json(text: str, family: int = 4) -> list[Route]:
     """``ip -j route show`` (``-6`` for ``family=6``) → routes."""
     out = []
-    for item in json_list(load_json(text)):
+    for item in as_list(load_json(text)):
         if item.get("type") in ("unreachable", "prohibit", "blackhole", "broadcast", "local"):
             continue
         try:
@@ -65,7 +66,7 @@ def parse_ip_route_json(text: str, family: int = 4) -> list[Route]:
 
 def parse_ip_route_get_json(text: str, destination: str, command: str) -> RouteLookup:
     """``ip -j route get ADDRESS`` → the kernel's route lookup."""
-    items = json_list(load_json(text))
+    items = as_list(load_json(text))
     if not items:
         return RouteLookup(destination, command, error="no answer")
     item = items[0]

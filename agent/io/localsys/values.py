@@ -1,31 +1,16 @@
-"""Small pure helpers the parsers share: JSON shapes, PowerShell dates, typed coercions.
+"""Small pure helpers the parsers share: JSON text, typed coercions, addresses.
 
-The one place in this package for "make this a list" (:func:`json_list`) and "read a
-PowerShell date" (:func:`parse_ps_date`).
+"Make this a list" and "read a PowerShell date" are ``as_list`` and ``ps_date`` in
+:mod:`accessready.agent.core.powershell`, shared with the server checks.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import ipaddress
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-
-
-def json_list(value: Any) -> list[Any]:
-    """Normalise ``ConvertTo-Json`` output to a list.
-
-    Windows PowerShell 5.1 writes a bare ``{…}`` for a single object and nothing at all for
-    none; PowerShell 7 and ``-InputObject @(...)`` write ``[…]``.
-    """
-    if value is None or value == "":
-        return []
-    if isinstance(value, list):
-        return value
-    return [value]
 
 
 def load_json(text: str) -> Any:
@@ -85,31 +70,4 @@ def as_bool(value: Any) -> bool | None:
         return True
     if as_text(value).lower() in ("false", "0"):
         return False
-    return None
-
-
-_MS_DATE = re.compile(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/")
-
-
-def parse_ps_date(value: Any) -> dt.date | None:
-    """A date as Windows PowerShell writes it to JSON, in any of its shapes.
-
-    * PowerShell 5.1 ``ConvertTo-Json`` of a ``[datetime]``: ``"\\/Date(1715644800000)\\/"``
-      (JSON's ``\\/`` decodes to ``/``), or, for an object that carries extended
-      properties, ``{"value": "\\/Date(…)\\/", "DateTime": "…"}``;
-    * PowerShell 7: ISO 8601 ``"2024-05-14T00:00:00+02:00"``;
-    * ``Win32_QuickFixEngineering.InstalledOn`` raw text: ``"5/14/2024"`` (US order).
-    """
-    if isinstance(value, dict):
-        value = value.get("value", value.get("DateTime"))
-    text = as_text(value).strip()
-    if not text:
-        return None
-    match = _MS_DATE.search(text)
-    if match:
-        return dt.datetime.fromtimestamp(int(match[1]) / 1000, dt.UTC).date()
-    with contextlib.suppress(ValueError):
-        return dt.date.fromisoformat(text[:10])
-    with contextlib.suppress(ValueError):
-        return dt.datetime.strptime(text.split()[0], "%m/%d/%Y").date()
     return None

@@ -18,15 +18,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from accessready.agent.core.powershell import as_list, ps_date
 from accessready.agent.io.localsys.facts import Adapter, OsInfo, Route, RouteLookup, VpnConnection
 from accessready.agent.io.localsys.values import (
     as_bool,
     as_cidr,
     as_int,
     as_text,
-    json_list,
     load_json,
-    parse_ps_date,
 )
 
 _WIN_LOOPBACK = re.compile(r"loopback", re.I)
@@ -53,7 +52,7 @@ def parse_netadapter_json(text: str) -> list[Adapter]:
     this output; :func:`merge_windows_adapters` adds them.
     """
     out = []
-    for item in json_list(load_json(text)):
+    for item in as_list(load_json(text)):
         description = as_text(item.get("InterfaceDescription"))
         out.append(Adapter(
             name=as_text(item.get("Name")), description=description,
@@ -66,7 +65,7 @@ def parse_netadapter_json(text: str) -> list[Adapter]:
 def parse_netipinterface_json(text: str) -> list[dict[str, Any]]:
     """``Get-NetIPInterface | Select InterfaceAlias,ifIndex,ConnectionState`` → plain rows."""
     out = []
-    for item in json_list(load_json(text)):
+    for item in as_list(load_json(text)):
         state = item.get("ConnectionState")
         # raw CIM JSON carries the enum as a number: 1 = Connected, 0 = Disconnected
         connected = state == 1 or as_text(state).lower() == "connected"
@@ -117,7 +116,7 @@ def parse_netroute_json(text: str) -> list[Route]:
     ``NextHop`` 0.0.0.0 or :: means on-link. ``AddressFamily`` is 2/23 in raw CIM JSON.
     """
     out = []
-    for item in json_list(load_json(text)):
+    for item in as_list(load_json(text)):
         if "Mask" in item:
             with contextlib.suppress(ValueError):
                 out.append(_ip4_route_table_row(item))
@@ -155,7 +154,7 @@ def routes_source(items: list[Any]) -> str:
 
 def parse_find_netroute_json(text: str, destination: str, command: str) -> RouteLookup:
     """Our ``Find-NetRoute`` projection: SourceAddress, InterfaceAlias, route fields."""
-    items = json_list(load_json(text))
+    items = as_list(load_json(text))
     if not items:
         return RouteLookup(destination, command, error="no route")
     item = items[0]
@@ -248,13 +247,13 @@ def parse_vpn_connections_json(text: str, all_user: bool | None = None) -> list[
     """
     tunnel_types = {0: "Pptp", 1: "L2tp", 2: "Sstp", 3: "Ikev2", 4: "Automatic"}
     out = []
-    for item in json_list(load_json(text)):
+    for item in as_list(load_json(text)):
         tunnel = item.get("TunnelType")
         routes = []
-        for r in json_list(item.get("Routes")):
+        for r in as_list(item.get("Routes")):
             routes.append(as_text(r.get("DestinationPrefix") if isinstance(r, dict) else r))
         methods = []
-        for m in json_list(item.get("AuthenticationMethod")):
+        for m in as_list(item.get("AuthenticationMethod")):
             methods.append(as_text(m))
         out.append(VpnConnection(
             name=as_text(item.get("Name")), server_address=as_text(item.get("ServerAddress")),
@@ -272,8 +271,8 @@ def parse_vpn_connections_json(text: str, all_user: bool | None = None) -> list[
 def parse_hotfix_json(text: str) -> list[tuple[str, dt.date | None]]:
     """``Get-HotFix | Select HotFixID,Description,InstalledOn | ConvertTo-Json`` → (id, date)."""
     out = []
-    for item in json_list(load_json(text)):
-        out.append((as_text(item.get("HotFixID")), parse_ps_date(item.get("InstalledOn"))))
+    for item in as_list(load_json(text)):
+        out.append((as_text(item.get("HotFixID")), ps_date(item.get("InstalledOn"))))
     return out
 
 

@@ -92,14 +92,9 @@ class Sessions:
         cfg = server.winrm
         tls = cfg.tls
         ca_file = tls.ca_file
-        # Client-certificate auth: the profile has no keys for the certificate yet; a
-        # later profile version may add them to the winrm table under these names.
-        cert = getattr(cfg, "client_cert", None)
-        key = getattr(cfg, "client_key", None)
         return WinrmEndpoint(
             host=server.address, port=cfg.port, https=cfg.https, auth=cfg.transport,
             username=self.profile.account.username or "", verify=tls.verify, ca_file=ca_file,
-            cert_pem=cert, cert_key_pem=key,
             allow_insecure=cfg.allow_insecure_credentials)
 
     def describe(self, server: Server, method: str) -> dict[str, Any]:

@@ -30,13 +30,16 @@ so ``accessready --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shlex
 import socket
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from accessready.agent.io import watchdog
 from accessready.agent.io.transports.base import (
     CommandResult,
     TransportError,
@@ -221,6 +224,40 @@ def _kex_error(exc: Exception, where: str, info: Handshake) -> TransportError:
                           details)
 
 
+def _exec_request(channel: Any, command: str, deadline: float, where: str,
+                  timeout: float) -> None:
+    """``channel.exec_command(command)``, waiting for the server's reply only until
+    ``deadline``.
+
+    paramiko waits for the reply to an exec request without a bound, whatever the channel
+    timeout (its issues #739 and #2599): a busy or stuck server held the command, and its
+    check, past the deadline. The shared watchdog closes the channel at the deadline,
+    which ends that wait (exec_command raises on a closed channel): a ``timeout``, not a
+    broken channel — and no thread of its own per command.
+    """
+    import paramiko
+
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        with contextlib.suppress(Exception):  # the link is gone: exec_command ends anyway
+            channel.close()
+
+    handle = watchdog.arm(max(deadline, time.monotonic() + 0.05), expire)
+    try:
+        channel.exec_command(command)
+    except paramiko.SSHException:
+        if not expired.is_set():
+            raise
+    finally:
+        watchdog.disarm(handle)
+    if expired.is_set():
+        raise TransportError("timeout", f"{where} did not answer the request to run the "
+                             f"command within {timeout:.1f} s",
+                             {"command": command[:200], "stage": "exec"})
+
+
 class SshTransport:
     """An authenticated SSH session; each command runs on its own channel.
 
@@ -271,7 +308,7 @@ class SshTransport:
         out, err = bytearray(), bytearray()
         try:
             channel.settimeout(max(0.05, deadline - time.monotonic()))
-            channel.exec_command(command)
+            _exec_request(channel, command, deadline, where, timeout)
             while True:
                 if channel.recv_ready():
                     out += channel.recv(65536)[: max(0, MAX_OUTPUT - len(out))]
@@ -292,8 +329,11 @@ class SshTransport:
                 channel.status_event.wait(0.02)
             code = channel.recv_exit_status()
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise TransportError("protocol", f"the SSH channel on {where} broke",
-                                 {"exception": exc.__class__.__name__}) from None
+            said = library_message(exc)  # e.g. "Channel closed.": which way it broke
+            raise TransportError("protocol", f"the SSH channel on {where} broke: "
+                                 f"{said or exc.__class__.__name__}",
+                                 {"exception": exc.__class__.__name__,
+                                  "library_message": said}) from None
         except TransportError:
             raise
         except Exception as exc:
