@@ -166,6 +166,11 @@ def probe_nodes(ctx: CheckContext) -> list[tuple[str, str, str | None, Server | 
     return [(cfg.federation_service, "service", None, None)]
 
 
+def noted(status: Status, text: Text, fix: str | None = None) -> Finding:
+    """A :class:`Finding` from a table's bilingual text."""
+    return Finding(status, text.en, text.sv, fix)
+
+
 def certificate_findings(cert: CertInfo, now: dt.datetime, warn_days: int,
                          what_en: str, what_sv: str) -> list[Finding]:
     """Expiry findings for one certificate (expired fails, within ``warn_days`` warns)."""

@@ -271,3 +271,55 @@ CLOCK_SKEW_REMEDIATION: dict[str, Text] = {
         "The node sent no usable Date header, so its clock could not be compared.",
         "Servern skickade inget användbart Date-huvud, så dess klocka kunde inte jämföras."),
 }
+
+
+def said(text: Text, **values: object) -> Text:
+    """``text`` with its ``{placeholders}`` filled in, in both languages; a :class:`Text`
+    value is put in the same language as the sentence around it."""
+    def fill(lang: str) -> str:
+        return text.get(lang).format(**{k: v.get(lang) if isinstance(v, Text) else v
+                                        for k, v in values.items()})
+    return t(fill("en"), fill("sv"))
+
+
+TLS_SAID: dict[str, Text] = {
+    "unresolved": t(
+        "{fs} does not resolve here, so its certificate cannot be checked (see adfs.dns).",
+        "{fs} går inte att slå upp härifrån, så certifikatet kan inte kontrolleras "
+        "(se adfs.dns)."),
+    "served": t("{subject} valid until {end} ({days} days), {trust}, {version}.",
+                "{subject} giltigt till {end} ({days} dagar), {trust}, {version}."),
+    "trusted": t("trusted chain", "betrodd kedja"),
+    "not_verified": t("chain not verified", "kedjan ej verifierad"),
+    "no_tls": t("No TLS connection: {why}.", "Ingen TLS-anslutning: {why}."),
+    "no_binding": t("The server reset the TLS handshake even with SNI: {why}.",
+                    "Servern återställde TLS-handskakningen trots SNI: {why}."),
+    "old_tls_alert": t(
+        "The server does not offer TLS 1.2 or newer: it answers a TLS 1.2/1.3 handshake "
+        "with a protocol-version alert.",
+        "Servern erbjuder inte TLS 1.2 eller senare: den svarar på en TLS 1.2/1.3-"
+        "handskakning med ett larm om protokollversion."),
+    "handshake": t("The TLS handshake failed: {why}.",
+                   "TLS-handskakningen misslyckades: {why}."),
+    "sni_refused": t(
+        "Without SNI the server refuses TLS, as AD FS and WAP do by default (information).",
+        "Utan SNI vägrar servern TLS, som AD FS och WAP gör som standard (information)."),
+    "sni_answered": t("It also answers without SNI (a fallback binding exists).",
+                      "Den svarar även utan SNI (det finns en reservbindning)."),
+    "verify_off": t("Certificate verification is OFF in the profile (verify = false).",
+                    "Certifikatkontrollen är AVSTÄNGD i profilen (verify = false)."),
+    "no_certificate": t("The server sent no readable certificate.",
+                        "Servern skickade inget läsbart certifikat."),
+    "name_mismatch": t("The certificate does not cover {fs} (it names {names}).",
+                       "Certifikatet gäller inte {fs} (det anger {names})."),
+    "weak_tls": t(
+        "A current TLS client refuses the handshake ({error}): weak ciphers, keys or "
+        "signatures; trust was not checked.",
+        "En aktuell TLS-klient vägrar handskakningen ({error}): svaga chiffer, nycklar eller "
+        "signaturer; tilliten kontrollerades inte."),
+    "self_signed": t("The certificate is self-signed.", "Certifikatet är självsignerat."),
+    "untrusted": t("This machine does not trust its issuer ({issuer}): {error}.",
+                   "Den här datorn litar inte på utfärdaren ({issuer}): {error}."),
+    "old_tls": t("Only {version} was negotiated; TLS 1.2 or newer is needed.",
+                 "Endast {version} förhandlades; TLS 1.2 eller senare krävs."),
+}

@@ -32,11 +32,16 @@ from accessready.checks.adfs.base import (
     certificate_findings,
     https_port,
     node_role,
+    noted,
     service_address,
     tls_options,
 )
-from accessready.checks.adfs.http_texts import TLS_REMEDIATION
+from accessready.checks.adfs.http_texts import TLS_REMEDIATION, TLS_SAID, said
 from accessready.checks.common.findings import Finding, conclude, earliest_due
+
+# How a failed connection is fixed, by failure kind (the rest is judged below).
+NO_TLS_FIX = {"refused": "refused", "timeout": "unreachable", "unreachable": "unreachable",
+              "dns": "unreachable", "silent": "handshake"}
 
 
 class AdfsTlsCheck(AdfsCheck):
@@ -62,80 +67,82 @@ class AdfsTlsCheck(AdfsCheck):
         assert cfg is not None
         fs = cfg.federation_service
         server: Server | None = target.data
-        details: dict[str, Any] = {"sni": fs, "port": https_port(cfg, server)}
-        if server is None:
-            address, dns_ev = service_address(ctx, fs)
-            details["dns"] = dns_ev
-            if address is None:
-                return self.result(target, Status.ERROR, t(
-                    f"{fs} does not resolve here, so its certificate cannot be checked "
-                    "(see adfs.dns).", f"{fs} går inte att slå upp härifrån, så certifikatet "
-                    "kan inte kontrolleras (se adfs.dns)."), details, "error")
-        else:
-            address = server.address
-            details["role"] = node_role(server)
-        details["address"] = address
+        port = https_port(cfg, server)
+        details: dict[str, Any] = {"sni": fs, "port": port}
+        address = self._address(ctx, fs, server, details)
+        if address is None:
+            return self.result(target, Status.ERROR, said(TLS_SAID["unresolved"], fs=fs),
+                               details, "error")
         opts = tls_options(ctx.profile, server)
         details["trust"] = {"ca_file": opts.ca_file, "verify": opts.verify}
-        handshake = tls_handshake(address, https_port(cfg, server), tls=opts, server_name=fs,
+        handshake = tls_handshake(address, port, tls=opts, server_name=fs,
                                   timeout=ctx.timeout(CONNECT_CAP))
         if not handshake.ok:
-            details["failure"] = handshake.to_json()
-            old_tls = False
-            if handshake.kind == "tls":
-                details["modern_only"] = self._modern_only(ctx, address,
-                                                           https_port(cfg, server), fs)
-                old_tls = bool(details["modern_only"].get("protocol_refused"))
-            status, summary, fix = self._failed(handshake, old_tls)
+            status, summary, fix = self._no_connection(ctx, handshake, address, port, fs,
+                                                       details)
             return self.result(target, status, summary, details, fix)
         info: TlsInfo = handshake.facts["tls"]
         details["tls"] = info.to_json()
         if info.verification_disabled:
             details[INSECURE] = verify_off_note(f"{fs} ({address})")
-        sni_note = self._without_sni(ctx, address, https_port(cfg, server), details)
-        findings = self._judge(info, fs, ctx.now(), cfg.cert_warn_days)
-        cert = info.cert
-        ok_en = ok_sv = ""
-        if cert is not None:
-            end = cert.not_after.date().isoformat()
-            days = cert.days_left(ctx.now())
-            trust_en = "trusted chain" if info.verified else "chain not verified"
-            trust_sv = "betrodd kedja" if info.verified else "kedjan ej verifierad"
-            ok_en = (f"{cert.subject} valid until {end} ({days} days), {trust_en}, "
-                     f"{info.version}.")
-            ok_sv = (f"{cert.subject} giltigt till {end} ({days} dagar), {trust_sv}, "
-                     f"{info.version}.")
-        findings.append(sni_note)
-        status, summary, fix = conclude(findings, ok_en, ok_sv)
+        sni_note = self._without_sni(ctx, address, port, details)
+        findings = [*self._judge(info, fs, ctx.now(), cfg.cert_warn_days), sni_note]
+        served = self._served(info, ctx.now())
+        status, summary, fix = conclude(findings, served.en, served.sv)
         if status is not Status.PASS and sni_note.en:
             summary = t(f"{summary.en} {sni_note.en}", f"{summary.sv} {sni_note.sv}")
         return self.result(target, status, summary, details, fix, due=earliest_due(findings))
 
     @staticmethod
+    def _address(ctx: CheckContext, fs: str, server: Server | None,
+                 details: dict[str, Any]) -> str | None:
+        """Where to shake hands: the node's address, or the service name as resolved here."""
+        if server is None:
+            address, details["dns"] = service_address(ctx, fs)
+            if address is None:
+                return None
+        else:
+            address = server.address
+            details["role"] = node_role(server)
+        details["address"] = address
+        return address
+
+    @staticmethod
+    def _served(info: TlsInfo, now: dt.datetime) -> Text:
+        """What the server serves, in one sentence (empty without a certificate)."""
+        cert = info.cert
+        if cert is None:
+            return t("", "")
+        return said(TLS_SAID["served"], subject=cert.subject,
+                    end=cert.not_after.date().isoformat(), days=cert.days_left(now),
+                    trust=TLS_SAID["trusted" if info.verified else "not_verified"],
+                    version=info.version)
+
+    def _no_connection(self, ctx: CheckContext, handshake: ProbeOutcome, address: str,
+                       port: int, fs: str,
+                       details: dict[str, Any]) -> tuple[Status, Text, str | None]:
+        """The handshake failed: is the server too old, or is it something else?"""
+        details["failure"] = handshake.to_json()
+        old_tls = False
+        if handshake.kind == "tls":
+            details["modern_only"] = self._modern_only(ctx, address, port, fs)
+            old_tls = bool(details["modern_only"].get("protocol_refused"))
+        return self._failed(handshake, old_tls)
+
+    @staticmethod
     def _failed(failure: ProbeOutcome, old_tls: bool) -> tuple[Status, Text, str | None]:
-        said = describe_failure(failure.target, failure, detail=True)
-        en, sv = said.en.rstrip("."), said.sv.rstrip(".")
-        no_tls = t(f"No TLS connection: {en}.", f"Ingen TLS-anslutning: {sv}.")
+        described = describe_failure(failure.target, failure, detail=True)
+        why = t(described.en.rstrip("."), described.sv.rstrip("."))
+        no_tls = said(TLS_SAID["no_tls"], why=why)
         if failure.status is Status.ERROR:
             return Status.ERROR, no_tls, "error"
-        if failure.kind == "refused":
-            return Status.FAIL, no_tls, "refused"
-        if failure.kind in ("timeout", "unreachable", "dns"):
-            return Status.FAIL, no_tls, "unreachable"
-        if failure.kind == "silent":
-            return Status.FAIL, no_tls, "handshake"
+        if failure.kind in NO_TLS_FIX:
+            return Status.FAIL, no_tls, NO_TLS_FIX[failure.kind]
         if failure.kind == "reset":
-            return Status.FAIL, t(f"The server reset the TLS handshake even with SNI: {en}.",
-                                  f"Servern återställde TLS-handskakningen trots SNI: {sv}."), \
-                "no_binding"
+            return Status.FAIL, said(TLS_SAID["no_binding"], why=why), "no_binding"
         if old_tls:
-            return Status.FAIL, t(
-                "The server does not offer TLS 1.2 or newer: it answers a TLS 1.2/1.3 "
-                "handshake with a protocol-version alert.",
-                "Servern erbjuder inte TLS 1.2 eller senare: den svarar på en TLS 1.2/1.3-"
-                "handskakning med ett larm om protokollversion."), "old_tls"
-        return Status.FAIL, t(f"The TLS handshake failed: {en}.",
-                              f"TLS-handskakningen misslyckades: {sv}."), "handshake"
+            return Status.FAIL, TLS_SAID["old_tls_alert"], "old_tls"
+        return Status.FAIL, said(TLS_SAID["handshake"], why=why), "handshake"
 
     @staticmethod
     def _modern_only(ctx: CheckContext, address: str, port: int, fs: str) -> dict[str, Any]:
@@ -159,54 +166,38 @@ class AdfsTlsCheck(AdfsCheck):
             return Finding(Status.PASS, "", "")
         handshake = tls_handshake(address, port, tls=TlsOptions(verify=False), server_name=None,
                                   timeout=ctx.timeout(NO_SNI_CAP))
+        details["without_sni"] = {"tried": True, "answered": handshake.ok}
         if not handshake.ok:
-            details["without_sni"] = {"tried": True, "answered": False, **handshake.to_json()}
-            return Finding(Status.PASS, "Without SNI the server refuses TLS, as AD FS and WAP "
-                           "do by default (information).", "Utan SNI vägrar servern TLS, som "
-                           "AD FS och WAP gör som standard (information).")
-        details["without_sni"] = {"tried": True, "answered": True}
-        return Finding(Status.PASS, "It also answers without SNI (a fallback binding exists).",
-                       "Den svarar även utan SNI (det finns en reservbindning).")
+            details["without_sni"].update(handshake.to_json())
+            return noted(Status.PASS, TLS_SAID["sni_refused"])
+        return noted(Status.PASS, TLS_SAID["sni_answered"])
 
     @staticmethod
     def _judge(info: TlsInfo, fs: str, now: dt.datetime, warn_days: int) -> list[Finding]:
         findings: list[Finding] = []
         if info.verification_disabled:
-            findings.append(Finding(Status.WARN, "Certificate verification is OFF in the "
-                                    "profile (verify = false).", "Certifikatkontrollen är "
-                                    "AVSTÄNGD i profilen (verify = false).", "verify_off"))
+            findings.append(noted(Status.WARN, TLS_SAID["verify_off"], "verify_off"))
         cert = info.cert
         if cert is None:
-            findings.append(Finding(Status.ERROR, "The server sent no readable certificate.",
-                                    "Servern skickade inget läsbart certifikat.", "handshake"))
+            findings.append(noted(Status.ERROR, TLS_SAID["no_certificate"], "handshake"))
             return findings
         findings += certificate_findings(cert, now, warn_days, "certificate", "certifikatet")
         if not cert.matches(fs):
             names = ", ".join((*cert.dns_names, *cert.ip_addresses)) or cert.common_name or "-"
-            findings.append(Finding(Status.FAIL, f"The certificate does not cover {fs} "
-                                    f"(it names {names}).", f"Certifikatet gäller inte {fs} "
-                                    f"(det anger {names}).", "name_mismatch"))
+            findings.append(noted(Status.FAIL, said(TLS_SAID["name_mismatch"], fs=fs,
+                                                    names=names), "name_mismatch"))
         if not info.verified and not info.verification_disabled:
             if info.verify_kind == "old_tls":
                 pass  # the negotiated version is judged below; trust was not checked
             elif info.verify_kind == "weak_tls":
-                findings.append(Finding(Status.WARN, "A current TLS client refuses the "
-                                        f"handshake ({info.verify_error}): weak ciphers, keys "
-                                        "or signatures; trust was not checked.",
-                                        "En aktuell TLS-klient vägrar handskakningen "
-                                        f"({info.verify_error}): svaga chiffer, nycklar eller "
-                                        "signaturer; tilliten kontrollerades inte.",
-                                        "handshake"))
+                findings.append(noted(Status.WARN, said(TLS_SAID["weak_tls"],
+                                                        error=info.verify_error), "handshake"))
             elif cert.self_signed:
-                findings.append(Finding(Status.FAIL, "The certificate is self-signed.",
-                                        "Certifikatet är självsignerat.", "self_signed"))
+                findings.append(noted(Status.FAIL, TLS_SAID["self_signed"], "self_signed"))
             elif info.verify_kind not in ("expired", "name_mismatch", "not_yet_valid"):
-                findings.append(Finding(Status.WARN, "This machine does not trust its issuer "
-                                        f"({cert.issuer}): {info.verify_error}.",
-                                        "Den här datorn litar inte på utfärdaren "
-                                        f"({cert.issuer}): {info.verify_error}.", "untrusted"))
+                findings.append(noted(Status.WARN, said(TLS_SAID["untrusted"], issuer=cert.issuer,
+                                                        error=info.verify_error), "untrusted"))
         if not modern_tls(info.version):
-            findings.append(Finding(Status.FAIL, f"Only {info.version} was negotiated; TLS 1.2 "
-                                    "or newer is needed.", f"Endast {info.version} förhandlades; "
-                                    "TLS 1.2 eller senare krävs.", "old_tls"))
+            findings.append(noted(Status.FAIL, said(TLS_SAID["old_tls"], version=info.version),
+                                  "old_tls"))
         return findings
