@@ -17,12 +17,11 @@ test of ``/adfs/ls/``).
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from typing import Any
 
 from accessready.agent.core.model import Requirement, Status, Text, t
 from accessready.agent.core.profile_types import AdfsCfg, Profile, Server, TlsOptions
-from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, resolve
+from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, is_ip_literal, resolve
 from accessready.agent.io.tls import (
     CertInfo,
 )
@@ -78,15 +77,6 @@ def http_port(cfg: AdfsCfg, server: Server | None = None) -> int:
     return cfg.ports["http"]
 
 
-def is_address(text: str) -> bool:
-    """Is ``text`` an IP address literal?"""
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
-
-
 def resolve_addresses(ctx: CheckContext, name: str, view: str,
                       cap: float = LOOKUP_CAP) -> tuple[list[str], list[dict[str, Any]], str]:
     """(addresses, evidence, outcome) of ``name``'s A and AAAA records in ``view``.
@@ -94,7 +84,7 @@ def resolve_addresses(ctx: CheckContext, name: str, view: str,
     ``outcome`` is ``ok``, ``missing`` (NXDOMAIN or no address records) or
     ``unanswered`` (timeouts or errors, and no address came back).
     """
-    if is_address(name):
+    if is_ip_literal(name):
         return [name], [{"name": name, "outcome": "literal"}], "ok"
     resolvers = ctx.service("dns")
     addresses: list[str] = []

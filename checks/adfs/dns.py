@@ -10,16 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from accessready.agent.core.model import Result, Status, t
+from accessready.agent.io.dns import is_ip_literal
 from accessready.agent.plugin.checkapi import CheckContext, Target
 from accessready.checks.adfs.base import (
     LOOKUP_CAP,
     AdfsCheck,
     adfs_nodes,
-    is_address,
     node_role,
+    noted,
     resolve_addresses,
 )
-from accessready.checks.adfs.http_texts import DNS_REMEDIATION
+from accessready.checks.adfs.http_texts import DNS_REMEDIATION, DNS_SAID, said
 from accessready.checks.common.findings import Finding, conclude
 
 
@@ -41,8 +42,29 @@ class AdfsDnsCheck(AdfsCheck):
         cfg = ctx.profile.adfs
         assert cfg is not None
         fs = cfg.federation_service
+        internal_configured = bool(ctx.service("dns").servers("internal"))
+        seen = self._views(ctx, fs, internal_configured)
+        node_view = "internal" if internal_configured else "external"
+        node_addr, nodes_ev = self._nodes(ctx, node_view,
+                                          seen[node_view]["outcome"] == "unanswered")
+        details: dict[str, Any] = {"name": fs, "views": seen, "nodes": nodes_ev}
+        if not internal_configured:
+            details["note"] = "network.internal_resolvers is empty: only one view was asked"
+        findings = self._judge(fs, seen, node_addr, internal_configured)
+        inside = ", ".join(seen.get("internal", {}).get("addresses", [])) or "-"
+        outside = ", ".join(seen["external"]["addresses"]) or "-"
+        answers = said(DNS_SAID["answers" if internal_configured else "outside_only"], fs=fs,
+                       inside=inside, outside=outside)
+        status, summary, fix = conclude(findings, answers.en, answers.sv)
+        if status is not Status.PASS:
+            summary = t(f"{answers.en} {summary.en}", f"{answers.sv} {summary.sv}")
+        return self.result(target, status, summary, details, fix)
+
+    @staticmethod
+    def _views(ctx: CheckContext, fs: str,
+               internal_configured: bool) -> dict[str, dict[str, Any]]:
+        """The name's answers in each view asked (internal first), and its CNAME inside."""
         resolvers = ctx.service("dns")
-        internal_configured = bool(resolvers.servers("internal"))
         views = (["internal"] if internal_configured else []) + ["external"]
         seen: dict[str, dict[str, Any]] = {}
         for view in views:
@@ -53,34 +75,28 @@ class AdfsDnsCheck(AdfsCheck):
             cname = resolvers.lookup(fs, "CNAME", view="internal",
                                      timeout=ctx.timeout(LOOKUP_CAP))
             seen["internal"]["cname"] = cname.to_json()
+        return seen
+
+    @staticmethod
+    def _nodes(ctx: CheckContext, view: str,
+               view_silent: bool) -> tuple[dict[str, set[str]], list[dict[str, Any]]]:
+        """The addresses of the listed AD FS and WAP nodes, by role, and their evidence.
+
+        A view whose resolvers stayed silent for the service name is not asked again for
+        each node: that would only spend the time the other checks need."""
         node_addr: dict[str, set[str]] = {"adfs": set(), "wap": set()}
         nodes_ev = []
-        node_view = "internal" if internal_configured else "external"
-        view_silent = seen[node_view]["outcome"] == "unanswered"
         for node in adfs_nodes(ctx.profile):
-            if view_silent and not is_address(node.address):
+            if view_silent and not is_ip_literal(node.address):
                 nodes_ev.append({"name": node.name, "role": node_role(node),
                                  "address": node.address, "resolved": [],
                                  "outcome": "not asked: the resolvers did not answer"})
                 continue
-            addrs, _, outcome = resolve_addresses(ctx, node.address, node_view)
+            addrs, _, outcome = resolve_addresses(ctx, node.address, view)
             node_addr[node_role(node)].update(addrs)
             nodes_ev.append({"name": node.name, "role": node_role(node),
                              "address": node.address, "resolved": addrs, "outcome": outcome})
-        details: dict[str, Any] = {"name": fs, "views": seen, "nodes": nodes_ev}
-        if not internal_configured:
-            details["note"] = "network.internal_resolvers is empty: only one view was asked"
-        findings = self._judge(fs, seen, node_addr, internal_configured)
-        inside = ", ".join(seen.get("internal", {}).get("addresses", [])) or "-"
-        outside = ", ".join(seen["external"]["addresses"]) or "-"
-        ok_en = (f"{fs}: inside → {inside}, outside → {outside}." if internal_configured
-                 else f"{fs} → {outside} (no internal resolvers configured).")
-        ok_sv = (f"{fs}: internt → {inside}, externt → {outside}." if internal_configured
-                 else f"{fs} → {outside} (inga interna DNS-servrar angivna).")
-        status, summary, fix = conclude(findings, ok_en, ok_sv)
-        if status is not Status.PASS:
-            summary = t(f"{ok_en} {summary.en}", f"{ok_sv} {summary.sv}")
-        return self.result(target, status, summary, details, fix)
+        return node_addr, nodes_ev
 
     @staticmethod
     def _judge(fs: str, seen: dict[str, dict[str, Any]], nodes: dict[str, set[str]],
@@ -88,50 +104,33 @@ class AdfsDnsCheck(AdfsCheck):
         findings: list[Finding] = []
         ext = seen["external"]
         if ext["outcome"] == "missing":
-            findings.append(Finding(Status.FAIL, "It does not resolve outside: users on the "
-                                    "Internet cannot reach the sign-in page.",
-                                    "Namnet går inte att slå upp externt: användare på "
-                                    "internet når inte inloggningssidan.", "missing_external"))
+            findings.append(noted(Status.FAIL, DNS_SAID["missing_external"], "missing_external"))
         elif ext["outcome"] == "unanswered":
-            findings.append(Finding(Status.ERROR, "The external resolvers did not answer.",
-                                    "De externa DNS-servrarna svarade inte.", "error"))
+            findings.append(noted(Status.ERROR, DNS_SAID["external_silent"], "error"))
         if internal_configured:
             inside = seen["internal"]
             if inside["outcome"] == "missing":
-                findings.append(Finding(Status.FAIL, "It does not resolve inside: the WAP "
-                                        "and internal clients cannot find AD FS.",
-                                        "Namnet går inte att slå upp internt: WAP och interna "
-                                        "klienter hittar inte AD FS.", "missing_internal"))
+                findings.append(noted(Status.FAIL, DNS_SAID["missing_internal"],
+                                      "missing_internal"))
             elif inside["outcome"] == "unanswered":
-                findings.append(Finding(Status.ERROR, "The internal resolvers did not answer.",
-                                        "De interna DNS-servrarna svarade inte.", "error"))
+                findings.append(noted(Status.ERROR, DNS_SAID["internal_silent"], "error"))
             if inside.get("cname", {}).get("outcome") == "ok":
-                target = ", ".join(inside["cname"]["records"])
-                findings.append(Finding(Status.WARN, f"Inside it is a CNAME (→ {target}).",
-                                        f"Internt är det en CNAME (→ {target}).", "cname"))
+                cname = ", ".join(inside["cname"]["records"])
+                findings.append(noted(Status.WARN, said(DNS_SAID["cname"], target=cname),
+                                      "cname"))
         ext_set = set(ext["addresses"])
         int_set = set(seen.get("internal", {}).get("addresses", []))
         if ext_set & nodes["adfs"]:
-            findings.append(Finding(Status.WARN, "The outside answer is an AD FS server "
-                                    "itself, not the WAP.", "Det externa svaret är en "
-                                    "AD FS-server, inte WAP.", "outside_to_adfs"))
+            findings.append(noted(Status.WARN, DNS_SAID["outside_to_adfs"], "outside_to_adfs"))
         if int_set & nodes["wap"] and not int_set & nodes["adfs"]:
-            findings.append(Finding(Status.WARN, "The inside answer is the WAP, not the AD FS "
-                                    "farm.", "Det interna svaret är WAP, inte AD FS-servrarna.",
-                                    "inside_to_wap"))
+            findings.append(noted(Status.WARN, DNS_SAID["inside_to_wap"], "inside_to_wap"))
         elif int_set and int_set == ext_set:
-            findings.append(Finding(Status.WARN, "Inside and outside get the same answer: no "
-                                    "split-brain DNS.", "Internt och externt ges samma svar: "
-                                    "ingen delad DNS (split-brain).", "no_split"))
+            findings.append(noted(Status.WARN, DNS_SAID["no_split"], "no_split"))
         if findings:
             return findings
         notes: list[Finding] = []
         if int_set and nodes["adfs"] and not int_set & nodes["adfs"]:
-            notes.append(Finding(Status.PASS, "The inside address is not a listed AD FS "
-                                 "server (a load balancer?).", "Den interna adressen är "
-                                 "ingen angiven AD FS-server (en lastbalanserare?)."))
+            notes.append(noted(Status.PASS, DNS_SAID["inside_unlisted"]))
         if ext_set and nodes["wap"] and not ext_set & nodes["wap"]:
-            notes.append(Finding(Status.PASS, "The outside address is not a listed WAP "
-                                 "(public NAT or a load balancer?).", "Den externa adressen "
-                                 "är ingen angiven WAP (publik NAT eller lastbalanserare?)."))
+            notes.append(noted(Status.PASS, DNS_SAID["outside_unlisted"]))
         return notes

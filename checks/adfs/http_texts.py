@@ -323,3 +323,35 @@ TLS_SAID: dict[str, Text] = {
     "old_tls": t("Only {version} was negotiated; TLS 1.2 or newer is needed.",
                  "Endast {version} förhandlades; TLS 1.2 eller senare krävs."),
 }
+
+
+DNS_SAID: dict[str, Text] = {
+    "answers": t("{fs}: inside → {inside}, outside → {outside}.",
+                 "{fs}: internt → {inside}, externt → {outside}."),
+    "outside_only": t("{fs} → {outside} (no internal resolvers configured).",
+                      "{fs} → {outside} (inga interna DNS-servrar angivna)."),
+    "missing_external": t(
+        "It does not resolve outside: users on the Internet cannot reach the sign-in page.",
+        "Namnet går inte att slå upp externt: användare på internet når inte "
+        "inloggningssidan."),
+    "external_silent": t("The external resolvers did not answer.",
+                         "De externa DNS-servrarna svarade inte."),
+    "missing_internal": t(
+        "It does not resolve inside: the WAP and internal clients cannot find AD FS.",
+        "Namnet går inte att slå upp internt: WAP och interna klienter hittar inte AD FS."),
+    "internal_silent": t("The internal resolvers did not answer.",
+                         "De interna DNS-servrarna svarade inte."),
+    "cname": t("Inside it is a CNAME (→ {target}).", "Internt är det en CNAME (→ {target})."),
+    "outside_to_adfs": t("The outside answer is an AD FS server itself, not the WAP.",
+                         "Det externa svaret är en AD FS-server, inte WAP."),
+    "inside_to_wap": t("The inside answer is the WAP, not the AD FS farm.",
+                       "Det interna svaret är WAP, inte AD FS-servrarna."),
+    "no_split": t("Inside and outside get the same answer: no split-brain DNS.",
+                  "Internt och externt ges samma svar: ingen delad DNS (split-brain)."),
+    "inside_unlisted": t(
+        "The inside address is not a listed AD FS server (a load balancer?).",
+        "Den interna adressen är ingen angiven AD FS-server (en lastbalanserare?)."),
+    "outside_unlisted": t(
+        "The outside address is not a listed WAP (public NAT or a load balancer?).",
+        "Den externa adressen är ingen angiven WAP (publik NAT eller lastbalanserare?)."),
+}
