@@ -355,3 +355,49 @@ DNS_SAID: dict[str, Text] = {
         "The outside address is not a listed WAP (public NAT or a load balancer?).",
         "Den externa adressen är ingen angiven WAP (publik NAT eller lastbalanserare?)."),
 }
+
+
+UNRESOLVED = t("The federation service name does not resolve here (see adfs.dns).",
+               "Federationstjänstens namn går inte att slå upp härifrån (se adfs.dns).")
+
+PROBE_SAID: dict[str, Text] = {
+    "unresolved": UNRESOLVED,
+    "unknown": t("{name}: /adfs/probe could not be reached from here ({shown}).",
+                 "{name}: /adfs/probe gick inte att nå härifrån ({shown})."),
+    "down": t("{name}: /adfs/probe failed ({shown}); no {name} node answers: sign-in is down.",
+              "{name}: /adfs/probe misslyckades ({shown}); ingen {name}-server svarar: "
+              "inloggningen fungerar inte."),
+    "down_other_up": t(
+        "{name}: /adfs/probe failed ({shown}); another node of the same role still answers.",
+        "{name}: /adfs/probe misslyckades ({shown}); en annan server med samma roll svarar "
+        "fortfarande."),
+    "backend_down": t(
+        "{name}: /adfs/probe answers 200, but AD FS behind it does not answer through it "
+        "(mex: {shown}). {note}",
+        "{name}: /adfs/probe svarar 200, men AD FS bakom den svarar inte genom den "
+        "(mex: {shown}). {note}"),
+    "backend_unknown": t(
+        "{name}: /adfs/probe answers 200, but the back end could not be checked "
+        "(mex: {shown}). {note}",
+        "{name}: /adfs/probe svarar 200, men AD FS bakom den kunde inte kontrolleras "
+        "(mex: {shown}). {note}"),
+    "proven_by_metadata": t(
+        "{name}: /adfs/probe answers 200; /adfs/services/trust/mex is not published through "
+        "it (mex: {shown}; proxies often turn it off), but signed federation metadata "
+        "through it proves that AD FS behind it answers.",
+        "{name}: /adfs/probe svarar 200; /adfs/services/trust/mex publiceras inte genom den "
+        "(mex: {shown}; proxyer stänger ofta av den), men signerad federationsmetadata "
+        "genom den visar att AD FS bakom den svarar."),
+    "proven": t(
+        "{name}: /adfs/probe answers 200, and /adfs/services/trust/mex through it proves "
+        "that AD FS behind it answers. {note}",
+        "{name}: /adfs/probe svarar 200, och /adfs/services/trust/mex genom den visar att "
+        "AD FS bakom den svarar. {note}"),
+    "up": t("{name}: /adfs/probe answers 200 (served by the AD FS service itself).",
+            "{name}: /adfs/probe svarar 200 (levereras av AD FS-tjänsten själv)."),
+    "wap_note": t(
+        "(/adfs/probe on a WAP answers even when AD FS behind it is down; only the mex fetch "
+        "proves the back end.)",
+        "(/adfs/probe på en WAP svarar även när AD FS bakom den är nere; först hämtningen "
+        "av mex visar att AD FS svarar.)"),
+}

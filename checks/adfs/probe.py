@@ -27,12 +27,25 @@ from accessready.checks.adfs.base import (
     service_address,
     tls_options,
 )
-from accessready.checks.adfs.http_texts import PROBE_REMEDIATION
+from accessready.checks.adfs.http_texts import PROBE_REMEDIATION, PROBE_SAID, said
 from accessready.checks.protocols.fedmeta import (
     MetadataParseError,
     parse_metadata,
     parse_mex,
 )
+
+# What a node's state means: its status and remediation key (``down`` is only a warning
+# while another node of the same role answers). The wording is PROBE_SAID[state].
+STATES: dict[str, tuple[Status, str | None]] = {
+    "unresolved": (Status.ERROR, "error"),
+    "unknown": (Status.ERROR, "error"),
+    "down": (Status.FAIL, "down"),
+    "backend_down": (Status.FAIL, "backend"),
+    "backend_unknown": (Status.WARN, "backend"),
+    "proven_by_metadata": (Status.PASS, None),
+    "proven": (Status.PASS, None),
+    "up": (Status.PASS, None),
+}
 
 
 class AdfsProbeCheck(AdfsCheck):
@@ -68,8 +81,7 @@ class AdfsProbeCheck(AdfsCheck):
             if state == "up" and role in ("wap", "service"):
                 state = self._backend(ctx, address, left, cfg, server, details)
             outcomes.append((label, role, state, details))
-        up_roles = {role for _, role, state, _ in outcomes
-                    if state in ("up", "proven", "proven_by_metadata")}
+        up_roles = {role for _, role, state, _ in outcomes if STATES[state][0] is Status.PASS}
         return [self._result(label, role, state, details, role in up_roles)
                 for label, role, state, details in outcomes]
 
@@ -134,67 +146,33 @@ class AdfsProbeCheck(AdfsCheck):
 
     def _result(self, label: str, role: str, state: str, details: dict[str, Any],
                 role_up: bool) -> Result:
-        name = role_label(role)
-        note_en = ("(/adfs/probe on a WAP answers even when AD FS behind it is down; "
-                   "only the mex fetch proves the back end.)")
-        note_sv = ("(/adfs/probe på en WAP svarar även när AD FS bakom den är nere; "
-                   "först hämtningen av mex visar att AD FS svarar.)")
-        if state == "unresolved":
-            return self.result(label, Status.ERROR, t(
-                "The federation service name does not resolve here (see adfs.dns).",
-                "Federationstjänstens namn går inte att slå upp härifrån (se adfs.dns)."),
-                details, "error")
+        status, fix = STATES[state]
+        key = state
+        if state == "down" and role_up:  # load balancers still have a node of this role
+            status, key = Status.WARN, "down_other_up"
+        return self.result(label, status, said(PROBE_SAID[key], name=role_label(role),
+                                               shown=self._shown(state, details),
+                                               note=PROBE_SAID["wap_note"]), details, fix)
+
+    @staticmethod
+    def _shown(state: str, details: dict[str, Any]) -> object:
+        """What the node answered, as the summary of ``state`` names it."""
+        probe, mex = details.get("probe", {}), details.get("mex", {})
         if state == "unknown":
-            return self.result(label, Status.ERROR, t(
-                f"{name}: /adfs/probe could not be reached from here "
-                f"({details['probe'].get('message', '')}).",
-                f"{name}: /adfs/probe gick inte att nå härifrån "
-                f"({details['probe'].get('message', '')})."), details, "error")
+            return probe.get("message", "")
         if state == "down":
-            shown = details["probe"].get("status") or details["probe"].get("message", "")
-            status = Status.WARN if role_up else Status.FAIL
-            extra_en = ("another node of the same role still answers" if role_up
-                        else f"no {name} node answers: sign-in is down")
-            extra_sv = ("en annan server med samma roll svarar fortfarande" if role_up
-                        else f"ingen {name}-server svarar: inloggningen fungerar inte")
-            return self.result(label, status, t(
-                f"{name}: /adfs/probe failed ({shown}); {extra_en}.",
-                f"{name}: /adfs/probe misslyckades ({shown}); {extra_sv}."), details, "down")
-        if state == "backend_down":
-            shown = (details["mex"].get("status") or details["mex"].get("message", "")
-                     or details.get("mex_parse_error", ""))
-            if "metadata" in details:  # mex was off, and the metadata did not prove it either
-                meta = details["metadata"]
-                shown = f"{shown}; metadata: " + str(
-                    meta.get("status") if meta.get("status") not in (None, 200) else
-                    meta.get("message") or details.get("metadata_parse_error")
-                    or ("not signed" if details.get("metadata_signed") is False else ""))
-            return self.result(label, Status.FAIL, t(
-                f"{name}: /adfs/probe answers 200, but AD FS behind it does not answer through "
-                f"it (mex: {shown}). {note_en}",
-                f"{name}: /adfs/probe svarar 200, men AD FS bakom den svarar inte genom den "
-                f"(mex: {shown}). {note_sv}"), details, "backend")
+            return probe.get("status") or probe.get("message", "")
         if state == "backend_unknown":
-            return self.result(label, Status.WARN, t(
-                f"{name}: /adfs/probe answers 200, but the back end could not be checked "
-                f"(mex: {details['mex'].get('message', '')}). {note_en}",
-                f"{name}: /adfs/probe svarar 200, men AD FS bakom den kunde inte kontrolleras "
-                f"(mex: {details['mex'].get('message', '')}). {note_sv}"), details, "backend")
+            return mex.get("message", "")
         if state == "proven_by_metadata":
-            shown = details["mex"].get("status") or details.get("mex_parse_error", "")
-            return self.result(label, Status.PASS, t(
-                f"{name}: /adfs/probe answers 200; /adfs/services/trust/mex is not published "
-                f"through it (mex: {shown}; proxies often turn it off), but signed federation "
-                "metadata through it proves that AD FS behind it answers.",
-                f"{name}: /adfs/probe svarar 200; /adfs/services/trust/mex publiceras inte "
-                f"genom den (mex: {shown}; proxyer stänger ofta av den), men signerad "
-                "federationsmetadata genom den visar att AD FS bakom den svarar."), details)
-        if state == "proven":
-            return self.result(label, Status.PASS, t(
-                f"{name}: /adfs/probe answers 200, and /adfs/services/trust/mex through it "
-                f"proves that AD FS behind it answers. {note_en}",
-                f"{name}: /adfs/probe svarar 200, och /adfs/services/trust/mex genom den visar "
-                f"att AD FS bakom den svarar. {note_sv}"), details)
-        return self.result(label, Status.PASS, t(
-            f"{name}: /adfs/probe answers 200 (served by the AD FS service itself).",
-            f"{name}: /adfs/probe svarar 200 (levereras av AD FS-tjänsten själv)."), details)
+            return mex.get("status") or details.get("mex_parse_error", "")
+        if state != "backend_down":
+            return ""
+        shown = mex.get("status") or mex.get("message", "") or details.get("mex_parse_error", "")
+        if "metadata" in details:  # mex was off, and the metadata did not prove it either
+            meta = details["metadata"]
+            shown = f"{shown}; metadata: " + str(
+                meta.get("status") if meta.get("status") not in (None, 200) else
+                meta.get("message") or details.get("metadata_parse_error")
+                or ("not signed" if details.get("metadata_signed") is False else ""))
+        return shown
