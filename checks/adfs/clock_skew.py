@@ -9,7 +9,7 @@ import datetime as dt
 import email.utils
 from typing import Any
 
-from accessready.agent.core.model import Result, Status, t
+from accessready.agent.core.model import Result, Status, Text, t
 from accessready.agent.core.profile_types import AdfsCfg, Server
 from accessready.agent.io.http import http_request
 from accessready.agent.plugin.checkapi import Budget, CheckContext, Target
@@ -22,26 +22,34 @@ from accessready.checks.adfs.base import (
     service_address,
     tls_options,
 )
-from accessready.checks.adfs.http_texts import CLOCK_SKEW_REMEDIATION
+from accessready.checks.adfs.http_texts import (
+    CLOCK_SKEW_REMEDIATION,
+    CLOCK_SKEW_SAID,
+    said,
+)
 
 SKEW_WARN_S = 120
 SKEW_FAIL_S = 300
 DATE_CAP = 3.0  # s per request for a Date header
 
 
-def _fmt_offset(seconds: float) -> tuple[str, str]:
+def _decimal(value: float, digits: int) -> Text:
+    """``value`` with a decimal point in English and a decimal comma in Swedish."""
+    shown = f"{value:.{digits}f}"
+    return t(shown, shown.replace(".", ","))
+
+
+def _fmt_offset(seconds: float) -> Text:
     """How far a clock is from this machine's, in English and Swedish."""
     amount = abs(seconds)
     if amount < 1.5:
-        return "in step with this machine", "i takt med den här datorn"
-    ahead = seconds >= 0
+        return CLOCK_SKEW_SAID["in_step_with_us"]
     if amount >= 120:
-        en_amount = f"{amount / 60:.1f} min"
-        sv_amount = en_amount.replace(".", ",")
+        minutes = _decimal(amount / 60, 1)
+        shown = t(f"{minutes.en} min", f"{minutes.sv} min")
     else:
-        en_amount = sv_amount = f"{amount:.0f} s"
-    return (f"{en_amount} {'ahead of' if ahead else 'behind'} this machine",
-            f"{sv_amount} {'före' if ahead else 'efter'} den här datorn")
+        shown = t(f"{amount:.0f} s", f"{amount:.0f} s")
+    return said(CLOCK_SKEW_SAID["ahead" if seconds >= 0 else "behind"], amount=shown)
 
 
 class AdfsClockSkewCheck(AdfsCheck):
@@ -69,17 +77,14 @@ class AdfsClockSkewCheck(AdfsCheck):
             if address is None:
                 address, details["dns"] = service_address(ctx, cfg.federation_service)
             if address is None:
-                results.append(self.result(label, Status.ERROR, t(
-                    "The federation service name does not resolve here (see adfs.dns).",
-                    "Federationstjänstens namn går inte att slå upp härifrån (se adfs.dns)."),
-                    details, "error"))
+                results.append(self.result(label, Status.ERROR, CLOCK_SKEW_SAID["unresolved"],
+                                           details, "error"))
                 continue
             details["address"] = address
             got = self._measure(ctx, address, len(nodes) - i, cfg, server, details)
             if got is None:
-                results.append(self.result(label, Status.ERROR, t(
-                    "No Date header could be read from this node.",
-                    "Inget Date-huvud kunde läsas från servern."), details, "no_date"))
+                results.append(self.result(label, Status.ERROR, CLOCK_SKEW_SAID["no_date"],
+                                           details, "no_date"))
                 continue
             offset, uncertainty = got
             measured.append((label, offset, uncertainty, details))
@@ -140,46 +145,32 @@ class AdfsClockSkewCheck(AdfsCheck):
             min(abs(o) for o in offsets) > SKEW_WARN_S
         out: list[Result] = []
         for label, offset, uncertainty, details in measured:
-            en, sv = _fmt_offset(offset)
-            size = abs(offset)
             others = [o for lbl, o, _, _ in measured if lbl != label]
             details["max_difference_to_other_nodes_s"] = (
                 round(max(abs(offset - o) for o in others), 2) if others else None)
-            if local_is_off:
-                out.append(self.result(label, Status.WARN, t(
-                    f"Clock {en}; the servers agree with each other, so this machine's clock "
-                    "is probably wrong.", f"Klockan går {sv}; servrarna stämmer med varandra, "
-                    "så den här datorns klocka går troligen fel."), details, "local"))
-            elif size > SKEW_FAIL_S:
-                out.append(self.result(label, Status.FAIL, t(
-                    f"Clock {en} (over 5 minutes).", f"Klockan går {sv} (över 5 minuter)."),
-                    details, "default"))
-            elif size > SKEW_WARN_S:
-                out.append(self.result(label, Status.WARN, t(
-                    f"Clock {en} (over 2 minutes).", f"Klockan går {sv} (över 2 minuter)."),
-                    details, "default"))
-            else:
-                uncertainty_sv = f"{uncertainty:.1f}".replace(".", ",")
-                out.append(self.result(label, Status.PASS, t(
-                    f"Clock {en} (±{uncertainty:.1f} s).",
-                    f"Klockan går {sv} (±{uncertainty_sv} s)."), details))
+            status, key, fix = (Status.WARN, "local", "local") if local_is_off \
+                else self._grade(abs(offset), "over_5", "over_2", "in_step")
+            out.append(self.result(label, status, said(
+                CLOCK_SKEW_SAID[key], offset=_fmt_offset(offset),
+                uncertainty=_decimal(uncertainty, 1)), details, fix))
         if len(measured) > 1:
             fastest = max(measured, key=lambda m: m[1])[0]
             slowest = min(measured, key=lambda m: m[1])[0]
             details = {"spread_s": round(spread, 2),
                        "offsets_s": {m[0]: round(m[1], 2) for m in measured}}
-            between_en = f"{fastest} and {slowest} differ by {spread:.0f} s"
-            between_sv = f"{fastest} och {slowest} skiljer sig åt med {spread:.0f} s"
-            if spread > SKEW_FAIL_S:
-                status, extra_en, extra_sv = (Status.FAIL, " (over 5 minutes: proxy trust and "
-                                              "Kerberos fail).", " (över 5 minuter: "
-                                              "proxyförtroende och Kerberos slutar fungera).")
-            elif spread > SKEW_WARN_S:
-                status, extra_en, extra_sv = Status.WARN, " (over 2 minutes).", \
-                    " (över 2 minuter)."
-            else:
-                status, extra_en, extra_sv = Status.PASS, ".", "."
-            out.append(self.result("between nodes", status,
-                                   t(between_en + extra_en, between_sv + extra_sv), details,
-                                   "farm" if status is not Status.PASS else None))
+            status, key, fix = self._grade(spread, "between_over_5", "between_over_2",
+                                           "between")
+            out.append(self.result("between nodes", status, said(
+                CLOCK_SKEW_SAID[key], fastest=fastest, slowest=slowest,
+                spread=f"{spread:.0f}"), details, "farm" if fix else None))
         return out
+
+    @staticmethod
+    def _grade(skew: float, over_5: str, over_2: str,
+               fine: str) -> tuple[Status, str, str | None]:
+        """Over 5 minutes fails, over 2 warns: (status, wording key, remediation key)."""
+        if skew > SKEW_FAIL_S:
+            return Status.FAIL, over_5, "default"
+        if skew > SKEW_WARN_S:
+            return Status.WARN, over_2, "default"
+        return Status.PASS, fine, None

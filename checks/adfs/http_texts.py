@@ -401,3 +401,31 @@ PROBE_SAID: dict[str, Text] = {
         "(/adfs/probe på en WAP svarar även när AD FS bakom den är nere; först hämtningen "
         "av mex visar att AD FS svarar.)"),
 }
+
+
+CLOCK_SKEW_SAID: dict[str, Text] = {
+    "unresolved": UNRESOLVED,
+    "no_date": t("No Date header could be read from this node.",
+                 "Inget Date-huvud kunde läsas från servern."),
+    "in_step_with_us": t("in step with this machine", "i takt med den här datorn"),
+    "ahead": t("{amount} ahead of this machine", "{amount} före den här datorn"),
+    "behind": t("{amount} behind this machine", "{amount} efter den här datorn"),
+    "local": t("Clock {offset}; the servers agree with each other, so this machine's clock "
+               "is probably wrong.",
+               "Klockan går {offset}; servrarna stämmer med varandra, så den här datorns "
+               "klocka går troligen fel."),
+    "over_5": t("Clock {offset} (over 5 minutes).", "Klockan går {offset} (över 5 minuter)."),
+    "over_2": t("Clock {offset} (over 2 minutes).", "Klockan går {offset} (över 2 minuter)."),
+    "in_step": t("Clock {offset} (±{uncertainty} s).",
+                 "Klockan går {offset} (±{uncertainty} s)."),
+    "between": t("{fastest} and {slowest} differ by {spread} s.",
+                  "{fastest} och {slowest} skiljer sig åt med {spread} s."),
+    "between_over_2": t("{fastest} and {slowest} differ by {spread} s (over 2 minutes).",
+                        "{fastest} och {slowest} skiljer sig åt med {spread} s "
+                        "(över 2 minuter)."),
+    "between_over_5": t(
+        "{fastest} and {slowest} differ by {spread} s (over 5 minutes: proxy trust and "
+        "Kerberos fail).",
+        "{fastest} och {slowest} skiljer sig åt med {spread} s (över 5 minuter: "
+        "proxyförtroende och Kerberos slutar fungera)."),
+}
