@@ -22,11 +22,8 @@ from accessready.checks.adfs.base import (
     service_address,
     tls_options,
 )
-from accessready.checks.adfs.http_texts import (
-    CLOCK_SKEW_REMEDIATION,
-    CLOCK_SKEW_SAID,
-    said,
-)
+from accessready.checks.adfs.http_texts import CLOCK_SKEW_REMEDIATION
+from accessready.checks.adfs.summaries import CLOCK_SKEW_SAID, said
 
 SKEW_WARN_S = 120
 SKEW_FAIL_S = 300

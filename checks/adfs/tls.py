@@ -36,7 +36,8 @@ from accessready.checks.adfs.base import (
     service_address,
     tls_options,
 )
-from accessready.checks.adfs.http_texts import TLS_REMEDIATION, TLS_SAID, said
+from accessready.checks.adfs.http_texts import TLS_REMEDIATION
+from accessready.checks.adfs.summaries import TLS_SAID, said
 from accessready.checks.common.findings import Finding, conclude, earliest_due
 
 # How a failed connection is fixed, by failure kind (the rest is judged below).
