@@ -32,9 +32,11 @@ from accessready.checks.adfs.base import (
     tls_options,
 )
 from accessready.checks.adfs.http_texts import METADATA_REMEDIATION
+from accessready.checks.adfs.summaries import METADATA_SAID, said
 from accessready.checks.common.findings import conclude, earliest_due
 from accessready.checks.protocols.fedmeta import (
     MAX_METADATA_BYTES,
+    FederationMetadata,
     MetadataParseError,
     parse_metadata,
 )
@@ -94,11 +96,9 @@ class AdfsMetadataCheck(AdfsCheck):
         if len(signing) > 1:
             ends = sorted(e["info"].not_after.date().isoformat() for e in signing
                           if e["info"] is not None)
-            results.append(self.result("token-signing rollover", Status.WARN, t(
-                f"{len(signing)} token-signing certificates are published (valid until "
-                f"{', '.join(ends)}): a rollover is under way.",
-                f"{len(signing)} certifikat för tokensignering publiceras (giltiga till "
-                f"{', '.join(ends)}): ett certifikatbyte pågår."),
+            results.append(self.result(
+                "token-signing rollover", Status.WARN,
+                said(METADATA_SAID["rollover"], count=len(signing), ends=", ".join(ends)),
                 {"certificates": [e["info"].to_json() for e in signing if e["info"]]},
                 "rollover"))
         if len(parsed) > 1:
@@ -107,16 +107,15 @@ class AdfsMetadataCheck(AdfsCheck):
 
     def _fetch(self, ctx: CheckContext, path: MetadataPath, left: int, cfg: AdfsCfg,
                certs: dict[str, dict[str, Any]]) -> Result:
+        """One path's metadata: fetched, parsed, its certificates added to ``certs``."""
         fs = cfg.federation_service
         details: dict[str, Any] = {"path": path.kind, "url": f"https://{fs}{METADATA_PATH}"}
         address = path.address
         if address is None:
-            address, dns_ev = service_address(ctx, fs)
-            details["dns"] = dns_ev
+            address, details["dns"] = service_address(ctx, fs)
             if address is None:
-                return self.result(path.label, Status.ERROR, t(
-                    f"{fs} does not resolve here (see adfs.dns).",
-                    f"{fs} går inte att slå upp härifrån (se adfs.dns)."), details, "error")
+                return self.result(path.label, Status.ERROR,
+                                   said(METADATA_SAID["unresolved"], fs=fs), details, "error")
         details["address"] = address
         exchange = http_request(address, https_port(cfg, path.server), "GET", METADATA_PATH,
                                 tls=tls_options(ctx.profile, path.server), server_name=fs,
@@ -124,30 +123,37 @@ class AdfsMetadataCheck(AdfsCheck):
                                 max_body=MAX_METADATA_BYTES + 1, body_excerpt=200)
         if not exchange.ok:
             details["failure"] = exchange.to_json()
-            said = describe_failure(exchange.target, exchange, detail=True)
+            why = describe_failure(exchange.target, exchange, detail=True)
             status = exchange.status
-            return self.result(path.label, status, t(f"Metadata not fetched: {said.en}",
-                               f"Metadata kunde inte hämtas: {said.sv}"), details,
-                               "error" if status is Status.ERROR else "fetch_failed")
+            return self.result(path.label, status, said(METADATA_SAID["not_fetched"], why=why),
+                               details, "error" if status is Status.ERROR else "fetch_failed")
         details["http"] = exchange.to_json()
         response = exchange.answer
         if response.status != 200:
-            if path.kind == "wap":
-                return self.result(path.label, Status.FAIL, t(
-                    f"The WAP answered HTTP {response.status}: it does not get the metadata "
-                    "from AD FS behind it.", f"WAP svarade HTTP {response.status}: den får "
-                    "inte metadata från AD FS bakom sig."), details, "backend")
-            return self.result(path.label, Status.FAIL, t(
-                f"HTTP {response.status} instead of the metadata.",
-                f"HTTP {response.status} i stället för metadata."), details, "fetch_failed")
+            # a WAP that answers but cannot pass the request on: AD FS behind it is the fault
+            key, fix = ("wap_http", "backend") if path.kind == "wap" else ("http", "fetch_failed")
+            return self.result(path.label, Status.FAIL,
+                               said(METADATA_SAID[key], status=response.status), details, fix)
         try:
             meta = parse_metadata(response.body, max_bytes=MAX_METADATA_BYTES)
         except MetadataParseError as exc:
             details["parse_error"] = {"kind": exc.kind, "message": str(exc)}
             fix = "hostile" if exc.kind == "dtd" else "not_metadata"
-            return self.result(path.label, Status.FAIL, t(
-                f"The answer was refused as metadata: {exc}.",
-                f"Svaret godtogs inte som metadata: {exc}."), details, fix)
+            return self.result(path.label, Status.FAIL,
+                               said(METADATA_SAID["refused"], error=exc), details, fix)
+        self._record(path, meta, certs, details)
+        via = METADATA_SAID[f"via_{path.kind}"]
+        if not meta.signed:
+            return self.result(path.label, Status.WARN, said(
+                METADATA_SAID["unsigned"], via=via, entity=meta.entity_id), details, "unsigned")
+        return self.result(path.label, Status.PASS, said(
+            METADATA_SAID["signed"], via=via, entity=meta.entity_id,
+            signing=len(meta.signing_certs()), encryption=len(meta.encryption_certs())), details)
+
+    @staticmethod
+    def _record(path: MetadataPath, meta: FederationMetadata, certs: dict[str, dict[str, Any]],
+                details: dict[str, Any]) -> None:
+        """Note what this path served: its fingerprint, entityID and certificates."""
         path.fingerprint = meta.fingerprint()
         path.entity_id = meta.entity_id
         for use, ders in (("signing", meta.signing_certs()),
@@ -162,52 +168,30 @@ class AdfsMetadataCheck(AdfsCheck):
                         "roles": list(meta.roles), "fingerprint": path.fingerprint,
                         "signing_certificates": len(meta.signing_certs()),
                         "encryption_certificates": len(meta.encryption_certs())})
-        via_en = {"wap": " through the WAP (AD FS behind it answers)",
-                  "direct": " directly from AD FS", "service": ""}[path.kind]
-        via_sv = {"wap": " via WAP (AD FS bakom den svarar)", "direct": " direkt från AD FS",
-                  "service": ""}[path.kind]
-        if not meta.signed:
-            return self.result(path.label, Status.WARN, t(
-                f"Metadata{via_en} for {meta.entity_id} carries no signature.",
-                f"Metadata{via_sv} för {meta.entity_id} saknar signatur."), details,
-                "unsigned")
-        return self.result(path.label, Status.PASS, t(
-            f"Signed metadata{via_en}: entityID {meta.entity_id}, "
-            f"{len(meta.signing_certs())} signing and {len(meta.encryption_certs())} "
-            "encryption certificate(s).",
-            f"Signerad metadata{via_sv}: entityID {meta.entity_id}, "
-            f"{len(meta.signing_certs())} signerings- och {len(meta.encryption_certs())} "
-            "krypteringscertifikat."), details)
 
     def _cert_result(self, entry: dict[str, Any], sha: str, now: dt.datetime,
                      warn_days: int) -> Result:
-        use = entry["use"]
-        label_en = "token-signing" if use == "signing" else "token-decrypting"
-        label_sv = "tokensignering" if use == "signing" else "tokendekryptering"
-        details: dict[str, Any] = {"use": use, "roles": entry["roles"],
+        use = METADATA_SAID[entry["use"]]
+        details: dict[str, Any] = {"use": entry["use"], "roles": entry["roles"],
                                    "served_by": entry["paths"], "sha256": sha}
         try:
             info: CertInfo = parse_certificate(entry["der"])
         except Exception as exc:  # cryptography raises ValueError and friends on bad DER
             details["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-            return self.result(f"{label_en} {sha[:8]}", Status.WARN, t(
-                f"A {label_en} certificate in the metadata cannot be read.",
-                f"Ett certifikat för {label_sv} i metadatan går inte att läsa."), details,
-                "cert_unreadable")
+            return self.result(f"{use.en} {sha[:8]}", Status.WARN,
+                               said(METADATA_SAID["cert_unreadable"], use=use), details,
+                               "cert_unreadable")
         entry["info"] = info
         details["certificate"] = info.to_json()
         details["days_left"] = info.days_left(now)
         name = info.common_name or info.subject
-        target = f"{label_en} {name} [{info.sha1[:8]}]"
-        findings = certificate_findings(info, now, warn_days, f"{label_en} certificate {name}",
-                                        f"certifikatet för {label_sv} {name}")
-        end = info.not_after.date().isoformat()
-        status, summary, fix = conclude(findings, (
-            f"The {label_en} certificate {name} is valid until {end} "
-            f"({info.days_left(now)} days)."), (
-            f"Certifikatet för {label_sv} {name} gäller till {end} "
-            f"({info.days_left(now)} dagar)."))
-        return self.result(target, status, summary, details, fix, due=earliest_due(findings))
+        what = said(METADATA_SAID["cert_what"], use=use, name=name)
+        findings = certificate_findings(info, now, warn_days, what.en, what.sv)
+        valid = said(METADATA_SAID["cert_valid"], use=use, name=name,
+                     end=info.not_after.date().isoformat(), days=info.days_left(now))
+        status, summary, fix = conclude(findings, valid.en, valid.sv)
+        return self.result(f"{use.en} {name} [{info.sha1[:8]}]", status, summary, details, fix,
+                           due=earliest_due(findings))
 
     def _compare(self, parsed: list[MetadataPath]) -> Result:
         groups: dict[str, list[str]] = {}
@@ -216,13 +200,9 @@ class AdfsMetadataCheck(AdfsCheck):
         details = {"paths": {p.label: {"fingerprint": p.fingerprint, "entity_id": p.entity_id}
                              for p in parsed}}
         if len(groups) == 1:
-            both = len(parsed) == 2
-            return self.result("metadata consistency", Status.PASS, t(
-                "Both paths serve the same metadata." if both else
-                f"All {len(parsed)} paths serve the same metadata.",
-                "Båda vägarna levererar samma metadata." if both else
-                f"Alla {len(parsed)} vägar levererar samma metadata."), details)
+            key = "same_both" if len(parsed) == 2 else "same_all"
+            return self.result("metadata consistency", Status.PASS,
+                               said(METADATA_SAID[key], count=len(parsed)), details)
         split = "; ".join(" = ".join(labels) for labels in groups.values())
-        return self.result("metadata consistency", Status.WARN, t(
-            f"The paths serve different metadata ({split}).",
-            f"Vägarna levererar olika metadata ({split})."), details, "different")
+        return self.result("metadata consistency", Status.WARN,
+                           said(METADATA_SAID["different"], split=split), details, "different")

@@ -165,3 +165,45 @@ CLOCK_SKEW_SAID: dict[str, Text] = {
         "{fastest} och {slowest} skiljer sig åt med {spread} s (över 5 minuter: "
         "proxyförtroende och Kerberos slutar fungera)."),
 }
+
+
+METADATA_SAID: dict[str, Text] = {
+    "unresolved": t("{fs} does not resolve here (see adfs.dns).",
+                    "{fs} går inte att slå upp härifrån (se adfs.dns)."),
+    "not_fetched": t("Metadata not fetched: {why}", "Metadata kunde inte hämtas: {why}"),
+    "wap_http": t("The WAP answered HTTP {status}: it does not get the metadata from AD FS "
+                  "behind it.",
+                  "WAP svarade HTTP {status}: den får inte metadata från AD FS bakom sig."),
+    "http": t("HTTP {status} instead of the metadata.",
+              "HTTP {status} i stället för metadata."),
+    "refused": t("The answer was refused as metadata: {error}.",
+                 "Svaret godtogs inte som metadata: {error}."),
+    # how each path is named inside the sentences below
+    "via_wap": t(" through the WAP (AD FS behind it answers)",
+                 " via WAP (AD FS bakom den svarar)"),
+    "via_direct": t(" directly from AD FS", " direkt från AD FS"),
+    "via_service": t("", ""),
+    "unsigned": t("Metadata{via} for {entity} carries no signature.",
+                  "Metadata{via} för {entity} saknar signatur."),
+    "signed": t("Signed metadata{via}: entityID {entity}, {signing} signing and {encryption} "
+                "encryption certificate(s).",
+                "Signerad metadata{via}: entityID {entity}, {signing} signerings- och "
+                "{encryption} krypteringscertifikat."),
+    "signing": t("token-signing", "tokensignering"),
+    "encryption": t("token-decrypting", "tokendekryptering"),
+    "cert_unreadable": t("A {use} certificate in the metadata cannot be read.",
+                         "Ett certifikat för {use} i metadatan går inte att läsa."),
+    "cert_what": t("{use} certificate {name}", "certifikatet för {use} {name}"),
+    "cert_valid": t("The {use} certificate {name} is valid until {end} ({days} days).",
+                    "Certifikatet för {use} {name} gäller till {end} ({days} dagar)."),
+    "rollover": t("{count} token-signing certificates are published (valid until {ends}): "
+                  "a rollover is under way.",
+                  "{count} certifikat för tokensignering publiceras (giltiga till {ends}): "
+                  "ett certifikatbyte pågår."),
+    "same_both": t("Both paths serve the same metadata.",
+                   "Båda vägarna levererar samma metadata."),
+    "same_all": t("All {count} paths serve the same metadata.",
+                  "Alla {count} vägar levererar samma metadata."),
+    "different": t("The paths serve different metadata ({split}).",
+                   "Vägarna levererar olika metadata ({split})."),
+}
