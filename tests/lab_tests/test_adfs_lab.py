@@ -21,7 +21,8 @@ from accessready.agent.core.model import Status
 from accessready.agent.core.profile import parse_profile
 from accessready.agent.io.dns import Resolvers
 from accessready.agent.plugin.runner import RunOptions
-from accessready.checks.adfs.http import AdfsDnsCheck, AdfsTlsCheck
+from accessready.checks.adfs.dns import AdfsDnsCheck
+from accessready.checks.adfs.tls import AdfsTlsCheck
 
 pytestmark = pytest.mark.lab
 

@@ -14,7 +14,7 @@ import pytest
 from accessready.agent.core.model import Status
 from accessready.agent.core.profile import parse_profile
 from accessready.agent.demo.simulators.dns import DnsSimulator
-from accessready.checks.adfs.http import AdfsDnsCheck
+from accessready.checks.adfs.dns import AdfsDnsCheck
 from tests.unit.adfs_farm import FS, run_check, start_dns
 
 ADFS_IP, WAP_IP, PUBLIC_IP = "192.0.2.44", "198.51.100.40", "203.0.113.40"

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 from accessready.agent.core.model import Status
-from accessready.checks.adfs.http import AdfsClockSkewCheck, AdfsMetadataCheck, AdfsProbeCheck
+from accessready.agent.core.outcome import ProbeOutcome
+from accessready.checks.adfs.base import METADATA_PATH
+from accessready.checks.adfs.clock_skew import AdfsClockSkewCheck
+from accessready.checks.adfs.metadata import AdfsMetadataCheck
+from accessready.checks.adfs.probe import AdfsProbeCheck
 from tests.unit.adfs_farm import (
     FS,
     XML_BOMB,
@@ -198,18 +202,15 @@ def test_probe_wap_with_mex_off_and_no_time_for_metadata_is_undecided(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Our deadline running out on the metadata fallback says nothing about the back end:
     not a "down" (fail), as for mex itself."""
-    from accessready.agent.core.outcome import ProbeOutcome
-    from accessready.checks.adfs import http as adfs
-
-    real = adfs.AdfsProbeCheck._through
+    real = AdfsProbeCheck._through
 
     def through(ctx, address, left, cfg, server, path):  # type: ignore[no-untyped-def]
-        if path == adfs.METADATA_PATH:
+        if path == METADATA_PATH:
             return ProbeOutcome(address, kind="deadline",
                                 message="no time left for the metadata")
         return real(ctx, address, left, cfg, server, path)
 
-    monkeypatch.setattr(adfs.AdfsProbeCheck, "_through", staticmethod(through))
+    monkeypatch.setattr(AdfsProbeCheck, "_through", staticmethod(through))
     with farm(tmp_path, [NodeSpec("adfs01", "adfs"), NodeSpec("wap01", "wap", mex=False)]) as f:
         results = by_target(f.run(AdfsProbeCheck()))
     assert results["wap01"].status is not Status.FAIL, results["wap01"].summary.en

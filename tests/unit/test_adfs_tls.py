@@ -9,7 +9,7 @@ import pytest
 
 from accessready.agent.core.model import Status
 from accessready.agent.core.profile import parse_profile
-from accessready.checks.adfs.http import AdfsTlsCheck
+from accessready.checks.adfs.tls import AdfsTlsCheck
 from tests.unit.adfs_farm import FS, NodeSpec, by_target, farm, profile_text, run_check
 
 

@@ -30,7 +30,7 @@ from accessready.agent.io.dns import (
     resolve,
 )
 from accessready.agent.plugin.probekit import failure_status
-from accessready.checks.adfs import http as adfs
+from accessready.checks.adfs.base import service_address
 
 from .dnsfakes import empty_hosts
 from .hostile import Udp
@@ -203,7 +203,7 @@ def test_federation_service_in_the_hosts_file_is_reachable(hosts, monkeypatch) -
     hosts.write_text("127.0.0.1 sts.kund.test\n")
     with Udp("silent") as silent:
         ctx = _Ctx(Network(external_resolvers=(Endpoint("127.0.0.1", silent.port),)))
-        address, evidence = adfs.service_address(ctx, "sts.kund.test")
+        address, evidence = service_address(ctx, "sts.kund.test")
     assert address == "127.0.0.1"
     assert evidence["used"] == {"view": "external", "address": "127.0.0.1",
                                 "resolver": "hosts file"}
@@ -212,7 +212,7 @@ def test_federation_service_in_the_hosts_file_is_reachable(hosts, monkeypatch) -
 def test_federation_service_without_named_resolvers_uses_the_system(hosts,
                                                                     monkeypatch) -> None:
     fake_os(monkeypatch, lambda name: ["127.0.0.9"])
-    address, evidence = adfs.service_address(_Ctx(Network()), "sts.kund.test")
+    address, evidence = service_address(_Ctx(Network()), "sts.kund.test")
     assert address == "127.0.0.9"
     assert evidence["external"]["resolver"] == "system resolver"
 

@@ -23,7 +23,8 @@ from accessready.agent.plugin import transport_texts
 from accessready.agent.plugin.checkapi import Target
 from accessready.agent.plugin.probekit import describe_failure, failure_status
 from accessready.checks import remote
-from accessready.checks.adfs import http as adfs
+from accessready.checks.adfs.probe import AdfsProbeCheck
+from accessready.checks.adfs.tls import AdfsTlsCheck
 from accessready.checks.remote.outcomes import probe_failure_result, transport_failure_result
 
 from .access_helpers import run_access
@@ -59,7 +60,7 @@ def test_silent_and_timeout_read_differently() -> None:
 @pytest.mark.parametrize("kind", TARGET_KINDS + LOCAL_KINDS)
 def test_adfs_and_remote_follow_the_table(kind: str, tmp_path: Path) -> None:
     failure = ProbeOutcome("srv:443", kind=kind, message=f"probe said {kind}")
-    status, summary, _ = adfs.AdfsTlsCheck._failed(failure, False)
+    status, summary, _ = AdfsTlsCheck._failed(failure, False)
     assert (status is Status.ERROR) is (failure_status(kind) is Status.ERROR)
     assert FAILURES[kind].says.en in summary.en and FAILURES[kind].says.sv in summary.sv
     result = probe_failure_result(remote.RdpCheck(), Target("srv"), failure, "RDP srv:3389", {})
@@ -153,7 +154,7 @@ name = "adfs01"
 address = "127.0.0.1"
 roles = ["adfs"]
 remote = ["rdp"]
-""", [adfs.AdfsProbeCheck], timeout=2.0)
+""", [AdfsProbeCheck], timeout=2.0)
     result = results["adfs.probe"]
     assert result.status is Status.FAIL, result.summary.en
     assert result.details["probe"]["failure"] == "silent"

@@ -18,7 +18,7 @@ from accessready.agent.demo.simulators.checkpoint import CheckpointSimulator
 from accessready.agent.io.dns import Resolvers
 from accessready.agent.io.transports.sessions import Sessions
 from accessready.agent.plugin.runner import RunOptions
-from accessready.checks.adfs import http as adfs
+from accessready.checks.adfs.base import tls_options
 from accessready.checks.anyconnect import gateway as anyconnect
 from accessready.checks.checkpoint import gateway as checkpoint
 
@@ -94,7 +94,7 @@ winrm = { https = true, ca_file = "winrm-ca.pem" }
     assert sessions.describe(server, "ssh")["known_hosts"] == str(folder / "known_hosts")
     assert sessions.describe(server, "ssh")["key_file"] == str(folder / "keys/id_ed25519")
     assert sessions.winrm_endpoint(server).ca_file == str(folder / "winrm-ca.pem")
-    assert adfs.tls_options(profile, None).ca_file == str(folder / "adfs-ca.pem")
+    assert tls_options(profile, None).ca_file == str(folder / "adfs-ca.pem")
     assert profile.access.anyconnect.tls.ca_file == str(folder / "kund-ca.pem")
 
 
