@@ -21,13 +21,12 @@ host as well: both ends need outbound access.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from accessready.agent.core.model import Requirement, Result, Status, Vantage, t
 from accessready.agent.core.profile_types import Profile, TeamViewerCfg
 from accessready.agent.io import net
-from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, resolve
+from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, is_ip_literal, resolve
 from accessready.agent.plugin.checkapi import (
     Check,
     CheckContext,
@@ -52,14 +51,6 @@ def split_router(entry: str) -> tuple[str, int | None]:
         if port.isdigit():
             return host, int(port)
     return entry, None
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 class TeamViewerNetworkCheck(Check):
@@ -120,7 +111,7 @@ class TeamViewerNetworkCheck(Check):
         """Addresses of ``host`` and the evidence, from the system resolver: the
         TeamViewer client on this machine resolves through the operating system (hosts
         file, split DNS), not through the profile's resolvers."""
-        if _is_address(host):
+        if is_ip_literal(host):
             return [host], {"name": host, "outcome": "literal"}
         try:
             found = resolve(host, budget.timeout())
