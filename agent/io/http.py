@@ -19,6 +19,7 @@ from accessready.agent.io.net import (
     resolved_facts,
 )
 from accessready.agent.io.tls import tls_connect
+from accessready.checks.protocols.httpmsg import HttpParseError, ResponseParser, build_request
 
 
 def http_request(host: str, port: int, method: str, target: str, *,
@@ -33,11 +34,6 @@ def http_request(host: str, port: int, method: str, target: str, *,
     ``body_excerpt``-byte body excerpt) and ``tls`` (:class:`TlsInfo`) over TLS. An answer
     that is not HTTP is ``protocol``.
     """
-    from accessready.checks.protocols.httpmsg import (
-        HttpParseError,
-        ResponseParser,
-        build_request,
-    )
 
     started = time.monotonic()
     deadline = started + timeout

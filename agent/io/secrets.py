@@ -28,6 +28,7 @@ from accessready.agent.core.console import (
 )
 from accessready.agent.core.model import Text, t
 from accessready.agent.core.profile_types import SecretRef
+from accessready.agent.core.textsafe import clean
 
 MASK = "***"
 
@@ -179,7 +180,6 @@ class RedactingFilter(logging.Filter):
     neutralises terminal escapes in it (log lines echo server answers and file names)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from accessready.agent.core.textsafe import clean
 
         record.msg = clean(REDACTOR.text(record.getMessage()), multiline=True)
         record.args = None

@@ -34,6 +34,8 @@ from typing import Any, Protocol
 
 from accessready.agent.core import powershell
 from accessready.agent.core.powershell import as_list
+from accessready.agent.io.localsys import local_system
+from accessready.agent.io.transports.base import powershell_json
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _INFO_ID = re.compile(r"TeamViewer ID:\s*([0-9][0-9 ]{5,14}[0-9])")
@@ -300,7 +302,6 @@ text: no value from the profile is spliced in)."""
 
 def remote_windows_facts(transport: Any, timeout: float, host: str) -> TeamViewerFacts:
     """The facts of a Windows server over a WinRM transport (raises TransportError)."""
-    from accessready.agent.io.transports.base import powershell_json
 
     started = time.monotonic()
     data = powershell_json(transport, WINDOWS_TEAMVIEWER_PS, timeout)
@@ -331,7 +332,6 @@ class LocalTeamViewerSource:
 
     def _system(self) -> Any:
         if self.local is None:
-            from accessready.agent.io.localsys import local_system
 
             self.local = local_system()
         return self.local

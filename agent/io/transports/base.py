@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from accessready.agent.core.powershell import quote
+from accessready.agent.core.textsafe import clean
+
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -82,7 +85,6 @@ _INTERNAL_ERRORS = (AttributeError, TypeError, KeyError, IndexError, StopIterati
 def library_message(exc: BaseException, limit: int = 200) -> str:
     """The text of a library's exception, fit to show: terminal escapes and line breaks
     neutralised, bounded; empty for the library's internal errors (see above)."""
-    from accessready.agent.core.textsafe import clean
 
     if isinstance(exc, _INTERNAL_ERRORS):
         return ""
@@ -94,7 +96,6 @@ def unexpected_answer(where: str, exc: BaseException, stage: str,
     """A transport library's exception that no rule names: "the server answered something
     unexpected" (``protocol``), never a bare exception name. The class and the library's
     own (sanitised) words stay in the evidence."""
-    from accessready.agent.core.textsafe import clean
 
     said = library_message(exc)
     return TransportError(
@@ -129,7 +130,6 @@ def powershell_quote(value: str) -> str:
     """``value`` as a single-quoted PowerShell literal (all five quote characters doubled,
     NUL refused); kept here for callers of the transports, see
     :func:`accessready.agent.core.powershell.quote`."""
-    from accessready.agent.core.powershell import quote
 
     return quote(value)
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from accessready.agent.core.profile_types import Profile, Server
 from accessready.agent.io.transports.base import SessionPool, Transport, TransportError
+from accessready.agent.io.transports.ssh import KnownHosts, SshCredentials, login, probe
+from accessready.agent.io.transports.winrm import INSECURE_WHY, WinrmEndpoint, open_winrm
 
 METHODS = ("ssh", "winrm")
 
@@ -37,7 +39,6 @@ class SessionOptions:
 def credential_warnings(profile: Profile) -> list[str]:
     """One line per server whose WinRM settings would send the password unprotected
     (``validate`` prints them): whether the run refuses it or the profile accepted it."""
-    from accessready.agent.io.transports.winrm import INSECURE_WHY
 
     sessions = Sessions(profile)
     out = []
@@ -77,7 +78,6 @@ class Sessions:
 
     def known_hosts(self, server: Server) -> Any:
         """The server's :class:`~accessready.agent.io.transports.ssh.KnownHosts` (cached)."""
-        from accessready.agent.io.transports.ssh import KnownHosts
 
         path = Path(server.ssh.known_hosts)
         with self._known_lock:
@@ -87,7 +87,6 @@ class Sessions:
 
     def winrm_endpoint(self, server: Server) -> Any:
         """Where WinRM is for ``server`` and how to authenticate there."""
-        from accessready.agent.io.transports.winrm import WinrmEndpoint
 
         cfg = server.winrm
         tls = cfg.tls
@@ -117,7 +116,6 @@ class Sessions:
 
     def ssh_probe(self, server: Server, timeout: float) -> Any:
         """Banner, key exchange and host key verdict, without logging in."""
-        from accessready.agent.io.transports.ssh import probe
 
         return probe(server.address, server.ssh.port, self.known_hosts(server), timeout)
 
@@ -127,7 +125,6 @@ class Sessions:
             raise TransportError("error", "the profile names no support account "
                                  "([account] username)")
         if method == "ssh":
-            from accessready.agent.io.transports.ssh import SshCredentials, login
 
             use_agent = self.options.use_agent
             if use_agent is None:
@@ -138,7 +135,6 @@ class Sessions:
                 use_agent=use_agent)
             return login(server.address, server.ssh.port, self.known_hosts(server), creds,
                          timeout)
-        from accessready.agent.io.transports.winrm import open_winrm
 
         endpoint = self.winrm_endpoint(server)
         if endpoint.auth != "certificate" and self.password is None:

@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from accessready.agent.io import watchdog
+from accessready.agent.io.net import ProbeFailure, connect, endpoint_text
 from accessready.agent.io.transports.base import (
     CommandResult,
     TransportError,
@@ -56,6 +57,7 @@ from accessready.agent.io.transports.ssh_hostkeys import HostKeyVerdict as HostK
 from accessready.agent.io.transports.ssh_hostkeys import KnownHosts as KnownHosts
 from accessready.agent.io.transports.ssh_hostkeys import fingerprint_sha256 as fingerprint_sha256
 from accessready.agent.io.transports.ssh_hostkeys import known_hosts_name as known_hosts_name
+from accessready.agent.io.transports.winrm import encode_powershell, powershell_argv
 
 MAX_OUTPUT = 1024 * 1024
 """Most bytes kept of one command's stdout (and, separately, stderr)."""
@@ -90,7 +92,6 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
     not ``getaddrinfo``, which has no timeout); its failure kind, one of the one table's,
     is the TransportError's.
     """
-    from accessready.agent.io.net import ProbeFailure, connect, endpoint_text
 
     try:
         sock, _, _ = connect(host, port, timeout)
@@ -287,7 +288,6 @@ class SshTransport:
     def run_powershell(self, script: str, timeout: float,
                        params: Mapping[str, str] | None = None) -> CommandResult:
         """Run PowerShell on a Windows OpenSSH server (``-EncodedCommand``: no quoting)."""
-        from accessready.agent.io.transports.winrm import encode_powershell, powershell_argv
 
         return self.run(powershell_argv(encode_powershell(script, params)), timeout)
 

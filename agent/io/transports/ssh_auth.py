@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from accessready.agent.core.safefile import oversized
 from accessready.agent.io.transports.base import TransportError, unexpected_answer
 from accessready.agent.io.transports.ssh_hostkeys import Handshake, fingerprint_sha256
 
@@ -127,7 +128,6 @@ def _try_key(transport: Any, username: str, key: Any, label: str, state: _AuthSt
 def _load_key(path: Path, state: _AuthState) -> Any:
     import paramiko
 
-    from accessready.agent.core.safefile import oversized
 
     too_big = oversized(path)  # a key is a few KB; never read a huge file whole
     if too_big:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accessready.agent.core.safefile import oversized
 from accessready.agent.io.transports.base import TransportError
 
 # Host key algorithms to offer first when known_hosts has a key of that type, so the server
@@ -184,7 +185,6 @@ class KnownHosts:
 
     def __init__(self, path: Path, accept_new: bool = False,
                  system_path: Path | str | None = "default") -> None:
-        from accessready.agent.core.safefile import oversized
 
         self.path = path
         self.accept_new = accept_new

@@ -43,6 +43,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from accessready.agent.core import powershell
+from accessready.agent.core.safefile import oversized
+from accessready.agent.io.dns import ResolveError, resolve_host
 from accessready.agent.io.transports.base import (
     CommandResult,
     TransportError,
@@ -153,7 +155,6 @@ class WinrmTransport:
     def _new_protocol(self) -> Any:
         from winrm.protocol import Protocol
 
-        from accessready.agent.core.safefile import oversized
 
         ep = self.endpoint
         problem = oversized(ep.ca_file) if ep.verify and ep.ca_file else ""
@@ -332,7 +333,6 @@ def open_winrm(endpoint: WinrmEndpoint, password: Any, timeout: float) -> WinrmT
     The host name is looked up first with the bounded resolver: requests would otherwise
     resolve it with no timeout at all, past the check's deadline when DNS is dead.
     """
-    from accessready.agent.io.dns import ResolveError, resolve_host
 
     risk = endpoint.credential_risk
     if risk and not endpoint.allow_insecure:
