@@ -1,7 +1,7 @@
 """Shared pieces of the network checks (access methods, ``remote``, ``adfs``): what a
 failed probe means and which status it gets (read from the one failure table,
-:mod:`accessready.agent.core.failures`), how a TLS handshake is judged, and a time budget
-that divides what is left of a check's deadline between its probes.
+:mod:`accessready.agent.core.failures`), and how a TLS handshake is judged. (The time
+budget is :class:`accessready.agent.plugin.checkapi.Budget`.)
 
 Not a check family itself: no ``CHECKS`` here.
 """
@@ -12,32 +12,24 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from accessready.agent.core.failures import describe, failure, status_of
 from accessready.agent.core.model import Status, Text, t
 from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.io.net import endpoint_text
 from accessready.agent.io.tls import TlsInfo, modern_tls
-from accessready.agent.plugin.checkapi import Budget as Budget  # moved; old name kept one release
 
 CERT_WARN_DAYS = 30
-
-
-def failure_text(kind: str) -> Text:
-    """The clause describing a failure ``kind`` (``refused``, ``timeout``, …): the one
-    table's (:mod:`accessready.agent.core.failures`)."""
-    return failure(kind).says
-
-
-def failure_status(kind: str) -> Status:
-    """FAIL when the target is not usable from here; ERROR for this machine's problems
-    (its resolver, its files, no time left) and for unknown kinds."""
-    return status_of(kind)
 
 
 def describe_failure(where: str, outcome: ProbeOutcome, *, detail: bool = False) -> Text:
     """``"vpn.example.se:443 refused the connection …"`` in both languages; with
     ``detail`` the probe's own (English) message follows in parentheses."""
-    return describe(where, outcome.kind or "error", outcome.message, detail=detail)
+    return outcome.describe(where=where, detail=detail)
+
+
+def probe_fix(outcome: ProbeOutcome) -> str:
+    """The remediation key for a probe that did not complete: ``unreachable`` when the
+    failure table blames the target (or the path to it), ``error`` when it blames us."""
+    return "unreachable" if outcome.status is Status.FAIL else "error"
 
 
 def out_of_time(where: str, **facts: Any) -> ProbeOutcome:

@@ -60,7 +60,8 @@ def tls_options(profile: Profile, server: Server | None = None) -> TlsOptions:
 
 
 def https_port(cfg: AdfsCfg, server: Server | None = None) -> int:
-    """The HTTPS port: ``ports."<server>.https"``, else ``ports.https``, else ``port``."""
+    """The HTTPS port: ``ports."<server>.https"``, else ``ports.https`` (final: the profile
+    builder fills it from ``port``)."""
     if server is not None and f"{server.name}.https" in cfg.ports:
         return int(cfg.ports[f"{server.name}.https"])
     return cfg.ports["https"]

@@ -37,6 +37,7 @@ from accessready.agent.plugin.probekit import (
     describe_failure,
     endpoint,
     judge_tls,
+    probe_fix,
     verify_off_note,
 )
 from accessready.checks.protocols import anyconnect as codec
@@ -172,7 +173,7 @@ class AnyConnectGatewayCheck(Check):
             details["probe"] = exchange.to_json()
             return self.result(target, exchange.status, describe_failure(
                 f"AnyConnect gateway {where}", exchange), details,
-                "unreachable" if exchange.status is Status.FAIL else "error")
+                probe_fix(exchange))
         details["exchange"] = exchange.to_json()
         tls_info: TlsInfo | None = exchange.fact("tls")
         if tls_info is not None and tls_info.verification_disabled:

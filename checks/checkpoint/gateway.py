@@ -37,14 +37,14 @@ from accessready.agent.core.profile_types import GatewayCfg, Profile, TlsOptions
 from accessready.agent.io import net
 from accessready.agent.io.http import http_request
 from accessready.agent.io.tls import TlsInfo
-from accessready.agent.plugin.checkapi import Check, CheckContext, DeadlineExceeded, Target
+from accessready.agent.plugin.checkapi import Budget, Check, CheckContext, DeadlineExceeded, Target
 from accessready.agent.plugin.probekit import (
     TLS_REMEDIATION,
-    Budget,
     describe_failure,
     endpoint,
     judge_tls,
     out_of_time,
+    probe_fix,
     verify_off_note,
 )
 from accessready.checks.common.ike import ike_exchange
@@ -230,7 +230,7 @@ class CheckpointGatewayCheck(Check):
         findings: list[tuple[Status, Text, str | None]] = []
         if not ccc.ok:
             findings.append((ccc.status, describe_failure(f"HTTPS {where}", ccc),
-                             "unreachable" if ccc.status is Status.FAIL else "error"))
+                             probe_fix(ccc)))
         elif reply is None:
             code = ccc_ev.get("status")
             findings.append((Status.FAIL, t(

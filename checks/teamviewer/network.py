@@ -23,17 +23,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from accessready.agent.core.failures import status_of
 from accessready.agent.core.model import Requirement, Result, Status, Vantage, t
 from accessready.agent.core.profile_types import Profile, TeamViewerCfg
 from accessready.agent.io import net
 from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, is_ip_literal, resolve
 from accessready.agent.plugin.checkapi import (
+    Budget,
     Check,
     CheckContext,
     DeadlineExceeded,
     Target,
 )
-from accessready.agent.plugin.probekit import Budget
 
 CONNECT_CAP_S = 3.0
 DNS_CAP_S = 3.0
@@ -185,6 +186,14 @@ class TeamViewerNetworkCheck(Check):
                     f"No TeamViewer router connected on TCP {tried} before the deadline.",
                     f"Ingen TeamViewer-router svarade på TCP {tried} före tidsgränsen."),
                     details, "blocked")
+            ours = sorted({a["outcome"] for a in details["attempts"]
+                           if status_of(a["outcome"]) is Status.ERROR})
+            if ours:  # the failure table: a kind about this machine decides nothing
+                return self.result(target, Status.ERROR, t(
+                    f"No TeamViewer router connected on TCP {tried}, but this machine could "
+                    f"not test every one ({', '.join(ours)}).",
+                    f"Ingen TeamViewer-router svarade på TCP {tried}, men den här datorn "
+                    f"kunde inte testa alla ({', '.join(ours)})."), details, "blocked")
             return self.result(target, Status.FAIL, t(
                 f"No TeamViewer router accepts a TCP connection from here on {tried}.",
                 f"Ingen TeamViewer-router tar emot en TCP-anslutning härifrån på {tried}."),

@@ -15,6 +15,7 @@ from typing import Any
 from accessready.agent.core import powershell
 from accessready.agent.core.model import Result, Status, t
 from accessready.agent.core.powershell import as_list, ps_datetime
+from accessready.agent.core.profile_spec import DEFAULTS
 from accessready.agent.core.profile_types import Server
 from accessready.agent.plugin.checkapi import CheckContext, Target
 from accessready.checks.common.findings import Finding
@@ -81,10 +82,9 @@ class WapProxyTrustCheck(WinrmScriptCheck):
     def params(self, ctx: CheckContext) -> dict[str, str]:
         cfg = ctx.profile.adfs
         if cfg is None:
-            return {"FederationService": "", "FsPort": "443"}
-        # the federation service's HTTPS port as [adfs] gives it (ports.https, else port)
-        port = int(cfg.ports.get("https", cfg.port))
-        return {"FederationService": cfg.federation_service, "FsPort": str(port)}
+            return {"FederationService": "", "FsPort": str(DEFAULTS["adfs.port"])}
+        # the federation service's HTTPS port, final since the profile was built
+        return {"FederationService": cfg.federation_service, "FsPort": str(cfg.ports["https"])}
 
     def judge(self, ctx: CheckContext, target: Target, server: Server, data: dict[str, Any],
               details: dict[str, Any]) -> Result:

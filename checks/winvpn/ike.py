@@ -9,13 +9,8 @@ from typing import Any, ClassVar
 
 from accessready.agent.core.model import Result, Status, Text, t
 from accessready.agent.core.outcome import ProbeOutcome
-from accessready.agent.plugin.checkapi import CheckContext, DeadlineExceeded, Target
-from accessready.agent.plugin.probekit import (
-    Budget,
-    describe_failure,
-    endpoint,
-    out_of_time,
-)
+from accessready.agent.plugin.checkapi import Budget, CheckContext, DeadlineExceeded, Target
+from accessready.agent.plugin.probekit import describe_failure, endpoint, out_of_time, probe_fix
 from accessready.checks.common.ike import ike_exchange, probe_name
 from accessready.checks.protocols import ike
 
@@ -108,7 +103,7 @@ class _IkeCheck(WinVpnCheck):
                 hint_sv += " UDP 4500 svarade, men Windows-klienter börjar alltid på 500."
             status = main_out.status
             return self.result(target, status, t(text.en + hint_en, text.sv + hint_sv),
-                               details, "unreachable" if status is Status.FAIL else "error")
+                               details, probe_fix(main_out))
         outcome = main_ev["outcome"]
         said = _OUTCOME_TEXT[outcome]
         vid_en = f"; vendor IDs: {', '.join(details['vendor_ids'])}" if vids else ""

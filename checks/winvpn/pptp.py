@@ -10,7 +10,7 @@ from accessready.agent.core.model import Result, Status, t
 from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.io import net
 from accessready.agent.plugin.checkapi import CheckContext, Target
-from accessready.agent.plugin.probekit import describe_failure, endpoint
+from accessready.agent.plugin.probekit import describe_failure, endpoint, probe_fix
 from accessready.checks.protocols import pptp
 
 from .tunnels import WinVpnCheck
@@ -96,7 +96,7 @@ class PptpCheck(WinVpnCheck):
         if reply is None:
             status = outcome.status
             return self.result(target, status, describe_failure(f"PPTP {where}", outcome),
-                               details, "unreachable" if status is Status.FAIL else "error")
+                               details, probe_fix(outcome))
         details["reply"] = {
             "result_code": reply.result_code, "result": reply.result_text,
             "error_code": reply.error_code, "error": reply.error_text,

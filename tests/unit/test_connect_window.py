@@ -12,9 +12,9 @@ import time
 
 import pytest
 
+from accessready.agent.core.failures import status_of
 from accessready.agent.core.model import Status
 from accessready.agent.io import net
-from accessready.agent.plugin.probekit import failure_status
 
 
 class _Silent(socket.socket):
@@ -46,7 +46,7 @@ def test_a_sliver_of_time_left_is_our_deadline(silent_target) -> None:
     with pytest.raises(net.ProbeFailure) as info:
         net.tcp_connect("gateway.kund.test", 443, 1.0)
     assert info.value.kind == "deadline"
-    assert failure_status(info.value.kind) is Status.ERROR
+    assert status_of(info.value.kind) is Status.ERROR
 
 
 def test_silence_in_a_fair_window_is_the_targets_timeout(silent_target) -> None:
@@ -54,4 +54,4 @@ def test_silence_in_a_fair_window_is_the_targets_timeout(silent_target) -> None:
     with pytest.raises(net.ProbeFailure) as info:
         net.tcp_connect("gateway.kund.test", 443, 1.0)
     assert info.value.kind == "timeout"
-    assert failure_status(info.value.kind) is Status.FAIL
+    assert status_of(info.value.kind) is Status.FAIL

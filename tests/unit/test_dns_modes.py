@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from accessready.agent.core.failures import status_of
 from accessready.agent.core.model import Status
 from accessready.agent.core.profile_types import Endpoint, Network
 from accessready.agent.io import dns as agent_dns
@@ -29,7 +30,6 @@ from accessready.agent.io.dns import (
     Resolvers,
     resolve,
 )
-from accessready.agent.plugin.probekit import failure_status
 from accessready.checks.adfs.base import service_address
 
 from .dnsfakes import empty_hosts
@@ -88,7 +88,7 @@ def test_getaddrinfo_errors_say_whose_problem(hosts, monkeypatch, code, kind) ->
         net.tcp_connect("vpn.kund.test", 443, 2.0)
     # a name that does not exist is the target's; a resolver that failed is ours
     expected = Status.FAIL if kind in ("nxdomain", "nodata") else Status.ERROR
-    assert failure_status(probe.value.kind) is expected
+    assert status_of(probe.value.kind) is expected
 
 
 def test_a_getaddrinfo_that_outlives_its_budget_is_a_bounded_resolver_timeout(
@@ -126,7 +126,7 @@ def test_a_getaddrinfo_that_outlives_its_budget_is_a_bounded_resolver_timeout(
         with pytest.raises(net.ProbeFailure) as probe:
             net.tcp_connect("gateway.kund.test", 443, 0.3)
         assert probe.value.kind == "resolver"
-        assert failure_status(probe.value.kind) is Status.ERROR
+        assert status_of(probe.value.kind) is Status.ERROR
     finally:
         release.set()
 

@@ -1,4 +1,4 @@
-"""checks/net.py: bounded name resolution, silent vs. timeout, TLS trust and observation.
+"""agent/io/net.py: bounded name resolution, silent vs. timeout, TLS trust and observation.
 
 Every peer is on loopback; the system resolver is replaced by one pointing at a loopback
 DNS simulator (or a silent UDP socket), so no query leaves the machine.
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from accessready.agent.core.failures import status_of
 from accessready.agent.core.model import Status
 from accessready.agent.core.profile_types import Endpoint, Network, TlsOptions
 from accessready.agent.demo.simulators import pki
@@ -26,7 +27,7 @@ from accessready.agent.io import tls as tlsio
 from accessready.agent.io.dns import ResolveError, Resolvers, resolve_host
 from accessready.agent.io.net import ProbeFailure
 from accessready.agent.io.tls import CertInfo
-from accessready.agent.plugin.probekit import failure_status, judge_tls
+from accessready.agent.plugin.probekit import judge_tls
 
 from .dnsfakes import dead_system_dns, empty_hosts, system_dns
 from .hostile import Udp, tcp
@@ -89,7 +90,7 @@ def test_dead_resolver_is_a_local_error_not_a_finding(dead_dns, monkeypatch) -> 
     with pytest.raises(ProbeFailure) as info:
         net.tcp_connect("gateway.nowhere.test", 443, 0.5)
     assert info.value.kind == "resolver"
-    assert failure_status(info.value.kind) is Status.ERROR
+    assert status_of(info.value.kind) is Status.ERROR
     assert dead_dns.received >= 1  # it was asked, and the wait was bounded
 
 
@@ -104,7 +105,7 @@ def test_nxdomain_and_nodata_are_findings(lab_dns) -> None:
         with pytest.raises(ProbeFailure) as info:
             net.tcp_connect(name, 443, 3.0)
         assert info.value.kind == "dns", name
-        assert failure_status("dns") is Status.FAIL
+        assert status_of("dns") is Status.FAIL
 
 
 def test_ip_literals_and_hosts_entries_skip_dns(no_hosts, monkeypatch) -> None:
@@ -233,7 +234,7 @@ def test_unreadable_ca_file_is_a_local_error(tmp_path) -> None:
     outcome = tlsio.tls_handshake("127.0.0.1", 9, tls=TlsOptions(
         ca_file=str(tmp_path / "nope.pem")), server_name="gw.test", timeout=1.0)
     assert outcome.kind == "error" and "nope.pem" in outcome.message
-    assert outcome.status is Status.ERROR and failure_status(outcome.kind) is Status.ERROR
+    assert outcome.status is Status.ERROR and status_of(outcome.kind) is Status.ERROR
 
 
 # --- TLS observation of old servers ------------------------------------------------------------

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.core.failures import ACCOUNT, FAILURES, US, describe, fix_for
+from accessready.agent.core.failures import ACCOUNT, FAILURES, US, describe, fix_for, status_of
 from accessready.agent.core.model import Status
 from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.io import http, net, tls
 from accessready.agent.io.transports.base import TransportError
 from accessready.agent.plugin import transport_texts
 from accessready.agent.plugin.checkapi import Target
-from accessready.agent.plugin.probekit import describe_failure, failure_status
+from accessready.agent.plugin.probekit import describe_failure
 from accessready.checks import remote
 from accessready.checks.adfs.probe import AdfsProbeCheck
 from accessready.checks.adfs.tls import AdfsTlsCheck
@@ -39,14 +39,14 @@ LOCAL_KINDS = ("resolver", "deadline", "error")
 
 def test_the_table_says_fail_for_the_target_and_error_for_this_machine() -> None:
     for kind in TARGET_KINDS:
-        assert failure_status(kind) is Status.FAIL, kind
+        assert status_of(kind) is Status.FAIL, kind
     for kind in LOCAL_KINDS:
-        assert failure_status(kind) is Status.ERROR, kind
-    assert failure_status("something-new") is Status.ERROR  # unknown: cannot decide
+        assert status_of(kind) is Status.ERROR, kind
+    assert status_of("something-new") is Status.ERROR  # unknown: cannot decide
     assert "garbage" not in FAILURES  # one kind for "not the expected protocol"
     for kind, entry in FAILURES.items():
         assert entry.says.en and entry.says.sv and entry.says.en != entry.says.sv, kind
-        assert failure_status(kind) is (Status.ERROR if entry.about == US else Status.FAIL)
+        assert status_of(kind) is (Status.ERROR if entry.about == US else Status.FAIL)
         assert fix_for(kind) is not None, kind
 
 
@@ -61,10 +61,10 @@ def test_silent_and_timeout_read_differently() -> None:
 def test_adfs_and_remote_follow_the_table(kind: str, tmp_path: Path) -> None:
     failure = ProbeOutcome("srv:443", kind=kind, message=f"probe said {kind}")
     status, summary, _ = AdfsTlsCheck._failed(failure, False)
-    assert (status is Status.ERROR) is (failure_status(kind) is Status.ERROR)
+    assert (status is Status.ERROR) is (status_of(kind) is Status.ERROR)
     assert FAILURES[kind].says.en in summary.en and FAILURES[kind].says.sv in summary.sv
     result = probe_failure_result(remote.RdpCheck(), Target("srv"), failure, "RDP srv:3389", {})
-    assert result.status is failure_status(kind)
+    assert result.status is status_of(kind)
     assert FAILURES[kind].says.sv in result.summary.sv
     assert result.remediation is not None
 

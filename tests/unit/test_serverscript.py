@@ -12,7 +12,7 @@ import pytest
 from accessready.agent.core.model import Requirement, Status
 from accessready.agent.core.profile_types import TeamViewerCfg
 from accessready.agent.io.transports.base import CommandResult, TransportError
-from accessready.agent.plugin import probekit, serverscript
+from accessready.agent.plugin import serverscript
 from accessready.agent.plugin.checkapi import (
     BUDGET_FLOOR_S,
     Budget,
@@ -79,10 +79,6 @@ def test_server_targets_one_contract(profile) -> None:
     assert [(t.name, t.needs) for t in read] == [
         ("win", None), ("linux", ("sessions",)), ("rdponly", None)]
     assert all(t.data is s for t, s in zip(read, profile.servers, strict=True))
-
-
-def test_the_old_name_in_probekit_is_the_one_budget() -> None:
-    assert probekit.Budget is Budget
 
 
 class _Clock(CheckContext):

@@ -459,3 +459,13 @@ def test_metadata_is_bilingual():
         assert cls.method == "teamviewer"
         for key, text in cls.remediation.items():
             assert text.en and text.sv and text.en != text.sv, (cls.id, key)
+
+
+def test_a_failure_of_this_machine_is_undecided_not_blocked(dns, network):
+    """The failure table decides: an attempt that failed on this machine (kind ``error``:
+    here an IPv6 link-local address without a zone, which the OS cannot send to) says
+    nothing about the routers, so the result is ERROR, not a FAIL that blames them."""
+    result = network(dns.address, ["fe80::1"], [closed_port()])
+    assert [a["outcome"] for a in result.details["attempts"]] == ["error"]
+    assert result.status is Status.ERROR, result.summary.en
+    assert "could not test every one (error)" in result.summary.en

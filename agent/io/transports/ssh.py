@@ -39,6 +39,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from accessready.agent.core import powershell
 from accessready.agent.io import watchdog
 from accessready.agent.io.net import ProbeFailure, connect, endpoint_text
 from accessready.agent.io.transports.base import (
@@ -57,7 +58,6 @@ from accessready.agent.io.transports.ssh_hostkeys import HostKeyVerdict as HostK
 from accessready.agent.io.transports.ssh_hostkeys import KnownHosts as KnownHosts
 from accessready.agent.io.transports.ssh_hostkeys import fingerprint_sha256 as fingerprint_sha256
 from accessready.agent.io.transports.ssh_hostkeys import known_hosts_name as known_hosts_name
-from accessready.agent.io.transports.winrm import encode_powershell, powershell_argv
 
 MAX_OUTPUT = 1024 * 1024
 """Most bytes kept of one command's stdout (and, separately, stderr)."""
@@ -289,7 +289,7 @@ class SshTransport:
                        params: Mapping[str, str] | None = None) -> CommandResult:
         """Run PowerShell on a Windows OpenSSH server (``-EncodedCommand``: no quoting)."""
 
-        return self.run(powershell_argv(encode_powershell(script, params)), timeout)
+        return self.run(powershell.argv(powershell.script(script, params)), timeout)
 
     def _exec(self, command: str, timeout: float) -> CommandResult:
         import paramiko
