@@ -418,12 +418,14 @@ class Details:
     """Each customer's full HTML report and JSON result in ``folder`` (``--reports-dir``),
     written with ``write(path, data, private=...)``.
 
-    Pass :meth:`early` as :func:`run_audit`'s ``on_run``: the profile workers render and
-    write each customer's reports as its run ends, while other profiles' checks wait on
-    the network, instead of all of them after the last check. File names follow the
-    profiles' order whatever order the runs end in: a customer whose name another took
-    already waits for :meth:`finish`, which writes every file that order names otherwise.
-    The folder is made by the first write, so an audit refused by its lock leaves none.
+    Pass :meth:`early` as :func:`run_audit`'s ``on_run``: one writer thread renders and
+    writes each customer's reports as its run ends, while other profiles' checks wait on
+    the network, instead of all of them after the last check. One thread, not the
+    profile workers: a worker that renders under load starts its next profile late.
+    File names follow the profiles' order whatever order the runs end in: a customer
+    whose name another took already waits for :meth:`finish`, which writes every file
+    that order names otherwise. The folder is made by the first write, so an audit
+    refused by its lock leaves none.
     """
 
     def __init__(self, folder: Path, lang: str, write: Callable[..., None],
@@ -431,38 +433,55 @@ class Details:
         self.folder, self.lang, self.write, self.link_from = folder, lang, write, link_from
         self._early: dict[int, str] = {}  # entry index -> the stem written for it
         self._taken: set[str] = set()
+        self._todo: queue.SimpleQueue[tuple[int, str, Run] | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
         self._error: Exception | None = None
 
     def early(self, index: int, entry: AuditEntry) -> None:
-        """Write ``entry``'s files now unless another customer took its name. Any thread;
-        never raises (:meth:`finish` raises the first failure)."""
+        """Have ``entry``'s files written now unless another customer took its name. Any
+        thread; never raises (:meth:`finish` raises the first failure)."""
         if entry.run is None:
             return
-        stem = _file_stem(f"{entry.customer}-{Path(entry.profile).stem}")
         with self._lock:
-            if self._closed or self._error is not None or stem in self._taken:
+            if self._closed:
                 return
-            self._taken.add(stem)
-        try:
-            self._write(stem, entry.run)
-        except Exception as exc:  # a full disk, no rights: said once, after the audit
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_early, daemon=True,
+                                                name="accessready-reports")
+                self._writer.start()
+        self._todo.put((index, _entry_stem(entry), entry.run))
+
+    def _write_early(self) -> None:
+        while (item := self._todo.get()) is not None:
+            index, stem, run = item
             with self._lock:
-                self._error = self._error or exc
-            return
-        with self._lock:
-            self._early[index] = stem
+                if self._error is not None or stem in self._taken:
+                    continue
+                self._taken.add(stem)
+            try:
+                self._write(stem, run)
+            except Exception as exc:  # a full disk, no rights: said once, after the audit
+                with self._lock:
+                    self._error = self._error or exc
+                continue
+            with self._lock:
+                self._early[index] = stem
 
     def finish(self, report: AuditReport) -> AuditReport:
         """Write what :meth:`early` did not; ``report`` with links to every customer's
         report (relative to ``link_from``, the overview's folder)."""
         import os
 
-        with self._lock:  # runs still in flight after Ctrl-C write nothing more
+        with self._lock:  # runs still in flight after Ctrl-C queue nothing more
             self._closed = True
-            if self._error is not None:
-                raise self._error
+            writer = self._writer
+        if writer is not None:  # what is queued is written (finish would write it anyway)
+            self._todo.put(None)
+            writer.join()
+        if self._error is not None:
+            raise self._error
         self.folder.mkdir(parents=True, exist_ok=True)  # there even when no run ended
         unique = UniqueNames()
         entries = []
@@ -470,7 +489,7 @@ class Details:
             if entry.run is None:
                 entries.append(entry)
                 continue
-            stem = unique(_file_stem(f"{entry.customer}-{Path(entry.profile).stem}"))
+            stem = unique(_entry_stem(entry))
             if self._early.get(index) != stem:
                 self._write(stem, entry.run)
             html = self.folder / f"{stem}.html"
@@ -498,6 +517,11 @@ def write_details(report: AuditReport, folder: Path, lang: str,
 # Names Windows reserves for devices, whatever the extension: "con.html" opens the console
 _WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
                               *(f"lpt{n}" for n in range(10))})
+
+
+def _entry_stem(entry: AuditEntry) -> str:
+    """The stem of a customer's report files, before :class:`UniqueNames` sees it."""
+    return _file_stem(f"{entry.customer}-{Path(entry.profile).stem}")
 
 
 def _file_stem(text: str) -> str:
