@@ -9,13 +9,15 @@
    ``checks_at_once`` (the bound on checks in flight across the whole audit). A silent
    host costs its check's deadline, so an audit takes about (waves × deadline), not the
    sum over profiles.
-3. Records each run in its own transaction as soon as it finishes (a kill mid-audit loses
-   only runs in flight), with what changed since that customer's previous run.
+3. Records each run as soon as it finishes (a kill mid-audit loses only runs not yet
+   recorded), with what changed since that customer's previous run; the runs that
+   finished while the last ones were recorded share one transaction (one sync to disk).
 4. A profile that does not load, or a run that crashes, does not stop the others: it is an
    entry with verdict *unknown* and its one-line error.
 5. ``keep_days`` prunes runs older than that after the audit.
 
-Nothing here prints; ``on_progress`` hears of each finished profile.
+Nothing here prints; ``on_progress`` hears of each finished profile, and ``on_run`` of
+each run as it ends (``--reports-dir`` writes its files then: :class:`Details`).
 """
 
 from __future__ import annotations
@@ -210,6 +212,7 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
               checks: Sequence[Check] | None = None,
               services: Callable[[Profile], dict[str, Any]] | None = None,
               on_progress: Callable[[int, int, AuditEntry], None] | None = None,
+              on_run: Callable[[int, AuditEntry], None] | None = None,
               ) -> AuditReport:
     """Audit every profile in ``paths``; see the module docstring.
 
@@ -219,6 +222,8 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
     or one that fails while the audit records, does not stop the audit: it goes on without
     it and the report carries the error (``history_error``).
     ``checks`` and ``services`` replace the registry and the shared services (tests).
+    ``on_run(index, entry)`` is called in a worker thread as each profile's run ends
+    (``entry`` without history yet); it must not raise.
     """
     lock_path = options.lock_path()
     if options.history:
@@ -234,7 +239,7 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
     if lock is not None:
         lock.acquire()
     try:
-        return _audit(list(paths), options, checks, services, on_progress)
+        return _audit(list(paths), options, checks, services, on_progress, on_run)
     finally:
         if lock is not None:
             lock.release()
@@ -242,7 +247,8 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
 
 def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | None,
            services: Callable[[Profile], dict[str, Any]] | None,
-           on_progress: Callable[[int, int, AuditEntry], None] | None) -> AuditReport:
+           on_progress: Callable[[int, int, AuditEntry], None] | None,
+           on_run: Callable[[int, AuditEntry], None] | None) -> AuditReport:
     started_wall = dt.datetime.now(dt.UTC)
     started = time.monotonic()
     history = _Recorder(options.history)
@@ -255,21 +261,38 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
             len(paths), where_from().get("hostname", "")), None)
         if checks is None:  # load the plugins once, not once per profile
             checks = load_registry().checks
-        pool = _Pool(options.profiles_at_once, list(enumerate(paths)),
-                     lambda i, p: _run_one(i, p, options, checks, services))
+
+        def work(index: int, path: Path) -> Finished:
+            finished = _run_one(index, path, options, checks, services)
+            if on_run is not None and finished.run is not None:
+                on_run(index, AuditEntry(profile=finished.path, customer=finished.customer,
+                                         run=finished.run))
+            return finished
+
+        pool = _Pool(options.profiles_at_once, list(enumerate(paths)), work)
         try:
             while len(entries) < len(paths):
                 try:  # a timeout, so Ctrl-C is seen even while every run is busy
-                    finished = pool.done.get(timeout=0.5)
+                    batch = [pool.done.get(timeout=0.5)]
                 except queue.Empty:
                     continue
-                entry = history.use(
-                    lambda db, done=finished: _record(done, db, audit_id, options), None)
-                if entry is None:  # no history, or it just failed
-                    entry = _record(finished, None, audit_id, options)
-                entries[finished.index] = entry
-                if on_progress is not None:
-                    on_progress(len(entries), len(paths), entry)
+                while True:  # and the runs that finished meanwhile
+                    try:
+                        batch.append(pool.done.get_nowait())
+                    except queue.Empty:
+                        break
+                # One transaction for the batch: Ctrl-C while it is written loses its runs
+                # together (rolled back, reported "not run"), which is the price of one
+                # sync to disk instead of one per run; the runs before it stay recorded.
+                recorded = history.use(
+                    lambda db, done=batch: _record_batch(done, db, audit_id, options), None)
+                for n, finished in enumerate(batch):
+                    # no history, or it just failed: that batch is not in it
+                    entry = recorded[n] if recorded is not None else \
+                        _record(finished, None, audit_id, options)
+                    entries[finished.index] = entry
+                    if on_progress is not None:
+                        on_progress(len(entries), len(paths), entry)
         except KeyboardInterrupt:
             pool.stop.set()
             interrupted = True
@@ -344,6 +367,13 @@ class _Recorder:
             db.close()
 
 
+def _record_batch(batch: list[Finished], history: History, audit_id: int | None,
+                  options: AuditOptions) -> list[AuditEntry]:
+    """Store several finished profiles in one transaction."""
+    with history.batch():
+        return [_record(finished, history, audit_id, options) for finished in batch]
+
+
 def _record(finished: Finished, history: Any, audit_id: int | None,
             options: AuditOptions) -> AuditEntry:
     """Store one finished profile and work out what changed since its previous run."""
@@ -384,33 +414,114 @@ def _finished_at(finished: Finished) -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+class Details:
+    """Each customer's full HTML report and JSON result in ``folder`` (``--reports-dir``),
+    written with ``write(path, data, private=...)``.
+
+    Pass :meth:`early` as :func:`run_audit`'s ``on_run``: one writer thread renders and
+    writes each customer's reports as its run ends, while other profiles' checks wait on
+    the network, instead of all of them after the last check. One thread, not the
+    profile workers: a worker that renders under load starts its next profile late.
+    File names follow the profiles' order whatever order the runs end in: a customer
+    whose name another took already waits for :meth:`finish`, which writes every file
+    that order names otherwise. The folder is made by the first write, so an audit
+    refused by its lock leaves none.
+    """
+
+    def __init__(self, folder: Path, lang: str, write: Callable[..., None],
+                 link_from: Path | None = None) -> None:
+        self.folder, self.lang, self.write, self.link_from = folder, lang, write, link_from
+        self._early: dict[int, str] = {}  # entry index -> the stem written for it
+        self._taken: set[str] = set()
+        self._todo: queue.SimpleQueue[tuple[int, str, Run] | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._error: Exception | None = None
+
+    def early(self, index: int, entry: AuditEntry) -> None:
+        """Have ``entry``'s files written now unless another customer took its name. Any
+        thread; never raises (:meth:`finish` raises the first failure)."""
+        if entry.run is None:
+            return
+        with self._lock:
+            if self._closed:
+                return
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_early, daemon=True,
+                                                name="accessready-reports")
+                self._writer.start()
+        self._todo.put((index, _entry_stem(entry), entry.run))
+
+    def _write_early(self) -> None:
+        while (item := self._todo.get()) is not None:
+            index, stem, run = item
+            with self._lock:
+                if self._error is not None or stem in self._taken:
+                    continue
+                self._taken.add(stem)
+            try:
+                self._write(stem, run)
+            except Exception as exc:  # a full disk, no rights: said once, after the audit
+                with self._lock:
+                    self._error = self._error or exc
+                continue
+            with self._lock:
+                self._early[index] = stem
+
+    def finish(self, report: AuditReport) -> AuditReport:
+        """Write what :meth:`early` did not; ``report`` with links to every customer's
+        report (relative to ``link_from``, the overview's folder)."""
+        import os
+
+        with self._lock:  # runs still in flight after Ctrl-C queue nothing more
+            self._closed = True
+            writer = self._writer
+        if writer is not None:  # what is queued is written (finish would write it anyway)
+            self._todo.put(None)
+            writer.join()
+        if self._error is not None:
+            raise self._error
+        self.folder.mkdir(parents=True, exist_ok=True)  # there even when no run ended
+        unique = UniqueNames()
+        entries = []
+        for index, entry in enumerate(report.entries):
+            if entry.run is None:
+                entries.append(entry)
+                continue
+            stem = unique(_entry_stem(entry))
+            if self._early.get(index) != stem:
+                self._write(stem, entry.run)
+            html = self.folder / f"{stem}.html"
+            href = os.path.relpath(html, self.link_from) if self.link_from is not None \
+                else str(html)
+            entries.append(replace(entry, report_href=Path(href).as_posix()))
+        return replace(report, entries=tuple(entries))
+
+    def _write(self, stem: str, run: Run) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.write(str(self.folder / f"{stem}.html"), RENDERERS["html"](run, self.lang))
+        self.write(str(self.folder / f"{stem}.json"), RENDERERS["json"](run, self.lang),
+                   private=True)
+
+
 def write_details(report: AuditReport, folder: Path, lang: str,
                   write: Callable[..., None], link_from: Path | None = None,
                   ) -> AuditReport:
     """Write each customer's full HTML report and JSON result into ``folder`` with
     ``write(path, data, private=...)``; return the report with links to them (relative to
     ``link_from``, the overview's folder)."""
-    import os
-
-    folder.mkdir(parents=True, exist_ok=True)
-    unique = UniqueNames()
-    entries = []
-    for entry in report.entries:
-        if entry.run is None:
-            entries.append(entry)
-            continue
-        stem = unique(_file_stem(f"{entry.customer}-{Path(entry.profile).stem}"))
-        html = folder / f"{stem}.html"
-        write(str(html), RENDERERS["html"](entry.run, lang))
-        write(str(folder / f"{stem}.json"), RENDERERS["json"](entry.run, lang), private=True)
-        href = os.path.relpath(html, link_from) if link_from is not None else str(html)
-        entries.append(replace(entry, report_href=Path(href).as_posix()))
-    return replace(report, entries=tuple(entries))
+    return Details(folder, lang, write, link_from).finish(report)
 
 
 # Names Windows reserves for devices, whatever the extension: "con.html" opens the console
 _WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
                               *(f"lpt{n}" for n in range(10))})
+
+
+def _entry_stem(entry: AuditEntry) -> str:
+    """The stem of a customer's report files, before :class:`UniqueNames` sees it."""
+    return _file_stem(f"{entry.customer}-{Path(entry.profile).stem}")
 
 
 def _file_stem(text: str) -> str:

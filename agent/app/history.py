@@ -36,7 +36,7 @@ import json
 import os
 import sqlite3
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from accessready.agent.app.history_db import (
     check_path,
     connect,
     guarded,
+    history_errors,
     transaction,
 )
 from accessready.agent.core.changes import Change
@@ -179,8 +180,19 @@ class History:
         self.db = connect(self.path, create=create, busy_timeout_ms=busy_timeout_ms)
 
     def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        """One write transaction, taken at once (no deadlock between two writers)."""
+        """One write transaction, taken at once (no deadlock between two writers); within
+        :meth:`batch`, part of that one."""
+        if self.db.in_transaction:
+            return contextlib.nullcontext(self.db)
         return transaction(self.db)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write inside in one transaction (one sync to disk instead of one per
+        run): all of them are stored, or none."""
+        with history_errors(self.path), self._write():  # BEGIN or COMMIT may fail
+            yield
+
     def close(self) -> None:
         """Close the database."""
         self.db.close()

@@ -162,15 +162,23 @@ def _failure(path: Path, exc: BaseException) -> HistoryError:
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+@contextlib.contextmanager
+def history_errors(path: Path) -> Iterator[None]:
+    """Every database error inside turned into a one-line :class:`HistoryError` about
+    ``path``."""
+    try:
+        yield
+    except (sqlite3.DatabaseError, zlib.error, ValueError) as exc:
+        raise _failure(path, exc) from None
+
+
 def guarded(method: _F) -> _F:
     """``method`` (of an object with a ``path``) with every database error turned into a
     one-line :class:`HistoryError`."""
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with history_errors(self.path):
             return method(self, *args, **kwargs)
-        except (sqlite3.DatabaseError, zlib.error, ValueError) as exc:
-            raise _failure(self.path, exc) from None
     return wrapper  # type: ignore[return-value]
 
 

@@ -50,7 +50,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
           keep_days: int | None, quiet: bool) -> None:
     """Run every PROFILE (files, folders of *.toml, or patterns), record the runs and
     report what changed: an overview across customers."""
-    from accessready.agent.app.audit import AuditOptions, expand_profiles, run_audit, write_details
+    from accessready.agent.app.audit import AuditOptions, Details, expand_profiles, run_audit
     from accessready.agent.plugin.capture import protect_stdout_fd, reinstate
     from accessready.reports.overview import RENDERERS as OVERVIEW
     from accessready.reports.overview_text import render_table
@@ -62,18 +62,22 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
                            timeout=timeout, only=only, skip=skip, lang=chosen,
                            history=history_path, lock=lock_path, keep_days=keep_days)
     paths = expand_profiles(profiles)
+    # each customer's reports are written as its run ends, while the others' checks wait
+    details = Details(Path(reports_dir), chosen, write_output,
+                      link_from=Path(html).parent if html and html != "-" else None) \
+        if reports_dir else None
     protect_stdout_fd()  # stdout is the overview's: plugins' own output goes to stderr
     progress = _AuditProgress()
     try:
-        result = run_audit(paths, options, on_progress=progress)
+        result = run_audit(paths, options, on_progress=progress,
+                           on_run=details.early if details is not None else None)
     finally:
         reinstate()  # a plugin may have swapped sys.stdout; the overview goes through ours
         progress.close()
     details_failed: str | None = None
-    if reports_dir:
+    if details is not None:
         try:
-            result = write_details(result, Path(reports_dir), chosen, write_output,
-                                   link_from=Path(html).parent if html and html != "-" else None)
+            result = details.finish(result)
         except UserError as exc:
             details_failed = str(exc)
         except OSError as exc:  # the folder cannot be made (a file of that name, no rights)

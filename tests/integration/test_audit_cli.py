@@ -323,8 +323,10 @@ def test_second_audit_is_refused_while_the_first_runs(tmp_path: Path) -> None:
             if lock.exists() and "pid" in lock.read_text():
                 break
             time.sleep(0.05)
-        second = accessready("audit", str(profile), "--history", str(db))
+        second = accessready("audit", str(profile), "--history", str(db),
+                             "--reports-dir", str(tmp_path / "refused"))
         one_line_error(second, f"another audit is running (pid {first.pid} since ")
+        assert not (tmp_path / "refused").exists()  # a refused audit leaves no folder
         first.wait(timeout=60)
         assert first.returncode == 2, first.stderr  # the silent gateway: not ready
     finally:

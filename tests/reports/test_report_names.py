@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from accessready.agent.app.audit import write_details
+from accessready.agent.app.audit import Details, write_details
 from accessready.agent.core.audit_types import AuditEntry, AuditReport
 from accessready.reports import overview, prometheus
 from accessready.reports.json_report import ResultFileError, load, render
@@ -94,6 +95,44 @@ def test_reports_dir_never_names_a_windows_device(tmp_path: Path) -> None:
     assert not [s for s in stems if _DEVICE.match(s)], stems
     assert all(re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?", s) for s in stems), stems
     assert len(set(files)) == len(files) == 2 * len(names)
+
+
+def test_reports_written_during_the_audit_are_named_in_the_profiles_order(
+        tmp_path: Path) -> None:
+    """Files written as runs finish (in any order) end up as write_details names them
+    after the audit: the same names, the same contents, the same links."""
+    report = _report(COLLIDING)
+    # each file says whose it is: the same customer name comes from two profiles here
+    report = replace(report, entries=tuple(
+        replace(e, run=replace(e.run, profile_path=e.profile)) for e in report.entries))
+    after = write_details(report, tmp_path / "after", "en", _write)
+    details = Details(tmp_path / "during", "en", _write)
+    for index in reversed(range(len(report.entries))):  # the last profile finishes first
+        details.early(index, report.entries[index])
+    during = details.finish(report)
+    assert [Path(e.report_href or "").name for e in during.entries] == \
+        [Path(e.report_href or "").name for e in after.entries]
+    assert len({e.report_href for e in during.entries}) == len(COLLIDING)
+    for name in sorted(p.name for p in (tmp_path / "after").iterdir()):
+        assert (tmp_path / "during" / name).read_bytes() == \
+            (tmp_path / "after" / name).read_bytes(), name
+    assert b"two/x.toml" in (tmp_path / "during" / "same-x-2.json").read_bytes()
+    assert len(list((tmp_path / "during").iterdir())) == 2 * len(COLLIDING)
+
+
+def test_a_failed_write_during_the_audit_is_raised_after_it(tmp_path: Path) -> None:
+    def failing(path: str, data: bytes, private: bool = False) -> None:
+        raise OSError(f"{path}: disk full")
+
+    report = _report(COLLIDING[:3])
+    details = Details(tmp_path, "en", failing)
+    details.early(0, report.entries[0])
+    with pytest.raises(OSError, match="disk full"):
+        details.finish(report)
+
+
+def _write(path: str, data: bytes, private: bool = False) -> None:
+    Path(path).write_bytes(data)
 
 
 def _result_file(**changes: object) -> bytes:

@@ -69,6 +69,23 @@ def test_catalogue_is_stored_once(tmp_path: Path) -> None:
         assert db.db.execute("SELECT count(*) FROM catalogues").fetchone()[0] == 1
 
 
+def test_a_batch_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
+    """An audit records the runs that finished meanwhile together: every run of the batch
+    is stored, or (a failure inside) none of them."""
+    with History(tmp_path / "a.db") as db:
+        with db.batch():
+            first, second = db.record(_run(0)), db.record(_run(1))
+            assert db.db.in_transaction  # not committed one by one
+        assert not db.db.in_transaction
+        assert [r.id for r in db.runs("exempel kommun")] == [second, first]
+        with pytest.raises(HistoryError), db.batch():
+            db.record(_run(2))
+            db.record_failure("Exempel kommun", "x", when="not a time")
+        assert [r.id for r in db.runs("exempel kommun")] == [second, first]
+        db.record(_run(3))  # and the next write is a transaction of its own again
+        assert not db.db.in_transaction and len(db.runs("exempel kommun")) == 3
+
+
 def test_runs_newest_first_trend_oldest_first_and_previous(tmp_path: Path) -> None:
     with History(tmp_path / "a.db") as db:
         for n, status in enumerate(["pass", "warn", "fail", "pass"]):
