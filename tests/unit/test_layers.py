@@ -25,6 +25,7 @@ need goes to ``checks/common``).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,26 +78,63 @@ def _target(name: str) -> str | None:
     return name or None
 
 
-def imports(module: str) -> set[str]:
-    """Every accessready module that ``module`` imports, at any depth of its code."""
-    path = MODULES[module]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+_MODULE_NAME = re.compile(r"accessready(\.[A-Za-z_][A-Za-z0-9_]*)+")
+_DYNAMIC = {"import_module", "__import__"}
+# Modules that import by a name computed at run time, and why that is their job.
+DYNAMIC_ALLOWED = {
+    "accessready.agent.plugin.registry": "finds check families and plugins by name",
+    "accessready.reports": "imports a renderer only when its format is asked for "
+                           "(the names are constants in _MODULES, which are counted)",
+}
+
+
+def edges(module: str, source: str, *, package: bool = False) -> tuple[set[str], list[str]]:
+    """The accessready modules ``source`` (the text of ``module``) depends on, and the
+    lines where it imports by a name this test cannot read.
+
+    Counted: every ``import``/``from … import`` at any depth (inside functions, under
+    ``if TYPE_CHECKING``), relative ones resolved against the package, and every string
+    constant that is exactly an accessready module's dotted name (what
+    ``importlib.import_module("…")`` or a table of module names would import).
+    """
+    anchor_pkg = module if package else module.rpartition(".")[0]
+    found: set[str] = set()
+    dynamic: list[str] = []
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                anchor = anchor_pkg.rsplit(".", node.level - 1)[0] if node.level > 1 \
+                    else anchor_pkg
                 base = f"{anchor}.{base}" if base else anchor
             # ``from pkg import mod`` depends on pkg.mod when it is a module, else on pkg
             names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base
                      for a in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and _MODULE_NAME.fullmatch(node.value):
+            names = [node.value]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else \
+                func.id if isinstance(func, ast.Name) else ""
+            if called in _DYNAMIC and not (node.args and isinstance(node.args[0], ast.Constant)):
+                dynamic.append(f"{module}:{node.lineno}")
+            continue
         else:
             continue
-        out.update(t for t in map(_target, names) if t and t != module)
-    return out
+        # a module's own packages are imported before it anyway: not an edge
+        found.update(t for t in map(_target, names)
+                     if t and t != module and not module.startswith(t + "."))
+    return found, dynamic
+
+
+def imports(module: str) -> set[str]:
+    """Every accessready module that ``module`` depends on (see :func:`edges`)."""
+    path = MODULES[module]
+    return edges(module, path.read_text(encoding="utf-8"),
+                 package=path.name == "__init__.py")[0]
 
 
 GRAPH = {m: imports(m) for m in MODULES}
@@ -163,13 +201,49 @@ def test_no_import_cycles() -> None:
 
 
 def test_the_rule_catches_what_it_should() -> None:
-    """The checker itself: an upward edge and a sideways edge between families are wrong,
-    a downward edge and an edge inside a folder are fine."""
-    assert rank("accessready.reports.terminal") > rank("accessready.agent.plugin.runner")
-    assert rank("accessready.agent.io.net") > rank("accessready.agent.core.model")
-    assert folder("accessready.agent.io.transports.ssh") == "agent/io"
-    assert folder("accessready.checks.adfs.tls") != folder("accessready.checks.wap")
+    """The checker itself, on sources written to break the rule: every way of importing
+    is seen, and the rule flags the upward and sideways edges and only those."""
+    runner, tls = "accessready.agent.plugin.runner", "accessready.agent.io.tls"
+    source = """
+from __future__ import annotations
+from typing import TYPE_CHECKING
+import importlib
+from accessready.agent.core import model
+from . import checkapi
+from ..io import net
+if TYPE_CHECKING:
+    from accessready.reports import terminal
+def later():
+    from accessready.agent.app import run
+    importlib.import_module("accessready.checks.adfs.tls")
+    name = "accessready.agent.cli.main"
+    return __import__(name)
+"""
+    found, dynamic = edges(runner, source)
+    assert found == {"accessready.agent.core.model", "accessready.agent.plugin.checkapi",
+                     "accessready.agent.io.net", "accessready.reports.terminal",
+                     "accessready.agent.app.run", "accessready.checks.adfs.tls",
+                     "accessready.agent.cli.main"}
+    assert dynamic == [f"{runner}:14"]
+    upward = {b for b in found if folder(b) != folder(runner) and rank(b) >= rank(runner)}
+    assert upward == {"accessready.reports.terminal", "accessready.agent.app.run",
+                      "accessready.checks.adfs.tls", "accessready.agent.cli.main"}
+    # sideways between families, and downward from io to core, inside a package
     assert rank("accessready.checks.adfs.tls") == rank("accessready.checks.wap")
+    assert folder("accessready.checks.adfs.tls") != folder("accessready.checks.wap")
+    assert folder("accessready.agent.io.transports.ssh") == folder(tls) == "agent/io"
+    assert rank("accessready.agent.core.model") < rank(tls)
+
+
+def test_imports_by_computed_name_only_where_that_is_the_job() -> None:
+    wrong = []
+    for module, path in MODULES.items():
+        dynamic = edges(module, path.read_text(encoding="utf-8"),
+                        package=path.name == "__init__.py")[1]
+        if dynamic and module not in DYNAMIC_ALLOWED:
+            wrong.extend(dynamic)
+    assert wrong == [], "imports by a computed name (add a reason to DYNAMIC_ALLOWED or " \
+                        "import by name): " + ", ".join(wrong)
 
 
 def test_no_module_is_too_long_to_read() -> None:
