@@ -82,14 +82,18 @@ def _results_json(run: Run) -> list[dict[str, Any]]:
     return out
 
 
-def render(run: Run, lang: str | None = None) -> bytes:
-    """The JSON result file's bytes (UTF-8, indented, stable key order).
+def render(run: Run, lang: str | None = None, *, compact: bool = False) -> bytes:
+    """The JSON result file's bytes (UTF-8, stable key order), indented for a person to
+    read, or ``compact`` (one line) where thousands are written for machines: an audit's
+    per-customer results, where indenting (Python's pure-Python encoder) costs ~5× the
+    compact C encoder's CPU. Both parse to the same document.
 
     ``lang`` only sets the document's preferred language; every text holds both.
     """
     if lang:
         run = dataclasses.replace(run, lang=lang)
-    text = json.dumps(to_dict(run), indent=2, ensure_ascii=False) + "\n"
+    layout: dict[str, Any] = {"separators": (",", ":")} if compact else {"indent": 2}
+    text = json.dumps(to_dict(run), ensure_ascii=False, **layout) + "\n"
     # A lone surrogate (from a hostile file) cannot be UTF-8; as a \\uXXXX escape it is
     # still the same JSON string, and only strings can hold one.
     return text.encode("utf-8", "backslashreplace")

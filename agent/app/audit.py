@@ -50,7 +50,7 @@ from accessready.agent.io.secrets import REDACTOR
 from accessready.agent.plugin.checkapi import Check
 from accessready.agent.plugin.registry import load_registry
 from accessready.agent.plugin.runner import RunOptions
-from accessready.reports import RENDERERS
+from accessready.reports import RENDERERS, json_report
 
 log = logging.getLogger("accessready.audit")
 
@@ -501,8 +501,9 @@ class Details:
     def _write(self, stem: str, run: Run) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.write(str(self.folder / f"{stem}.html"), RENDERERS["html"](run, self.lang))
-        self.write(str(self.folder / f"{stem}.json"), RENDERERS["json"](run, self.lang),
-                   private=True)
+        # thousands of files for machines: compact JSON (the indented encoder is the slow one)
+        self.write(str(self.folder / f"{stem}.json"),
+                   json_report.render(run, self.lang, compact=True), private=True)
 
 
 def write_details(report: AuditReport, folder: Path, lang: str,

@@ -61,6 +61,9 @@ class Redactor:
 
     def __init__(self) -> None:
         self._needles: set[str] = set()
+        # longest first, rebuilt when the set changes: text() runs for every string of
+        # every result, and must not sort or lock each time
+        self._ordered: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def register(self, value: str) -> None:
@@ -73,17 +76,17 @@ class Redactor:
                  json.dumps(value, ensure_ascii=False)[1:-1]}
         with self._lock:
             self._needles.update(f for f in forms if len(f) >= 3)
+            self._ordered = tuple(sorted(self._needles, key=len, reverse=True))
 
     def clear(self) -> None:
         """Forget every registered secret (tests use this between runs)."""
         with self._lock:
             self._needles.clear()
+            self._ordered = ()
 
     def text(self, value: str) -> str:
         """``value`` with every registered secret masked."""
-        with self._lock:
-            needles = sorted(self._needles, key=len, reverse=True)
-        for needle in needles:
+        for needle in self._ordered:  # one atomic read of an immutable tuple
             if needle in value:
                 value = value.replace(needle, MASK)
         return value

@@ -158,3 +158,14 @@ def test_out_of_range_numbers_and_times_are_one_clear_error(change: dict, where:
     message = str(refused.value)
     assert message.startswith(f"r.json: broken result file: {where} should be")
     assert "\n" not in message and len(message) < 400
+
+
+def test_audit_results_are_compact_json_that_reads_back_the_same(tmp_path) -> None:
+    """An audit writes thousands of result files for machines: one line each (the compact
+    C encoder), parsing to the same document as the indented file a single run writes."""
+    from tests.reports.sample import full_run
+
+    run = full_run()
+    indented, compact = render(run), render(run, compact=True)
+    assert compact.count(b"\n") == 1 and indented.count(b"\n") > 10
+    assert json.loads(compact) == json.loads(indented)
