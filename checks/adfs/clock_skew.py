@@ -22,7 +22,7 @@ from accessready.checks.adfs.base import (
     service_address,
     tls_options,
 )
-from accessready.checks.adfs.http_texts import CLOCK_SKEW_REMEDIATION
+from accessready.checks.adfs.remediation import CLOCK_SKEW_REMEDIATION
 from accessready.checks.adfs.summaries import CLOCK_SKEW_SAID, said
 
 SKEW_WARN_S = 120

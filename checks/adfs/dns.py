@@ -20,7 +20,7 @@ from accessready.checks.adfs.base import (
     noted,
     resolve_addresses,
 )
-from accessready.checks.adfs.http_texts import DNS_REMEDIATION
+from accessready.checks.adfs.remediation import DNS_REMEDIATION
 from accessready.checks.adfs.summaries import DNS_SAID, said
 from accessready.checks.common.findings import Finding, conclude
 

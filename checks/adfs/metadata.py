@@ -31,7 +31,7 @@ from accessready.checks.adfs.base import (
     service_address,
     tls_options,
 )
-from accessready.checks.adfs.http_texts import METADATA_REMEDIATION
+from accessready.checks.adfs.remediation import METADATA_REMEDIATION
 from accessready.checks.adfs.summaries import METADATA_SAID, said
 from accessready.checks.common.findings import conclude, earliest_due
 from accessready.checks.protocols.fedmeta import (

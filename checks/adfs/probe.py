@@ -27,7 +27,7 @@ from accessready.checks.adfs.base import (
     service_address,
     tls_options,
 )
-from accessready.checks.adfs.http_texts import PROBE_REMEDIATION
+from accessready.checks.adfs.remediation import PROBE_REMEDIATION
 from accessready.checks.adfs.summaries import PROBE_SAID, said
 from accessready.checks.protocols.fedmeta import (
     MetadataParseError,

@@ -15,7 +15,7 @@ from accessready.agent.core.model import Result, Status, t
 from accessready.agent.core.powershell import as_list
 from accessready.agent.core.profile_types import Server
 from accessready.agent.plugin.checkapi import CheckContext, Target
-from accessready.checks.adfs.texts import SERVICE_REMEDIATION
+from accessready.checks.adfs.remediation import SERVICE_REMEDIATION
 from accessready.checks.common.findings import Finding, conclude
 from accessready.checks.common.winrm_script import (
     ISO_HELPERS,

@@ -1,7 +1,7 @@
 """What the AD FS checks seen from outside the servers (adfs.dns, adfs.tls, adfs.metadata,
 adfs.probe, adfs.clock_skew) say they found, in English and Swedish: one table per check,
 keyed by the finding, so each check's decisions read as code. ``{name}`` marks a value the
-check fills in with :func:`said`. What the reader should do is in :mod:`.http_texts`.
+check fills in with :func:`said`. What the reader should do is in :mod:`.remediation`.
 """
 
 from __future__ import annotations

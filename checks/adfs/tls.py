@@ -36,7 +36,7 @@ from accessready.checks.adfs.base import (
     service_address,
     tls_options,
 )
-from accessready.checks.adfs.http_texts import TLS_REMEDIATION
+from accessready.checks.adfs.remediation import TLS_REMEDIATION
 from accessready.checks.adfs.summaries import TLS_SAID, said
 from accessready.checks.common.findings import Finding, conclude, earliest_due
 
