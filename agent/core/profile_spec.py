@@ -13,7 +13,9 @@ from typing import Any
 ACCESS_METHODS = ("teamviewer", "anyconnect", "checkpoint", "windows_vpn")
 ROLES = ("adfs", "wap", "sync", "other")
 REMOTE_METHODS = ("rdp", "winrm", "ssh")
-WINRM_TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
+# "certificate" (client-certificate login) is not offered: the profile has no keys to name
+# the certificate and its key, so such a login could never be made.
+WINRM_TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic")
 VPN_TUNNELS = ("ikev2", "l2tp", "pptp")
 LANGS = ("sv", "en")
 # A TeamViewer ID: 9 or 10 digits, grouped with spaces as TeamViewer shows it.

@@ -137,13 +137,9 @@ class Sessions:
                          timeout)
 
         endpoint = self.winrm_endpoint(server)
-        if endpoint.auth != "certificate" and self.password is None:
+        if self.password is None:
             raise TransportError("error", "WinRM needs the support account's password, and "
                                  "none is available", endpoint.to_json())
-        if endpoint.auth == "certificate" and not endpoint.cert_pem:
-            raise TransportError("error", "certificate authentication needs a client "
-                                 "certificate and key, which this profile version cannot "
-                                 "name yet", endpoint.to_json())
         return open_winrm(endpoint, self.password, timeout)
 
     def close(self) -> None:
