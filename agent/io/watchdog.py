@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 _lock = threading.Condition()
 _heap: list[tuple[float, int, Callable[[], None]]] = []
-_cancelled: set[int] = set()
+_armed: set[int] = set()  # handles still due; a disarmed one is dropped when it surfaces
 _counter = itertools.count()
 _thread: threading.Thread | None = None
 
@@ -28,6 +28,7 @@ def arm(deadline: float, action: Callable[[], None]) -> int:
     with _lock:
         handle = next(_counter)
         heapq.heappush(_heap, (deadline, handle, action))
+        _armed.add(handle)
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=_loop, name="accessready-watchdog", daemon=True)
             _thread.start()
@@ -38,8 +39,8 @@ def arm(deadline: float, action: Callable[[], None]) -> int:
 def disarm(handle: int) -> bool:
     """Cancel ``handle``; False when its action already ran (or is running)."""
     with _lock:
-        if any(h == handle for _, h, _ in _heap):
-            _cancelled.add(handle)
+        if handle in _armed:
+            _armed.discard(handle)
             return True
     return False
 
@@ -47,24 +48,29 @@ def disarm(handle: int) -> bool:
 def pending() -> int:
     """How many actions wait (for tests and leak checks)."""
     with _lock:
-        return sum(1 for _, h, _ in _heap if h not in _cancelled)
+        return len(_armed)
+
+
+def _next_due() -> Callable[[], None]:
+    """Wait for the earliest armed action to come due, and take it (lock held)."""
+    while True:
+        while _heap and _heap[0][1] not in _armed:
+            heapq.heappop(_heap)  # disarmed before its time
+        if not _heap:
+            _lock.wait()
+            continue
+        wait = _heap[0][0] - time.monotonic()
+        if wait > 0:
+            _lock.wait(wait)
+            continue
+        _, handle, action = heapq.heappop(_heap)
+        _armed.discard(handle)
+        return action
 
 
 def _loop() -> None:
     while True:
         with _lock:
-            while True:
-                while _heap and _heap[0][1] in _cancelled:
-                    _cancelled.discard(heapq.heappop(_heap)[1])
-                if not _heap:
-                    _lock.wait(30.0)
-                    if not _heap:
-                        continue
-                    continue
-                wait = _heap[0][0] - time.monotonic()
-                if wait <= 0:
-                    _, _, action = heapq.heappop(_heap)
-                    break
-                _lock.wait(wait)
+            action = _next_due()
         with contextlib.suppress(Exception):
             action()
