@@ -32,6 +32,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from accessready.checks.account.parse import split_account
+
 RECORDINGS = resources.files("accessready.agent.demo.simulators") / "recordings"
 """The demo's recordings (shipped in the wheel)."""
 
@@ -80,22 +82,11 @@ def script_params(script: str) -> dict[str, str]:
     return {m.group(1): m.group(2).replace("''", "'") for m in _PARAM.finditer(script)}
 
 
-def split_logon(name: str) -> tuple[str, str]:
-    """(domain, sam) of a logon name spelt ``DOMAIN\\sam``, ``sam@dns`` or ``sam``."""
-    if "\\" in name:
-        domain, sam = name.split("\\", 1)
-        return domain, sam
-    if "@" in name:
-        sam, domain = name.split("@", 1)
-        return domain, sam
-    return "", name
-
-
 def substitute(value: Any, user: str, netbios_domain: str, computer: str) -> Any:
     """``value`` with its ``{{user}}``, ``{{sam}}``, ``{{domain}}``, ``{{computer}}`` and
     ``{{now±Nd}}`` placeholders filled in, at any depth."""
     if isinstance(value, str):
-        domain, sam = split_logon(user)
+        domain, sam = split_account(user)
         for token, text in (("{{user}}", user), ("{{sam}}", sam),
                             ("{{domain}}", (domain or netbios_domain).upper()),
                             ("{{computer}}", computer)):
@@ -119,7 +110,7 @@ def choose(recordings: dict[str, dict[str, Any]], command_line: str,
         params = script_params(script)
     else:
         entry = recordings["commands"].get(" ".join(line.split()).lower())
-    _, sam = split_logon(user)
+    _, sam = split_account(user)
     for _ in range(4):  # nested choices, bounded
         if entry is None:
             return None

@@ -39,7 +39,6 @@ from accessready.agent.demo.simulators.ntlm import NtlmError, NtlmServer, messag
 from accessready.agent.demo.simulators.replay import (
     choose,
     decode_powershell,
-    split_logon,
     substitute,
 )
 from accessready.agent.demo.simulators.stream import LocalHTTPServer
@@ -54,6 +53,7 @@ from accessready.agent.demo.simulators.wsman_soap import (
     envelope,
     fault,
 )
+from accessready.checks.account.parse import split_account
 
 ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
 BOUNDARY = b"--Encrypted Boundary"
@@ -148,15 +148,15 @@ class WsmanSimulator:
         """The account for a logon name in any of its spellings (DOMAIN\\sam, sam@dns, sam)."""
         if name.lower() in self.users:
             return name.lower(), self.users[name.lower()]
-        _, sam = split_logon(name)
+        _, sam = split_account(name)
         for known, user in self.users.items():
-            if split_logon(known)[1].lower() == sam.lower():
+            if split_account(known)[1].lower() == sam.lower():
                 return known, user
         return None
 
     def ntlm_passwords(self) -> dict[str, str]:
         """sam (lower case) → password, for the NTLM verifier."""
-        return {split_logon(k)[1].lower(): u.password for k, u in self.users.items()}
+        return {split_account(k)[1].lower(): u.password for k, u in self.users.items()}
 
     # -- recordings -------------------------------------------------------------------
 
