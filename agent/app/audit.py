@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import logging
+import os
 import queue
 import re
 import threading
@@ -472,7 +473,6 @@ class Details:
     def finish(self, report: AuditReport) -> AuditReport:
         """Write what :meth:`early` did not; ``report`` with links to every customer's
         report (relative to ``link_from``, the overview's folder)."""
-        import os
 
         with self._lock:  # runs still in flight after Ctrl-C queue nothing more
             self._closed = True
@@ -493,9 +493,7 @@ class Details:
             if self._early.get(index) != stem:
                 self._write(stem, entry.run)
             html = self.folder / f"{stem}.html"
-            href = os.path.relpath(html, self.link_from) if self.link_from is not None \
-                else str(html)
-            entries.append(replace(entry, report_href=Path(href).as_posix()))
+            entries.append(replace(entry, report_href=_link(html, self.link_from)))
         return replace(report, entries=tuple(entries))
 
     def _write(self, stem: str, run: Run) -> None:
@@ -504,6 +502,18 @@ class Details:
         # thousands of files for machines: compact JSON (the indented encoder is the slow one)
         self.write(str(self.folder / f"{stem}.json"),
                    json_report.render(run, self.lang, compact=True), private=True)
+
+
+def _link(target: Path, base: Path | None) -> str:
+    """``target`` as the overview links it: relative to ``base`` (the overview's folder).
+    On Windows a reports folder on another drive than the overview has no relative path
+    (``relpath`` raises): then its absolute ``file:`` URI."""
+    if base is None:
+        return target.as_posix()
+    try:
+        return Path(os.path.relpath(target, base)).as_posix()
+    except ValueError:
+        return target.resolve().as_uri()
 
 
 def write_details(report: AuditReport, folder: Path, lang: str,

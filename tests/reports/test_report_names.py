@@ -169,3 +169,19 @@ def test_audit_results_are_compact_json_that_reads_back_the_same(tmp_path) -> No
     indented, compact = render(run), render(run, compact=True)
     assert compact.count(b"\n") == 1 and indented.count(b"\n") > 10
     assert json.loads(compact) == json.loads(indented)
+
+
+def test_a_reports_folder_on_another_windows_drive_is_linked_by_file_uri(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Windows ``os.path.relpath`` raises for paths on two drives (overview on C:,
+    --reports-dir on D:): the overview links the report by its file URI, not a traceback."""
+    import os
+
+    def other_drive(path: str, start: str | None = None) -> str:
+        raise ValueError("path is on mount 'D:', start on mount 'C:'")
+
+    monkeypatch.setattr(os.path, "relpath", other_drive)
+    report = write_details(_report(COLLIDING[:2]), tmp_path / "reports", "en", _write,
+                           link_from=tmp_path / "overview")
+    hrefs = [e.report_href or "" for e in report.entries]
+    assert all(h.startswith("file://") and h.endswith(".html") for h in hrefs), hrefs
