@@ -45,12 +45,6 @@ def disarm(handle: int) -> bool:
     return False
 
 
-def pending() -> int:
-    """How many actions wait (for tests and leak checks)."""
-    with _lock:
-        return len(_armed)
-
-
 def _next_due() -> Callable[[], None]:
     """Wait for the earliest armed action to come due, and take it (lock held)."""
     while True:
