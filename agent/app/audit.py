@@ -5,10 +5,11 @@
 1. Takes the lock (``--lock``, default ``<history>.lock``): an audit still running when the
    next one starts makes the second exit 3 with "another audit is running (pid N since T)"
    instead of doubling the load and racing for the same rows.
-2. Runs ``profiles_at_once`` profiles at a time, each with its own share of
-   ``checks_at_once`` (the bound on checks in flight across the whole audit). A silent
-   host costs its check's deadline, so an audit takes about (waves × deadline), not the
-   sum over profiles.
+2. Loads and plans ``profiles_at_once`` profiles at a time and hands their checks to one
+   set of ``checks_at_once`` worker threads shared by the whole audit (the bound on checks
+   in flight). A profile waiting on a silent host holds no profile slot, only its checks'
+   worker threads, so an audit takes about (checks × deadline of the slow ones) /
+   ``checks_at_once``, not the sum over profiles.
 3. Records each run as soon as it finishes (a kill mid-audit loses only runs not yet
    recorded), with what changed since that customer's previous run; the runs that
    finished while the last ones were recorded share one transaction (one sync to disk).
@@ -40,7 +41,7 @@ from accessready import __version__
 from accessready.agent.app.history import History, HistoryDamaged, HistoryError, HistoryUnusable
 from accessready.agent.app.history_db import check_path
 from accessready.agent.app.lock import RunLock
-from accessready.agent.app.run import run_checks, where_from
+from accessready.agent.app.run import start_run, where_from
 from accessready.agent.core.audit_types import AuditEntry, AuditReport
 from accessready.agent.core.changes import compare
 from accessready.agent.core.model import Run
@@ -49,6 +50,7 @@ from accessready.agent.core.profile_types import Profile
 from accessready.agent.core.textsafe import UniqueNames
 from accessready.agent.io.secrets import REDACTOR
 from accessready.agent.plugin.checkapi import Check
+from accessready.agent.plugin.pool import Workers
 from accessready.agent.plugin.registry import load_registry
 from accessready.agent.plugin.runner import RunOptions
 from accessready.reports import RENDERERS, json_report
@@ -77,11 +79,6 @@ class AuditOptions:
     # An audit host is neither the engineer's laptop nor inside the customer's network:
     # the checks of the workstation and of a tunnel it has up skip (see README).
     vantage: str = "audit"
-
-    @property
-    def per_profile(self) -> int:
-        """Checks at once within one profile, so the audit stays within its bound."""
-        return max(1, self.checks_at_once // max(1, self.profiles_at_once))
 
     def lock_path(self) -> Path | None:
         """The lock file: ``--lock``, else beside the history database, else none."""
@@ -148,50 +145,63 @@ def _one_line(text: str) -> str:
     return REDACTOR.text(" ".join(str(text).split()))[:500]
 
 
-def _run_one(index: int, path: Path, options: AuditOptions,
-             checks: Sequence[Check] | None,
-             services: Callable[[Profile], dict[str, Any]] | None) -> Finished:
-    """Load one profile and run its checks; every problem becomes this entry's error."""
+def _start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[Check],
+               services: Callable[[Profile], dict[str, Any]] | None, workers: Workers,
+               deliver: Callable[[Finished], None]) -> Finished | None:
+    """Load one profile, plan its checks and hand them to ``workers``; ``deliver`` hears
+    the run when its last check ends. Returns the entry at once when the profile cannot
+    run (every problem becomes this entry's error), else None."""
     try:
         # an expired waiver does not stop the audit: its finding simply counts again
         profile = load_profile(path, allow_expired_waivers=True)
-        check_waivers(profile, {c.id for c in (checks if checks is not None
-                                               else load_registry().checks)})
+        check_waivers(profile, {c.id for c in checks})
     except ProfileError as exc:
         return Finished(index, str(path), guess_customer(path), error=_one_line(str(exc)))
     run_options = RunOptions(
         timeout=options.timeout or profile.checks.timeout,
-        concurrency=max(1, min(profile.checks.concurrency, options.per_profile)),
+        # the audit's bound is its workers; a profile may ask for less on its network
+        concurrency=max(1, min(profile.checks.concurrency, options.checks_at_once)),
         only=options.only or profile.checks.only,
         skip=tuple(profile.checks.skip) + options.skip,
     )
-    try:
-        run = run_checks(profile, run_options, lang=options.lang, checks=checks,
-                         services=services(profile) if services is not None else None,
-                         interactive=False, vantage=options.vantage)
-    except Exception as exc:  # one broken run must not take the audit down
-        log.debug("run of %s crashed", path, exc_info=True)
-        return Finished(index, str(path), profile.customer.name,
+    customer = profile.customer.name
+
+    def crashed(exc: BaseException) -> Finished:
+        log.debug("run of %s crashed", path, exc_info=exc)
+        return Finished(index, str(path), customer,
                         error=_one_line(f"internal error: {type(exc).__name__}: {exc}"))
-    return Finished(index, str(path), profile.customer.name, run=run)
+
+    def ended(run: Run | Exception) -> None:
+        deliver(crashed(run) if isinstance(run, Exception) else
+                Finished(index, str(path), customer, run=run))
+
+    try:
+        start_run(profile, run_options, workers, ended, lang=options.lang, checks=checks,
+                  services=services(profile) if services is not None else None,
+                  vantage=options.vantage)
+    except Exception as exc:  # one broken run must not take the audit down
+        return crashed(exc)
+    return None
 
 
 class _Pool:
-    """``size`` daemon threads taking profiles from a queue.
+    """``size`` daemon threads taking profiles from a queue and starting their runs.
 
-    Daemon threads, not an executor: on Ctrl-C the main thread leaves at once and the
-    process does not wait for runs in flight (each would end at its checks' deadlines,
-    but the user asked to stop now).
+    A thread loads and plans a profile, hands its checks to the audit's workers and takes
+    the next profile: a profile whose checks wait on a silent host holds no thread here.
+    Finished runs arrive on :attr:`done`, from ``work`` (a profile that could not run)
+    or from the workers. Daemon threads, not an executor: on Ctrl-C the main thread
+    leaves at once and the process does not wait for runs in flight (each would end at its
+    checks' deadlines, but the user asked to stop now).
     """
 
     def __init__(self, size: int, jobs: list[tuple[int, Path]],
-                 work: Callable[[int, Path], Finished]) -> None:
+                 work: Callable[[int, Path], Finished | None],
+                 done: queue.SimpleQueue[Finished], stop: threading.Event) -> None:
         self.todo: queue.SimpleQueue[tuple[int, Path]] = queue.SimpleQueue()
         for job in jobs:
             self.todo.put(job)
-        self.done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
-        self.stop = threading.Event()
-        self.work = work
+        self.done, self.stop, self.work = done, stop, work
         for n in range(min(size, len(jobs))):
             threading.Thread(target=self._worker, daemon=True,
                              name=f"accessready-audit-{n}").start()
@@ -203,7 +213,9 @@ class _Pool:
             except queue.Empty:
                 return
             try:
-                self.done.put(self.work(index, path))
+                finished = self.work(index, path)
+                if finished is not None:
+                    self.done.put(finished)
             except BaseException as exc:  # never lose an entry: the main thread waits
                 self.done.put(Finished(index, str(path), path.stem,
                                        error=_one_line(f"internal error: {exc!r}")))
@@ -262,15 +274,23 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
             len(paths), where_from().get("hostname", "")), None)
         if checks is None:  # load the plugins once, not once per profile
             checks = load_registry().checks
+        every = checks
+        workers = Workers(options.checks_at_once)
+        done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
+        stop = threading.Event()
 
-        def work(index: int, path: Path) -> Finished:
-            finished = _run_one(index, path, options, checks, services)
+        def deliver(finished: Finished) -> None:
             if on_run is not None and finished.run is not None:
-                on_run(index, AuditEntry(profile=finished.path, customer=finished.customer,
-                                         run=finished.run))
-            return finished
+                on_run(finished.index, AuditEntry(
+                    profile=finished.path, customer=finished.customer, run=finished.run))
+            done.put(finished)
 
-        pool = _Pool(options.profiles_at_once, list(enumerate(paths)), work)
+        def work(index: int, path: Path) -> Finished | None:
+            # planned profiles wait for workers, not in memory: at most one queue's worth
+            workers.wait_for_room(options.checks_at_once, stop)
+            return _start_one(index, path, options, every, services, workers, deliver)
+
+        pool = _Pool(options.profiles_at_once, list(enumerate(paths)), work, done, stop)
         try:
             while len(entries) < len(paths):
                 try:  # a timeout, so Ctrl-C is seen even while every run is busy
@@ -296,7 +316,10 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
                         on_progress(len(entries), len(paths), entry)
         except KeyboardInterrupt:
             pool.stop.set()
+            workers.stop()
             interrupted = True
+        else:
+            workers.close()
         if audit_id is not None:
             history.use(lambda db: db.finish_audit(
                 audit_id, "interrupted" if interrupted else "finished"), None)

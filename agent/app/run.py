@@ -27,6 +27,7 @@ from accessready.agent.io.secrets import SecretUnavailable, env_withheld, resolv
 from accessready.agent.io.transports.sessions import SessionOptions, Sessions
 from accessready.agent.io.tvhost import LocalTeamViewerSource
 from accessready.agent.plugin.checkapi import Check
+from accessready.agent.plugin.pool import Workers
 from accessready.agent.plugin.registry import load_registry
 from accessready.agent.plugin.runner import (
     ContextFactory,
@@ -36,6 +37,7 @@ from accessready.agent.plugin.runner import (
     RunOptions,
     execute,
     plan,
+    start,
 )
 
 
@@ -97,88 +99,149 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
                services: dict[str, Any] | None = None,
                on_progress: Callable[[Progress], None] | None = None,
                interactive: bool | None = None, self_check: bool = False,
-               vantage: str | None = None) -> Run:
+               vantage: str | None = None, workers: Workers | None = None) -> Run:
     """Run every applicable check of ``profile`` and decide the verdict.
 
     ``self_check``: the customer checks themselves — the support account's password is
     never resolved (no prompt, no environment, no keyring), so the checks that need it
     skip. ``vantage`` labels where the checks ran from (default "customer" for a
     self-check, else "engineer"); its kind (:func:`~accessready.agent.core.model.vantage_of`)
-    decides which checks apply — elsewhere they skip, saying why.
+    decides which checks apply — elsewhere they skip, saying why. ``workers``: threads
+    shared with other runs (an audit's); by default the run starts its own.
 
     A password variable (``password = { env = … }``) is out of ``os.environ`` and masked
     everywhere for the whole run, before any plugin code runs (:func:`env_withheld`).
     """
     with password_env_withheld(profile, self_check):
-        return _run_checks(profile, options, lang=lang, checks=checks, services=services,
-                           on_progress=on_progress, interactive=interactive,
-                           self_check=self_check, vantage=vantage)
-
-
-def _run_checks(profile: Profile, options: RunOptions, *, lang: str,
-                checks: Sequence[Check] | None, services: dict[str, Any] | None,
-                on_progress: Callable[[Progress], None] | None,
-                interactive: bool | None, self_check: bool, vantage: str | None) -> Run:
-    """:func:`run_checks` once the password variable is withheld."""
-    label = vantage or ("customer" if self_check else "engineer")
-    kind = vantage_of(label, self_check)
-    if self_check and kind is not Vantage.CUSTOMER:
-        raise ValueError(f"a self-check looks from the customer's network, not {label!r}")
-    options = dataclasses.replace(options, vantage=kind)
-    if checks is None:
-        checks = load_registry().checks
-    if self_check and profile.account.password is not None:
-        # Dropping the reference guarantees nothing ever resolves it.
-        profile = dataclasses.replace(
-            profile, account=dataclasses.replace(profile.account, password=None))
-    started_wall = dt.datetime.now(dt.UTC)
-    started = time.monotonic()
-    interrupted = False
-    try:
-        items: list[Job | Result] = plan(checks, profile, options)
-    except Interrupted as stop:  # Ctrl-C while planning: nothing runs, the run says so
-        items, interrupted = list(stop.results), True
-    password, problem = None, None
-    if profile.account.password is not None and _needs_password(items):
+        prepared = _Prepared.make(profile, options, lang=lang, checks=checks,
+                                  services=services, interactive=interactive,
+                                  self_check=self_check, vantage=vantage, workers=workers)
+        interrupted = prepared.interrupted
         try:
-            password = resolve_secret(
-                profile.account.password, username=profile.account.username or "",
-                interactive=sys.stdin.isatty() if interactive is None else interactive,
-                lang=lang)
-        except SecretUnavailable as exc:
-            problem = exc.text
-    shared = services if services is not None else default_services(profile, options, password)
-    for service in shared.values():
-        # Services that log in with the support account (sessions) get the password once
-        # it is resolved, also when the caller built the services itself (the demo).
-        bind = getattr(service, "bind_password", None)
-        if password is not None and callable(bind):
-            bind(password)
-    factory = ContextFactory(profile, shared, password, problem, self_check=self_check,
-                             vantage=kind)
+            results = execute(prepared.items, prepared.factory, prepared.options, on_progress,
+                              workers=workers)
+        except Interrupted as stop:
+            results, interrupted = stop.results, True
+        finally:
+            _close_services(prepared.shared)
+        return prepared.finish(results, interrupted)
+
+
+def start_run(profile: Profile, options: RunOptions, workers: Workers,
+              on_done: Callable[[Run | Exception], None], *, lang: str = "en",
+              checks: Sequence[Check] | None = None,
+              services: dict[str, Any] | None = None, vantage: str | None = None) -> None:
+    """:func:`run_checks` without waiting (an audit's profiles): plans on this thread,
+    hands the checks to ``workers`` and returns; ``on_done`` hears the :class:`Run` — or
+    the exception that ended it — on a worker thread when the last check ends. Never
+    interactive. Raises what planning raises (nothing is then called back)."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(password_env_withheld(profile))
     try:
-        results = execute(items, factory, options, on_progress)
-    except Interrupted as stop:
-        results, interrupted = stop.results, True
-    finally:
-        _close_services(shared)
-    results = list(apply_waivers(results, profile.waivers, dt.date.today()))
-    verdict, outcomes = decide(results, profile, interrupted)
-    return Run(
-        customer=profile.customer.name,
-        profile_path=profile.path,
-        started_at=started_wall.isoformat(timespec="seconds"),
-        finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        duration_s=time.monotonic() - started,
-        results=tuple(results),
-        verdict=verdict,
-        requirements=outcomes,
-        host=where_from(),
-        interrupted=interrupted,
-        lang=lang,
-        tool_version=__version__,
-        catalogue={c.id: c.catalogue_entry() for c in checks},
-        vantage=label,
-        self_check=self_check,
-        basis=verdict_basis(profile),
-    )
+        prepared = _Prepared.make(profile, options, lang=lang, checks=checks,
+                                  services=services, interactive=False, self_check=False,
+                                  vantage=vantage, workers=workers)
+    except BaseException:
+        stack.close()
+        raise
+
+    def finished(results: list[Result]) -> None:
+        try:
+            _close_services(prepared.shared)
+            run: Run | Exception = prepared.finish(results, prepared.interrupted)
+        except Exception as exc:  # reported as that profile's error, never lost
+            run = exc
+        finally:
+            stack.close()
+        on_done(run)
+
+    start(prepared.items, prepared.factory, prepared.options, workers, finished)
+
+
+@dataclasses.dataclass
+class _Prepared:
+    """A run planned and ready to execute: its jobs, context and services."""
+
+    profile: Profile
+    options: RunOptions
+    checks: Sequence[Check]
+    items: list[Job | Result]
+    interrupted: bool
+    shared: dict[str, Any]
+    factory: ContextFactory
+    label: str
+    lang: str
+    self_check: bool
+    started_wall: dt.datetime
+    started: float
+
+    @classmethod
+    def make(cls, profile: Profile, options: RunOptions, *, lang: str,
+             checks: Sequence[Check] | None, services: dict[str, Any] | None,
+             interactive: bool | None, self_check: bool, vantage: str | None,
+             workers: Workers | None) -> _Prepared:
+        """Plan ``profile``'s checks, resolve the password if a job needs it, build the
+        services (once the password variable is withheld)."""
+        label = vantage or ("customer" if self_check else "engineer")
+        kind = vantage_of(label, self_check)
+        if self_check and kind is not Vantage.CUSTOMER:
+            raise ValueError(f"a self-check looks from the customer's network, not {label!r}")
+        options = dataclasses.replace(options, vantage=kind)
+        if checks is None:
+            checks = load_registry().checks
+        if self_check and profile.account.password is not None:
+            # Dropping the reference guarantees nothing ever resolves it.
+            profile = dataclasses.replace(
+                profile, account=dataclasses.replace(profile.account, password=None))
+        started_wall = dt.datetime.now(dt.UTC)
+        started = time.monotonic()
+        interrupted = False
+        try:
+            items: list[Job | Result] = plan(checks, profile, options, workers)
+        except Interrupted as stop:  # Ctrl-C while planning: nothing runs, the run says so
+            items, interrupted = list(stop.results), True
+        password, problem = None, None
+        if profile.account.password is not None and _needs_password(items):
+            try:
+                password = resolve_secret(
+                    profile.account.password, username=profile.account.username or "",
+                    interactive=sys.stdin.isatty() if interactive is None else interactive,
+                    lang=lang)
+            except SecretUnavailable as exc:
+                problem = exc.text
+        shared = services if services is not None else default_services(profile, options,
+                                                                         password)
+        for service in shared.values():
+            # Services that log in with the support account (sessions) get the password
+            # once it is resolved, also when the caller built the services itself (the demo).
+            bind = getattr(service, "bind_password", None)
+            if password is not None and callable(bind):
+                bind(password)
+        factory = ContextFactory(profile, shared, password, problem, self_check=self_check,
+                                 vantage=kind)
+        return cls(profile, options, checks, items, interrupted, shared, factory, label, lang,
+                   self_check, started_wall, started)
+
+    def finish(self, results: list[Result], interrupted: bool) -> Run:
+        """The run: waivers applied, the verdict decided."""
+        profile = self.profile
+        results = list(apply_waivers(results, profile.waivers, dt.date.today()))
+        verdict, outcomes = decide(results, profile, interrupted)
+        return Run(
+            customer=profile.customer.name,
+            profile_path=profile.path,
+            started_at=self.started_wall.isoformat(timespec="seconds"),
+            finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            duration_s=time.monotonic() - self.started,
+            results=tuple(results),
+            verdict=verdict,
+            requirements=outcomes,
+            host=where_from(),
+            interrupted=interrupted,
+            lang=self.lang,
+            tool_version=__version__,
+            catalogue={c.id: c.catalogue_entry() for c in self.checks},
+            vantage=self.label,
+            self_check=self.self_check,
+            basis=verdict_basis(profile),
+        )

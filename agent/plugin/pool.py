@@ -1,7 +1,19 @@
-"""A bounded set of daemon worker threads, each task with its own deadline.
+"""Bounded daemon worker threads, each task with its own deadline.
 
-A task still running past its deadline is given up on (its stand-in result recorded) and
-its slot goes to a replacement worker; the stuck thread ends when its task returns.
+:class:`Workers` is a set of at most ``size`` threads, kept between tasks and shared by
+every run that is handed it (an audit hands one to all its profiles, so ``--concurrency``
+bounds checks in flight across the audit and no thread is started per check). A task's
+deadline counts from the moment a thread takes it, never from when it was queued: time
+spent waiting for a worker is ours, not the target's. A task still running past its
+deadline loses its slot to a replacement thread (its *limit*); one still running at its
+*patience* is given up on and its stand-in result delivered. Between the two its own
+result still counts: a check that timed out on time but waited for the CPU on a busy
+machine reports the target's ``fail: timeout``, not our "did not finish". The stuck
+thread ends when its task returns.
+
+:func:`submit` hands a batch of tasks over and calls back when the last one is done, so
+nothing waits on a thread while a batch's checks wait on the network; :func:`pool` is the
+same, waited for.
 """
 
 from __future__ import annotations
@@ -10,6 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -23,64 +36,270 @@ class Stopped(Exception):
         self.done = done
 
 
+@dataclass(eq=False)
+class _Task:
+    work: Callable[[], Any]
+    overdue: Callable[[], Any]
+    limit: float  # seconds from the start until its thread's slot goes to another
+    patience: float  # seconds from the start until it is given up on (>= limit)
+    done: Callable[[Any], None]  # hears work()'s value, or overdue()'s
+    started: Callable[[], None] | None = None
+    freed: Callable[[], None] | None = None  # its slot went to another (past its limit)
+
+
+class Workers:
+    """At most ``size`` daemon threads taking tasks in order (``urgent`` ones first).
+
+    Threads start as work arrives and wait for more once started; :meth:`close` lets
+    them go. One monitor thread watches the deadlines of running tasks. ``done`` and
+    ``overdue`` callbacks run on a worker or on the monitor and must not raise.
+    """
+
+    def __init__(self, size: int, name: str = "accessready-check") -> None:
+        self.size = max(1, size)
+        self.name = name
+        self._cond = threading.Condition()
+        self._urgent: deque[_Task] = deque()
+        self._queue: deque[_Task] = deque()
+        self._running: dict[_Task, float] = {}  # task -> when its slot goes to another
+        self._late: dict[_Task, float] = {}  # slot given away; task -> when it is given up
+        self._threads = 0  # threads holding a slot
+        self._idle = 0
+        self._closed = False
+        self._monitor: threading.Thread | None = None
+
+    def queued(self) -> int:
+        """Tasks waiting for a thread."""
+        with self._cond:
+            return len(self._urgent) + len(self._queue)
+
+    def wait_for_room(self, most: int, stop: threading.Event | None = None) -> None:
+        """Block while more than ``most`` tasks wait for a thread (back-pressure, so an
+        audit does not plan thousands of profiles ahead of its workers)."""
+        with self._cond:
+            while (len(self._urgent) + len(self._queue) > most and not self._closed
+                   and not (stop is not None and stop.is_set())):
+                self._cond.wait(0.25)
+
+    def put(self, tasks: list[_Task], urgent: bool = False) -> None:
+        """Queue ``tasks``; start threads for them up to the bound. Once :meth:`stop` or
+        :meth:`close` was called nothing more is queued (the audit was interrupted)."""
+        with self._cond:
+            if self._closed:
+                return
+            (self._urgent if urgent else self._queue).extend(tasks)
+            waiting = len(self._urgent) + len(self._queue)
+            wanted = min(self.size - self._threads, max(0, waiting - self._idle))
+            for _ in range(wanted):
+                self._start_thread()
+            if self._monitor is None:
+                self._monitor = threading.Thread(target=self._watch, daemon=True,
+                                                 name=f"{self.name}-deadlines")
+                self._monitor.start()
+            self._cond.notify_all()
+
+    def drop(self, tasks: set[_Task]) -> None:
+        """Forget ``tasks`` that no thread has taken yet (Ctrl-C)."""
+        with self._cond:
+            for line in (self._urgent, self._queue):
+                kept = [t for t in line if t not in tasks]
+                line.clear()
+                line.extend(kept)
+
+    def stop(self) -> None:
+        """Forget every queued task and let the threads go (Ctrl-C); running ones end
+        on their own (daemon threads)."""
+        with self._cond:
+            self._urgent.clear()
+            self._queue.clear()
+            self._closed = True
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Let the threads go once the queue is empty; queued tasks still run."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _start_thread(self) -> None:
+        # under self._cond
+        self._threads += 1
+        threading.Thread(target=self._work, daemon=True, name=self.name).start()
+
+    def _next(self) -> _Task | None:
+        # under self._cond: the next task, or None when this thread should end
+        while True:
+            line = self._urgent or self._queue
+            if line:
+                task = line.popleft()
+                self._running[task] = time.monotonic() + task.limit
+                self._cond.notify_all()  # the monitor learns the new deadline
+                return task
+            if self._closed:
+                self._threads -= 1
+                return None
+            self._idle += 1
+            self._cond.wait()
+            self._idle -= 1
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                task = self._next()
+            if task is None:
+                return
+            if task.started is not None:
+                task.started()
+            value = task.work()
+            with self._cond:
+                late = task not in self._running
+                if late and self._late.pop(task, None) is None:
+                    return  # given up on: its stand-in was delivered
+                if not late:
+                    del self._running[task]
+            task.done(value)
+            if late:  # a replacement has this thread's slot
+                return
+
+    def _watch(self) -> None:
+        while True:
+            given_up: list[_Task] = []
+            freed: list[_Task] = []
+            with self._cond:
+                if self._closed and not (self._running or self._late or self._threads):
+                    self._monitor = None
+                    return
+                now = time.monotonic()
+                for task, deadline in list(self._running.items()):
+                    if now >= deadline:
+                        del self._running[task]
+                        self._late[task] = deadline - task.limit + task.patience
+                        freed.append(task)
+                        # the late thread keeps running but no longer holds a slot
+                        self._threads -= 1
+                        if self._urgent or self._queue:
+                            self._start_thread()
+                for task, deadline in list(self._late.items()):
+                    if now >= deadline:
+                        del self._late[task]
+                        given_up.append(task)
+                if not (given_up or freed):
+                    soonest = min((*self._running.values(), *self._late.values()),
+                                  default=now + 0.5)
+                    self._cond.wait(min(max(soonest - now + 0.005, 0.0), 0.5))
+            for task in freed:
+                if task.freed is not None:
+                    task.freed()
+            for task in given_up:
+                task.done(task.overdue())
+
+
+@dataclass(eq=False)
+class Batch:
+    """Tasks handed over together; :attr:`finished` fills as they end."""
+
+    count: int
+    finished: dict[int, Any] = field(default_factory=dict)
+    running: set[int] = field(default_factory=set)
+    tasks: list[_Task] = field(default_factory=list)
+    stopped: bool = False  # Ctrl-C: nothing more of it is queued
+    freed: set[int] = field(default_factory=set)  # ended, or their slot went to another
+    cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def complete(self) -> bool:
+        """Whether every task has ended."""
+        return len(self.finished) >= self.count
+
+
+def submit(workers: Workers, count: int, work: Callable[[int], T],
+           overdue: Callable[[int], T], timeout: float, *, grace: float = 0.0,
+           patience: float | None = None, at_once: int | None = None, urgent: bool = False,
+           on_done: Callable[[dict[int, T]], None] | None = None) -> Batch:
+    """Hand ``work(i)`` for every ``i < count`` to ``workers``. One still running
+    ``grace`` s past its ``timeout`` frees its slot; ``overdue(i)`` stands in for one
+    still running ``patience`` s past it (default: ``grace``). At most ``at_once`` of the
+    batch run at the same time (a profile's own ``[checks] concurrency``). ``on_done``
+    hears every value, in a worker thread, once the last task ends. ``work`` must not
+    raise."""
+    batch = Batch(count)
+    waiting = deque(range(count))
+    limit = timeout + grace
+    wait = timeout + max(grace, patience if patience is not None else grace)
+
+    def make(index: int) -> _Task:
+        def started() -> None:
+            with batch.cond:
+                batch.running.add(index)
+
+        return _Task(lambda: work(index), lambda: overdue(index), limit, wait,
+                     lambda value: ended(index, value), started, lambda: freed(index))
+
+    def freed(index: int) -> None:
+        # a task ended or lost its slot (whichever comes first): the batch may start another
+        with batch.cond:
+            if index in batch.freed:
+                return
+            batch.freed.add(index)
+            more = [make(waiting.popleft())] if waiting and not batch.stopped else []
+            batch.tasks.extend(more)
+        if more:
+            workers.put(more, urgent)
+
+    def ended(index: int, value: T) -> None:
+        with batch.cond:
+            if index in batch.finished:
+                return
+            batch.running.discard(index)
+            batch.finished[index] = value
+            last = batch.complete()
+            batch.cond.notify_all()
+        freed(index)
+        if last and on_done is not None:
+            on_done(dict(batch.finished))
+
+    first = [make(waiting.popleft()) for _ in range(min(count, at_once or count))]
+    batch.tasks.extend(first)
+    if first:
+        workers.put(first, urgent)
+    elif on_done is not None:
+        on_done({})
+    return batch
+
+
 def pool(count: int, work: Callable[[int], T], overdue: Callable[[int], T],
          concurrency: int, timeout: float,
          on_tick: Callable[[int, list[int]], None] | None = None,
-         grace: float = 0.0) -> dict[int, T]:
-    """``work(i)`` for every ``i < count`` on at most ``concurrency`` daemon threads,
-    each with a deadline of ``timeout`` s from its start; ``overdue(i)`` stands in for one
-    still running ``grace`` s past its deadline. ``work`` must not raise.
+         grace: float = 0.0, workers: Workers | None = None,
+         urgent: bool = False, patience: float | None = None) -> dict[int, T]:
+    """:func:`submit`, waited for: ``work(i)`` for every ``i < count``, at most
+    ``concurrency`` at once, on ``workers`` (shared) or on threads of its own.
 
-    When a task overruns its deadline the main thread records ``overdue(i)`` and starts a
-    replacement worker, so the stuck thread no longer holds a slot; it exits once its task
-    returns. ``on_tick(done, running)`` hears how many finished and which run. Raises
-    :class:`Stopped` (with what finished) when the main thread is interrupted.
+    ``on_tick(done, running)`` hears how many finished and which run. Raises
+    :class:`Stopped` (with what finished) when the waiting thread is interrupted; tasks
+    not yet started then never start.
     """
-    finished: dict[int, T] = {}
-    running: dict[int, float] = {}
-    pending = deque(range(count))
-    cond = threading.Condition()
-
-    def worker() -> None:
-        while True:
-            with cond:
-                if not pending:
-                    return
-                index = pending.popleft()
-                running[index] = time.monotonic() + timeout + grace
-            value = work(index)
-            with cond:
-                if index not in running:  # reported as overdue; a replacement took over
-                    return
-                del running[index]
-                finished[index] = value
-                cond.notify()
-
-    def start_worker() -> None:
-        threading.Thread(target=worker, daemon=True, name="accessready-check").start()
-
+    own = workers is None
+    shared = workers if workers is not None else Workers(min(concurrency, max(count, 1)))
+    batch: Batch | None = None
     try:
-        for _ in range(min(concurrency, count)):
-            start_worker()
-        with cond:
-            while len(finished) < count:
+        batch = submit(shared, count, work, overdue, timeout, grace=grace,
+                       patience=patience, at_once=concurrency, urgent=urgent)
+        with batch.cond:
+            while not batch.complete():
                 if on_tick is not None:
-                    on_tick(len(finished), list(running))
-                deadlines = list(running.values())
-                wait = min(deadlines) - time.monotonic() + 0.005 if deadlines else 0.05
-                cond.wait(timeout=min(max(wait, 0.0), 0.25))
-                now = time.monotonic()
-                for index, deadline in list(running.items()):
-                    if now >= deadline:
-                        del running[index]
-                        finished[index] = overdue(index)
-                        if pending:
-                            start_worker()
-            if on_tick is not None:
-                on_tick(len(finished), [])
+                    on_tick(len(batch.finished), sorted(batch.running))
+                batch.cond.wait(0.25)
+        if on_tick is not None:
+            on_tick(count, [])
+        return dict(batch.finished)
     except KeyboardInterrupt:
-        with cond:
-            pending.clear()  # workers stop taking tasks
-            done = dict(finished)
+        if batch is None:
+            raise Stopped({}) from None
+        with batch.cond:
+            batch.stopped = True
+            done = dict(batch.finished)
+        shared.drop(set(batch.tasks))
         raise Stopped(done) from None
-    return finished
+    finally:
+        if own:
+            shared.close()

@@ -38,7 +38,7 @@ from accessready.agent.plugin.checkapi import (
     Target,
     password_unavailable,
 )
-from accessready.agent.plugin.pool import Stopped, pool
+from accessready.agent.plugin.pool import Batch, Stopped, Workers, pool, submit
 from accessready.agent.plugin.results import Unusable, clean, sanitise
 
 log = logging.getLogger("accessready.runner")
@@ -182,12 +182,13 @@ def _plan_check(check: Check, profile: Profile) -> _Planned:
 _PLANNERS = 4
 
 
-def plan(checks: Sequence[Check], profile: Profile,
-         options: RunOptions) -> list[Job | Result]:
+def plan(checks: Sequence[Check], profile: Profile, options: RunOptions,
+         workers: Workers | None = None) -> list[Job | Result]:
     """Every job to run, and a skip result in place of each check that will not run.
 
     Each check's ``applies``/``targets`` run on a worker thread under the check's deadline
-    (``options.timeout``), a few at once. Raises
+    (``options.timeout``), a few at once — on ``workers`` when given, ahead of the checks
+    queued there. Raises
     :class:`Interrupted` (every check a skip or what planning found) on Ctrl-C.
     """
     slots: list[Check | Result] = []
@@ -217,7 +218,7 @@ def plan(checks: Sequence[Check], profile: Profile,
     try:
         planned = pool(len(chosen), lambda i: _plan_check(chosen[i], profile), overdue,
                        min(options.concurrency, _PLANNERS), options.timeout,
-                       grace=overdue_grace(options.timeout))
+                       grace=overdue_grace(options.timeout), workers=workers, urgent=True)
     except Stopped as stop:
         planned, interrupted = stop.done, True
     by_check = {id(c): planned.get(i, _Planned(failure=_skip(
@@ -350,6 +351,15 @@ def overdue_grace(timeout: float) -> float:
     return min(3.0, max(0.5, 0.2 * timeout))
 
 
+def overdue_patience(timeout: float) -> float:
+    """How long past its deadline a job's own result still counts (its slot went to the
+    next job at :func:`overdue_grace`): as long again as the deadline, within 2–30 s. A
+    machine so busy that a check which timed out on time cannot build its result within
+    that is not a machine whose timeouts say anything about the target; a check that
+    ignores its deadline costs its run this much, but no worker."""
+    return max(overdue_grace(timeout), min(30.0, max(2.0, timeout)))
+
+
 class Interrupted(Exception):
     """The run was stopped (Ctrl-C); ``results`` holds what had finished."""
 
@@ -358,12 +368,40 @@ class Interrupted(Exception):
         self.results = results
 
 
+def _overdue_job(job: Job, options: RunOptions) -> list[Result]:
+    return [clean(_error(
+        job, f"Did not finish within its deadline ({options.timeout:g} s).",
+        f"Blev inte klar inom tidsgränsen ({options.timeout:g} s).",
+        {"reason": "deadline", "timeout_s": options.timeout}), options.timeout)]
+
+
+def start(items: list[Job | Result], make_context: ContextFactory, options: RunOptions,
+          workers: Workers, on_done: Callable[[list[Result]], None]) -> Batch:
+    """Hand the jobs in ``items`` to ``workers`` and return at once; ``on_done`` hears
+    every result in plan order, on a worker thread, when the last job ends (at most
+    ``options.concurrency`` of them run at the same time). Nothing waits meanwhile: an
+    audit's profile does not hold a thread while its checks wait on the network."""
+    jobs = [i for i in items if isinstance(i, Job)]
+
+    def finished(done: dict[int, list[Result]]) -> None:
+        on_done(_collect(items, {jobs[i].index: r for i, r in done.items()},
+                         interrupted=False))
+
+    return submit(workers, len(jobs), lambda i: run_job(jobs[i], make_context, options.timeout),
+                  lambda i: _overdue_job(jobs[i], options), options.timeout,
+                  grace=overdue_grace(options.timeout),
+                  patience=overdue_patience(options.timeout), at_once=options.concurrency,
+                  on_done=finished)
+
+
 def execute(items: list[Job | Result], make_context: ContextFactory, options: RunOptions,
-            on_progress: Callable[[Progress], None] | None = None) -> list[Result]:
+            on_progress: Callable[[Progress], None] | None = None,
+            workers: Workers | None = None) -> list[Result]:
     """Run the jobs in ``items``; return every result in plan order.
 
-    ``options.concurrency`` worker threads take jobs from a queue; a job still running at
-    its deadline is an ``error`` and its slot goes to the next job.
+    At most ``options.concurrency`` jobs run at once, on ``workers`` when given (shared
+    with other runs) or on threads of their own; a job still running at its deadline is an
+    ``error`` and its slot goes to the next job.
 
     Raises :class:`Interrupted` (carrying the finished results, and a skip for each job
     that did not finish) when the main thread is interrupted.
@@ -378,16 +416,11 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
                                 for i in running]
             on_progress(progress)
 
-    def overdue(i: int) -> list[Result]:
-        return [clean(_error(
-            jobs[i], f"Did not finish within its deadline ({options.timeout:g} s).",
-            f"Blev inte klar inom tidsgränsen ({options.timeout:g} s).",
-            {"reason": "deadline", "timeout_s": options.timeout}), options.timeout)]
-
     try:
         finished = pool(len(jobs), lambda i: run_job(jobs[i], make_context, options.timeout),
-                        overdue, options.concurrency, options.timeout, tick,
-                        grace=overdue_grace(options.timeout))
+                        lambda i: _overdue_job(jobs[i], options), options.concurrency,
+                        options.timeout, tick, grace=overdue_grace(options.timeout),
+                        patience=overdue_patience(options.timeout), workers=workers)
     except Stopped as stop:
         done = {jobs[i].index: results for i, results in stop.done.items()}
         raise Interrupted(_collect(items, done, interrupted=True)) from None

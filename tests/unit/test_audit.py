@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -23,6 +24,7 @@ from accessready.agent.app.history import History
 from accessready.agent.app.lock import LockBusy, RunLock
 from accessready.agent.core.audit_types import worst_exit
 from accessready.agent.core.model import ExitCode, Requirement, Status, Vantage, Verdict, t
+from accessready.agent.plugin.checkapi import Check, Target
 from accessready.reports import overview
 
 from .fakes import make_check
@@ -131,10 +133,58 @@ def test_first_audit_after_vantages_compares_with_runs_recorded_as_engineer(
         ("verdict", ""), ("no_longer_checked", "workstation.os")]
 
 
-def test_checks_at_once_is_shared_between_profiles(tmp_path: Path) -> None:
-    options = AuditOptions(profiles_at_once=4, checks_at_once=10)
-    assert options.per_profile == 2
-    assert AuditOptions(profiles_at_once=64, checks_at_once=10).per_profile == 1
+class _Meeting(Check):
+    """Passes when ``parties`` of its runs are under way at the same time (a barrier);
+    fails when they never meet. Counts the most runs in flight at once."""
+
+    id = "admin.meeting"
+    requirement = Requirement.ADMIN
+    title = t("Meeting", "Möte")
+    remediation = {"default": t("Fix it.", "Fixa det.")}
+
+    def __init__(self, parties: int, targets: int = 1) -> None:
+        self.barrier = threading.Barrier(parties, timeout=20)
+        self.count = targets
+        self.lock = threading.Lock()
+        self.now = self.most = 0
+
+    def targets(self, profile):  # type: ignore[no-untyped-def]
+        return [Target(f"t{n}") for n in range(self.count)]
+
+    def run(self, ctx, target):  # type: ignore[no-untyped-def]
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            self.barrier.wait()
+            status = Status.PASS
+        except threading.BrokenBarrierError:
+            status = Status.FAIL
+        with self.lock:
+            self.now -= 1
+        return self.result(target, status, t(str(status), str(status)))
+
+
+def test_a_profile_waiting_on_its_checks_holds_no_profile_slot(tmp_path: Path,
+                                                               profiles: list[Path]) -> None:
+    """One profile at a time, yet the checks of all three profiles wait at once: a
+    profile's slot is for loading and planning, not for waiting on a silent host."""
+    meeting = _Meeting(parties=3)
+    report = run_audit(profiles, AuditOptions(profiles_at_once=1, checks_at_once=8),
+                       checks=[access_check(Status.PASS), meeting])
+    assert [e.verdict for e in report.entries] == [Verdict.READY] * 3
+    assert meeting.most == 3
+
+
+def test_checks_at_once_bounds_checks_in_flight_across_the_audit(
+        tmp_path: Path, profiles: list[Path]) -> None:
+    """Three profiles of four targets each, two checks at once in the whole audit: the
+    meeting of two always happens, and never more than two are under way."""
+    meeting = _Meeting(parties=2, targets=4)
+    report = run_audit(profiles, AuditOptions(profiles_at_once=3, checks_at_once=2),
+                       checks=[meeting])
+    statuses = {r.status for e in report.entries for r in e.run.results}
+    assert statuses == {Status.PASS} and meeting.most == 2
 
 
 def test_a_crash_outside_the_checks_is_that_entry_only(tmp_path: Path,
