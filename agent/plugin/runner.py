@@ -218,7 +218,8 @@ def plan(checks: Sequence[Check], profile: Profile, options: RunOptions,
     try:
         planned = pool(len(chosen), lambda i: _plan_check(chosen[i], profile), overdue,
                        min(options.concurrency, _PLANNERS), options.timeout,
-                       grace=overdue_grace(options.timeout), workers=workers, urgent=True)
+                       grace=overdue_grace(options.timeout),
+                       patience=overdue_patience(options.timeout), workers=workers, urgent=True)
     except Stopped as stop:
         planned, interrupted = stop.done, True
     by_check = {id(c): planned.get(i, _Planned(failure=_skip(
