@@ -197,16 +197,32 @@ class _Pool:
 
     def __init__(self, size: int, jobs: list[tuple[int, Path]],
                  work: Callable[[int, Path], Finished | None],
-                 done: queue.SimpleQueue[Finished], stop: threading.Event) -> None:
+                 done: queue.SimpleQueue[Finished], stop: threading.Event,
+                 on_started: Callable[[], None] | None = None) -> None:
         self.todo: queue.SimpleQueue[tuple[int, Path]] = queue.SimpleQueue()
         for job in jobs:
             self.todo.put(job)
         self.done, self.stop, self.work = done, stop, work
-        for n in range(min(size, len(jobs))):
+        self.on_started = on_started
+        self.live = min(size, len(jobs))
+        self.lock = threading.Lock()
+        for n in range(self.live):
             threading.Thread(target=self._worker, daemon=True,
                              name=f"accessready-audit-{n}").start()
+        if not self.live and on_started is not None:
+            on_started()
 
     def _worker(self) -> None:
+        try:
+            self._take()
+        finally:
+            with self.lock:
+                self.live -= 1
+                last = self.live == 0
+            if last and self.on_started is not None:
+                self.on_started()
+
+    def _take(self) -> None:
         while not self.stop.is_set():
             try:
                 index, path = self.todo.get_nowait()
@@ -226,6 +242,7 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
               services: Callable[[Profile], dict[str, Any]] | None = None,
               on_progress: Callable[[int, int, AuditEntry], None] | None = None,
               on_run: Callable[[int, AuditEntry], None] | None = None,
+              on_started: Callable[[], None] | None = None,
               ) -> AuditReport:
     """Audit every profile in ``paths``; see the module docstring.
 
@@ -236,7 +253,8 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
     it and the report carries the error (``history_error``).
     ``checks`` and ``services`` replace the registry and the shared services (tests).
     ``on_run(index, entry)`` is called in a worker thread as each profile's run ends
-    (``entry`` without history yet); it must not raise.
+    (``entry`` without history yet); it must not raise. ``on_started()`` is called once,
+    in a worker thread, when every profile has been started (or could not be).
     """
     lock_path = options.lock_path()
     if options.history:
@@ -252,7 +270,8 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
     if lock is not None:
         lock.acquire()
     try:
-        return _audit(list(paths), options, checks, services, on_progress, on_run)
+        return _audit(list(paths), options, checks, services, on_progress, on_run,
+                      on_started)
     finally:
         if lock is not None:
             lock.release()
@@ -261,7 +280,8 @@ def run_audit(paths: Sequence[Path], options: AuditOptions, *,
 def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | None,
            services: Callable[[Profile], dict[str, Any]] | None,
            on_progress: Callable[[int, int, AuditEntry], None] | None,
-           on_run: Callable[[int, AuditEntry], None] | None) -> AuditReport:
+           on_run: Callable[[int, AuditEntry], None] | None,
+           on_started: Callable[[], None] | None) -> AuditReport:
     started_wall = dt.datetime.now(dt.UTC)
     started = time.monotonic()
     history = _Recorder(options.history)
@@ -290,7 +310,8 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
             workers.wait_for_room(options.checks_at_once, stop)
             return _start_one(index, path, options, every, services, workers, deliver)
 
-        pool = _Pool(options.profiles_at_once, list(enumerate(paths)), work, done, stop)
+        pool = _Pool(options.profiles_at_once, list(enumerate(paths)), work, done, stop,
+                     on_started)
         try:
             while len(entries) < len(paths):
                 try:  # a timeout, so Ctrl-C is seen even while every run is busy
@@ -442,10 +463,13 @@ class Details:
     """Each customer's full HTML report and JSON result in ``folder`` (``--reports-dir``),
     written with ``write(path, data, private=...)``.
 
-    Pass :meth:`early` as :func:`run_audit`'s ``on_run``: one writer thread renders and
-    writes each customer's reports as its run ends, while other profiles' checks wait on
-    the network, instead of all of them after the last check. One thread, not the
-    profile workers: a worker that renders under load starts its next profile late.
+    Pass :meth:`early` as :func:`run_audit`'s ``on_run`` and :meth:`release` as its
+    ``on_started``: one writer thread renders and writes the customers' reports of the
+    runs that ended, once every profile's checks have started, while the slow ones wait
+    on the network, instead of all of them after the last check. Not before: the CPU goes
+    first to starting every check (a silent host's deadline runs from its start, so a
+    check started late ends the audit late). One thread, not the profile workers: a
+    worker that renders starts its next profile late.
     File names follow the profiles' order whatever order the runs end in: a customer
     whose name another took already waits for :meth:`finish`, which writes every file
     that order names otherwise. The folder is made by the first write, so an audit
@@ -462,6 +486,11 @@ class Details:
         self._lock = threading.Lock()
         self._closed = False
         self._error: Exception | None = None
+        self._go = threading.Event()
+
+    def release(self) -> None:
+        """Every profile has started: the writer may render what :meth:`early` queued."""
+        self._go.set()
 
     def early(self, index: int, entry: AuditEntry) -> None:
         """Have ``entry``'s files written now unless another customer took its name. Any
@@ -478,6 +507,7 @@ class Details:
         self._todo.put((index, _entry_stem(entry), entry.run))
 
     def _write_early(self) -> None:
+        self._go.wait()
         while (item := self._todo.get()) is not None:
             index, stem, run = item
             with self._lock:
@@ -501,6 +531,7 @@ class Details:
             self._closed = True
             writer = self._writer
         if writer is not None:  # what is queued is written (finish would write it anyway)
+            self._go.set()
             self._todo.put(None)
             writer.join()
         if self._error is not None:

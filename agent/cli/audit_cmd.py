@@ -70,7 +70,8 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     progress = _AuditProgress()
     try:
         result = run_audit(paths, options, on_progress=progress,
-                           on_run=details.early if details is not None else None)
+                           on_run=details.early if details is not None else None,
+                           on_started=details.release if details is not None else None)
     finally:
         reinstate()  # a plugin may have swapped sys.stdout; the overview goes through ours
         progress.close()
