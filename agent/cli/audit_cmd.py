@@ -31,7 +31,9 @@ skip in an audit (vantage 'audit').""")
               "overview links to them.")
 @click.option("--lang", type=click.Choice(["sv", "en"]), help="Language of the outputs.")
 @click.option("--profiles-at-once", type=click.IntRange(1, 256), default=8,
-              show_default=True, help="Profiles checked at the same time.")
+              show_default=True,
+              help="Profiles loaded and planned at the same time (their checks then share "
+              "--concurrency).")
 @click.option("--concurrency", type=click.IntRange(1, 4096), default=128, show_default=True,
               help="Checks at once across the whole audit.")
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), callback=finite,
@@ -50,7 +52,8 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
           keep_days: int | None, quiet: bool) -> None:
     """Run every PROFILE (files, folders of *.toml, or patterns), record the runs and
     report what changed: an overview across customers."""
-    from accessready.agent.app.audit import AuditOptions, Details, expand_profiles, run_audit
+    from accessready.agent.app.audit import AuditOptions, expand_profiles, run_audit
+    from accessready.agent.app.audit_reports import Details
     from accessready.agent.plugin.capture import protect_stdout_fd, reinstate
     from accessready.reports.overview import RENDERERS as OVERVIEW
     from accessready.reports.overview_text import render_table

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from accessready.agent.app.audit import Details, write_details
+from accessready.agent.app.audit_reports import Details, write_details
 from accessready.agent.core.audit_types import AuditEntry, AuditReport
 from accessready.reports import overview, prometheus
 from accessready.reports.json_report import ResultFileError, load, render

@@ -1,0 +1,156 @@
+"""Each customer's full reports beside an audit (``--reports-dir``): written as runs end,
+named in the profiles' order, linked from the overview."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from accessready.agent.core.audit_types import AuditEntry, AuditReport
+from accessready.agent.core.model import Run
+from accessready.agent.core.textsafe import UniqueNames
+from accessready.reports import RENDERERS, json_report
+
+
+class Details:
+    """Each customer's full HTML report and JSON result in ``folder`` (``--reports-dir``),
+    written with ``write(path, data, private=...)``.
+
+    Pass :meth:`early` as :func:`run_audit`'s ``on_run`` and :meth:`release` as its
+    ``on_started``: one writer thread renders and writes the customers' reports of the
+    runs that ended, once every profile's checks have started, while the slow ones wait
+    on the network, instead of all of them after the last check. Not before: the CPU goes
+    first to starting every check (a silent host's deadline runs from its start, so a
+    check started late ends the audit late). One thread, not the profile workers: a
+    worker that renders starts its next profile late.
+    File names follow the profiles' order whatever order the runs end in: a customer
+    whose name another took already waits for :meth:`finish`, which writes every file
+    that order names otherwise. The folder is made by the first write, so an audit
+    refused by its lock leaves none.
+    """
+
+    def __init__(self, folder: Path, lang: str, write: Callable[..., None],
+                 link_from: Path | None = None) -> None:
+        self.folder, self.lang, self.write, self.link_from = folder, lang, write, link_from
+        self._early: dict[int, str] = {}  # entry index -> the stem written for it
+        self._taken: set[str] = set()
+        self._todo: queue.SimpleQueue[tuple[int, str, Run] | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._error: Exception | None = None
+        self._go = threading.Event()
+
+    def release(self) -> None:
+        """Every profile has started: the writer may render what :meth:`early` queued."""
+        self._go.set()
+
+    def early(self, index: int, entry: AuditEntry) -> None:
+        """Have ``entry``'s files written now unless another customer took its name. Any
+        thread; never raises (:meth:`finish` raises the first failure)."""
+        if entry.run is None:
+            return
+        with self._lock:
+            if self._closed:
+                return
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_early, daemon=True,
+                                                name="accessready-reports")
+                self._writer.start()
+        self._todo.put((index, _entry_stem(entry), entry.run))
+
+    def _write_early(self) -> None:
+        self._go.wait()
+        while (item := self._todo.get()) is not None:
+            index, stem, run = item
+            with self._lock:
+                if self._error is not None or stem in self._taken:
+                    continue
+                self._taken.add(stem)
+            try:
+                self._write(stem, run)
+            except Exception as exc:  # a full disk, no rights: said once, after the audit
+                with self._lock:
+                    self._error = self._error or exc
+                continue
+            with self._lock:
+                self._early[index] = stem
+
+    def finish(self, report: AuditReport) -> AuditReport:
+        """Write what :meth:`early` did not; ``report`` with links to every customer's
+        report (relative to ``link_from``, the overview's folder)."""
+
+        with self._lock:  # runs still in flight after Ctrl-C queue nothing more
+            self._closed = True
+            writer = self._writer
+        if writer is not None:  # what is queued is written (finish would write it anyway)
+            self._go.set()
+            self._todo.put(None)
+            writer.join()
+        if self._error is not None:
+            raise self._error
+        self.folder.mkdir(parents=True, exist_ok=True)  # there even when no run ended
+        unique = UniqueNames()
+        entries = []
+        for index, entry in enumerate(report.entries):
+            if entry.run is None:
+                entries.append(entry)
+                continue
+            stem = unique(_entry_stem(entry))
+            if self._early.get(index) != stem:
+                self._write(stem, entry.run)
+            html = self.folder / f"{stem}.html"
+            entries.append(replace(entry, report_href=_link(html, self.link_from)))
+        return replace(report, entries=tuple(entries))
+
+    def _write(self, stem: str, run: Run) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.write(str(self.folder / f"{stem}.html"), RENDERERS["html"](run, self.lang))
+        # thousands of files for machines: compact JSON (the indented encoder is the slow one)
+        self.write(str(self.folder / f"{stem}.json"),
+                   json_report.render(run, self.lang, compact=True), private=True)
+
+
+def _link(target: Path, base: Path | None) -> str:
+    """``target`` as the overview links it: relative to ``base`` (the overview's folder).
+    On Windows a reports folder on another drive than the overview has no relative path
+    (``relpath`` raises): then its absolute ``file:`` URI."""
+    if base is None:
+        return target.as_posix()
+    try:
+        return Path(os.path.relpath(target, base)).as_posix()
+    except ValueError:
+        return target.resolve().as_uri()
+
+
+def write_details(report: AuditReport, folder: Path, lang: str,
+                  write: Callable[..., None], link_from: Path | None = None,
+                  ) -> AuditReport:
+    """Write each customer's full HTML report and JSON result into ``folder`` with
+    ``write(path, data, private=...)``; return the report with links to them (relative to
+    ``link_from``, the overview's folder)."""
+    return Details(folder, lang, write, link_from).finish(report)
+
+
+# Names Windows reserves for devices, whatever the extension: "con.html" opens the console
+_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
+                              *(f"lpt{n}" for n in range(10))})
+
+
+def _entry_stem(entry: AuditEntry) -> str:
+    """The stem of a customer's report files, before :class:`UniqueNames` sees it."""
+    return _file_stem(f"{entry.customer}-{Path(entry.profile).stem}")
+
+
+def _file_stem(text: str) -> str:
+    """A file name stem safe on every OS: lower-case ASCII letters, digits and inner
+    dashes (Swedish letters folded), at most 60 characters, never a Windows device name."""
+    folded = text.lower().translate(str.maketrans("åäöéü", "aaoeu"))
+    base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:60].strip("-") or "customer"
+    return f"customer-{base}" if base in _WINDOWS_DEVICES else base
+
