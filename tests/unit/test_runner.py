@@ -69,6 +69,26 @@ def test_a_late_check_that_ends_while_the_run_waits_keeps_its_own_result() -> No
     assert by_id["fam.fine"].status is Status.PASS
 
 
+def test_time_spent_waiting_for_a_worker_is_not_the_checks() -> None:
+    """One worker, three checks of 0.5 s with a 2 s deadline: each starts with its whole
+    deadline ahead of it (the clock starts when a worker takes it, not when it was
+    queued), so the third does not inherit the first two's time."""
+    seen: list[float] = []
+    checks = []
+    for i in range(3):
+        check = make_check(f"fam.q{i}", sleep=0.5)
+        original = check.run
+
+        def run(ctx, target, original=original):  # type: ignore[no-untyped-def]
+            seen.append(ctx.remaining())
+            return original(ctx, target)
+        check.run = run  # type: ignore[method-assign]
+        checks.append(check)
+    results = _run(checks, concurrency=1, timeout=2.0)
+    assert all(r.status is Status.PASS for r in results)
+    assert len(seen) == 3 and min(seen) > 1.5, seen
+
+
 def test_concurrency_bounds_parallel_work() -> None:
     """Checks meet at a barrier of 3: with concurrency 3 the peak is exactly 3."""
     live, peak, lock = [0], [0], threading.Lock()
