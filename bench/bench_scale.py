@@ -284,6 +284,13 @@ def print_row(row: dict, load: bool) -> None:
           f"{row['cpu'] / max(row['r_cpu'], 0.01):.1f} |", flush=True)
     if row["seen"]:
         print(f"|   wrong results: {row['seen']} |", flush=True)
+    wall, cpu = row["wall"] / row["r_wall"], row["cpu"] / max(row["r_cpu"], 0.01)
+    rss_goal = 150 if row["targets"] <= 1000 else 300
+    goals = [("wall <= 1.2x", wall <= 1.2), ("CPU <= 5x", cpu <= 5),
+             (f"peak RSS <= {rss_goal} MB", row["rss"] * 1.048576 <= rss_goal),
+             ("0 wrong", row["wrong"] == 0 and row["wrong_verdicts"] == 0)]
+    print("|   goals: " + ", ".join(f"{name} {'met' if ok else 'NOT met'}"
+                                    for name, ok in goals) + " |", flush=True)
 
 
 def inside(args: argparse.Namespace) -> None:
