@@ -10,6 +10,7 @@ length, so a hostile answer can neither spoof the text nor blow up the file.
 from __future__ import annotations
 
 import json
+import math
 import re
 import reprlib
 from collections.abc import Callable
@@ -65,13 +66,77 @@ def evidence_json(details: Any, limit: int = EVIDENCE_LIMIT) -> tuple[str, bool]
     if not details:
         return "", False
     try:
-        text = json.dumps(details, indent=2, ensure_ascii=False, default=repr)
-    except (ValueError, TypeError, RecursionError):
-        text = _BOUNDED_REPR.repr(details)
+        text = _pretty_json(details)
+    except (_Unusual, ValueError, TypeError, RecursionError):  # json decides, as it did
+        try:
+            text = json.dumps(details, indent=2, ensure_ascii=False, default=repr)
+        except (ValueError, TypeError, RecursionError):
+            text = _BOUNDED_REPR.repr(details)
     truncated = len(text) > limit
     if truncated:
         text = text[:limit]
     return clean(text, multiline=True), truncated
+
+
+class _Unusual(Exception):
+    """A value :func:`_pretty_json` leaves to :func:`json.dumps` itself."""
+
+
+_encode_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
+_PRETTY_DEPTH = 64  # deeper (or circular) evidence goes the slow, careful way
+
+
+def _pretty_json(value: Any, newline: str = "\n") -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)``, character for character, for
+    the plain JSON types (str keys; dict, list, tuple, str, int, float, bool, None).
+
+    About twice as fast: with ``indent`` the standard library gives up its C encoder for a
+    generator per level. Anything else raises :class:`_Unusual`, so that json decides it
+    exactly as before (``default=repr``, non-str keys, circular references).
+    """
+    kind = type(value)
+    if kind is dict:
+        if not value:
+            return "{}"
+        inner = _deeper(newline)
+        parts = []
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unusual
+            parts.append(_encode_str(key) + ": " + (
+                _encode_str(item) if type(item) is str else _pretty_json(item, inner)))
+        return "{" + inner + ("," + inner).join(parts) + newline + "}"
+    if kind is list or kind is tuple:
+        if not value:
+            return "[]"
+        inner = _deeper(newline)
+        return "[" + inner + ("," + inner).join([
+            _encode_str(item) if type(item) is str else _pretty_json(item, inner)
+            for item in value]) + newline + "]"
+    # the order json itself tests in (a bool is an int; None, True, False by identity)
+    if isinstance(value, str):
+        return _encode_str(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (math.inf, -math.inf):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    raise _Unusual  # a dict or list subclass, or what json hands to default=repr
+
+
+def _deeper(newline: str) -> str:
+    if len(newline) > _PRETTY_DEPTH * 2:
+        raise _Unusual
+    return newline + "  "
 
 
 def xml_text(value: object, limit: int | None = None, multiline: bool = True) -> str:
