@@ -24,6 +24,9 @@ REPLACEMENT = "\ufffd"
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
                      "\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
 _LINE_BREAKS = re.compile(r"[\t\n\r\u2028\u2029\x85]+")
+# Whether clean() has anything to do at all: one scan instead of two for the usual text.
+_FOLDS = re.compile(_UNSAFE.pattern[:-1] + "\t\n\r\u2028\u2029]")
+_FOLDS_MULTILINE = re.compile(_UNSAFE.pattern[:-1] + "\r]")
 
 # What XML 1.0 allows at all (§2.2); everything else is dropped from JUnit output.
 XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -49,6 +52,13 @@ def clean(value: object, limit: int | None = None, multiline: bool = False) -> s
     if limit is not None and len(text) > limit:
         # cut before cleaning, so a megabyte of junk costs nothing further
         text = text[: limit - 1] + "…"
+    # Nothing to do for most text: a printable string has no control, separator, bidi,
+    # surrogate or noncharacter (str.isprintable is a plain C loop, the regex is not).
+    if multiline:
+        if _FOLDS_MULTILINE.search(text) is None:
+            return text
+    elif text.isprintable() or _FOLDS.search(text) is None:
+        return text
     if not multiline:
         text = _LINE_BREAKS.sub(" ", text)
     else:
@@ -84,6 +94,10 @@ class _Unusual(Exception):
 
 _encode_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
 _PRETTY_DEPTH = 64  # deeper (or circular) evidence goes the slow, careful way
+# The commonest leaves by exact type, as json writes them (floats go the long way: NaN).
+_LEAVES: dict[type, Callable[[Any], str]] = {
+    str: _encode_str, int: int.__repr__, bool: lambda b: "true" if b else "false",
+    type(None): lambda _: "null"}
 
 
 def _pretty_json(value: Any, newline: str = "\n") -> str:
@@ -103,16 +117,19 @@ def _pretty_json(value: Any, newline: str = "\n") -> str:
         for key, item in value.items():
             if type(key) is not str:
                 raise _Unusual
+            leaf = _LEAVES.get(type(item))
             parts.append(_encode_str(key) + ": " + (
-                _encode_str(item) if type(item) is str else _pretty_json(item, inner)))
+                leaf(item) if leaf else _pretty_json(item, inner)))
         return "{" + inner + ("," + inner).join(parts) + newline + "}"
     if kind is list or kind is tuple:
         if not value:
             return "[]"
         inner = _deeper(newline)
-        return "[" + inner + ("," + inner).join([
-            _encode_str(item) if type(item) is str else _pretty_json(item, inner)
-            for item in value]) + newline + "]"
+        parts = []
+        for item in value:
+            leaf = _LEAVES.get(type(item))
+            parts.append(leaf(item) if leaf else _pretty_json(item, inner))
+        return "[" + inner + ("," + inner).join(parts) + newline + "]"
     # the order json itself tests in (a bool is an int; None, True, False by identity)
     if isinstance(value, str):
         return _encode_str(value)

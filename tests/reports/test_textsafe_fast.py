@@ -1,7 +1,6 @@
-"""``textsafe.evidence_json`` is faster than it was and gives the same text for any details.
+"""``textsafe.clean`` and ``evidence_json`` are faster than they were and give the same text.
 
-The oracle below is the function as it was before the fast path (json.dumps with indent,
-repr for what json cannot hold, a bounded repr when json gives up, then cut and cleaned).
+The oracles below are the functions as they were at commit 7767a32, before the fast paths.
 """
 
 from __future__ import annotations
@@ -9,6 +8,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 from collections import OrderedDict
 from typing import Any
 
@@ -24,6 +24,44 @@ from accessready.agent.core.textsafe import (
 
 from .hostile import LONG_WORD
 
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+                     "\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
+_LINE_BREAKS = re.compile(r"[\t\n\r\u2028\u2029\x85]+")
+
+
+def clean_before(value: object, limit: int | None = None, multiline: bool = False) -> str:
+    """``clean`` as it was at commit 7767a32."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if not multiline:
+        text = _LINE_BREAKS.sub(" ", text)
+    else:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSAFE.sub("\ufffd", text)
+
+
+# Every character up to U+3000 and the special ones above, alone and inside text.
+CHARACTERS = [chr(c) for c in range(0x3000)] + [chr(c) for c in (
+    0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xFEFF, 0xFFF9, 0xFFFD, 0xFFFE, 0xFFFF, 0x1F642,
+    0xE0001, 0x10FFFF, 0xFFFFF)]
+
+
+@pytest.mark.parametrize("multiline", [False, True])
+def test_clean_gives_the_same_text_for_every_character(multiline: bool) -> None:
+    for char in CHARACTERS:
+        for text in (char, f"ok {char} ok", f"å{char}\r\n{char}"):
+            assert clean(text, multiline=multiline) == clean_before(text, multiline=multiline), \
+                f"U+{ord(char):04X}"
+
+
+@pytest.mark.parametrize("value", [None, 42, 2.5, b"bytes", "a" * 300, "x\r\ny" * 90,
+                                   "\u202e" * 500, ["list"]])
+@pytest.mark.parametrize("limit", [None, 1, 199, 200])
+def test_clean_cuts_and_converts_as_before(value: object, limit: int | None) -> None:
+    for multiline in (False, True):
+        assert clean(value, limit, multiline) == clean_before(value, limit, multiline)
+
 
 def before(details: Any, limit: int = EVIDENCE_LIMIT) -> tuple[str, bool]:
     """``evidence_json`` as it was at commit 7767a32."""
@@ -36,7 +74,7 @@ def before(details: Any, limit: int = EVIDENCE_LIMIT) -> tuple[str, bool]:
     truncated = len(text) > limit
     if truncated:
         text = text[:limit]
-    return clean(text, multiline=True), truncated
+    return clean_before(text, multiline=True), truncated
 
 
 class Colour(enum.Enum):
