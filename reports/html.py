@@ -19,6 +19,7 @@ Jinja2 is imported inside :func:`render_html` so that ``accessready --help`` sta
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import re
@@ -218,7 +219,13 @@ class _Anchors:
     def make(self, prefix: str, raw: str) -> str:
         """``prefix-slug``, or ``prefix-slug-N`` with the first free N (linear even when
         thousands of ids slug alike)."""
-        return self._unique(f"{prefix}-{_SLUG.sub('-', raw.lower()).strip('-')[:48] or 'x'}")
+        return self._unique(_slug(prefix, raw))
+
+
+@functools.lru_cache(maxsize=4096)
+def _slug(prefix: str, raw: str) -> str:
+    """``prefix-slug`` (every report repeats the same check ids)."""
+    return f"{prefix}-{_SLUG.sub('-', raw.lower()).strip('-')[:48] or 'x'}"
 
 
 def _badge(status: Status | str, tr: Translator) -> Badge:
@@ -283,8 +290,29 @@ def _result_view(result: Result, tr: Translator, blocks: bool = False) -> Result
         vantage=(tr("checks.seen_from", vantage=", ".join(
             vantage_words(v.strip(), tr) for v in result.vantage.split(",")))
             if result.vantage else ""),
-        waiver=waiver_words(result, tr, blocks),
+        waiver=waiver_words(result, tr, blocks) if result.waiver else "",
     )
+
+
+_CHECK_WORDS: dict[tuple[str, str], tuple[Any, tuple[str, str, str]]] = {}
+_CHECK_WORDS_MOST = 4096
+
+
+def _check_words(catalogue: Mapping[str, Any], check_id: str, lang: str
+                 ) -> tuple[str, str, str]:
+    """A check's id, title and description as the page prints them. Kept per language and
+    check, and reused while the run's catalogue entry for it is equal to the one they were
+    made from (each run has its own catalogue; an audit's all say the same)."""
+    entry = catalogue.get(check_id)
+    kept = _CHECK_WORDS.get((lang, check_id))
+    if kept is not None and type(entry) is dict and kept[0] == entry:
+        return kept[1]
+    words = (clean(check_id, SHORT), clean(check_title(catalogue, check_id, lang), SHORT),
+             clean(check_description(catalogue, check_id, lang), LINE))
+    if type(entry) is dict and len(_CHECK_WORDS) < _CHECK_WORDS_MOST:
+        # a copy: the words must not follow a later change to the run's own dict
+        _CHECK_WORDS[(lang, check_id)] = (copy.deepcopy(entry), words)
+    return words
 
 
 def waiver_words(result: Result, tr: Translator, blocks: bool = False) -> str:
@@ -361,12 +389,9 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         statuses[req].append(keys[index])
         group = checks.get((req, result.check_id))
         if group is None:
-            cid = clean(result.check_id, SHORT)
-            group = CheckView(
-                anchor=anchors.make("check", cid), id=cid,
-                title=clean(check_title(catalogue, result.check_id, tr.lang), SHORT),
-                description=clean(check_description(catalogue, result.check_id, tr.lang), LINE),
-                badge=view.badge)
+            cid, title, description = _check_words(catalogue, result.check_id, tr.lang)
+            group = CheckView(anchor=anchors.make("check", cid), id=cid, title=title,
+                              description=description, badge=view.badge)
             checks[(req, result.check_id)] = group
             sections[req].checks.append(group)
         group.results.append(view)

@@ -108,3 +108,18 @@ def test_a_users_folder_is_never_kept_from(tmp_path: Path) -> None:
     edited = render_html(run, "en", tmp_path)
     assert 'class="chk"' in edited
     assert 'class="check"' not in edited
+
+
+def test_a_check_title_follows_its_catalogue_entry() -> None:
+    """Check titles are kept per language and check while the run's entry stays equal:
+    another title, or the same run's dict changed in place, shows at once."""
+    run = saved_run("bench")
+    assert "SSH nåbart" in render_html(run, "sv")
+    retitled = dataclasses.replace(run, catalogue={**run.catalogue, "remote.ssh": {
+        **run.catalogue["remote.ssh"], "title": {"en": "SSH <open>", "sv": "SSH <öppet>"}}})
+    assert "SSH &lt;öppet&gt;" in render_html(retitled, "sv")
+    retitled.catalogue["remote.ssh"]["title"]["sv"] = "SSH ändrat"
+    page = render_html(retitled, "sv")
+    assert "SSH ändrat" in page
+    assert "öppet" not in page
+    assert "SSH nåbart" in render_html(run, "sv")
