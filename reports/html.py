@@ -13,6 +13,11 @@ Design rules, each pinned by a test under ``tests/reports``:
   could not run code or phone home.
 * Templates are ``base.html`` plus partials, found through a ``ChoiceLoader``: a folder of
   the user's goes first and may override any one partial (or ``report.css``).
+* An audit renders hundreds of reports in one process, so what does not change between
+  them is made once: templates, translations, badges, check titles, and the HTML of a
+  check (or a whole section) that prints exactly the same as in an earlier report, kept
+  by a ``{% cache %}`` tag under a key holding every value it prints
+  (:func:`_fragment_keys`). The template still escapes each of those values.
 
 Jinja2 is imported inside :func:`render_html` so that ``accessready --help`` stays fast.
 """
@@ -65,10 +70,14 @@ SHORT = 200
 LINE = 2_000
 PARAGRAPH = 8_000
 ACTION_TARGETS = 6
-# The article of a check is kept for reuse when its texts total at most this many characters
-# (an audit's "not selected" checks print the same for every customer), up to FRAGMENTS of them.
+# A check's article is kept for reuse when its texts total at most FRAGMENT_TEXT characters
+# (a row's markup counted as ROW_TEXT), a section when its checks' total at most
+# SECTION_TEXT; FRAGMENTS of them at most, the least recently used dropped first. An
+# audit's "not selected" checks print the same for every customer; a few MB at worst.
 FRAGMENT_TEXT = 2_000
-FRAGMENTS = 512
+SECTION_TEXT = 8_000
+ROW_TEXT = 200
+FRAGMENTS = 256
 
 STATUS_ORDER = ("fail", "error", "warn", "pass", "skip")
 COUNT_ORDER = (*STATUS_ORDER, WAIVED)  # a waived finding counts apart (reports.counts)
@@ -189,25 +198,28 @@ def _fragment_keys(sections: Iterable[RequirementView], lang: str) -> None:
     ``{% cache %}`` tag (:func:`_fragment_cache`): an audit's skipped checks print the same
     for every customer. A key holds the language (the labels) and every field of the
     views inside it, so a kept fragment is only reused where it would print the same bytes.
-    Views whose texts total over :data:`FRAGMENT_TEXT` characters get None (not kept):
-    such a check seldom repeats from one report to the next.
+    Longer views get None (not kept, see :data:`FRAGMENT_TEXT`): such a check seldom
+    repeats from one report to the next, and memory stays bounded.
     """
     for section in sections:
         keys: list[Any] = [lang, EVIDENCE_LIMIT, tuple(
             tuple(v) if isinstance(v, list) else v for v in _SECTION_PRINTED(section))]
+        total = 0
         for check in section.checks:
             size = 0
             rows = []
             for result in check.results:
-                size += len(result.summary) + len(result.remediation) + len(result.evidence)
+                size += (ROW_TEXT + len(result.summary) + len(result.remediation)
+                         + len(result.evidence))
                 rows.append(_RESULT_PRINTED(result))
+            total += size
             if size > FRAGMENT_TEXT:
                 keys = []
             else:
                 check.fragment = (lang, EVIDENCE_LIMIT, _CHECK_PRINTED(check), tuple(rows))
                 if keys:
                     keys.append(check.fragment)
-        section.fragment = tuple(keys) if keys else None
+        section.fragment = tuple(keys) if keys and total <= SECTION_TEXT else None
 
 
 class _Anchors:

@@ -123,3 +123,16 @@ def test_a_check_title_follows_its_catalogue_entry() -> None:
     assert "SSH ändrat" in page
     assert "öppet" not in page
     assert "SSH nåbart" in render_html(run, "sv")
+
+
+def test_kept_fragments_stay_small_whatever_the_run() -> None:
+    """A 5,000-result run (checks of hundreds of results each) keeps no large fragment."""
+    from .test_html_golden import _bench_run
+
+    _environment.cache_clear()
+    render_html(_bench_run(), "sv")
+    render_html(saved_run("demo"), "sv")
+    env = _environment(None)
+    kept = [v for ext in env.extensions.values() for v in getattr(ext, "kept", {}).values()]
+    assert sum(map(len, kept)) < 2_000_000
+    assert max(map(len, kept)) < 100_000
