@@ -77,7 +77,10 @@ def evidence_json(details: Any, limit: int = EVIDENCE_LIMIT) -> tuple[str, bool]
         return "", False
     try:
         text = _pretty_json(details)
+        # JSON escapes every C0 control, so ASCII JSON has nothing to clean but DEL
+        plain = text.isascii() and "\x7f" not in text
     except (_Unusual, ValueError, TypeError, RecursionError):  # json decides, as it did
+        plain = False
         try:
             text = json.dumps(details, indent=2, ensure_ascii=False, default=repr)
         except (ValueError, TypeError, RecursionError):
@@ -85,7 +88,7 @@ def evidence_json(details: Any, limit: int = EVIDENCE_LIMIT) -> tuple[str, bool]
     truncated = len(text) > limit
     if truncated:
         text = text[:limit]
-    return clean(text, multiline=True), truncated
+    return (text if plain else clean(text, multiline=True)), truncated
 
 
 class _Unusual(Exception):
