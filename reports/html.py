@@ -133,8 +133,6 @@ class CheckView:
     fragment: Any = None  # see _fragment_keys
 
 
-
-
 @dataclass(slots=True)
 class RequirementView:
     """One requirement: its line at the top and its section of checks."""
