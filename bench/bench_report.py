@@ -1,20 +1,34 @@
 """Report benchmark (issue 3): a 5,000-result run through every renderer; prints numbers.
 
     python bench/bench_report.py [--results N] [--repeat R]
+    python bench/bench_report.py --per-customer [--repeat R] [--customers K]
 
 Goal: the HTML report of 5,000 results renders in under 1 s and stays under 3 MB. The
 run is synthetic but shaped like a large estate: every requirement, ~70 % pass, the rest
 warn/fail/error/skip, evidence like the real checks write (DNS answers, TLS facts,
 timings), remediation on every warn/fail/error. Exit status 1 when a goal is missed.
+
+``--per-customer`` (issue 13) measures what an audit pays per customer for the HTML
+report: CPU milliseconds (``time.process_time``) per render, the median of R rounds of K
+customers, for two real runs saved by the tests (``tests/reports/golden``): the audit
+benchmark's shape (5 servers, ``only = ["remote.ssh", "remote.winrm"]``: 37 results, 32
+"not selected") and ``accessready demo`` (57 results). Each render is of a different
+customer (its name, and the durations of its checked results, differ), as in an audit, so
+nothing one customer's report keeps can stand in for another's unless it prints the same.
+Prints numbers, asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gzip
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from accessready.agent.core.model import (
     Requirement,
@@ -99,11 +113,58 @@ def best_of(fn: Callable[[], bytes], repeat: int) -> tuple[float, bytes]:
     return best, out
 
 
+SAVED = Path(__file__).resolve().parents[1] / "tests" / "reports" / "golden"
+
+
+def customers(name: str, first: int, count: int, every: bool) -> list[Run]:
+    """``count`` customers' runs shaped like the saved run ``name``: customer ``first``
+    onwards, each with its own name and durations (of every result when ``every``, else
+    of the checked ones: an audit's "not selected" results all take 0 s)."""
+    from accessready.reports.json_report import load
+
+    run = load(gzip.decompress((SAVED / f"{name}-run.json.gz").read_bytes()), name)
+    out = []
+    for n in range(first, first + count):
+        results = tuple(
+            dataclasses.replace(r, duration_s=r.duration_s + n / 1000)
+            if every or r.status is not Status.SKIP else r for r in run.results)
+        out.append(dataclasses.replace(run, customer=f"Kund {n:05d}", results=results))
+    return out
+
+
+def per_customer(repeat: int, count: int) -> None:
+    """Print CPU ms per HTML render for the audit's shape and the demo."""
+    from accessready.reports import RENDERERS
+
+    html = RENDERERS["html"]
+    print(f"HTML report, CPU ms per customer (median of {repeat} rounds of {count} "
+          "customers, each rendered once):")
+    for name, words, every in (
+            ("bench", "audit benchmark's shape, 37 results, 32 not selected", False),
+            ("demo", "accessready demo, 57 results, every check's durations differ", True)):
+        html(customers(name, 0, 1, every)[0], "sv")  # compile the templates first
+        rounds = []
+        for r in range(repeat):
+            runs = customers(name, 1 + r * count, count, every)
+            started = time.process_time()
+            for run in runs:
+                html(run, "sv")
+            rounds.append((time.process_time() - started) / count * 1000)
+        print(f"  {name:<6} {statistics.median(rounds):6.2f} ms  "
+              f"(min {min(rounds):.2f}, max {max(rounds):.2f}; {words})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--per-customer", action="store_true",
+                        help="CPU per HTML render of an audit's customer (issue 13)")
+    parser.add_argument("--customers", type=int, default=50)
     args = parser.parse_args(argv)
+    if args.per_customer:
+        per_customer(max(args.repeat, 1), max(args.customers, 1))
+        return 0
 
     from accessready.reports import RENDERERS
 

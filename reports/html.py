@@ -13,19 +13,27 @@ Design rules, each pinned by a test under ``tests/reports``:
   could not run code or phone home.
 * Templates are ``base.html`` plus partials, found through a ``ChoiceLoader``: a folder of
   the user's goes first and may override any one partial (or ``report.css``).
+* An audit renders hundreds of reports in one process, so what does not change between
+  them is made once: templates, translations, badges, check titles, and the HTML of a
+  check (or a whole section) that prints exactly the same as in an earlier report, kept
+  by a ``{% cache %}`` tag under a key holding every value it prints
+  (:func:`_fragment_keys`). The template still escapes each of those values.
 
 Jinja2 is imported inside :func:`render_html` so that ``accessready --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import re
-from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from importlib.resources import files
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +52,12 @@ from accessready.agent.core.model import (
 )
 from accessready.agent.core.textsafe import EVIDENCE_LIMIT, UniqueNames, clean, evidence_json
 from accessready.reports.counts import WAIVED, count_keys
-from accessready.reports.i18n import Translator, check_description, check_title
+from accessready.reports.i18n import (
+    Translator,
+    check_description,
+    check_title,
+    normalise_lang,
+)
 from accessready.reports.json_report import SCHEMA_ID
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
@@ -57,6 +70,14 @@ SHORT = 200
 LINE = 2_000
 PARAGRAPH = 8_000
 ACTION_TARGETS = 6
+# A check's article is kept for reuse when its texts total at most FRAGMENT_TEXT characters
+# (a row's markup counted as ROW_TEXT), a section when its checks' total at most
+# SECTION_TEXT; FRAGMENTS of them at most, the least recently used dropped first. An
+# audit's "not selected" checks print the same for every customer; a few MB at worst.
+FRAGMENT_TEXT = 2_000
+SECTION_TEXT = 8_000
+ROW_TEXT = 200
+FRAGMENTS = 256
 
 STATUS_ORDER = ("fail", "error", "warn", "pass", "skip")
 COUNT_ORDER = (*STATUS_ORDER, WAIVED)  # a waived finding counts apart (reports.counts)
@@ -71,7 +92,7 @@ _ACTION_RANK = {"fail": 0, "error": 1, "warn": 2}
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Badge:
     """A status as the page shows it: CSS key and word.
 
@@ -109,6 +130,7 @@ class CheckView:
     description: str
     badge: Badge
     results: list[ResultView] = field(default_factory=list)
+    fragment: Any = None  # see _fragment_keys
 
 
 @dataclass(slots=True)
@@ -123,6 +145,7 @@ class RequirementView:
     reason: str
     counts: list[tuple[str, str]]
     checks: list[CheckView] = field(default_factory=list)
+    fragment: Any = None  # see _fragment_keys
 
 
 @dataclass(slots=True)
@@ -157,6 +180,46 @@ class OwnerSection:
     actions: list[ActionView] = field(default_factory=list)
 
 
+def _printed(view: type, *besides: str) -> Callable[[Any], tuple[Any, ...]]:
+    """A view's printed fields as one tuple: every field, whatever fields are added later,
+    but the nested lists and fragment keys (``besides``)."""
+    return attrgetter(*(f.name for f in fields(view) if f.name not in besides))
+
+
+_RESULT_PRINTED = _printed(ResultView)
+_CHECK_PRINTED = _printed(CheckView, "results", "fragment")
+_SECTION_PRINTED = _printed(RequirementView, "checks", "fragment")
+
+
+def _fragment_keys(sections: Iterable[RequirementView], lang: str) -> None:
+    """Key each requirement's section and check's article by all it prints, for the
+    ``{% cache %}`` tag (:func:`_fragment_cache`): an audit's skipped checks print the same
+    for every customer. A key holds the language (the labels) and every field of the
+    views inside it, so a kept fragment is only reused where it would print the same bytes.
+    Longer views get None (not kept, see :data:`FRAGMENT_TEXT`): such a check seldom
+    repeats from one report to the next, and memory stays bounded.
+    """
+    for section in sections:
+        keys: list[Any] = [lang, EVIDENCE_LIMIT, tuple(
+            tuple(v) if isinstance(v, list) else v for v in _SECTION_PRINTED(section))]
+        total = 0
+        for check in section.checks:
+            size = 0
+            rows = []
+            for result in check.results:
+                size += (ROW_TEXT + len(result.summary) + len(result.remediation)
+                         + len(result.evidence))
+                rows.append(_RESULT_PRINTED(result))
+            total += size
+            if size > FRAGMENT_TEXT:
+                keys = []
+            else:
+                check.fragment = (lang, EVIDENCE_LIMIT, _CHECK_PRINTED(check), tuple(rows))
+                if keys:
+                    keys.append(check.fragment)
+        section.fragment = tuple(keys) if keys and total <= SECTION_TEXT else None
+
+
 class _Anchors:
     """Unique, safe fragment ids, whatever the check ids and targets contain."""
 
@@ -166,12 +229,36 @@ class _Anchors:
     def make(self, prefix: str, raw: str) -> str:
         """``prefix-slug``, or ``prefix-slug-N`` with the first free N (linear even when
         thousands of ids slug alike)."""
-        return self._unique(f"{prefix}-{_SLUG.sub('-', raw.lower()).strip('-')[:48] or 'x'}")
+        return self._unique(_slug(prefix, raw))
+
+
+@functools.lru_cache(maxsize=4096)
+def _slug(prefix: str, raw: str) -> str:
+    """``prefix-slug`` (every report repeats the same check ids)."""
+    return f"{prefix}-{_SLUG.sub('-', raw.lower()).strip('-')[:48] or 'x'}"
 
 
 def _badge(status: Status | str, tr: Translator) -> Badge:
-    key = Status(status).value
-    return Badge(key, tr.status(key))
+    return _badges(tr.lang)[Status(status).value]
+
+
+@functools.lru_cache(maxsize=8)
+def _translator(lang: str) -> Translator:
+    """One :class:`Translator` per language for the process: it only reads ``ui.toml``."""
+    return Translator(lang)
+
+
+@functools.lru_cache(maxsize=8)
+def _badges(lang: str) -> dict[str, Badge]:
+    """Every status's badge in ``lang``, made once (a report shows thousands)."""
+    tr = _translator(lang)
+    return {s.value: Badge(s.value, tr.status(s)) for s in Status}
+
+
+@functools.lru_cache(maxsize=4096)
+def _seconds(lang: str, value: float) -> str:
+    """A result's duration as the page prints it; runs repeat the same few values."""
+    return _translator(lang).seconds(max(0.0, value))
 
 
 def _when(iso: str, lang: str) -> tuple[str, str]:
@@ -203,18 +290,39 @@ def _result_view(result: Result, tr: Translator, blocks: bool = False) -> Result
         remediation = clean(tr.text(result.remediation), PARAGRAPH, multiline=True)
     return ResultView(
         anchor="",  # set only when the to-do list links here: 5,000 ids cost bytes
-        badge=_badge(result.status, tr),
+        badge=_badges(tr.lang)[result.status],
         target=clean(result.target, SHORT),
         summary=clean(tr.text(result.summary), LINE),
         remediation=remediation,
         evidence=evidence,
         truncated=truncated,
-        duration=tr.seconds(max(0.0, result.duration_s)),
+        duration=_seconds(tr.lang, result.duration_s),
         vantage=(tr("checks.seen_from", vantage=", ".join(
             vantage_words(v.strip(), tr) for v in result.vantage.split(",")))
             if result.vantage else ""),
-        waiver=waiver_words(result, tr, blocks),
+        waiver=waiver_words(result, tr, blocks) if result.waiver else "",
     )
+
+
+_CHECK_WORDS: dict[tuple[str, str], tuple[Any, tuple[str, str, str]]] = {}
+_CHECK_WORDS_MOST = 4096
+
+
+def _check_words(catalogue: Mapping[str, Any], check_id: str, lang: str
+                 ) -> tuple[str, str, str]:
+    """A check's id, title and description as the page prints them. Kept per language and
+    check, and reused while the run's catalogue entry for it is equal to the one they were
+    made from (each run has its own catalogue; an audit's all say the same)."""
+    entry = catalogue.get(check_id)
+    kept = _CHECK_WORDS.get((lang, check_id))
+    if kept is not None and type(entry) is dict and kept[0] == entry:
+        return kept[1]
+    words = (clean(check_id, SHORT), clean(check_title(catalogue, check_id, lang), SHORT),
+             clean(check_description(catalogue, check_id, lang), LINE))
+    if type(entry) is dict and len(_CHECK_WORDS) < _CHECK_WORDS_MOST:
+        # a copy: the words must not follow a later change to the run's own dict
+        _CHECK_WORDS[(lang, check_id)] = (copy.deepcopy(entry), words)
+    return words
 
 
 def waiver_words(result: Result, tr: Translator, blocks: bool = False) -> str:
@@ -264,7 +372,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
 
     Kept apart from rendering so tests can check the content without parsing HTML.
     """
-    tr = Translator(lang or run.lang)
+    tr = _translator(normalise_lang(lang or run.lang))
     anchors = _Anchors()
     outcomes = {o.requirement.value: o for o in run.requirements}
     catalogue: Mapping[str, Any] = run.catalogue or {}
@@ -291,12 +399,9 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         statuses[req].append(keys[index])
         group = checks.get((req, result.check_id))
         if group is None:
-            cid = clean(result.check_id, SHORT)
-            group = CheckView(
-                anchor=anchors.make("check", cid), id=cid,
-                title=clean(check_title(catalogue, result.check_id, tr.lang), SHORT),
-                description=clean(check_description(catalogue, result.check_id, tr.lang), LINE),
-                badge=view.badge)
+            cid, title, description = _check_words(catalogue, result.check_id, tr.lang)
+            group = CheckView(anchor=anchors.make("check", cid), id=cid, title=title,
+                              description=description, badge=view.badge)
             checks[(req, result.check_id)] = group
             sections[req].checks.append(group)
         group.results.append(view)
@@ -305,10 +410,10 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
                             day)
 
     for group in checks.values():
-        worst_status = min((r.badge.status for r in group.results), key=_worst_key)
-        group.badge = _badge(worst_status, tr)
+        group.badge = min((r.badge for r in group.results), key=_worst_badge)
     for key, section in sections.items():
         section.counts = _counts(statuses[key], tr, keep_zero=False)
+    _fragment_keys(sections.values(), tr.lang)
 
     ranked = _sorted_actions(actions)
     started_iso, started = _when(run.started_at, tr.lang)
@@ -369,8 +474,11 @@ def _explain(run: Run, tr: Translator, undecided: list[str]) -> str:
     return tr(f"verdict.explain.{run.verdict.value}")
 
 
-def _worst_key(status: str) -> int:
-    return STATUS_ORDER.index(status)
+_RANK = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+
+
+def _worst_badge(badge: Badge) -> int:
+    return _RANK[badge.status]
 
 
 def _collect_action(actions: dict[tuple[str, str, str, bool], tuple[ActionView, int, str]],
@@ -450,9 +558,59 @@ def _owner_sections(ranked: list[ActionView], tr: Translator,
     return sections
 
 
+@functools.cache
+def _fragment_cache() -> type:
+    """The ``{% cache key %}…{% endcache %}`` tag (a class made on first use, so that
+    Jinja2 is imported only when a report is rendered)."""
+    from jinja2 import nodes
+    from jinja2.ext import Extension
+
+    class _FragmentCache(Extension):
+        """The block's output rendered once per key and environment, then reused: the
+        template still escapes every value, the cache only skips doing it again. A None
+        key renders the block every time, and so does an environment whose templates may
+        change on disk (a user's folder: a kept fragment would outlive its template)."""
+
+        tags = {"cache"}
+
+        def __init__(self, environment: Any) -> None:
+            super().__init__(environment)
+            self.kept: OrderedDict[Any, Any] = OrderedDict()
+            self.lock = threading.Lock()
+
+        def parse(self, parser: Any) -> Any:
+            lineno = next(parser.stream).lineno
+            key = parser.parse_expression()
+            body = parser.parse_statements(("name:endcache",), drop_needle=True)
+            return nodes.CallBlock(self.call_method("_render", [key]), [], [], body
+                                   ).set_lineno(lineno)
+
+        def _render(self, key: Any, caller: Any) -> Any:
+            if key is None or self.environment.auto_reload:
+                return caller()
+            with self.lock:
+                kept = self.kept.get(key)
+                if kept is not None:
+                    self.kept.move_to_end(key)
+                    return kept
+            kept = caller()
+            with self.lock:
+                self.kept[key] = kept
+                if len(self.kept) > FRAGMENTS:
+                    self.kept.popitem(last=False)
+            return kept
+
+    return _FragmentCache
+
+
 @functools.lru_cache(maxsize=8)
 def _environment(template_dir: str | None) -> Any:
-    """The Jinja environment: the user's folder (if any) before the package's templates."""
+    """The Jinja environment: the user's folder (if any) before the package's templates.
+
+    The package's templates are compiled once per process and not checked for changes on
+    disk again (a report includes ten partials, an audit renders hundreds of reports); a
+    user's folder is, so that an edit there shows in the next report.
+    """
     import jinja2
 
     package_dir = str(files("accessready.reports").joinpath("templates"))
@@ -467,6 +625,8 @@ def _environment(template_dir: str | None) -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=bool(template_dir),
+        extensions=[_fragment_cache()],
     )
 
 
