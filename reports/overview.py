@@ -20,7 +20,6 @@ the terminal table are in :mod:`.overview_text`, ``accessready history``'s text 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from accessready.agent.core.model import (
     Verdict,
     insecure_notes,
 )
-from accessready.agent.core.textsafe import clean
+from accessready.agent.core.textsafe import clean, pretty_json
 from accessready.reports.counts import status_counts, waived_count
 from accessready.reports.history_text import render_history, render_prune_plan
 from accessready.reports.html import (
@@ -281,7 +280,7 @@ def to_dict(report: AuditReport) -> dict[str, Any]:
 
 def render_json(report: AuditReport, lang: str | None = None) -> bytes:
     """The ``accessready.audit/1`` document (``lang`` unused: texts carry both)."""
-    return (json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return (pretty_json(to_dict(report)) + "\n").encode("utf-8")
 
 
 RENDERERS = {"html": lambda report, lang: render_html(report, lang).encode("utf-8"),

@@ -91,6 +91,15 @@ def evidence_json(details: Any, limit: int = EVIDENCE_LIMIT) -> tuple[str, bool]
     return (text if plain else clean(text, multiline=True)), truncated
 
 
+def pretty_json(value: Any) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)``, character for character, about
+    twice as fast for plain JSON data (an audit's overview holds thousands of results)."""
+    try:
+        return _pretty_json(value)
+    except (_Unusual, RecursionError):
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
 class _Unusual(Exception):
     """A value :func:`_pretty_json` leaves to :func:`json.dumps` itself."""
 

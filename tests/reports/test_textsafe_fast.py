@@ -159,3 +159,22 @@ def test_same_cut_as_before(limit: int) -> None:
 def test_the_plain_types_take_the_fast_path(name: str) -> None:
     """Else the speed-up would be an untested path: these must not fall back to json."""
     assert _pretty_json(CASES[name]) == json.dumps(CASES[name], indent=2, ensure_ascii=False)
+
+
+def test_pretty_json_is_json_dumps_with_indent_for_any_value() -> None:
+    """The audit overview's encoder: the same bytes as ``json.dumps(indent=2)``, also
+    for what it leaves to json (non-str keys, subclasses, deep nesting)."""
+    import json
+
+    from accessready.agent.core.textsafe import pretty_json
+
+    class Sub(dict):
+        pass
+
+    deep: object = "leaf"
+    for _ in range(100):
+        deep = [deep]
+    samples = [{"a": [1, 2.5, None, True, {"b": "å\u2028\x00"}], "c": {}}, [], {},
+               {1: "x"}, Sub(k=1), deep, (1, "två"), float("nan"), -0.0, 10**30]
+    for value in samples:
+        assert pretty_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
