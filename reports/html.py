@@ -17,7 +17,7 @@ Design rules, each pinned by a test under ``tests/reports``:
   them is made once: templates, translations, badges, check titles, and the HTML of a
   check (or a whole section) that prints exactly the same as in an earlier report, kept
   by a ``{% cache %}`` tag under a key holding every value it prints
-  (:func:`_fragment_keys`). The template still escapes each of those values.
+  (:func:`fragment_keys`). The template still escapes each of those values.
 
 Jinja2 is imported inside :func:`render_html` so that ``accessready --help`` stays fast.
 """
@@ -28,12 +28,9 @@ import copy
 import datetime as dt
 import functools
 import re
-import threading
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from importlib.resources import files
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +49,15 @@ from accessready.agent.core.model import (
 )
 from accessready.agent.core.textsafe import EVIDENCE_LIMIT, UniqueNames, clean, evidence_json
 from accessready.reports.counts import WAIVED, count_keys
+from accessready.reports.html_fragments import fragment_cache_tag, fragment_keys
+from accessready.reports.html_views import (
+    ActionView,
+    Badge,
+    CheckView,
+    OwnerSection,
+    RequirementView,
+    ResultView,
+)
 from accessready.reports.i18n import (
     Translator,
     check_description,
@@ -70,15 +76,6 @@ SHORT = 200
 LINE = 2_000
 PARAGRAPH = 8_000
 ACTION_TARGETS = 6
-# A check's article is kept for reuse when its texts total at most FRAGMENT_TEXT characters
-# (a row's markup counted as ROW_TEXT), a section when its checks' total at most
-# SECTION_TEXT; FRAGMENTS of them at most, the least recently used dropped first. An
-# audit's "not selected" checks print the same for every customer; a few MB at worst.
-FRAGMENT_TEXT = 2_000
-SECTION_TEXT = 8_000
-ROW_TEXT = 200
-FRAGMENTS = 256
-
 STATUS_ORDER = ("fail", "error", "warn", "pass", "skip")
 COUNT_ORDER = (*STATUS_ORDER, WAIVED)  # a waived finding counts apart (reports.counts)
 
@@ -90,134 +87,6 @@ FAVICONS = {"ready": _DOT.format("116329"), "ready_with_warnings": _DOT.format("
             "not_ready": _DOT.format("b3131f"), "unknown": _DOT.format("5e2fa3")}
 _ACTION_RANK = {"fail": 0, "error": 1, "warn": 2}
 _SLUG = re.compile(r"[^a-z0-9]+")
-
-
-@dataclass(slots=True, frozen=True)
-class Badge:
-    """A status as the page shows it: CSS key and word.
-
-    Status is never told by colour alone: every badge carries its word, and the stylesheet
-    adds a glyph (✓ ! ✕ ? –) before it.
-    """
-
-    status: str
-    label: str
-
-
-@dataclass(slots=True)
-class ResultView:
-    """One result, ready to print."""
-
-    anchor: str
-    badge: Badge
-    target: str
-    summary: str
-    remediation: str
-    evidence: str
-    truncated: bool
-    duration: str
-    vantage: str = ""  # merged runs: "seen from …"
-    waiver: str = ""  # "Waived until …: reason", or that the waiver ran out
-
-
-@dataclass(slots=True)
-class CheckView:
-    """One check's results within a requirement."""
-
-    anchor: str
-    id: str
-    title: str
-    description: str
-    badge: Badge
-    results: list[ResultView] = field(default_factory=list)
-    fragment: Any = None  # see _fragment_keys
-
-
-@dataclass(slots=True)
-class RequirementView:
-    """One requirement: its line at the top and its section of checks."""
-
-    key: str
-    anchor: str
-    title: str
-    badge: Badge
-    blocking: bool
-    reason: str
-    counts: list[tuple[str, str]]
-    checks: list[CheckView] = field(default_factory=list)
-    fragment: Any = None  # see _fragment_keys
-
-
-@dataclass(slots=True)
-class ActionView:
-    """One thing someone must do, with the results that call for it."""
-
-    badge: Badge
-    blocking: bool
-    text: str
-    check_title: str
-    check_id: str
-    targets: list[str]
-    more: int
-    anchor: str
-    owner: str = "customer"
-    severity: str = "medium"
-    severity_label: str = ""
-    due: str = ""  # the earliest due date of its results, YYYY-MM-DD
-    due_words: str = ""
-    waiver: str = ""  # waived: "Waived until …: reason"; a run-out waiver: the note
-    waived: bool = False
-
-
-@dataclass(slots=True)
-class OwnerSection:
-    """The findings one party must act on: the customer's IT, the supplier, the engineer."""
-
-    owner: str
-    anchor: str
-    heading: str
-    empty: str
-    actions: list[ActionView] = field(default_factory=list)
-
-
-def _printed(view: type, *besides: str) -> Callable[[Any], tuple[Any, ...]]:
-    """A view's printed fields as one tuple: every field, whatever fields are added later,
-    but the nested lists and fragment keys (``besides``)."""
-    return attrgetter(*(f.name for f in fields(view) if f.name not in besides))
-
-
-_RESULT_PRINTED = _printed(ResultView)
-_CHECK_PRINTED = _printed(CheckView, "results", "fragment")
-_SECTION_PRINTED = _printed(RequirementView, "checks", "fragment")
-
-
-def _fragment_keys(sections: Iterable[RequirementView], lang: str) -> None:
-    """Key each requirement's section and check's article by all it prints, for the
-    ``{% cache %}`` tag (:func:`_fragment_cache`): an audit's skipped checks print the same
-    for every customer. A key holds the language (the labels) and every field of the
-    views inside it, so a kept fragment is only reused where it would print the same bytes.
-    Longer views get None (not kept, see :data:`FRAGMENT_TEXT`): such a check seldom
-    repeats from one report to the next, and memory stays bounded.
-    """
-    for section in sections:
-        keys: list[Any] = [lang, EVIDENCE_LIMIT, tuple(
-            tuple(v) if isinstance(v, list) else v for v in _SECTION_PRINTED(section))]
-        total = 0
-        for check in section.checks:
-            size = 0
-            rows = []
-            for result in check.results:
-                size += (ROW_TEXT + len(result.summary) + len(result.remediation)
-                         + len(result.evidence))
-                rows.append(_RESULT_PRINTED(result))
-            total += size
-            if size > FRAGMENT_TEXT:
-                keys = []
-            else:
-                check.fragment = (lang, EVIDENCE_LIMIT, _CHECK_PRINTED(check), tuple(rows))
-                if keys:
-                    keys.append(check.fragment)
-        section.fragment = tuple(keys) if keys and total <= SECTION_TEXT else None
 
 
 class _Anchors:
@@ -413,7 +282,7 @@ def build_context(run: Run, lang: str | None = None) -> dict[str, Any]:
         group.badge = min((r.badge for r in group.results), key=_worst_badge)
     for key, section in sections.items():
         section.counts = _counts(statuses[key], tr, keep_zero=False)
-    _fragment_keys(sections.values(), tr.lang)
+    fragment_keys(sections.values(), tr.lang)
 
     ranked = _sorted_actions(actions)
     started_iso, started = _when(run.started_at, tr.lang)
@@ -558,51 +427,6 @@ def _owner_sections(ranked: list[ActionView], tr: Translator,
     return sections
 
 
-@functools.cache
-def _fragment_cache() -> type:
-    """The ``{% cache key %}…{% endcache %}`` tag (a class made on first use, so that
-    Jinja2 is imported only when a report is rendered)."""
-    from jinja2 import nodes
-    from jinja2.ext import Extension
-
-    class _FragmentCache(Extension):
-        """The block's output rendered once per key and environment, then reused: the
-        template still escapes every value, the cache only skips doing it again. A None
-        key renders the block every time, and so does an environment whose templates may
-        change on disk (a user's folder: a kept fragment would outlive its template)."""
-
-        tags = {"cache"}
-
-        def __init__(self, environment: Any) -> None:
-            super().__init__(environment)
-            self.kept: OrderedDict[Any, Any] = OrderedDict()
-            self.lock = threading.Lock()
-
-        def parse(self, parser: Any) -> Any:
-            lineno = next(parser.stream).lineno
-            key = parser.parse_expression()
-            body = parser.parse_statements(("name:endcache",), drop_needle=True)
-            return nodes.CallBlock(self.call_method("_render", [key]), [], [], body
-                                   ).set_lineno(lineno)
-
-        def _render(self, key: Any, caller: Any) -> Any:
-            if key is None or self.environment.auto_reload:
-                return caller()
-            with self.lock:
-                kept = self.kept.get(key)
-                if kept is not None:
-                    self.kept.move_to_end(key)
-                    return kept
-            kept = caller()
-            with self.lock:
-                self.kept[key] = kept
-                if len(self.kept) > FRAGMENTS:
-                    self.kept.popitem(last=False)
-            return kept
-
-    return _FragmentCache
-
-
 @functools.lru_cache(maxsize=8)
 def _environment(template_dir: str | None) -> Any:
     """The Jinja environment: the user's folder (if any) before the package's templates.
@@ -626,7 +450,7 @@ def _environment(template_dir: str | None) -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=bool(template_dir),
-        extensions=[_fragment_cache()],
+        extensions=[fragment_cache_tag()],
     )
 
 

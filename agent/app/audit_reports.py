@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from accessready.agent.app.render_worker import RenderProcess, render_pair
 from accessready.agent.core.audit_types import AuditEntry, AuditReport
 from accessready.agent.core.model import Run
+from accessready.agent.core.safefile import OutputError
 from accessready.agent.core.textsafe import UniqueNames
-from accessready.reports import RENDERERS, json_report
 
 
 class Details:
@@ -32,11 +33,19 @@ class Details:
     whose name another took already waits for :meth:`finish`, which writes every file
     that order names otherwise. The folder is made by the first write, so an audit
     refused by its lock leaves none.
+
+    ``offload``: render and write in a process of its own
+    (:mod:`~accessready.agent.app.render_worker`, on another core), as runs end — the
+    same bytes through the same safe writer; what it could not do is done here. Then
+    ``write`` is used only for what is rendered here.
     """
 
     def __init__(self, folder: Path, lang: str, write: Callable[..., None],
-                 link_from: Path | None = None) -> None:
+                 link_from: Path | None = None, offload: bool = False) -> None:
         self.folder, self.lang, self.write, self.link_from = folder, lang, write, link_from
+        self._offload = offload
+        self._process: RenderProcess | None = None
+        self._sent: dict[str, tuple[str, Run]] = {}  # html path -> (stem, run)
         self._early: dict[int, str] = {}  # entry index -> the stem written for it
         self._taken: set[str] = set()
         self._todo: queue.SimpleQueue[tuple[int, str, Run] | None] = queue.SimpleQueue()
@@ -65,7 +74,8 @@ class Details:
         self._todo.put((index, _entry_stem(entry), entry.run))
 
     def _write_early(self) -> None:
-        self._go.wait()
+        if not self._offload:  # rendering here takes the CPU the checks need to start
+            self._go.wait()
         while (item := self._todo.get()) is not None:
             index, stem, run = item
             with self._lock:
@@ -92,28 +102,56 @@ class Details:
             self._go.set()
             self._todo.put(None)
             writer.join()
-        if self._error is not None:
-            raise self._error
-        self.folder.mkdir(parents=True, exist_ok=True)  # there even when no run ended
-        unique = UniqueNames()
-        entries = []
-        for index, entry in enumerate(report.entries):
-            if entry.run is None:
-                entries.append(entry)
-                continue
-            stem = unique(_entry_stem(entry))
-            if self._early.get(index) != stem:
-                self._write(stem, entry.run)
-            html = self.folder / f"{stem}.html"
-            entries.append(replace(entry, report_href=_link(html, self.link_from)))
+        try:
+            if self._error is not None:
+                raise self._error
+            self.folder.mkdir(parents=True, exist_ok=True)  # there even when no run ended
+            unique = UniqueNames()
+            entries = []
+            for index, entry in enumerate(report.entries):
+                if entry.run is None:
+                    entries.append(entry)
+                    continue
+                stem = unique(_entry_stem(entry))
+                if self._early.get(index) != stem:
+                    self._write(stem, entry.run)
+                html = self.folder / f"{stem}.html"
+                entries.append(replace(entry, report_href=_link(html, self.link_from)))
+        finally:
+            self._collect()
         return replace(report, entries=tuple(entries))
 
     def _write(self, stem: str, run: Run) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.write(str(self.folder / f"{stem}.html"), RENDERERS["html"](run, self.lang))
-        # thousands of files for machines: compact JSON (the indented encoder is the slow one)
-        self.write(str(self.folder / f"{stem}.json"),
-                   json_report.render(run, self.lang, compact=True), private=True)
+        html, result = self.folder / f"{stem}.html", self.folder / f"{stem}.json"
+        if self._offload and self._process is None:
+            self._process = RenderProcess.start()
+            self._offload = self._process is not None
+        if self._process is not None and \
+                self._process.submit(str(html), str(result), run, self.lang):
+            self._sent[str(html)] = (stem, run)
+            return
+        self._write_here(stem, run)
+
+    def _write_here(self, stem: str, run: Run) -> None:
+        html, result = render_pair(run, self.lang)
+        self.write(str(self.folder / f"{stem}.html"), html)
+        self.write(str(self.folder / f"{stem}.json"), result, private=True)
+
+    def _collect(self) -> None:
+        """Wait for the report process; write here what it did not; raise its first
+        failure (a full disk, no rights) as this module's writes would."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        answers = process.close()
+        for path, (stem, run) in self._sent.items():
+            if path not in answers:  # the process ended before it: write it here
+                self._write_here(stem, run)
+        self._sent.clear()
+        failed = next((error for error in answers.values() if error), None)
+        if failed is not None:
+            raise OutputError(failed)
 
 
 def _link(target: Path, base: Path | None) -> str:

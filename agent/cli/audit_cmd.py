@@ -54,6 +54,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     report what changed: an overview across customers."""
     from accessready.agent.app.audit import AuditOptions, expand_profiles, run_audit
     from accessready.agent.app.audit_reports import Details
+    from accessready.agent.core.safefile import OutputError
     from accessready.agent.plugin.capture import protect_stdout_fd, reinstate
     from accessready.reports.overview import RENDERERS as OVERVIEW
     from accessready.reports.overview_text import render_table
@@ -67,8 +68,8 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     paths = expand_profiles(profiles)
     # each customer's reports are written as its run ends, while the others' checks wait
     details = Details(Path(reports_dir), chosen, write_output,
-                      link_from=Path(html).parent if html and html != "-" else None) \
-        if reports_dir else None
+                      link_from=Path(html).parent if html and html != "-" else None,
+                      offload=True) if reports_dir else None
     protect_stdout_fd()  # stdout is the overview's: plugins' own output goes to stderr
     progress = _AuditProgress()
     try:
@@ -82,7 +83,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     if details is not None:
         try:
             result = details.finish(result)
-        except UserError as exc:
+        except (UserError, OutputError) as exc:
             details_failed = str(exc)
         except OSError as exc:  # the folder cannot be made (a file of that name, no rights)
             details_failed = (f"{reports_dir}: cannot write the customers' reports there: "

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from accessready.agent.core.model import Run, Status, t
 from accessready.reports import html
-from accessready.reports.html import FRAGMENTS, _environment, render_html
+from accessready.reports.html import _environment, render_html
+from accessready.reports.html_fragments import FRAGMENTS
 
 from .test_html_golden import digest, saved_run
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from accessready.agent.app.audit_reports import Details, write_details
+from accessready.agent.app.render_worker import RenderProcess
 from accessready.agent.core.audit_types import AuditEntry, AuditReport
+from accessready.agent.core.safefile import OutputError
 from accessready.reports import overview, prometheus
 from accessready.reports.json_report import ResultFileError, load, render
 
@@ -118,6 +120,57 @@ def test_reports_written_during_the_audit_are_named_in_the_profiles_order(
             (tmp_path / "after" / name).read_bytes(), name
     assert b"two/x.toml" in (tmp_path / "during" / "same-x-2.json").read_bytes()
     assert len(list((tmp_path / "during").iterdir())) == 2 * len(COLLIDING)
+
+
+@pytest.mark.parametrize("child", ["works", "dies"])
+def test_reports_rendered_in_a_process_of_their_own_are_the_same_files(
+        tmp_path: Path, child: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``offload``: a second process renders and writes them (a second core), named in
+    the profiles' order; byte for byte what rendering here writes. A child that dies
+    leaves nothing unwritten: what it did not answer is written here."""
+    report = replace(_report(COLLIDING), entries=tuple(
+        replace(e, run=replace(e.run, profile_path=e.profile))
+        for e in _report(COLLIDING).entries))
+    here = write_details(report, tmp_path / "here", "sv", _write)
+    started: list[RenderProcess] = []
+    original = RenderProcess.start
+
+    def start() -> RenderProcess | None:
+        process = original()
+        assert process is not None
+        if child == "dies":
+            process.proc.kill()
+            process.proc.wait()
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(RenderProcess, "start", start)
+    details = Details(tmp_path / "there", "sv", _write, offload=True)
+    details.release()
+    for index in reversed(range(len(report.entries))):
+        details.early(index, report.entries[index])
+    there = details.finish(report)
+    assert len(started) == 1 and started[0].proc.returncode is not None
+    assert [e.report_href for e in there.entries] == \
+        [(e.report_href or "").replace("/here/", "/there/") for e in here.entries]
+    names = sorted(p.name for p in (tmp_path / "here").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "there").iterdir())
+    for name in names:
+        assert (tmp_path / "there" / name).read_bytes() == \
+            (tmp_path / "here" / name).read_bytes(), name
+    if child == "works":
+        assert set(started[0].answers.values()) == {None}  # the child wrote every one
+
+
+def test_a_failed_write_in_the_report_process_is_raised_after_the_audit(
+        tmp_path: Path) -> None:
+    report = _report(COLLIDING[:2])
+    stem = "kund-a-a"
+    (tmp_path / f"{stem}.html").mkdir(parents=True)  # a folder where the file must go
+    details = Details(tmp_path, "en", _write, offload=True)
+    details.early(0, report.entries[0])
+    with pytest.raises(OutputError, match=f"{stem}.html"):
+        details.finish(report)
 
 
 def test_a_failed_write_during_the_audit_is_raised_after_it(tmp_path: Path) -> None:

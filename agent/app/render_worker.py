@@ -1,0 +1,141 @@
+"""Customers' reports rendered and written in a process of their own, during an audit.
+
+An audit's own process is bound to one core (the GIL) and spends it on starting and
+judging checks; rendering a customer's HTML report and JSON result is the largest piece
+of CPU that does not need the network or the audit's state, so it goes to a second
+process (a second core): ``python -m accessready.agent.app.render_worker``.
+
+The parent sends frames on the child's stdin — a 4-byte big-endian length, then a pickle
+of ``(html_path, json_path, run, lang)`` — and the child answers each with a frame of
+``(html_path, error_or_None)``. The child renders with the same renderers and writes with
+the same safe writer (:func:`~accessready.agent.core.safefile.write_file`) as the parent
+would, so the files are the same bytes; it gets our environment without the password
+variables (:func:`~accessready.agent.io.secrets.child_environment`), and nothing but
+finished runs, whose secrets are already masked. It ignores Ctrl-C (the audit writes the
+reports of the runs that finished before it stops) and ends at the end of its input, so
+it never outlives the audit. Pickle is safe here: both ends are this program.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+from typing import IO, Any
+
+from accessready.agent.core.model import Run
+from accessready.agent.core.safefile import OutputError, write_file
+from accessready.agent.io.secrets import child_environment
+
+log = logging.getLogger("accessready.audit")
+
+_LENGTH = struct.Struct(">I")
+
+
+def send(stream: IO[bytes], item: Any) -> None:
+    """Write one frame."""
+    data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)) + data)
+
+
+def receive(stream: IO[bytes]) -> Any:
+    """Read one frame; None at the end of the input (or a cut-off frame)."""
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return None
+    (size,) = _LENGTH.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)  # noqa: S301 - both ends of the pipe are this program
+
+
+def render_pair(run: Run, lang: str) -> tuple[bytes, bytes]:
+    """A customer's HTML report and JSON result, as an audit writes them."""
+    from accessready.reports import RENDERERS, json_report
+
+    # thousands of files for machines: compact JSON (the indented encoder is the slow one)
+    return RENDERERS["html"](run, lang), json_report.render(run, lang, compact=True)
+
+
+def render_files(html_path: str, json_path: str, run: Run, lang: str) -> None:
+    """Render ``run``'s HTML report and JSON result and write them (the JSON private)."""
+    html, result = render_pair(run, lang)
+    write_file(html_path, html)
+    write_file(json_path, result, private=True)
+
+
+def serve(source: IO[bytes], answers: IO[bytes]) -> int:
+    """The child's loop: render and write each job, answer each, until end of input."""
+    if hasattr(signal, "SIGINT"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while (job := receive(source)) is not None:
+        html_path, json_path, run, lang = job
+        try:
+            render_files(html_path, json_path, run, lang)
+            error = None
+        except (OutputError, OSError) as exc:
+            error = str(exc)
+        send(answers, (html_path, error))
+        answers.flush()
+    return 0
+
+
+class RenderProcess:
+    """The parent's end: :meth:`submit` jobs, :meth:`close` to learn how each went."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_environment())
+        self.answers: dict[str, str | None] = {}
+        self._reader = threading.Thread(target=self._read, daemon=True,
+                                        name="accessready-report-answers")
+        self._reader.start()
+
+    @classmethod
+    def start(cls) -> RenderProcess | None:
+        """A running child, or None where none can be started (the caller renders)."""
+        try:
+            return cls()
+        except OSError:
+            log.debug("no report process; rendering in this one", exc_info=True)
+            return None
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        try:
+            while (answer := receive(self.proc.stdout)) is not None:
+                html_path, error = answer
+                self.answers[html_path] = error
+        except (OSError, pickle.UnpicklingError, ValueError):
+            log.debug("the report process's answers ended", exc_info=True)
+
+    def submit(self, html_path: str, json_path: str, run: Run, lang: str) -> bool:
+        """Hand a job over; False when the child is gone (the caller renders it)."""
+        assert self.proc.stdin is not None
+        try:
+            send(self.proc.stdin, (html_path, json_path, run, lang))
+            self.proc.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def close(self) -> dict[str, str | None]:
+        """End the input, wait for the child; every answer: html path -> error or None.
+        A job without an answer was not written (the child died): render it again."""
+        assert self.proc.stdin is not None
+        with contextlib.suppress(OSError):  # the child is gone already
+            self.proc.stdin.close()
+        self._reader.join()
+        self.proc.wait()
+        return dict(self.answers)
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.stdin.buffer, sys.stdout.buffer))
