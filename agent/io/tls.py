@@ -9,6 +9,7 @@ contexts a current client and an observer use, and the handshake probe
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import os
@@ -104,7 +105,24 @@ class CertInfo:
 
 
 def parse_certificate(der: bytes) -> CertInfo:
-    """Parse a DER certificate with ``cryptography``; raises ValueError on garbage."""
+    """Parse a DER certificate with ``cryptography``; raises ValueError on garbage.
+
+    The same bytes give the same (frozen) :class:`CertInfo`, so a bounded cache keyed by
+    the DER answers repeats: ``remote.winrm`` makes two HTTPS requests to each server, and
+    an audit meets the same certificate on many servers and runs.
+    """
+    der = bytes(der)
+    if len(der) > _CACHED_CERT_BYTES:  # bounded memory whatever a hostile server sends
+        return _read_certificate(der)
+    return _cached_certificate(der)
+
+
+_CACHED_CERT_BYTES = 16 * 1024  # real certificates are 0.5-3 KiB
+"""Largest DER kept in the cache; the cache holds at most 1024 (at most 16 MiB with
+their CertInfo, a few MiB in practice)."""
+
+
+def _read_certificate(der: bytes) -> CertInfo:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
@@ -123,6 +141,9 @@ def parse_certificate(der: bytes) -> CertInfo:
         sha256=hashlib.sha256(der).hexdigest(), sha1=hashlib.sha1(der).hexdigest(),  # noqa: S324
         self_signed=cert.issuer == cert.subject, serial=format(cert.serial_number, "x"),
         ip_addresses=ip_addresses)
+
+
+_cached_certificate = functools.lru_cache(maxsize=1024)(_read_certificate)
 
 
 @dataclass(frozen=True)

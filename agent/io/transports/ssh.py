@@ -76,13 +76,75 @@ def _left(deadline: float, what: str, details: Mapping[str, Any]) -> float:
     return left
 
 
+_QUIETED = False
+
+
 def _quiet_paramiko() -> None:
     """paramiko logs a traceback when a transport we gave up on is closed under its reader
     thread; without a handler Python prints that to stderr. The evidence is in our errors."""
+    global _QUIETED
+    if _QUIETED:  # once per process: getLogger takes logging's global lock
+        return
     logger = logging.getLogger("paramiko")
     if not logger.handlers:
         logger.addHandler(logging.NullHandler())
         logger.propagate = False
+    _QUIETED = True
+
+
+HANDSHAKE_TIMER_GRACE_S = 1.0
+"""How long after the handshake timeout paramiko's reader thread is told to give up: later
+than :func:`handshake` gives up itself (``start_client`` looks every 0.1 s)."""
+
+
+class _HandshakeTimer:
+    """Stands in for the ``threading.Timer`` paramiko's Packetizer starts per handshake.
+
+    That timer is a thread per connection (starting it costs more CPU than building the
+    key exchange message), and after a failed exchange it sleeps on until
+    ``handshake_timeout``. :meth:`start` replaces the Packetizer's ``start_handshake`` on
+    this one transport and does what it does with the shared watchdog: at the end it calls
+    the Packetizer's own ``read_timer``, which is all paramiko's timer does. paramiko calls
+    :meth:`cancel` when the exchange completes, :func:`handshake` when it is over either way.
+
+    The end is :data:`HANDSHAKE_TIMER_GRACE_S` after paramiko's: its timer raced
+    ``start_client``'s own timeout, and when it won, the reader thread ended the transport
+    and a server silent during the key exchange was reported as having closed the
+    connection (``protocol``) instead of ``silent``. :func:`handshake` gives up at its
+    deadline and closes the transport; this timer is only the safety net behind it.
+    """
+
+    def __init__(self, packetizer: Any) -> None:
+        self._packetizer = packetizer
+        self._handle: int | None = None
+
+    def start(self, timeout: float) -> None:
+        """``Packetizer.start_handshake``: the first call starts the timer."""
+        if self._handle is None and getattr(self._packetizer, _TIMER_SLOT) is None:
+            self._handle = watchdog.arm(time.monotonic() + float(timeout)
+                                        + HANDSHAKE_TIMER_GRACE_S, self._packetizer.read_timer)
+            setattr(self._packetizer, _TIMER_SLOT, self)
+
+    def cancel(self) -> None:
+        """The handshake is over: the expiry will not be needed."""
+        if self._handle is not None:
+            watchdog.disarm(self._handle)
+
+
+_TIMER_SLOT = "_Packetizer__timer"  # paramiko's private slot for that timer
+
+
+def _share_handshake_timer(transport: Any) -> _HandshakeTimer | None:
+    """Give the transport's Packetizer a :class:`_HandshakeTimer` in place of a timer
+    thread. A paramiko without that slot (or with a timer already running) is left alone:
+    it then starts its own, as before."""
+    packetizer = transport.packetizer
+    if getattr(packetizer, _TIMER_SLOT, False) is not None or \
+            not callable(getattr(packetizer, "read_timer", None)):
+        return None
+    timer = _HandshakeTimer(packetizer)
+    packetizer.start_handshake = timer.start
+    return timer
 
 
 def _connect(host: str, port: int, timeout: float) -> socket.socket:
@@ -137,11 +199,13 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
         sock.close()
         raise
     transport = paramiko.Transport(sock)
+    timer = None
     try:
         left = _left(deadline, "before the key exchange", info.to_json())
         transport.banner_timeout = left
         transport.handshake_timeout = left
         transport.auth_timeout = left
+        timer = _share_handshake_timer(transport)
         options = transport.get_security_options()
         options.key_types = known.preferred_algorithms(host, port, list(options.key_types))
         try:
@@ -175,6 +239,9 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
     except BaseException:
         transport.close()
         raise
+    finally:
+        if timer is not None:  # the exchange is over either way (done, or given up)
+            timer.cancel()
 
 
 def require_trusted_key(info: Handshake) -> None:

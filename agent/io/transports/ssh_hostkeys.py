@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,16 +74,53 @@ MAX_KNOWN_HOSTS_BYTES = 8 * 1024 * 1024  # = safefile.MAX_TRUST_FILE_BYTES, its 
 read refuses a larger file; this bound holds for one that grows in between."""
 
 
+_IPAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104's pads, as translation tables
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+class _HashedName:
+    """A hashed known_hosts name ``|1|salt|hash``, decoded on its first lookup and then
+    kept: HMAC-SHA1 (RFC 2104) with the key's inner and outer SHA-1 states prepared, so
+    each further name costs two hash copies instead of a base64 decode and a keyed HMAC
+    set-up (every looked-up name is tried against every hashed line)."""
+
+    __slots__ = ("_digest", "_inner", "_outer", "entry")
+
+    def __init__(self, entry: str) -> None:
+        self.entry = entry
+        self._digest: bytes | None = None  # None: not decoded yet; b"": stands for no name
+
+    def _prepare(self) -> None:
+        parts = self.entry.split("|")
+        try:
+            if len(parts) != 4 or parts[1] != "1":
+                raise ValueError(self.entry)
+            key, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
+        except (ValueError, binascii.Error):
+            self._digest = b""
+            return
+        key = hashlib.sha1(key).digest() if len(key) > 64 else key  # noqa: S324
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha1(key.translate(_IPAD))  # noqa: S324
+        self._outer = hashlib.sha1(key.translate(_OPAD))  # noqa: S324
+        self._digest = digest or b"\0"  # set last: other threads test it
+
+    def stands_for(self, name: str) -> bool:
+        """Is this the hash of ``name``?"""
+        if self._digest is None:
+            self._prepare()
+        if not self._digest:
+            return False
+        inner = self._inner.copy()
+        inner.update(name.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return hmac.compare_digest(outer.digest(), self._digest)
+
+
 def _hashed_name_matches(entry: str, name: str) -> bool:
     """Does the hashed known_hosts name ``|1|salt|hash`` stand for ``name``?"""
-    parts = entry.split("|")
-    if len(parts) != 4 or parts[1] != "1":
-        return False
-    try:
-        salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
-    except (ValueError, binascii.Error):
-        return False
-    return hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), digest)
+    return _HashedName(entry).stands_for(name)
 
 
 def normal_host_name(name: str) -> str:
@@ -158,6 +196,13 @@ def _default_system_known_hosts() -> Path:
     return Path("/etc/ssh/ssh_known_hosts")
 
 
+_READS: OrderedDict[bytes, tuple[Any, ...]] = OrderedDict()
+_READS_LOCK = threading.Lock()
+_READS_KEPT = 4  # the user's and the system's file, and a couple more
+"""What recent known_hosts contents said, by the SHA-256 of the bytes, for
+:meth:`KnownHosts._adopt`; the least recently used goes first."""
+
+
 class KnownHosts:
     """One known_hosts file: read once, consulted by every SSH connection of the run.
 
@@ -169,7 +214,8 @@ class KnownHosts:
     ``[h]:22`` is ``h``. A host a pattern names is known with that line's keys. Host
     certificates are not checked: a host an ``@cert-authority`` line covers is refused
     unless one of its plain keys matches, never added. At most
-    :data:`MAX_KNOWN_HOSTS_BYTES` are read.
+    :data:`MAX_KNOWN_HOSTS_BYTES` are read. Readers of the same content (every profile of
+    an audit opens the same file) share one parse (:meth:`_adopt`).
 
     The system-wide file (``/etc/ssh/ssh_known_hosts``; ``%ProgramData%\\ssh\\`` on
     Windows; ``system_path`` in tests, None for none) is read the same way: its keys are
@@ -191,7 +237,8 @@ class KnownHosts:
         self.load_problem = ""
         self.skipped = {"cert_authority": 0, "unreadable": 0}
         self._plain: dict[str, dict[str, list[bytes]]] = {}  # name -> type -> key blobs
-        self._hashed: list[tuple[str, str, bytes]] = []  # (|1|salt|hash, type, blob)
+        self._added: dict[str, dict[str, list[bytes]]] = {}  # accepted in this run
+        self._hashed: list[tuple[_HashedName, str, bytes]] = []  # (name, type, blob)
         self._hashed_found: dict[str, dict[str, list[bytes]]] = {}  # name -> hashed hits
         self._patterns: list[_PatternLine] = []
         self._authorities: list[_PatternLine] = []  # @cert-authority host patterns
@@ -221,8 +268,34 @@ class KnownHosts:
             self.load_problem = (f"larger than {MAX_KNOWN_HOSTS_BYTES // (1024 * 1024)} MiB: "
                                  "not read")
             return
+        stamp = hashlib.sha256(data).digest()  # reading is cheap, parsing is not
+        if self._adopt(stamp):
+            return
         for line in data.decode("utf-8", "replace").splitlines():
             self._parse(line)
+        with _READS_LOCK:
+            _READS[stamp] = self._read_facts()
+            while len(_READS) > _READS_KEPT:
+                _READS.popitem(last=False)
+
+    def _read_facts(self) -> tuple[Any, ...]:
+        """What the file said, as :meth:`_adopt` takes it (never changed after the read)."""
+        return (self._plain, self._hashed, self._hashed_found, self._patterns,
+                self._authorities, self._hashed_authorities, self._revoked, self.skipped)
+
+    def _adopt(self, stamp: bytes) -> bool:
+        """Take what an earlier read of the same content said: an audit opens the same
+        known_hosts for every customer profile, and parsing it (and the HMACs of its
+        hashed names) costs milliseconds per hundred lines. True when there was one."""
+        with _READS_LOCK:
+            facts = _READS.get(stamp)
+            if facts is None:
+                return False
+            _READS.move_to_end(stamp)
+        (self._plain, self._hashed, self._hashed_found, self._patterns, self._authorities,
+         self._hashed_authorities, self._revoked, skipped) = facts
+        self.skipped = dict(skipped)
+        return True
 
     def _parse(self, line: str) -> None:
         fields = line.split()
@@ -254,7 +327,7 @@ class KnownHosts:
             return
         for name in names.split(","):
             if name.startswith("|1|"):
-                self._hashed.append((name, key_type, blob))
+                self._hashed.append((_HashedName(name), key_type, blob))
             elif name:
                 self._plain.setdefault(normal_host_name(name), {}).setdefault(
                     key_type, []).append(blob)
@@ -264,12 +337,13 @@ class KnownHosts:
         if name not in self._hashed_found:  # the HMACs once per hashed line and name
             spellings = _spellings(name)
             hits: dict[str, list[bytes]] = {}
-            for entry, key_type, blob in self._hashed:
-                if any(_hashed_name_matches(entry, s) for s in spellings):
+            for hashed, key_type, blob in self._hashed:
+                if any(hashed.stands_for(s) for s in spellings):
                     hits.setdefault(key_type, []).append(blob)
             self._hashed_found[name] = hits
         known: dict[str, list[bytes]] = {}
-        sources = [self._hashed_found[name], self._plain.get(name, {})]
+        sources = [self._hashed_found[name], self._plain.get(name, {}),
+                   self._added.get(name, {})]
         sources += [{p.key_type: [p.blob]} for p in self._patterns if p.covers(name)]
         for source in sources:
             for key_type, blobs in source.items():
@@ -354,7 +428,8 @@ class KnownHosts:
                 return HostKeyVerdict("unknown", key_type, fingerprint, str(self.path),
                                       note="; ".join(notes))
             self._append(name, key)  # lowercase, as OpenSSH writes it
-            self._plain.setdefault(name, {}).setdefault(key_type, []).append(blob)
+            # not into _plain: that may be shared with other readers of the same file
+            self._added.setdefault(name, {}).setdefault(key_type, []).append(blob)
             return HostKeyVerdict("added", key_type, fingerprint, str(self.path),
                                   note="added to known_hosts (--accept-new-host-keys)")
 
