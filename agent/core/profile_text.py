@@ -7,6 +7,7 @@ Every mistake in a profile becomes a :class:`ProfileError` whose text is one lin
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from typing import Any
@@ -96,14 +97,22 @@ class LineIndex:
     tomllib keeps no positions, so this scans the text: table headers, ``[[array]]``
     headers (counted per path) and ``key =`` lines, plus keys inside one-line inline
     tables. Unknown paths fall back to their nearest known parent.
+
+    The scan runs on the first :meth:`line_of`: a profile without mistakes (or waivers)
+    never needs a line, and the scan costs as much as validating it.
     """
 
     def __init__(self, text: str) -> None:
-        self.lines: dict[str, int] = {}
+        self.text = text
+
+    @functools.cached_property
+    def lines(self) -> dict[str, int]:
+        """Dotted key path -> line number, for every key, table and array element."""
+        lines: dict[str, int] = {}
         counters: dict[str, int] = {}
         table = ""
         arrays: _ArrayScan | None = None  # a multi-line array still open
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(self.text.splitlines(), start=1):
             if arrays is not None:
                 arrays.feed(line, number)
                 if arrays.closed:
@@ -122,24 +131,25 @@ class LineIndex:
                     table = name
                     if parent in counters:
                         table = f"{parent}[{counters[parent] - 1}].{leaf}"
-                self.lines.setdefault(table, number)
+                lines.setdefault(table, number)
                 continue
             key = _KEY.match(line)
             if not key:
                 continue
             path = ".".join(_clean_key(p) for p in key.group(1).split("."))
             full = f"{table}.{path}" if table else path
-            self.lines.setdefault(full, number)
+            lines.setdefault(full, number)
             rest = line[key.end():]
             if rest.lstrip().startswith("["):
-                array = _ArrayScan(full, self.lines)
+                array = _ArrayScan(full, lines)
                 array.feed(rest, number)
                 if not array.closed:
                     arrays = array
                 continue
             if "{" in rest:
                 for inner in _INLINE_KEY.finditer(rest):
-                    self.lines.setdefault(f"{full}.{inner.group(1)}", number)
+                    lines.setdefault(f"{full}.{inner.group(1)}", number)
+        return lines
 
     def line_of(self, path: str) -> int:
         """The line of ``path`` or of its nearest parent; 1 when nothing matches."""
@@ -167,6 +177,8 @@ _STRING_LITERAL = re.compile(r""""(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?""")
 
 
 def _check_key_depth(text: str, path: str) -> None:
+    if text.count(".") <= MAX_DOTS_PER_LINE:  # no line can have more than the whole text
+        return
     for number, line in enumerate(text.splitlines(), 1):
         if line.count(".") > MAX_DOTS_PER_LINE and \
                 _STRING_LITERAL.sub("", line).count(".") > MAX_DOTS_PER_LINE:
