@@ -90,7 +90,7 @@ def render(run: Run, lang: str | None = None, *, compact: bool = False) -> bytes
 
     ``lang`` only sets the document's preferred language; every text holds both.
     """
-    if lang:
+    if lang and lang != run.lang:  # (a copy of the run costs more than its compact JSON)
         run = dataclasses.replace(run, lang=lang)
     layout: dict[str, Any] = {"separators": (",", ":")} if compact else {"indent": 2}
     text = json.dumps(to_dict(run), ensure_ascii=False, **layout) + "\n"

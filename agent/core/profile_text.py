@@ -210,10 +210,29 @@ _PLAIN_SPACE = re.compile(r"[ \t]*")
 # a string without escapes or control characters (not even a tab), a date, a boolean, or
 # a decimal integer or fraction small enough for any setting; what follows it is checked
 # by the caller (a number followed by "e5", "_000" or "x" is not plain)
-_PLAIN_SCALAR = re.compile("\"([^\"\\\\\x00-\x1f\x7f]*)\"|'([^'\x00-\x1f\x7f]*)'|"
-                           r"([0-9]{4})-([0-9]{2})-([0-9]{2})|(true|false)|"
-                           r"([+-]?(?:0|[1-9][0-9]{0,17}))(\.[0-9]{1,17})?")
+_SCALAR = ("\"([^\"\\\\\x00-\x1f\x7f]*)\"|'([^'\x00-\x1f\x7f]*)'|"
+           r"([0-9]{4})-([0-9]{2})-([0-9]{2})|(true|false)|"
+           r"([+-]?(?:0|[1-9][0-9]{0,17}))(\.[0-9]{1,17})?")
+_PLAIN_SCALAR = re.compile(_SCALAR)
+# the most common line, in one match: key = scalar, then at most a comment
+_PLAIN_PAIR = re.compile(r"[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:" + _SCALAR + r")[ \t]*(?:#.*)?")
 _PLAIN_DEPTH = 4
+_NOT_PLAIN = object()
+
+
+def _plain_scalar(groups: tuple[str | None, ...]) -> Any:
+    """The value of a _SCALAR match's groups, or _NOT_PLAIN (a date that does not exist)."""
+    basic, literal, year, month, day, boolean, integer, fraction = groups
+    if basic is not None or literal is not None:
+        return basic if basic is not None else literal
+    if year is not None:
+        try:
+            return dt.date(int(year), int(month), int(day))  # type: ignore[arg-type]
+        except ValueError:
+            return _NOT_PLAIN
+    if boolean is not None:
+        return boolean == "true"
+    return float(integer + fraction) if fraction else int(integer)  # type: ignore[operator]
 
 
 def _plain_value(line: str, pos: int, depth: int) -> tuple[Any, int] | None:
@@ -254,17 +273,8 @@ def _plain_value(line: str, pos: int, depth: int) -> tuple[Any, int] | None:
     found = _PLAIN_SCALAR.match(line, pos)
     if found is None:
         return None
-    basic, literal, year, month, day, boolean, integer, fraction = found.groups()
-    if basic is not None or literal is not None:
-        return (basic if basic is not None else literal), found.end()
-    if year is not None:
-        try:
-            return dt.date(int(year), int(month), int(day)), found.end()
-        except ValueError:
-            return None
-    if boolean is not None:
-        return boolean == "true", found.end()
-    return (float(integer + fraction) if fraction else int(integer)), found.end()
+    value = _plain_scalar(found.groups())
+    return None if value is _NOT_PLAIN else (value, found.end())
 
 
 def _plain_toml(text: str) -> dict[str, Any] | None:
@@ -315,13 +325,18 @@ def _plain_toml(text: str) -> dict[str, Any] | None:
                 current[leaf] = table
             current = table
             continue
-        key = _PLAIN_KEY.match(line)
-        if key is None or key.group(1) in current:
+        pair = _PLAIN_PAIR.fullmatch(line)
+        if pair is not None:
+            name, value = pair.group(1), _plain_scalar(pair.groups()[1:])
+        else:
+            key = _PLAIN_KEY.match(line)
+            got = _plain_value(line, key.end(), 0) if key is not None else None
+            if got is None or not _PLAIN_SKIP.fullmatch(line, got[1]):
+                return None
+            name, value = key.group(1), got[0]  # type: ignore[union-attr]
+        if value is _NOT_PLAIN or name in current:
             return None
-        got = _plain_value(line, key.end(), 0)
-        if got is None or not _PLAIN_SKIP.fullmatch(line, got[1]):
-            return None
-        current[key.group(1)] = got[0]
+        current[name] = value
     return root
 
 
