@@ -29,7 +29,7 @@ def _same(a: Any, b: Any) -> bool:
         return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
+    return repr(a) == repr(b) if isinstance(a, float) else a == b  # -0.0 is not 0.0 here
 
 
 def _agrees(text: str) -> None:
