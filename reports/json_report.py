@@ -92,7 +92,7 @@ def render(run: Run, lang: str | None = None, *, compact: bool = False) -> bytes
 
     ``lang`` only sets the document's preferred language; every text holds both.
     """
-    if lang and lang != run.lang:  # (a copy of the run costs more than its compact JSON)
+    if lang and lang != run.lang:  # an audit passes the language the run has: no copy
         run = dataclasses.replace(run, lang=lang)
     layout: dict[str, Any] = {"separators": (",", ":")} if compact else {"indent": 2}
     text = json.dumps(to_dict(run), ensure_ascii=False, **layout) + "\n"
