@@ -15,7 +15,7 @@ import math
 import os
 from typing import Any, NoReturn
 
-from accessready.agent.core.findings import findings
+from accessready.agent.core.findings import Finding, findings
 from accessready.agent.core.merge import redecide
 from accessready.agent.core.model import (
     LANGUAGES,
@@ -31,7 +31,7 @@ from accessready.agent.core.model import (
     insecure_notes,
 )
 from accessready.agent.core.safefile import read_capped
-from accessready.reports.counts import status_counts
+from accessready.reports.counts import count_keys, tally
 
 SCHEMA_ID = "accessready.result/1"
 
@@ -42,6 +42,7 @@ class ResultFileError(Exception):
 
 def to_dict(run: Run) -> dict[str, Any]:
     """The run as the JSON document's data."""
+    found = findings(run)  # once: the counts and the results both need them
     data: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "tool": {"name": "accessready", "version": run.tool_version},
@@ -56,9 +57,9 @@ def to_dict(run: Run) -> dict[str, Any]:
         "verdict": run.verdict.value,
         "exit_code": int(ExitCode.for_verdict(run.verdict)),
         "requirements": [o.to_json() for o in run.requirements],
-        "counts": status_counts(run),
+        "counts": tally(count_keys(run, found)),
         "checks": run.catalogue,
-        "results": _results_json(run),
+        "results": _results_json(run, found),
         "vantage": run.vantage,
         "self_check": run.self_check,
         # derived from the results (where it is read back from too): see model.INSECURE
@@ -73,10 +74,11 @@ def to_dict(run: Run) -> dict[str, Any]:
     return data
 
 
-def _results_json(run: Run) -> list[dict[str, Any]]:
-    """Every result; a finding also with who must act, how urgent it is, by when."""
+def _results_json(run: Run, found: list[Finding]) -> list[dict[str, Any]]:
+    """Every result; a finding (of ``found``, the run's) also with who must act, how
+    urgent it is, by when."""
     out = [r.to_json() for r in run.results]
-    for finding in findings(run):
+    for finding in found:
         out[finding.index]["owner"] = finding.owner
         out[finding.index]["severity"] = finding.severity
     return out
@@ -90,7 +92,7 @@ def render(run: Run, lang: str | None = None, *, compact: bool = False) -> bytes
 
     ``lang`` only sets the document's preferred language; every text holds both.
     """
-    if lang:
+    if lang and lang != run.lang:  # an audit passes the language the run has: no copy
         run = dataclasses.replace(run, lang=lang)
     layout: dict[str, Any] = {"separators": (",", ":")} if compact else {"indent": 2}
     text = json.dumps(to_dict(run), ensure_ascii=False, **layout) + "\n"

@@ -10,7 +10,6 @@ ports, paths, TLS) and :mod:`~accessready.agent.core.profile_waivers`.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from accessready.agent.core.profile_build import build_profile
@@ -58,7 +57,7 @@ def parse_profile(text: str, path: str = "profile.toml", *,
     validator = Validator(path, index)
     data = validator.table("", raw, SPEC)
     cross_check(validator, data)
-    profile = dataclasses.replace(build_profile(path, data), waivers=read_waivers(index, data))
+    profile = build_profile(path, data, read_waivers(index, data))
     refuse_unwaivable(profile)
     expired = expired_waivers(profile)
     if expired and not allow_expired_waivers:

@@ -38,6 +38,7 @@ from accessready.agent.core.profile_types import (
     SshCfg,
     TeamViewerCfg,
     TlsOptions,
+    Waiver,
     WindowsVpnCfg,
     WinrmCfg,
     default_known_hosts,
@@ -72,9 +73,16 @@ class _Builder:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        # value -> resolve_path(value): a profile names the same file for many servers
+        self._files: dict[str, str] = {}
 
     def file(self, value: str | None) -> str | None:
-        return resolve_path(self.path, value) if value else None
+        if not value:
+            return None
+        found = self._files.get(value)
+        if found is None:
+            found = self._files[value] = resolve_path(self.path, value)
+        return found
 
     def tls(self, table: dict[str, Any], server_name: str | None) -> TlsOptions:
         return TlsOptions(ca_file=self.file(table.get("ca_file")),
@@ -157,7 +165,7 @@ class _Builder:
                                          "http": given.get("http", DEFAULTS["adfs.ports.http"])},
                        tls=self.tls(ad, fs), node_tls=node_tls)
 
-    def profile(self, data: dict[str, Any]) -> Profile:
+    def profile(self, data: dict[str, Any], waivers: tuple[Waiver, ...]) -> Profile:
         c = data["customer"]
         customer = Customer(
             name=c["name"], agreement=c.get("agreement"),
@@ -193,9 +201,12 @@ class _Builder:
                            skip=tuple(ch.get("skip", [])), only=tuple(ch.get("only", [])))
         return Profile(path=self.path, customer=customer, network=network, access=access,
                        account=account, servers=tuple(self.server(s, ac) for s in servers),
-                       adfs=self.adfs(data.get("adfs"), servers), checks=checks, raw=data)
+                       adfs=self.adfs(data.get("adfs"), servers), checks=checks,
+                       waivers=waivers, raw=data)
 
 
-def build_profile(path: str, data: dict[str, Any]) -> Profile:
-    """The typed :class:`Profile` of validated ``data`` read from ``path``, every value final."""
-    return _Builder(path).profile(data)
+def build_profile(path: str, data: dict[str, Any],
+                  waivers: tuple[Waiver, ...] = ()) -> Profile:
+    """The typed :class:`Profile` of validated ``data`` read from ``path``, every value final
+    (``waivers``: its ``[[waivers]]``, read with their lines)."""
+    return _Builder(path).profile(data, waivers)

@@ -28,9 +28,30 @@ class Unusable(Exception):
 
 _MAX_DEPTH = 64
 
+# Where a value sits in the evidence: "" (the top), or (parent, step) for a dict's item (a
+# str step) or a list's (an int step). Written out, as "a.b[2].c", only for a message: the
+# text of every path was most of the cost of checking plain evidence.
+_Path = str | tuple[Any, str | int]
 
-def _where(path: str) -> str:
-    return (path if len(path) <= 80 else path[:77] + "...") or "details"
+
+def _path_text(path: _Path) -> str:
+    steps: list[str | int] = []
+    while isinstance(path, tuple):
+        path, step = path
+        steps.append(step)
+    text = path
+    for step in reversed(steps):
+        if isinstance(step, int):
+            step = f"[{step}]"
+        elif text:
+            step = f".{step}"
+        text += step
+    return text
+
+
+def _where(path: _Path) -> str:
+    text = _path_text(path)
+    return (text if len(text) <= 80 else text[:77] + "...") or "details"
 
 
 # Beyond 64 bits a number is no measurement, and readers of the JSON (and Python's own
@@ -38,7 +59,7 @@ def _where(path: str) -> str:
 _INT_LIMIT = 2 ** 63
 
 
-def _bounded(value: int, path: str) -> int:
+def _bounded(value: int, path: _Path) -> int:
     number = int.__int__(value)
     if not -_INT_LIMIT <= number < _INT_LIMIT:
         raise Unusable(
@@ -60,13 +81,20 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _plain(value: Any, path: str = "", depth: int = 0) -> Any:
+def _plain(value: Any, path: _Path = "", depth: int = 0) -> Any:
     """A copy of ``value`` made only of what JSON holds (exact built-in types, finite
     numbers); raises :class:`Unusable` naming the first thing that is not."""
     if depth > _MAX_DEPTH:
         raise Unusable(f"evidence '{_where(path)}' is nested more than {_MAX_DEPTH} deep",
                         f"underlaget '{_where(path)}' är nästlat djupare än {_MAX_DEPTH} nivåer")
-    if value is None or value is True or value is False:
+    kind = type(value)
+    # the exact built-in types checks write, kept as they are (what the conversions below
+    # return for them anyway)
+    if kind is str or value is None or value is True or value is False:
+        return value
+    if kind is int and -_INT_LIMIT <= value < _INT_LIMIT:
+        return value
+    if kind is float and math.isfinite(value):
         return value
     if isinstance(value, str):
         return str.__str__(value)  # an exact str: no subclass method runs later
@@ -80,16 +108,19 @@ def _plain(value: Any, path: str = "", depth: int = 0) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in list(value.items()):
-            if isinstance(key, bool) or not isinstance(key, str | int):
+            if type(key) is str:
+                name = key
+            elif isinstance(key, bool) or not isinstance(key, str | int):
                 raise Unusable(
                     f"evidence '{_where(path)}' has a key of type {type(key).__name__}",
                     f"underlaget '{_where(path)}' har en nyckel av typen {type(key).__name__}")
-            name = (str.__str__(key) if isinstance(key, str)
-                    else str(_bounded(key, f"{path}.<key>" if path else "<key>")))
-            out[name] = _plain(item, f"{path}.{name}" if path else name, depth + 1)
+            else:
+                name = (str.__str__(key) if isinstance(key, str)
+                        else str(_bounded(key, (path, "<key>"))))
+            out[name] = _plain(item, (path, name), depth + 1)
         return out
     if isinstance(value, list | tuple):
-        return [_plain(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        return [_plain(item, (path, i), depth + 1) for i, item in enumerate(value)]
     raise Unusable(f"evidence '{_where(path)}' is a {type(value).__name__}, which JSON "
                     "cannot hold", f"underlaget '{_where(path)}' är en "
                     f"{type(value).__name__}, som JSON inte kan lagra")
