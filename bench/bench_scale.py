@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -235,17 +236,47 @@ def reference(folder: Path, targets: int, timeout: float) -> None:
 
 # --- measuring ------------------------------------------------------------------------------
 
+def _tree_rss(pid: int) -> int:
+    """KiB resident in ``pid`` and its descendants now (0 once it is gone)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as status:
+                total += next((int(line.split()[1]) for line in status
+                               if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as kids:
+                todo.extend(int(k) for k in kids.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def run_child(argv: list[str]) -> tuple[float, float, float, int, str]:
-    """(wall s, CPU s, peak RSS MiB, exit code, output tail) through ``wait4``."""
+    """(wall s, CPU s, peak RSS MiB, exit code, output tail). CPU through ``wait4`` (it
+    counts the child's own children); peak RSS is the largest *sum* over the process and
+    its children, sampled every 20 ms (``wait4`` gives only the largest single one)."""
     started = time.perf_counter()
+    peak = [0]
+    done = threading.Event()
+
+    def sample(pid: int) -> None:
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], _tree_rss(pid))
+
     with tempfile.TemporaryFile() as sink:
         proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
+        sampler = threading.Thread(target=sample, args=(proc.pid,), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
+        done.set()
+        sampler.join()
         wall = time.perf_counter() - started
         sink.seek(0)
         text = sink.read().decode(errors="replace")
-    return (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-            os.waitstatus_to_exitcode(status), text)
+    rss = max(usage.ru_maxrss, peak[0]) / 1024
+    return (wall, usage.ru_utime + usage.ru_stime, rss, os.waitstatus_to_exitcode(status),
+            text)
 
 
 def one_size(work: Path, targets: int, timeout: float) -> dict[str, float]:

@@ -7,7 +7,6 @@ Every mistake in a profile becomes a :class:`ProfileError` whose text is one lin
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 import tomllib
@@ -193,159 +192,9 @@ def _line_text(text: str, line: int) -> str:
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-# --- plain profiles without tomllib ----------------------------------------------------
-# tomllib (pure Python) took half of loading a profile. Nearly every profile is plain: bare
-# keys, one-line strings without escapes, small integers and decimals, dates, booleans, and
-# one-line arrays and inline tables of those. _plain_toml reads exactly that subset and
-# returns what tomllib.loads returns for it; anything else (an escape, a dotted or quoted
-# key, a multi-line array, a table declared twice, any mistake) returns None, and tomllib
-# reads the text and words every error as before.
-
-_PLAIN_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # \r alone, stray controls
-_PLAIN_SKIP = re.compile(r"[ \t]*(?:#.*)?")  # a blank line, a comment, what ends a statement
-_PLAIN_HEADER = re.compile(r"[ \t]*(\[\[?)[ \t]*([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)[ \t]*"
-                           r"(\]\]?)[ \t]*(?:#.*)?")
-_PLAIN_KEY = re.compile(r"[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*")
-_PLAIN_SPACE = re.compile(r"[ \t]*")
-# a string without escapes or control characters (not even a tab), a date, a boolean, or
-# a decimal integer or fraction small enough for any setting; what follows it is checked
-# by the caller (a number followed by "e5", "_000" or "x" is not plain)
-_SCALAR = ("\"([^\"\\\\\x00-\x1f\x7f]*)\"|'([^'\x00-\x1f\x7f]*)'|"
-           r"([0-9]{4})-([0-9]{2})-([0-9]{2})|(true|false)|"
-           r"([+-]?(?:0|[1-9][0-9]{0,17}))(\.[0-9]{1,17})?")
-_PLAIN_SCALAR = re.compile(_SCALAR)
-# the most common line, in one match: key = scalar, then at most a comment
-_PLAIN_PAIR = re.compile(r"[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:" + _SCALAR + r")[ \t]*(?:#.*)?")
-_PLAIN_DEPTH = 4
-_NOT_PLAIN = object()
-
-
-def _plain_scalar(groups: tuple[str | None, ...]) -> Any:
-    """The value of a _SCALAR match's groups, or _NOT_PLAIN (a date that does not exist)."""
-    basic, literal, year, month, day, boolean, integer, fraction = groups
-    if basic is not None or literal is not None:
-        return basic if basic is not None else literal
-    if year is not None:
-        try:
-            return dt.date(int(year), int(month), int(day))  # type: ignore[arg-type]
-        except ValueError:
-            return _NOT_PLAIN
-    if boolean is not None:
-        return boolean == "true"
-    return float(integer + fraction) if fraction else int(integer)  # type: ignore[operator]
-
-
-def _plain_value(line: str, pos: int, depth: int) -> tuple[Any, int] | None:
-    """The value starting at ``pos`` and where it ends, or None when it is not plain."""
-    opening = line[pos:pos + 1]
-    if opening in ("[", "{"):
-        if depth >= _PLAIN_DEPTH:
-            return None
-        closing = "]" if opening == "[" else "}"
-        items: list[Any] = []
-        table: dict[str, Any] = {}
-        pos = _PLAIN_SPACE.match(line, pos + 1).end()  # type: ignore[union-attr]
-        if line.startswith(closing, pos):
-            return (items if opening == "[" else table), pos + 1
-        while True:
-            if opening == "[":
-                got = _plain_value(line, pos, depth + 1)
-                if got is None:
-                    return None
-                value, pos = got
-                items.append(value)
-            else:
-                key = _PLAIN_KEY.match(line, pos)
-                if key is None or key.group(1) in table:
-                    return None
-                got = _plain_value(line, key.end(), depth + 1)
-                if got is None:
-                    return None
-                table[key.group(1)], pos = got
-            pos = _PLAIN_SPACE.match(line, pos).end()  # type: ignore[union-attr]
-            if line.startswith(closing, pos):
-                return (items if opening == "[" else table), pos + 1
-            if not line.startswith(",", pos):
-                return None
-            pos = _PLAIN_SPACE.match(line, pos + 1).end()  # type: ignore[union-attr]
-            if opening == "[" and line.startswith("]", pos):  # a trailing comma: allowed
-                return items, pos + 1
-    found = _PLAIN_SCALAR.match(line, pos)
-    if found is None:
-        return None
-    value = _plain_scalar(found.groups())
-    return None if value is _NOT_PLAIN else (value, found.end())
-
-
-def _plain_toml(text: str) -> dict[str, Any] | None:
-    """``tomllib.loads(text)`` when ``text`` is a plain profile (above), else None."""
-    root: dict[str, Any] = {}
-    tables = {id(root)}  # dicts made by headers: keys go in, headers go through
-    arrays: set[int] = set()  # lists made by [[headers]]
-    current = root
-    text = text.replace("\r\n", "\n")
-    if _PLAIN_CONTROL.search(text):
-        return None
-    for line in text.split("\n"):
-        first = line.lstrip(" \t")[:1]
-        if not first or first == "#":
-            continue
-        if first == "[":
-            header = _PLAIN_HEADER.fullmatch(line)
-            if header is None:
-                return None
-            opening, name, closing = header.groups()
-            if len(opening) != len(closing):
-                return None
-            *parents, leaf = name.split(".")
-            current = root
-            for part in parents:
-                below = current.get(part)
-                if below is None:
-                    below = current[part] = {}
-                    tables.add(id(below))
-                elif id(below) in arrays:
-                    below = below[-1]
-                elif id(below) not in tables:
-                    return None
-                current = below
-            table: dict[str, Any] = {}
-            tables.add(id(table))
-            if opening == "[[":
-                array = current.get(leaf)
-                if array is None:
-                    array = current[leaf] = []
-                    arrays.add(id(array))
-                elif id(array) not in arrays:
-                    return None
-                array.append(table)
-            elif leaf in current:  # declared before (or a value): tomllib decides
-                return None
-            else:
-                current[leaf] = table
-            current = table
-            continue
-        pair = _PLAIN_PAIR.fullmatch(line)
-        if pair is not None:
-            name, value = pair.group(1), _plain_scalar(pair.groups()[1:])
-        else:
-            key = _PLAIN_KEY.match(line)
-            got = _plain_value(line, key.end(), 0) if key is not None else None
-            if got is None or not _PLAIN_SKIP.fullmatch(line, got[1]):
-                return None
-            name, value = key.group(1), got[0]  # type: ignore[union-attr]
-        if value is _NOT_PLAIN or name in current:
-            return None
-        current[name] = value
-    return root
-
-
 def read_toml(text: str, path: str) -> dict[str, Any]:
     """``text`` parsed as TOML, or one :class:`ProfileError` naming the line and the fix."""
     _check_key_depth(text, path)
-    plain = _plain_toml(text)
-    if plain is not None:
-        return plain
     try:
         raw = tomllib.loads(text)
     except RecursionError:
