@@ -58,7 +58,13 @@ class Workers:
     def __init__(self, size: int, name: str = "accessready-check") -> None:
         self.size = max(1, size)
         self.name = name
-        self._cond = threading.Condition()
+        # One lock, three waits: idle workers wait for work (woken one per task, not all
+        # at once: hundreds of idle threads woken per task is a thundering herd for the
+        # GIL), the monitor for the next deadline, an audit's planners for room.
+        self._cond = threading.Lock()
+        self._has_work = threading.Condition(self._cond)
+        self._watching = threading.Condition(self._cond)
+        self._room = threading.Condition(self._cond)
         self._urgent: deque[_Task] = deque()
         self._queue: deque[_Task] = deque()
         self._running: dict[_Task, float] = {}  # task -> when its slot goes to another
@@ -67,6 +73,7 @@ class Workers:
         self._idle = 0
         self._closed = False
         self._monitor: threading.Thread | None = None
+        self._wake_at = 0.0  # when the monitor looks next
 
     def queued(self) -> int:
         """Tasks waiting for a thread."""
@@ -79,7 +86,7 @@ class Workers:
         with self._cond:
             while (len(self._urgent) + len(self._queue) > most and not self._closed
                    and not (stop is not None and stop.is_set())):
-                self._cond.wait(0.25)
+                self._room.wait(0.25)
 
     def put(self, tasks: list[_Task], urgent: bool = False) -> None:
         """Queue ``tasks``; start threads for them up to the bound. Once :meth:`stop` or
@@ -96,7 +103,7 @@ class Workers:
                 self._monitor = threading.Thread(target=self._watch, daemon=True,
                                                  name=f"{self.name}-deadlines")
                 self._monitor.start()
-            self._cond.notify_all()
+            self._has_work.notify(len(tasks))
 
     def drop(self, tasks: set[_Task]) -> None:
         """Forget ``tasks`` that no thread has taken yet (Ctrl-C)."""
@@ -113,13 +120,18 @@ class Workers:
             self._urgent.clear()
             self._queue.clear()
             self._closed = True
-            self._cond.notify_all()
+            self._wake_all()
 
     def close(self) -> None:
         """Let the threads go once the queue is empty; queued tasks still run."""
         with self._cond:
             self._closed = True
-            self._cond.notify_all()
+            self._wake_all()
+
+    def _wake_all(self) -> None:
+        # under self._cond
+        for waiting in (self._has_work, self._watching, self._room):
+            waiting.notify_all()
 
     def _start_thread(self) -> None:
         # under self._cond
@@ -132,14 +144,16 @@ class Workers:
             line = self._urgent or self._queue
             if line:
                 task = line.popleft()
-                self._running[task] = time.monotonic() + task.limit
-                self._cond.notify_all()  # the monitor learns the new deadline
+                deadline = self._running[task] = time.monotonic() + task.limit
+                if deadline < self._wake_at:  # the monitor would look too late
+                    self._watching.notify()
+                self._room.notify()
                 return task
             if self._closed:
                 self._threads -= 1
                 return None
             self._idle += 1
-            self._cond.wait()
+            self._has_work.wait()
             self._idle -= 1
 
     def _work(self) -> None:
@@ -186,7 +200,9 @@ class Workers:
                 if not (given_up or freed):
                     soonest = min((*self._running.values(), *self._late.values()),
                                   default=now + 0.5)
-                    self._cond.wait(min(max(soonest - now + 0.005, 0.0), 0.5))
+                    pause = min(max(soonest - now + 0.005, 0.0), 0.5)
+                    self._wake_at = now + pause
+                    self._watching.wait(pause)
             for task in freed:
                 if task.freed is not None:
                     task.freed()
