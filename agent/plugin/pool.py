@@ -74,6 +74,7 @@ class Workers:
         self._closed = False
         self._monitor: threading.Thread | None = None
         self._wake_at = 0.0  # when the monitor looks next
+        self._local = threading.local()
 
     def queued(self) -> int:
         """Tasks waiting for a thread."""
@@ -103,7 +104,8 @@ class Workers:
                 self._monitor = threading.Thread(target=self._watch, daemon=True,
                                                  name=f"{self.name}-deadlines")
                 self._monitor.start()
-            self._has_work.notify(len(tasks))
+            # a worker queueing from its task's done() takes one of them itself
+            self._has_work.notify(len(tasks) - bool(getattr(self._local, "returning", False)))
 
     def drop(self, tasks: set[_Task]) -> None:
         """Forget ``tasks`` that no thread has taken yet (Ctrl-C)."""
@@ -171,8 +173,14 @@ class Workers:
                     return  # given up on: its stand-in was delivered
                 if not late:
                     del self._running[task]
-            task.done(value)
-            if late:  # a replacement has this thread's slot
+            # what done() queues, this thread takes next itself (unless it is late: a
+            # replacement holds its slot): no other thread need wake for it
+            self._local.returning = not late
+            try:
+                task.done(value)
+            finally:
+                self._local.returning = False
+            if late:
                 return
 
     def _watch(self) -> None:
