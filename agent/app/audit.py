@@ -144,7 +144,7 @@ def _one_line(text: str) -> str:
 
 def _start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[Check],
                services: Callable[[Profile], dict[str, Any]] | None, workers: Workers,
-               deliver: Callable[[Finished], None]) -> Finished | None:
+               planners: Workers, deliver: Callable[[Finished], None]) -> Finished | None:
     """Load one profile, plan its checks and hand them to ``workers``; ``deliver`` hears
     the run when its last check ends. Returns the entry at once when the profile cannot
     run (every problem becomes this entry's error), else None."""
@@ -175,7 +175,7 @@ def _start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[C
     try:
         start_run(profile, run_options, workers, ended, lang=options.lang, checks=checks,
                   services=services(profile) if services is not None else None,
-                  vantage=options.vantage)
+                  vantage=options.vantage, planners=planners)
     except Exception as exc:  # one broken run must not take the audit down
         return crashed(exc)
     return None
@@ -293,6 +293,9 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
             checks = load_registry().checks
         every = checks
         workers = Workers(options.checks_at_once)
+        # planning has threads of its own: behind hundreds of checks in the workers' queue
+        # a profile's few quick planning calls would wait (its checks start late)
+        planners = Workers(options.profiles_at_once, name="accessready-plan")
         done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         stop = threading.Event()
 
@@ -305,7 +308,8 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
         def work(index: int, path: Path) -> Finished | None:
             # planned profiles wait for workers, not in memory: at most one queue's worth
             workers.wait_for_room(options.checks_at_once, stop)
-            return _start_one(index, path, options, every, services, workers, deliver)
+            return _start_one(index, path, options, every, services, workers, planners,
+                              deliver)
 
         pool = _Pool(options.profiles_at_once, list(enumerate(paths)), work, done, stop,
                      on_started)
@@ -335,9 +339,11 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
         except KeyboardInterrupt:
             pool.stop.set()
             workers.stop()
+            planners.stop()
             interrupted = True
         else:
             workers.close()
+            planners.close()
         if audit_id is not None:
             history.use(lambda db: db.finish_audit(
                 audit_id, "interrupted" if interrupted else "finished"), None)

@@ -130,17 +130,19 @@ def run_checks(profile: Profile, options: RunOptions, *, lang: str = "en",
 def start_run(profile: Profile, options: RunOptions, workers: Workers,
               on_done: Callable[[Run | Exception], None], *, lang: str = "en",
               checks: Sequence[Check] | None = None,
-              services: dict[str, Any] | None = None, vantage: str | None = None) -> None:
-    """:func:`run_checks` without waiting (an audit's profiles): plans on this thread,
-    hands the checks to ``workers`` and returns; ``on_done`` hears the :class:`Run` — or
-    the exception that ended it — on a worker thread when the last check ends. Never
-    interactive. Raises what planning raises (nothing is then called back)."""
+              services: dict[str, Any] | None = None, vantage: str | None = None,
+              planners: Workers | None = None) -> None:
+    """:func:`run_checks` without waiting (an audit's profiles): plans (on ``planners``,
+    else on ``workers``), hands the checks to ``workers`` and returns; ``on_done`` hears
+    the :class:`Run` — or the exception that ended it — on a worker thread when the last
+    check ends. Never interactive. Raises what planning raises (nothing is then called
+    back)."""
     stack = contextlib.ExitStack()
     stack.enter_context(password_env_withheld(profile))
     try:
         prepared = _Prepared.make(profile, options, lang=lang, checks=checks,
                                   services=services, interactive=False, self_check=False,
-                                  vantage=vantage, workers=workers)
+                                  vantage=vantage, workers=planners or workers)
     except BaseException:
         stack.close()
         raise
