@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import socket
-import ssl
 import statistics
 import subprocess
 import sys
@@ -35,8 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
-
+from bench_scale import handlers  # the same servers as the scale bench (same folder)
 
 # --- the servers (their own process) -------------------------------------------------------
 
@@ -69,44 +67,7 @@ def _paramiko_server(listener: socket.socket, host_key_file: Path) -> None:
 
 def serve(folder: Path) -> None:
     """The three servers on 127.0.0.1 until killed; their ports go to ``folder/ready``."""
-    from accessready.agent.demo.simulators.wsman_soap import IDENTIFY_TEMPLATE
-
-    identify = IDENTIFY_TEMPLATE.format(version="OS: 10.0.17763 SP: 0.0 Stack: 3.0").encode()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(folder / "server.crt", folder / "server.key")
-
-    async def ssh(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            writer.write(SSH_BANNER)
-            await writer.drain()
-            await asyncio.wait_for(reader.read(4096), 10)
-        except (OSError, TimeoutError):
-            pass
-        writer.close()
-
-    async def https(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            length = 0
-            for line in head.split(b"\r\n"):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value.strip() or 0)
-            if length:
-                await asyncio.wait_for(reader.readexactly(length), 10)
-            if length:
-                reply = (b"HTTP/1.1 200 \r\nContent-Type: application/soap+xml;charset=UTF-8\r\n"
-                         b"Content-Length: " + str(len(identify)).encode() +
-                         b"\r\nConnection: close\r\n\r\n" + identify)
-            else:
-                reply = (b"HTTP/1.1 401 \r\nWWW-Authenticate: Negotiate\r\nContent-Length: 0"
-                         b"\r\nConnection: close\r\n\r\n")
-            writer.write(reply)
-            await writer.drain()
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ValueError):
-            pass
-        writer.close()
+    ssh, https, context = handlers(folder)
 
     listener = socket.create_server(("127.0.0.1", 0), backlog=256)
     threading.Thread(target=_paramiko_server, args=(listener, folder / "host_key"),

@@ -40,6 +40,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 SILENT_NET = "198.51.100"
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
@@ -48,8 +49,10 @@ PROFILES_AT_ONCE, CONCURRENCY = 64, 320
 
 # --- the servers (run in their own process: their CPU is not the audit's) -----------------
 
-def serve(folder: Path) -> None:
-    """SSH banner servers and an HTTPS WS-Man responder on loopback until killed."""
+def handlers(folder: Path) -> tuple[Any, Any, ssl.SSLContext]:
+    """The servers' connection handlers (an SSH banner that closes at key exchange; a
+    WS-Management HTTPS listener: 200 to an Identify, 401 Negotiate to anything else) and
+    the TLS context with the bench CA's server certificate. bench_probes uses them too."""
     from accessready.agent.demo.simulators.wsman_soap import IDENTIFY_TEMPLATE
 
     identify = IDENTIFY_TEMPLATE.format(version="OS: 10.0.17763 SP: 0.0 Stack: 3.0").encode()
@@ -88,6 +91,13 @@ def serve(folder: Path) -> None:
                 ValueError):
             pass
         writer.close()
+
+    return ssh, https, context
+
+
+def serve(folder: Path) -> None:
+    """SSH banner servers and an HTTPS WS-Man responder on loopback until killed."""
+    ssh, https, context = handlers(folder)
 
     async def main() -> None:
         ssh_server = await asyncio.start_server(ssh, "127.0.0.1", 2222, backlog=4096)
