@@ -10,12 +10,14 @@
    in flight). A profile waiting on a silent host holds no profile slot, only its checks'
    worker threads, so an audit takes about (checks × deadline of the slow ones) /
    ``checks_at_once``, not the sum over profiles.
-3. Records each run as soon as it finishes (a kill mid-audit loses only runs not yet
+3. Starts the profiles that took longest in the history's previous audit first (a silent
+   host costs its whole timeout; started last, it ends the audit late).
+4. Records each run as soon as it finishes (a kill mid-audit loses only runs not yet
    recorded), with what changed since that customer's previous run; the runs that
    finished while the last ones were recorded share one transaction (one sync to disk).
-4. A profile that does not load, or a run that crashes, does not stop the others: it is an
+5. A profile that does not load, or a run that crashes, does not stop the others: it is an
    entry with verdict *unknown* and its one-line error.
-5. ``keep_days`` prunes runs older than that after the audit.
+6. ``keep_days`` prunes runs older than that after the audit.
 
 Nothing here prints; ``on_progress`` hears of each finished profile, and ``on_run`` of
 each run as it ends (``--reports-dir`` writes its files then: :class:`Details`).
@@ -26,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import logging
+import math
 import queue
 import re
 import threading
@@ -181,6 +184,18 @@ def _start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[C
     return None
 
 
+def _slowest_first(paths: list[Path], history: _Recorder) -> list[tuple[int, Path]]:
+    """The profiles (with their places in the report) in the order to start them: those
+    that took longest last time first, since a silent host costs its whole timeout and
+    one started last ends the audit late; profiles never recorded before the others
+    (they may be slow), and otherwise the order given. The report keeps the given order."""
+    took = history.use(lambda db: db.durations(), {})
+    jobs = list(enumerate(paths))
+    if took:
+        jobs.sort(key=lambda job: -took.get(job[1].name, math.inf))
+    return jobs
+
+
 class _Pool:
     """``size`` daemon threads taking profiles from a queue and starting their runs.
 
@@ -311,8 +326,8 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
             return _start_one(index, path, options, every, services, workers, planners,
                               deliver)
 
-        pool = _Pool(options.profiles_at_once, list(enumerate(paths)), work, done, stop,
-                     on_started)
+        pool = _Pool(options.profiles_at_once, _slowest_first(paths, history), work, done,
+                     stop, on_started)
         try:
             while len(entries) < len(paths):
                 try:  # a timeout, so Ctrl-C is seen even while every run is busy

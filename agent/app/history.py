@@ -318,6 +318,15 @@ class History:
         return self.load_run(row[0]) if row else None
 
     @guarded
+    def durations(self) -> dict[str, float]:
+        """How long each profile (file name) took in its newest recorded run, in seconds;
+        an audit starts the slowest first."""
+        rows = self.db.execute(
+            "SELECT profile, duration_s FROM runs WHERE id IN "
+            "(SELECT MAX(id) FROM runs WHERE profile != '' GROUP BY profile)").fetchall()
+        return {profile: float(seconds) for profile, seconds in rows}
+
+    @guarded
     def runs(self, customer: str, limit: int | None = None) -> list[RunRow]:
         """``customer``'s runs, newest first."""
         rows = self.db.execute(

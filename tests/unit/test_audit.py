@@ -14,6 +14,7 @@ import textwrap
 import threading
 import time
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -232,6 +233,34 @@ def test_planning_does_not_wait_behind_the_checks(tmp_path: Path,
                                               timeout=20), checks=[waits])
     assert [r.status for e in report.entries for r in e.run.results] == [Status.PASS] * 3
     assert waits.in_vain == 0
+
+
+def test_profiles_slowest_last_time_start_first(tmp_path: Path, profiles: list[Path]) -> None:
+    """A nightly audit starts the profiles that took longest last night first (a silent
+    host's timeout then overlaps the rest); one never recorded starts before them; the
+    report keeps the profiles' order."""
+    new = profile(profiles[0].parent, "d", "Delta skola")
+    with History(tmp_path / "audit.db") as db:
+        for path, seconds in zip(profiles, (1.0, 5.0, 9.0), strict=True):
+            run = make_run([result("admin.agreement", "kund", "pass")], customer=path.stem)
+            db.record(replace(run, duration_s=seconds), profile=path.name)
+    order: list[str] = []
+
+    class Records(Check):
+        id = "admin.records"
+        requirement = Requirement.ADMIN
+        title = t("Records", "Antecknar")
+        remediation = {"default": t("Fix it.", "Fixa det.")}
+
+        def run(self, ctx, target):  # type: ignore[no-untyped-def]
+            order.append(ctx.profile.customer.name)
+            return self.result(target, Status.PASS, t("ok", "ok"))
+
+    report = run_audit([*profiles, new], _options(tmp_path, profiles_at_once=1,
+                                                  checks_at_once=1), checks=[Records()])
+    assert order == ["Delta skola", "Gamma kommun", "Beta skola", "Alfa kommun"]
+    assert [e.customer for e in report.entries] == [
+        "Alfa kommun", "Beta skola", "Gamma kommun", "Delta skola"]
 
 
 def test_a_crash_outside_the_checks_is_that_entry_only(tmp_path: Path,
