@@ -289,17 +289,22 @@ def run_child(argv: list[str]) -> tuple[float, float, float, int, str]:
             text)
 
 
-def one_size(work: Path, targets: int, timeout: float) -> dict[str, float]:
+def one_size(work: Path, targets: int, timeout: float, night: int = 0) -> dict[str, float]:
+    """One audit and one reference run. ``night`` > 0: the audits share a history file
+    (``--history``), as nightly audits do, and this is the night-th of them."""
     folder = work / f"profiles-{targets}"
-    folder.mkdir()
-    reports = work / f"reports-{targets}"
+    if not folder.exists():
+        folder.mkdir()
     kinds = write_profiles(folder, targets, timeout, work.parent / "ca.crt",
                            work.parent / "known_hosts")
-    audit_json = work / f"audit-{targets}.json"
+    suffix = f"-{night}" if night else ""
+    reports = work / f"reports-{targets}{suffix}"
+    audit_json = work / f"audit-{targets}{suffix}.json"
+    history = ["--history", str(work / f"history-{targets}.db")] if night else []
     wall, cpu, rss, code, text = run_child([
         sys.executable, "-m", "accessready", "audit", str(folder), "--json", str(audit_json),
         "--reports-dir", str(reports), "--quiet", "--profiles-at-once", str(PROFILES_AT_ONCE),
-        "--concurrency", str(CONCURRENCY)])
+        "--concurrency", str(CONCURRENCY), *history])
     if not audit_json.exists():
         raise SystemExit(f"the audit wrote no overview (exit {code}): {text[-500:]}")
     wrong_results, wrong_verdicts, seen = count_wrong(kinds, reports, audit_json)
@@ -312,13 +317,15 @@ def one_size(work: Path, targets: int, timeout: float) -> dict[str, float]:
             print(f"|   reference wrong: {r_out['why']} |", flush=True)
     except (ValueError, IndexError, KeyError):
         raise SystemExit(f"the asyncio reference failed: {r_text[-800:]}") from None
-    return {"targets": targets, "wall": wall, "cpu": cpu, "rss": rss, "wrong": wrong_results,
+    return {"targets": targets, "night": night, "wall": wall, "cpu": cpu, "rss": rss,
+            "wrong": wrong_results,
             "wrong_verdicts": wrong_verdicts, "seen": seen, "r_wall": r_wall, "r_cpu": r_cpu,
             "r_rss": r_rss, "r_wrong": r_wrong}
 
 
 def print_row(row: dict, load: bool) -> None:
-    print(f"| {row['targets']:,} | {'yes' if load else 'no'} | {row['wall']:.1f} s | "
+    label = ("yes" if load else "no") + (f", night {row['night']}" if row["night"] else "")
+    print(f"| {row['targets']:,} | {label} | {row['wall']:.1f} s | "
           f"{row['cpu']:.1f} s | {row['rss']:.0f} MiB | {row['wrong']} ({row['wrong_verdicts']} "
           f"verdicts) | {row['r_wall']:.1f} s | {row['r_cpu']:.1f} s | {row['r_rss']:.0f} MiB | "
           f"{row['r_wrong']} | {row['wall'] / row['r_wall']:.2f} | "
@@ -376,7 +383,8 @@ def inside(args: argparse.Namespace) -> None:
                 where = work / ("loaded" if loaded else "quiet")
                 where.mkdir()
                 for targets in args.targets:
-                    print_row(one_size(where, targets, args.timeout), loaded)
+                    for night in range(1, args.nights + 1) if args.nights > 1 else [0]:
+                        print_row(one_size(where, targets, args.timeout, night), loaded)
                 if load is not None:
                     load.kill()
                     load.wait()
@@ -398,6 +406,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--nights", type=int, default=1, metavar="N",
+                        help="N audits sharing a history file, as nightly audits do (the "
+                        "second starts the slowest profiles first)")
     parser.add_argument("--load", action="store_true",
                         help="also run while another process keeps one core busy")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
