@@ -100,7 +100,10 @@ class RenderProcess:
 
     @classmethod
     def start(cls) -> RenderProcess | None:
-        """A running child, or None where none can be started (the caller renders)."""
+        """A running child, or None where none can be started (the caller renders): no
+        interpreter to run it with (an embedded or frozen build), or it would not start."""
+        if not sys.executable or getattr(sys, "frozen", False):
+            return None
         try:
             return cls()
         except OSError:

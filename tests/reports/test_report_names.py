@@ -162,6 +162,18 @@ def test_reports_rendered_in_a_process_of_their_own_are_the_same_files(
         assert set(started[0].answers.values()) == {None}  # the child wrote every one
 
 
+def test_without_an_interpreter_to_start_the_reports_are_rendered_here(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An embedded or frozen build has no ``python -m`` to start: no child, same files."""
+    monkeypatch.setattr("sys.frozen", True, raising=False)
+    assert RenderProcess.start() is None
+    report = _report(COLLIDING[:3])
+    details = Details(tmp_path, "en", _write, offload=True)
+    details.early(0, report.entries[0])
+    done = details.finish(report)
+    assert all((tmp_path / Path(e.report_href or "").name).exists() for e in done.entries)
+
+
 def test_a_failed_write_in_the_report_process_is_raised_after_the_audit(
         tmp_path: Path) -> None:
     report = _report(COLLIDING[:2])
