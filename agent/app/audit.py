@@ -315,14 +315,18 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
         stop = threading.Event()
 
         def deliver(finished: Finished) -> None:
-            if on_run is not None and finished.run is not None:
-                on_run(finished.index, AuditEntry(
-                    profile=finished.path, customer=finished.customer, run=finished.run))
-            done.put(finished)
+            try:
+                if on_run is not None and finished.run is not None:
+                    on_run(finished.index, AuditEntry(
+                        profile=finished.path, customer=finished.customer, run=finished.run))
+            finally:  # the main thread waits for every entry
+                done.put(finished)
 
         def work(index: int, path: Path) -> Finished | None:
             # planned profiles wait for workers, not in memory: at most one queue's worth
             workers.wait_for_room(options.checks_at_once, stop)
+            if stop.is_set():  # interrupted: this profile is "not run"
+                return None
             return _start_one(index, path, options, every, services, workers, planners,
                               deliver)
 
@@ -352,13 +356,14 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
                     if on_progress is not None:
                         on_progress(len(entries), len(paths), entry)
         except KeyboardInterrupt:
-            pool.stop.set()
-            workers.stop()
-            planners.stop()
             interrupted = True
-        else:
-            workers.close()
-            planners.close()
+        finally:  # whatever ended the loop, no thread is left waiting on these
+            stop.set()
+            for threads in (workers, planners):
+                if interrupted or len(entries) < len(paths):
+                    threads.stop()
+                else:
+                    threads.close()
         if audit_id is not None:
             history.use(lambda db: db.finish_audit(
                 audit_id, "interrupted" if interrupted else "finished"), None)

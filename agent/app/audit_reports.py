@@ -45,7 +45,7 @@ class Details:
         self.folder, self.lang, self.write, self.link_from = folder, lang, write, link_from
         self._offload = offload
         self._process: RenderProcess | None = None
-        self._sent: dict[str, tuple[str, Run]] = {}  # html path -> (stem, run)
+        self._sent: dict[int, tuple[str, Run]] = {}  # job number -> (stem, run)
         self._early: dict[int, str] = {}  # entry index -> the stem written for it
         self._taken: set[str] = set()
         self._todo: queue.SimpleQueue[tuple[int, str, Run] | None] = queue.SimpleQueue()
@@ -127,10 +127,11 @@ class Details:
         if self._offload and self._process is None:
             self._process = RenderProcess.start()
             self._offload = self._process is not None
-        if self._process is not None and \
-                self._process.submit(str(html), str(result), run, self.lang):
-            self._sent[str(html)] = (stem, run)
-            return
+        if self._process is not None:
+            number = self._process.submit(str(html), str(result), run, self.lang)
+            if number is not None:
+                self._sent[number] = (stem, run)
+                return
         self._write_here(stem, run)
 
     def _write_here(self, stem: str, run: Run) -> None:
@@ -145,8 +146,8 @@ class Details:
         if process is None:
             return
         answers = process.close()
-        for path, (stem, run) in self._sent.items():
-            if path not in answers:  # the process ended before it: write it here
+        for number, (stem, run) in self._sent.items():
+            if number not in answers:  # the process ended before it: write it here
                 self._write_here(stem, run)
         self._sent.clear()
         failed = next((error for error in answers.values() if error), None)

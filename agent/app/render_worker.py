@@ -6,14 +6,16 @@ of CPU that does not need the network or the audit's state, so it goes to a seco
 process (a second core): ``python -m accessready.agent.app.render_worker``.
 
 The parent sends frames on the child's stdin — a 4-byte big-endian length, then a pickle
-of ``(html_path, json_path, run, lang)`` — and the child answers each with a frame of
-``(html_path, error_or_None)``. The child renders with the same renderers and writes with
-the same safe writer (:func:`~accessready.agent.core.safefile.write_file`) as the parent
-would, so the files are the same bytes; it gets our environment without the password
-variables (:func:`~accessready.agent.io.secrets.child_environment`), and nothing but
-finished runs, whose secrets are already masked. It ignores Ctrl-C (the audit writes the
-reports of the runs that finished before it stops) and ends at the end of its input, so
-it never outlives the audit. Pickle is safe here: both ends are this program.
+of ``(number, html_path, json_path, run, lang)`` — and the child answers each with a frame
+of ``(number, error_or_None)``: by number, not path, since one path may be written twice
+(a name an early write took can go to another customer in the end). The child renders
+with the same renderers and writes with the same safe writer
+(:func:`~accessready.agent.core.safefile.write_file`) as the parent would, so the files are
+the same bytes. It gets our environment without the password variables
+(:func:`~accessready.agent.io.secrets.child_environment`) and nothing but finished runs,
+whose secrets are already masked. It ignores Ctrl-C (the audit writes the reports of the
+runs that finished before it stops) and ends at the end of its input, so it never
+outlives the audit. Pickle is safe here: both ends are this program.
 """
 
 from __future__ import annotations
@@ -75,13 +77,13 @@ def serve(source: IO[bytes], answers: IO[bytes]) -> int:
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     while (job := receive(source)) is not None:
-        html_path, json_path, run, lang = job
+        number, html_path, json_path, run, lang = job
         try:
             render_files(html_path, json_path, run, lang)
             error = None
         except (OutputError, OSError) as exc:
             error = str(exc)
-        send(answers, (html_path, error))
+        send(answers, (number, error))
         answers.flush()
     return 0
 
@@ -92,8 +94,11 @@ class RenderProcess:
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_environment())
-        self.answers: dict[str, str | None] = {}
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_environment(),
+            # no console window flashing up under pythonw or Task Scheduler
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+        self.answers: dict[int, str | None] = {}
+        self.sent = 0
         self._reader = threading.Thread(target=self._read, daemon=True,
                                         name="accessready-report-answers")
         self._reader.start()
@@ -106,7 +111,7 @@ class RenderProcess:
             return None
         try:
             return cls()
-        except OSError:
+        except Exception:  # whatever it was, the reports are rendered in this process
             log.debug("no report process; rendering in this one", exc_info=True)
             return None
 
@@ -114,23 +119,26 @@ class RenderProcess:
         assert self.proc.stdout is not None
         try:
             while (answer := receive(self.proc.stdout)) is not None:
-                html_path, error = answer
-                self.answers[html_path] = error
+                number, error = answer
+                self.answers[number] = error
         except (OSError, pickle.UnpicklingError, ValueError):
             log.debug("the report process's answers ended", exc_info=True)
 
-    def submit(self, html_path: str, json_path: str, run: Run, lang: str) -> bool:
-        """Hand a job over; False when the child is gone (the caller renders it)."""
+    def submit(self, html_path: str, json_path: str, run: Run, lang: str) -> int | None:
+        """Hand a job over: its number, or None when the child is gone (the caller renders
+        it)."""
         assert self.proc.stdin is not None
+        number = self.sent
         try:
-            send(self.proc.stdin, (html_path, json_path, run, lang))
+            send(self.proc.stdin, (number, html_path, json_path, run, lang))
             self.proc.stdin.flush()
-            return True
-        except (OSError, ValueError):
-            return False
+        except (OSError, ValueError, pickle.PicklingError):
+            return None
+        self.sent += 1
+        return number
 
-    def close(self) -> dict[str, str | None]:
-        """End the input, wait for the child; every answer: html path -> error or None.
+    def close(self) -> dict[int, str | None]:
+        """End the input, wait for the child; every answer: job number -> error or None.
         A job without an answer was not written (the child died): render it again."""
         assert self.proc.stdin is not None
         with contextlib.suppress(OSError):  # the child is gone already

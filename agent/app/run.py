@@ -157,7 +157,12 @@ def start_run(profile: Profile, options: RunOptions, workers: Workers,
             stack.close()
         on_done(run)
 
-    start(prepared.items, prepared.factory, prepared.options, workers, finished)
+    try:
+        start(prepared.items, prepared.factory, prepared.options, workers, finished)
+    except BaseException:  # nothing was handed over: nothing will call back
+        _close_services(prepared.shared)
+        stack.close()
+        raise
 
 
 @dataclasses.dataclass

@@ -169,7 +169,12 @@ def child_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a program we start: ours without the password variables
     (:func:`hide_env`) and without any variable whose value holds a registered secret
     (however the run obtained it: a copy in another variable is dropped too)."""
-    env = dict(os.environ if base is None else base)
+    if base is None:
+        # key by key: a concurrent run may take its password variable out meanwhile, and
+        # dict(os.environ) would then raise KeyError
+        env = {k: v for k in list(os.environ) if (v := os.environ.get(k)) is not None}
+    else:
+        env = dict(base)
     with _HIDDEN_LOCK:
         hidden = set(_HIDDEN_ENV)
     # Windows variable names ignore case: compare them that way everywhere.

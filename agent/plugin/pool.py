@@ -18,6 +18,7 @@ same, waited for.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger("accessready.runner")
 
 
 class Stopped(Exception):
@@ -51,8 +53,11 @@ class Workers:
     """At most ``size`` daemon threads taking tasks in order (``urgent`` ones first).
 
     Threads start as work arrives and wait for more once started; :meth:`close` lets
-    them go. One monitor thread watches the deadlines of running tasks. ``done`` and
-    ``overdue`` callbacks run on a worker or on the monitor and must not raise.
+    them go. A monitor thread watches the deadlines of running tasks; a given-up task's
+    stand-in is delivered on a thread of its own, so a slow callback never delays another
+    task's deadline. A callback that raises is logged and does not take its thread down;
+    a thread that cannot be started (a process or container limit) leaves the work to the
+    threads there are.
     """
 
     def __init__(self, size: int, name: str = "accessready-check") -> None:
@@ -72,6 +77,7 @@ class Workers:
         self._threads = 0  # threads holding a slot
         self._idle = 0
         self._closed = False
+        self.stopped = False  # :meth:`stop` was called: nothing queued will run
         self._monitor: threading.Thread | None = None
         self._wake_at = 0.0  # when the monitor looks next
         self._local = threading.local()
@@ -91,21 +97,26 @@ class Workers:
 
     def put(self, tasks: list[_Task], urgent: bool = False) -> None:
         """Queue ``tasks``; start threads for them up to the bound. Once :meth:`stop` or
-        :meth:`close` was called nothing more is queued (the audit was interrupted)."""
+        :meth:`close` was called nothing more is queued (the audit was interrupted).
+        Raises ``RuntimeError`` (nothing queued) when not one thread can be started."""
+        # a worker queueing from its task's done() takes the first task itself
+        returning = getattr(self._local, "returning", False)
+        self._local.returning = False
         with self._cond:
             if self._closed:
                 return
             (self._urgent if urgent else self._queue).extend(tasks)
             waiting = len(self._urgent) + len(self._queue)
-            wanted = min(self.size - self._threads, max(0, waiting - self._idle))
-            for _ in range(wanted):
-                self._start_thread()
-            if self._monitor is None:
-                self._monitor = threading.Thread(target=self._watch, daemon=True,
-                                                 name=f"{self.name}-deadlines")
-                self._monitor.start()
-            # a worker queueing from its task's done() takes one of them itself
-            self._has_work.notify(len(tasks) - bool(getattr(self._local, "returning", False)))
+            for _ in range(min(self.size - self._threads, max(0, waiting - self._idle))):
+                if not self._start_thread():
+                    break
+            if not self._threads:
+                line = self._urgent if urgent else self._queue
+                for _ in tasks:
+                    line.pop()
+                raise RuntimeError("cannot start a worker thread (a limit on threads?)")
+            self._monitor = self._monitor or self._helper(self._watch, "deadlines")
+            self._has_work.notify(len(tasks) - returning)
 
     def drop(self, tasks: set[_Task]) -> None:
         """Forget ``tasks`` that no thread has taken yet (Ctrl-C)."""
@@ -117,11 +128,11 @@ class Workers:
 
     def stop(self) -> None:
         """Forget every queued task and let the threads go (Ctrl-C); running ones end
-        on their own (daemon threads)."""
+        on their own (daemon threads); whoever waits on a batch hears :class:`Stopped`."""
         with self._cond:
             self._urgent.clear()
             self._queue.clear()
-            self._closed = True
+            self._closed = self.stopped = True
             self._wake_all()
 
     def close(self) -> None:
@@ -135,10 +146,26 @@ class Workers:
         for waiting in (self._has_work, self._watching, self._room):
             waiting.notify_all()
 
-    def _start_thread(self) -> None:
+    def _helper(self, target: Callable[[], None], what: str) -> threading.Thread | None:
+        # under self._cond: the monitor; None if it cannot start (the next put tries again)
+        thread = threading.Thread(target=target, daemon=True, name=f"{self.name}-{what}")
+        try:
+            thread.start()
+        except RuntimeError:
+            log.debug("could not start the %s thread", what, exc_info=True)
+            return None
+        return thread
+
+    def _start_thread(self) -> bool:
         # under self._cond
         self._threads += 1
-        threading.Thread(target=self._work, daemon=True, name=self.name).start()
+        try:
+            threading.Thread(target=self._work, daemon=True, name=self.name).start()
+        except RuntimeError:  # "can't start new thread": work with the threads there are
+            self._threads -= 1
+            log.debug("could not start a worker thread", exc_info=True)
+            return False
+        return True
 
     def _next(self) -> _Task | None:
         # under self._cond: the next task, or None when this thread should end
@@ -164,8 +191,7 @@ class Workers:
                 task = self._next()
             if task is None:
                 return
-            if task.started is not None:
-                task.started()
+            _call(task.started)
             value = task.work()
             with self._cond:
                 late = task not in self._running
@@ -173,20 +199,18 @@ class Workers:
                     return  # given up on: its stand-in was delivered
                 if not late:
                     del self._running[task]
-            # what done() queues, this thread takes next itself (unless it is late: a
-            # replacement holds its slot): no other thread need wake for it
+            # what done() queues first, this thread takes next itself (unless it is late:
+            # a replacement holds its slot): no other thread need wake for it
             self._local.returning = not late
-            try:
-                task.done(value)
-            finally:
-                self._local.returning = False
+            _call(task.done, value)
+            self._local.returning = False
             if late:
                 return
 
     def _watch(self) -> None:
         while True:
-            given_up: list[_Task] = []
             freed: list[_Task] = []
+            given_up: list[_Task] = []
             with self._cond:
                 if self._closed and not (self._running or self._late or self._threads):
                     self._monitor = None
@@ -205,17 +229,38 @@ class Workers:
                     if now >= deadline:
                         del self._late[task]
                         given_up.append(task)
-                if not (given_up or freed):
+                if not (freed or given_up):
                     soonest = min((*self._running.values(), *self._late.values()),
                                   default=now + 0.5)
                     pause = min(max(soonest - now + 0.005, 0.0), 0.5)
                     self._wake_at = now + pause
                     self._watching.wait(pause)
-            for task in freed:
-                if task.freed is not None:
-                    task.freed()
+            for task in freed:  # quick: the batch queues its next task
+                _call(task.freed)
             for task in given_up:
-                task.done(task.overdue())
+                # Rare (a check that ignores its deadline), and what follows may be slow (a
+                # profile's last result: its run is finished and recorded): on a thread of
+                # its own, so no other deadline waits for it.
+                deliver = threading.Thread(target=_call, args=(_give_up, task), daemon=True,
+                                           name=f"{self.name}-overdue")
+                try:
+                    deliver.start()
+                except RuntimeError:
+                    _give_up(task)
+
+
+def _give_up(task: _Task) -> None:
+    task.done(task.overdue())
+
+
+def _call(callback: Callable[..., None] | None, *args: Any) -> None:
+    """A task's callback; what it raises is logged, never the end of a worker."""
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except Exception:
+        log.debug("a task's callback raised", exc_info=True)
 
 
 @dataclass(eq=False)
@@ -264,10 +309,15 @@ def submit(workers: Workers, count: int, work: Callable[[int], T],
             if index in batch.freed:
                 return
             batch.freed.add(index)
-            more = [make(waiting.popleft())] if waiting and not batch.stopped else []
+            following = waiting.popleft() if waiting and not batch.stopped else None
+            more = [make(following)] if following is not None else []
             batch.tasks.extend(more)
-        if more:
+        if following is None:
+            return
+        try:
             workers.put(more, urgent)
+        except RuntimeError:  # no thread to run it on: it did not finish, and says so
+            ended(following, overdue(following))
 
     def ended(index: int, value: T) -> None:
         with batch.cond:
@@ -310,6 +360,8 @@ def pool(count: int, work: Callable[[int], T], overdue: Callable[[int], T],
                        patience=patience, at_once=concurrency, urgent=urgent)
         with batch.cond:
             while not batch.complete():
+                if shared.stopped:  # the audit was interrupted: its queue is gone
+                    raise Stopped(dict(batch.finished))
                 if on_tick is not None:
                     on_tick(len(batch.finished), sorted(batch.running))
                 batch.cond.wait(0.25)

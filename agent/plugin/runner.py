@@ -1,11 +1,13 @@
 """Running checks: planning, a bounded set of workers, per-check deadlines, stable order.
 
-Each (check, target) pair is a job. At most ``concurrency`` jobs run at once, each on its
-own daemon thread with a deadline counted from its start (time spent waiting for a worker
-does not count). A job still running a short grace after its deadline (:func:`overdue_grace`)
-is reported as ``error`` and its slot is given to the next job; the stuck thread is
-abandoned (it is a daemon, and every network call in a check has a timeout below the
-deadline, so it ends soon after). Results come back in plan order, whatever finished first.
+Each (check, target) pair is a job. At most ``concurrency`` jobs run at once, each on a
+daemon worker thread with a deadline counted from its start (time spent waiting for a
+worker does not count). A job still running a short grace after its deadline
+(:func:`overdue_grace`) gives its slot to the next job; its own result still counts until
+the runner's patience (:func:`overdue_patience`) runs out, and only then is it reported
+as ``error`` and its thread abandoned (a daemon: every network call in a check has a
+timeout below the deadline, so it ends soon after). Results come back in plan order,
+whatever finished first.
 
 Plugin code is third-party code, and it is contained: ``applies``, ``targets``,
 ``target_needs`` and ``run`` all run on worker threads under the deadline, never on the
