@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_scale import handlers  # the same servers as the scale bench (same folder)
+from bench_scale import handlers, write_pki  # the same servers as the scale bench (same folder)
 
 # --- the servers (their own process) -------------------------------------------------------
 
@@ -161,15 +161,9 @@ def main() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from accessready.agent.demo.simulators import pki
-
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        ca = pki.make_ca("Bench Kund CA")
-        cert, key = pki.issue(ca, ["127.0.0.1", "localhost"])
-        (folder / "server.crt").write_bytes(cert + ca.cert_pem)
-        (folder / "server.key").write_bytes(key)
-        ca.write(folder / "ca.pem")
+        write_pki(folder, "ca.pem")
         host_key = ed25519.Ed25519PrivateKey.generate()
         (folder / "host_key").write_bytes(host_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,

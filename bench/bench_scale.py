@@ -95,6 +95,18 @@ def handlers(folder: Path) -> tuple[Any, Any, ssl.SSLContext]:
     return ssh, https, context
 
 
+def write_pki(folder: Path, ca_name: str) -> None:
+    """A private CA (``folder/ca_name``) and the servers' certificate from it, for
+    127.0.0.1 and localhost (``server.crt`` with the chain, ``server.key``)."""
+    from accessready.agent.demo.simulators import pki
+
+    ca = pki.make_ca("Bench Kund CA")
+    cert, key = pki.issue(ca, ["127.0.0.1", "localhost"])
+    (folder / "server.crt").write_bytes(cert + ca.cert_pem)
+    (folder / "server.key").write_bytes(key)
+    ca.write(folder / ca_name)
+
+
 def serve(folder: Path) -> None:
     """SSH banner servers and an HTTPS WS-Man responder on loopback until killed."""
     ssh, https, context = handlers(folder)
@@ -345,7 +357,6 @@ def inside(args: argparse.Namespace) -> None:
     """Runs inside the private namespace: network, PKI, servers, then each size."""
     import resource
 
-    from accessready.agent.demo.simulators import pki
 
     # thousands of sockets at once (the reference, the servers): the soft limit is often 1024
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -361,11 +372,7 @@ def inside(args: argparse.Namespace) -> None:
                         "02:00:00:00:00:02", "dev", "v0", "nud", "permanent"], check=True)
     with tempfile.TemporaryDirectory(prefix="accessready-scale-") as tmp:
         work = Path(tmp)
-        ca = pki.make_ca("Bench Kund CA")
-        cert, key = pki.issue(ca, ["127.0.0.1", "localhost"])
-        (work / "server.crt").write_bytes(cert + ca.cert_pem)
-        (work / "server.key").write_bytes(key)
-        ca.write(work / "ca.crt")
+        write_pki(work, "ca.crt")
         (work / "known_hosts").write_text("")
         server = subprocess.Popen([sys.executable, __file__, "--serve", str(work)])
         load: subprocess.Popen[bytes] | None = None

@@ -115,7 +115,8 @@ class Workers:
                 for _ in tasks:
                     line.pop()
                 raise RuntimeError("cannot start a worker thread (a limit on threads?)")
-            self._monitor = self._monitor or self._helper(self._watch, "deadlines")
+            if self._monitor is None:
+                self._start_monitor()
             self._has_work.notify(len(tasks) - returning)
 
     def drop(self, tasks: set[_Task]) -> None:
@@ -146,15 +147,16 @@ class Workers:
         for waiting in (self._has_work, self._watching, self._room):
             waiting.notify_all()
 
-    def _helper(self, target: Callable[[], None], what: str) -> threading.Thread | None:
-        # under self._cond: the monitor; None if it cannot start (the next put tries again)
-        thread = threading.Thread(target=target, daemon=True, name=f"{self.name}-{what}")
+    def _start_monitor(self) -> None:
+        # under self._cond; if it cannot start, the next put tries again
+        monitor = threading.Thread(target=self._watch, daemon=True,
+                                   name=f"{self.name}-deadlines")
         try:
-            thread.start()
+            monitor.start()
         except RuntimeError:
-            log.debug("could not start the %s thread", what, exc_info=True)
-            return None
-        return thread
+            log.debug("could not start the deadline monitor", exc_info=True)
+            return
+        self._monitor = monitor
 
     def _start_thread(self) -> bool:
         # under self._cond
