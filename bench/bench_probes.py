@@ -15,7 +15,8 @@ For each probe kind it runs ``--n`` probes ``--rounds`` times in this process an
 median CPU (``time.process_time``: every thread of the process, paramiko's included) and wall
 time per probe, in ms. The probes are the ones the checks make: ``https`` = one
 :func:`~accessready.agent.io.http.http_request` over verified TLS (the Identify);
-``winrm`` = the two requests of ``remote.winrm``; ``ssh-banner`` and ``ssh-kex`` =
+``winrm`` = the two requests of ``remote.winrm`` (the second resuming the first's TLS
+session, as the check does); ``ssh-banner`` and ``ssh-kex`` =
 :func:`~accessready.agent.io.transports.ssh.probe`.
 """
 
@@ -92,6 +93,7 @@ def serve(folder: Path) -> None:
 def _probes(folder: Path, ports: dict[str, int]) -> dict[str, Callable[[], object]]:
     from accessready.agent.core.profile_types import TlsOptions
     from accessready.agent.io.http import http_request
+    from accessready.agent.io.tls import TlsSessions
     from accessready.agent.io.transports.base import TransportError
     from accessready.agent.io.transports.ssh import KnownHosts, probe
     from accessready.checks.protocols import wsman
@@ -102,22 +104,24 @@ def _probes(folder: Path, ports: dict[str, int]) -> dict[str, Callable[[], objec
     headers, body = wsman.build_identify_request(host_header)
     headers = [h for h in headers if h[0].lower() != "host"]
 
-    def identify() -> object:
+    def identify(sessions: TlsSessions | None = None) -> object:
         out = http_request(host, ports["https"], "POST", wsman.WSMAN_PATH, headers=headers,
                            body=body, tls=tls, host_header=host_header, timeout=5.0,
-                           max_body=wsman.MAX_XML_BYTES)
+                           max_body=wsman.MAX_XML_BYTES, sessions=sessions)
         assert out.ok and out.answer.status == 200, out.to_json()
         return out
 
-    def schemes() -> object:
+    def schemes(sessions: TlsSessions) -> object:
         out = http_request(host, ports["https"], "POST", wsman.WSMAN_PATH,
                            headers=[("Content-Type", "application/soap+xml;charset=UTF-8")],
-                           tls=tls, host_header=host_header, timeout=2.0, max_body=64 * 1024)
+                           tls=tls, host_header=host_header, timeout=2.0, max_body=64 * 1024,
+                           sessions=sessions)
         assert out.ok and out.answer.status == 401, out.to_json()
         return out
 
     def winrm() -> object:
-        return identify(), schemes()
+        sessions = TlsSessions()  # as the check: the second request resumes the first
+        return identify(sessions), schemes(sessions)
 
     known = KnownHosts(folder / "known_hosts", system_path=None)
 

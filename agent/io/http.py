@@ -18,7 +18,7 @@ from accessready.agent.io.net import (
     ms_since,
     resolved_facts,
 )
-from accessready.agent.io.tls import tls_connect
+from accessready.agent.io.tls import TlsSessions, tls_connect
 from accessready.checks.protocols.httpmsg import HttpParseError, ResponseParser, build_request
 
 
@@ -26,13 +26,15 @@ def http_request(host: str, port: int, method: str, target: str, *,
                  headers: list[tuple[str, str]] | None = None, body: bytes = b"",
                  tls: TlsOptions | None = None, server_name: str | None = None,
                  host_header: str | None = None, timeout: float,
-                 max_body: int = MAX_REPLY, body_excerpt: int = 512) -> ProbeOutcome:
+                 max_body: int = MAX_REPLY, body_excerpt: int = 512,
+                 sessions: TlsSessions | None = None) -> ProbeOutcome:
     """One HTTP/1.1 request (``Connection: close``) over TCP, or TLS when ``tls`` is given.
 
     ``answer`` is the parsed response (:class:`~accessready.checks.protocols.httpmsg.
     HttpResponse`); ``facts`` hold its evidence (request head, status, headers, a
     ``body_excerpt``-byte body excerpt) and ``tls`` (:class:`TlsInfo`) over TLS. An answer
-    that is not HTTP is ``protocol``.
+    that is not HTTP is ``protocol``. Over TLS, ``sessions`` (when given) resumes the
+    endpoint's session it kept and keeps this one's.
     """
 
     started = time.monotonic()
@@ -46,7 +48,8 @@ def http_request(host: str, port: int, method: str, target: str, *,
     facts: dict[str, Any] = {"request": request.split(b"\r\n\r\n", 1)[0].decode("latin-1")}
     try:
         if tls is not None:
-            sock, info = tls_connect(host, port, tls=tls, server_name=name, timeout=timeout)
+            sock, info = tls_connect(host, port, tls=tls, server_name=name, timeout=timeout,
+                                     sessions=sessions)
             resolution = info.resolution
             facts["tls"] = info
         else:
@@ -69,6 +72,8 @@ def http_request(host: str, port: int, method: str, target: str, *,
                     parser.feed_eof()
                     break
                 parser.feed(chunk)
+            if sessions is not None and tls is not None:
+                sessions.keep(sock, host, port, name)
         except HttpParseError as exc:
             return ProbeOutcome(where, request, total_ms=ms_since(started), kind="protocol",
                                 message=f"{where} answered something that is not HTTP: {exc}",

@@ -17,7 +17,7 @@ import ssl
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from accessready.agent.core.outcome import ProbeOutcome
@@ -167,6 +167,9 @@ class TlsInfo:
     handshake_ms: float = 0.0
     sni: str = ""
     resolution: Resolution | None = None
+    # an abbreviated handshake with a session of an earlier verified one (not evidence:
+    # what the server showed is the same either way)
+    resumed: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """Evidence."""
@@ -265,8 +268,50 @@ def shared_observing_context() -> ssl.SSLContext:
     return context
 
 
+class TlsSessions:
+    """TLS sessions kept for resumption, one per endpoint, by whoever makes several
+    connections to one server (``remote.winrm``: its Identify, then the request that
+    lists the auth schemes): the second pays for an abbreviated handshake, not a full one.
+
+    Explicit and short-lived (one check's), never process-wide: nothing of one customer's
+    connections is offered to another's server. Only sessions of *verified* handshakes
+    are kept: resuming one proves the server is the one verified (it holds the session's
+    secret), so trust is not weakened; the report shows the same certificate either way.
+    """
+
+    MAX = 16  # a check talks to a handful of endpoints
+
+    def __init__(self) -> None:
+        # endpoint -> (context, session): a session is only offered to its own context
+        self._kept: dict[tuple[str, int, str | None], tuple[ssl.SSLContext,
+                                                             ssl.SSLSession]] = {}
+
+    def get(self, context: ssl.SSLContext, host: str, port: int,
+            server_name: str | None) -> ssl.SSLSession | None:
+        """The session kept for the endpoint with ``context``, if any."""
+        kept = self._kept.get((host, port, server_name))
+        return kept[1] if kept is not None and kept[0] is context else None
+
+    def keep(self, sock: ssl.SSLSocket, host: str, port: int,
+             server_name: str | None) -> None:
+        """Keep ``sock``'s session if its handshake was verified. Call it once the answer
+        was read: a TLS 1.3 server sends its session tickets after the handshake."""
+        if sock.context.verify_mode != ssl.CERT_REQUIRED:
+            return
+        try:
+            session = sock.session
+        except (OSError, ValueError):
+            return
+        if session is None or not (session.has_ticket or session.id):
+            return
+        if len(self._kept) >= self.MAX:
+            self._kept.pop(next(iter(self._kept)))
+        self._kept[(host, port, server_name)] = (sock.context, session)
+
+
 def tls_connect(host: str, port: int, *, tls: TlsOptions, server_name: str | None,
-                timeout: float) -> tuple[ssl.SSLSocket, TlsInfo]:
+                timeout: float, sessions: TlsSessions | None = None
+                ) -> tuple[ssl.SSLSocket, TlsInfo]:
     """A TLS connection and what its handshake showed.
 
     With verification on, the first handshake is a current client's
@@ -276,6 +321,9 @@ def tls_connect(host: str, port: int, *, tls: TlsOptions, server_name: str | Non
     so the report can show the certificate, the negotiated version and why a real client
     would refuse it (``verified=False``; ``verify_kind`` ``old_tls`` or ``weak_tls`` for
     the second kind). Callers judge the version explicitly (:func:`modern_tls`).
+
+    A verified handshake resumes the session ``sessions`` kept for the endpoint, when
+    there is one (the server may decline: then it is a full handshake).
     """
     started = time.monotonic()
     deadline = started + timeout
@@ -292,9 +340,11 @@ def tls_connect(host: str, port: int, *, tls: TlsOptions, server_name: str | Non
             raise ProbeFailure("deadline", f"no time left for a TLS handshake with {where}",
                                ms_since(started))
         raw, _, resolution = connect(host, port, left)
+        session = sessions.get(context, host, port, server_name) \
+            if sessions is not None and verify else None
         try:
             raw.settimeout(max(0.01, deadline - time.monotonic()))
-            sock = context.wrap_socket(raw, server_hostname=server_name)
+            sock = context.wrap_socket(raw, server_hostname=server_name, session=session)
         except ssl.SSLCertVerificationError as exc:
             raw.close()
             error_kind = _VERIFY_KINDS.get(exc.verify_code, "untrusted")
@@ -328,7 +378,7 @@ def tls_connect(host: str, port: int, *, tls: TlsOptions, server_name: str | Non
             version=version, cipher=cipher[0] if cipher else "", cert=cert,
             verified=verify, verify_kind=error_kind, verify_error=error_text,
             verification_disabled=not tls.verify, handshake_ms=ms_since(started),
-            sni=server_name or "", resolution=resolution)
+            sni=server_name or "", resolution=resolution, resumed=sock.session_reused)
     raise ProbeFailure("tls", f"TLS with {where} failed", ms_since(started))
 
 

@@ -10,7 +10,7 @@ from accessready.agent.core.model import INSECURE, Requirement, Result, Status, 
 from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.core.profile_types import Profile, Server
 from accessready.agent.io.http import http_request
-from accessready.agent.io.tls import TlsInfo
+from accessready.agent.io.tls import TlsInfo, TlsSessions
 from accessready.agent.io.transports.winrm import WinrmEndpoint
 from accessready.agent.plugin.checkapi import Check, CheckContext, Target
 from accessready.agent.plugin.probekit import verify_off_note
@@ -81,10 +81,11 @@ class WinrmCheck(Check):
         headers, body = wsman.build_identify_request(host_header)
         headers = [h for h in headers if h[0].lower() != "host"]
         details: dict[str, Any] = {"url": where, "configured_auth": cfg.transport}
+        sessions = TlsSessions()  # the second request resumes the first's TLS session
         exchange = http_request(host, port, "POST", wsman.WSMAN_PATH, headers=headers,
                                 body=body, tls=tls if cfg.https else None,
                                 host_header=host_header, timeout=ctx.timeout(5.0),
-                                max_body=wsman.MAX_XML_BYTES)
+                                max_body=wsman.MAX_XML_BYTES, sessions=sessions)
         if not exchange.ok:
             return probe_failure_result(self, target, exchange, f"WinRM {where}", details)
         details["identify"] = exchange.to_json()
@@ -100,7 +101,8 @@ class WinrmCheck(Check):
                 f"{where} svarar HTTP 200, men inte med ett WS-Management Identify-svar."),
                 details, fix="not_winrm")
         details["product"] = dataclasses.asdict(ident)
-        schemes = self._auth_schemes(ctx, host, port, tls if cfg.https else None, host_header)
+        schemes = self._auth_schemes(ctx, host, port, tls if cfg.https else None, host_header,
+                                     sessions)
         details["offered_auth"] = list(schemes) if schemes is not None else None
         product = f"{ident.product_vendor} {ident.product_version}".strip()
         warnings_en, warnings_sv, fix = [], [], None
@@ -165,12 +167,13 @@ class WinrmCheck(Check):
 
     @staticmethod
     def _auth_schemes(ctx: CheckContext, host: str, port: int, tls: Any,
-                      host_header: str) -> tuple[str, ...] | None:
+                      host_header: str, sessions: TlsSessions) -> tuple[str, ...] | None:
         """The schemes a 401 to an unauthenticated, empty POST offers (None: no answer)."""
         exchange = http_request(host, port, "POST", wsman.WSMAN_PATH,
                                 headers=[("Content-Type", "application/soap+xml;charset=UTF-8")],
                                 tls=tls, host_header=host_header,
-                                timeout=ctx.timeout(2.0), max_body=64 * 1024)
+                                timeout=ctx.timeout(2.0), max_body=64 * 1024,
+                                sessions=sessions)
         # evidence only: a failed probe never fails the check
         if not exchange.ok or exchange.answer.status != 401:
             return None

@@ -221,6 +221,38 @@ def test_winrm_https_trusted_and_untrusted(tmp_path) -> None:
     assert plain.status is Status.FAIL  # HTTP spoken to a TLS listener
 
 
+def test_winrm_second_request_resumes_the_first_tls_session(tmp_path, monkeypatch) -> None:
+    # Issue 13: the Identify's verified session is resumed by the request that lists the
+    # auth schemes (one full handshake per server, not two); the result is the same.
+    from accessready.agent.io import http
+
+    ca = pki.make_ca("test")
+    cert, key = pki.issue(ca, ["adfs01", "127.0.0.1"])
+    files = pki.write_tls_files(tmp_path, "w", ca, cert, key)
+    seen: list[bool] = []
+    real = http.tls_connect
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        sock, info = real(*args, **kwargs)
+        seen.append(info.resumed)
+        return sock, info
+
+    monkeypatch.setattr(http, "tls_connect", spy)
+    sim = WsmanSimulator({}, load_recordings("tests"),
+                         tls=(str(files.cert_file), str(files.key_file))).start()
+    try:
+        profile = winrm_toml(sim.port, https=True, extra=f', ca_file = "{files.ca_file}"')
+        [first] = run_one(remote.WinrmCheck, profile, tmp_path)
+        [second] = run_one(remote.WinrmCheck, profile, tmp_path)
+    finally:
+        sim.stop()
+    assert first.status is Status.PASS, first.summary.en
+    assert first.details["offered_auth"] == second.details["offered_auth"]
+    assert first.details["offered_auth"]  # the second request was answered
+    # each run of the check: a full handshake, then a resumed one (nothing kept between)
+    assert seen == [False, True, False, True]
+
+
 def test_winrm_relative_ca_file_is_taken_from_the_profile_folder(tmp_path) -> None:
     ca = pki.make_ca("test")
     cert, key = pki.issue(ca, ["127.0.0.1"])
