@@ -212,6 +212,8 @@ def frame(payload: bytes, fill: bytes = b"") -> bytes:
     """``payload`` as an unencrypted binary packet: length, padding length, payload,
     padding of 4..11 bytes so the total is a multiple of 8. The padding is taken from
     ``fill`` (zero bytes where it is short; random padding buys nothing in the clear)."""
+    if not payload:
+        raise SshCodecError("a packet needs at least a message number")
     pad = 8 - (5 + len(payload)) % 8
     pad += 8 if pad < 4 else 0
     if 5 + len(payload) + pad > MAX_PACKET:
