@@ -1,11 +1,14 @@
-"""The SSH handshake without a timer thread per connection (issue 13), on real loopback peers.
+"""The SSH handshake without a thread per connection (issue 13), on real loopback peers.
 
-paramiko's Packetizer starts a ``threading.Timer`` per handshake; the probe hands that job to
-the shared watchdog instead. Pins: no timer thread is started; the timer still expires (and
-is cancelled) as paramiko's would; the evidence and the errors are the same as with
-paramiko's own timer, against a real SSH server and a banner server that hangs up at the key
-exchange; a server silent during the key exchange is always ``silent`` (paramiko's timer,
-racing the probe's own timeout, made it ``protocol`` about half the time).
+``remote.ssh``'s probe runs its own key exchange (:mod:`~accessready.agent.io.transports.
+ssh_native`): no paramiko Transport, no thread. A login still runs paramiko's, whose
+Packetizer starts a ``threading.Timer`` per handshake; that job goes to the shared watchdog
+instead. Pins: the probe starts no thread; the login path starts no timer thread; the timer
+still expires (and is cancelled) as paramiko's would; the evidence and the errors of the
+probe are the same as paramiko's (with the shared timer and with its own), against a real
+SSH server and a banner server that hangs up at the key exchange; a server silent during
+the key exchange is always ``silent`` on both paths (paramiko's timer, racing the probe's
+own timeout, made it ``protocol`` about half the time).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pytest
 from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
 from accessready.agent.io.transports import ssh as sshmod
 from accessready.agent.io.transports.base import TransportError
-from accessready.agent.io.transports.ssh import KnownHosts, probe
+from accessready.agent.io.transports.ssh import KnownHosts, handshake, probe
 
 from .hostile import HostileServer
 from .simhelpers import PASSWORD
@@ -94,48 +97,74 @@ def _paramiko_timer(monkeypatch) -> None:
     monkeypatch.setattr(sshmod, "_share_handshake_timer", lambda transport: None)
 
 
-def test_a_probe_starts_no_timer_thread_and_shows_the_same_evidence(
+def _paramiko_probe(host: str, port: int, known: KnownHosts, timeout: float) -> Any:
+    """What :func:`probe` did before its own key exchange: paramiko's, on a login's path."""
+    transport, info = handshake(host, port, known, timeout, key_check=False)
+    transport.close()
+    return info
+
+
+def test_a_probe_starts_no_thread_and_shows_what_paramiko_shows(
         sim, tmp_path, timers, monkeypatch) -> None:
     path = tmp_path / "known_hosts"
     path.write_text(sim.known_hosts_line())
     known = KnownHosts(path, system_path=None)
-    shared = probe(sim.host, sim.port, known, 5.0)
-    assert timers == []
+    started: list[threading.Thread] = []  # threads this (the probing) thread starts
+    real_start, me = threading.Thread.start, threading.current_thread()
+
+    def start(thread: threading.Thread) -> None:
+        if threading.current_thread() is me:
+            started.append(thread)
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    native = probe(sim.host, sim.port, known, 5.0)  # no Transport: no reader, no timer
+    assert started == []
+    shared = _paramiko_probe(sim.host, sim.port, known, 5.0)
+    assert len(started) == 1  # the comparison: paramiko's reader thread
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    assert timers == []  # the login path's handshake: the shared watchdog, no timer thread
     _paramiko_timer(monkeypatch)
-    own = probe(sim.host, sim.port, known, 5.0)
+    own = _paramiko_probe(sim.host, sim.port, known, 5.0)
     assert len(timers) == 1  # the comparison really ran paramiko's own timer
-    assert shared.host_key.status == "known" and shared.banner.startswith("SSH-2.0-")
-    assert _without_timings(shared.to_json()) == _without_timings(own.to_json())
-    assert shared.first_bytes == own.first_bytes
+    assert native.host_key.status == "known" and native.banner.startswith("SSH-2.0-")
+    assert _without_timings(native.to_json()) == _without_timings(shared.to_json()) \
+        == _without_timings(own.to_json())
+    assert native.first_bytes == shared.first_bytes == own.first_bytes
 
 
-def _failure(host: str, port: int, known: KnownHosts, timeout: float) -> TransportError:
+def _failure(host: str, port: int, known: KnownHosts, timeout: float,
+             how: Any = probe) -> TransportError:
     with pytest.raises(TransportError) as info:
-        probe(host, port, known, timeout)
+        how(host, port, known, timeout)
     return info.value
 
 
-def test_a_failed_key_exchange_fails_as_with_paramikos_timer(tmp_path, timers,
-                                                             monkeypatch) -> None:
+def test_a_failed_key_exchange_fails_as_with_paramiko(tmp_path, timers,
+                                                      monkeypatch) -> None:
     known = KnownHosts(tmp_path / "known_hosts", system_path=None)
     with banner_then_close() as (host, port):
-        shared = _failure(host, port, known, 1.0)
+        native = _failure(host, port, known, 1.0)
+        shared = _failure(host, port, known, 1.0, _paramiko_probe)
         assert timers == []
         _paramiko_timer(monkeypatch)
-        own = _failure(host, port, known, 1.0)
+        own = _failure(host, port, known, 1.0, _paramiko_probe)
         assert len(timers) == 1
-    assert shared.kind == own.kind == "protocol"
-    assert str(shared) == str(own)
-    assert _without_timings(shared.details) == _without_timings(own.details)
+    assert native.kind == shared.kind == own.kind == "protocol"
+    assert str(native) == str(shared) == str(own)
+    assert _without_timings(native.details) == _without_timings(shared.details) \
+        == _without_timings(own.details)
 
 
-def test_a_server_silent_during_the_key_exchange_is_always_silent(tmp_path, timers) -> None:
+@pytest.mark.parametrize("how", [probe, _paramiko_probe], ids=["native", "paramiko"])
+def test_a_server_silent_during_the_key_exchange_is_always_silent(tmp_path, timers,
+                                                                  how) -> None:
     # paramiko's own timer raced start_client's timeout: about half of these came out
     # "closed the connection during the key exchange" (protocol)
     known = KnownHosts(tmp_path / "known_hosts", system_path=None)
     server = HostileServer("slow", delay=0.0).start()  # the banner at once, then silence
     try:
-        failures = [_failure(server.host, server.port, known, 0.5) for _ in range(6)]
+        failures = [_failure(server.host, server.port, known, 0.5, how) for _ in range(6)]
     finally:
         server.stop()
     assert timers == []

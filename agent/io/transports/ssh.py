@@ -42,6 +42,7 @@ from typing import Any
 from accessready.agent.core import powershell
 from accessready.agent.io import watchdog
 from accessready.agent.io.net import ProbeFailure, connect, endpoint_text
+from accessready.agent.io.transports import ssh_native
 from accessready.agent.io.transports.base import (
     CommandResult,
     TransportError,
@@ -58,6 +59,7 @@ from accessready.agent.io.transports.ssh_hostkeys import HostKeyVerdict as HostK
 from accessready.agent.io.transports.ssh_hostkeys import KnownHosts as KnownHosts
 from accessready.agent.io.transports.ssh_hostkeys import fingerprint_sha256 as fingerprint_sha256
 from accessready.agent.io.transports.ssh_hostkeys import known_hosts_name as known_hosts_name
+from accessready.checks.protocols import sshkex
 
 MAX_OUTPUT = 1024 * 1024
 """Most bytes kept of one command's stdout (and, separately, stderr)."""
@@ -163,16 +165,12 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
     return sock
 
 
-def handshake(host: str, port: int, known: KnownHosts, timeout: float,
-              key_check: bool = True) -> tuple[Any, Handshake]:
-    """Connect, read the banner, exchange keys and check the host key.
+def _open(host: str, port: int, timeout: float) -> tuple[socket.socket, Handshake, float]:
+    """Connect and wait for the server's first bytes: (socket, evidence, deadline).
 
-    Returns the live paramiko Transport (not yet authenticated) and the evidence. Raises
-    :class:`TransportError`; the transport is closed on every failure, so no thread leaks.
+    The bytes are peeked, not read, so the key exchange still reads the banner itself:
+    tells a silent host (TCP open, no bytes) from one speaking another protocol.
     """
-    import paramiko
-
-    _quiet_paramiko()
     started = time.monotonic()
     deadline = started + timeout
     info = Handshake(host, port)
@@ -180,8 +178,6 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
     sock = _connect(host, port, timeout)
     info.connect_ms = _ms(started)
     try:
-        # Peek, so paramiko still reads the banner itself: distinguishes a silent host
-        # (TCP open, no bytes) from one speaking another protocol.
         sock.settimeout(_left(deadline, "waiting for the SSH banner", info.to_json()))
         try:
             info.first_bytes = sock.recv(256, socket.MSG_PEEK)
@@ -198,6 +194,30 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
     except BaseException:
         sock.close()
         raise
+    return sock, info, deadline
+
+
+def handshake(host: str, port: int, known: KnownHosts, timeout: float,
+              key_check: bool = True) -> tuple[Any, Handshake]:
+    """Connect, read the banner, exchange keys and check the host key.
+
+    Returns the live paramiko Transport (not yet authenticated) and the evidence. Raises
+    :class:`TransportError`; the transport is closed on every failure, so no thread leaks.
+    """
+    started = time.monotonic()
+    sock, info, deadline = _open(host, port, timeout)
+    return _paramiko_handshake(sock, info, known, started, deadline, timeout, key_check), info
+
+
+def _paramiko_handshake(sock: socket.socket, info: Handshake, known: KnownHosts,
+                        started: float, deadline: float, timeout: float,
+                        key_check: bool) -> Any:
+    """paramiko's banner exchange and key exchange on ``sock`` (see :func:`handshake`)."""
+    import paramiko
+
+    _quiet_paramiko()
+    host, port = info.host, info.port
+    where = f"{host}:{port}"
     transport = paramiko.Transport(sock)
     timer = None
     try:
@@ -235,7 +255,7 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
         info.host_key = known.check(host, port, key)
         if key_check:
             require_trusted_key(info)
-        return transport, info
+        return transport
     except BaseException:
         transport.close()
         raise
@@ -425,9 +445,35 @@ def probe(host: str, port: int, known: KnownHosts, timeout: float) -> Handshake:
 
     Unlike :func:`login` an unknown or changed key is not an exception here: the verdict is
     in the returned evidence, which is what ``remote.ssh`` reports.
+
+    A server that sends an SSH banner gets the key exchange of
+    :mod:`~accessready.agent.io.transports.ssh_native` (no paramiko Transport, no thread;
+    the host key's signature over the exchange hash is verified all the same). One that
+    needs what that does not implement gets paramiko's on a new connection, in the time
+    left; anything else (no banner, not SSH) goes to paramiko on this connection, whose
+    errors say what it is.
     """
-    transport, info = handshake(host, port, known, timeout, key_check=False)
-    transport.close()
+    started = time.monotonic()
+    sock, info, deadline = _open(host, port, timeout)
+    if not info.first_bytes.startswith(b"SSH-"):
+        _paramiko_handshake(sock, info, known, started, deadline, timeout, False).close()
+        return info
+    try:
+        offer = known.preferred_algorithms(host, port, list(sshkex.HOST_KEY_TYPES))
+        native = ssh_native.exchange(sock, host, port, deadline, offer,
+                                     evidence=info.to_json(), timeout=timeout)
+    except ssh_native.Unsupported:
+        sock.close()
+        left = _left(deadline, "before the key exchange", info.to_json())
+        transport, again = handshake(host, port, known, left, key_check=False)
+        transport.close()
+        return again
+    finally:
+        sock.close()
+    info.kex_ms = _ms(started)
+    info.banner = native.banner
+    info.cipher = native.cipher
+    info.host_key = known.check(host, port, native.host_key)
     return info
 
 
