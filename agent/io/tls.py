@@ -296,8 +296,9 @@ class TlsSessions:
              server_name: str | None) -> None:
         """Keep ``sock``'s session if its handshake was verified. Call it once the answer
         was read: a TLS 1.3 server sends its session tickets after the handshake."""
-        if sock.context.verify_mode != ssl.CERT_REQUIRED:
-            return
+        if sock.context.verify_mode != ssl.CERT_REQUIRED or sock.session_reused:
+            return  # not verified; or resumed: the session kept still serves (and taking
+            # a session out of OpenSSL costs a third of a millisecond)
         try:
             session = sock.session
         except (OSError, ValueError):
