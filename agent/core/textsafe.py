@@ -34,9 +34,20 @@ XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]
 EVIDENCE_LIMIT = 20_000
 """Characters of pretty-printed evidence kept per result."""
 
+class _BoundedRepr(reprlib.Repr):
+    """reprlib's, with integers too long for ``str()`` (over ``sys.get_int_max_str_digits``,
+    4,300 digits by default: ``repr`` raises ValueError) told by their size."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        try:
+            return super().repr_int(x, level)
+        except ValueError:
+            return f"<an integer of {x.bit_length()} bits>"
+
+
 # The fallback for evidence JSON cannot encode: depth and sizes bounded, so it cannot
 # recurse without end the way plain repr() does on a hostile nesting.
-_BOUNDED_REPR = reprlib.Repr()
+_BOUNDED_REPR = _BoundedRepr()
 _BOUNDED_REPR.maxlevel = 12
 _BOUNDED_REPR.maxstring = _BOUNDED_REPR.maxother = 2_000
 _BOUNDED_REPR.maxdict = _BOUNDED_REPR.maxlist = _BOUNDED_REPR.maxtuple = 500
