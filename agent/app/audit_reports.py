@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from accessready.agent.app.render_worker import RenderProcess, render_pair
+from accessready.agent.app.render_worker import RenderProcess, render_pair, wait_for
 from accessready.agent.core.audit_types import AuditEntry, AuditReport
 from accessready.agent.core.model import Run
 from accessready.agent.core.safefile import OutputError
@@ -101,7 +101,7 @@ class Details:
         if writer is not None:  # what is queued is written (finish would write it anyway)
             self._go.set()
             self._todo.put(None)
-            writer.join()
+            wait_for(writer)
         try:
             if self._error is not None:
                 raise self._error

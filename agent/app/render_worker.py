@@ -143,9 +143,21 @@ class RenderProcess:
         assert self.proc.stdin is not None
         with contextlib.suppress(OSError):  # the child is gone already
             self.proc.stdin.close()
-        self._reader.join()
-        self.proc.wait()
+        wait_for(self._reader)
+        while True:
+            try:
+                self.proc.wait(0.25)
+                break
+            except subprocess.TimeoutExpired:  # short waits: Ctrl-C is heard on Windows
+                continue
         return dict(self.answers)
+
+
+def wait_for(thread: threading.Thread) -> None:
+    """``thread.join()`` in short waits: on Windows a join without a timeout does not
+    hear Ctrl-C, and the audit could not be stopped while its reports are written."""
+    while thread.is_alive():
+        thread.join(0.25)
 
 
 if __name__ == "__main__":

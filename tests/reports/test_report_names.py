@@ -250,3 +250,23 @@ def test_a_reports_folder_on_another_windows_drive_is_linked_by_file_uri(
                            link_from=tmp_path / "overview")
     hrefs = [e.report_href or "" for e in report.entries]
     assert all(h.startswith("file://") and h.endswith(".html") for h in hrefs), hrefs
+
+
+def test_waiting_for_the_report_writer_is_in_short_waits() -> None:
+    # On Windows a join() without a timeout does not hear Ctrl-C: an audit writing its
+    # reports could not be stopped. The wait is made of short joins instead.
+    from accessready.agent.app.render_worker import wait_for
+
+    class Writer:
+        def __init__(self) -> None:
+            self.timeouts: list[float | None] = []
+
+        def is_alive(self) -> bool:
+            return len(self.timeouts) < 3
+
+        def join(self, timeout: float | None = None) -> None:
+            self.timeouts.append(timeout)
+
+    writer = Writer()
+    wait_for(writer)  # type: ignore[arg-type]
+    assert len(writer.timeouts) == 3 and all(t is not None and t <= 1 for t in writer.timeouts)
