@@ -555,3 +555,25 @@ def test_against_openssh_a_dh_only_server_is_unsupported() -> None:
     with sshd("diffie-hellman-group14-sha256") as (host, port, _), \
             pytest.raises(Unsupported):
         native(host, port)
+
+
+def test_a_library_without_the_negotiated_curve_falls_back(host_keys, monkeypatch) -> None:
+    def missing(kex: str) -> None:
+        raise sshkex.NotAvailable(f"{kex}: not supported by this OpenSSL")
+
+    monkeypatch.setattr(sshkex.Agreement, "__init__", lambda self, kex: missing(kex))
+    with paramiko_server([host_keys["ssh-ed25519"]]) as (host, port), \
+            pytest.raises(Unsupported, match="curve25519"):
+        native(host, port)
+
+
+def _trickle(conn: socket.socket) -> None:
+    for byte in b"greeting\r\n" + BANNER:
+        conn.sendall(bytes([byte]))
+    conn.recv(4096)
+
+
+def test_a_banner_sent_byte_by_byte_is_read(host_keys) -> None:
+    with scripted(_trickle) as (host, port):
+        error = failure(host, port)
+    assert (error.kind, error.details["exception"]) == ("protocol", "EOFError")

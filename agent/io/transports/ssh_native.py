@@ -111,9 +111,11 @@ class _Link:
         self.buffer += chunk
 
     def identification(self) -> sshkex.Identification:
-        while (found := sshkex.identification(bytes(self.buffer))) is None:
+        reader = sshkex.IdentificationReader()
+        while (found := reader.feed(bytes(self.buffer))) is None:
+            self.buffer.clear()
             self.fill()
-        del self.buffer[:found.consumed]
+        self.buffer = reader.buffer
         return found
 
     def packet(self) -> bytes:
@@ -204,6 +206,8 @@ def exchange(sock: socket.socket, host: str, port: int, deadline: float,
     except _Expired:
         raise TransportError("silent", f"the key exchange with {where} did not finish "
                              f"within {timeout:.1f} s", details) from None
+    except sshkex.NotAvailable as exc:  # our library's limit, not the server's fault
+        raise Unsupported(str(exc)) from None
     except SshCodecError as exc:
         raise TransportError("protocol", f"the SSH key exchange with {where} failed: {exc}",
                              details) from None
