@@ -1,0 +1,122 @@
+"""CPU per SSH probe: the native key exchange (ssh_native) against paramiko's. Prints numbers;
+asserts nothing.
+
+    python bench/bench_sshkex.py [--n 200] [--rounds 3]
+
+The servers are bench_probes.py's, in a process of their own (their CPU is not counted): a
+banner server that hangs up at the key exchange (``banner``, as in bench_scale) and a
+paramiko server with an Ed25519 host key that completes the key exchange (``kex``).
+
+``paramiko`` = :func:`~accessready.agent.io.transports.ssh.probe` as the check runs it today;
+``native`` = the same steps with :func:`~accessready.agent.io.transports.ssh_native.exchange`
+in place of paramiko's Transport: connect, peek at the first bytes, exchange, check the host
+key against known_hosts, close. CPU is ``time.process_time`` (every thread of this process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench_probes import _measure  # the same servers and measurement (same folder)
+from bench_scale import write_pki
+
+
+def _probes(folder: Path, ports: dict[str, int]) -> dict[str, Callable[[], object]]:
+    from accessready.agent.io.net import connect
+    from accessready.agent.io.transports.base import TransportError
+    from accessready.agent.io.transports.ssh import KnownHosts, probe
+    from accessready.agent.io.transports.ssh_native import exchange
+
+    host = "127.0.0.1"
+    known = KnownHosts(folder / "known_hosts", system_path=None)
+    key_types = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+                 "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256"]
+
+    def native(port: int) -> object:
+        deadline = time.monotonic() + 5.0
+        sock, _, _ = connect(host, port, 5.0)
+        try:
+            sock.settimeout(deadline - time.monotonic())
+            first = sock.recv(256, socket.MSG_PEEK)
+            assert first.startswith(b"SSH-"), first
+            found = exchange(sock, host, port, deadline,
+                             known.preferred_algorithms(host, port, key_types), timeout=5.0)
+            return known.check(host, port, found.host_key)
+        finally:
+            sock.close()
+
+    def failing(run: Callable[[int], object], port: int) -> Callable[[], object]:
+        def call() -> object:
+            try:
+                run(port)
+            except TransportError as exc:
+                return exc
+            raise AssertionError("the banner server never finishes a key exchange")
+        return call
+
+    def verified(run: Callable[[int], object], port: int) -> Callable[[], object]:
+        def call() -> object:
+            out = run(port)
+            verdict = getattr(out, "host_key", out)
+            assert verdict.status == "known", verdict
+            return out
+        return call
+
+    def paramiko_probe(port: int) -> object:
+        return probe(host, port, known, 5.0)
+
+    return {"banner/paramiko": failing(paramiko_probe, ports["ssh-banner"]),
+            "banner/native": failing(native, ports["ssh-banner"]),
+            "kex/paramiko": verified(paramiko_probe, ports["ssh-kex"]),
+            "kex/native": verified(native, ports["ssh-kex"])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=200, help="probes per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_pki(folder, "ca.pem")
+        host_key = ed25519.Ed25519PrivateKey.generate()
+        (folder / "host_key").write_bytes(host_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption()))
+        public = host_key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).split()
+        server = subprocess.Popen([sys.executable, str(Path(__file__).with_name(
+            "bench_probes.py")), "--serve", str(folder)])
+        try:
+            for _ in range(200):
+                if (folder / "ready").exists():
+                    break
+                time.sleep(0.05)
+            ports = json.loads((folder / "ready").read_text())
+            (folder / "known_hosts").write_text(
+                f"[127.0.0.1]:{ports['ssh-kex']} {public[0].decode()} {public[1].decode()}\n")
+            print(f"{'probe':<16} {'cpu ms':>8} {'wall ms':>8}   (median of {args.rounds} "
+                  f"rounds of {args.n})")
+            for name, run in _probes(folder, ports).items():
+                for _ in range(5):  # warm: imports, first connections
+                    run()
+                cpu, wall = _measure(run, args.n, args.rounds)
+                print(f"{name:<16} {cpu:8.3f} {wall:8.3f}")
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
