@@ -1,7 +1,7 @@
 """CPU per SSH probe: the native key exchange (ssh_native) against paramiko's. Prints numbers;
 asserts nothing.
 
-    python bench/bench_sshkex.py [--n 200] [--rounds 3]
+    python bench/bench_sshkex.py [--n 200] [--rounds 5] [--only kex/native ...]
 
 The servers are bench_probes.py's, in a process of their own (their CPU is not counted): a
 banner server that hangs up at the key exchange (``banner``, as in bench_scale) and a
@@ -15,18 +15,12 @@ key against known_hosts, close. CPU is ``time.process_time`` (every thread of th
 
 from __future__ import annotations
 
-import argparse
-import json
 import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_probes import _measure  # the same servers and measurement (same folder)
-from bench_scale import write_pki
+import bench_probes  # the same servers, warm-up and measurement (same folder)
 
 
 def _probes(folder: Path, ports: dict[str, int]) -> dict[str, Callable[[], object]]:
@@ -80,42 +74,9 @@ def _probes(folder: Path, ports: dict[str, int]) -> dict[str, Callable[[], objec
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=200, help="probes per round")
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        write_pki(folder, "ca.pem")
-        host_key = ed25519.Ed25519PrivateKey.generate()
-        (folder / "host_key").write_bytes(host_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption()))
-        public = host_key.public_key().public_bytes(
-            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).split()
-        server = subprocess.Popen([sys.executable, str(Path(__file__).with_name(
-            "bench_probes.py")), "--serve", str(folder)])
-        try:
-            for _ in range(200):
-                if (folder / "ready").exists():
-                    break
-                time.sleep(0.05)
-            ports = json.loads((folder / "ready").read_text())
-            (folder / "known_hosts").write_text(
-                f"[127.0.0.1]:{ports['ssh-kex']} {public[0].decode()} {public[1].decode()}\n")
-            print(f"{'probe':<16} {'cpu ms':>8} {'wall ms':>8}   (median of {args.rounds} "
-                  f"rounds of {args.n})")
-            for name, run in _probes(folder, ports).items():
-                for _ in range(5):  # warm: imports, first connections
-                    run()
-                cpu, wall = _measure(run, args.n, args.rounds)
-                print(f"{name:<16} {cpu:8.3f} {wall:8.3f}")
-        finally:
-            server.terminate()
-            server.wait(10)
+    """bench_probes' main (its servers, warm-up and measurement) with these probes."""
+    bench_probes._probes = _probes
+    bench_probes.main()
 
 
 if __name__ == "__main__":
