@@ -577,3 +577,78 @@ def test_a_banner_sent_byte_by_byte_is_read(host_keys) -> None:
     with scripted(_trickle) as (host, port):
         error = failure(host, port)
     assert (error.kind, error.details["exception"]) == ("protocol", "EOFError")
+
+
+# --- a server of our own making: what paramiko and sshd never send -------------------------
+
+def _read_packets(conn: socket.socket, buffer: bytearray, count: int) -> list[bytes]:
+    found: list[bytes] = []
+    while len(found) < count:
+        while (packet := sshkex.unframe(buffer)) is None:
+            chunk = conn.recv(4096)
+            if not chunk:
+                raise OSError("client left")
+            buffer += chunk
+        found.append(packet[0])
+        del buffer[:packet[1]]
+    return found
+
+
+def _signing_server(key: ed25519.Ed25519PrivateKey, *, guess: bytes | None = None,
+                    blob: bytes | None = None) -> Callable[[socket.socket], None]:
+    """An Ed25519 server that completes curve25519-sha256 itself. With ``guess`` it
+    claims first_kex_packet_follows, guesses wrong (nistp256 first) and sends ``guess``;
+    ``blob`` replaces the host key it presents."""
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw,
+                                        serialization.PublicFormat.Raw)
+    k_s = blob or sshkex.string(b"ssh-ed25519") + sshkex.string(raw)
+
+    def script(conn: socket.socket) -> None:
+        from cryptography.hazmat.primitives.asymmetric import x25519
+
+        kex = ("ecdh-sha2-nistp256", "curve25519-sha256") if guess else ("curve25519-sha256",)
+        i_s = sshkex.KexInit(os.urandom(16), kex, ("ssh-ed25519",), ("aes128-ctr",),
+                             ("aes128-ctr",), ("hmac-sha2-256",), ("hmac-sha2-256",),
+                             ("none",), ("none",), first_kex_follows=bool(guess)).build()
+        conn.sendall(BANNER + sshkex.frame(i_s) + (sshkex.frame(guess) if guess else b""))
+        reader = sshkex.IdentificationReader()
+        while (client := reader.feed(conn.recv(4096))) is None:
+            pass
+        i_c, init = _read_packets(conn, reader.buffer, 2)
+        q_c = sshkex.Reader(init[1:], "init").string()
+        ours = x25519.X25519PrivateKey.generate()
+        q_s = ours.public_key().public_bytes(serialization.Encoding.Raw,
+                                             serialization.PublicFormat.Raw)
+        k = int.from_bytes(ours.exchange(x25519.X25519PublicKey.from_public_bytes(q_c)), "big")
+        h = sshkex.exchange_hash("curve25519-sha256", client.line, BANNER.rstrip(), i_c, i_s,
+                                 k_s, q_c, q_s, k)
+        signature = sshkex.string(b"ssh-ed25519") + sshkex.string(key.sign(h))
+        conn.sendall(sshkex.frame(sshkex.EcdhReply(k_s, q_s, signature).build()))
+        _read_packets(conn, reader.buffer, 1)  # the client's DISCONNECT
+    return script
+
+
+def test_a_server_of_our_own_making_completes() -> None:
+    """The server below is faithful: without tricks the exchange completes."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    with scripted(_signing_server(key)) as (host, port):
+        found = native(host, port)
+    assert found.kex == "curve25519-sha256"
+    assert found.host_key.asbytes()[-32:] == key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def test_a_wrongly_guessed_kex_packet_is_ignored() -> None:
+    """RFC 4253 §7: first_kex_packet_follows with a wrong guess: the next packet is
+    dropped, here one that would not parse as the ECDH reply."""
+    with scripted(_signing_server(ed25519.Ed25519PrivateKey.generate(),
+                                  guess=b"\x1f" + b"junk")) as (host, port):
+        assert native(host, port).kex == "curve25519-sha256"
+
+
+def test_a_host_key_of_another_type_than_negotiated_is_refused() -> None:
+    rsa_blob = paramiko.RSAKey.generate(2048).asbytes()
+    with scripted(_signing_server(ed25519.Ed25519PrivateKey.generate(), blob=rsa_blob)) \
+            as (host, port):
+        error = failure(host, port)
+    assert error.kind == "protocol" and "not a key for 'ssh-ed25519'" in str(error)
