@@ -222,20 +222,65 @@ def test_a_kex_we_do_not_implement_is_unsupported(host_keys) -> None:
         native(host, port)
 
 
-def _offering_host_keys(*names: str) -> Callable[[socket.socket], None]:
+def _offering(**lists: tuple[str, ...]) -> Callable[[socket.socket], None]:
+    """A server whose KEXINIT offers ``lists`` (KexInit field names) and says no more."""
+    fields = {"kex": ("curve25519-sha256",), "host_key": ("ssh-ed25519",),
+              "cipher_c2s": ("aes128-ctr",), "cipher_s2c": ("aes128-ctr",),
+              "mac_c2s": ("hmac-sha2-256",), "mac_s2c": ("hmac-sha2-256",),
+              "compression_c2s": ("none",), "compression_s2c": ("none",), **lists}
+
     def script(conn: socket.socket) -> None:
-        conn.sendall(BANNER + sshkex.frame(sshkex.KexInit(
-            bytes(16), ("curve25519-sha256",), names, ("aes128-ctr",), ("aes128-ctr",),
-            ("hmac-sha2-256",), ("hmac-sha2-256",), ("none",), ("none",)).build()))
+        conn.sendall(BANNER + sshkex.frame(sshkex.KexInit(bytes(16), **fields).build()))
         conn.recv(4096)
+        conn.settimeout(2)
+        with contextlib.suppress(OSError):  # until the client leaves (or a bound)
+            while conn.recv(4096):
+                pass
     return script
 
 
 def test_a_host_key_algorithm_we_cannot_verify_is_unsupported() -> None:
     """The caller allows a type only paramiko verifies (here ssh-dss): fall back."""
-    with scripted(_offering_host_keys("ssh-dss", "ssh-ed448")) as (host, port), \
-            pytest.raises(Unsupported):
+    with scripted(_offering(host_key=("ssh-dss", "ssh-ed448"))) as (host, port), \
+            pytest.raises(Unsupported, match="ssh-dss, ssh-ed448"):
         native(host, port, key_types=["ssh-ed25519", "ssh-dss"])
+
+
+@pytest.mark.parametrize("lists", [{"mac_s2c": ("hmac-md5",)},
+                                   {"kex": ("sntrup761x25519-sha512@openssh.com",)}])
+def test_what_paramiko_may_know_and_we_do_not_is_unsupported(lists: dict) -> None:
+    with scripted(_offering(**lists)) as (host, port), pytest.raises(Unsupported):
+        native(host, port)
+
+
+@pytest.mark.parametrize(("lists", "what"), [
+    ({"cipher_s2c": ("chacha20-poly1305@openssh.com",)}, "ciphers"),
+    ({"compression_c2s": ("zlib",)}, "compression")])
+def test_what_paramiko_cannot_do_either_shares_no_algorithms(lists: dict, what: str) -> None:
+    """Our cipher and compression lists are paramiko's: falling back would not help."""
+    with scripted(_offering(**lists)) as (host, port):
+        error = failure(host, port)
+    assert error.kind == "protocol"
+    assert str(error) == (f"{host}:{port} and this client share no SSH algorithms: no "
+                          f"{what} in common (the server offers {lists.popitem()[1][0]})")
+
+
+def test_an_aead_cipher_needs_no_mac_in_common() -> None:
+    """AES-GCM carries its own integrity: a server without our MACs is fine then (the
+    exchange goes on to wait for the ECDH reply this server never sends)."""
+    with scripted(_offering(cipher_c2s=("aes256-gcm@openssh.com",),
+                            cipher_s2c=("aes256-gcm@openssh.com",),
+                            mac_c2s=("umac-128@openssh.com",),
+                            mac_s2c=("umac-128@openssh.com",))) as (host, port):
+        error = failure(host, port, timeout=0.3)
+    assert error.kind == "silent"
+
+
+def test_a_servers_long_algorithm_list_is_bounded_in_the_message() -> None:
+    names = tuple(f"x{i:04d}-cipher@example.org" for i in range(500))
+    with scripted(_offering(cipher_c2s=names)) as (host, port):
+        error = failure(host, port)
+    assert len(str(error)) < 450 and str(error).endswith("…)")
 
 
 def test_no_host_key_algorithm_in_common_at_all_is_a_protocol_failure(host_keys) -> None:
