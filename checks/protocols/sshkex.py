@@ -483,7 +483,9 @@ def _public_key(key: HostKey) -> object:
     if key.key_type == "ssh-rsa":
         e, n = read.mpint(), read.mpint()
         read.end()
-        if e < 3 or n < 2 ** 1023 or not e & 1:
+        # bounds as OpenSSH's: 1024..16384-bit modulus; a small odd exponent (a huge one
+        # would make verifying cost seconds of CPU)
+        if not (3 <= e < 2 ** 64 and e & 1 and 1024 <= n.bit_length() <= 16384):
             raise SshCodecError("the RSA host key is not usable (exponent or modulus size)")
         return rsa.RSAPublicNumbers(e, n).public_key()
     curve = read.string().decode("ascii", "replace")

@@ -26,6 +26,8 @@ import paramiko
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accessready.agent.demo.simulators.ssh import SshSimulator
 from accessready.agent.io.transports.base import TransportError
@@ -702,3 +704,28 @@ def test_a_host_key_of_another_type_than_negotiated_is_refused() -> None:
             as (host, port):
         error = failure(host, port)
     assert error.kind == "protocol" and "not a key for 'ssh-ed25519'" in str(error)
+
+
+# --- any bytes from the server: a TransportError or Unsupported, never anything else ------
+
+_PACKETS = st.one_of(
+    st.binary(max_size=300),
+    st.binary(min_size=1, max_size=300).map(sshkex.frame),
+    st.builds(lambda kexinit, tail: sshkex.frame(kexinit) + tail,
+              st.just(sshkex.KexInit(bytes(16), ("curve25519-sha256",), ("ssh-ed25519",),
+                                     ("aes128-ctr",), ("aes128-ctr",), ("hmac-sha2-256",),
+                                     ("hmac-sha2-256",), ("none",), ("none",)).build()),
+              st.binary(min_size=1, max_size=300).map(sshkex.frame)))
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(after_banner=_PACKETS)
+def test_whatever_the_server_sends_the_outcome_is_classified(after_banner: bytes) -> None:
+    def script(conn: socket.socket) -> None:
+        conn.sendall(BANNER + after_banner)
+        conn.recv(4096)
+        conn.recv(4096)  # an ECDH_INIT may come; then hang up
+
+    # a short deadline: a half-sent packet ends as "silent"
+    with scripted(script) as (host, port), contextlib.suppress(TransportError, Unsupported):
+        native(host, port, timeout=0.2)

@@ -358,6 +358,8 @@ def test_an_rsa_signature_without_its_leading_zero_byte_verifies() -> None:
     _blob(b"ssh-ed25519", b"short"),
     _blob(b"ssh-rsa") + sshkex.mpint(65537) + sshkex.mpint(2 ** 512 + 1),  # too small
     _blob(b"ssh-rsa") + sshkex.mpint(65536) + sshkex.mpint(2 ** 2047 + 1),  # even e
+    _blob(b"ssh-rsa") + sshkex.mpint(2 ** 2000 + 1) + sshkex.mpint(2 ** 2047 + 1),  # huge e
+    _blob(b"ssh-rsa") + sshkex.mpint(65537) + sshkex.mpint(2 ** 16400 + 1),  # huge n
     _blob(b"ecdsa-sha2-nistp256", b"nistp384", b"\x04" + bytes(96)),
     _blob(b"ecdsa-sha2-nistp256", b"nistp256", b"\x04" + bytes(64)),  # not on the curve
 ])
