@@ -20,6 +20,7 @@ import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from . import ProtocolError
 
@@ -469,7 +470,7 @@ def parse_host_key(blob: bytes) -> HostKey:
     return HostKey(key_type, bytes(blob))
 
 
-def _public_key(key: HostKey) -> object:
+def _public_key(key: HostKey) -> Any:  # an Ed25519, RSA or EC public key
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     read = Reader(key.blob, f"the server's {key.key_type} host key")
@@ -518,15 +519,15 @@ def verify(key: HostKey, algorithm: str, signature: bytes, data: bytes) -> None:
     try:
         public = _public_key(key)
         if algorithm == "ssh-ed25519":
-            public.verify(raw, data)  # type: ignore[attr-defined]
+            public.verify(raw, data)
         elif algorithm.startswith("rsa-sha2-"):
-            size = (public.key_size + 7) // 8  # type: ignore[attr-defined]
+            size = (public.key_size + 7) // 8
             if len(raw) > size:
                 raise SshCodecError("the RSA signature is longer than the key")
-            # RFC 8332 §3: a shorter signature is padded with leading zeros by the verifier
+            # RFC 8332 §3: as long as the modulus, but some signers drop leading zeros
+            # and a verifier may accept that: pad them back
             digest = hashes.SHA256() if algorithm == "rsa-sha2-256" else hashes.SHA512()
-            public.verify(raw.rjust(size, b"\x00"), data,  # type: ignore[attr-defined]
-                          padding.PKCS1v15(), digest)
+            public.verify(raw.rjust(size, b"\x00"), data, padding.PKCS1v15(), digest)
         else:
             parts = Reader(raw, "the server's ECDSA signature")
             r, s = parts.mpint(), parts.mpint()
@@ -534,8 +535,7 @@ def verify(key: HostKey, algorithm: str, signature: bytes, data: bytes) -> None:
             if r <= 0 or s <= 0:
                 raise SshCodecError("the ECDSA signature has a zero or negative part")
             digest = getattr(hashes, _CURVES[algorithm.rsplit("-", 1)[1]][1].upper())()
-            public.verify(utils.encode_dss_signature(r, s), data,  # type: ignore[attr-defined]
-                          ec.ECDSA(digest))
+            public.verify(utils.encode_dss_signature(r, s), data, ec.ECDSA(digest))
     except InvalidSignature:
         raise SshCodecError(f"the server's {algorithm} signature over the exchange hash "
                             "does not verify") from None

@@ -341,7 +341,7 @@ def test_a_signature_in_another_algorithm_than_negotiated_is_refused() -> None:
 
 
 def test_an_rsa_signature_without_its_leading_zero_byte_verifies() -> None:
-    """RFC 8332 §3: a signature shorter than the modulus is left-padded by the verifier."""
+    """RFC 8332 §3: some signers drop the leading zero bytes; a verifier may accept it."""
     _, key, blob = next(k for k in KEYS if k[0] == "rsa-sha2-256")
     for attempt in range(5000):  # about 1 in 256 signatures starts with a zero byte
         data = attempt.to_bytes(4, "big")
