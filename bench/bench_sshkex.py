@@ -7,7 +7,7 @@ The servers are bench_probes.py's, in a process of their own (their CPU is not c
 banner server that hangs up at the key exchange (``banner``, as in bench_scale) and a
 paramiko server with an Ed25519 host key that completes the key exchange (``kex``).
 
-``paramiko`` = :func:`~accessready.agent.io.transports.ssh.probe` as the check runs it today;
+``paramiko`` = :func:`~accessready.agent.io.transports.ssh.handshake` (paramiko's Transport);
 ``native`` = the same steps with :func:`~accessready.agent.io.transports.ssh_native.exchange`
 in place of paramiko's Transport: connect, peek at the first bytes, exchange, check the host
 key against known_hosts, close. CPU is ``time.process_time`` (every thread of this process).
@@ -26,7 +26,7 @@ import bench_probes  # the same servers, warm-up and measurement (same folder)
 def _probes(folder: Path, ports: dict[str, int]) -> dict[str, Callable[[], object]]:
     from accessready.agent.io.net import connect
     from accessready.agent.io.transports.base import TransportError
-    from accessready.agent.io.transports.ssh import KnownHosts, probe
+    from accessready.agent.io.transports.ssh import KnownHosts, handshake
     from accessready.agent.io.transports.ssh_native import exchange
 
     host = "127.0.0.1"
@@ -65,7 +65,10 @@ def _probes(folder: Path, ports: dict[str, int]) -> dict[str, Callable[[], objec
         return call
 
     def paramiko_probe(port: int) -> object:
-        return probe(host, port, known, 5.0)
+        # handshake() is paramiko's whatever probe() uses: the comparison stays one
+        transport, info = handshake(host, port, known, 5.0, key_check=False)
+        transport.close()
+        return info
 
     return {"banner/paramiko": failing(paramiko_probe, ports["ssh-banner"]),
             "banner/native": failing(native, ports["ssh-banner"]),
