@@ -20,11 +20,12 @@ import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from . import ProtocolError
 
-MSG_DISCONNECT, MSG_IGNORE, MSG_UNIMPLEMENTED, MSG_DEBUG = 1, 2, 3, 4
-MSG_KEXINIT, MSG_NEWKEYS = 20, 21
+MSG_DISCONNECT, MSG_IGNORE, MSG_UNIMPLEMENTED, MSG_DEBUG, MSG_KEXINIT, MSG_NEWKEYS = \
+    1, 2, 3, 4, 20, 21
 MSG_KEX_ECDH_INIT, MSG_KEX_ECDH_REPLY = 30, 31
 SKIPPABLE = frozenset({MSG_IGNORE, MSG_UNIMPLEMENTED, MSG_DEBUG})
 """Messages a peer may send at any time that carry nothing for the key exchange."""
@@ -36,32 +37,33 @@ MAX_PACKET = 35000
 implementation must handle. More is refused rather than buffered."""
 MAX_IDENT_LINE = 255
 """RFC 4253 §4.2: the identification line, CR LF included."""
-MAX_OTHER_LINE = 1024
-MAX_PRE_IDENT = 16384
-"""Bytes of other lines (a greeting) accepted before the identification line."""
+MAX_OTHER_LINE, MAX_PRE_IDENT = 1024, 16384
+"""Longest greeting line, and most greeting bytes, accepted before the identification."""
 
-KEX_HASHES = {
-    "curve25519-sha256": "sha256", "curve25519-sha256@libssh.org": "sha256",
-    "ecdh-sha2-nistp256": "sha256", "ecdh-sha2-nistp384": "sha384",
-    "ecdh-sha2-nistp521": "sha512",
-}
+KEX_HASHES = {"curve25519-sha256": "sha256", "curve25519-sha256@libssh.org": "sha256",
+              "ecdh-sha2-nistp256": "sha256", "ecdh-sha2-nistp384": "sha384",
+              "ecdh-sha2-nistp521": "sha512"}
 """Key exchange methods implemented here, and their hash (RFC 5656 §6.2.1, RFC 8731 §3)."""
 KEX_METHODS = tuple(KEX_HASHES)
 
-HOST_KEY_TYPES = {
-    "ssh-ed25519": "ssh-ed25519", "ecdsa-sha2-nistp256": "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384": "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521": "ecdsa-sha2-nistp521",
-    "rsa-sha2-512": "ssh-rsa", "rsa-sha2-256": "ssh-rsa",
-}
+HOST_KEY_TYPES = {**{name: name for name in ("ssh-ed25519", "ecdsa-sha2-nistp256",
+                                              "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521")},
+                  "rsa-sha2-512": "ssh-rsa", "rsa-sha2-256": "ssh-rsa"}
 """Host key algorithms whose signatures are verified here, and the key blob type each
 signs with (RFC 8332: the rsa-sha2 algorithms use "ssh-rsa" keys)."""
 
+_NAME_BYTES = bytes(range(0x21, 0x7F))  # printable US-ASCII without space
 _CURVES = {"nistp256": ("SECP256R1", "sha256"), "nistp384": ("SECP384R1", "sha384"),
            "nistp521": ("SECP521R1", "sha512")}
 
 
 class SshCodecError(ProtocolError):
     """The bytes are not what SSH allows here (the message says what and where)."""
+
+
+class NotAvailable(SshCodecError):
+    """This machine's cryptography library cannot do what the server chose (an OpenSSL
+    built without a curve): no fault of the server's; a caller falls back."""
 
 
 # --- primitive types (RFC 4251 §5) ---------------------------------------------------------
@@ -111,10 +113,6 @@ class Reader:
         """``byte``."""
         return self.take(1)[0]
 
-    def boolean(self) -> bool:
-        """``boolean``: any non-zero byte is true (RFC 4251 §5)."""
-        return self.byte() != 0
-
     def uint32(self) -> int:
         """``uint32``."""
         return int.from_bytes(self.take(4), "big")
@@ -128,7 +126,7 @@ class Reader:
         raw = self.string()
         if not raw:
             return ()
-        if any(b <= 0x20 or b >= 0x7F for b in raw):
+        if raw.translate(None, _NAME_BYTES):  # in C: a byte-by-byte loop costs 0.2 ms
             raise SshCodecError(f"{self.what}: a name-list holds a byte that is not "
                                 "printable US-ASCII")
         names = tuple(raw.decode("ascii").split(","))
@@ -172,26 +170,39 @@ def identification(data: bytes) -> Identification | None:
     greeting); protocol "2.0" and "1.99" are accepted. Raises SshCodecError for an SSH-1
     server, an overlong line or greeting, or a malformed line.
     """
-    start = 0
-    while True:
-        end = data.find(b"\n", start)
-        line = data[start:] if end < 0 else data[start:end]
-        is_ident = line.startswith(b"SSH-") or (end < 0 and b"SSH-".startswith(line))
-        limit = MAX_IDENT_LINE if is_ident else MAX_OTHER_LINE
-        if len(line) + 1 > limit:
-            raise SshCodecError(f"a line of the server's greeting is longer than {limit} "
-                                "bytes")
-        if end < 0:
-            if start > MAX_PRE_IDENT:
+    return IdentificationReader().feed(data)
+
+
+class IdentificationReader:
+    """:func:`identification` for bytes that arrive in pieces: each greeting line is
+    looked at once, however the peer splits its bytes (a trickle costs no more CPU)."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.skipped = 0
+        """Bytes of greeting lines already passed."""
+
+    def feed(self, data: bytes) -> Identification | None:
+        """Add ``data``; the identification line once it is complete (``consumed``
+        counts every byte fed up to its end; :attr:`buffer` then holds what follows)."""
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\n")
+            line = bytes(self.buffer if end < 0 else self.buffer[:end])
+            is_ident = line.startswith(b"SSH-") or (end < 0 and b"SSH-".startswith(line))
+            limit = MAX_IDENT_LINE if is_ident else MAX_OTHER_LINE
+            if len(line) + 1 > limit:
+                what = "identification line" if is_ident else "greeting has a line"
+                raise SshCodecError(f"the server's {what} longer than {limit} bytes")
+            if end < 0:
+                return None
+            del self.buffer[:end + 1]
+            if is_ident:
+                return _ident_line(line.removesuffix(b"\r"), self.skipped + end + 1)
+            self.skipped += end + 1
+            if self.skipped > MAX_PRE_IDENT:
                 raise SshCodecError(f"the server sent more than {MAX_PRE_IDENT} bytes "
                                     "before its identification line")
-            return None
-        if is_ident:
-            return _ident_line(line.removesuffix(b"\r"), end + 1)
-        start = end + 1
-        if start > MAX_PRE_IDENT:
-            raise SshCodecError(f"the server sent more than {MAX_PRE_IDENT} bytes before "
-                                "its identification line")
 
 
 def _ident_line(line: bytes, consumed: int) -> Identification:
@@ -244,9 +255,7 @@ def unframe(data: bytes | bytearray) -> tuple[bytes, int] | None:
 
 def message_type(payload: bytes) -> int:
     """The message number (the payload's first byte)."""
-    if not payload:
-        raise SshCodecError("an empty packet")
-    return payload[0]
+    return Reader(payload, "a packet").byte()
 
 
 # --- messages ----------------------------------------------------------------------------
@@ -288,7 +297,7 @@ def parse_kexinit(payload: bytes) -> KexInit:
         raise SshCodecError(f"expected KEXINIT (20), got message {payload[0]}")
     cookie = read.take(16)
     lists = [read.name_list() for _ in range(10)]
-    follows = read.boolean()
+    follows = read.byte() != 0  # boolean: any non-zero byte is true (RFC 4251 §5)
     reserved = read.uint32()
     # RFC 4253 §7.1 leaves room for extension after "reserved": do not insist on the end
     return KexInit(cookie, *lists, first_kex_follows=follows, reserved=reserved)
@@ -303,10 +312,8 @@ def negotiate(client: Sequence[str], server: Sequence[str]) -> str | None:
 def guess_was_wrong(client: KexInit, server: KexInit) -> bool:
     """Whether the server's "first_kex_packet_follows" packet must be ignored: its guess
     (its first kex and host key algorithm) is not what negotiation chose (RFC 4253 §7)."""
-    if not server.first_kex_follows:
-        return False
-    return (not client.kex or not server.kex or not client.host_key or not server.host_key
-            or client.kex[0] != server.kex[0] or client.host_key[0] != server.host_key[0])
+    return server.first_kex_follows and (client.kex[:1] != server.kex[:1]
+                                         or client.host_key[:1] != server.host_key[:1])
 
 
 def ecdh_init(q_c: bytes) -> bytes:
@@ -382,18 +389,26 @@ class Agreement:
     """Our half of one ECDH key exchange: ``public`` is Q_C; :meth:`secret` gives K."""
 
     def __init__(self, kex: str) -> None:
-        from cryptography.hazmat.primitives.asymmetric import ec, x25519
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+        from cryptography.exceptions import UnsupportedAlgorithm
 
         if kex not in KEX_HASHES:
             raise SshCodecError(f"key exchange {kex!r} is not implemented here")
         self.kex = kex
-        if kex.startswith("curve25519"):
+        try:
+            self._generate()
+        except UnsupportedAlgorithm as exc:
+            raise NotAvailable(f"{kex}: {exc}") from None
+
+    def _generate(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec, x25519
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        if self.kex.startswith("curve25519"):
             self._private = x25519.X25519PrivateKey.generate()
             self.public = self._private.public_key().public_bytes(Encoding.Raw,
                                                                   PublicFormat.Raw)
         else:
-            self._curve = getattr(ec, _CURVES[kex.rsplit("-", 1)[1]][0])()
+            self._curve = getattr(ec, _CURVES[self.kex.rsplit("-", 1)[1]][0])()
             self._private = ec.generate_private_key(self._curve)
             self.public = self._private.public_key().public_bytes(
                 Encoding.X962, PublicFormat.UncompressedPoint)
@@ -455,7 +470,7 @@ def parse_host_key(blob: bytes) -> HostKey:
     return HostKey(key_type, bytes(blob))
 
 
-def _public_key(key: HostKey) -> object:
+def _public_key(key: HostKey) -> Any:  # an Ed25519, RSA or EC public key
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     read = Reader(key.blob, f"the server's {key.key_type} host key")
@@ -469,7 +484,9 @@ def _public_key(key: HostKey) -> object:
     if key.key_type == "ssh-rsa":
         e, n = read.mpint(), read.mpint()
         read.end()
-        if e < 3 or n < 2 ** 1023 or not e & 1:
+        # bounds as OpenSSH's: 1024..16384-bit modulus; a small odd exponent (a huge one
+        # would make verifying cost seconds of CPU)
+        if not (3 <= e < 2 ** 64 and e & 1 and 1024 <= n.bit_length() <= 16384):
             raise SshCodecError("the RSA host key is not usable (exponent or modulus size)")
         return rsa.RSAPublicNumbers(e, n).public_key()
     curve = read.string().decode("ascii", "replace")
@@ -502,15 +519,15 @@ def verify(key: HostKey, algorithm: str, signature: bytes, data: bytes) -> None:
     try:
         public = _public_key(key)
         if algorithm == "ssh-ed25519":
-            public.verify(raw, data)  # type: ignore[attr-defined]
+            public.verify(raw, data)
         elif algorithm.startswith("rsa-sha2-"):
-            size = (public.key_size + 7) // 8  # type: ignore[attr-defined]
+            size = (public.key_size + 7) // 8
             if len(raw) > size:
                 raise SshCodecError("the RSA signature is longer than the key")
-            # RFC 8332 §3: a shorter signature is padded with leading zeros by the verifier
+            # RFC 8332 §3: as long as the modulus, but some signers drop leading zeros
+            # and a verifier may accept that: pad them back
             digest = hashes.SHA256() if algorithm == "rsa-sha2-256" else hashes.SHA512()
-            public.verify(raw.rjust(size, b"\x00"), data,  # type: ignore[attr-defined]
-                          padding.PKCS1v15(), digest)
+            public.verify(raw.rjust(size, b"\x00"), data, padding.PKCS1v15(), digest)
         else:
             parts = Reader(raw, "the server's ECDSA signature")
             r, s = parts.mpint(), parts.mpint()
@@ -518,11 +535,12 @@ def verify(key: HostKey, algorithm: str, signature: bytes, data: bytes) -> None:
             if r <= 0 or s <= 0:
                 raise SshCodecError("the ECDSA signature has a zero or negative part")
             digest = getattr(hashes, _CURVES[algorithm.rsplit("-", 1)[1]][1].upper())()
-            public.verify(utils.encode_dss_signature(r, s), data,  # type: ignore[attr-defined]
-                          ec.ECDSA(digest))
+            public.verify(utils.encode_dss_signature(r, s), data, ec.ECDSA(digest))
     except InvalidSignature:
         raise SshCodecError(f"the server's {algorithm} signature over the exchange hash "
                             "does not verify") from None
-    except (ValueError, TypeError, OverflowError, UnsupportedAlgorithm) as exc:
+    except UnsupportedAlgorithm as exc:
+        raise NotAvailable(f"{algorithm}: {exc}") from None
+    except (ValueError, TypeError, OverflowError) as exc:
         raise SshCodecError(f"the server's {key.key_type} host key is not valid: "
                             f"{exc}") from None

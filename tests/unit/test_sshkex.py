@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import struct
 
 import pytest
@@ -97,11 +98,12 @@ def test_identification_waits_for_the_whole_line(partial: bytes) -> None:
 
 @pytest.mark.parametrize(("data", "said"), [
     (b"SSH-1.5-OldServer\r\n", "protocol 1.5"),
-    (b"SSH-2.0-" + b"x" * 250 + b"\r\n", "longer than 255"),
-    (b"SSH-2.0-" + b"x" * 250, "longer than 255"),  # refused before the line ends
+    (b"SSH-2.0-" + b"x" * 250 + b"\r\n", "identification line longer than 255"),
+    # refused before the line ends:
+    (b"SSH-2.0-" + b"x" * 250, "identification line longer than 255"),
     (b"SSH-2.0\r\n", "malformed"),
     (b"SSH-2.0-a\x00b\r\n", "NUL"),
-    (b"x" * 2000, "longer than 1024"),
+    (b"x" * 2000, "greeting has a line longer than 1024"),
     (b"hello\r\n" * 3000, "before its identification"),
 ])
 def test_identification_refuses(data: bytes, said: str) -> None:
@@ -339,7 +341,7 @@ def test_a_signature_in_another_algorithm_than_negotiated_is_refused() -> None:
 
 
 def test_an_rsa_signature_without_its_leading_zero_byte_verifies() -> None:
-    """RFC 8332 §3: a signature shorter than the modulus is left-padded by the verifier."""
+    """RFC 8332 §3: some signers drop the leading zero bytes; a verifier may accept it."""
     _, key, blob = next(k for k in KEYS if k[0] == "rsa-sha2-256")
     for attempt in range(5000):  # about 1 in 256 signatures starts with a zero byte
         data = attempt.to_bytes(4, "big")
@@ -356,6 +358,8 @@ def test_an_rsa_signature_without_its_leading_zero_byte_verifies() -> None:
     _blob(b"ssh-ed25519", b"short"),
     _blob(b"ssh-rsa") + sshkex.mpint(65537) + sshkex.mpint(2 ** 512 + 1),  # too small
     _blob(b"ssh-rsa") + sshkex.mpint(65536) + sshkex.mpint(2 ** 2047 + 1),  # even e
+    _blob(b"ssh-rsa") + sshkex.mpint(2 ** 2000 + 1) + sshkex.mpint(2 ** 2047 + 1),  # huge e
+    _blob(b"ssh-rsa") + sshkex.mpint(65537) + sshkex.mpint(2 ** 16400 + 1),  # huge n
     _blob(b"ecdsa-sha2-nistp256", b"nistp384", b"\x04" + bytes(96)),
     _blob(b"ecdsa-sha2-nistp256", b"nistp256", b"\x04" + bytes(64)),  # not on the curve
 ])
@@ -401,3 +405,33 @@ def test_agreement_raises_only_the_codec_error(kex: str, q_s: bytes) -> None:
 
 def test_the_codec_error_is_a_protocol_error() -> None:
     assert issubclass(SshCodecError, ProtocolError)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=120), max_size=8))
+@settings(max_examples=150, deadline=None)
+def test_identification_fed_in_pieces_is_the_same(cuts: list[int]) -> None:
+    data = b"Hello\r\nthere\n" + b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n" + b"\x00\x00\x00\x1c"
+    whole = sshkex.identification(data)
+    bounds = [0, *sorted(cuts), len(data)]
+    pieces = [data[a:b] for a, b in itertools.pairwise(bounds)]
+    reader = sshkex.IdentificationReader()
+    index, found = 0, None
+    while found is None:
+        found = reader.feed(pieces[index])
+        index += 1
+    assert whole is not None and found == whole
+    assert bytes(reader.buffer) + b"".join(pieces[index:]) == data[whole.consumed:]
+
+
+def test_a_library_without_the_curve_is_not_the_servers_fault(monkeypatch) -> None:
+    """An OpenSSL built without X25519 (UnsupportedAlgorithm): NotAvailable, so the probe
+    falls back instead of blaming the server."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    def missing() -> None:
+        raise UnsupportedAlgorithm("X25519 is not supported by this version of OpenSSL")
+
+    monkeypatch.setattr(x25519.X25519PrivateKey, "generate", staticmethod(missing))
+    with pytest.raises(sshkex.NotAvailable):
+        sshkex.Agreement("curve25519-sha256")
+    assert issubclass(sshkex.NotAvailable, SshCodecError)  # fuzzing contract still holds

@@ -38,6 +38,7 @@ CIPHER_OFFER = ("aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-cbc", "aes192-
 """paramiko's order, so the cipher reported is the one a paramiko login negotiates."""
 MAC_OFFER = ("hmac-sha2-256", "hmac-sha2-512", "hmac-sha2-256-etm@openssh.com",
              "hmac-sha2-512-etm@openssh.com", "hmac-sha1")
+"""paramiko's, without its MD5 and truncated ones (a server needing those gets paramiko)."""
 COMPRESSION_OFFER = ("none",)
 _AEAD = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")  # their MAC is built in
 
@@ -111,9 +112,11 @@ class _Link:
         self.buffer += chunk
 
     def identification(self) -> sshkex.Identification:
-        while (found := sshkex.identification(bytes(self.buffer))) is None:
+        reader = sshkex.IdentificationReader()
+        while (found := reader.feed(bytes(self.buffer))) is None:
+            self.buffer.clear()
             self.fill()
-        del self.buffer[:found.consumed]
+        self.buffer = reader.buffer
         return found
 
     def packet(self) -> bytes:
@@ -143,16 +146,17 @@ def client_kexinit(host_key_algorithms: Sequence[str]) -> KexInit:
 def _choose(ours: KexInit, theirs: KexInit, host_key_algorithms: Sequence[str],
             where: str, details: dict[str, Any]) -> tuple[str, str, str]:
     """The kex, host key algorithm and server-to-client cipher, or why there are none."""
-    if not ours.host_key or sshkex.negotiate(ours.host_key, theirs.host_key) is None:
+    host_key = sshkex.negotiate(ours.host_key, theirs.host_key)
+    if host_key is None:
         if sshkex.negotiate(host_key_algorithms, theirs.host_key) is None:
             raise TransportError(
                 "protocol", f"{where} and this client share no SSH algorithms: no host key "
-                f"algorithm in common (the server offers {', '.join(theirs.host_key)})",
+                f"algorithm in common (the server offers {_names(theirs.host_key)})",
                 details)
-        raise Unsupported(f"host key algorithms {', '.join(theirs.host_key)}")
+        raise Unsupported(f"host key algorithms {_names(theirs.host_key)}")
     kex = sshkex.negotiate(ours.kex, theirs.kex)
     if kex is None:
-        raise Unsupported(f"key exchange methods {', '.join(theirs.kex)}")
+        raise Unsupported(f"key exchange methods {_names(theirs.kex)}")
     chosen = []
     for what, mine, server in (("ciphers", ours.cipher_c2s, theirs.cipher_c2s),
                                ("ciphers", ours.cipher_s2c, theirs.cipher_s2c),
@@ -162,17 +166,20 @@ def _choose(ours: KexInit, theirs: KexInit, host_key_algorithms: Sequence[str],
         if name is None:  # paramiko offers these very lists: it could not log in either
             raise TransportError("protocol", f"{where} and this client share no SSH "
                                  f"algorithms: no {what} in common (the server offers "
-                                 f"{', '.join(server)})", details)
+                                 f"{_names(server)})", details)
         chosen.append(name)
     for cipher, mine, server in ((chosen[0], ours.mac_c2s, theirs.mac_c2s),
                                  (chosen[1], ours.mac_s2c, theirs.mac_s2c)):
+        # paramiko knows a few older MACs we do not offer: it decides about those servers
         if cipher not in _AEAD and sshkex.negotiate(mine, server) is None:
-            raise TransportError("protocol", f"{where} and this client share no SSH "
-                                 "algorithms: no MAC in common (the server offers "
-                                 f"{', '.join(server)})", details)
-    host_key = sshkex.negotiate(ours.host_key, theirs.host_key)
-    assert host_key is not None  # checked above
+            raise Unsupported(f"MACs {_names(server)}")
     return kex, host_key, chosen[1]
+
+
+def _names(names: Sequence[str]) -> str:
+    """A server's name-list for a message: bounded, however long the list."""
+    text = ", ".join(names) or "none"
+    return text if len(text) <= 300 else text[:300] + "…"
 
 
 def exchange(sock: socket.socket, host: str, port: int, deadline: float,
@@ -204,6 +211,8 @@ def exchange(sock: socket.socket, host: str, port: int, deadline: float,
     except _Expired:
         raise TransportError("silent", f"the key exchange with {where} did not finish "
                              f"within {timeout:.1f} s", details) from None
+    except sshkex.NotAvailable as exc:  # our library's limit, not the server's fault
+        raise Unsupported(str(exc)) from None
     except SshCodecError as exc:
         raise TransportError("protocol", f"the SSH key exchange with {where} failed: {exc}",
                              details) from None
