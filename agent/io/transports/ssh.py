@@ -459,6 +459,7 @@ def probe(host: str, port: int, known: KnownHosts, timeout: float) -> Handshake:
         _paramiko_handshake(sock, info, known, started, deadline, timeout, False).close()
         return info
     try:
+        _left(deadline, "before the key exchange", info.to_json())  # as paramiko's path
         offer = known.preferred_algorithms(host, port, list(sshkex.HOST_KEY_TYPES))
         native = ssh_native.exchange(sock, host, port, deadline, offer,
                                      evidence=info.to_json(), timeout=timeout)
