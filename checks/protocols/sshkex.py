@@ -541,6 +541,8 @@ def verify(key: HostKey, algorithm: str, signature: bytes, data: bytes) -> None:
                             "does not verify") from None
     except UnsupportedAlgorithm as exc:
         raise NotAvailable(f"{algorithm}: {exc}") from None
+    except SshCodecError:  # ours, already worded (it is a ValueError too)
+        raise
     except (ValueError, TypeError, OverflowError) as exc:
         raise SshCodecError(f"the server's {key.key_type} host key is not valid: "
                             f"{exc}") from None

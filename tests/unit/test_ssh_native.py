@@ -285,12 +285,14 @@ def test_a_servers_long_algorithm_list_is_bounded_in_the_message() -> None:
     assert len(str(error)) < 450 and str(error).endswith("…)")
 
 
-def test_no_host_key_algorithm_in_common_at_all_is_a_protocol_failure(host_keys) -> None:
-    with paramiko_server([host_keys["ssh-rsa"]]) as (host, port):
-        error = failure(host, port, key_types=["ssh-ed25519"])
-    assert error.kind == "protocol"
-    assert str(error).startswith(f"{host}:{port} and this client share no SSH algorithms: ")
-    assert error.details == {**EVIDENCE, "stage": "kex"}
+def test_no_host_key_algorithm_in_common_is_for_the_library_to_meet(host_keys) -> None:
+    # The caller's list is its SSH library's: the library negotiates (and words) that case
+    # itself, on both paths alike; an algorithm we do not verify is the library's too.
+    with paramiko_server([host_keys["ssh-rsa"]]) as (host, port), pytest.raises(Unsupported):
+        native(host, port, key_types=["ssh-ed25519"])
+    with scripted(_offering(host_key=("ssh-rsa", "ssh-ed25519"))) as (host, port), \
+            pytest.raises(Unsupported):
+        native(host, port, key_types=["ssh-dss", "ssh-rsa", "ssh-ed25519"])
 
 
 # --- hand-made peers -----------------------------------------------------------------------
@@ -729,3 +731,39 @@ def test_whatever_the_server_sends_the_outcome_is_classified(after_banner: bytes
     # a short deadline: a half-sent packet ends as "silent"
     with scripted(script) as (host, port), contextlib.suppress(TransportError, Unsupported):
         native(host, port, timeout=0.2)
+
+
+# --- probe(): the native exchange, and paramiko's behind it ---------------------------------
+
+def test_probe_falls_back_to_paramiko_in_the_same_time_and_says_so(tmp_path) -> None:
+    # A server offering only a host key algorithm the native exchange does not verify
+    # (SHA-1 ssh-rsa, which paramiko 5 does not speak either): the probe's words are
+    # paramiko's, its evidence tells of the second connection, its timeout is the probe's.
+    from accessready.agent.io.transports.ssh import KnownHosts, probe
+
+    known = KnownHosts(tmp_path / "known_hosts", system_path=None)
+    with scripted(_offering(host_key=("ssh-rsa",))) as (host, port):
+        started = time.monotonic()
+        with pytest.raises(TransportError) as caught:
+            probe(host, port, known, 3.0)
+        took = time.monotonic() - started
+    error = caught.value
+    assert error.kind == "protocol" and "share no SSH algorithms" in str(error)
+    assert "second connection" in error.details["note"]
+    assert "ssh-rsa" in error.details["note"]
+    assert took < 3.0 + 1.0
+
+
+def test_probe_with_known_hosts_holding_only_a_type_we_do_not_verify(tmp_path,
+                                                                    host_keys) -> None:
+    # known_hosts knows the host by a key type the native exchange cannot prove: the
+    # library's preference decides, as on its own path (paramiko 5 offers no ssh-dss, so
+    # it proves the ed25519 key, which known_hosts does not hold: never "known").
+    from accessready.agent.io.transports.ssh import KnownHosts, probe
+
+    with paramiko_server([host_keys["ssh-ed25519"]]) as (host, port):
+        path = tmp_path / "known_hosts"
+        path.write_text(f"[{host}]:{port} ssh-dss AAAAB3NzaC1kc3MAAACBAP8=\n")
+        info = probe(host, port, KnownHosts(path, system_path=None), 5.0)
+    assert info.host_key is not None and info.host_key.status == "unknown"
+    assert list(info.host_key.other_types_known) == ["ssh-dss"]

@@ -165,17 +165,18 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
     return sock
 
 
-def _open(host: str, port: int, timeout: float) -> tuple[socket.socket, Handshake, float]:
-    """Connect and wait for the server's first bytes: (socket, evidence, deadline).
+def _open(host: str, port: int, deadline: float, timeout: float,
+          note: str = "") -> tuple[socket.socket, Handshake]:
+    """Connect and wait for the server's first bytes until ``deadline`` (``timeout`` is
+    the whole probe's, for the messages): (socket, evidence).
 
     The bytes are peeked, not read, so the key exchange still reads the banner itself:
     tells a silent host (TCP open, no bytes) from one speaking another protocol.
     """
     started = time.monotonic()
-    deadline = started + timeout
-    info = Handshake(host, port)
+    info = Handshake(host, port, note=note)
     where = f"{host}:{port}"
-    sock = _connect(host, port, timeout)
+    sock = _connect(host, port, _left(deadline, "before connecting", info.to_json()))
     info.connect_ms = _ms(started)
     try:
         sock.settimeout(_left(deadline, "waiting for the SSH banner", info.to_json()))
@@ -194,7 +195,7 @@ def _open(host: str, port: int, timeout: float) -> tuple[socket.socket, Handshak
     except BaseException:
         sock.close()
         raise
-    return sock, info, deadline
+    return sock, info
 
 
 def handshake(host: str, port: int, known: KnownHosts, timeout: float,
@@ -205,7 +206,8 @@ def handshake(host: str, port: int, known: KnownHosts, timeout: float,
     :class:`TransportError`; the transport is closed on every failure, so no thread leaks.
     """
     started = time.monotonic()
-    sock, info, deadline = _open(host, port, timeout)
+    deadline = started + timeout
+    sock, info = _open(host, port, deadline, timeout)
     return _paramiko_handshake(sock, info, known, started, deadline, timeout, key_check), info
 
 
@@ -440,6 +442,12 @@ class SshTransport:
         self._transport.close()
 
 
+_LEGACY_KEYS = ("ssh-rsa", "ssh-dss")
+"""Host key algorithms an older paramiko still speaks and the native exchange does not
+verify: offered to the negotiation so that a host known (or only offering) by them goes to
+paramiko, which then decides as on its own path."""
+
+
 def probe(host: str, port: int, known: KnownHosts, timeout: float) -> Handshake:
     """The handshake only (banner, key exchange, host key verdict), then disconnect.
 
@@ -454,20 +462,23 @@ def probe(host: str, port: int, known: KnownHosts, timeout: float) -> Handshake:
     errors say what it is.
     """
     started = time.monotonic()
-    sock, info, deadline = _open(host, port, timeout)
+    deadline = started + timeout
+    sock, info = _open(host, port, deadline, timeout)
     if not info.first_bytes.startswith(b"SSH-"):
         _paramiko_handshake(sock, info, known, started, deadline, timeout, False).close()
         return info
     try:
         _left(deadline, "before the key exchange", info.to_json())  # as paramiko's path
-        offer = known.preferred_algorithms(host, port, list(sshkex.HOST_KEY_TYPES))
+        offer = known.preferred_algorithms(host, port, [*sshkex.HOST_KEY_TYPES, *_LEGACY_KEYS])
         native = ssh_native.exchange(sock, host, port, deadline, offer,
                                      evidence=info.to_json(), timeout=timeout)
-    except ssh_native.Unsupported:
+    except ssh_native.Unsupported as why:
         sock.close()
-        left = _left(deadline, "before the key exchange", info.to_json())
-        transport, again = handshake(host, port, known, left, key_check=False)
-        transport.close()
+        # the same deadline, timings from the probe's start, and the evidence says so
+        sock, again = _open(host, port, deadline, timeout, note=(
+            f"key exchange by paramiko on a second connection: the server's {why} "
+            "need what the first did not speak"))
+        _paramiko_handshake(sock, again, known, started, deadline, timeout, False).close()
         return again
     finally:
         sock.close()

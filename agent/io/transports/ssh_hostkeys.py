@@ -459,6 +459,7 @@ class Handshake:
     kex_ms: float = 0.0
     cipher: str = ""
     first_bytes: bytes = b""
+    note: str = ""  # how the exchange went when not as usual (a second connection)
 
     def to_json(self) -> dict[str, Any]:
         """Evidence."""
@@ -470,4 +471,6 @@ class Handshake:
             out["cipher"] = self.cipher
         if self.host_key:
             out["host_key"] = self.host_key.to_json()
+        if self.note:
+            out["note"] = self.note
         return out

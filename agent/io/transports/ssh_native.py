@@ -146,14 +146,16 @@ def client_kexinit(host_key_algorithms: Sequence[str]) -> KexInit:
 def _choose(ours: KexInit, theirs: KexInit, host_key_algorithms: Sequence[str],
             where: str, details: dict[str, Any]) -> tuple[str, str, str]:
     """The kex, host key algorithm and server-to-client cipher, or why there are none."""
-    host_key = sshkex.negotiate(ours.host_key, theirs.host_key)
-    if host_key is None:
-        if sshkex.negotiate(host_key_algorithms, theirs.host_key) is None:
-            raise TransportError(
-                "protocol", f"{where} and this client share no SSH algorithms: no host key "
-                f"algorithm in common (the server offers {_names(theirs.host_key)})",
-                details)
+    # What the caller's whole list (its SSH library's, known key types first) would agree
+    # on decides: one this module cannot verify — or none at all — is for that library to
+    # meet, so its negotiation and its words are the same on both paths (an older paramiko
+    # still speaks ssh-rsa and ssh-dss; the host's known_hosts may hold only those).
+    wanted = sshkex.negotiate(host_key_algorithms, theirs.host_key)
+    if wanted is None or wanted not in sshkex.HOST_KEY_TYPES:
         raise Unsupported(f"host key algorithms {_names(theirs.host_key)}")
+    host_key = sshkex.negotiate(ours.host_key, theirs.host_key)
+    if host_key != wanted:  # cannot be (ours is the caller's list less what we cannot
+        raise Unsupported("host key algorithm order")  # verify); never verify another
     kex = sshkex.negotiate(ours.kex, theirs.kex)
     if kex is None:
         raise Unsupported(f"key exchange methods {_names(theirs.kex)}")
