@@ -1,6 +1,6 @@
 """Audit at scale against a stdlib asyncio floor (issue 13): prints numbers; asserts nothing.
 
-    sudo python bench/bench_scale.py [--targets 1000 5000] [--load] [--timeout 5]
+    sudo python bench/bench_scale.py [--targets 1000 5000] [--load] [--timeout 5] [--explain]
 
 The workload (5 servers per customer profile): 60 % SSH servers that send a banner and close
 at key exchange (``remote.ssh``), 30 % TLS servers with a certificate from a private CA that
@@ -301,9 +301,11 @@ def run_child(argv: list[str]) -> tuple[float, float, float, int, str]:
             text)
 
 
-def one_size(work: Path, targets: int, timeout: float, night: int = 0) -> dict[str, float]:
+def one_size(work: Path, targets: int, timeout: float, night: int = 0,
+             explain: bool = False) -> dict[str, Any]:
     """One audit and one reference run. ``night`` > 0: the audits share a history file
-    (``--history``), as nightly audits do, and this is the night-th of them."""
+    (``--history``), as nightly audits do, and this is the night-th of them. ``explain``:
+    the audit runs under ``scale_explain.py`` (the same CLI, timed from inside)."""
     folder = work / f"profiles-{targets}"
     if not folder.exists():
         folder.mkdir()
@@ -313,8 +315,10 @@ def one_size(work: Path, targets: int, timeout: float, night: int = 0) -> dict[s
     reports = work / f"reports-{targets}{suffix}"
     audit_json = work / f"audit-{targets}{suffix}.json"
     history = ["--history", str(work / f"history-{targets}.db")] if night else []
+    how = [str(Path(__file__).with_name("scale_explain.py"))] if explain else \
+        ["-m", "accessready"]
     wall, cpu, rss, code, text = run_child([
-        sys.executable, "-m", "accessready", "audit", str(folder), "--json", str(audit_json),
+        sys.executable, *how, "audit", str(folder), "--json", str(audit_json),
         "--reports-dir", str(reports), "--quiet", "--profiles-at-once", str(PROFILES_AT_ONCE),
         "--concurrency", str(CONCURRENCY), *history])
     if not audit_json.exists():
@@ -329,7 +333,10 @@ def one_size(work: Path, targets: int, timeout: float, night: int = 0) -> dict[s
             print(f"|   reference wrong: {r_out['why']} |", flush=True)
     except (ValueError, IndexError, KeyError):
         raise SystemExit(f"the asyncio reference failed: {r_text[-800:]}") from None
+    explained = next((json.loads(line[len("EXPLAIN "):]) for line in text.splitlines()
+                      if line.startswith("EXPLAIN ")), None)
     return {"targets": targets, "night": night, "wall": wall, "cpu": cpu, "rss": rss,
+            "explained": explained,
             "wrong": wrong_results,
             "wrong_verdicts": wrong_verdicts, "seen": seen, "r_wall": r_wall, "r_cpu": r_cpu,
             "r_rss": r_rss, "r_wrong": r_wrong}
@@ -344,6 +351,8 @@ def print_row(row: dict, load: bool) -> None:
           f"{row['cpu'] / max(row['r_cpu'], 0.01):.1f} |", flush=True)
     if row["seen"]:
         print(f"|   wrong results: {row['seen']} |", flush=True)
+    if row.get("explained"):
+        print_explained(row["explained"], row["cpu"])
     wall, cpu = row["wall"] / row["r_wall"], row["cpu"] / max(row["r_cpu"], 0.01)
     rss_goal = 150 if row["targets"] <= 1000 else 300
     goals = [("wall <= 1.2x", wall <= 1.2), ("CPU <= 5x", cpu <= 5),
@@ -351,6 +360,16 @@ def print_row(row: dict, load: bool) -> None:
              ("0 wrong", row["wrong"] == 0 and row["wrong_verdicts"] == 0)]
     print("|   goals: " + ", ".join(f"{name} {'met' if ok else 'NOT met'}"
                                     for name, ok in goals) + " |", flush=True)
+
+
+def print_explained(facts: dict[str, Any], total_cpu: float) -> None:
+    """Where the audit's wall time went (``--explain``): seconds from its start."""
+    print(f"|   explain: audit process CPU {facts['cpu_s']:.1f} s, report process (the "
+          f"rest) {max(0.0, total_cpu - facts['cpu_s']):.1f} s; checks and runs done at "
+          f"{facts.get('checks_and_runs_done', 0):.1f} s, exit at {facts['exit_s']:.1f} s |")
+    for kind, seen in facts["kinds"].items():
+        print(f"|     {kind} (n={seen['n']}): started at {seen['start']} s, ended at "
+              f"{seen['end']} s (min, p10, p50, p90, max) |", flush=True)
 
 
 def inside(args: argparse.Namespace) -> None:
@@ -391,7 +410,8 @@ def inside(args: argparse.Namespace) -> None:
                 where.mkdir()
                 for targets in args.targets:
                     for night in range(1, args.nights + 1) if args.nights > 1 else [0]:
-                        print_row(one_size(where, targets, args.timeout, night), loaded)
+                        print_row(one_size(where, targets, args.timeout, night,
+                                           args.explain), loaded)
                 if load is not None:
                     load.kill()
                     load.wait()
@@ -418,6 +438,9 @@ def main() -> None:
                         "second starts the slowest profiles first)")
     parser.add_argument("--load", action="store_true",
                         help="also run while another process keeps one core busy")
+    parser.add_argument("--explain", action="store_true",
+                        help="run the audit under scale_explain.py and show when its checks "
+                        "started and ended, by kind (where the wall time goes)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:

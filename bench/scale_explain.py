@@ -1,0 +1,88 @@
+"""``accessready audit``, timed from inside: where an audit's wall time goes (issue 13).
+
+    python bench/scale_explain.py AUDIT-ARGUMENTS...
+
+Runs the real CLI in this process with two watches added: when each check started and ended
+(by kind: its check id, or ``silent`` for a target in ``bench_scale``'s silent network), and
+when the audit's checks, reports and overview were done. At exit it prints one line,
+``EXPLAIN {json}``, to stderr: this process's CPU (the report process's is the rest of what
+``wait4`` counts), and the quantiles of the checks' start and end times. ``bench_scale
+--explain`` runs it in place of ``python -m accessready`` and prints the line as a row.
+
+Instrumentation for a benchmark only: it wraps two functions, changes nothing they do.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from typing import Any
+
+SILENT_PREFIX = "198.51.100."  # bench_scale.SILENT_NET
+STARTED = time.perf_counter()
+_records: list[tuple[float, float, str]] = []
+_marks: dict[str, float] = {}
+_lock = threading.Lock()
+
+
+def _since() -> float:
+    return round(time.perf_counter() - STARTED, 3)
+
+
+def _quantiles(values: list[float]) -> list[float]:
+    ordered = sorted(values)
+    return [round(ordered[int(q * (len(ordered) - 1))], 2) for q in (0, 0.1, 0.5, 0.9, 1)]
+
+
+def _watch() -> None:
+    from accessready.agent.app import audit
+    from accessready.agent.plugin import runner
+
+    run_job, run_audit = runner.run_job, audit.run_audit
+
+    def timed_job(job: Any, *args: Any, **kwargs: Any) -> Any:
+        begun = time.perf_counter() - STARTED
+        try:
+            return run_job(job, *args, **kwargs)
+        finally:
+            address = str(getattr(job.target.data, "address", ""))
+            kind = "silent" if address.startswith(SILENT_PREFIX) else job.check.id
+            with _lock:
+                _records.append((begun, time.perf_counter() - STARTED, kind))
+
+    def timed_audit(*args: Any, **kwargs: Any) -> Any:
+        _marks["audit_started"] = _since()
+        try:
+            return run_audit(*args, **kwargs)
+        finally:
+            _marks["checks_and_runs_done"] = _since()
+
+    runner.run_job = timed_job
+    audit.run_audit = timed_audit
+
+
+def _report() -> None:
+    kinds: dict[str, Any] = {}
+    for kind in sorted({k for _, _, k in _records}):
+        starts = [s for s, _, k in _records if k == kind]
+        ends = [e for _, e, k in _records if k == kind]
+        kinds[kind] = {"n": len(starts), "start": _quantiles(starts), "end": _quantiles(ends)}
+    sys.stderr.write("EXPLAIN " + json.dumps({
+        "cpu_s": round(time.process_time(), 2), "exit_s": _since(), **_marks,
+        "kinds": kinds}) + "\n")
+
+
+def main() -> None:
+    _watch()
+    from accessready.agent.cli.main import main as cli
+
+    try:
+        cli(sys.argv[1:])
+    finally:
+        _report()
+
+
+if __name__ == "__main__":
+    main()
