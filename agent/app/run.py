@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import getpass
 import platform
 import socket
@@ -165,6 +166,13 @@ def start_run(profile: Profile, options: RunOptions, workers: Workers,
         raise
 
 
+@functools.lru_cache(maxsize=8)
+def _catalogue(checks: tuple[Check, ...]) -> dict[str, dict[str, Any]]:
+    """The checks' catalogue entries, built once per set of checks: an audit's thousand
+    runs share one registry (each run gets its own copy of the mapping)."""
+    return {c.id: c.catalogue_entry() for c in checks}
+
+
 @dataclasses.dataclass
 class _Prepared:
     """A run planned and ready to execute: its jobs, context and services."""
@@ -247,7 +255,7 @@ class _Prepared:
             interrupted=interrupted,
             lang=self.lang,
             tool_version=__version__,
-            catalogue={c.id: c.catalogue_entry() for c in self.checks},
+            catalogue=dict(_catalogue(tuple(self.checks))),
             vantage=self.label,
             self_check=self.self_check,
             basis=verdict_basis(profile),
