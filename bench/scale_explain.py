@@ -4,7 +4,8 @@
 
 Runs the real CLI in this process with two watches added: when each check started and ended
 (by kind: its check id, or ``silent`` for a target in ``bench_scale``'s silent network), and
-when the audit's checks, reports and overview were done. At exit it prints one line,
+when the audit's runs were all done (before the last reports and the overview are written;
+``exit_s`` is the end). At exit it prints one line,
 ``EXPLAIN {json}``, to stderr: this process's CPU (the report process's is the rest of what
 ``wait4`` counts), and the quantiles of the checks' start and end times. ``bench_scale
 --explain`` runs it in place of ``python -m accessready`` and prints the line as a row.

@@ -166,10 +166,18 @@ def start_run(profile: Profile, options: RunOptions, workers: Workers,
         raise
 
 
+def _catalogue_of(checks: Sequence[Check]) -> dict[str, dict[str, Any]]:
+    """The checks' catalogue entries (each run gets its own mapping), built once per set
+    of checks: an audit's thousand runs share one registry. A plugin check that cannot be
+    hashed (a dataclass with ``eq``) is simply not cached."""
+    try:
+        return dict(_catalogue(tuple(checks)))
+    except TypeError:
+        return {c.id: c.catalogue_entry() for c in checks}
+
+
 @functools.lru_cache(maxsize=8)
 def _catalogue(checks: tuple[Check, ...]) -> dict[str, dict[str, Any]]:
-    """The checks' catalogue entries, built once per set of checks: an audit's thousand
-    runs share one registry (each run gets its own copy of the mapping)."""
     return {c.id: c.catalogue_entry() for c in checks}
 
 
@@ -255,7 +263,7 @@ class _Prepared:
             interrupted=interrupted,
             lang=self.lang,
             tool_version=__version__,
-            catalogue=dict(_catalogue(tuple(self.checks))),
+            catalogue=_catalogue_of(self.checks),
             vantage=self.label,
             self_check=self.self_check,
             basis=verdict_basis(profile),

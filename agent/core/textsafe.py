@@ -94,7 +94,7 @@ def evidence_json(details: Any, limit: int = EVIDENCE_LIMIT) -> tuple[str, bool]
         plain = False
         try:
             text = json.dumps(details, indent=2, ensure_ascii=False, default=repr)
-        except (ValueError, TypeError, RecursionError):
+        except Exception:  # a repr() that raises too (any error): reprlib copes
             text = _BOUNDED_REPR.repr(details)
     truncated = len(text) > limit
     if truncated:

@@ -185,3 +185,12 @@ def test_evidence_json_never_raises_on_an_integer_too_long_for_str() -> None:
     # the runner bounds integers in results, but evidence_json promises never to raise
     text, cut = evidence_json({"n": 10 ** 5000, "ok": "kept"})
     assert "an integer of 16610 bits" in text and "kept" in text and not cut
+
+
+def test_evidence_json_never_raises_on_a_repr_that_raises() -> None:
+    class Hostile:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    text, _ = evidence_json({"x": Hostile(), "ok": "kept"})
+    assert "Hostile" in text and "kept" in text

@@ -492,3 +492,23 @@ def test_every_overview_string_exists_in_both_languages(tmp_path: Path,
     assert used and not used - set(catalogue())
     for key in (k for k in catalogue() if k.startswith(("change.", "overview.", "history."))):
         assert all(catalogue()[key][lang].strip() for lang in ("en", "sv")), key
+
+
+def test_a_check_that_cannot_be_hashed_still_gets_its_catalogue(tmp_path) -> None:
+    # The catalogue is cached per set of checks; a plugin check class with __eq__ and no
+    # __hash__ (a plain dataclass) must not turn every run into an error.
+    import dataclasses
+
+    from accessready.agent.app.run import _catalogue_of
+    from accessready.agent.core.model import Requirement, t
+    from accessready.agent.plugin.checkapi import Check
+
+    @dataclasses.dataclass
+    class EqCheck(Check):
+        id = "plugin.eq"
+        title = t("Eq", "Eq")
+        requirement = Requirement.ADMIN
+
+    catalogue = _catalogue_of([EqCheck()])
+    assert catalogue["plugin.eq"]["id"] == "plugin.eq"
+    assert _catalogue_of([EqCheck()]) == catalogue and _catalogue_of([EqCheck()]) is not catalogue
