@@ -27,3 +27,47 @@ class ProtocolError(ValueError):
         error = cls(message)
         error.kind = kind
         return error
+
+
+class ByteReader:
+    """Bounds-checked big-endian reads over one buffer, front to back.
+
+    A codec subclasses it with its own :attr:`error` (its ProtocolError subclass), so an
+    overrun is that codec's parse error, never an IndexError; :meth:`short` words it.
+    """
+
+    error: type[ProtocolError] = ProtocolError
+
+    def __init__(self, data: bytes, what: str) -> None:
+        self.data = bytes(data)
+        self.offset = 0
+        self.what = what
+
+    @property
+    def remaining(self) -> int:
+        """Bytes not read yet."""
+        return len(self.data) - self.offset
+
+    def short(self, count: int) -> ProtocolError:
+        """The error for wanting ``count`` bytes when fewer are left."""
+        return self.error(f"{self.what}: needs {count} bytes, {self.remaining} left")
+
+    def take(self, count: int) -> bytes:
+        """The next ``count`` bytes."""
+        if count < 0 or count > self.remaining:
+            raise self.short(count)
+        chunk = self.data[self.offset:self.offset + count]
+        self.offset += count
+        return chunk
+
+    def u8(self) -> int:
+        """One byte."""
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        """Two bytes, big-endian."""
+        return int.from_bytes(self.take(2), "big")
+
+    def u32(self) -> int:
+        """Four bytes, big-endian."""
+        return int.from_bytes(self.take(4), "big")

@@ -28,7 +28,7 @@ import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from . import ProtocolError
+from . import ByteReader, ProtocolError
 
 __all__ = [
     "IKE_PORT",
@@ -609,33 +609,10 @@ def notify_name(version: int, notify_type: int) -> str:
     return "PRIVATE_USE" if 8192 <= notify_type < 16384 else f"UNKNOWN_{notify_type}"
 
 
-class _Reader:
+class _Reader(ByteReader):
     """Bounds-checked big-endian reads over one buffer; every overrun is an IkeParseError."""
 
-    def __init__(self, data: bytes, what: str) -> None:
-        self.data = data
-        self.offset = 0
-        self.what = what
-
-    @property
-    def remaining(self) -> int:
-        return len(self.data) - self.offset
-
-    def take(self, count: int) -> bytes:
-        if count < 0 or count > self.remaining:
-            raise IkeParseError(f"{self.what}: needs {count} bytes, {self.remaining} left")
-        chunk = self.data[self.offset : self.offset + count]
-        self.offset += count
-        return chunk
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "big")
-
-    def u32(self) -> int:
-        return int.from_bytes(self.take(4), "big")
+    error = IkeParseError
 
 
 def _parse_header(data: bytes) -> IkeHeader:

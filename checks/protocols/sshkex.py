@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import ProtocolError
+from . import ByteReader, ProtocolError
 
 MSG_DISCONNECT, MSG_IGNORE, MSG_UNIMPLEMENTED, MSG_DEBUG, MSG_KEXINIT, MSG_NEWKEYS = \
     1, 2, 3, 4, 20, 21
@@ -92,34 +92,19 @@ def mpint(value: int) -> bytes:
     return string(value.to_bytes(length, "big", signed=True))
 
 
-class Reader:
+class Reader(ByteReader):
     """Reads SSH's types from ``data`` in order; any overrun raises SshCodecError."""
 
-    def __init__(self, data: bytes, what: str) -> None:
-        self.data = bytes(data)
-        self.pos = 0
-        self.what = what
+    error = SshCodecError
 
-    def take(self, count: int) -> bytes:
-        """The next ``count`` bytes."""
-        if count > len(self.data) - self.pos:
-            raise SshCodecError(f"{self.what} ends early (at byte {self.pos}, "
-                                f"{count} more wanted)")
-        chunk = self.data[self.pos:self.pos + count]
-        self.pos += count
-        return chunk
-
-    def byte(self) -> int:
-        """``byte``."""
-        return self.take(1)[0]
-
-    def uint32(self) -> int:
-        """``uint32``."""
-        return int.from_bytes(self.take(4), "big")
+    def short(self, count: int) -> SshCodecError:
+        """The error for wanting ``count`` bytes when fewer are left."""
+        return SshCodecError(f"{self.what} ends early (at byte {self.offset}, "
+                             f"{count} more wanted)")
 
     def string(self) -> bytes:
         """``string``."""
-        return self.take(self.uint32())
+        return self.take(self.u32())
 
     def name_list(self) -> tuple[str, ...]:
         """``name-list``: printable US-ASCII names without commas, none empty."""
@@ -140,8 +125,8 @@ class Reader:
 
     def end(self) -> None:
         """Nothing may follow."""
-        if self.pos != len(self.data):
-            raise SshCodecError(f"{self.what} has {len(self.data) - self.pos} bytes too many")
+        if self.remaining:
+            raise SshCodecError(f"{self.what} has {self.remaining} bytes too many")
 
 
 # --- identification line and packets (RFC 4253 §4.2, §6) ----------------------------------
@@ -255,7 +240,7 @@ def unframe(data: bytes | bytearray) -> tuple[bytes, int] | None:
 
 def message_type(payload: bytes) -> int:
     """The message number (the payload's first byte)."""
-    return Reader(payload, "a packet").byte()
+    return Reader(payload, "a packet").u8()
 
 
 # --- messages ----------------------------------------------------------------------------
@@ -293,12 +278,12 @@ class KexInit:
 def parse_kexinit(payload: bytes) -> KexInit:
     """Parse SSH_MSG_KEXINIT's payload (message number included)."""
     read = Reader(payload, "the server's KEXINIT")
-    if read.byte() != MSG_KEXINIT:
+    if read.u8() != MSG_KEXINIT:
         raise SshCodecError(f"expected KEXINIT (20), got message {payload[0]}")
     cookie = read.take(16)
     lists = [read.name_list() for _ in range(10)]
-    follows = read.byte() != 0  # boolean: any non-zero byte is true (RFC 4251 §5)
-    reserved = read.uint32()
+    follows = read.u8() != 0  # boolean: any non-zero byte is true (RFC 4251 §5)
+    reserved = read.u32()
     # RFC 4253 §7.1 leaves room for extension after "reserved": do not insist on the end
     return KexInit(cookie, *lists, first_kex_follows=follows, reserved=reserved)
 
@@ -338,7 +323,7 @@ class EcdhReply:
 def parse_ecdh_reply(payload: bytes) -> EcdhReply:
     """Parse SSH_MSG_KEX_ECDH_REPLY's payload (message number included)."""
     read = Reader(payload, "the server's KEX_ECDH_REPLY")
-    if read.byte() != MSG_KEX_ECDH_REPLY:
+    if read.u8() != MSG_KEX_ECDH_REPLY:
         raise SshCodecError(f"expected KEX_ECDH_REPLY (31), got message {payload[0]}")
     reply = EcdhReply(read.string(), read.string(), read.string())
     read.end()
@@ -363,12 +348,12 @@ class Disconnect:
 def parse_disconnect(payload: bytes) -> Disconnect:
     """Parse SSH_MSG_DISCONNECT's payload; the texts are decoded, bad UTF-8 replaced."""
     read = Reader(payload, "the server's DISCONNECT")
-    if read.byte() != MSG_DISCONNECT:
+    if read.u8() != MSG_DISCONNECT:
         raise SshCodecError(f"expected DISCONNECT (1), got message {payload[0]}")
-    reason = read.uint32()
+    reason = read.u32()
     description = read.string().decode("utf-8", "replace")
     # the language tag is missing in some old servers' messages: accept its absence
-    language = read.string().decode("ascii", "replace") if read.pos < len(read.data) else ""
+    language = read.string().decode("ascii", "replace") if read.remaining else ""
     return Disconnect(reason, description, language)
 
 
