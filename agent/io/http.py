@@ -11,6 +11,7 @@ from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.core.profile_types import TlsOptions
 from accessready.agent.io.net import (
     MAX_REPLY,
+    IoClock,
     ProbeFailure,
     as_failure,
     connect,
@@ -62,11 +63,9 @@ def http_request(host: str, port: int, method: str, target: str, *,
         try:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             sock.sendall(request)
+            clock = IoClock(deadline)
             while not parser.done:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                sock.settimeout(left)
+                sock.settimeout(clock.timeout())
                 chunk = sock.recv(65536)
                 if not chunk:
                     parser.feed_eof()

@@ -170,15 +170,39 @@ def connect(host: str, port: int, timeout: float
     raise as_failure(last, started, host, port)
 
 
+LAST_LOOKS = 4
+"""Reads still tried (1 ms each) once an exchange's deadline has passed."""
+
+
+class IoClock:
+    """Timeouts for one exchange's reads, each from what is left of ``deadline`` at that
+    moment. Once it has passed, a few last looks still read what had arrived: a thread our
+    own busy process kept waiting must not make a server that answered in time look
+    silent. Bounded: :data:`LAST_LOOKS` of them, then :class:`TimeoutError` (so a server
+    trickling bytes past the deadline cannot keep us reading)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self._looks = LAST_LOOKS
+
+    def timeout(self) -> float:
+        """The timeout for the next read; raises :class:`TimeoutError` when none is left."""
+        left = self.deadline - time.monotonic()
+        if left > 0:
+            return left
+        if self._looks <= 0:
+            raise TimeoutError
+        self._looks -= 1
+        return 0.001
+
+
 def recv_until(sock: socket.socket, complete: Callable[[bytes], bool], deadline: float,
                max_bytes: int = MAX_REPLY) -> bytes:
     """Read until ``complete(data)``, the peer closes, ``max_bytes`` or the deadline."""
     data = b""
+    clock = IoClock(deadline)
     while not complete(data):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        sock.settimeout(left)
+        sock.settimeout(clock.timeout())
         chunk = sock.recv(min(65536, max_bytes + 1 - len(data)))
         if not chunk:
             break

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from accessready.agent.io.net import IoClock
 from accessready.agent.io.transports.base import TransportError
 from accessready.checks.protocols import sshkex
 from accessready.checks.protocols.sshkex import KexInit, SshCodecError
@@ -82,12 +83,13 @@ class _Link:
         self.sock = sock
         self.deadline = deadline
         self.buffer = bytearray()
+        self._clock = IoClock(deadline)
 
     def _timeout(self) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise _Expired
-        return left
+        try:
+            return self._clock.timeout()
+        except TimeoutError:
+            raise _Expired from None
 
     def send(self, data: bytes) -> None:
         self.sock.settimeout(self._timeout())
