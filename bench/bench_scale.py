@@ -365,7 +365,9 @@ def print_row(row: dict, load: bool) -> None:
 def print_explained(facts: dict[str, Any], total_cpu: float) -> None:
     """Where the audit's wall time went (``--explain``): seconds from its start."""
     print(f"|   explain: audit process CPU {facts['cpu_s']:.1f} s, report process (the "
-          f"rest) {max(0.0, total_cpu - facts['cpu_s']):.1f} s; checks and runs done at "
+          f"rest) {max(0.0, total_cpu - facts['cpu_s']):.1f} s; audit started at "
+          f"{facts.get('audit_started', 0):.1f} s, every profile planned and started at "
+          f"{facts.get('profiles_started', 0):.1f} s, checks and runs done at "
           f"{facts.get('checks_and_runs_done', 0):.1f} s, exit at {facts['exit_s']:.1f} s |")
     for kind, seen in facts["kinds"].items():
         print(f"|     {kind} (n={seen['n']}): started at {seen['start']} s, ended at "

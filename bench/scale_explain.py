@@ -4,8 +4,9 @@
 
 Runs the real CLI in this process with two watches added: when each check started and ended
 (by kind: its check id, or ``silent`` for a target in ``bench_scale``'s silent network), and
-when the audit's runs were all done (before the last reports and the overview are written;
-``exit_s`` is the end). At exit it prints one line,
+when every profile had been planned and started (``profiles_started``), when the audit's
+runs were all done (before the last reports and the overview are written; ``exit_s`` is the
+end). At exit it prints one line,
 ``EXPLAIN {json}``, to stderr: this process's CPU (the report process's is the rest of what
 ``wait4`` counts), and the quantiles of the checks' start and end times. ``bench_scale
 --explain`` runs it in place of ``python -m accessready`` and prints the line as a row.
@@ -55,6 +56,14 @@ def _watch() -> None:
 
     def timed_audit(*args: Any, **kwargs: Any) -> Any:
         _marks["audit_started"] = _since()
+        told = kwargs.get("on_started")
+
+        def started() -> None:
+            _marks["profiles_started"] = _since()
+            if told is not None:
+                told()
+
+        kwargs["on_started"] = started
         try:
             return run_audit(*args, **kwargs)
         finally:

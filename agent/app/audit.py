@@ -49,6 +49,7 @@ from accessready.agent.core.changes import compare
 from accessready.agent.core.model import Run
 from accessready.agent.core.profile import ProfileError, check_waivers, load_profile
 from accessready.agent.core.profile_types import Profile
+from accessready.agent.io.connector import Connector
 from accessready.agent.io.secrets import REDACTOR
 from accessready.agent.plugin.checkapi import Check
 from accessready.agent.plugin.pool import Workers
@@ -147,7 +148,8 @@ def _one_line(text: str) -> str:
 
 def _start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[Check],
                services: Callable[[Profile], dict[str, Any]] | None, workers: Workers,
-               planners: Workers, deliver: Callable[[Finished], None]) -> Finished | None:
+               planners: Workers, deliver: Callable[[Finished], None],
+               connector: Connector | None = None) -> Finished | None:
     """Load one profile, plan its checks and hand them to ``workers``; ``deliver`` hears
     the run when its last check ends. Returns the entry at once when the profile cannot
     run (every problem becomes this entry's error), else None."""
@@ -178,7 +180,7 @@ def _start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[C
     try:
         start_run(profile, run_options, workers, ended, lang=options.lang, checks=checks,
                   services=services(profile) if services is not None else None,
-                  vantage=options.vantage, planners=planners)
+                  vantage=options.vantage, planners=planners, connector=connector)
     except Exception as exc:  # one broken run must not take the audit down
         return crashed(exc)
     return None
@@ -311,6 +313,8 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
         # planning has threads of its own: behind hundreds of checks in the workers' queue
         # a profile's few quick planning calls would wait (its checks start late)
         planners = Workers(options.profiles_at_once, name="accessready-plan")
+        # a silent host's connection attempt waits here, not on a worker thread
+        connector = Connector()
         done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         stop = threading.Event()
 
@@ -322,16 +326,30 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
             finally:  # the main thread waits for every entry
                 done.put(finished)
 
+        room = max(options.checks_at_once, connector.limit)
+
         def work(index: int, path: Path) -> Finished | None:
             # planned profiles wait for workers, not in memory: at most one queue's worth
-            workers.wait_for_room(options.checks_at_once, stop)
+            # (waiting for room ends the hold below: room comes only from the workers)
+            workers.wait_for_room(room, stop)
             if stop.is_set():  # interrupted: this profile is "not run"
                 return None
             return _start_one(index, path, options, every, services, workers, planners,
-                              deliver)
+                              deliver, connector)
 
+        def all_started() -> None:
+            workers.release()
+            if on_started is not None:
+                on_started()
+
+        # Plan first: the checks whose first connection is opened ahead start waiting on
+        # the network while the profiles behind them are still being read, instead of
+        # after the CPU has gone to the quick checks of the profiles before them (a
+        # silent host costs its whole timeout from when it is first tried). Connections
+        # already decided are urgent, so they are served meanwhile.
+        workers.hold()
         pool = _Pool(options.profiles_at_once, _slowest_first(paths, history), work, done,
-                     stop, on_started)
+                     stop, all_started)
         try:
             while len(entries) < len(paths):
                 try:  # a timeout, so Ctrl-C is seen even while every run is busy
@@ -364,6 +382,7 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
                     threads.stop()
                 else:
                     threads.close()
+            connector.close()
         if audit_id is not None:
             history.use(lambda db: db.finish_audit(
                 audit_id, "interrupted" if interrupted else "finished"), None)

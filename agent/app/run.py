@@ -22,6 +22,7 @@ from accessready.agent.core.findings import apply_waivers
 from accessready.agent.core.model import Result, Run, Vantage, vantage_of
 from accessready.agent.core.profile_types import Profile
 from accessready.agent.core.verdict import decide
+from accessready.agent.io.connector import Connector
 from accessready.agent.io.dns import Resolvers
 from accessready.agent.io.localsys import local_system
 from accessready.agent.io.secrets import SecretUnavailable, env_withheld, resolve_secret
@@ -132,12 +133,12 @@ def start_run(profile: Profile, options: RunOptions, workers: Workers,
               on_done: Callable[[Run | Exception], None], *, lang: str = "en",
               checks: Sequence[Check] | None = None,
               services: dict[str, Any] | None = None, vantage: str | None = None,
-              planners: Workers | None = None) -> None:
+              planners: Workers | None = None, connector: Connector | None = None) -> None:
     """:func:`run_checks` without waiting (an audit's profiles): plans (on ``planners``,
     else on ``workers``), hands the checks to ``workers`` and returns; ``on_done`` hears
     the :class:`Run` — or the exception that ended it — on a worker thread when the last
     check ends. Never interactive. Raises what planning raises (nothing is then called
-    back)."""
+    back). ``connector``: where checks wait for their first connection (the audit's)."""
     stack = contextlib.ExitStack()
     stack.enter_context(password_env_withheld(profile))
     try:
@@ -159,7 +160,8 @@ def start_run(profile: Profile, options: RunOptions, workers: Workers,
         on_done(run)
 
     try:
-        start(prepared.items, prepared.factory, prepared.options, workers, finished)
+        start(prepared.items, prepared.factory, prepared.options, workers, finished,
+              connector)
     except BaseException:  # nothing was handed over: nothing will call back
         _close_services(prepared.shared)
         stack.close()

@@ -210,6 +210,17 @@ class _SystemLookups:
 
     def addresses(self, name: str, timeout: float) -> tuple[str, ...]:
         """The addresses getaddrinfo gives ``name``, or :class:`ResolveError`."""
+        future, release = self.begin(name)
+        try:
+            return future.result(timeout=max(timeout, 0.0))
+        except FutureTimeout:
+            raise no_answer(name, timeout) from None
+        finally:
+            release()
+
+    def begin(self, name: str) -> tuple[Future[tuple[str, ...]], Callable[[], None]]:
+        """Start (or join) the look-up of ``name`` without waiting: its Future (a result,
+        or :class:`ResolveError`) and the call that says this asker no longer waits."""
         # The resolver function is taken now, not when a worker gets to it: a call queued
         # or shared under one resolver (a test's fake, say) never runs under another, and
         # askers share a call only when they would have made the same one.
@@ -224,16 +235,18 @@ class _SystemLookups:
                 future.add_done_callback(lambda _f, k=key, e=entry: self._land(k, e))
             future, waiters = entry
             waiters[0] += 1
-        try:
-            return future.result(timeout=max(timeout, 0.0))
-        except FutureTimeout:
-            raise ResolveError("timeout", f"the {SYSTEM_RESOLVER} gave no answer for {name} "
-                               f"within {timeout:.1f} s") from None
-        finally:
+        released = [False]
+
+        def release() -> None:
             with self._lock:
+                if released[0]:
+                    return
+                released[0] = True
                 waiters[0] -= 1
                 if waiters[0] == 0 and not future.done() and future.cancel():
                     self._flight.pop(key, None)  # nobody waits and no worker took it yet
+
+        return future, release
 
     def waiting(self, name: str) -> int:
         """How many callers wait for ``name``'s call in flight (0: none in flight)."""
@@ -313,13 +326,16 @@ def system_lookups() -> _SystemLookups:
     return found
 
 
-def resolve(host: str, timeout: float, *, servers: Sequence[Endpoint] = ()) -> Resolution:
-    """The addresses of ``host`` within ``timeout`` seconds; raises :class:`ResolveError`.
+def no_answer(name: str, timeout: float) -> ResolveError:
+    """The error for a system look-up of ``name`` still unanswered after ``timeout``."""
+    return ResolveError("timeout", f"the {SYSTEM_RESOLVER} gave no answer for {name} "
+                        f"within {timeout:.1f} s")
 
-    No ``servers``: the system resolver (getaddrinfo, bounded); else DNS to exactly those
-    resolvers. See the module docstring for the sources tried first. Never blocks longer
-    than ``timeout`` (plus the time to read the hosts file).
-    """
+
+def resolve_locally(host: str) -> Resolution | None:
+    """``host`` resolved from what answers before any resolver (an IP literal, the hosts
+    file, ``localhost``), or None when a resolver must be asked; raises
+    :class:`ResolveError` for an empty name."""
     if is_ip_literal(host):
         return Resolution(host, (host,), "IP literal")
     name = host.rstrip(".")
@@ -330,6 +346,20 @@ def resolve(host: str, timeout: float, *, servers: Sequence[Endpoint] = ()) -> R
         return Resolution(host, listed, "hosts file")
     if name.lower() == "localhost" or name.lower().endswith(".localhost"):
         return Resolution(host, ("127.0.0.1", "::1"), "localhost")
+    return None
+
+
+def resolve(host: str, timeout: float, *, servers: Sequence[Endpoint] = ()) -> Resolution:
+    """The addresses of ``host`` within ``timeout`` seconds; raises :class:`ResolveError`.
+
+    No ``servers``: the system resolver (getaddrinfo, bounded); else DNS to exactly those
+    resolvers. See the module docstring for the sources tried first. Never blocks longer
+    than ``timeout`` (plus the time to read the hosts file).
+    """
+    local = resolve_locally(host)
+    if local is not None:
+        return local
+    name = host.rstrip(".")
     if not servers:
         return Resolution(host, system_lookups().addresses(name, timeout), SYSTEM_RESOLVER)
     deadline = time.monotonic() + timeout

@@ -33,7 +33,10 @@ import errno
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from accessready.agent.core.outcome import ProbeOutcome
@@ -116,13 +119,19 @@ def resolve_targets(host: str, port: int, timeout: float, socktype: int = socket
     except ResolveError as exc:
         raise ProbeFailure("resolver" if exc.local else "dns", str(exc),
                            ms_since(started)) from None
+    return resolution, sockaddrs(resolution, port, socktype)
+
+
+def sockaddrs(resolution: Resolution, port: int, socktype: int = socket.SOCK_STREAM
+              ) -> list[tuple[int, Any]]:
+    """``(family, sockaddr)`` for each of ``resolution``'s addresses, in its order."""
     out: list[tuple[int, Any]] = []
     for address in resolution.addresses:
         # AI_NUMERICHOST: turning a literal into a sockaddr never touches the network.
         for family, _, _, _, sockaddr in socket.getaddrinfo(
                 address, port, type=socktype, flags=socket.AI_NUMERICHOST):
             out.append((family, sockaddr))
-    return resolution, out
+    return out
 
 
 MIN_CONNECT_WINDOW_S = 0.5
@@ -139,9 +148,110 @@ def tcp_connect(host: str, port: int, timeout: float) -> tuple[socket.socket, fl
     return sock, connect_ms
 
 
+@dataclass(eq=False)
+class Opened:
+    """A connection opened ahead of its check (by the runner's
+    :class:`~accessready.agent.io.connector.Connector`): the socket, or why there is none.
+
+    ``connect_ms`` and ``failure`` are what :func:`connect` would have said for the same
+    attempt; ``ended`` (monotonic) is when it was decided.
+    """
+
+    host: str
+    port: int
+    sock: socket.socket | None
+    failure: ProbeFailure | None
+    connect_ms: float
+    resolution: Resolution | None
+    ended: float
+    released: Callable[[], None] | None = None  # the connector's slot, given back once
+
+    def take(self) -> socket.socket | None:
+        """The socket, handed over once (its slot given back)."""
+        sock, self.sock = self.sock, None
+        self._release()
+        return sock
+
+    def still_open(self) -> bool:
+        """Whether the socket is there and the peer has not closed or reset it meanwhile
+        (a server's limit on connections that have not spoken yet, sshd's MaxStartups,
+        or an idle timeout): a closed one must be made again, not blamed on the target."""
+        sock = self.sock
+        if sock is None:
+            return False
+        try:
+            sock.setblocking(False)
+            try:
+                return bool(sock.recv(1, socket.MSG_PEEK))  # b"": the peer closed
+            finally:
+                sock.setblocking(True)
+        except (BlockingIOError, InterruptedError):
+            return True  # nothing to read yet, and still connected
+        except OSError:
+            return False
+
+    def discard(self) -> None:
+        """Close the socket, if nobody took it (idempotent)."""
+        sock = self.take()
+        if sock is not None:
+            sock.close()
+
+    def _release(self) -> None:
+        released, self.released = self.released, None
+        if released is not None:
+            released()
+
+
+# The connections opened ahead for the check running on this thread (the runner sets it
+# around ``check.run``); :func:`connect` takes one instead of connecting, once.
+_OPENED: ContextVar[dict[tuple[str, int], Opened] | None] = ContextVar("opened", default=None)
+
+
+@contextmanager
+def opened_ahead(opened: Opened | None) -> Iterator[None]:
+    """Let :func:`connect` hand out ``opened`` (for its host and port, once) inside the
+    block; a socket nobody took is closed at the end."""
+    if opened is None:
+        yield
+        return
+    token = _OPENED.set({(opened.host, opened.port): opened})
+    try:
+        yield
+    finally:
+        _OPENED.reset(token)
+        opened.discard()
+
+
+def _take_opened(host: str, port: int) -> Opened | None:
+    waiting = _OPENED.get()
+    return waiting.pop((host, port), None) if waiting else None
+
+
+def connect_failure(last: BaseException | None, window: float, timeout: float,
+                    started: float, host: str, port: int) -> ProbeFailure:
+    """What a connection that never came up means: ``last`` is the last attempt's error,
+    ``window`` the time that attempt had (of ``timeout``)."""
+    fair = min(MIN_CONNECT_WINDOW_S, timeout / 2)
+    if last is None or (isinstance(last, TimeoutError | socket.timeout) and window < fair):
+        # Silence within a window the target never fairly had (resolution, or our own
+        # slowness, took the time) says nothing about it: could not decide.
+        return ProbeFailure("deadline", f"name resolution of {host} left {window:.2f} s to "
+                            "connect", ms_since(started))
+    return as_failure(last, started, host, port)
+
+
 def connect(host: str, port: int, timeout: float
             ) -> tuple[socket.socket, float, Resolution]:
     """:func:`tcp_connect`, also saying how ``host`` was resolved."""
+    ready = _take_opened(host, port)
+    if ready is not None:
+        if ready.failure is not None:
+            raise ready.failure
+        sock = ready.take()
+        if sock is not None:  # else it went stale: connect afresh
+            sock.settimeout(max(timeout, 0.01))
+            how = ready.resolution or Resolution(host, (), "")  # the connector always has one
+            return sock, ready.connect_ms, how
     started = time.monotonic()
     deadline = started + timeout
     resolution, targets = resolve_targets(host, port, timeout)
@@ -161,13 +271,7 @@ def connect(host: str, port: int, timeout: float
             last = exc
             continue
         return sock, ms_since(started), resolution
-    fair = min(MIN_CONNECT_WINDOW_S, timeout / 2)
-    if last is None or (isinstance(last, TimeoutError | socket.timeout) and window < fair):
-        # Silence within a window the target never fairly had (resolution, or our own
-        # slowness, took the time) says nothing about it: could not decide.
-        raise ProbeFailure("deadline", f"name resolution of {host} left {window:.2f} s to "
-                           "connect", ms_since(started))
-    raise as_failure(last, started, host, port)
+    raise connect_failure(last, window, timeout, started, host, port)
 
 
 LAST_LOOKS = 4

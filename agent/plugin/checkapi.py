@@ -33,6 +33,22 @@ class Target:
     needs: tuple[str, ...] | None = None  # overrides the check's needs for this target
 
 
+@dataclass(frozen=True)
+class Contact:
+    """The first TCP connection a check's ``run`` opens to its target (through
+    :func:`accessready.agent.io.net.connect`): the runner opens it ahead, while the check
+    waits without a thread, and the check's own connect then takes it. ``within`` is the
+    check's own cap on that connect, in seconds (None: its whole deadline). ``via`` names
+    the service that makes the connection, when the check does not: it is opened ahead
+    only if that service says it connects through ``net.connect``
+    (``connects_with_net``; a test's fake does not, and must not cause traffic)."""
+
+    host: str
+    port: int
+    within: float | None = None
+    via: str | None = None
+
+
 GENERIC_REMEDIATION: dict[str, Text] = {
     "error": t(
         "The check could not decide. Read the evidence, make sure this machine can reach the "
@@ -197,6 +213,12 @@ class Check:
         password or to skip the target in a self-check.
         """
         return target.needs if target.needs is not None else self.needs
+
+    def first_contact(self, target: Target) -> Contact | None:
+        """The connection ``run`` opens first for ``target``, when it opens one (default:
+        None). Naming it lets a silent target wait on the runner's one selector instead
+        of on a thread; ``run`` must then open exactly that host and port first."""
+        return None
 
     def run(self, ctx: CheckContext, target: Target) -> Result | Iterable[Result]:
         """Look at ``target`` and return what was found, before ``ctx.deadline``."""

@@ -47,6 +47,7 @@ class _Task:
     done: Callable[[Any], None]  # hears work()'s value, or overdue()'s
     started: Callable[[], None] | None = None
     freed: Callable[[], None] | None = None  # its slot went to another (past its limit)
+    index: int = -1  # its place in its batch
 
 
 class Workers:
@@ -77,6 +78,7 @@ class Workers:
         self._threads = 0  # threads holding a slot
         self._idle = 0
         self._closed = False
+        self._held = False  # :meth:`hold`: only urgent tasks are taken
         self.stopped = False  # :meth:`stop` was called: nothing queued will run
         self._monitor: threading.Thread | None = None
         self._wake_at = 0.0  # when the monitor looks next
@@ -93,18 +95,22 @@ class Workers:
         with self._cond:
             while (len(self._urgent) + len(self._queue) > most and not self._closed
                    and not (stop is not None and stop.is_set())):
+                if self._held:  # room comes only from the workers: let them work
+                    self._held = False
+                    self._has_work.notify_all()
                 self._room.wait(0.25)
 
-    def put(self, tasks: list[_Task], urgent: bool = False) -> None:
-        """Queue ``tasks``; start threads for them up to the bound. Once :meth:`stop` or
-        :meth:`close` was called nothing more is queued (the audit was interrupted).
-        Raises ``RuntimeError`` (nothing queued) when not one thread can be started."""
+    def put(self, tasks: list[_Task], urgent: bool = False) -> bool:
+        """Queue ``tasks``; start threads for them up to the bound; True when queued.
+        Once :meth:`stop` or :meth:`close` was called nothing more is queued (the audit
+        was interrupted): False. Raises ``RuntimeError`` (nothing queued) when not one
+        thread can be started."""
         # a worker queueing from its task's done() takes the first task itself
         returning = getattr(self._local, "returning", False)
         self._local.returning = False
         with self._cond:
             if self._closed:
-                return
+                return False
             (self._urgent if urgent else self._queue).extend(tasks)
             waiting = len(self._urgent) + len(self._queue)
             for _ in range(min(self.size - self._threads, max(0, waiting - self._idle))):
@@ -118,6 +124,20 @@ class Workers:
             if self._monitor is None:
                 self._start_monitor()
             self._has_work.notify(len(tasks) - returning)
+        return True
+
+    def hold(self) -> None:
+        """Take only urgent tasks until :meth:`release` (an audit plans first: its checks
+        that wait on the network are then all waiting, none queued behind the others)."""
+        with self._cond:
+            self._held = True
+
+    def release(self) -> None:
+        """End :meth:`hold` (idempotent)."""
+        with self._cond:
+            if self._held:
+                self._held = False
+                self._has_work.notify_all()
 
     def drop(self, tasks: set[_Task]) -> None:
         """Forget ``tasks`` that no thread has taken yet (Ctrl-C)."""
@@ -172,7 +192,7 @@ class Workers:
     def _next(self) -> _Task | None:
         # under self._cond: the next task, or None when this thread should end
         while True:
-            line = self._urgent or self._queue
+            line = self._urgent or (self._queue if not self._held else None)
             if line:
                 task = line.popleft()
                 deadline = self._running[task] = time.monotonic() + task.limit
@@ -285,13 +305,21 @@ class Batch:
 def submit(workers: Workers, count: int, work: Callable[[int], T],
            overdue: Callable[[int], T], timeout: float, *, grace: float = 0.0,
            patience: float | None = None, at_once: int | None = None, urgent: bool = False,
-           on_done: Callable[[dict[int, T]], None] | None = None) -> Batch:
+           on_done: Callable[[dict[int, T]], None] | None = None,
+           prepare: Callable[[int, Callable[[], bool]], bool] | None = None) -> Batch:
     """Hand ``work(i)`` for every ``i < count`` to ``workers``. One still running
     ``grace`` s past its ``timeout`` frees its slot; ``overdue(i)`` stands in for one
     still running ``patience`` s past it (default: ``grace``). At most ``at_once`` of the
     batch run at the same time (a profile's own ``[checks] concurrency``). ``on_done``
     hears every value, in a worker thread, once the last task ends. ``work`` must not
-    raise."""
+    raise.
+
+    ``prepare(i, ready)``, when given, is asked first as each task's turn comes: True
+    means it started what the task waits for (its connection) and will call ``ready()``
+    once that is done; only then is the task queued for a thread, ahead of the others
+    (urgent). ``ready()`` says False when it was not queued (the batch was stopped or
+    the workers closed): what was prepared for it is then the caller's to drop. It
+    counts towards ``at_once`` meanwhile, not towards the workers' threads."""
     batch = Batch(count)
     waiting = deque(range(count))
     limit = timeout + grace
@@ -303,7 +331,7 @@ def submit(workers: Workers, count: int, work: Callable[[int], T],
                 batch.running.add(index)
 
         return _Task(lambda: work(index), lambda: overdue(index), limit, wait,
-                     lambda value: ended(index, value), started, lambda: freed(index))
+                     lambda value: ended(index, value), started, lambda: freed(index), index)
 
     def freed(index: int) -> None:
         # a task ended or lost its slot (whichever comes first): the batch may start another
@@ -312,14 +340,34 @@ def submit(workers: Workers, count: int, work: Callable[[int], T],
                 return
             batch.freed.add(index)
             following = waiting.popleft() if waiting and not batch.stopped else None
-            more = [make(following)] if following is not None else []
-            batch.tasks.extend(more)
-        if following is None:
-            return
+        if following is not None:
+            launch([following])
+
+    def launch(indexes: list[int], first: bool = False) -> None:
+        now = []
+        for index in indexes:
+            task = make(index)
+            with batch.cond:
+                batch.tasks.append(task)
+            if prepare is None or not prepare(index, lambda t=task: queue([t], ahead=True)):
+                now.append(task)
+        queue(now, first)
+
+    def queue(tasks: list[_Task], first: bool = False, ahead: bool = False) -> bool:
+        if not tasks:
+            return True
+        if batch.stopped:  # Ctrl-C: nothing more of it runs
+            return False
         try:
-            workers.put(more, urgent)
-        except RuntimeError:  # no thread to run it on: it did not finish, and says so
-            ended(following, overdue(following))
+            # A task whose connection was opened ahead goes first: its time on the network
+            # is over (a failure to report takes a moment) or its socket would go stale.
+            return workers.put(tasks, urgent or ahead)
+        except RuntimeError:  # no thread to run them on: they did not finish, and say so
+            if first:
+                raise
+            for task in tasks:
+                ended(task.index, overdue(task.index))
+            return True
 
     def ended(index: int, value: T) -> None:
         with batch.cond:
@@ -333,10 +381,9 @@ def submit(workers: Workers, count: int, work: Callable[[int], T],
         if last and on_done is not None:
             on_done(dict(batch.finished))
 
-    first = [make(waiting.popleft()) for _ in range(min(count, at_once or count))]
-    batch.tasks.extend(first)
+    first = [waiting.popleft() for _ in range(min(count, at_once or count))]
     if first:
-        workers.put(first, urgent)
+        launch(first, first=True)
     elif on_done is not None:
         on_done({})
     return batch
@@ -346,9 +393,11 @@ def pool(count: int, work: Callable[[int], T], overdue: Callable[[int], T],
          concurrency: int, timeout: float,
          on_tick: Callable[[int, list[int]], None] | None = None,
          grace: float = 0.0, workers: Workers | None = None,
-         urgent: bool = False, patience: float | None = None) -> dict[int, T]:
+         urgent: bool = False, patience: float | None = None,
+         prepare: Callable[[int, Callable[[], bool]], bool] | None = None) -> dict[int, T]:
     """:func:`submit`, waited for: ``work(i)`` for every ``i < count``, at most
-    ``concurrency`` at once, on ``workers`` (shared) or on threads of its own.
+    ``concurrency`` at once, on ``workers`` (shared) or on threads of its own
+    (``prepare``: as :func:`submit`'s).
 
     ``on_tick(done, running)`` hears how many finished and which run. Raises
     :class:`Stopped` (with what finished) when the waiting thread is interrupted; tasks
@@ -359,7 +408,8 @@ def pool(count: int, work: Callable[[int], T], overdue: Callable[[int], T],
     batch: Batch | None = None
     try:
         batch = submit(shared, count, work, overdue, timeout, grace=grace,
-                       patience=patience, at_once=concurrency, urgent=urgent)
+                       patience=patience, at_once=concurrency, urgent=urgent,
+                       prepare=prepare)
         with batch.cond:
             while not batch.complete():
                 if shared.stopped:  # the audit was interrupted: its queue is gone

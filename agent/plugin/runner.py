@@ -32,10 +32,13 @@ from typing import Any
 from accessready.agent.core.model import Result, Status, Text, Vantage, t
 from accessready.agent.core.profile_spec import DEFAULTS
 from accessready.agent.core.profile_types import Profile
+from accessready.agent.io.connector import Connector
+from accessready.agent.io.net import Opened, opened_ahead
 from accessready.agent.plugin.capture import Printed, capturing
 from accessready.agent.plugin.checkapi import (
     Check,
     CheckContext,
+    Contact,
     DeadlineExceeded,
     Target,
     password_unavailable,
@@ -67,6 +70,7 @@ class Job:
     target: Target
     needs: tuple[str, ...] = ()  # the check's target_needs(target), asked while planning
     printed: Printed = field(default_factory=Printed)  # what it printed while planning
+    contact: Contact | None = None  # its first_contact(target), asked while planning
 
 
 @dataclass
@@ -149,7 +153,7 @@ class _Planned:
     each needs), or the error it ran into; and what it printed meanwhile."""
 
     why_not: Text | None = None
-    targets: tuple[tuple[Target, tuple[str, ...]], ...] = ()
+    targets: tuple[tuple[Target, tuple[str, ...], Contact | None], ...] = ()
     failure: Result | None = None
     printed: Printed = field(default_factory=Printed)
 
@@ -168,7 +172,13 @@ def _plan_check(check: Check, profile: Profile) -> _Planned:
                 needs = tuple(check.target_needs(target))
                 if not all(isinstance(n, str) for n in needs):
                     raise TypeError("target_needs() returned something that is not text")
-                targets.append((target, needs))
+                contact = check.first_contact(target)
+                if contact is not None and not (
+                        isinstance(contact, Contact) and isinstance(contact.host, str)
+                        and isinstance(contact.port, int)):
+                    raise TypeError("first_contact() returned something that is not a "
+                                    "Contact")
+                targets.append((target, needs, contact))
             planned = _Planned(why_not, tuple(targets))
         except BaseException as exc:
             if not _from_plugin(exc):
@@ -243,8 +253,8 @@ def plan(checks: Sequence[Check], profile: Profile, options: RunOptions,
             items.append(_with_details(_skip(
                 slot, "-", "Nothing to check in this profile.",
                 "Inget att kontrollera i denna profil.", "no_targets"), extra))
-        for target, needs in found.targets:
-            items.append(Job(len(items), slot, target, needs, found.printed))
+        for target, needs, contact in found.targets:
+            items.append(Job(len(items), slot, target, needs, found.printed, contact))
     if interrupted:
         raise Interrupted(_collect(items, {}, interrupted=True))
     return items
@@ -307,21 +317,32 @@ def _precheck(job: Job, make_context: ContextFactory) -> Result | None:
     return None
 
 
-def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Result]:
+def run_job(job: Job, make_context: ContextFactory, timeout: float,
+            opened: Opened | None = None) -> list[Result]:
     """Run one job to completion on this worker thread (never the main thread: a
     ``KeyboardInterrupt`` here is taken as the plugin's).
+
+    ``opened``: its first connection, opened ahead (:func:`start`), which the check's own
+    connect takes (or whose failure it gets); the deadline starts when this thread does.
 
     Never raises: whatever a plugin does wrong becomes an ``error`` result at once, and
     what it prints goes into its evidence.
     """
     started = time.monotonic()
-    with capturing() as sink:
+    spent = opened.connect_ms / 1000 if opened is not None else 0.0
+    # The deadline starts now, whole, also after a connection opened ahead: what that
+    # took is not taken off, since the measure includes our own delays (the connector's
+    # thread waiting for the CPU), and a target must never be cut short by our slowness.
+    # A check whose connect failed reports that at once; one that connected has its
+    # whole time for the rest, as if it had just connected.
+    left = timeout
+    with capturing() as sink, opened_ahead(opened):
         try:
             ready = _precheck(job, make_context)
             if ready is not None:  # check.result may be the plugin's own
                 results = [sanitise(job.check, ready)]
             else:
-                produced = job.check.run(make_context(started + timeout), job.target)
+                produced = job.check.run(make_context(started + left), job.target)
                 results = [sanitise(job.check, r) for r in _normalise(job, produced)]
         except DeadlineExceeded:
             results = [_error(job, f"Ran out of time ({timeout:g} s).",
@@ -338,8 +359,64 @@ def run_job(job: Job, make_context: ContextFactory, timeout: float) -> list[Resu
             results = [_crash(job, exc, "failed unexpectedly", "misslyckades oväntat")]
     printed = job.printed + sink.printed()
     extra = {"printed": printed.evidence()} if printed else {}
-    duration = time.monotonic() - started
+    duration = spent + time.monotonic() - started
     return [clean(_with_details(r, extra), duration) for r in results]
+
+
+CONNECT_MARGIN_S = 0.05  # what CheckContext.timeout keeps back by default
+STALE_AFTER_S = 10.0
+"""A connection opened ahead and not taken within this long is closed and the check
+connects afresh: a server may drop a client that says nothing for long (nginx waits
+60 s for a request, Apache's mod_reqtimeout 20 s), and that would be our delay, not its
+fault. One the peer has already closed is made again too, whatever its age."""
+
+
+class _Ahead:
+    """The connections opened ahead for one batch of jobs (:func:`start`, :func:`execute`)."""
+
+    def __init__(self, jobs: list[Job], connector: Connector | None, timeout: float,
+                 services: dict[str, Any]) -> None:
+        self.jobs, self.connector, self.timeout = jobs, connector, timeout
+        self.services = services
+        self.opened: dict[int, Opened] = {}
+        self.lock = threading.Lock()
+
+    def prepare(self, i: int, ready: Callable[[], bool]) -> bool:
+        """Start job ``i``'s first connection; ``ready()`` once it is decided."""
+        contact = self.jobs[i].contact
+        if self.connector is None or contact is None:
+            return False
+        if contact.via is not None and \
+                getattr(self.services.get(contact.via), "connects_with_net", False) is not True:
+            return False
+        cap = contact.within if contact.within is not None else self.timeout
+        window = min(cap, self.timeout) - CONNECT_MARGIN_S
+        if window <= 0:
+            return False
+
+        def landed(opened: Opened) -> None:
+            with self.lock:
+                self.opened[i] = opened
+            if not ready():  # it will not run (Ctrl-C): nothing holds the socket
+                with self.lock:
+                    self.opened.pop(i, None)
+                opened.discard()
+
+        return self.connector.open(contact.host, contact.port, window, landed)
+
+    def take(self, i: int) -> Opened | None:
+        """Job ``i``'s connection, if one was opened ahead and is still fresh."""
+        with self.lock:
+            opened = self.opened.pop(i, None)
+        if opened is not None and opened.sock is not None and (
+                time.monotonic() - opened.ended > STALE_AFTER_S or not opened.still_open()):
+            opened.discard()
+            return None  # connect afresh, with the whole deadline
+        return opened
+
+    def work(self, make_context: ContextFactory) -> Callable[[int], list[Result]]:
+        """``work(i)`` for :func:`~accessready.agent.plugin.pool.submit`."""
+        return lambda i: run_job(self.jobs[i], make_context, self.timeout, self.take(i))
 
 
 def overdue_grace(timeout: float) -> float:
@@ -379,32 +456,39 @@ def _overdue_job(job: Job, options: RunOptions) -> list[Result]:
 
 
 def start(items: list[Job | Result], make_context: ContextFactory, options: RunOptions,
-          workers: Workers, on_done: Callable[[list[Result]], None]) -> Batch:
+          workers: Workers, on_done: Callable[[list[Result]], None],
+          connector: Connector | None = None) -> Batch:
     """Hand the jobs in ``items`` to ``workers`` and return at once; ``on_done`` hears
     every result in plan order, on a worker thread, when the last job ends (at most
     ``options.concurrency`` of them run at the same time). Nothing waits meanwhile: an
-    audit's profile does not hold a thread while its checks wait on the network."""
+    audit's profile does not hold a thread while its checks wait on the network, and a
+    job that names its first connection (``first_contact``) waits for it on
+    ``connector``, not on a thread."""
     jobs = [i for i in items if isinstance(i, Job)]
+    ahead = _Ahead(jobs, connector, options.timeout, make_context.services)
 
     def finished(done: dict[int, list[Result]]) -> None:
         on_done(_collect(items, {jobs[i].index: r for i, r in done.items()},
                          interrupted=False))
 
-    return submit(workers, len(jobs), lambda i: run_job(jobs[i], make_context, options.timeout),
+    return submit(workers, len(jobs), ahead.work(make_context),
                   lambda i: _overdue_job(jobs[i], options), options.timeout,
                   grace=overdue_grace(options.timeout),
                   patience=overdue_patience(options.timeout), at_once=options.concurrency,
-                  on_done=finished)
+                  on_done=finished, prepare=ahead.prepare)
 
 
 def execute(items: list[Job | Result], make_context: ContextFactory, options: RunOptions,
             on_progress: Callable[[Progress], None] | None = None,
-            workers: Workers | None = None) -> list[Result]:
+            workers: Workers | None = None,
+            connector: Connector | None = None) -> list[Result]:
     """Run the jobs in ``items``; return every result in plan order.
 
     At most ``options.concurrency`` jobs run at once, on ``workers`` when given (shared
     with other runs) or on threads of their own; a job still running at its deadline is an
-    ``error`` and its slot goes to the next job.
+    ``error`` and its slot goes to the next job. Jobs that name their first connection
+    wait for it on ``connector`` (by default one of the run's own) before they get a
+    thread.
 
     Raises :class:`Interrupted` (carrying the finished results, and a skip for each job
     that did not finish) when the main thread is interrupted.
@@ -419,14 +503,22 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
                                 for i in running]
             on_progress(progress)
 
+    own = connector is None and any(j.contact is not None for j in jobs)
+    if own:
+        connector = Connector()
+    ahead = _Ahead(jobs, connector, options.timeout, make_context.services)
     try:
-        finished = pool(len(jobs), lambda i: run_job(jobs[i], make_context, options.timeout),
+        finished = pool(len(jobs), ahead.work(make_context),
                         lambda i: _overdue_job(jobs[i], options), options.concurrency,
                         options.timeout, tick, grace=overdue_grace(options.timeout),
-                        patience=overdue_patience(options.timeout), workers=workers)
+                        patience=overdue_patience(options.timeout), workers=workers,
+                        prepare=ahead.prepare)
     except Stopped as stop:
         done = {jobs[i].index: results for i, results in stop.done.items()}
         raise Interrupted(_collect(items, done, interrupted=True)) from None
+    finally:
+        if own and connector is not None:
+            connector.close()
     return _collect(items, {jobs[i].index: r for i, r in finished.items()},
                     interrupted=False)
 

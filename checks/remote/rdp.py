@@ -9,7 +9,7 @@ from typing import Any
 from accessready.agent.core.model import Requirement, Result, Status, Text, t
 from accessready.agent.core.profile_types import Profile, Server
 from accessready.agent.io.net import tcp_exchange
-from accessready.agent.plugin.checkapi import Check, CheckContext, Target
+from accessready.agent.plugin.checkapi import Check, CheckContext, Contact, Target
 from accessready.agent.plugin.serverscript import server_targets
 from accessready.agent.plugin.transport_texts import (
     KIND_OWNERS,
@@ -29,6 +29,8 @@ def _confirm_complete(data: bytes) -> bool:
     except rdp.RdpParseError:
         return True
 
+
+REQUEST_CAP_S = 4.0  # each X.224 request (connect included) takes at most this
 
 class RdpCheck(Check):
     """RDP answers; which security protocols it accepts; whether NLA is required."""
@@ -84,6 +86,10 @@ class RdpCheck(Check):
     def targets(self, profile: Profile) -> list[Target]:
         return server_targets(profile, ("rdp",))
 
+    def first_contact(self, target: Target) -> Contact:
+        server: Server = target.data
+        return Contact(server.address, server.rdp.port, REQUEST_CAP_S)
+
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data
         host, port = server.address, server.rdp.port
@@ -94,7 +100,7 @@ class RdpCheck(Check):
             names = "|".join(rdp.protocol_names(requested))
             request = rdp.build_connection_request(requested)
             exchange = tcp_exchange(host, port, request, _confirm_complete,
-                                    ctx.timeout(4.0), max_bytes=4096)
+                                    ctx.timeout(REQUEST_CAP_S), max_bytes=4096)
             if not exchange.ok:
                 # Nothing answered the first request: the next two would not fare better.
                 if not probes and exchange.kind not in ("protocol", "closed", "reset",

@@ -8,7 +8,7 @@ from typing import Any
 from accessready.agent.core.model import Requirement, Result, Status, t
 from accessready.agent.core.profile_types import Profile, Server
 from accessready.agent.io.transports.base import TransportError
-from accessready.agent.plugin.checkapi import Check, CheckContext, Target
+from accessready.agent.plugin.checkapi import Check, CheckContext, Contact, Target
 from accessready.agent.plugin.serverscript import server_targets
 from accessready.agent.plugin.transport_texts import (
     KIND_OWNERS,
@@ -16,6 +16,8 @@ from accessready.agent.plugin.transport_texts import (
 )
 
 from .outcomes import transport_failure_result
+
+PROBE_CAP_S = 8.0  # the handshake's share of the deadline at most (connect included)
 
 
 class SshCheck(Check):
@@ -42,12 +44,16 @@ class SshCheck(Check):
     def targets(self, profile: Profile) -> list[Target]:
         return server_targets(profile, ("ssh",))
 
+    def first_contact(self, target: Target) -> Contact:
+        server: Server = target.data
+        return Contact(server.address, server.ssh.port, PROBE_CAP_S, via="sessions")
+
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data
         where = f"{server.address}:{server.ssh.port}"
         sessions = ctx.service("sessions")
         try:
-            info = sessions.ssh_probe(server, ctx.timeout(8.0))
+            info = sessions.ssh_probe(server, ctx.timeout(PROBE_CAP_S))
         except TransportError as exc:
             return transport_failure_result(self, target, exc, f"SSH {where}")
         details = info.to_json()

@@ -12,7 +12,7 @@ from accessready.agent.core.profile_types import Profile, Server
 from accessready.agent.io.http import http_request
 from accessready.agent.io.tls import TlsInfo, TlsSessions
 from accessready.agent.io.transports.winrm import WinrmEndpoint
-from accessready.agent.plugin.checkapi import Check, CheckContext, Target
+from accessready.agent.plugin.checkapi import Check, CheckContext, Contact, Target
 from accessready.agent.plugin.probekit import verify_off_note
 from accessready.agent.plugin.serverscript import server_targets
 from accessready.agent.plugin.transport_texts import (
@@ -27,6 +27,8 @@ from .outcomes import probe_failure_result
 _SCHEMES_FOR = {"ntlm": ("Negotiate", "NTLM"), "kerberos": ("Negotiate", "Kerberos"),
                 "credssp": ("CredSSP",), "basic": ("Basic",)}
 
+
+IDENTIFY_CAP_S = 5.0  # the Identify exchange (connect included) takes at most this
 
 class WinrmCheck(Check):
     """A WinRM listener answers the anonymous WS-Management Identify."""
@@ -70,6 +72,10 @@ class WinrmCheck(Check):
     def targets(self, profile: Profile) -> list[Target]:
         return server_targets(profile, ("winrm",))
 
+    def first_contact(self, target: Target) -> Contact:
+        server: Server = target.data
+        return Contact(server.address, server.winrm.port, IDENTIFY_CAP_S)
+
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data
         cfg = server.winrm
@@ -84,7 +90,7 @@ class WinrmCheck(Check):
         sessions = TlsSessions()  # the second request resumes the first's TLS session
         exchange = http_request(host, port, "POST", wsman.WSMAN_PATH, headers=headers,
                                 body=body, tls=tls if cfg.https else None,
-                                host_header=host_header, timeout=ctx.timeout(5.0),
+                                host_header=host_header, timeout=ctx.timeout(IDENTIFY_CAP_S),
                                 max_body=wsman.MAX_XML_BYTES, sessions=sessions)
         if not exchange.ok:
             return probe_failure_result(self, target, exchange, f"WinRM {where}", details)
