@@ -189,6 +189,11 @@ def _plan_check(check: Check, profile: Profile) -> _Planned:
     return dataclasses.replace(planned, printed=sink.printed())
 
 
+def _built_in(check: Check) -> bool:
+    """Whether ``check`` is one of accessready's own (not a plugin's)."""
+    return type(check).__module__.startswith("accessready.checks.")
+
+
 # Planning is quick (a hang is the exception, and an overdue planner is replaced at once):
 # a few threads, not one per check, keep its cost near what it was on the main thread.
 _PLANNERS = 4
@@ -227,13 +232,19 @@ def plan(checks: Sequence[Check], profile: Profile, options: RunOptions,
             f"({options.timeout:g} s).", {"reason": "deadline", "timeout_s": options.timeout}))
 
     interrupted = False
+    # accessready's own checks decide from the profile alone, at once: planned here. A
+    # plugin's are third-party code, planned on worker threads under the deadline.
+    planned = {i: _plan_check(c, profile) for i, c in enumerate(chosen) if _built_in(c)}
+    contained = [i for i in range(len(chosen)) if i not in planned]
     try:
-        planned = pool(len(chosen), lambda i: _plan_check(chosen[i], profile), overdue,
-                       min(options.concurrency, _PLANNERS), options.timeout,
-                       grace=overdue_grace(options.timeout),
-                       patience=overdue_patience(options.timeout), workers=workers, urgent=True)
+        found = pool(len(contained), lambda n: _plan_check(chosen[contained[n]], profile),
+                     lambda n: overdue(contained[n]), min(options.concurrency, _PLANNERS),
+                     options.timeout, grace=overdue_grace(options.timeout),
+                     patience=overdue_patience(options.timeout), workers=workers,
+                     urgent=True) if contained else {}
     except Stopped as stop:
-        planned, interrupted = stop.done, True
+        found, interrupted = stop.done, True
+    planned.update({contained[n]: p for n, p in found.items()})
     by_check = {id(c): planned.get(i, _Planned(failure=_skip(
         c, "-", "Not run: the run was interrupted.", "Kördes inte: körningen avbröts.",
         "interrupted"))) for i, c in enumerate(chosen)}

@@ -357,3 +357,23 @@ def test_owner_and_due_survive_the_rebuild_and_bad_ones_are_an_error() -> None:
             odd.result(target, Status.WARN, odd.title), **bad)
         [result] = _run([odd])
         assert result.status is Status.ERROR and result.details["reason"] == "bad_result", bad
+
+
+def test_own_checks_plan_on_the_callers_thread_and_plugins_on_workers() -> None:
+    """accessready's own checks decide from the profile at once (no thread per check per
+    profile); a plugin's applies/targets run contained, on a worker under the deadline."""
+    from accessready.checks.admin import CHECKS as OWN
+
+    seen: dict[str, str] = {}
+    own = OWN[0]()
+    plugin = make_check("fam.plugin")
+    for check, name in ((own, "own"), (plugin, "plugin")):
+        original = check.targets
+
+        def targets(profile, original=original, name=name):  # type: ignore[no-untyped-def]
+            seen[name] = threading.current_thread().name
+            return original(profile)
+        check.targets = targets  # type: ignore[method-assign]
+    plan([own, plugin], PROFILE, RunOptions())
+    assert seen["own"] == threading.current_thread().name
+    assert seen["plugin"] != threading.current_thread().name
