@@ -103,6 +103,13 @@ class DnsSimulator:
         self.stop()
 
     def _serve(self) -> None:
+        try:
+            self._serve_until_stopped()
+        except (OSError, ValueError):  # its sockets closed under it by stop(): done
+            if not self._stop.is_set():
+                raise
+
+    def _serve_until_stopped(self) -> None:
         selector = selectors.DefaultSelector()
         selector.register(self._udp, selectors.EVENT_READ, "udp")
         selector.register(self._tcp, selectors.EVENT_READ, "tcp")

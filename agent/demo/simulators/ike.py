@@ -132,6 +132,13 @@ class IkeSimulator:
         self.stop()
 
     def _serve(self) -> None:
+        try:
+            self._serve_until_stopped()
+        except (OSError, ValueError):  # its sockets closed under it by stop(): done
+            if not self._stop.is_set():
+                raise
+
+    def _serve_until_stopped(self) -> None:
         selector = selectors.DefaultSelector()
         selector.register(self._ike, selectors.EVENT_READ, False)
         if self._natt is not None:

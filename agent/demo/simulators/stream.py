@@ -46,7 +46,10 @@ def accept_loop(listener: socket.socket, stop: threading.Event, handle: Handler,
                 name: str) -> None:
     """Accept on ``listener`` until ``stop`` is set; each connection runs ``handle(conn)`` on
     its own daemon thread called ``name``. The listener polls (0.2 s) so a stop is seen."""
-    listener.settimeout(0.2)
+    try:
+        listener.settimeout(0.2)
+    except OSError:  # stopped (its listener closed) before this thread got going
+        return
     while not stop.is_set():
         try:
             conn, _ = listener.accept()
