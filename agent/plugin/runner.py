@@ -36,6 +36,7 @@ from accessready.agent.core.profile_spec import DEFAULTS
 from accessready.agent.core.profile_types import Profile
 from accessready.agent.io.connector import Connector
 from accessready.agent.io.net import Opened, opened_ahead
+from accessready.agent.plugin.ahead import Ahead
 from accessready.agent.plugin.capture import Printed, capturing
 from accessready.agent.plugin.checkapi import (
     Check,
@@ -382,60 +383,8 @@ def run_job(job: Job, make_context: ContextFactory, timeout: float,
     return [clean(_with_details(r, extra), duration) for r in results]
 
 
-CONNECT_MARGIN_S = 0.05  # what CheckContext.timeout keeps back by default
-STALE_AFTER_S = 10.0
-"""A connection opened ahead and not taken within this long is closed and the check
-connects afresh: a server may drop a client that says nothing for long (nginx waits
-60 s for a request, Apache's mod_reqtimeout 20 s), and that would be our delay, not its
-fault. One the peer has already closed is made again too, whatever its age."""
-
-
-class _Ahead:
-    """The connections opened ahead for one batch of jobs (:func:`start`, :func:`execute`)."""
-
-    def __init__(self, jobs: list[Job], connector: Connector | None, timeout: float,
-                 services: dict[str, Any]) -> None:
-        self.jobs, self.connector, self.timeout = jobs, connector, timeout
-        self.services = services
-        self.opened: dict[int, Opened] = {}
-        self.lock = threading.Lock()
-
-    def prepare(self, i: int, ready: Callable[[], bool]) -> bool:
-        """Start job ``i``'s first connection; ``ready()`` once it is decided."""
-        contact = self.jobs[i].contact
-        if self.connector is None or contact is None:
-            return False
-        if contact.via is not None and \
-                getattr(self.services.get(contact.via), "connects_with_net", False) is not True:
-            return False
-        cap = contact.within if contact.within is not None else self.timeout
-        window = min(cap, self.timeout) - CONNECT_MARGIN_S
-        if window <= 0:
-            return False
-
-        def landed(opened: Opened) -> None:
-            with self.lock:
-                self.opened[i] = opened
-            if not ready():  # it will not run (Ctrl-C): nothing holds the socket
-                with self.lock:
-                    self.opened.pop(i, None)
-                opened.discard()
-
-        return self.connector.open(contact.host, contact.port, window, landed)
-
-    def take(self, i: int) -> Opened | None:
-        """Job ``i``'s connection, if one was opened ahead and is still fresh."""
-        with self.lock:
-            opened = self.opened.pop(i, None)
-        if opened is not None and opened.sock is not None and (
-                time.monotonic() - opened.ended > STALE_AFTER_S or not opened.still_open()):
-            opened.discard()
-            return None  # connect afresh, with the whole deadline
-        return opened
-
-    def work(self, make_context: ContextFactory) -> Callable[[int], list[Result]]:
-        """``work(i)`` for :func:`~accessready.agent.plugin.pool.submit`."""
-        return lambda i: run_job(self.jobs[i], make_context, self.timeout, self.take(i))
+def _runner(make_context: ContextFactory) -> Callable[[Job, float, Opened | None], list[Result]]:
+    return lambda job, timeout, opened: run_job(job, make_context, timeout, opened)
 
 
 def overdue_grace(timeout: float) -> float:
@@ -484,13 +433,13 @@ def start(items: list[Job | Result], make_context: ContextFactory, options: RunO
     job that names its first connection (``first_contact``) waits for it on
     ``connector``, not on a thread."""
     jobs = [i for i in items if isinstance(i, Job)]
-    ahead = _Ahead(jobs, connector, options.timeout, make_context.services)
+    ahead = Ahead(jobs, connector, options.timeout, make_context.services)
 
     def finished(done: dict[int, list[Result]]) -> None:
         on_done(_collect(items, {jobs[i].index: r for i, r in done.items()},
                          interrupted=False))
 
-    return submit(workers, len(jobs), ahead.work(make_context),
+    return submit(workers, len(jobs), ahead.work(_runner(make_context)),
                   lambda i: _overdue_job(jobs[i], options), options.timeout,
                   grace=overdue_grace(options.timeout),
                   patience=overdue_patience(options.timeout), at_once=options.concurrency,
@@ -525,9 +474,9 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
     own = connector is None and any(j.contact is not None for j in jobs)
     if own:
         connector = Connector()
-    ahead = _Ahead(jobs, connector, options.timeout, make_context.services)
+    ahead = Ahead(jobs, connector, options.timeout, make_context.services)
     try:
-        finished = pool(len(jobs), ahead.work(make_context),
+        finished = pool(len(jobs), ahead.work(_runner(make_context)),
                         lambda i: _overdue_job(jobs[i], options), options.concurrency,
                         options.timeout, tick, grace=overdue_grace(options.timeout),
                         patience=overdue_patience(options.timeout), workers=workers,

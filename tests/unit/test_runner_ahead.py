@@ -16,7 +16,8 @@ from accessready.agent.core.model import Status, t
 from accessready.agent.core.profile import parse_profile
 from accessready.agent.io import net
 from accessready.agent.io.connector import Connector
-from accessready.agent.plugin import runner
+from accessready.agent.plugin import ahead as ahead_module
+from accessready.agent.plugin.ahead import Ahead
 from accessready.agent.plugin.checkapi import Check, Contact, Target
 from accessready.agent.plugin.pool import Workers, submit
 from accessready.agent.plugin.runner import ContextFactory, RunOptions, execute, plan
@@ -159,7 +160,7 @@ def test_a_connection_gone_stale_is_closed_and_made_again(
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    monkeypatch.setattr(runner, "STALE_AFTER_S", -1.0)  # every socket opened ahead is stale
+    monkeypatch.setattr(ahead_module, "STALE_AFTER_S", -1.0)  # every socket opened ahead is stale
     try:
         results = _run(reach_check({"srv": server.getsockname()[1]}, []), None, timeout=2.0)
         deadline = time.monotonic() + 5
@@ -224,7 +225,7 @@ def test_a_connection_the_peer_closed_is_made_again_by_the_check() -> None:
     peer.close()
     opened = net.Opened("127.0.0.1", port, sock, None, 0.1, None, time.monotonic())
     job = plan([reach_check({"srv": port}, [])], PROFILE, RunOptions())[0]
-    ahead = runner._Ahead([job], None, 5.0, {})  # type: ignore[list-item]
+    ahead = Ahead([job], None, 5.0, {})
     ahead.opened[0] = opened
     try:
         assert ahead.take(0) is None
