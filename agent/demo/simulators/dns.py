@@ -21,6 +21,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from accessready.agent.demo.simulators.stream import serve_quietly
+
 Records = Mapping[tuple[str, str], Sequence[str]]
 
 
@@ -103,11 +105,7 @@ class DnsSimulator:
         self.stop()
 
     def _serve(self) -> None:
-        try:
-            self._serve_until_stopped()
-        except (OSError, ValueError):  # its sockets closed under it by stop(): done
-            if not self._stop.is_set():
-                raise
+        serve_quietly(self._stop, self._serve_until_stopped)
 
     def _serve_until_stopped(self) -> None:
         selector = selectors.DefaultSelector()

@@ -29,6 +29,7 @@ import socket
 import struct
 import threading
 
+from accessready.agent.demo.simulators.stream import serve_quietly
 from accessready.checks.protocols.ike import (
     MODP_KE_LENGTHS,
     NON_ESP_MARKER,
@@ -132,11 +133,7 @@ class IkeSimulator:
         self.stop()
 
     def _serve(self) -> None:
-        try:
-            self._serve_until_stopped()
-        except (OSError, ValueError):  # its sockets closed under it by stop(): done
-            if not self._stop.is_set():
-                raise
+        serve_quietly(self._stop, self._serve_until_stopped)
 
     def _serve_until_stopped(self) -> None:
         selector = selectors.DefaultSelector()

@@ -42,6 +42,16 @@ class LocalHTTPServer(ThreadingHTTPServer):
         self.server_port = int(port)
 
 
+def serve_quietly(stop: threading.Event, serve: Callable[[], None]) -> None:
+    """Run a simulator's ``serve`` loop; its sockets closed under it by ``stop`` (even
+    before this thread got going) end it quietly, not as a thread's traceback."""
+    try:
+        serve()
+    except (OSError, ValueError):
+        if not stop.is_set():
+            raise
+
+
 def accept_loop(listener: socket.socket, stop: threading.Event, handle: Handler,
                 name: str) -> None:
     """Accept on ``listener`` until ``stop`` is set; each connection runs ``handle(conn)`` on
