@@ -182,10 +182,8 @@ class Connector:
         attempt.targets = sockaddrs(local, attempt.port)
         family, address = attempt.targets.pop(0)
         attempt.window = attempt.timeout
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock, code = _connect_ex(family, address)
         attempt.sock = sock
-        sock.setblocking(False)
-        code = sock.connect_ex(address)
         if code in _IN_PROGRESS:
             return self._watch
         if code == 0:
@@ -195,14 +193,19 @@ class Connector:
         attempt.last = _os_error(code)
         return self._next_address
 
+    def _time(self, attempt: _Attempt) -> None:
+        """Put the end of ``attempt``'s window on the timers (once)."""
+        if not attempt.timed:
+            attempt.timed = True
+            heapq.heappush(self._timers, (attempt.end, next(self._seq), attempt))
+
     def _up_at_once(self, attempt: _Attempt) -> None:
         sock, attempt.sock = attempt.sock, None
         if sock is not None:
             self._deliver(attempt, sock)
 
     def _watch(self, attempt: _Attempt) -> None:
-        attempt.timed = True
-        heapq.heappush(self._timers, (attempt.end, next(self._seq), attempt))
+        self._time(attempt)
         assert self._selector is not None and attempt.sock is not None
         self._selector.register(attempt.sock, selectors.EVENT_WRITE, attempt)
 
@@ -353,8 +356,7 @@ class Connector:
         # (a busy process) is ours, and must not shorten the target's time.
         attempt.started = time.monotonic()
         attempt.end = attempt.started + attempt.timeout
-        attempt.timed = True
-        heapq.heappush(self._timers, (attempt.end, next(self._seq), attempt))
+        self._time(attempt)
         try:
             local = resolve_locally(attempt.host)
         except ResolveError as exc:
@@ -367,8 +369,7 @@ class Connector:
 
     def _ask_resolver(self, attempt: _Attempt) -> None:
         # the caller's first try found no local answer; the window runs since then
-        attempt.timed = True
-        heapq.heappush(self._timers, (attempt.end, next(self._seq), attempt))
+        self._time(attempt)
         self._ask(attempt)
 
     def _ask(self, attempt: _Attempt) -> None:
@@ -394,9 +395,7 @@ class Connector:
         self._next_address(attempt)
 
     def _next_address(self, attempt: _Attempt) -> None:
-        if not attempt.timed:
-            attempt.timed = True
-            heapq.heappush(self._timers, (attempt.end, next(self._seq), attempt))
+        self._time(attempt)
         while attempt.targets:
             left = attempt.end - time.monotonic()
             if left <= 0:
@@ -404,15 +403,8 @@ class Connector:
             family, address = attempt.targets.pop(0)
             attempt.window = left
             try:
-                sock = socket.socket(family, socket.SOCK_STREAM)
+                sock, code = _connect_ex(family, address)
             except OSError as exc:
-                attempt.last = exc
-                continue
-            try:
-                sock.setblocking(False)
-                code = sock.connect_ex(address)
-            except OSError as exc:
-                sock.close()
                 attempt.last = exc
                 continue
             if code == 0:
@@ -512,6 +504,17 @@ class Connector:
         except Exception:
             log.debug("a connection's receiver raised", exc_info=True)
             opened.discard()
+
+
+def _connect_ex(family: int, address: Any) -> tuple[socket.socket, int]:
+    """A non-blocking TCP socket and what its connect to ``address`` answered at once."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        return sock, sock.connect_ex(address)
+    except OSError:
+        sock.close()
+        raise
 
 
 def _os_error(code: int) -> OSError:
