@@ -301,6 +301,20 @@ def run_child(argv: list[str]) -> tuple[float, float, float, int, str]:
             text)
 
 
+SERVERS: list[int] = []  # the servers' pid, once started (their CPU is shown by --explain)
+
+
+def servers_cpu() -> float:
+    """CPU seconds the servers' process has used so far (0 when unknown)."""
+    if not SERVERS:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{SERVERS[0]}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def one_size(work: Path, targets: int, timeout: float, night: int = 0,
              explain: bool = False) -> dict[str, Any]:
     """One audit and one reference run. ``night`` > 0: the audits share a history file
@@ -317,16 +331,20 @@ def one_size(work: Path, targets: int, timeout: float, night: int = 0,
     history = ["--history", str(work / f"history-{targets}.db")] if night else []
     how = [str(Path(__file__).with_name("scale_explain.py"))] if explain else \
         ["-m", "accessready"]
+    served = servers_cpu()
     wall, cpu, rss, code, text = run_child([
         sys.executable, *how, "audit", str(folder), "--json", str(audit_json),
         "--reports-dir", str(reports), "--quiet", "--profiles-at-once", str(PROFILES_AT_ONCE),
         "--concurrency", str(CONCURRENCY), *history])
     if not audit_json.exists():
         raise SystemExit(f"the audit wrote no overview (exit {code}): {text[-500:]}")
+    served = servers_cpu() - served
     wrong_results, wrong_verdicts, seen = count_wrong(kinds, reports, audit_json)
+    r_served = servers_cpu()
     r_wall, r_cpu, r_rss, _, r_text = run_child([
         sys.executable, __file__, "--reference", str(work.parent), str(targets), str(timeout)])
     try:
+        r_served = servers_cpu() - r_served
         r_out = json.loads(r_text.strip().splitlines()[-1])
         r_wrong = r_out["wrong"]
         if r_out["why"]:
@@ -336,7 +354,7 @@ def one_size(work: Path, targets: int, timeout: float, night: int = 0,
     explained = next((json.loads(line[len("EXPLAIN "):]) for line in text.splitlines()
                       if line.startswith("EXPLAIN ")), None)
     return {"targets": targets, "night": night, "wall": wall, "cpu": cpu, "rss": rss,
-            "explained": explained,
+            "explained": explained, "served": served, "r_served": r_served,
             "wrong": wrong_results,
             "wrong_verdicts": wrong_verdicts, "seen": seen, "r_wall": r_wall, "r_cpu": r_cpu,
             "r_rss": r_rss, "r_wrong": r_wrong}
@@ -353,6 +371,8 @@ def print_row(row: dict, load: bool) -> None:
         print(f"|   wrong results: {row['seen']} |", flush=True)
     if row.get("explained"):
         print_explained(row["explained"], row["cpu"])
+        print(f"|   the servers' process used {row['served']:.1f} s of CPU during the audit, "
+              f"{row['r_served']:.1f} s during the reference |", flush=True)
     wall, cpu = row["wall"] / row["r_wall"], row["cpu"] / max(row["r_cpu"], 0.01)
     rss_goal = 150 if row["targets"] <= 1000 else 300
     goals = [("wall <= 1.2x", wall <= 1.2), ("CPU <= 5x", cpu <= 5),
@@ -364,7 +384,11 @@ def print_row(row: dict, load: bool) -> None:
 
 def print_explained(facts: dict[str, Any], total_cpu: float) -> None:
     """Where the audit's wall time went (``--explain``): seconds from its start."""
-    print(f"|   explain: audit process CPU {facts['cpu_s']:.1f} s, report process (the "
+    switches = facts.get("switches", [0, 0])
+    print(f"|   explain: audit process CPU {facts['cpu_s']:.1f} s (user "
+          f"{facts.get('user_s', 0):.1f} s, system {facts.get('sys_s', 0):.1f} s; "
+          f"{switches[0]:,} voluntary and {switches[1]:,} involuntary context switches), "
+          f"report process (the "
           f"rest) {max(0.0, total_cpu - facts['cpu_s']):.1f} s; audit started at "
           f"{facts.get('audit_started', 0):.1f} s, every profile planned and started at "
           f"{facts.get('profiles_started', 0):.1f} s, checks and runs done at "
@@ -396,6 +420,7 @@ def inside(args: argparse.Namespace) -> None:
         write_pki(work, "ca.crt")
         (work / "known_hosts").write_text("")
         server = subprocess.Popen([sys.executable, __file__, "--serve", str(work)])
+        SERVERS.append(server.pid)
         load: subprocess.Popen[bytes] | None = None
         try:
             for _ in range(200):

@@ -79,8 +79,11 @@ def _report() -> None:
         starts = [s for s, _, k in _records if k == kind]
         ends = [e for _, e, k in _records if k == kind]
         kinds[kind] = {"n": len(starts), "start": _quantiles(starts), "end": _quantiles(ends)}
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     sys.stderr.write("EXPLAIN " + json.dumps({
-        "cpu_s": round(time.process_time(), 2), "exit_s": _since(), **_marks,
+        "cpu_s": round(time.process_time(), 2), "user_s": round(usage.ru_utime, 2),
+        "sys_s": round(usage.ru_stime, 2), "switches": [usage.ru_nvcsw, usage.ru_nivcsw], "exit_s": _since(), **_marks,
         "kinds": kinds}) + "\n")
 
 
