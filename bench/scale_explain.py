@@ -5,13 +5,14 @@
 Runs the real CLI in this process with two watches added: when each check started and ended
 (by kind: its check id, or ``silent`` for a target in ``bench_scale``'s silent network), and
 when every profile had been planned and started (``profiles_started``), when the audit's
-runs were all done (before the last reports and the overview are written; ``exit_s`` is the
-end). At exit it prints one line,
+runs were all done (before the last reports and the overview are written), when the audit
+began to wait for the report process and when that had written every report; ``exit_s`` is
+the end. At exit it prints one line,
 ``EXPLAIN {json}``, to stderr: this process's CPU (the report process's is the rest of what
 ``wait4`` counts), and the quantiles of the checks' start and end times. ``bench_scale
 --explain`` runs it in place of ``python -m accessready`` and prints the line as a row.
 
-Instrumentation for a benchmark only: it wraps two functions, changes nothing they do.
+Instrumentation for a benchmark only: it wraps three functions, changes nothing they do.
 """
 
 from __future__ import annotations
@@ -69,8 +70,20 @@ def _watch() -> None:
         finally:
             _marks["checks_and_runs_done"] = _since()
 
+    from accessready.agent.app import audit_reports
+
+    collect = audit_reports.Details._collect
+
+    def timed_collect(self: Any) -> None:
+        _marks["reports_wait_started"] = _since()
+        try:
+            collect(self)
+        finally:
+            _marks["reports_written"] = _since()
+
     runner.run_job = timed_job
     audit.run_audit = timed_audit
+    audit_reports.Details._collect = timed_collect
 
 
 def _report() -> None:
@@ -83,7 +96,8 @@ def _report() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     sys.stderr.write("EXPLAIN " + json.dumps({
         "cpu_s": round(time.process_time(), 2), "user_s": round(usage.ru_utime, 2),
-        "sys_s": round(usage.ru_stime, 2), "switches": [usage.ru_nvcsw, usage.ru_nivcsw], "exit_s": _since(), **_marks,
+        "sys_s": round(usage.ru_stime, 2), "switches": [usage.ru_nvcsw, usage.ru_nivcsw],
+        "exit_s": _since(), **_marks,
         "kinds": kinds}) + "\n")
 
 

@@ -4,9 +4,9 @@ named in the profiles' order, linked from the overview."""
 from __future__ import annotations
 
 import os
-import queue
 import re
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -37,7 +37,10 @@ class Details:
     ``offload``: render and write in a process of its own
     (:mod:`~accessready.agent.app.render_worker`, on another core), as runs end — the
     same bytes through the same safe writer; what it could not do is done here. Then
-    ``write`` is used only for what is rendered here.
+    ``write`` is used only for what is rendered here. At :meth:`finish` the runs that
+    ended last (the slow ones, together) are still queued, and this process has nothing
+    else to do: it renders from the back of the queue while the writer hands the front
+    to the report process, so the two cores share the backlog that ends the audit.
     """
 
     def __init__(self, folder: Path, lang: str, write: Callable[..., None],
@@ -48,9 +51,10 @@ class Details:
         self._sent: dict[int, tuple[str, Run]] = {}  # job number -> (stem, run)
         self._early: dict[int, str] = {}  # entry index -> the stem written for it
         self._taken: set[str] = set()
-        self._todo: queue.SimpleQueue[tuple[int, str, Run] | None] = queue.SimpleQueue()
+        self._todo: deque[tuple[int, str, Run]] = deque()
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._queued = threading.Condition(self._lock)
         self._closed = False
         self._error: Exception | None = None
         self._go = threading.Event()
@@ -71,25 +75,39 @@ class Details:
                 self._writer = threading.Thread(target=self._write_early, daemon=True,
                                                 name="accessready-reports")
                 self._writer.start()
-        self._todo.put((index, _entry_stem(entry), entry.run))
+            self._todo.append((index, _entry_stem(entry), entry.run))
+            self._queued.notify()
 
     def _write_early(self) -> None:
         if not self._offload:  # rendering here takes the CPU the checks need to start
             self._go.wait()
-        while (item := self._todo.get()) is not None:
-            index, stem, run = item
+        while (item := self._next(last=False)) is not None:
+            self._write_one(*item, self._write)
+
+    def _next(self, last: bool) -> tuple[int, str, Run] | None:
+        """The next queued report to write (the first, or the ``last``), its name taken;
+        None once :meth:`finish` closed the queue and it is empty (or a write failed)."""
+        with self._lock:
+            while True:
+                while not self._todo and not self._closed:
+                    self._queued.wait()
+                if not self._todo or self._error is not None:
+                    return None
+                index, stem, run = self._todo.pop() if last else self._todo.popleft()
+                if stem not in self._taken:
+                    self._taken.add(stem)
+                    return index, stem, run
+
+    def _write_one(self, index: int, stem: str, run: Run,
+                   write: Callable[[str, Run], None]) -> None:
+        try:
+            write(stem, run)
+        except Exception as exc:  # a full disk, no rights: said once, after the audit
             with self._lock:
-                if self._error is not None or stem in self._taken:
-                    continue
-                self._taken.add(stem)
-            try:
-                self._write(stem, run)
-            except Exception as exc:  # a full disk, no rights: said once, after the audit
-                with self._lock:
-                    self._error = self._error or exc
-                continue
-            with self._lock:
-                self._early[index] = stem
+                self._error = self._error or exc
+            return
+        with self._lock:
+            self._early[index] = stem
 
     def finish(self, report: AuditReport) -> AuditReport:
         """Write what :meth:`early` did not; ``report`` with links to every customer's
@@ -98,9 +116,13 @@ class Details:
         with self._lock:  # runs still in flight after Ctrl-C queue nothing more
             self._closed = True
             writer = self._writer
+            self._queued.notify_all()
         if writer is not None:  # what is queued is written (finish would write it anyway)
             self._go.set()
-            self._todo.put(None)
+            if self._todo:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            while (item := self._next(last=True)) is not None:
+                self._write_one(*item, self._write_here)
             wait_for(writer)
         try:
             if self._error is not None:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,8 +152,16 @@ def test_reports_rendered_in_a_process_of_their_own_are_the_same_files(
     details.release()
     for index in reversed(range(len(report.entries))):
         details.early(index, report.entries[index])
+    _handed_over(details)  # every one went to the child (finish would help otherwise)
     there = details.finish(report)
     assert len(started) == 1 and started[0].proc.returncode is not None
+    _same_files(tmp_path, here, there)
+    if child == "works":
+        assert set(started[0].answers.values()) == {None}  # the child wrote every one
+
+
+def _same_files(tmp_path: Path, here: AuditReport, there: AuditReport) -> None:
+    """``there`` (rendered as the test has it) links and holds what ``here`` does."""
     assert [e.report_href for e in there.entries] == \
         [(e.report_href or "").replace("/here/", "/there/") for e in here.entries]
     names = sorted(p.name for p in (tmp_path / "here").iterdir())
@@ -158,8 +169,51 @@ def test_reports_rendered_in_a_process_of_their_own_are_the_same_files(
     for name in names:
         assert (tmp_path / "there" / name).read_bytes() == \
             (tmp_path / "here" / name).read_bytes(), name
-    if child == "works":
-        assert set(started[0].answers.values()) == {None}  # the child wrote every one
+
+
+def _handed_over(details: Details) -> None:
+    """Wait (bounded) until the writer thread has taken every queued report."""
+    deadline = time.monotonic() + 10
+    while details._todo and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not details._todo
+
+
+def test_at_the_end_this_process_renders_what_the_report_process_has_not_reached(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs that end last are still queued when the audit's checks are done: this
+    process, idle then, renders from the back of the queue while the report process works
+    on the front. Same files, byte for byte, and each written once."""
+    distinct = [(f"Kund {n}", f"k{n}.toml") for n in range(10)]
+    report = _report(distinct)
+    here = write_details(report, tmp_path / "here", "sv", _write)
+    busy, taken = threading.Event(), threading.Event()
+    submit = RenderProcess.submit
+
+    def slow_submit(self: RenderProcess, *args: Any) -> int | None:
+        taken.set()
+        busy.wait(10)  # the report process is behind until this process has helped
+        return submit(self, *args)
+
+    monkeypatch.setattr(RenderProcess, "submit", slow_submit)
+    written_here: list[str] = []
+
+    def write(path: str, data: bytes, private: bool = False) -> None:
+        written_here.append(Path(path).name)
+        _write(path, data, private)
+        if len(written_here) == 2 * (len(distinct) - 1):
+            busy.set()
+
+    details = Details(tmp_path / "there", "sv", write, offload=True)
+    details.release()
+    for index in range(len(report.entries)):
+        details.early(index, report.entries[index])
+    assert taken.wait(10)  # the writer took the first one
+    threading.Timer(10, busy.set).start()  # never a hang, whatever goes wrong
+    there = details.finish(report)
+    _same_files(tmp_path, here, there)
+    # all but the first here, each once; the first (the report process's) not here
+    assert len(written_here) == len(set(written_here)) == 2 * (len(distinct) - 1)
 
 
 def test_without_an_interpreter_to_start_the_reports_are_rendered_here(
@@ -181,6 +235,7 @@ def test_a_failed_write_in_the_report_process_is_raised_after_the_audit(
     (tmp_path / f"{stem}.html").mkdir(parents=True)  # a folder where the file must go
     details = Details(tmp_path, "en", _write, offload=True)
     details.early(0, report.entries[0])
+    _handed_over(details)
     with pytest.raises(OutputError, match=f"{stem}.html"):
         details.finish(report)
 
