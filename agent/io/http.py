@@ -1,10 +1,20 @@
 """HTTP/1.1 for probes, over TCP or TLS: one request, its parsed answer, one
 :class:`~accessready.agent.core.outcome.ProbeOutcome`. The bytes are the pure codec's
-(:mod:`accessready.checks.protocols.httpmsg`)."""
+(:mod:`accessready.checks.protocols.httpmsg`).
+
+A check that asks one server several things passes a :class:`KeptConnections`: each
+request then goes over the connection the server kept open after the one before (HTTP/1.1
+persistence, as WinRM's http.sys does), so the server is not made to accept, and complete
+a TLS handshake, once per question.
+"""
 
 from __future__ import annotations
 
+import select
+import socket
+import ssl
 import time
+from types import TracebackType
 from typing import Any
 
 from accessready.agent.core.outcome import ProbeOutcome
@@ -23,19 +33,74 @@ from accessready.agent.io.tls import TlsSessions, tls_connect
 from accessready.checks.protocols.httpmsg import HttpParseError, ResponseParser, build_request
 
 
+class KeptConnections:
+    """Connections a server kept open after an answer, for the next request to the same
+    endpoint (one per endpoint; a check's few requests). Use as a context manager: what is
+    still kept is closed at the end."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[Any, ...], tuple[socket.socket, dict[str, Any]]] = {}
+
+    def take(self, key: tuple[Any, ...]) -> tuple[socket.socket, dict[str, Any]] | None:
+        """The connection kept for ``key`` and the facts of its opening, if it looks
+        open: a connection the server has closed (or sent anything on) is dropped."""
+        kept = self._kept.pop(key, None)
+        if kept is None:
+            return None
+        try:
+            readable, _, _ = select.select([kept[0]], [], [], 0)
+        except (OSError, ValueError):
+            readable = [kept[0]]
+        if readable:  # a close, or bytes nobody asked for: not a connection to reuse
+            kept[0].close()
+            return None
+        return kept
+
+    def keep(self, key: tuple[Any, ...], sock: socket.socket, opened: dict[str, Any]) -> None:
+        """Keep ``sock`` for the next request to ``key`` (closing one kept before)."""
+        old = self._kept.pop(key, None)
+        if old is not None:
+            old[0].close()
+        self._kept[key] = (sock, opened)
+
+    def close(self) -> None:
+        """Close every kept connection."""
+        for sock, _ in self._kept.values():
+            sock.close()
+        self._kept.clear()
+
+    def __enter__(self) -> KeptConnections:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class _NoAnswer(Exception):
+    """A reused connection ended before any byte of the answer: the server had closed it
+    (an idle timeout racing our request), so the request goes again on a new one."""
+
+
 def http_request(host: str, port: int, method: str, target: str, *,
                  headers: list[tuple[str, str]] | None = None, body: bytes = b"",
                  tls: TlsOptions | None = None, server_name: str | None = None,
                  host_header: str | None = None, timeout: float,
                  max_body: int = MAX_REPLY, body_excerpt: int = 512,
-                 sessions: TlsSessions | None = None) -> ProbeOutcome:
-    """One HTTP/1.1 request (``Connection: close``) over TCP, or TLS when ``tls`` is given.
+                 sessions: TlsSessions | None = None,
+                 kept: KeptConnections | None = None) -> ProbeOutcome:
+    """One HTTP/1.1 request over TCP, or TLS when ``tls`` is given.
 
     ``answer`` is the parsed response (:class:`~accessready.checks.protocols.httpmsg.
     HttpResponse`); ``facts`` hold its evidence (request head, status, headers, a
     ``body_excerpt``-byte body excerpt) and ``tls`` (:class:`TlsInfo`) over TLS. An answer
     that is not HTTP is ``protocol``. Over TLS, ``sessions`` (when given) resumes the
     endpoint's session it kept and keeps this one's.
+
+    Without ``kept`` the request says ``Connection: close``. With it, the request goes
+    over the connection ``kept`` holds for the endpoint when there is one (fact
+    ``reused``: true; sent again on a new connection if that one turns out closed before
+    any answer), and the connection is kept there afterwards when the answer allows it.
     """
 
     started = time.monotonic()
@@ -44,42 +109,45 @@ def http_request(host: str, port: int, method: str, target: str, *,
     name = server_name or host
     default_port = 443 if tls is not None else 80
     host_value = host_header or (name if port == default_port else f"{name}:{port}")
-    all_headers = [*(headers or []), ("Connection", "close")]
+    all_headers = [*(headers or []), *([] if kept is not None else [("Connection", "close")])]
     request = build_request(method, target, host_value, all_headers, body)
     facts: dict[str, Any] = {"request": request.split(b"\r\n\r\n", 1)[0].decode("latin-1")}
-    try:
-        if tls is not None:
-            sock, info = tls_connect(host, port, tls=tls, server_name=name, timeout=timeout,
-                                     sessions=sessions)
-            resolution = info.resolution
-            facts["tls"] = info
+    key = (host, port, tls, name)
+    reuse = kept.take(key) if kept is not None else None
+    while True:
+        if reuse is not None:
+            sock, opened = reuse
+            facts.update(opened, reused=True)
         else:
-            sock, _, resolution = connect(host, port, timeout)
-    except ProbeFailure as failure:
-        return failure.outcome(where, sent=request, facts=facts)
-    facts.update(resolved_facts(resolution))
-    parser = ResponseParser(max_body=max_body, request_method=method)
-    with sock:
+            try:
+                sock, opened = _open(host, port, tls, name, timeout, sessions)
+            except ProbeFailure as failure:
+                return failure.outcome(where, sent=request, facts=facts)
+            facts.update(opened)
+        parser = ResponseParser(max_body=max_body, request_method=method)
         try:
-            sock.settimeout(max(0.01, deadline - time.monotonic()))
-            sock.sendall(request)
-            clock = IoClock(deadline)
-            while not parser.done:
-                sock.settimeout(clock.timeout())
-                chunk = sock.recv(65536)
-                if not chunk:
-                    parser.feed_eof()
-                    break
-                parser.feed(chunk)
-            if sessions is not None and tls is not None:
+            _exchange(sock, request, parser, deadline, reused=reuse is not None)
+            if sessions is not None and reuse is None and isinstance(sock, ssl.SSLSocket):
                 sessions.keep(sock, host, port, name)
+        except _NoAnswer:
+            sock.close()
+            facts.pop("reused", None)
+            reuse = None
+            continue
         except HttpParseError as exc:
+            sock.close()
             return ProbeOutcome(where, request, total_ms=ms_since(started), kind="protocol",
                                 message=f"{where} answered something that is not HTTP: {exc}",
                                 facts=facts)
         except Exception as exc:
+            sock.close()
             return as_failure(exc, started, host, port, connected=True).outcome(
                 where, sent=request, facts=facts)
+        break
+    if kept is not None and parser.persistent:
+        kept.keep(key, sock, opened)
+    else:
+        sock.close()
     response = parser.response
     body_bytes = response.body
     facts.update({
@@ -88,3 +156,39 @@ def http_request(host: str, port: int, method: str, target: str, *,
         "body_bytes": len(body_bytes),
         "body_excerpt": body_bytes[:body_excerpt].decode("utf-8", "replace")})
     return ProbeOutcome(where, request, total_ms=ms_since(started), facts=facts, answer=response)
+
+
+def _open(host: str, port: int, tls: TlsOptions | None, name: str, timeout: float,
+          sessions: TlsSessions | None) -> tuple[socket.socket, dict[str, Any]]:
+    """A new connection, and the facts of its opening (raises ProbeFailure)."""
+    if tls is not None:
+        sock, info = tls_connect(host, port, tls=tls, server_name=name, timeout=timeout,
+                                 sessions=sessions)
+        return sock, {"tls": info, **resolved_facts(info.resolution)}
+    sock, _, resolution = connect(host, port, timeout)
+    return sock, resolved_facts(resolution)
+
+
+def _exchange(sock: socket.socket, request: bytes, parser: ResponseParser, deadline: float,
+              reused: bool) -> None:
+    """Send ``request``, feed ``parser`` until the answer is complete. On a ``reused``
+    connection, a close or reset before any answer byte raises :class:`_NoAnswer`."""
+    answered = False
+    try:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        sock.sendall(request)
+        clock = IoClock(deadline)
+        while not parser.done:
+            sock.settimeout(clock.timeout())
+            chunk = sock.recv(65536)
+            if not chunk:
+                if reused and not answered:
+                    raise _NoAnswer
+                parser.feed_eof()
+                break
+            answered = True
+            parser.feed(chunk)
+    except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
+        if reused and not answered:
+            raise _NoAnswer from None
+        raise

@@ -228,6 +228,19 @@ class ResponseParser:
         return self._headers
 
     @property
+    def persistent(self) -> bool:
+        """Whether the connection may carry another request (RFC 9112 §9.3): a complete
+        HTTP/1.1 response whose length its framing gave (not the peer's close), with no
+        ``Connection: close`` and nothing after it."""
+        if self._state != _ST_DONE or self._eof or self._version != "HTTP/1.1":
+            return False
+        if len(self._buf) > self._pos:
+            return False
+        tokens = {t.strip().lower() for key, value in self._headers
+                  if key.lower() == "connection" for t in value.split(",")}
+        return "close" not in tokens
+
+    @property
     def remaining(self) -> bytes:
         """Bytes received after the end of the message."""
         if self._state != _ST_DONE:

@@ -9,7 +9,7 @@ from typing import Any
 from accessready.agent.core.model import INSECURE, Requirement, Result, Status, t
 from accessready.agent.core.outcome import ProbeOutcome
 from accessready.agent.core.profile_types import Profile, Server
-from accessready.agent.io.http import http_request
+from accessready.agent.io.http import KeptConnections, http_request
 from accessready.agent.io.tls import TlsInfo, TlsSessions
 from accessready.agent.io.transports.winrm import WinrmEndpoint
 from accessready.agent.plugin.checkapi import Check, CheckContext, Contact, Target
@@ -80,18 +80,26 @@ class WinrmCheck(Check):
         server: Server = target.data
         cfg = server.winrm
         host, port = server.address, cfg.port
-        tls = cfg.tls
         scheme = "https" if cfg.https else "http"
         where = f"{scheme}://{host}:{port}/wsman"
         host_header = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        # the second request goes over the connection the first left open (http.sys keeps
+        # it), or else resumes the first's TLS session
+        with KeptConnections() as kept:
+            return self._identify(ctx, target, host_header, where, kept, TlsSessions())
+
+    def _identify(self, ctx: CheckContext, target: Target, host_header: str, where: str,
+                  kept: KeptConnections, sessions: TlsSessions) -> Result:
+        server: Server = target.data
+        cfg = server.winrm
+        host, port, tls = server.address, cfg.port, cfg.tls
         headers, body = wsman.build_identify_request(host_header)
         headers = [h for h in headers if h[0].lower() != "host"]
         details: dict[str, Any] = {"url": where, "configured_auth": cfg.transport}
-        sessions = TlsSessions()  # the second request resumes the first's TLS session
         exchange = http_request(host, port, "POST", wsman.WSMAN_PATH, headers=headers,
                                 body=body, tls=tls if cfg.https else None,
                                 host_header=host_header, timeout=ctx.timeout(IDENTIFY_CAP_S),
-                                max_body=wsman.MAX_XML_BYTES, sessions=sessions)
+                                max_body=wsman.MAX_XML_BYTES, sessions=sessions, kept=kept)
         if not exchange.ok:
             return probe_failure_result(self, target, exchange, f"WinRM {where}", details)
         details["identify"] = exchange.to_json()
@@ -108,7 +116,7 @@ class WinrmCheck(Check):
                 details, fix="not_winrm")
         details["product"] = dataclasses.asdict(ident)
         schemes = self._auth_schemes(ctx, host, port, tls if cfg.https else None, host_header,
-                                     sessions)
+                                     sessions, kept)
         details["offered_auth"] = list(schemes) if schemes is not None else None
         product = f"{ident.product_vendor} {ident.product_version}".strip()
         warnings_en, warnings_sv, fix = [], [], None
@@ -172,14 +180,15 @@ class WinrmCheck(Check):
             details, fix="not_winrm")
 
     @staticmethod
-    def _auth_schemes(ctx: CheckContext, host: str, port: int, tls: Any,
-                      host_header: str, sessions: TlsSessions) -> tuple[str, ...] | None:
+    def _auth_schemes(ctx: CheckContext, host: str, port: int, tls: Any, host_header: str,
+                      sessions: TlsSessions, kept: KeptConnections
+                      ) -> tuple[str, ...] | None:
         """The schemes a 401 to an unauthenticated, empty POST offers (None: no answer)."""
         exchange = http_request(host, port, "POST", wsman.WSMAN_PATH,
                                 headers=[("Content-Type", "application/soap+xml;charset=UTF-8")],
                                 tls=tls, host_header=host_header,
                                 timeout=ctx.timeout(2.0), max_body=64 * 1024,
-                                sessions=sessions)
+                                sessions=sessions, kept=kept)
         # evidence only: a failed probe never fails the check
         if not exchange.ok or exchange.answer.status != 401:
             return None

@@ -5,7 +5,10 @@
 them — over a handful of profiles; each customer's compact JSON result and the audit's
 JSON are compared with digests in ``tests/integration/audit_json.golden.json``, written by
 the code at commit 7767a32 (``python tests/integration/test_audit_json_unchanged.py --write
-PYTHON [ARGS…]``, with a command that runs that tree's ``accessready``).
+PYTHON [ARGS…]``, with a command that runs that tree's ``accessready``). Written again once
+since, on purpose: ``remote.winrm``'s Identify no longer says ``Connection: close`` (its
+second request goes over the same connection); the request's evidence (``request``,
+``sent_hex``, ``sent_bytes``) was the only difference, 19 bytes shorter.
 
 Byte for byte, except what differs between any two runs and machines, blanked in both
 before comparing: the clock (``started_at``, ``finished_at``, ``duration_s``,

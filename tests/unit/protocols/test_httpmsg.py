@@ -387,3 +387,22 @@ def test_chunked_bodies_round_trip_in_any_split(body, splits):
     parser = feed_in_pieces(wire, 13)
     assert parser.done
     assert parser.response.body == body
+
+
+@pytest.mark.parametrize(("raw", "eof", "persistent"), [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", False, True),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", False, True),
+    (b"HTTP/1.1 401 \r\nWWW-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n", False, True),
+    (b"HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\nhi",
+     False, False),
+    (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi", False, False),
+    (b"HTTP/1.1 200 OK\r\n\r\nhi", True, False),  # its end was the peer's close
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP", False, False),  # bytes after it
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nhi", False, False),  # not complete
+])
+def test_a_connection_is_persistent_only_when_the_answer_allows_it(raw, eof, persistent):
+    parser = ResponseParser()
+    parser.feed(raw)
+    if eof:
+        parser.feed_eof()
+    assert parser.persistent is persistent

@@ -1,0 +1,115 @@
+"""HTTP/1.1 persistence for a check's several requests to one server
+(:class:`~accessready.agent.io.http.KeptConnections`), against real sockets: a server
+that keeps the connection gets one, one that closes gets one per request, and a kept
+connection the server dropped meanwhile costs a second try, never a wrong answer."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from accessready.agent.io.http import KeptConnections, http_request
+
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+class Server:
+    """A loopback HTTP server; ``answer(n)`` says what the n-th request on a connection
+    gets (None: the connection is closed without an answer)."""
+
+    def __init__(self, answer: Callable[[int], bytes | None]) -> None:
+        self.answer = answer
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        with conn:
+            for n in range(10):
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    try:
+                        chunk = conn.recv(4096)
+                    except OSError:
+                        return
+                    if not chunk:
+                        return
+                    data += chunk
+                reply = self.answer(n)
+                if reply is None:
+                    return
+                conn.sendall(reply)
+                if b"Connection: close" in reply:
+                    return
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def serving() -> Iterator[Callable[[Callable[[int], bytes | None]], Server]]:
+    started: list[Server] = []
+
+    def start(answer: Callable[[int], bytes | None]) -> Server:
+        started.append(Server(answer))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def _ask(port: int, kept: KeptConnections | None) -> dict:
+    out = http_request("127.0.0.1", port, "GET", "/", timeout=5.0, kept=kept)
+    assert out.ok and out.answer.status == 200, out.to_json()
+    return out.facts
+
+
+def test_a_server_that_keeps_the_connection_gets_one_for_every_request(serving) -> None:
+    server = serving(lambda n: ANSWER)
+    with KeptConnections() as kept:
+        facts = [_ask(server.port, kept) for _ in range(3)]
+    assert server.connections == 1
+    assert [f.get("reused", False) for f in facts] == [False, True, True]
+    assert "Connection: close" not in facts[0]["request"]
+
+
+def test_a_server_that_closes_gets_a_connection_per_request(serving) -> None:
+    server = serving(lambda n: ANSWER.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+    with KeptConnections() as kept:
+        facts = [_ask(server.port, kept) for _ in range(3)]
+    assert server.connections == 3
+    assert not any(f.get("reused") for f in facts)
+
+
+def test_a_kept_connection_the_server_dropped_is_asked_again_on_a_new_one(serving) -> None:
+    """The server kept it, then closed it as the next request came (an idle timeout
+    racing it): no answer on it at all, so the request goes again, once, and is answered."""
+    server = serving(lambda n: ANSWER if n == 0 else None)
+    with KeptConnections() as kept:
+        first, second = _ask(server.port, kept), _ask(server.port, kept)
+    assert server.connections == 2
+    assert "reused" not in second and "reused" not in first
+
+
+def test_without_kept_connections_the_request_asks_to_close(serving) -> None:
+    server = serving(lambda n: ANSWER)
+    facts = [_ask(server.port, None) for _ in range(2)]
+    assert server.connections == 2
+    assert "Connection: close" in facts[0]["request"]
