@@ -49,10 +49,12 @@ PROFILES_AT_ONCE, CONCURRENCY = 64, 320
 
 # --- the servers (run in their own process: their CPU is not the audit's) -----------------
 
-def handlers(folder: Path) -> tuple[Any, Any, ssl.SSLContext]:
+def handlers(folder: Path, keep_alive: bool = False) -> tuple[Any, Any, ssl.SSLContext]:
     """The servers' connection handlers (an SSH banner that closes at key exchange; a
     WS-Management HTTPS listener: 200 to an Identify, 401 Negotiate to anything else) and
-    the TLS context with the bench CA's server certificate. bench_probes uses them too."""
+    the TLS context with the bench CA's server certificate. bench_probes uses them too.
+    ``keep_alive``: the WS-Man responder keeps the connection for the next request (up to
+    4), as Windows' http.sys does; otherwise it answers once and closes."""
     from accessready.agent.demo.simulators.wsman_soap import IDENTIFY_TEMPLATE
 
     identify = IDENTIFY_TEMPLATE.format(version="OS: 10.0.17763 SP: 0.0 Stack: 3.0").encode()
@@ -68,25 +70,28 @@ def handlers(folder: Path) -> tuple[Any, Any, ssl.SSLContext]:
             pass
         writer.close()
 
+    closing = b"" if keep_alive else b"Connection: close\r\n"
+
     async def https(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            length = 0
-            for line in head.split(b"\r\n"):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value.strip() or 0)
-            if length:
-                await asyncio.wait_for(reader.readexactly(length), 10)
-            if b"wsmanidentify" in head.lower():
-                reply = (b"HTTP/1.1 200 \r\nContent-Type: application/soap+xml;charset=UTF-8\r\n"
-                         b"Content-Length: " + str(len(identify)).encode() +
-                         b"\r\nConnection: close\r\n\r\n" + identify)
-            else:
-                reply = (b"HTTP/1.1 401 \r\nWWW-Authenticate: Negotiate\r\nContent-Length: 0"
-                         b"\r\nConnection: close\r\n\r\n")
-            writer.write(reply)
-            await writer.drain()
+            for _ in range(4 if keep_alive else 1):
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+                length = 0
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value.strip() or 0)
+                if length:
+                    await asyncio.wait_for(reader.readexactly(length), 10)
+                if b"wsmanidentify" in head.lower():
+                    reply = (b"HTTP/1.1 200 \r\nContent-Type: application/soap+xml;"
+                             b"charset=UTF-8\r\nContent-Length: " + str(len(identify)).encode()
+                             + b"\r\n" + closing + b"\r\n" + identify)
+                else:
+                    reply = (b"HTTP/1.1 401 \r\nWWW-Authenticate: Negotiate\r\n"
+                             b"Content-Length: 0\r\n" + closing + b"\r\n")
+                writer.write(reply)
+                await writer.drain()
         except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 ValueError):
             pass
@@ -107,9 +112,9 @@ def write_pki(folder: Path, ca_name: str) -> None:
     ca.write(folder / ca_name)
 
 
-def serve(folder: Path) -> None:
+def serve(folder: Path, keep_alive: bool = False) -> None:
     """SSH banner servers and an HTTPS WS-Man responder on loopback until killed."""
-    ssh, https, context = handlers(folder)
+    ssh, https, context = handlers(folder, keep_alive)
 
     async def main() -> None:
         ssh_server = await asyncio.start_server(ssh, "127.0.0.1", 2222, backlog=4096)
@@ -424,7 +429,8 @@ def inside(args: argparse.Namespace) -> None:
         work = Path(tmp)
         write_pki(work, "ca.crt")
         (work / "known_hosts").write_text("")
-        server = subprocess.Popen([sys.executable, __file__, "--serve", str(work)])
+        server = subprocess.Popen([sys.executable, __file__, "--serve", str(work),
+                                   *(["keep-alive"] if args.keep_alive else [])])
         SERVERS.append(server.pid)
         load: subprocess.Popen[bytes] | None = None
         try:
@@ -457,7 +463,7 @@ def inside(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(Path(sys.argv[2]))
+        serve(Path(sys.argv[2]), sys.argv[3:4] == ["keep-alive"])
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--reference":
         reference(Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
@@ -473,6 +479,9 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true",
                         help="run the audit under scale_explain.py and show when its checks "
                         "started and ended, by kind (where the wall time goes)")
+    parser.add_argument("--keep-alive", action="store_true",
+                        help="the WS-Man servers keep the connection for another request, "
+                        "as http.sys does (the issue's workload answers once and closes)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
