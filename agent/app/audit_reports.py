@@ -37,7 +37,8 @@ class Details:
     ``offload``: render and write in a process of its own
     (:mod:`~accessready.agent.app.render_worker`, on another core), as runs end — the
     same bytes through the same safe writer; what it could not do is done here. Then
-    ``write`` is used only for what is rendered here. At :meth:`finish` the runs that
+    ``write`` is used only for what is rendered here (it may be called from two threads
+    at once, for different files). At :meth:`finish` the runs that
     ended last (the slow ones, together) are still queued, and this process has nothing
     else to do: it renders from the back of the queue while the writer hands the front
     to the report process, so the two cores share the backlog that ends the audit.
@@ -120,7 +121,11 @@ class Details:
         if writer is not None:  # what is queued is written (finish would write it anyway)
             self._go.set()
             if self._todo:
-                self.folder.mkdir(parents=True, exist_ok=True)
+                try:
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:  # said after the writer ends, as a write's failure
+                    with self._lock:
+                        self._error = self._error or exc
             while (item := self._next(last=True)) is not None:
                 self._write_one(*item, self._write_here)
             wait_for(writer)

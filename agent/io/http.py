@@ -36,7 +36,9 @@ from accessready.checks.protocols.httpmsg import HttpParseError, ResponseParser,
 class KeptConnections:
     """Connections a server kept open after an answer, for the next request to the same
     endpoint (one per endpoint; a check's few requests). Use as a context manager: what is
-    still kept is closed at the end."""
+    still kept is closed at the end. Only for requests that change nothing on the server:
+    one that the server closes a kept connection on, without an answer, is sent again on a
+    new connection."""
 
     def __init__(self) -> None:
         self._kept: dict[tuple[Any, ...], tuple[socket.socket, dict[str, Any]]] = {}
@@ -47,10 +49,13 @@ class KeptConnections:
         kept = self._kept.pop(key, None)
         if kept is None:
             return None
+        sock = kept[0]
         try:
-            readable, _, _ = select.select([kept[0]], [], [], 0)
+            # bytes TLS already decrypted are in the SSL object, not the socket
+            buffered = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+            readable = buffered or _readable(sock)
         except (OSError, ValueError):
-            readable = [kept[0]]
+            readable = True
         if readable:  # a close, or bytes nobody asked for: not a connection to reuse
             kept[0].close()
             return None
@@ -75,6 +80,18 @@ class KeptConnections:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _readable(sock: socket.socket) -> bool:
+    """Whether ``sock`` has something to read now (a close counts). poll where there is
+    one: select() refuses descriptors past FD_SETSIZE (1024), which an audit's process
+    has; Windows has no poll, and its select() limits the number of sockets, not their
+    values."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([sock], [], [], 0)[0])
 
 
 class _NoAnswer(Exception):
@@ -119,8 +136,9 @@ def http_request(host: str, port: int, method: str, target: str, *,
             sock, opened = reuse
             facts.update(opened, reused=True)
         else:
-            try:
-                sock, opened = _open(host, port, tls, name, timeout, sessions)
+            try:  # a second try has what is left of the time (too little is "deadline")
+                sock, opened = _open(host, port, tls, name,
+                                     max(0.0, deadline - time.monotonic()), sessions)
             except ProbeFailure as failure:
                 return failure.outcome(where, sent=request, facts=facts)
             facts.update(opened)
@@ -131,7 +149,8 @@ def http_request(host: str, port: int, method: str, target: str, *,
                 sessions.keep(sock, host, port, name)
         except _NoAnswer:
             sock.close()
-            facts.pop("reused", None)
+            for fact in (*opened, "reused"):  # that connection's evidence goes with it
+                facts.pop(fact, None)
             reuse = None
             continue
         except HttpParseError as exc:
@@ -188,7 +207,8 @@ def _exchange(sock: socket.socket, request: bytes, parser: ResponseParser, deadl
                 break
             answered = True
             parser.feed(chunk)
-    except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
+    except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, ssl.SSLEOFError,
+            ssl.SSLZeroReturnError):
         if reused and not answered:
             raise _NoAnswer from None
         raise

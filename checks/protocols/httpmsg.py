@@ -231,9 +231,11 @@ class ResponseParser:
     def persistent(self) -> bool:
         """Whether the connection may carry another request (RFC 9112 §9.3): a complete
         HTTP/1.1 response whose length its framing gave (not the peer's close), with no
-        ``Connection: close`` and nothing after it."""
+        ``Connection: close``, nothing after it, and no switch to another protocol."""
         if self._state != _ST_DONE or self._eof or self._version != "HTTP/1.1":
             return False
+        if self._status == 101 or (self._method == "CONNECT" and 200 <= self._status < 300):
+            return False  # the connection carries another protocol from here on
         if len(self._buf) > self._pos:
             return False
         tokens = {t.strip().lower() for key, value in self._headers

@@ -5,12 +5,16 @@ connection the server dropped meanwhile costs a second try, never a wrong answer
 
 from __future__ import annotations
 
+import os
+import resource
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from accessready.agent.io import http
 from accessready.agent.io.http import KeptConnections, http_request
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -20,18 +24,23 @@ class Server:
     """A loopback HTTP server; ``answer(n)`` says what the n-th request on a connection
     gets (None: the connection is closed without an answer)."""
 
-    def __init__(self, answer: Callable[[int], bytes | None]) -> None:
+    def __init__(self, answer: Callable[[int], bytes | None], pause: float = 0.0) -> None:
+        self.pause = pause  # before closing a connection without an answer
         self.answer = answer
         self.connections = 0
+        self.stopped = threading.Event()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:
-        while True:
+        self.listener.settimeout(0.1)  # closing a listener does not wake accept()
+        while not self.stopped.is_set():
             try:
                 conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             self.connections += 1
@@ -52,22 +61,24 @@ class Server:
                     data += chunk
                 reply = self.answer(n)
                 if reply is None:
+                    time.sleep(self.pause)
                     return
                 conn.sendall(reply)
                 if b"Connection: close" in reply:
                     return
 
     def close(self) -> None:
-        self.listener.close()
+        self.stopped.set()
         self.thread.join(5)
+        self.listener.close()
 
 
 @pytest.fixture
 def serving() -> Iterator[Callable[[Callable[[int], bytes | None]], Server]]:
     started: list[Server] = []
 
-    def start(answer: Callable[[int], bytes | None]) -> Server:
-        started.append(Server(answer))
+    def start(answer: Callable[[int], bytes | None], pause: float = 0.0) -> Server:
+        started.append(Server(answer, pause))
         return started[-1]
 
     yield start
@@ -113,3 +124,44 @@ def test_without_kept_connections_the_request_asks_to_close(serving) -> None:
     facts = [_ask(server.port, None) for _ in range(2)]
     assert server.connections == 2
     assert "Connection: close" in facts[0]["request"]
+
+
+def test_the_second_try_has_only_what_is_left_of_the_time(serving, monkeypatch) -> None:
+    """The server held the kept connection 0.5 s before closing it unanswered: the new
+    connection gets the rest of the request's 2 s, not 2 s more (a check's deadline)."""
+    server = serving(lambda n: ANSWER if n == 0 else None, pause=0.5)
+    given: list[float] = []
+    real = http._open
+
+    def spy(host, port, tls, name, timeout, sessions):  # type: ignore[no-untyped-def]
+        given.append(timeout)
+        return real(host, port, tls, name, timeout, sessions)
+
+    monkeypatch.setattr(http, "_open", spy)
+    with KeptConnections() as kept:
+        _ask(server.port, kept)
+        out = http_request("127.0.0.1", server.port, "GET", "/", timeout=2.0, kept=kept)
+    assert out.ok and server.connections == 2
+    assert given[0] == pytest.approx(5.0, abs=0.1)  # the first request's own
+    assert given[1] < 1.6  # 2 s less the 0.5 s the dropped connection took
+
+
+def test_reuse_works_for_descriptors_past_1024(serving) -> None:
+    """An audit's process holds thousands of descriptors; select() refuses those past
+    FD_SETSIZE, and a connection must not be given up for that."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard >= 1200, f"this test needs RLIMIT_NOFILE >= 1200 (hard limit {hard})"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    filler: list[int] = []
+    try:
+        while len(filler) < 1100 and (not filler or filler[-1] < 1030):
+            filler.append(os.open(os.devnull, os.O_RDONLY))
+        server = serving(lambda n: ANSWER)
+        with KeptConnections() as kept:
+            facts = [_ask(server.port, kept) for _ in range(3)]
+        assert server.connections == 1
+        assert [f.get("reused", False) for f in facts] == [False, True, True]
+    finally:
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -406,3 +406,14 @@ def test_a_connection_is_persistent_only_when_the_answer_allows_it(raw, eof, per
     if eof:
         parser.feed_eof()
     assert parser.persistent is persistent
+
+
+@pytest.mark.parametrize(("raw", "method"), [
+    (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+     "GET"),
+    (b"HTTP/1.1 200 Connection established\r\n\r\n", "CONNECT"),
+])
+def test_a_switch_to_another_protocol_is_not_a_persistent_http_connection(raw, method):
+    parser = ResponseParser(request_method=method)
+    parser.feed(raw)
+    assert parser.done and not parser.persistent
