@@ -191,7 +191,8 @@ def _slowest_first(paths: list[Path], history: _Recorder) -> list[tuple[int, Pat
     that took longest last time first, since a silent host costs its whole timeout and
     one started last ends the audit late; profiles never recorded before the others
     (they may be slow), and otherwise the order given. The report keeps the given order."""
-    took = history.use(lambda db: db.durations(), {})
+    # a few nights' worth: every profile of the last audits, whatever else was recorded
+    took = history.use(lambda db: db.durations(newest=4 * len(paths) + 100), {})
     jobs = list(enumerate(paths))
     if took:
         jobs.sort(key=lambda job: -took.get(job[1].name, math.inf))

@@ -318,13 +318,18 @@ class History:
         return self.load_run(row[0]) if row else None
 
     @guarded
-    def durations(self) -> dict[str, float]:
-        """How long each profile (file name) took in its newest recorded run, in seconds;
-        an audit starts the slowest first."""
+    def durations(self, newest: int) -> dict[str, float]:
+        """How long each profile (file name) took in its newest recorded run, in seconds,
+        among the ``newest`` runs recorded; an audit starts the slowest first. Bounded, as
+        it is read before an audit starts: the newest rows by key, not a scan of a year's
+        history (a profile not among them counts as never recorded, and starts early)."""
         rows = self.db.execute(
-            "SELECT profile, duration_s FROM runs WHERE id IN "
-            "(SELECT MAX(id) FROM runs WHERE profile != '' GROUP BY profile)").fetchall()
-        return {profile: float(seconds) for profile, seconds in rows}
+            "SELECT profile, duration_s FROM runs WHERE profile != '' ORDER BY id DESC "
+            "LIMIT ?", (max(0, newest),)).fetchall()
+        took: dict[str, float] = {}
+        for profile, seconds in rows:
+            took.setdefault(profile, float(seconds))
+        return took
 
     @guarded
     def runs(self, customer: str, limit: int | None = None) -> list[RunRow]:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -355,3 +356,18 @@ def test_a_damaged_file_is_a_one_line_error_saying_to_move_it_aside(tmp_path: Pa
     message = str(caught.value)
     assert str(path) in message and "damaged" in message and "move it aside" in message
     assert "\n" not in message
+
+
+def test_durations_come_from_each_profiles_newest_run_among_the_newest_recorded(
+        tmp_path: Path) -> None:
+    """What an audit reads before it starts is bounded by the newest runs, not a scan of
+    the whole history; an older profile beyond them counts as never recorded."""
+    with History(tmp_path / "h.db") as db:
+        for name, seconds in [("a.toml", 9.0), ("a.toml", 1.0), ("b.toml", 3.0),
+                              ("c.toml", 4.0), ("", 8.0), ("b.toml", 2.0)]:
+            run = make_run([result("admin.agreement", "kund", "pass")], customer="Kund")
+            db.record(replace(run, duration_s=seconds), profile=name)
+        assert db.durations(newest=100) == {"a.toml": 1.0, "b.toml": 2.0, "c.toml": 4.0}
+        # the newest three runs of a profile file: b (2.0), c, b (3.0, older); not a
+        assert db.durations(newest=3) == {"b.toml": 2.0, "c.toml": 4.0}
+        assert db.durations(newest=0) == {}
