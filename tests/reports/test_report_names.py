@@ -209,8 +209,11 @@ def test_at_the_end_this_process_renders_what_the_report_process_has_not_reached
     for index in range(len(report.entries)):
         details.early(index, report.entries[index])
     assert taken.wait(10)  # the writer took the first one
-    threading.Timer(10, busy.set).start()  # never a hang, whatever goes wrong
+    guard = threading.Timer(10, busy.set)  # never a hang, whatever goes wrong
+    guard.daemon = True
+    guard.start()
     there = details.finish(report)
+    guard.cancel()
     _same_files(tmp_path, here, there)
     # all but the first here, each once; the first (the report process's) not here
     assert len(written_here) == len(set(written_here)) == 2 * (len(distinct) - 1)

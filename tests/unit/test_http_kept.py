@@ -142,7 +142,7 @@ def test_the_second_try_has_only_what_is_left_of_the_time(serving, monkeypatch) 
         _ask(server.port, kept)
         out = http_request("127.0.0.1", server.port, "GET", "/", timeout=2.0, kept=kept)
     assert out.ok and server.connections == 2
-    assert given[0] == pytest.approx(5.0, abs=0.1)  # the first request's own
+    assert 4.0 < given[0] <= 5.0  # the first request's own 5 s
     assert given[1] < 1.6  # 2 s less the 0.5 s the dropped connection took
 
 
