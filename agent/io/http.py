@@ -57,7 +57,7 @@ class KeptConnections:
         except (OSError, ValueError):
             readable = True
         if readable:  # a close, or bytes nobody asked for: not a connection to reuse
-            kept[0].close()
+            sock.close()
             return None
         return kept
 
