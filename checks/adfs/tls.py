@@ -11,6 +11,7 @@ server that offers 1.2 (a server picks the newest version both sides offer).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from accessready.agent.core.model import INSECURE, Result, Status, Text, t
@@ -22,7 +23,7 @@ from accessready.agent.io.tls import (
     modern_tls_handshake,
     tls_handshake,
 )
-from accessready.agent.plugin.checkapi import CheckContext, Target
+from accessready.agent.plugin.checkapi import CheckContext, Contact, Target
 from accessready.agent.plugin.probekit import describe_failure, verify_off_note
 from accessready.checks.adfs.base import (
     CONNECT_CAP,
@@ -45,6 +46,14 @@ NO_TLS_FIX = {"refused": "refused", "timeout": "unreachable", "unreachable": "un
               "dns": "unreachable", "silent": "handshake"}
 
 
+@dataclass(frozen=True)
+class _Node:
+    """An AD FS or WAP node as a target: the server and the HTTPS port it is asked on."""
+
+    server: Server
+    port: int
+
+
 class AdfsTlsCheck(AdfsCheck):
     """The certificate AD FS and WAP serve for the federation service name."""
 
@@ -59,16 +68,24 @@ class AdfsTlsCheck(AdfsCheck):
     remediation = TLS_REMEDIATION
 
     def targets(self, profile: Profile) -> list[Target]:
-        assert profile.adfs is not None
-        fs = profile.adfs.federation_service
-        return [Target(fs), *(Target(s.name, s) for s in adfs_nodes(profile))]
+        cfg = profile.adfs
+        assert cfg is not None
+        return [Target(cfg.federation_service),
+                *(Target(s.name, _Node(s, https_port(cfg, s))) for s in adfs_nodes(profile))]
+
+    def first_contact(self, target: Target) -> Contact | None:
+        # a node's address is known before the check runs; the service name is resolved
+        # by the check's own resolvers (its view), so it connects itself
+        node: _Node | None = target.data
+        return Contact(node.server.address, node.port, CONNECT_CAP) if node else None
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         cfg = ctx.profile.adfs
         assert cfg is not None
         fs = cfg.federation_service
-        server: Server | None = target.data
-        port = https_port(cfg, server)
+        node: _Node | None = target.data
+        server = node.server if node is not None else None
+        port = node.port if node is not None else https_port(cfg, None)
         details: dict[str, Any] = {"sni": fs, "port": port}
         address = self._address(ctx, fs, server, details)
         if address is None:

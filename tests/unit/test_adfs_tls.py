@@ -152,3 +152,38 @@ def test_per_server_port_override(tmp_path: Path) -> None:
     assert results["adfs01"].details["port"] == other.https_port
     assert results["adfs01"].status is Status.FAIL  # the override's expired certificate
     assert results[FS].status is Status.PASS  # the service name keeps the [adfs] port
+
+
+def test_a_nodes_connection_is_opened_ahead_and_the_results_are_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the runner, each node's first connection is opened by the connector (a
+    silent node then waits on its selector, not on a worker thread) and the check takes
+    that socket: the results are what the check gives on its own. The service name is
+    resolved by the check's own resolvers, so it connects itself."""
+    from accessready.agent.io import net
+    from accessready.agent.io.dns import Resolvers
+    from accessready.agent.plugin.checkapi import Contact
+    from accessready.agent.plugin.runner import ContextFactory, RunOptions, execute, plan
+
+    taken: list[tuple[str, int]] = []
+    real = net._take_opened
+
+    def spy(host: str, port: int):  # type: ignore[no-untyped-def]
+        ready = real(host, port)
+        if ready is not None:
+            taken.append((host, port))
+        return ready
+
+    monkeypatch.setattr(net, "_take_opened", spy)
+    check = AdfsTlsCheck()
+    with farm(tmp_path, [NodeSpec("adfs01", "adfs"), NodeSpec("wap01", "wap")]) as f:
+        alone = by_target(f.run(check))
+        contacts = {t.name: check.first_contact(t) for t in check.targets(f.profile)}
+        items = plan([check], f.profile, RunOptions(timeout=10.0))
+        ran = by_target(execute(items, ContextFactory(
+            f.profile, {"dns": Resolvers(f.profile.network)}), RunOptions(timeout=10.0)))
+    assert contacts[FS] is None
+    assert contacts["adfs01"] == Contact(f.addresses["adfs01"], contacts["adfs01"].port, 5.0)
+    assert sorted(taken) == sorted((c.host, c.port) for c in contacts.values() if c)
+    assert {k: (r.status, r.summary.en) for k, r in ran.items()} == \
+        {k: (r.status, r.summary.en) for k, r in alone.items()}
