@@ -50,7 +50,8 @@ def _watch() -> None:
         try:
             return run_job(job, *args, **kwargs)
         finally:
-            address = str(getattr(job.target.data, "address", ""))
+            data = job.target.data  # a Server, or a check's own (adfs.tls: node + port)
+            address = str(getattr(getattr(data, "server", data), "address", ""))
             kind = "silent" if address.startswith(SILENT_PREFIX) else job.check.id
             with _lock:
                 _records.append((begun, time.perf_counter() - STARTED, kind))

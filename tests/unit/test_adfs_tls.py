@@ -183,7 +183,9 @@ def test_a_nodes_connection_is_opened_ahead_and_the_results_are_the_same(
         ran = by_target(execute(items, ContextFactory(
             f.profile, {"dns": Resolvers(f.profile.network)}), RunOptions(timeout=10.0)))
     assert contacts[FS] is None
-    assert contacts["adfs01"] == Contact(f.addresses["adfs01"], contacts["adfs01"].port, 5.0)
+    https = f.profile.adfs.ports["https"] if f.profile.adfs else 0
+    assert contacts["adfs01"] == Contact(f.addresses["adfs01"], https, 5.0)
+    assert contacts["wap01"] == Contact(f.addresses["wap01"], https, 5.0)
     assert sorted(taken) == sorted((c.host, c.port) for c in contacts.values() if c)
     assert {k: (r.status, r.summary.en) for k, r in ran.items()} == \
         {k: (r.status, r.summary.en) for k, r in alone.items()}
