@@ -115,9 +115,11 @@ class WinrmCheck(Check):
                 f"{where} svarar HTTP 200, men inte med ett WS-Management Identify-svar."),
                 details, fix="not_winrm")
         details["product"] = dataclasses.asdict(ident)
-        schemes = self._auth_schemes(ctx, host, port, tls if cfg.https else None, host_header,
-                                     sessions, kept)
+        schemes, unknown = self._auth_schemes(ctx, host, port, tls if cfg.https else None,
+                                              host_header, sessions, kept)
         details["offered_auth"] = list(schemes) if schemes is not None else None
+        if unknown:  # the report says why the offer is not known, never silently
+            details["offered_auth_unknown"] = unknown
         product = f"{ident.product_vendor} {ident.product_version}".strip()
         warnings_en, warnings_sv, fix = [], [], None
         info: TlsInfo | None = exchange.fact("tls")
@@ -182,17 +184,20 @@ class WinrmCheck(Check):
     @staticmethod
     def _auth_schemes(ctx: CheckContext, host: str, port: int, tls: Any, host_header: str,
                       sessions: TlsSessions, kept: KeptConnections
-                      ) -> tuple[str, ...] | None:
-        """The schemes a 401 to an unauthenticated, empty POST offers (None: no answer)."""
+                      ) -> tuple[tuple[str, ...] | None, str]:
+        """The schemes a 401 to an unauthenticated, empty POST offers, or None and why
+        they are not known."""
         exchange = http_request(host, port, "POST", wsman.WSMAN_PATH,
                                 headers=[("Content-Type", "application/soap+xml;charset=UTF-8")],
                                 tls=tls, host_header=host_header,
                                 timeout=ctx.timeout(2.0), max_body=64 * 1024,
                                 sessions=sessions, kept=kept)
         # evidence only: a failed probe never fails the check
-        if not exchange.ok or exchange.answer.status != 401:
-            return None
+        if not exchange.ok:
+            return None, f"the request that lists them failed: {exchange.message}"
+        if exchange.answer.status != 401:
+            return None, f"an unauthenticated request got HTTP {exchange.answer.status}, not 401"
         try:
-            return wsman.classify_http_auth(exchange.answer.headers_all("WWW-Authenticate"))
-        except wsman.WsmanParseError:
-            return None
+            return wsman.classify_http_auth(exchange.answer.headers_all("WWW-Authenticate")), ""
+        except wsman.WsmanParseError as exc:
+            return None, f"its WWW-Authenticate cannot be read: {exc}"

@@ -192,6 +192,29 @@ def test_winrm_identify(wsman, tmp_path) -> None:
     assert result.details["offered_auth"] == ["Negotiate", "Basic"]
 
 
+def test_winrm_says_why_the_offered_authentication_is_not_known(wsman, tmp_path,
+                                                                 monkeypatch) -> None:
+    """The second request is evidence only (the check stays PASS), but when it fails the
+    result says so instead of silently leaving the offer out."""
+    from accessready.agent.io import http
+
+    real, calls = remote.winrm.http_request, []
+
+    def second_fails(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[2])
+        if len(calls) == 2:
+            return http.ProbeOutcome("adfs01", b"", kind="timeout", message="no answer in 2 s")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(remote.winrm, "http_request", second_fails)
+    [result] = run_one(remote.WinrmCheck, winrm_toml(wsman.port), tmp_path)
+    assert calls == ["POST", "POST"]
+    assert result.status is Status.PASS, result.summary.en
+    assert result.details["offered_auth"] is None
+    assert result.details["offered_auth_unknown"] == \
+        "the request that lists them failed: no answer in 2 s"
+
+
 def test_winrm_configured_auth_not_offered(tmp_path) -> None:
     sim = WsmanSimulator({}, load_recordings("tests"), basic=False).start()
     try:
