@@ -77,22 +77,18 @@ class WinrmCheck(Check):
         return Contact(server.address, server.winrm.port, IDENTIFY_CAP_S)
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
-        server: Server = target.data
-        cfg = server.winrm
-        host, port = server.address, cfg.port
-        scheme = "https" if cfg.https else "http"
-        where = f"{scheme}://{host}:{port}/wsman"
-        host_header = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         # the second request goes over the connection the first left open (http.sys keeps
         # it), or else resumes the first's TLS session
         with KeptConnections() as kept:
-            return self._identify(ctx, target, host_header, where, kept, TlsSessions())
+            return self._identify(ctx, target, kept, TlsSessions())
 
-    def _identify(self, ctx: CheckContext, target: Target, host_header: str, where: str,
-                  kept: KeptConnections, sessions: TlsSessions) -> Result:
+    def _identify(self, ctx: CheckContext, target: Target, kept: KeptConnections,
+                  sessions: TlsSessions) -> Result:
         server: Server = target.data
         cfg = server.winrm
         host, port, tls = server.address, cfg.port, cfg.tls
+        where = f"{'https' if cfg.https else 'http'}://{host}:{port}/wsman"
+        host_header = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         headers, body = wsman.build_identify_request(host_header)
         headers = [h for h in headers if h[0].lower() != "host"]
         details: dict[str, Any] = {"url": where, "configured_auth": cfg.transport}
