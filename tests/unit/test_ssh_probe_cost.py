@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -37,22 +38,37 @@ TIMINGS = ("connect_ms", "banner_ms", "kex_ms")
 
 
 @contextlib.contextmanager
-def banner_then_close() -> Iterator[tuple[str, int]]:
-    """A peer like bench_scale's: the banner, then it hangs up at the key exchange."""
+def banner_then_close(how: str = "close") -> Iterator[tuple[str, int]]:
+    """A peer like bench_scale's: the banner, then it hangs up at the key exchange.
+
+    ``close`` reads all the client sends until it is told nothing more comes, so its close
+    is always a FIN; ``reset`` aborts (RST) once the client's banner is in. bench_scale's
+    peer does either, by timing (a close with unread data is a reset)."""
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)  # closing a listener does not wake its accept() on Linux
     stop = threading.Event()
 
     def serve() -> None:
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             with conn:
                 conn.sendall(BANNER)
                 conn.settimeout(2)
                 with contextlib.suppress(OSError):
-                    conn.recv(4096)
+                    if how == "reset":
+                        _read_line(conn)
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                        struct.pack("ii", 1, 0))
+                        continue
+                    conn.shutdown(socket.SHUT_WR)
+                    for _ in range(64):  # bounded: the client hangs up after our FIN
+                        if not conn.recv(4096):
+                            break
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -62,6 +78,17 @@ def banner_then_close() -> Iterator[tuple[str, int]]:
         stop.set()
         listener.close()
         thread.join(5)
+
+
+def _read_line(conn: socket.socket) -> bytes:
+    """The peer's identification line (bounded)."""
+    line = b""
+    while not line.endswith(b"\n") and len(line) < 256:
+        chunk = conn.recv(1)
+        if not chunk:
+            break
+        line += chunk
+    return line
 
 
 @pytest.fixture(scope="module")
@@ -140,10 +167,13 @@ def _failure(host: str, port: int, known: KnownHosts, timeout: float,
     return info.value
 
 
-def test_a_failed_key_exchange_fails_as_with_paramiko(tmp_path, timers,
-                                                      monkeypatch) -> None:
+@pytest.mark.parametrize("hangup", ["close", "reset"])
+def test_a_failed_key_exchange_fails_as_with_paramiko(tmp_path, timers, monkeypatch,
+                                                      hangup) -> None:
+    # a FIN or a RST alike: both paths say the server closed the connection (EOFError);
+    # which one a real peer sends can be a matter of timing (see banner_then_close)
     known = KnownHosts(tmp_path / "known_hosts", system_path=None)
-    with banner_then_close() as (host, port):
+    with banner_then_close(hangup) as (host, port):
         native = _failure(host, port, known, 1.0)
         shared = _failure(host, port, known, 1.0, _paramiko_probe)
         assert timers == []
@@ -154,6 +184,7 @@ def test_a_failed_key_exchange_fails_as_with_paramiko(tmp_path, timers,
     assert str(native) == str(shared) == str(own)
     assert _without_timings(native.details) == _without_timings(shared.details) \
         == _without_timings(own.details)
+    assert native.details["exception"] == "EOFError"
 
 
 @pytest.mark.parametrize("how", [probe, _paramiko_probe], ids=["native", "paramiko"])

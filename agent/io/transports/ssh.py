@@ -235,9 +235,12 @@ def _paramiko_handshake(sock: socket.socket, info: Handshake, known: KnownHosts,
         except paramiko.SSHException as exc:
             raise _kex_error(exc, where, info) from None
         except (EOFError, OSError) as exc:
+            # a reset is a hang-up too, as on the native path: whether the peer's close
+            # arrives as FIN or RST depends on timing (data it had not read), not on it
+            name = "EOFError" if isinstance(exc, ConnectionError) else exc.__class__.__name__
             raise TransportError("protocol", f"{where} closed the connection during the key "
                                  "exchange", {**info.to_json(), "stage": "kex",
-                                              "exception": exc.__class__.__name__}) from None
+                                              "exception": name}) from None
         except Exception as exc:
             raise unexpected_answer(where, exc, "key exchange", info.to_json()) from None
         # start_client returns without an error when its timeout passes mid-exchange.
