@@ -3,6 +3,8 @@ named in the profiles' order, linked from the overview."""
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import re
 import threading
@@ -11,11 +13,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from accessready.agent.app.render_worker import RenderProcess, render_pair, wait_for
+from accessready.agent.app.render_worker import (
+    RenderProcess,
+    Writes,
+    prepare,
+    render_pair,
+    wait_for,
+)
 from accessready.agent.core.audit_types import AuditEntry, AuditReport
 from accessready.agent.core.model import Run
 from accessready.agent.core.safefile import OutputError
 from accessready.agent.core.textsafe import UniqueNames
+
+log = logging.getLogger("accessready.audit")
 
 
 class Details:
@@ -61,8 +71,18 @@ class Details:
         self._go = threading.Event()
 
     def release(self) -> None:
-        """Every profile has started: the writer may render what :meth:`early` queued."""
+        """Every profile has started: the writer may render what :meth:`early` queued.
+
+        Offloading, this process renders only at :meth:`finish`, where its first report
+        would cost a tenth of a second of compiling templates at the very end of the
+        audit; they are compiled here instead (the caller is the last planner thread,
+        done with its work), while the slow checks wait on the network."""
         self._go.set()
+        if self._offload:
+            try:
+                prepare()
+            except Exception:  # finish() renders all the same, only slower at first
+                log.debug("could not prepare the report renderer", exc_info=True)
 
     def early(self, index: int, entry: AuditEntry) -> None:
         """Have ``entry``'s files written now unless another customer took its name. Any
@@ -83,7 +103,8 @@ class Details:
         if not self._offload:  # rendering here takes the CPU the checks need to start
             self._go.wait()
         while (item := self._next(last=False)) is not None:
-            self._write_one(*item, self._write)
+            index, stem, run = item
+            self._write_one(index, stem, functools.partial(self._write, stem, run))
 
     def _next(self, last: bool) -> tuple[int, str, Run] | None:
         """The next queued report to write (the first, or the ``last``), its name taken;
@@ -99,16 +120,32 @@ class Details:
                     self._taken.add(stem)
                     return index, stem, run
 
-    def _write_one(self, index: int, stem: str, run: Run,
-                   write: Callable[[str, Run], None]) -> None:
+    def _write_one(self, index: int, stem: str, write: Callable[[], None]) -> None:
         try:
-            write(stem, run)
+            write()
         except Exception as exc:  # a full disk, no rights: said once, after the audit
-            with self._lock:
-                self._error = self._error or exc
+            self._failed(exc)
             return
         with self._lock:
             self._early[index] = stem
+
+    def _failed(self, exc: Exception) -> None:
+        with self._lock:
+            self._error = self._error or exc
+
+    def _backlog(self) -> None:
+        """Render the queue's last reports here, written by threads (:class:`Writes`)."""
+        with Writes() as writes:
+            while (item := self._next(last=True)) is not None:
+                index, stem, run = item
+                try:
+                    html, result = render_pair(run, self.lang)
+                except Exception as exc:
+                    self._failed(exc)
+                    continue
+                write = functools.partial(self._write_rendered, stem, html, result)
+                writes.submit(self._paths(stem),
+                              functools.partial(self._write_one, index, stem, write))
 
     def finish(self, report: AuditReport) -> AuditReport:
         """Write what :meth:`early` did not; ``report`` with links to every customer's
@@ -124,10 +161,8 @@ class Details:
                 try:
                     self.folder.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:  # said after the writer ends, as a write's failure
-                    with self._lock:
-                        self._error = self._error or exc
-            while (item := self._next(last=True)) is not None:
-                self._write_one(*item, self._write_here)
+                    self._failed(exc)
+            self._backlog()
             wait_for(writer)
         try:
             if self._error is not None:
@@ -148,23 +183,29 @@ class Details:
             self._collect()
         return replace(report, entries=tuple(entries))
 
+    def _paths(self, stem: str) -> tuple[str, str]:
+        return str(self.folder / f"{stem}.html"), str(self.folder / f"{stem}.json")
+
     def _write(self, stem: str, run: Run) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        html, result = self.folder / f"{stem}.html", self.folder / f"{stem}.json"
+        html, result = self._paths(stem)
         if self._offload and self._process is None:
             self._process = RenderProcess.start()
             self._offload = self._process is not None
         if self._process is not None:
-            number = self._process.submit(str(html), str(result), run, self.lang)
+            number = self._process.submit(html, result, run, self.lang)
             if number is not None:
                 self._sent[number] = (stem, run)
                 return
         self._write_here(stem, run)
 
     def _write_here(self, stem: str, run: Run) -> None:
-        html, result = render_pair(run, self.lang)
-        self.write(str(self.folder / f"{stem}.html"), html)
-        self.write(str(self.folder / f"{stem}.json"), result, private=True)
+        self._write_rendered(stem, *render_pair(run, self.lang))
+
+    def _write_rendered(self, stem: str, html: bytes, result: bytes) -> None:
+        html_path, json_path = self._paths(stem)
+        self.write(html_path, html)
+        self.write(json_path, result, private=True)
 
     def _collect(self) -> None:
         """Wait for the report process; write here what it did not; raise its first

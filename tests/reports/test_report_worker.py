@@ -1,0 +1,133 @@
+"""The audit's report process (:mod:`~accessready.agent.app.render_worker`) writes while
+it renders: a report's two safe writes wait on the disk about four times as long as it
+takes to render, so several are written at once (their syncs overlap). Pins: writes
+really are concurrent; a path written twice keeps the later job's bytes; every job is
+answered once, a failed write with its error; the files are the bytes the audit's own
+process would write."""
+
+from __future__ import annotations
+
+import io
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from accessready.agent.app import render_worker
+from accessready.agent.app.render_worker import WRITERS, receive, render_pair, send, serve
+
+from ..unit.runs import make_run, result
+
+
+def _run(customer: str) -> Any:
+    return make_run([result("admin.agreement", "kund", "pass")], customer=customer)
+
+
+def _serve(jobs: list[tuple[int, str, str, Any, str]],
+           monkeypatch: pytest.MonkeyPatch) -> dict[int, str | None]:
+    """Run the child's loop in this process on ``jobs``; its answers by job number."""
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # not pytest's SIGINT
+    source, answers = io.BytesIO(), io.BytesIO()
+    for job in jobs:
+        send(source, job)
+    source.seek(0)
+    assert serve(source, answers) == 0
+    answers.seek(0)
+    said: dict[int, str | None] = {}
+    while (answer := receive(answers)) is not None:
+        number, error = answer
+        assert number not in said  # answered once
+        said[number] = error
+    return said
+
+
+def test_writes_overlap_while_the_next_report_renders(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # every HTML write waits until WRITERS of them are in progress at once: one at a
+    # time, the barrier breaks (after its timeout) and no job is answered
+    together = threading.Barrier(WRITERS, timeout=20)
+    real = render_worker.write_file
+
+    def write_file(path: str, data: bytes, private: bool = False) -> None:
+        if path.endswith(".html"):
+            together.wait()
+        real(path, data, private=private)
+
+    monkeypatch.setattr(render_worker, "write_file", write_file)
+    jobs = [(n, str(tmp_path / f"k{n}.html"), str(tmp_path / f"k{n}.json"),
+             _run(f"Kund {n}"), "sv") for n in range(WRITERS)]
+    assert _serve(jobs, monkeypatch) == {n: None for n in range(WRITERS)}
+    for _, html, result_path, run, lang in jobs:
+        assert (Path(html).read_bytes(), Path(result_path).read_bytes()) \
+            == render_pair(run, lang)
+
+
+def test_a_path_written_twice_keeps_the_later_jobs_bytes(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first write is slow: written alongside, the second would finish first and
+    # the first would overwrite it with the other customer's report
+    real, calls = render_worker.write_file, []
+
+    def write_file(path: str, data: bytes, private: bool = False) -> None:
+        calls.append(path)
+        if len(calls) == 1:
+            time.sleep(0.3)
+        real(path, data, private=private)
+
+    monkeypatch.setattr(render_worker, "write_file", write_file)
+    html, result_path = str(tmp_path / "kund.html"), str(tmp_path / "kund.json")
+    first, later = _run("Kund A"), _run("Kund B")
+    assert _serve([(0, html, result_path, first, "en"), (1, html, result_path, later, "en")],
+                  monkeypatch) == {0: None, 1: None}
+    assert (Path(html).read_bytes(), Path(result_path).read_bytes()) \
+        == render_pair(later, "en")
+
+
+def test_a_failed_write_is_answered_with_its_error_and_the_rest_are_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no such folder"
+    jobs = [(0, str(tmp_path / "a.html"), str(tmp_path / "a.json"), _run("A"), "en"),
+            (1, str(missing / "b.html"), str(missing / "b.json"), _run("B"), "en"),
+            (2, str(tmp_path / "c.html"), str(tmp_path / "c.json"), _run("C"), "en")]
+    said = _serve(jobs, monkeypatch)
+    assert said[0] is None and said[2] is None
+    assert said[1] is not None and "b.html" in said[1]
+    assert (tmp_path / "a.html").exists() and (tmp_path / "c.json").exists()
+    assert not missing.exists()
+
+
+def test_prepare_compiles_every_template_ahead_of_the_first_report() -> None:
+    from accessready.reports import html
+
+    html._environment.cache_clear()
+    env = html._environment(None)
+    compiled: list[str | None] = []
+    real = env.compile
+
+    def compile_(source: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(name)
+        return real(source, name, *args, **kwargs)
+
+    env.compile = compile_  # type: ignore[method-assign]
+    try:
+        render_worker.prepare()
+        assert {"base.html", "_checks.html", "report.css"} <= set(compiled)
+        compiled.clear()
+        render_pair(_run("Kund A"), "sv")
+        assert compiled == []  # the first report compiled nothing more
+    finally:
+        html._environment.cache_clear()
+
+
+def test_an_offloading_audit_prepares_its_renderer_once_every_profile_started(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from accessready.agent.app import audit_reports
+
+    prepared: list[bool] = []
+    monkeypatch.setattr(audit_reports, "prepare", lambda: prepared.append(True))
+    audit_reports.Details(tmp_path, "en", lambda *a, **k: None, offload=True).release()
+    audit_reports.Details(tmp_path, "en", lambda *a, **k: None, offload=False).release()
+    assert prepared == [True]
