@@ -157,7 +157,8 @@ class Resolution:
 class _DaemonPool:
     """At most ``size`` daemon threads running queued calls. Daemon threads, so a
     getaddrinfo stuck past the run never holds the process open at exit (the standard
-    ThreadPoolExecutor joins its workers then)."""
+    ThreadPoolExecutor joins its workers then). A new thread starts whenever more calls
+    wait than threads do: one hung look-up never holds up the names queued behind it."""
 
     def __init__(self, size: int, name: str) -> None:
         self._size, self._name = size, name
@@ -165,17 +166,24 @@ class _DaemonPool:
             queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
-        self._idle = 0
+        self._idle = 0  # threads waiting for a call (or that have just taken one)
+        self._queued = 0  # calls not yet counted as taken
 
     def submit(self, call: Callable[[], Any]) -> Future[Any]:
         """Queue ``call``; its Future can be cancelled until a worker takes it."""
         future: Future[Any] = Future()
-        self._jobs.put((future, call))
         with self._lock:
-            if self._idle == 0 and self._threads < self._size:
+            self._queued += 1
+            self._jobs.put((future, call))
+            # counting idle threads alone, a burst while one thread was still on its
+            # way to the queue all waited behind whatever that thread took
+            start = self._queued > self._idle and self._threads < self._size
+            if start:
                 self._threads += 1
-                threading.Thread(target=self._work, daemon=True,
-                                 name=f"{self._name}-{self._threads}").start()
+                number = self._threads
+        if start:
+            threading.Thread(target=self._work, daemon=True,
+                             name=f"{self._name}-{number}").start()
         return future
 
     @property
@@ -190,6 +198,7 @@ class _DaemonPool:
             future, call = self._jobs.get()
             with self._lock:
                 self._idle -= 1
+                self._queued -= 1
             if not future.set_running_or_notify_cancel():
                 continue
             try:

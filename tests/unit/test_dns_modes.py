@@ -229,3 +229,21 @@ def test_probe_evidence_names_the_resolver(hosts, monkeypatch) -> None:
     with tcp("garbage") as peer:
         literal = net.tcp_exchange("127.0.0.1", peer.port, b"x", lambda d: True, 2.0)
     assert "resolved" not in literal.to_json()
+
+
+def test_a_hung_look_up_never_holds_up_the_names_queued_behind_it() -> None:
+    # the pool started a thread only when none was idle, and a thread counts as idle
+    # until it takes a call: a burst submitted while the first thread was on its way
+    # to the queue all waited behind the hung call it took
+    pool = agent_dns._DaemonPool(4, "test-pool")
+    release = threading.Event()
+    try:
+        assert pool.submit(lambda: "warm").result(timeout=10) == "warm"
+        # its one thread now waits for a call: idle, as it stays until it takes the next
+        hung = pool.submit(lambda: release.wait(30))
+        quick = [pool.submit(lambda n=n: n) for n in range(5)]
+        assert [f.result(timeout=10) for f in quick] == list(range(5))
+        assert not hung.done() and pool.threads <= 4
+    finally:
+        release.set()
+    assert hung.result(timeout=10) is True
