@@ -400,7 +400,9 @@ def print_explained(facts: dict[str, Any], total_cpu: float) -> None:
           f"rest) {max(0.0, total_cpu - facts['cpu_s']):.1f} s; audit started at "
           f"{facts.get('audit_started', 0):.1f} s, every profile planned and started at "
           f"{facts.get('profiles_started', 0):.1f} s, checks and runs done at "
-          f"{facts.get('checks_and_runs_done', 0):.1f} s, waited for the report process from "
+          f"{facts.get('checks_and_runs_done', 0):.1f} s with "
+          f"{facts.get('reports_queued_at_end', 0)} customers' reports still queued, waited "
+          f"for the report process from "
           f"{facts.get('reports_wait_started', 0):.2f} to {facts.get('reports_written', 0):.2f} s,"
           f" exit at {facts['exit_s']:.1f} s |")
     for kind, seen in facts["kinds"].items():

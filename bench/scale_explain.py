@@ -82,6 +82,13 @@ def _watch() -> None:
         finally:
             _marks["reports_written"] = _since()
 
+    finish = audit_reports.Details.finish
+
+    def timed_finish(self: Any, report: Any) -> Any:
+        _marks["reports_queued_at_end"] = len(self._todo)  # not yet handed over
+        return finish(self, report)
+
+    audit_reports.Details.finish = timed_finish
     runner.run_job = timed_job
     audit.run_audit = timed_audit
     audit_reports.Details._collect = timed_collect
