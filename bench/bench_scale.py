@@ -301,12 +301,17 @@ def run_child(argv: list[str]) -> tuple[float, float, float, int, str]:
         _, status, usage = os.wait4(proc.pid, 0)
         done.set()
         sampler.join()
-        wall = time.perf_counter() - started
+        ended = time.perf_counter()
+        wall = ended - started
         sink.seek(0)
         text = sink.read().decode(errors="replace")
     rss = max(usage.ru_maxrss, peak[0]) / 1024
+    CLOCKS[:] = [started, ended]
     return (wall, usage.ru_utime + usage.ru_stime, rss, os.waitstatus_to_exitcode(status),
             text)
+
+
+CLOCKS: list[float] = []  # the last child's start and end (perf_counter: one clock)
 
 
 SERVERS: list[int] = []  # the servers' pid, once started (their CPU is shown by --explain)
@@ -344,6 +349,7 @@ def one_size(work: Path, targets: int, timeout: float, night: int = 0,
         sys.executable, *how, "audit", str(folder), "--json", str(audit_json),
         "--reports-dir", str(reports), "--quiet", "--profiles-at-once", str(PROFILES_AT_ONCE),
         "--concurrency", str(CONCURRENCY), *history])
+    clocks = list(CLOCKS)
     if not audit_json.exists():
         raise SystemExit(f"the audit wrote no overview (exit {code}): {text[-500:]}")
     served = servers_cpu() - served
@@ -361,6 +367,9 @@ def one_size(work: Path, targets: int, timeout: float, night: int = 0,
         raise SystemExit(f"the asyncio reference failed: {r_text[-800:]}") from None
     explained = next((json.loads(line[len("EXPLAIN "):]) for line in text.splitlines()
                       if line.startswith("EXPLAIN ")), None)
+    if explained is not None:  # one clock on both sides: the interpreter's own time
+        explained["startup_s"] = explained.pop("clock_started") - clocks[0]
+        explained["teardown_s"] = clocks[1] - explained.pop("clock_exit")
     return {"targets": targets, "night": night, "wall": wall, "cpu": cpu, "rss": rss,
             "explained": explained, "served": served, "r_served": r_served,
             "wrong": wrong_results,
@@ -404,7 +413,9 @@ def print_explained(facts: dict[str, Any], total_cpu: float) -> None:
           f"{facts.get('reports_queued_at_end', 0)} customers' reports still queued, waited "
           f"for the report process from "
           f"{facts.get('reports_wait_started', 0):.2f} to {facts.get('reports_written', 0):.2f} s,"
-          f" exit at {facts['exit_s']:.1f} s |")
+          f" exit at {facts['exit_s']:.1f} s; the interpreter's start before our first "
+          f"line {facts.get('startup_s', 0):.2f} s, its end after our last "
+          f"{facts.get('teardown_s', 0):.2f} s |")
     for kind, seen in facts["kinds"].items():
         print(f"|     {kind} (n={seen['n']}): started at {seen['start']} s, ended at "
               f"{seen['end']} s (min, p10, p50, p90, max) |", flush=True)

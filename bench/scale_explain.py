@@ -105,7 +105,8 @@ def _report() -> None:
     sys.stderr.write("EXPLAIN " + json.dumps({
         "cpu_s": round(time.process_time(), 2), "user_s": round(usage.ru_utime, 2),
         "sys_s": round(usage.ru_stime, 2), "switches": [usage.ru_nvcsw, usage.ru_nivcsw],
-        "exit_s": _since(), **_marks,
+        "exit_s": _since(), "clock_started": STARTED, "clock_exit": time.perf_counter(),
+        **_marks,
         "kinds": kinds}) + "\n")
 
 
@@ -114,7 +115,7 @@ def main() -> None:
     from accessready.agent.cli.main import main as cli
 
     try:
-        cli(sys.argv[1:])
+        cli()  # as the console script: the arguments from sys.argv
     finally:
         _report()
 

@@ -54,6 +54,18 @@ for _command in COMMANDS:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the ``accessready`` console script."""
+    try:
+        _main(argv)
+    finally:
+        if argv is None:  # the process ends now (not a caller's, such as a test's)
+            # its final garbage collection walked every object an audit kept (0.1-0.2 s
+            # at 1,000 targets) only to free them all anyway; frozen, they are just freed
+            import gc
+
+            gc.freeze()
+
+
+def _main(argv: list[str] | None) -> NoReturn:
     from click.exceptions import Abort, ClickException, Exit
 
     from accessready.agent.core.console import utf8_streams
