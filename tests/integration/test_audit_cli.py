@@ -45,8 +45,10 @@ only = ["admin.agreement", "admin.dpa", "account.login"]
 """)
 
 
-def vpn_profile(folder: Path, name: str, customer: str, port: int, timeout: float = 3) -> Path:
+def vpn_profile(folder: Path, name: str, customer: str, port: int, timeout: float = 3,
+                also: tuple[str, ...] = ()) -> Path:
     path = folder / f"{name}.toml"
+    checks = ", ".join(f'"{c}"' for c in ("winvpn.pptp", "admin.agreement", "admin.dpa", *also))
     path.write_text(f"""
 [customer]
 name = "{customer}"
@@ -61,7 +63,7 @@ tunnel = "pptp"
 port = {port}
 [checks]
 timeout = {timeout}
-only = ["winvpn.pptp", "admin.agreement", "admin.dpa"]
+only = [{checks}]
 """, encoding="utf-8")
     return path
 
@@ -309,31 +311,44 @@ def test_prune_of_every_run_of_every_customer_needs_delete_all(tmp_path: Path) -
     assert _stored(db) == 0
 
 
-def test_second_audit_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+def test_second_audit_is_refused_while_the_first_runs(tmp_path: Path,
+                                                     plugin_dir: Path) -> None:
+    import os
+    import signal
+
     silent = socket.create_server(("127.0.0.1", 0))  # accepts the TCP handshake, says nothing
+    plugins = {"PYTHONPATH": str(plugin_dir)}
+    first: subprocess.Popen[str] | None = None
     try:
+        # The sample plugin's sample.slow blocks for its whole 60 s: the first audit holds
+        # the lock until this test ends it, however long the second takes to start.
         profile = vpn_profile(tmp_path, "slow", "Långsam kommun", silent.getsockname()[1],
-                              timeout=4)
+                              timeout=60, also=("sample.slow",))
         db = tmp_path / "audit.db"
+        blocking = tmp_path / "blocking"
         first = subprocess.Popen([sys.executable, "-m", "accessready", "audit", str(profile),
                                   "--history", str(db), "-q"],
+                                 env={**os.environ, **plugins, "AR_SAMPLE_SLOW": str(blocking)},
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        lock = Path(str(db) + ".lock")
-        for _ in range(300):  # bounded: until the first audit holds the lock
-            if lock.exists() and "pid" in lock.read_text():
+        for _ in range(600):  # bounded: until sample.slow blocks (the lock is taken first)
+            if blocking.exists() or first.poll() is not None:
                 break
             time.sleep(0.05)
         second = accessready("audit", str(profile), "--history", str(db),
-                             "--reports-dir", str(tmp_path / "refused"))
+                             "--reports-dir", str(tmp_path / "refused"), env=plugins)
         one_line_error(second, f"another audit is running (pid {first.pid} since ")
         assert not (tmp_path / "refused").exists()  # a refused audit leaves no folder
-        first.wait(timeout=60)
-        assert first.returncode == 2, first.stderr  # the silent gateway: not ready
+        first.send_signal(signal.SIGINT)  # Ctrl-C: rather than wait out sample.slow
+        _stdout, stderr = first.communicate(timeout=60)
+        assert first.returncode == 3 and "audit interrupted" in stderr, stderr
     finally:
+        if first is not None and first.poll() is None:  # a failed assertion: not 60 s more
+            first.kill()
+            first.communicate()
         silent.close()
-    # the first audit released its lock: the next one runs
+    # the first audit released its lock: the next one runs (the gateway now refuses)
     assert accessready("audit", str(profile), "--history", str(db), "-q",
-                       "--timeout", "0.5").returncode == 2
+                       "--timeout", "0.5", env=plugins).returncode == 2
 
 
 def test_keep_days_prunes_on_every_audit(tmp_path: Path, gateway: PptpSimulator) -> None:

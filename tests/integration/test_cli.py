@@ -191,14 +191,16 @@ def test_ctrl_c_writes_what_finished_with_verdict_unknown(tmp_path: Path,
     blocking = tmp_path / "blocking"
     env.update({"PYTHONPATH": str(plugin_dir), "AR_SAMPLE_SLOW": str(blocking)})
     out = tmp_path / "r.json"
+    # One check at a time, in plan order: the admin checks (ADMIN) before sample.slow
+    # (SERVERS, a plugin's), so once it blocks their results are in.
     proc = subprocess.Popen([sys.executable, "-m", "accessready", "run", str(profile),
-                             "--json", str(out), "--only", "admin.*", "--only", "sample.slow"],
+                             "--json", str(out), "--only", "admin.*", "--only", "sample.slow",
+                             "--concurrency", "1"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for _ in range(600):  # bounded: until sample.slow blocks (for 60 s); a loaded machine
         if blocking.exists() or proc.poll() is not None:  # may take seconds to get there
             break
         time.sleep(0.05)
-    time.sleep(0.5)  # admin checks finish at once
     proc.send_signal(signal.SIGINT)
     _stdout, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 3, stderr

@@ -30,6 +30,16 @@ def run_access(toml: str, checks: list, *, timeout: float = 3.0,
     return {r.check_id: r for r in finished.results}, time.monotonic() - started
 
 
+def ended_by_their_deadline(results: dict[str, Result], took: float, deadline: float) -> None:
+    """Each result is the check's own, not the runner's stand-in for one still running
+    (``reason: deadline``, delivered at ``deadline`` + ``overdue_patience``), and the run
+    took about the deadline. The hostile peers hold on far longer; the 2.5 s is slack for a
+    busy machine."""
+    stood_in = [r.check_id for r in results.values() if r.details.get("reason") == "deadline"]
+    assert not stood_in, f"the runner stood in for {stood_in}"
+    assert took < deadline + 2.5, f"took {took:.1f} s"
+
+
 def evidence_bounded(result: Result, limit: int = 20000) -> bool:
     """The result's evidence serialises to at most ``limit`` characters."""
     import json

@@ -121,7 +121,10 @@ def test_silent_resolver_is_an_error_not_a_hang() -> None:
         results = run_admin(None, 'name = "X"\nmaintenance_contact = "drift@exempel.se"',
                             resolver=address)  # type: ignore[arg-type]
     result = results[("admin.maintenance_contact", "X")]
-    assert result.status is Status.ERROR and result.duration_s < 3.5
+    # the check's own error (the runner's stand-in for a hang says "deadline"), in about
+    # its 3 s: the resolver never answers, the rest is slack for a busy machine
+    assert result.status is Status.ERROR and result.details.get("reason") != "deadline"
+    assert result.duration_s < 5.5
 
 
 def test_a_shared_mail_domain_is_asked_once(dns: DnsSimulator) -> None:

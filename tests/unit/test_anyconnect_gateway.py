@@ -11,7 +11,7 @@ from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.anyconnect import AnyConnectSimulator
 from accessready.checks.anyconnect.gateway import AnyConnectGatewayCheck, gateway_url
 from tests.unit import hostile
-from tests.unit.access_helpers import evidence_bounded, run_access
+from tests.unit.access_helpers import ended_by_their_deadline, evidence_bounded, run_access
 
 from .simhelpers import closed_port
 
@@ -46,7 +46,7 @@ def run(port: int, ca_file: str | None, group: str | None = "staff", verify: boo
         lines.append("verify = false")
     toml = '\n[access]\nmethods = ["anyconnect"]\n[access.anyconnect]\n' + "\n".join(lines)
     results, took = run_access(toml, [AnyConnectGatewayCheck], timeout=deadline)
-    assert took < deadline + 1.5
+    ended_by_their_deadline(results, took, deadline)
     return results["anyconnect.gateway"]
 
 

@@ -10,7 +10,7 @@ from accessready.agent.demo.simulators.checkpoint import CheckpointSimulator
 from accessready.agent.demo.simulators.stream import StreamServer
 from accessready.checks.checkpoint.gateway import CheckpointGatewayCheck, topology_probe
 from tests.unit import hostile
-from tests.unit.access_helpers import evidence_bounded, run_access
+from tests.unit.access_helpers import ended_by_their_deadline, evidence_bounded, run_access
 
 from .simhelpers import closed_port
 
@@ -35,7 +35,7 @@ port = {port}
 ports = {{ topology = {topology}, ike = {ike} }}
 """ + (f'ca_file = "{ca_file}"\n' if ca_file else "")
     results, took = run_access(toml, [CheckpointGatewayCheck], timeout=deadline)
-    assert took < deadline + 1.5
+    ended_by_their_deadline(results, took, deadline)
     return results["checkpoint.gateway"]
 
 

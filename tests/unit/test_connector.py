@@ -9,6 +9,7 @@ checks that precondition itself and fails loudly if the kernel behaves otherwise
 from __future__ import annotations
 
 import errno
+import selectors
 import socket
 import threading
 import time
@@ -80,6 +81,14 @@ def closed_port() -> int:
     port = spare.getsockname()[1]
     spare.close()  # nothing listens there now: a connection is refused
     return port
+
+
+def readable(sock: socket.socket, seconds: float = 5.0) -> bool:
+    """Whether ``sock`` has something to read (data, or the peer's close) within
+    ``seconds``: a close on loopback need not have arrived when the peer's close returns."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ)
+        return bool(selector.select(seconds))
 
 
 def test_a_listening_port_is_connected_on_the_connectors_thread(
@@ -307,5 +316,7 @@ def test_a_socket_the_peer_closed_meanwhile_is_not_still_open(
     peer.close()
     assert opened.sock is not None
     opened.sock.recv(64)  # what was sent is read; now only the close is left
+    # readable again once the FIN is in (it need not be the moment close() returns)
+    assert readable(opened.sock)
     assert not opened.still_open()
     opened.discard()

@@ -83,11 +83,15 @@ def test_http_reads_an_answer_that_came_in_time(monkeypatch: pytest.MonkeyPatch)
 
     import threading
 
+    sent = threading.Event()
+
     def serve() -> None:
         conn, _ = server.accept()
         with conn:
             conn.recv(65536)
             conn.sendall(answer)
+            _wait_until_acknowledged(conn)
+            sent.set()
 
     worker = threading.Thread(target=serve, daemon=True)
     worker.start()
@@ -97,7 +101,7 @@ def test_http_reads_an_answer_that_came_in_time(monkeypatch: pytest.MonkeyPatch)
 
     class Late(real):  # type: ignore[misc, valid-type]
         def __init__(self, deadline: float) -> None:
-            time.sleep(0.2)  # the answer is in our buffer by now
+            sent.wait(10)  # the answer is in our buffer by now
             super().__init__(time.monotonic() - 1.0)
 
     monkeypatch.setattr(http, "IoClock", Late)
@@ -108,3 +112,19 @@ def test_http_reads_an_answer_that_came_in_time(monkeypatch: pytest.MonkeyPatch)
         server.close()
     assert outcome.ok, outcome.message
     assert outcome.answer.status == 200
+
+
+def _wait_until_acknowledged(conn: socket.socket) -> None:
+    """Until the client's kernel acknowledged all that ``conn`` sent, so it is in the
+    client's buffer (Linux's TIOCOUTQ: bytes not yet acknowledged); elsewhere at once."""
+    until = time.monotonic() + 10
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        while time.monotonic() < until and struct.unpack(
+                "i", fcntl.ioctl(conn.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]:
+            time.sleep(0.001)
+    except (ImportError, AttributeError, OSError):
+        pass

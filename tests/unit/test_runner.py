@@ -70,13 +70,13 @@ def test_a_late_check_that_ends_while_the_run_waits_keeps_its_own_result() -> No
 
 
 def test_time_spent_waiting_for_a_worker_is_not_the_checks() -> None:
-    """One worker, three checks of 0.5 s with a 2 s deadline: each starts with its whole
+    """One worker, three checks of 0.75 s with a 2 s deadline: each starts with its whole
     deadline ahead of it (the clock starts when a worker takes it, not when it was
-    queued), so the third does not inherit the first two's time."""
+    queued), so the third does not inherit the first two's time (0.5 s at most)."""
     seen: list[float] = []
     checks = []
     for i in range(3):
-        check = make_check(f"fam.q{i}", sleep=0.5)
+        check = make_check(f"fam.q{i}", sleep=0.75)
         original = check.run
 
         def run(ctx, target, original=original):  # type: ignore[no-untyped-def]
@@ -86,7 +86,8 @@ def test_time_spent_waiting_for_a_worker_is_not_the_checks() -> None:
         checks.append(check)
     results = _run(checks, concurrency=1, timeout=2.0)
     assert all(r.status is Status.PASS for r in results)
-    assert len(seen) == 3 and min(seen) > 1.5, seen
+    # inherited: 0.5 s at most; whole: 2 s less our own delays (a busy machine's)
+    assert len(seen) == 3 and min(seen) > 1.0, seen
 
 
 def test_concurrency_bounds_parallel_work() -> None:

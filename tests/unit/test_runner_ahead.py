@@ -22,7 +22,7 @@ from accessready.agent.plugin.checkapi import Check, Contact, Target
 from accessready.agent.plugin.pool import Workers, submit
 from accessready.agent.plugin.runner import ContextFactory, RunOptions, execute, plan
 
-from .test_connector import closed_port
+from .test_connector import closed_port, readable
 
 PROFILE = parse_profile('[customer]\nname = "X"\n[access]\nmethods = ["teamviewer"]\n')
 
@@ -223,6 +223,7 @@ def test_a_connection_the_peer_closed_is_made_again_by_the_check() -> None:
     sock = socket.create_connection(("127.0.0.1", port), timeout=2)
     peer, _ = server.accept()
     peer.close()
+    assert readable(sock)  # the FIN is in (not always the moment close() returns)
     opened = net.Opened("127.0.0.1", port, sock, None, 0.1, None, time.monotonic())
     job = plan([reach_check({"srv": port}, [])], PROFILE, RunOptions())[0]
     ahead = Ahead([job], None, 5.0, {})

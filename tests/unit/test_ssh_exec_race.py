@@ -54,15 +54,16 @@ def test_late_exec_reply_still_gives_the_whole_answer(tmp_path: Path) -> None:
 
 
 def test_an_exec_reply_later_than_the_budget_is_a_timeout(tmp_path: Path) -> None:
-    # The reply comes 20 s late; the command has 0.3 s. Before the fix run() kept waiting
+    # The reply comes 20 s late; the command has 2 s. Before the fix run() kept waiting
     # for it, far past its deadline, until the simulator gave up on the client (10 s) and
-    # closed the channel: "broke", a protocol error, instead of a timeout.
+    # closed the channel: "broke", a protocol error, instead of a timeout. (The budget also
+    # bounds opening the channel: 0.3 s was not always enough for that on a busy machine.)
     server = SshSimulator({USER: SshUser(PASSWORD)}, exec_reply_delay=20.0).start()
     try:
         session = _login(server, tmp_path)
         try:
             with pytest.raises(TransportError) as caught:
-                session.run(["id"], 0.3)
+                session.run(["id"], 2.0)
             assert caught.value.kind == "timeout", caught.value
             assert caught.value.details["stage"] == "exec"
         finally:
@@ -102,9 +103,14 @@ def test_the_watchdog_runs_due_actions_once_and_never_disarmed_ones() -> None:
 
     fired: list[str] = []
     done = threading.Event()
-    keep = watchdog.arm(time.monotonic() + 0.05, lambda: (fired.append("due"), done.set()))
-    dropped = watchdog.arm(time.monotonic() + 0.05, lambda: fired.append("disarmed"))
-    assert watchdog.disarm(dropped)
+    # The watchdog's lock (a Condition over an RLock) is held from arming to disarming, so
+    # a stall here cannot let the watchdog run the action before it is disarmed. Same time,
+    # armed first: the disarmed one surfaces before "due" runs (it would be fired[0]).
+    with watchdog._lock:
+        due = time.monotonic() + 0.05
+        dropped = watchdog.arm(due, lambda: fired.append("disarmed"))
+        keep = watchdog.arm(due, lambda: (fired.append("due"), done.set()))
+        assert watchdog.disarm(dropped)
     assert done.wait(10)
     assert not watchdog.disarm(keep)  # it already ran
     assert fired == ["due"]

@@ -249,7 +249,7 @@ def test_refused(known) -> None:
 @pytest.mark.parametrize("mode,kind", [("silent", "silent"), ("garbage", "protocol"),
                                        ("close", "protocol"), ("slow", "silent")])
 def test_hostile_peers_end_within_the_deadline(known, mode, kind) -> None:
-    server = HostileServer(mode, delay=5.0).start()
+    server = HostileServer(mode, delay=30.0).start()
     try:
         started = time.monotonic()
         with pytest.raises(TransportError) as info:
@@ -258,7 +258,8 @@ def test_hostile_peers_end_within_the_deadline(known, mode, kind) -> None:
     finally:
         server.stop()
     assert info.value.kind == kind, str(info.value)
-    assert elapsed < 2.0
+    # the silent and slow peers would keep us 30 s or more; the rest is a busy machine's
+    assert elapsed < 5.0
 
 
 def test_slow_banner_within_the_deadline_is_fine(tmp_path) -> None:
@@ -279,7 +280,7 @@ def test_command_that_never_ends_stops_at_the_deadline(sim, known) -> None:
         with pytest.raises(TransportError) as info:
             session.run(["sleep", "30"], 1.0)
         assert info.value.kind == "timeout"
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 5.0  # 1 s budget, a 30 s command: slack for load
         assert session.run(["id"], 5).exit_code == 0  # the session is still usable
     finally:
         session.close()
