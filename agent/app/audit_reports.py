@@ -27,6 +27,8 @@ from accessready.agent.core.textsafe import UniqueNames
 
 log = logging.getLogger("accessready.audit")
 
+HELP_FROM = 16  # reports still queued at the end that this process helps to render
+
 
 class Details:
     """Each customer's full HTML report and JSON result in ``folder`` (``--reports-dir``),
@@ -62,6 +64,7 @@ class Details:
         self._sent: dict[int, tuple[str, Run]] = {}  # job number -> (stem, run)
         self._early: dict[int, str] = {}  # entry index -> the stem written for it
         self._taken: set[str] = set()
+        self._last: dict[str, int | None] = {}  # stem -> who wrote it last: a job, or here
         self._todo: deque[tuple[int, str, Run]] = deque()
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -71,18 +74,8 @@ class Details:
         self._go = threading.Event()
 
     def release(self) -> None:
-        """Every profile has started: the writer may render what :meth:`early` queued.
-
-        Offloading, this process renders only at :meth:`finish`, where its first report
-        would cost a tenth of a second of compiling templates at the very end of the
-        audit; they are compiled here instead (the caller is the last planner thread,
-        done with its work), while the slow checks wait on the network."""
+        """Every profile has started: the writer may render what :meth:`early` queued."""
         self._go.set()
-        if self._offload:
-            try:
-                prepare()
-            except Exception:  # finish() renders all the same, only slower at first
-                log.debug("could not prepare the report renderer", exc_info=True)
 
     def early(self, index: int, entry: AuditEntry) -> None:
         """Have ``entry``'s files written now unless another customer took its name. Any
@@ -134,7 +127,16 @@ class Details:
             self._error = self._error or exc
 
     def _backlog(self) -> None:
-        """Render the queue's last reports here, written by threads (:class:`Writes`)."""
+        """Render the queue's last reports here, written by threads (:class:`Writes`).
+        Offloading, only a long queue is worth it: this process's first report costs a
+        tenth of a second (compiling templates), in which the report process writes ~40."""
+        if self._offload:
+            if len(self._todo) < HELP_FROM:
+                return  # the writer hands them all over
+            try:
+                prepare()
+            except Exception:  # rendered all the same below, or said as a failure
+                log.debug("could not prepare the report renderer", exc_info=True)
         with Writes() as writes:
             while (item := self._next(last=True)) is not None:
                 index, stem, run = item
@@ -196,6 +198,8 @@ class Details:
             number = self._process.submit(html, result, run, self.lang)
             if number is not None:
                 self._sent[number] = (stem, run)
+                with self._lock:
+                    self._last[stem] = number
                 return
         self._write_here(stem, run)
 
@@ -203,6 +207,8 @@ class Details:
         self._write_rendered(stem, *render_pair(run, self.lang))
 
     def _write_rendered(self, stem: str, html: bytes, result: bytes) -> None:
+        with self._lock:
+            self._last[stem] = None
         html_path, json_path = self._paths(stem)
         self.write(html_path, html)
         self.write(json_path, result, private=True)
@@ -215,7 +221,9 @@ class Details:
             return
         answers = process.close()
         for number, (stem, run) in self._sent.items():
-            if number not in answers:  # the process ended before it: write it here
+            # the process ended before it: write it here, unless the name went to another
+            # customer since (a later write of the same files, which this would undo)
+            if number not in answers and self._last.get(stem) == number:
                 self._write_here(stem, run)
         self._sent.clear()
         failed = next((error for error in answers.values() if error), None)

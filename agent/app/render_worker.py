@@ -24,13 +24,13 @@ import contextlib
 import functools
 import logging
 import pickle
+import queue
 import signal
 import struct
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 from accessready.agent.core.model import Run
@@ -79,51 +79,82 @@ WRITERS = 4  # threads whose syncs to disk overlap (see Writes)
 
 
 class Writes:
-    """Reports' files written by :data:`WRITERS` threads while the caller renders the
-    next report.
+    """Reports' files written by up to :data:`WRITERS` threads while the caller renders
+    the next report.
 
     Rendering takes about 2 ms a report; writing its two files safely (each synced to
     disk before it replaces the old one) about 8 ms, nearly all of it waiting for the
     disk. One at a time, those waits were the audit's tail; written by several threads,
     the syncs overlap (a journalling file system commits them together). A path written
     again waits for its earlier write, so the later bytes win; at most ``2 * WRITERS``
-    rendered reports wait for a thread (memory). :meth:`submit` from one thread only;
-    ``write`` handles its own errors (what it raises is lost).
+    rendered reports wait for a thread (memory). Where no thread can be started (a
+    process at its limit), the caller writes. Every wait is in short steps, so Ctrl-C is
+    heard on Windows; the threads are daemons, so it is not held up by a hung disk
+    either (a write cut short leaves the old file: see ``safefile``). :meth:`submit`
+    from one thread only; ``write`` handles its own errors.
     """
 
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="accessready-write")
+        self._jobs: queue.SimpleQueue[tuple[threading.Event, Callable[[], None]] | None] = \
+            queue.SimpleQueue()
         self._room = threading.BoundedSemaphore(2 * WRITERS)
-        self._writing: dict[str, Future[None]] = {}  # path -> its last write
+        self._writing: dict[str, threading.Event] = {}  # path -> its last write, done
+        self._threads: list[threading.Thread] = []
+        for n in range(WRITERS):
+            thread = threading.Thread(target=self._work, daemon=True,
+                                      name=f"accessready-write-{n}")
+            try:
+                thread.start()
+            except RuntimeError:  # "can't start new thread": fewer, or the caller writes
+                break
+            self._threads.append(thread)
 
     def submit(self, paths: tuple[str, ...], write: Callable[[], None]) -> None:
         """Have ``write`` (which writes ``paths``) run on a writer thread."""
         for path in paths:
             earlier = self._writing.get(path)
             if earlier is not None:
-                earlier.exception()  # waits (and never raises)
-        self._room.acquire()
-        done = self._pool.submit(self._run, write)
+                _wait(earlier.wait)
+        if not self._threads:
+            write()
+            return
+        _wait(lambda seconds: self._room.acquire(timeout=seconds))
+        done = threading.Event()
+        self._jobs.put((done, write))
         for path in paths:
             self._writing[path] = done
         if len(self._writing) > 64 * WRITERS:  # forget the finished ones (bounded)
-            self._writing = {p: f for p, f in self._writing.items() if not f.done()}
+            self._writing = {p: d for p, d in self._writing.items() if not d.is_set()}
 
-    def _run(self, write: Callable[[], None]) -> None:
-        try:
-            write()
-        finally:
-            self._room.release()
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            done, write = job
+            try:
+                write()
+            except Exception:  # write says its own failures; this one was a bug
+                log.exception("a report's files could not be written")
+            finally:
+                self._room.release()
+                done.set()
 
     def close(self) -> None:
         """Wait until every file submitted is written."""
-        self._pool.shutdown(wait=True)
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            wait_for(thread)
 
     def __enter__(self) -> Writes:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _wait(step: Callable[[float], bool]) -> None:
+    """``step(0.25)`` until it returns True: a wait Ctrl-C interrupts on Windows too."""
+    while not step(0.25):
+        pass
 
 
 def serve(source: IO[bytes], answers: IO[bytes]) -> int:

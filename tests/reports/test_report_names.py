@@ -204,6 +204,7 @@ def test_at_the_end_this_process_renders_what_the_report_process_has_not_reached
         if len(written_here) == 2 * (len(distinct) - 1):
             busy.set()
 
+    monkeypatch.setattr("accessready.agent.app.audit_reports.HELP_FROM", 5)
     details = Details(tmp_path / "there", "sv", write, offload=True)
     details.release()
     for index in range(len(report.entries)):
@@ -217,6 +218,25 @@ def test_at_the_end_this_process_renders_what_the_report_process_has_not_reached
     _same_files(tmp_path, here, there)
     # all but the first here, each once; the first (the report process's) not here
     assert len(written_here) == len(set(written_here)) == 2 * (len(distinct) - 1)
+
+
+def test_a_short_queue_at_the_end_is_left_to_the_report_process(tmp_path: Path) -> None:
+    """A few reports are written by the report process sooner than this process could
+    compile its templates (a tenth of a second): it does not start on them."""
+    report = _report([(f"Kund {n}", f"k{n}.toml") for n in range(3)])
+    here = write_details(report, tmp_path / "here", "sv", _write)
+    written_here: list[str] = []
+
+    def write(path: str, data: bytes, private: bool = False) -> None:
+        written_here.append(Path(path).name)
+        _write(path, data, private)
+
+    details = Details(tmp_path / "there", "sv", write, offload=True)
+    details.release()
+    for index in range(len(report.entries)):
+        details.early(index, report.entries[index])
+    _same_files(tmp_path, here, details.finish(report))
+    assert written_here == []
 
 
 def test_without_an_interpreter_to_start_the_reports_are_rendered_here(
@@ -328,3 +348,39 @@ def test_waiting_for_the_report_writer_is_in_short_waits() -> None:
     writer = Writer()
     wait_for(writer)  # type: ignore[arg-type]
     assert len(writer.timeouts) == 3 and all(t is not None and t <= 1 for t in writer.timeouts)
+
+
+def test_a_report_process_that_died_never_overwrites_a_name_given_to_another_customer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second profile ends first and takes the name; the report process dies with its
+    job unanswered; at the end the name goes to the first profile (the profiles' order),
+    written here. The dead job, redone here, must not put the second customer's report
+    under the first one's link."""
+    submit, sent = RenderProcess.submit, []
+
+    def dying_submit(self: RenderProcess, *args: Any) -> int | None:
+        sent.append(args[0])
+        if len(sent) == 1:  # taken, then the process dies before it answers
+            number = self.sent
+            self.sent += 1
+            self.proc.kill()
+            self.proc.wait()
+            return number
+        return submit(self, *args)
+
+    monkeypatch.setattr(RenderProcess, "submit", dying_submit)
+    entries = tuple(replace(e, run=replace(e.run, profile_path=e.profile)) for e in
+                    _report([("Kund A", "one/x.toml"), ("Kund A", "two/x.toml")]).entries)
+    report = replace(_report([]), entries=entries)
+    details = Details(tmp_path, "en", _write, offload=True)
+    details.release()
+    details.early(1, entries[1])  # the second profile ended first: it took the name
+    _handed_over(details)
+    deadline = time.monotonic() + 10
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    there = details.finish(report)
+    for entry in there.entries:
+        held = json.loads((tmp_path / Path(entry.report_href or "").name)
+                          .with_suffix(".json").read_text(encoding="utf-8"))
+        assert held["profile"] == entry.profile, entry.report_href

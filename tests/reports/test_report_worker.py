@@ -122,12 +122,90 @@ def test_prepare_compiles_every_template_ahead_of_the_first_report() -> None:
         html._environment.cache_clear()
 
 
-def test_an_offloading_audit_prepares_its_renderer_once_every_profile_started(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("queued, prepared", [(3, []), (20, [True])])
+def test_this_process_compiles_its_templates_only_for_a_long_queue_at_the_end(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, queued: int,
+        prepared: list[bool]) -> None:
     from accessready.agent.app import audit_reports
 
-    prepared: list[bool] = []
-    monkeypatch.setattr(audit_reports, "prepare", lambda: prepared.append(True))
-    audit_reports.Details(tmp_path, "en", lambda *a, **k: None, offload=True).release()
-    audit_reports.Details(tmp_path, "en", lambda *a, **k: None, offload=False).release()
-    assert prepared == [True]
+    seen: list[bool] = []
+    monkeypatch.setattr(audit_reports, "prepare", lambda: seen.append(True))
+    written: list[str] = []
+    details = audit_reports.Details(tmp_path, "en", lambda path, *a, **k: written.append(path),
+                                    offload=True)
+    details._closed = True  # as finish() has it: nothing more comes
+    details._todo.extend((n, f"k{n}", _run(f"Kund {n}")) for n in range(queued))
+    details._backlog()
+    assert seen == prepared
+    assert len(written) == (2 * queued if prepared else 0)
+
+
+def test_rendered_reports_waiting_for_a_writer_are_bounded(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # the disk stalls: rendering stops once 2 * WRITERS reports wait (plus the one in
+    # hand), rather than holding every customer's report in memory
+    stalled, rendered = threading.Event(), []
+    real_write, real_render = render_worker.write_file, render_worker.render_pair
+
+    def write_file(path: str, data: bytes, private: bool = False) -> None:
+        stalled.wait(20)
+        real_write(path, data, private=private)
+
+    def render(run: Any, lang: str) -> tuple[bytes, bytes]:
+        rendered.append(run.customer)
+        return real_render(run, lang)
+
+    monkeypatch.setattr(render_worker, "write_file", write_file)
+    monkeypatch.setattr(render_worker, "render_pair", render)
+    jobs = [(n, str(tmp_path / f"k{n}.html"), str(tmp_path / f"k{n}.json"),
+             _run(f"Kund {n}"), "en") for n in range(6 * WRITERS)]
+    said: dict[int, str | None] = {}
+    serving = threading.Thread(target=lambda: said.update(_serve(jobs, monkeypatch)))
+    serving.start()
+    try:
+        until = time.monotonic() + 10
+        while len(rendered) < 2 * WRITERS + 1 and time.monotonic() < until:
+            time.sleep(0.01)
+        time.sleep(0.3)  # room for more, if the bound did not hold
+        assert len(rendered) == 2 * WRITERS + 1
+    finally:
+        stalled.set()
+        serving.join(20)
+    assert said == {n: None for n in range(6 * WRITERS)}
+
+
+def test_a_path_rewritten_after_many_others_still_keeps_the_later_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # past 64 * WRITERS paths the finished writes are forgotten; the slow one is not
+    real, first = render_worker.write_file, []
+
+    def write_file(path: str, data: bytes, private: bool = False) -> None:
+        if path.endswith("same.html") and not first:
+            first.append(path)
+            time.sleep(0.5)
+        real(path, data, private=private)
+
+    monkeypatch.setattr(render_worker, "write_file", write_file)
+    html, result_path = str(tmp_path / "same.html"), str(tmp_path / "same.json")
+    run = _run("Kund")
+    jobs = [(0, html, result_path, _run("Kund A"), "en")]
+    jobs += [(n, str(tmp_path / f"o{n}.html"), str(tmp_path / f"o{n}.json"), run, "en")
+             for n in range(1, 40 * WRITERS)]
+    later = _run("Kund B")
+    jobs.append((40 * WRITERS, html, result_path, later, "en"))
+    said = _serve(jobs, monkeypatch)
+    assert len(said) == len(jobs) and set(said.values()) == {None}
+    assert Path(html).read_bytes() == render_pair(later, "en")[0]
+
+
+def test_without_a_thread_to_start_the_caller_writes(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    written: list[str] = []
+    with monkeypatch.context() as patched:
+        patched.setattr(threading.Thread, "start", refuse)
+        with render_worker.Writes() as writes:
+            writes.submit(("a",), lambda: written.append(threading.current_thread().name))
+    assert written == [threading.current_thread().name]
