@@ -54,15 +54,15 @@ for _command in COMMANDS:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the ``accessready`` console script."""
-    try:
-        _main(argv)
-    finally:
-        if argv is None:  # the process ends now (not a caller's, such as a test's)
-            # its final garbage collection walked every object an audit kept (0.1-0.2 s
-            # at 1,000 targets) only to free them all anyway; frozen, they are just freed
-            import gc
+    if argv is None:  # the console script: the interpreter ends after this
+        import atexit
+        import gc
 
-            gc.freeze()
+        # its final garbage collection walked every object an audit kept (0.1-0.2 s at
+        # 1,000 targets) only to free them all anyway; frozen, they are just freed. At
+        # exit, not here: a caller that goes on (catching SystemExit) keeps collecting
+        atexit.register(gc.freeze)
+    _main(argv)
 
 
 def _main(argv: list[str] | None) -> NoReturn:

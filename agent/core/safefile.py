@@ -28,6 +28,7 @@ import socket
 import stat
 import sys
 import tempfile
+import threading
 import time
 
 # /dev/fd/N, /proc/self/fd/N or /proc/PID/fd/N: one of a process's open descriptors
@@ -243,7 +244,12 @@ def _umask() -> int:
             if line.startswith("Umask:"):
                 return int(line.split()[1], 8)
     # elsewhere: set and restore; a file another thread creates meanwhile gets the
-    # stricter 077, never a looser mask
-    current = os.umask(0o077)
-    os.umask(current)
+    # stricter 077, never a looser mask. One thread at a time: two interleaved would
+    # leave 077 behind for good (the second "restores" the first one's 077)
+    with _UMASK_LOCK:
+        current = os.umask(0o077)
+        os.umask(current)
     return current
+
+
+_UMASK_LOCK = threading.Lock()
