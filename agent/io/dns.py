@@ -182,8 +182,15 @@ class _DaemonPool:
                 self._threads += 1
                 number = self._threads
         if start:
-            threading.Thread(target=self._work, daemon=True,
-                             name=f"{self._name}-{number}").start()
+            try:
+                threading.Thread(target=self._work, daemon=True,
+                                 name=f"{self._name}-{number}").start()
+            except RuntimeError:  # "can't start new thread": the ones there take it
+                with self._lock:
+                    self._threads -= 1
+                    orphaned = self._threads == 0
+                if orphaned:  # none to take it: said as our failure, never a hang
+                    future.set_exception(RuntimeError("cannot start a name look-up thread"))
         return future
 
     @property
@@ -199,7 +206,8 @@ class _DaemonPool:
             with self._lock:
                 self._idle -= 1
                 self._queued -= 1
-            if not future.set_running_or_notify_cancel():
+            # done already: failed when no thread could start to take it
+            if future.done() or not future.set_running_or_notify_cancel():
                 continue
             try:
                 future.set_result(call())

@@ -247,3 +247,19 @@ def test_a_hung_look_up_never_holds_up_the_names_queued_behind_it() -> None:
     finally:
         release.set()
     assert hung.result(timeout=10) is True
+
+
+def test_a_look_up_thread_that_cannot_start_is_a_failure_not_a_hang(monkeypatch) -> None:
+    pool = agent_dns._DaemonPool(2, "test-pool")
+    real = threading.Thread.start
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    failed = pool.submit(lambda: "never")
+    with pytest.raises(RuntimeError, match="cannot start"):
+        failed.result(timeout=5)
+    assert pool.threads == 0  # not counted: the next call may start one
+    monkeypatch.setattr(threading.Thread, "start", real)
+    assert pool.submit(lambda: "answered").result(timeout=5) == "answered"

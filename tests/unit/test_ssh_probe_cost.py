@@ -255,3 +255,25 @@ def test_a_paramiko_without_the_timer_slot_keeps_its_own(monkeypatch) -> None:
     finally:
         transport.close()
         peer.close()
+
+
+@pytest.mark.parametrize("hangup", [ConnectionResetError(10054, "forcibly closed"),
+                                    EOFError()], ids=["reset", "close"])
+def test_a_hang_up_while_paramiko_reads_the_banner_is_a_hang_up_not_silence(hangup) -> None:
+    # Where a reset discards data not yet read (Windows), paramiko's own read of the banner
+    # we peeked fails, and it says "Error reading SSH protocol banner": the peer hung up,
+    # as the native probe says, not "did not finish its banner in time"
+    from accessready.agent.io.transports.ssh_hostkeys import Handshake
+
+    info = Handshake("192.0.2.7", 22, banner=BANNER.decode().strip(), first_bytes=BANNER)
+    try:
+        try:
+            raise hangup
+        except Exception as exc:
+            raise paramiko.SSHException(  # noqa: B904 - as paramiko does: context only
+                "Error reading SSH protocol banner" + str(exc))
+    except paramiko.SSHException as wrapped:
+        error = sshmod._kex_error(wrapped, "192.0.2.7:22", info)
+    assert error.kind == "protocol"
+    assert str(error) == "192.0.2.7:22 closed the connection during the key exchange"
+    assert error.details["exception"] == "EOFError" and error.details["stage"] == "kex"

@@ -235,12 +235,7 @@ def _paramiko_handshake(sock: socket.socket, info: Handshake, known: KnownHosts,
         except paramiko.SSHException as exc:
             raise _kex_error(exc, where, info) from None
         except (EOFError, OSError) as exc:
-            # a reset is a hang-up too, as on the native path: whether the peer's close
-            # arrives as FIN or RST depends on timing (data it had not read), not on it
-            name = "EOFError" if isinstance(exc, ConnectionError) else exc.__class__.__name__
-            raise TransportError("protocol", f"{where} closed the connection during the key "
-                                 "exchange", {**info.to_json(), "stage": "kex",
-                                              "exception": name}) from None
+            raise _hung_up(where, info, exc) from None
         except Exception as exc:
             raise unexpected_answer(where, exc, "key exchange", info.to_json()) from None
         # start_client returns without an error when its timeout passes mid-exchange.
@@ -300,7 +295,21 @@ def require_trusted_key(info: Handshake) -> None:
         {**info.to_json(), "fingerprint": verdict.fingerprint})
 
 
+def _hung_up(where: str, info: Handshake, exc: BaseException) -> TransportError:
+    """The peer closed the connection during the key exchange. A reset is a hang-up too,
+    as on the native path: whether the close arrives as FIN or RST depends on timing
+    (data it had not read), not on the peer."""
+    name = "EOFError" if isinstance(exc, ConnectionError) else exc.__class__.__name__
+    return TransportError("protocol", f"{where} closed the connection during the key "
+                          "exchange", {**info.to_json(), "stage": "kex", "exception": name})
+
+
 def _kex_error(exc: Exception, where: str, info: Handshake) -> TransportError:
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, EOFError | ConnectionError):
+        # paramiko wraps a hang-up while it reads the banner we peeked ("Error reading
+        # SSH protocol banner"): where a reset discards unread data (Windows), not silence
+        return _hung_up(where, info, cause)
     text = str(exc)
     details = {**info.to_json(), "stage": "kex",
                "first_bytes": info.first_bytes[:80].decode("latin-1")}
