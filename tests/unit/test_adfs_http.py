@@ -260,8 +260,13 @@ def _skew(tmp_path: Path, adfs: float, wap: float, local_offset: float = 0.0) ->
 def test_clocks_in_step(tmp_path: Path) -> None:
     results = _skew(tmp_path, 0, 0)
     assert {r.status for r in results.values()} == {Status.PASS}
-    assert abs(results["wap01"].details["offset_s"]) <= 1.5
-    assert results["between nodes"].details["spread_s"] <= 2
+    # within what the check itself says it can know (half the exchange plus the Date
+    # header's second), not a fixed 1.5 s a stalled exchange on a busy machine exceeds
+    wap, adfs = results["wap01"].details, results["adfs01"].details
+    assert abs(wap["offset_s"]) <= wap["uncertainty_s"] + 0.01
+    assert wap["uncertainty_s"] < 3  # and that is small: an exchange on loopback
+    assert results["between nodes"].details["spread_s"] <= \
+        wap["uncertainty_s"] + adfs["uncertainty_s"] + 0.01
 
 
 def test_wap_three_minutes_ahead_warns(tmp_path: Path) -> None:
