@@ -8,82 +8,48 @@ from __future__ import annotations
 import os
 import resource
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from accessready.agent.demo.simulators.stream import StreamServer, read_http_request
 from accessready.agent.io import http
 from accessready.agent.io.http import KeptConnections, http_request
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
-class Server:
-    """A loopback HTTP server; ``answer(n)`` says what the n-th request on a connection
-    gets (None: the connection is closed without an answer)."""
-
-    def __init__(self, answer: Callable[[int], bytes | None], pause: float = 0.0) -> None:
-        self.pause = pause  # before closing a connection without an answer
-        self.answer = answer
-        self.connections = 0
-        self.stopped = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        self.listener.settimeout(0.1)  # closing a listener does not wake accept()
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
+def _answering(answer: Callable[[int], bytes | None],
+               pause: float) -> Callable[[socket.socket], None]:
+    """A connection's handler: ``answer(n)`` says what the n-th request on it gets (None:
+    it is closed without an answer, after ``pause``)."""
+    def handle(conn: socket.socket) -> None:
+        for n in range(10):
+            if read_http_request(conn) is None:
                 return
-            self.connections += 1
-            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
-
-    def _talk(self, conn: socket.socket) -> None:
-        conn.settimeout(5)
-        with conn:
-            for n in range(10):
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    try:
-                        chunk = conn.recv(4096)
-                    except OSError:
-                        return
-                    if not chunk:
-                        return
-                    data += chunk
-                reply = self.answer(n)
-                if reply is None:
-                    time.sleep(self.pause)
-                    return
-                conn.sendall(reply)
-                if b"Connection: close" in reply:
-                    return
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.thread.join(5)
-        self.listener.close()
+            reply = answer(n)
+            if reply is None:
+                time.sleep(pause)
+                return
+            conn.sendall(reply)
+            if b"Connection: close" in reply:
+                return
+    return handle
 
 
 @pytest.fixture
-def serving() -> Iterator[Callable[[Callable[[int], bytes | None]], Server]]:
-    started: list[Server] = []
+def serving() -> Iterator[Callable[..., StreamServer]]:
+    """Start loopback HTTP servers (:func:`_answering`); stopped at the end."""
+    started: list[StreamServer] = []
 
-    def start(answer: Callable[[int], bytes | None], pause: float = 0.0) -> Server:
-        started.append(Server(answer, pause))
+    def start(answer: Callable[[int], bytes | None], pause: float = 0.0) -> StreamServer:
+        started.append(StreamServer(_answering(answer, pause)).start())
         return started[-1]
 
     yield start
     for server in started:
-        server.close()
+        server.stop()
 
 
 def _ask(port: int, kept: KeptConnections | None) -> dict:

@@ -26,6 +26,7 @@ import paramiko.packet
 import pytest
 
 from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
+from accessready.agent.demo.simulators.stream import StreamServer
 from accessready.agent.io.transports import ssh as sshmod
 from accessready.agent.io.transports.base import TransportError
 from accessready.agent.io.transports.ssh import KnownHosts, handshake, probe
@@ -44,40 +45,19 @@ def banner_then_close(how: str = "close") -> Iterator[tuple[str, int]]:
     ``close`` reads all the client sends until it is told nothing more comes, so its close
     is always a FIN; ``reset`` aborts (RST) once the client's banner is in. bench_scale's
     peer does either, by timing (a close with unread data is a reset)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)  # closing a listener does not wake its accept() on Linux
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
+    def hang_up(conn: socket.socket) -> None:
+        conn.sendall(BANNER)
+        if how == "reset":
+            _read_line(conn)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return  # closed by the server: a reset
+        conn.shutdown(socket.SHUT_WR)
+        for _ in range(64):  # bounded: the client hangs up after our FIN
+            if not conn.recv(4096):
                 return
-            with conn:
-                conn.sendall(BANNER)
-                conn.settimeout(2)
-                with contextlib.suppress(OSError):
-                    if how == "reset":
-                        _read_line(conn)
-                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                        struct.pack("ii", 1, 0))
-                        continue
-                    conn.shutdown(socket.SHUT_WR)
-                    for _ in range(64):  # bounded: the client hangs up after our FIN
-                        if not conn.recv(4096):
-                            break
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[:2]
-    finally:
-        stop.set()
-        listener.close()
-        thread.join(5)
+    with StreamServer(hang_up, conn_timeout=2) as server:
+        yield server.host, server.port
 
 
 def _read_line(conn: socket.socket) -> bytes:
