@@ -49,11 +49,12 @@ class Details:
     ``offload``: render and write in a process of its own
     (:mod:`~accessready.agent.app.render_worker`, on another core), as runs end — the
     same bytes through the same safe writer; what it could not do is done here. Then
-    ``write`` is used only for what is rendered here (it may be called from two threads
-    at once, for different files). At :meth:`finish` the runs that
-    ended last (the slow ones, together) are still queued, and this process has nothing
-    else to do: it renders from the back of the queue while the writer hands the front
-    to the report process, so the two cores share the backlog that ends the audit.
+    ``write`` is used only for what is rendered here (it may be called from several
+    threads at once, for different files). At :meth:`finish` the runs that ended last
+    (the slow ones, together) are still queued, and this process has nothing else to do:
+    with :data:`HELP_FROM` or more queued, it renders from the back of the queue while
+    the writer hands the front to the report process, so the two cores share the backlog
+    that ends the audit.
     """
 
     def __init__(self, folder: Path, lang: str, write: Callable[..., None],
