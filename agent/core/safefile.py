@@ -236,6 +236,9 @@ def _replace(path: str, data: bytes, private: bool, found: os.stat_result | None
         raise
 
 
+_UMASK_LOCK = threading.Lock()
+
+
 def _umask() -> int:
     """The process's umask, read without changing it where the OS allows."""
     with contextlib.suppress(OSError, ValueError), \
@@ -250,6 +253,3 @@ def _umask() -> int:
         current = os.umask(0o077)
         os.umask(current)
     return current
-
-
-_UMASK_LOCK = threading.Lock()

@@ -189,7 +189,7 @@ class _DaemonPool:
                 with self._lock:
                     self._threads -= 1
                     orphaned = self._threads == 0
-                if orphaned:  # none to take it: said as our failure, never a hang
+                if orphaned and _claim(future):  # none to take it: our failure, not a hang
                     future.set_exception(RuntimeError("cannot start a name look-up thread"))
         return future
 
@@ -206,13 +206,21 @@ class _DaemonPool:
             with self._lock:
                 self._idle -= 1
                 self._queued -= 1
-            # done already: failed when no thread could start to take it
-            if future.done() or not future.set_running_or_notify_cancel():
+            if not _claim(future):  # cancelled, or failed when no thread could start
                 continue
             try:
                 future.set_result(call())
             except BaseException as exc:
                 future.set_exception(exc)
+
+
+def _claim(future: Future[Any]) -> bool:
+    """Whether the caller is the one to run (or fail) ``future``: not when it was
+    cancelled, or another took it first (atomic, under the future's own lock)."""
+    try:
+        return future.set_running_or_notify_cancel()
+    except RuntimeError:  # already running or finished
+        return False
 
 
 class _SystemLookups:
