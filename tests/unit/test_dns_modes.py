@@ -23,6 +23,7 @@ from accessready.agent.core.model import Status
 from accessready.agent.core.profile_types import Endpoint, Network
 from accessready.agent.io import dns as agent_dns
 from accessready.agent.io import net
+from accessready.agent.io.daemon_pool import DaemonPool
 from accessready.agent.io.dns import (
     SYSTEM_RESOLVER,
     SYSTEM_WORKERS,
@@ -235,7 +236,7 @@ def test_a_hung_look_up_never_holds_up_the_names_queued_behind_it() -> None:
     # the pool started a thread only when none was idle, and a thread counts as idle
     # until it takes a call: a burst submitted while the first thread was on its way
     # to the queue all waited behind the hung call it took
-    pool = agent_dns._DaemonPool(4, "test-pool")
+    pool = DaemonPool(4, "test-pool")
     release = threading.Event()
     try:
         assert pool.submit(lambda: "warm").result(timeout=10) == "warm"
@@ -250,7 +251,7 @@ def test_a_hung_look_up_never_holds_up_the_names_queued_behind_it() -> None:
 
 
 def test_a_look_up_thread_that_cannot_start_is_a_failure_not_a_hang(monkeypatch) -> None:
-    pool = agent_dns._DaemonPool(2, "test-pool")
+    pool = DaemonPool(2, "test-pool")
     real = threading.Thread.start
 
     def refuse(self: threading.Thread) -> None:
