@@ -6,8 +6,8 @@ of CPU that does not need the network or the audit's state, so it goes to a seco
 process (a second core): ``python -m accessready.agent.app.render_worker``.
 
 The parent sends frames on the child's stdin — a 4-byte big-endian length, then a pickle
-of ``(number, html_path, json_path, run, lang)`` — and the child answers each with a frame
-of ``(number, error_or_None)``: by number, not path, since one path may be written twice
+of a job (:class:`Framing`) — and the child answers each with a frame of
+``(number, error_or_None)``: by number, not path, since one path may be written twice
 (a name an early write took can go to another customer in the end). The child renders
 with the same renderers and writes with the same safe writer
 (:func:`~accessready.agent.core.safefile.write_file`) as the parent would, so the files are
@@ -21,6 +21,7 @@ outlives the audit. Pickle is safe here: both ends are this program.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import pickle
@@ -58,6 +59,37 @@ def receive(stream: IO[bytes]) -> Any:
     if len(data) < size:
         return None
     return pickle.loads(data)  # noqa: S301 - both ends of the pipe are this program
+
+
+class Framing:
+    """One end's view of the jobs sent: ``(number, html_path, json_path, run, lang,
+    catalogue)``. The run goes without its catalogue of checks, which is most of its pickle
+    and the same for an audit's runs: ``catalogue`` is sent when it differs from the last
+    one sent, else None ("as before"). Each end keeps its own."""
+
+    def __init__(self) -> None:
+        self.catalogue: dict[str, dict[str, Any]] | None = None
+
+    def pack(self, number: int, html_path: str, json_path: str, run: Run,
+             lang: str) -> tuple[Any, ...]:
+        """The parent's frame of a job; call :meth:`sent` once it has gone."""
+        # equal is cheap: an audit's runs hold the same entry objects (run._catalogue)
+        catalogue = None if run.catalogue == self.catalogue else run.catalogue
+        return (number, html_path, json_path, dataclasses.replace(run, catalogue={}), lang,
+                catalogue)
+
+    def sent(self, frame: tuple[Any, ...]) -> None:
+        """``frame`` reached the child: its catalogue is the one it holds now."""
+        if frame[5] is not None:
+            self.catalogue = frame[5]
+
+    def unpack(self, frame: tuple[Any, ...]) -> tuple[int, str, str, Run, str]:
+        """The child's job from a frame: the run with its catalogue again."""
+        number, html_path, json_path, run, lang, catalogue = frame
+        if catalogue is not None:
+            self.catalogue = catalogue
+        return (number, html_path, json_path,
+                dataclasses.replace(run, catalogue=self.catalogue or {}), lang)
 
 
 def render_pair(run: Run, lang: str) -> tuple[bytes, bytes]:
@@ -176,9 +208,10 @@ def serve(source: IO[bytes], answers: IO[bytes]) -> int:
             send(answers, (number, error))
             answers.flush()
 
+    framing = Framing()
     with Writes() as writes:
-        while (job := receive(source)) is not None:
-            number, html_path, json_path, run, lang = job
+        while (frame := receive(source)) is not None:
+            number, html_path, json_path, run, lang = framing.unpack(frame)
             html, result = render_pair(run, lang)
             writes.submit((html_path, json_path),
                           functools.partial(write, number, html_path, json_path, html,
@@ -197,6 +230,8 @@ class RenderProcess:
             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
         self.answers: dict[int, str | None] = {}
         self.sent = 0
+        self._framing = Framing()
+        self._sending = threading.Lock()  # frames and the framing's state agree
         self._reader = threading.Thread(target=self._read, daemon=True,
                                         name="accessready-report-answers")
         self._reader.start()
@@ -226,14 +261,17 @@ class RenderProcess:
         """Hand a job over: its number, or None when the child is gone (the caller renders
         it)."""
         assert self.proc.stdin is not None
-        number = self.sent
-        try:
-            send(self.proc.stdin, (number, html_path, json_path, run, lang))
-            self.proc.stdin.flush()
-        except (OSError, ValueError, pickle.PicklingError):
-            return None
-        self.sent += 1
-        return number
+        with self._sending:
+            number = self.sent
+            frame = self._framing.pack(number, html_path, json_path, run, lang)
+            try:
+                send(self.proc.stdin, frame)
+                self.proc.stdin.flush()
+            except (OSError, ValueError, pickle.PicklingError):
+                return None
+            self._framing.sent(frame)
+            self.sent += 1
+            return number
 
     def close(self) -> dict[int, str | None]:
         """End the input, wait for the child; every answer: job number -> error or None.

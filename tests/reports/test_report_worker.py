@@ -7,6 +7,7 @@ process would write."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import signal
 import threading
@@ -17,7 +18,14 @@ from typing import Any
 import pytest
 
 from accessready.agent.app import render_worker
-from accessready.agent.app.render_worker import WRITERS, receive, render_pair, send, serve
+from accessready.agent.app.render_worker import (
+    WRITERS,
+    Framing,
+    receive,
+    render_pair,
+    send,
+    serve,
+)
 
 from ..unit.runs import make_run, result
 
@@ -31,8 +39,11 @@ def _serve(jobs: list[tuple[int, str, str, Any, str]],
     """Run the child's loop in this process on ``jobs``; its answers by job number."""
     monkeypatch.setattr(signal, "signal", lambda *args: None)  # not pytest's SIGINT
     source, answers = io.BytesIO(), io.BytesIO()
+    framing = Framing()  # as the audit's process sends them
     for job in jobs:
-        send(source, job)
+        frame = framing.pack(*job)
+        send(source, frame)
+        framing.sent(frame)
     source.seek(0)
     assert serve(source, answers) == 0
     answers.seek(0)
@@ -209,3 +220,39 @@ def test_without_a_thread_to_start_the_caller_writes(tmp_path: Path,
         with render_worker.Writes() as writes:
             writes.submit(("a",), lambda: written.append(threading.current_thread().name))
     assert written == [threading.current_thread().name]
+
+
+def _catalogued(customer: str, title: str) -> Any:
+    run = _run(customer)
+    return dataclasses.replace(run, results=(result("anyconnect.gateway", "kund", "fail"),),
+                               catalogue={"anyconnect.gateway": {
+                                   "id": "anyconnect.gateway", "requirement": "access",
+                                   "title": {"en": title, "sv": title}}})
+
+
+def test_each_report_gets_its_own_runs_catalogue_though_it_is_sent_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # runs A and B share a catalogue, C has another, D the first again: the child must
+    # render each with the right one, though A's is sent only before A and D
+    runs = [_catalogued("A", "Gateway one"), _catalogued("B", "Gateway one"),
+            _catalogued("C", "Gateway two"), _catalogued("D", "Gateway one")]
+    jobs = [(n, str(tmp_path / f"{n}.html"), str(tmp_path / f"{n}.json"), run, "en")
+            for n, run in enumerate(runs)]
+    assert _serve(jobs, monkeypatch) == {n: None for n in range(4)}
+    for _, html, result_path, run, lang in jobs:
+        assert (Path(html).read_bytes(), Path(result_path).read_bytes()) \
+            == render_pair(run, lang)
+    assert b"Gateway two" in (tmp_path / "2.html").read_bytes()
+    assert b"Gateway two" not in (tmp_path / "3.html").read_bytes()
+
+
+def test_the_catalogue_goes_only_when_it_changed_and_only_once_it_was_sent() -> None:
+    framing = Framing()
+    first = framing.pack(0, "a.html", "a.json", _catalogued("A", "One"), "en")
+    assert first[5] is not None and first[3].catalogue == {}
+    # not sent (the pipe broke, or pickling failed): the next frame still carries it
+    again = framing.pack(1, "b.html", "b.json", _catalogued("B", "One"), "en")
+    assert again[5] == first[5]
+    framing.sent(again)
+    assert framing.pack(2, "c.html", "c.json", _catalogued("C", "One"), "en")[5] is None
+    assert framing.pack(3, "d.html", "d.json", _catalogued("D", "Two"), "en")[5] is not None

@@ -6,6 +6,7 @@ psutil, and hands the output to its platform's pure parser.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import os
 import platform
@@ -196,10 +197,11 @@ class LinuxLocalSystem(BaseLocalSystem):
 
     system = "linux"
 
-    def __init__(self, runner: Callable[[Sequence[str], float], CommandResult] = run_command
-                 ) -> None:
-        super().__init__(runner)
-        self.ip = shutil.which("ip") or next(
+    @functools.cached_property
+    def ip(self) -> str:
+        """The ``ip`` program: looked for on first use (an audit makes one of these per
+        profile, and most never run a local command)."""
+        return shutil.which("ip") or next(
             (p for p in ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip") if os.path.exists(p)), "ip")
 
     def adapters(self, timeout: float) -> list[Adapter]:
