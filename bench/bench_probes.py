@@ -13,7 +13,9 @@ Servers on loopback, in a process of their own (their CPU is not the probes'):
 
 For each probe kind it runs ``--n`` probes ``--rounds`` times in this process and prints the
 median CPU (``time.process_time``: every thread of the process, paramiko's included) and wall
-time per probe, in ms. The probes are the ones the checks make: ``https`` = one
+time per probe, in ms; ``--threads 1 4 16 64`` makes them from that many threads at once,
+as an audit's worker threads do, which shows what contending for the GIL costs a probe.
+The probes are the ones the checks make: ``https`` = one
 :func:`~accessready.agent.io.http.http_request` over verified TLS (the Identify);
 ``winrm`` = the two requests of ``remote.winrm`` (the second resuming the first's TLS
 session, as the check does); ``ssh-banner`` and ``ssh-kex`` =
@@ -140,15 +142,27 @@ def _probes(folder: Path, ports: dict[str, int]) -> dict[str, Callable[[], objec
     return {"https": identify, "winrm": winrm, "ssh-banner": ssh_banner, "ssh-kex": ssh_kex}
 
 
-def _measure(run: Callable[[], object], n: int, rounds: int) -> tuple[float, float]:
-    """Median CPU and wall ms per call over ``rounds`` rounds of ``n`` calls."""
+def _measure(run: Callable[[], object], n: int, rounds: int, threads: int = 1
+             ) -> tuple[float, float]:
+    """Median CPU and wall ms per call over ``rounds`` rounds of ``n`` calls, made by
+    ``threads`` threads at once (each makes its share)."""
     cpu, wall = [], []
+
+    def share(calls: int) -> None:
+        for _ in range(calls):
+            run()
+
     for _ in range(rounds):
         c0, w0 = time.process_time(), time.perf_counter()
-        for _ in range(n):
-            run()
-        cpu.append((time.process_time() - c0) * 1000 / n)
-        wall.append((time.perf_counter() - w0) * 1000 / n)
+        workers = [threading.Thread(target=share, args=(n // threads,))
+                   for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        done = n // threads * threads
+        cpu.append((time.process_time() - c0) * 1000 / done)
+        wall.append((time.perf_counter() - w0) * 1000 / done)
     return statistics.median(cpu), statistics.median(wall)
 
 
@@ -157,6 +171,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="probes per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", nargs="*", help="probe kinds to run (default: all)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1], metavar="N",
+                        help="also from N threads at once, as an audit's workers make them "
+                        "(what contending for the GIL costs each probe)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -185,15 +202,17 @@ def main() -> None:
             (folder / "known_hosts").write_text(
                 f"[127.0.0.1]:{ports['ssh-kex']} {public[0]} {public[1]}\n")
             probes = _probes(folder, ports)
-            print(f"{'probe':<11} {'cpu ms':>8} {'wall ms':>8}   (median of {args.rounds} "
-                  f"rounds of {args.n})")
+            print(f"{'probe':<11} {'threads':>7} {'cpu ms':>8} {'wall ms':>8}   (median of "
+                  f"{args.rounds} rounds of {args.n}; wall per probe is the rate at which "
+                  "they complete)")
             for name, run in probes.items():
                 if args.only and name not in args.only:
                     continue
                 for _ in range(5):  # warm: imports, the shared TLS context
                     run()
-                cpu, wall = _measure(run, args.n, args.rounds)
-                print(f"{name:<11} {cpu:8.3f} {wall:8.3f}")
+                for threads in args.threads:
+                    cpu, wall = _measure(run, args.n, args.rounds, threads)
+                    print(f"{name:<11} {threads:7} {cpu:8.3f} {wall:8.3f}", flush=True)
         finally:
             server.terminate()
             server.wait(10)

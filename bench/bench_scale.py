@@ -415,10 +415,12 @@ def print_explained(facts: dict[str, Any], total_cpu: float) -> None:
           f"{facts.get('reports_wait_started', 0):.2f} to {facts.get('reports_written', 0):.2f} s,"
           f" exit at {facts['exit_s']:.1f} s; the interpreter's start before our first "
           f"line {facts.get('startup_s', 0):.2f} s, its end after our last "
-          f"{facts.get('teardown_s', 0):.2f} s |")
+          f"{facts.get('teardown_s', 0):.2f} s; planning a profile (load, plan, start its "
+          f"checks) took {facts.get('planning_cpu_ms', 0):.2f} ms of its thread's CPU |")
     for kind, seen in facts["kinds"].items():
         print(f"|     {kind} (n={seen['n']}): started at {seen['start']} s, ended at "
-              f"{seen['end']} s (min, p10, p50, p90, max) |", flush=True)
+              f"{seen['end']} s (min, p10, p50, p90, max); {seen.get('cpu_ms', 0):.2f} ms "
+              "of its thread's CPU each |", flush=True)
 
 
 def inside(args: argparse.Namespace) -> None:

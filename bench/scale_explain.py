@@ -9,10 +9,12 @@ runs were all done (before the last reports and the overview are written), when 
 began to wait for the report process and when that had written every report; ``exit_s`` is
 the end. At exit it prints one line,
 ``EXPLAIN {json}``, to stderr: this process's CPU (the report process's is the rest of what
-``wait4`` counts), and the quantiles of the checks' start and end times. ``bench_scale
---explain`` runs it in place of ``python -m accessready`` and prints the line as a row.
+``wait4`` counts), the quantiles of the checks' start and end times, and the CPU of the
+thread that ran each (``time.thread_time``, by kind) and of the thread that planned each
+profile (loading it, planning and starting its checks). ``bench_scale --explain`` runs it
+in place of ``python -m accessready`` and prints the line as a row.
 
-Instrumentation for a benchmark only: it wraps three functions, changes nothing they do.
+Instrumentation for a benchmark only: it wraps five functions, changes nothing they do.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ SILENT_PREFIX = "198.51.100."  # bench_scale.SILENT_NET
 STARTED = time.perf_counter()
 _records: list[tuple[float, float, str]] = []
 _marks: dict[str, float] = {}
+# thread CPU (``time.thread_time``: user and system, GIL waits excluded) by check kind, and
+# of planning (loading a profile, planning and starting its checks); planning's count
+_cpu: dict[str, float] = {}
+_counts: dict[str, int] = {}
 _lock = threading.Lock()
 
 
@@ -47,14 +53,29 @@ def _watch() -> None:
 
     def timed_job(job: Any, *args: Any, **kwargs: Any) -> Any:
         begun = time.perf_counter() - STARTED
+        cpu = time.thread_time()
         try:
             return run_job(job, *args, **kwargs)
         finally:
+            cpu = time.thread_time() - cpu
             data = job.target.data  # a Server, or a check's own (adfs.tls: node + port)
             address = str(getattr(getattr(data, "server", data), "address", ""))
             kind = "silent" if address.startswith(SILENT_PREFIX) else job.check.id
             with _lock:
                 _records.append((begun, time.perf_counter() - STARTED, kind))
+                _cpu[kind] = _cpu.get(kind, 0.0) + cpu
+
+    start_one = audit._start_one
+
+    def timed_start(*args: Any, **kwargs: Any) -> Any:
+        cpu = time.thread_time()
+        try:
+            return start_one(*args, **kwargs)
+        finally:
+            cpu = time.thread_time() - cpu
+            with _lock:
+                _cpu["planning"] = _cpu.get("planning", 0.0) + cpu
+                _counts["planning"] = _counts.get("planning", 0) + 1
 
     def timed_audit(*args: Any, **kwargs: Any) -> Any:
         _marks["audit_started"] = _since()
@@ -90,6 +111,7 @@ def _watch() -> None:
 
     audit_reports.Details.finish = timed_finish
     runner.run_job = timed_job
+    audit._start_one = timed_start
     audit.run_audit = timed_audit
     audit_reports.Details._collect = timed_collect
 
@@ -99,7 +121,8 @@ def _report() -> None:
     for kind in sorted({k for _, _, k in _records}):
         starts = [s for s, _, k in _records if k == kind]
         ends = [e for _, e, k in _records if k == kind]
-        kinds[kind] = {"n": len(starts), "start": _quantiles(starts), "end": _quantiles(ends)}
+        kinds[kind] = {"n": len(starts), "start": _quantiles(starts), "end": _quantiles(ends),
+                       "cpu_ms": round(_cpu.get(kind, 0.0) / len(starts) * 1000, 2)}
     import resource
     usage = resource.getrusage(resource.RUSAGE_SELF)
     sys.stderr.write("EXPLAIN " + json.dumps({
@@ -107,6 +130,8 @@ def _report() -> None:
         "sys_s": round(usage.ru_stime, 2), "switches": [usage.ru_nvcsw, usage.ru_nivcsw],
         "exit_s": _since(), "clock_started": STARTED, "clock_exit": time.perf_counter(),
         **_marks,
+        "planning_cpu_ms": round(_cpu.get("planning", 0.0) / max(1, _counts.get("planning", 0))
+                                 * 1000, 2),
         "kinds": kinds}) + "\n")
 
 
