@@ -184,7 +184,8 @@ class Writes:
 
 
 def _wait(step: Callable[[float], bool]) -> None:
-    """``step(0.25)`` until it returns True: a wait Ctrl-C interrupts on Windows too."""
+    """``step(0.25)`` until it returns True: every wait here is made of these, since on
+    Windows a wait without a timeout does not hear Ctrl-C."""
     while not step(0.25):
         pass
 
@@ -280,20 +281,27 @@ class RenderProcess:
         with contextlib.suppress(OSError):  # the child is gone already
             self.proc.stdin.close()
         wait_for(self._reader)
-        while True:
+
+        def ended(seconds: float) -> bool:
             try:
-                self.proc.wait(0.25)
-                break
-            except subprocess.TimeoutExpired:  # short waits: Ctrl-C is heard on Windows
-                continue
+                self.proc.wait(seconds)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+
+        _wait(ended)
         return dict(self.answers)
 
 
 def wait_for(thread: threading.Thread) -> None:
     """``thread.join()`` in short waits: on Windows a join without a timeout does not
     hear Ctrl-C, and the audit could not be stopped while its reports are written."""
-    while thread.is_alive():
-        thread.join(0.25)
+
+    def joined(seconds: float) -> bool:
+        thread.join(seconds)
+        return not thread.is_alive()
+
+    _wait(joined)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ class DaemonPool:
     ThreadPoolExecutor joins its workers then). A new thread starts whenever more calls
     wait than threads do: one hung look-up never holds up the names queued behind it."""
 
-    def __init__(self, size: int, name: str) -> None:
-        self._size, self._name = size, name
+    def __init__(self, size: int, name: str, what: str) -> None:
+        # ``name``: its threads' names; ``what``: its calls, as an error names them
+        self._size, self._name, self._what = size, name, what
         self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = \
             queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -46,7 +47,7 @@ class DaemonPool:
                     self._threads -= 1
                     orphaned = self._threads == 0
                 if orphaned and claim(future):  # none to take it: our failure, not a hang
-                    future.set_exception(RuntimeError("cannot start a name look-up thread"))
+                    future.set_exception(RuntimeError(f"cannot start a {self._what} thread"))
         return future
 
     @property

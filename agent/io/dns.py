@@ -158,7 +158,7 @@ class _SystemLookups:
     """getaddrinfo on :class:`DaemonPool`, one shared call per name in flight."""
 
     def __init__(self) -> None:
-        self.pool = DaemonPool(SYSTEM_WORKERS, "accessready-getaddrinfo")
+        self.pool = DaemonPool(SYSTEM_WORKERS, "accessready-getaddrinfo", "name look-up")
         # re-entrant: a call that finished at once runs its done-callback (which takes
         # the lock) inside add_done_callback, while the lock is held
         self._lock = threading.RLock()

@@ -236,7 +236,7 @@ def test_a_hung_look_up_never_holds_up_the_names_queued_behind_it() -> None:
     # the pool started a thread only when none was idle, and a thread counts as idle
     # until it takes a call: a burst submitted while the first thread was on its way
     # to the queue all waited behind the hung call it took
-    pool = DaemonPool(4, "test-pool")
+    pool = DaemonPool(4, "test-pool", "name look-up")
     release = threading.Event()
     try:
         assert pool.submit(lambda: "warm").result(timeout=10) == "warm"
@@ -251,7 +251,7 @@ def test_a_hung_look_up_never_holds_up_the_names_queued_behind_it() -> None:
 
 
 def test_a_look_up_thread_that_cannot_start_is_a_failure_not_a_hang(monkeypatch) -> None:
-    pool = DaemonPool(2, "test-pool")
+    pool = DaemonPool(2, "test-pool", "name look-up")
     real = threading.Thread.start
 
     def refuse(self: threading.Thread) -> None:
