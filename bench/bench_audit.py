@@ -37,6 +37,8 @@ import threading
 import time
 from pathlib import Path
 
+from bytecode import compile_package  # the same folder
+
 from accessready.agent.app.history import History
 from accessready.agent.demo.simulators.rdp import confirm, requested_protocols
 
@@ -238,6 +240,7 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=2.0)
     parser.add_argument("--days", type=int, default=365)
     args = parser.parse_args()
+    print(compile_package())
     with tempfile.TemporaryDirectory(prefix="accessready-bench-") as tmp:
         work = Path(tmp)
         year_db = bench_audit(args, work)
