@@ -41,8 +41,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bytecode import compile_package  # the same folder
-
 from accessready.agent.demo.simulators import pki
 from accessready.agent.demo.simulators.ssh import SshSimulator, SshUser
 from accessready.agent.demo.simulators.stream import StreamServer, read_http_request
@@ -505,6 +503,8 @@ def main() -> int:
     parser.add_argument("--only", action="append", choices=sorted(CASES))
     parser.add_argument("--keep", action="store_true", help="Keep the work folder.")
     args = parser.parse_args()
+    from bytecode import compile_package  # the same folder (the tests load this file alone)
+
     print(compile_package())
     work = Path(tempfile.mkdtemp(prefix="bench-hostile-"))
     missed = 0
