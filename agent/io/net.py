@@ -33,7 +33,7 @@ import errno
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -148,6 +148,13 @@ def tcp_connect(host: str, port: int, timeout: float) -> tuple[socket.socket, fl
     return sock, connect_ms
 
 
+STALE_AFTER_S = 10.0
+"""A connection opened ahead and not taken within this long is closed and the check
+connects afresh: a server may drop a client that says nothing for long (nginx waits
+60 s for a request, Apache's mod_reqtimeout 20 s), and that would be our delay, not its
+fault. One the peer has already closed is made again too, whatever its age."""
+
+
 @dataclass(eq=False)
 class Opened:
     """A connection opened ahead of its check (by the runner's
@@ -171,6 +178,11 @@ class Opened:
         sock, self.sock = self.sock, None
         self._release()
         return sock
+
+    def fresh(self) -> bool:
+        """Whether the socket may be handed over: opened within :data:`STALE_AFTER_S`,
+        and the peer has not closed it."""
+        return time.monotonic() - self.ended <= STALE_AFTER_S and self.still_open()
 
     def still_open(self) -> bool:
         """Whether the socket is there and the peer has not closed or reset it meanwhile
@@ -208,18 +220,19 @@ _OPENED: ContextVar[dict[tuple[str, int], Opened] | None] = ContextVar("opened",
 
 
 @contextmanager
-def opened_ahead(opened: Opened | None) -> Iterator[None]:
-    """Let :func:`connect` hand out ``opened`` (for its host and port, once) inside the
-    block; a socket nobody took is closed at the end."""
-    if opened is None:
+def opened_ahead(opened: Sequence[Opened]) -> Iterator[None]:
+    """Let :func:`connect` hand out each of ``opened`` (for its host and port, once)
+    inside the block; a socket nobody took is closed at the end."""
+    if not opened:
         yield
         return
-    token = _OPENED.set({(opened.host, opened.port): opened})
+    token = _OPENED.set({(o.host, o.port): o for o in opened})
     try:
         yield
     finally:
         _OPENED.reset(token)
-        opened.discard()
+        for one in opened:
+            one.discard()
 
 
 def _take_opened(host: str, port: int) -> Opened | None:
@@ -247,11 +260,14 @@ def connect(host: str, port: int, timeout: float
     if ready is not None:
         if ready.failure is not None:
             raise ready.failure
-        sock = ready.take()
-        if sock is not None:  # else it went stale: connect afresh
+        # asked now, not when the check started: a farm's check reaches its last node's
+        # connection only after the others' exchanges
+        sock = ready.take() if ready.fresh() else None
+        if sock is not None:
             sock.settimeout(max(timeout, 0.01))
             how = ready.resolution or Resolution(host, (), "")  # the connector always has one
             return sock, ready.connect_ms, how
+        ready.discard()  # gone stale, or the peer closed it: connect afresh
     started = time.monotonic()
     deadline = started + timeout
     resolution, targets = resolve_targets(host, port, timeout)

@@ -214,10 +214,15 @@ class Check:
         """
         return target.needs if target.needs is not None else self.needs
 
-    def first_contact(self, target: Target) -> Contact | None:
+    def first_contact(self, target: Target) -> Contact | tuple[Contact, ...] | None:
         """The connection ``run`` opens first for ``target``, when it opens one (default:
         None). Naming it lets a silent target wait on the runner's one selector instead
-        of on a thread; ``run`` must then open exactly that host and port first."""
+        of on a thread; ``run`` must then open exactly that host and port first.
+
+        A check that goes to several servers in turn (the nodes of a farm) names the
+        first connection to each, as a tuple: they are opened at once, and the check
+        gets a thread when every one is up or has failed. Each connects once, to its
+        own host and port; a later connection to the same place connects itself."""
         return None
 
     def run(self, ctx: CheckContext, target: Target) -> Result | Iterable[Result]:

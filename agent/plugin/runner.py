@@ -73,7 +73,7 @@ class Job:
     target: Target
     needs: tuple[str, ...] = ()  # the check's target_needs(target), asked while planning
     printed: Printed = field(default_factory=Printed)  # what it printed while planning
-    contact: Contact | None = None  # its first_contact(target), asked while planning
+    contacts: tuple[Contact, ...] = ()  # its first_contact(target), asked while planning
 
 
 @dataclass
@@ -167,6 +167,20 @@ class _Planned:
     printed: Printed = field(default_factory=Printed)
 
 
+def _contacts(named: object) -> tuple[Contact, ...]:
+    """What ``first_contact`` named, as a tuple (one per host and port, the first kept)."""
+    if named is None:
+        return ()
+    listed = named if isinstance(named, tuple) else (named,)
+    if not all(isinstance(c, Contact) and isinstance(c.host, str) and isinstance(c.port, int)
+               for c in listed):
+        raise TypeError("first_contact() returned something that is not a Contact")
+    kept: dict[tuple[str, int], Contact] = {}
+    for contact in listed:
+        kept.setdefault((contact.host, contact.port), contact)
+    return tuple(kept.values())
+
+
 def _plan_check(check: Check, profile: Profile) -> _Planned:
     """Ask ``check`` whether it applies, its targets and their needs (on a worker)."""
     with capturing() as sink:
@@ -181,13 +195,7 @@ def _plan_check(check: Check, profile: Profile) -> _Planned:
                 needs = tuple(check.target_needs(target))
                 if not all(isinstance(n, str) for n in needs):
                     raise TypeError("target_needs() returned something that is not text")
-                contact = check.first_contact(target)
-                if contact is not None and not (
-                        isinstance(contact, Contact) and isinstance(contact.host, str)
-                        and isinstance(contact.port, int)):
-                    raise TypeError("first_contact() returned something that is not a "
-                                    "Contact")
-                targets.append((target, needs, contact))
+                targets.append((target, needs, _contacts(check.first_contact(target))))
             planned = _Planned(why_not, tuple(targets))
         except BaseException as exc:
             if not _from_plugin(exc):
@@ -273,8 +281,8 @@ def plan(checks: Sequence[Check], profile: Profile, options: RunOptions,
             items.append(_with_details(_skip(
                 slot, "-", "Nothing to check in this profile.",
                 "Inget att kontrollera i denna profil.", "no_targets"), extra))
-        for target, needs, contact in found.targets:
-            items.append(Job(len(items), slot, target, needs, found.printed, contact))
+        for target, needs, contacts in found.targets:
+            items.append(Job(len(items), slot, target, needs, found.printed, contacts))
     if interrupted:
         raise Interrupted(_collect(items, {}, interrupted=True))
     return items
@@ -338,18 +346,18 @@ def _precheck(job: Job, make_context: ContextFactory) -> Result | None:
 
 
 def run_job(job: Job, make_context: ContextFactory, timeout: float,
-            opened: Opened | None = None) -> list[Result]:
+            opened: Sequence[Opened] = ()) -> list[Result]:
     """Run one job to completion on this worker thread (never the main thread: a
     ``KeyboardInterrupt`` here is taken as the plugin's).
 
-    ``opened``: its first connection, opened ahead (:func:`start`), which the check's own
-    connect takes (or whose failure it gets); the deadline starts when this thread does.
+    ``opened``: its first connections, opened ahead (:func:`start`), which the check's own
+    connects take (or whose failures they get); the deadline starts when this thread does.
 
     Never raises: whatever a plugin does wrong becomes an ``error`` result at once, and
     what it prints goes into its evidence.
     """
     started = time.monotonic()
-    spent = opened.connect_ms / 1000 if opened is not None else 0.0
+    spent = max((o.connect_ms for o in opened), default=0.0) / 1000  # opened side by side
     # The deadline starts now, whole, also after a connection opened ahead: what that
     # took is not taken off, since the measure includes our own delays (the connector's
     # thread waiting for the CPU), and a target must never be cut short by our slowness.
@@ -383,7 +391,8 @@ def run_job(job: Job, make_context: ContextFactory, timeout: float,
     return [clean(_with_details(r, extra), duration) for r in results]
 
 
-def _runner(make_context: ContextFactory) -> Callable[[Job, float, Opened | None], list[Result]]:
+def _runner(make_context: ContextFactory
+            ) -> Callable[[Job, float, Sequence[Opened]], list[Result]]:
     return lambda job, timeout, opened: run_job(job, make_context, timeout, opened)
 
 
@@ -471,7 +480,7 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
                                 for i in running]
             on_progress(progress)
 
-    own = connector is None and any(j.contact is not None for j in jobs)
+    own = connector is None and any(j.contacts for j in jobs)
     if own:
         connector = Connector()
     ahead = Ahead(jobs, connector, options.timeout, make_context.services)

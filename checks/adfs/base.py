@@ -17,6 +17,7 @@ test of ``/adfs/ls/``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from accessready.agent.core.model import Requirement, Status, Text, t
@@ -25,7 +26,7 @@ from accessready.agent.io.dns import SYSTEM_RESOLVER, ResolveError, is_ip_litera
 from accessready.agent.io.tls import (
     CertInfo,
 )
-from accessready.agent.plugin.checkapi import Check, CheckContext, Target
+from accessready.agent.plugin.checkapi import Check, CheckContext, Contact, Target
 from accessready.checks.common.findings import Finding
 
 METADATA_PATH = "/FederationMetadata/2007-06/FederationMetadata.xml"
@@ -145,6 +146,22 @@ class AdfsCheck(Check):
     def targets(self, profile: Profile) -> list[Target]:
         assert profile.adfs is not None
         return [Target(profile.adfs.federation_service)]
+
+    def first_contact(self, target: Target) -> tuple[Contact, ...] | None:
+        # a farm's target (farm_target) carries its nodes' first connections
+        return target.data if isinstance(target.data, tuple) else None
+
+
+def farm_target(profile: Profile, port: Callable[[AdfsCfg, Server], int],
+                cap: float) -> list[Target]:
+    """The farm as one target, naming the first connection to each listed node (to
+    ``port(cfg, node)``, within ``cap`` s): they are opened side by side while the check
+    waits without a thread, so a silent node costs no worker its connect timeout. The
+    service name is resolved by the check's own resolvers, so it connects itself."""
+    cfg = profile.adfs
+    assert cfg is not None
+    contacts = tuple(Contact(s.address, port(cfg, s), cap) for s in adfs_nodes(profile))
+    return [Target(cfg.federation_service, contacts or None)]
 
 
 def probe_nodes(ctx: CheckContext) -> list[tuple[str, str, str | None, Server | None]]:

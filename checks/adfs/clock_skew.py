@@ -10,12 +10,13 @@ import email.utils
 from typing import Any
 
 from accessready.agent.core.model import Result, Status, Text, t
-from accessready.agent.core.profile_types import AdfsCfg, Server
+from accessready.agent.core.profile_types import AdfsCfg, Profile, Server
 from accessready.agent.io.http import http_request
 from accessready.agent.plugin.checkapi import Budget, CheckContext, Target
 from accessready.checks.adfs.base import (
     PROBE_PATH,
     AdfsCheck,
+    farm_target,
     http_port,
     https_port,
     probe_nodes,
@@ -62,6 +63,9 @@ class AdfsClockSkewCheck(AdfsCheck):
         "datorn, bedömt från deras HTTP Date-huvuden: över 2 minuter varnar, över 5 minuter "
         "underkänns.")
     remediation = CLOCK_SKEW_REMEDIATION
+
+    def targets(self, profile: Profile) -> list[Target]:
+        return farm_target(profile, http_port, DATE_CAP)  # each node's first Date request
 
     def run(self, ctx: CheckContext, target: Target) -> list[Result]:
         cfg = ctx.profile.adfs

@@ -26,6 +26,7 @@ from accessready.checks.adfs.base import (
     AdfsCheck,
     adfs_nodes,
     certificate_findings,
+    farm_target,
     https_port,
     node_role,
     service_address,
@@ -78,6 +79,9 @@ class AdfsMetadataCheck(AdfsCheck):
         "FederationMetadata.xml levereras via varje WAP och direkt av AD FS, kan tolkas "
         "säkert, och dess certifikat för tokensignering och tokendekryptering går inte ut.")
     remediation = METADATA_REMEDIATION
+
+    def targets(self, profile: Profile) -> list[Target]:
+        return farm_target(profile, https_port, CONNECT_CAP)  # each node's first metadata fetch
 
     def run(self, ctx: CheckContext, target: Target) -> list[Result]:
         cfg = ctx.profile.adfs

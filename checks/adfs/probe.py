@@ -11,7 +11,7 @@ from typing import Any
 
 from accessready.agent.core.model import Result, Status, t
 from accessready.agent.core.outcome import ProbeOutcome
-from accessready.agent.core.profile_types import AdfsCfg, Server
+from accessready.agent.core.profile_types import AdfsCfg, Profile, Server
 from accessready.agent.io.http import http_request
 from accessready.agent.plugin.checkapi import Budget, CheckContext, Target
 from accessready.checks.adfs.base import (
@@ -20,6 +20,7 @@ from accessready.checks.adfs.base import (
     MEX_PATH,
     PROBE_PATH,
     AdfsCheck,
+    farm_target,
     http_port,
     https_port,
     probe_nodes,
@@ -62,6 +63,9 @@ class AdfsProbeCheck(AdfsCheck):
         "lastbalanserare förväntar sig; via varje WAP visar /adfs/services/trust/mex (eller, "
         "där proxyn stängt av mex, signerad federationsmetadata) att AD FS svarar.")
     remediation = PROBE_REMEDIATION
+
+    def targets(self, profile: Profile) -> list[Target]:
+        return farm_target(profile, http_port, CONNECT_CAP)  # each node's first probe
 
     def run(self, ctx: CheckContext, target: Target) -> list[Result]:
         cfg = ctx.profile.adfs

@@ -155,26 +155,15 @@ def test_per_server_port_override(tmp_path: Path) -> None:
 
 
 def test_a_nodes_connection_is_opened_ahead_and_the_results_are_the_same(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, taken: list[tuple[str, int]]) -> None:
     """Through the runner, each node's first connection is opened by the connector (a
     silent node then waits on its selector, not on a worker thread) and the check takes
     that socket: the results are what the check gives on its own. The service name is
     resolved by the check's own resolvers, so it connects itself."""
-    from accessready.agent.io import net
     from accessready.agent.io.dns import Resolvers
     from accessready.agent.plugin.checkapi import Contact
     from accessready.agent.plugin.runner import ContextFactory, RunOptions, execute, plan
 
-    taken: list[tuple[str, int]] = []
-    real = net._take_opened
-
-    def spy(host: str, port: int):  # type: ignore[no-untyped-def]
-        ready = real(host, port)
-        if ready is not None:
-            taken.append((host, port))
-        return ready
-
-    monkeypatch.setattr(net, "_take_opened", spy)
     check = AdfsTlsCheck()
     with farm(tmp_path, [NodeSpec("adfs01", "adfs"), NodeSpec("wap01", "wap")]) as f:
         alone = by_target(f.run(check))

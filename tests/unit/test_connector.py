@@ -266,7 +266,7 @@ def test_connect_takes_the_socket_opened_ahead_once(
     assert connector.open("127.0.0.1", port, 2.0, heard)
     opened = heard.wait()
     ahead = opened.sock
-    with opened_ahead(opened):
+    with opened_ahead([opened]):
         sock, connect_ms, _ = net.connect("127.0.0.1", port, 2.0)
         assert sock is ahead and connect_ms == opened.connect_ms
         again, _, _ = net.connect("127.0.0.1", port, 2.0)  # a second connection is new
@@ -281,7 +281,7 @@ def test_a_failure_opened_ahead_is_raised_by_connect(connector: Connector) -> No
     port = closed_port()
     assert connector.open("127.0.0.1", port, 2.0, heard)
     opened = heard.wait()
-    with opened_ahead(opened), pytest.raises(net.ProbeFailure) as caught:
+    with opened_ahead([opened]), pytest.raises(net.ProbeFailure) as caught:
         net.connect("127.0.0.1", port, 2.0)
     assert caught.value.kind == "refused"
 
@@ -292,7 +292,7 @@ def test_a_socket_nobody_took_is_closed(connector: Connector, listener: socket.s
     opened = heard.wait()
     ahead = opened.sock
     assert ahead is not None
-    with opened_ahead(opened):
+    with opened_ahead([opened]):
         pass  # the check connected elsewhere
     assert ahead.fileno() == -1
     assert connector.in_flight == 0

@@ -16,8 +16,6 @@ from accessready.agent.core.model import Status, t
 from accessready.agent.core.profile import parse_profile
 from accessready.agent.io import net
 from accessready.agent.io.connector import Connector
-from accessready.agent.plugin import ahead as ahead_module
-from accessready.agent.plugin.ahead import Ahead
 from accessready.agent.plugin.checkapi import Check, Contact, Target
 from accessready.agent.plugin.pool import Workers, submit
 from accessready.agent.plugin.runner import ContextFactory, RunOptions, execute, plan
@@ -160,7 +158,7 @@ def test_a_connection_gone_stale_is_closed_and_made_again(
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    monkeypatch.setattr(ahead_module, "STALE_AFTER_S", -1.0)  # every socket opened ahead is stale
+    monkeypatch.setattr(net, "STALE_AFTER_S", -1.0)  # every socket opened ahead is stale
     try:
         results = _run(reach_check({"srv": server.getsockname()[1]}, []), None, timeout=2.0)
         deadline = time.monotonic() + 5
@@ -217,19 +215,21 @@ def test_waiting_for_room_ends_the_hold() -> None:
 def test_a_connection_the_peer_closed_is_made_again_by_the_check() -> None:
     """sshd drops connections beyond MaxStartups that have not authenticated, and an idle
     server may close one: a socket opened ahead that the peer has closed is not handed to
-    the check (it would report "closed" about a live server); it connects afresh."""
+    the check (it would report "closed" about a live server); it connects afresh. Asked
+    when the check connects, not when it starts: a farm's check reaches its last node's
+    connection only after the others' exchanges."""
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     sock = socket.create_connection(("127.0.0.1", port), timeout=2)
     peer, _ = server.accept()
-    peer.close()
-    assert readable(sock)  # the FIN is in (not always the moment close() returns)
     opened = net.Opened("127.0.0.1", port, sock, None, 0.1, None, time.monotonic())
-    job = plan([reach_check({"srv": port}, [])], PROFILE, RunOptions())[0]
-    ahead = Ahead([job], None, 5.0, {})
-    ahead.opened[0] = opened
     try:
-        assert ahead.take(0) is None
-        assert sock.fileno() == -1  # closed, not leaked
+        with net.opened_ahead([opened]):
+            peer.close()  # after the check started
+            assert readable(sock)  # the FIN is in (not always the moment close() returns)
+            again, _, _ = net.connect("127.0.0.1", port, 2.0)
+            assert again is not sock
+            assert sock.fileno() == -1  # closed, not leaked
+            again.close()
     finally:
         server.close()
