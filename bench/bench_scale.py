@@ -423,6 +423,10 @@ def print_explained(facts: dict[str, Any], total_cpu: float) -> None:
         print(f"|     {kind} (n={seen['n']}): started at {seen['start']} s, ended at "
               f"{seen['end']} s (min, p10, p50, p90, max); {seen.get('cpu_ms', 0):.2f} ms "
               "of its thread's CPU each |", flush=True)
+    threads = facts.get("threads", {})
+    if threads:
+        print("|     CPU by thread (name: threads, seconds): " + "; ".join(
+            f"{name}: {n}, {cpu:.2f} s" for name, (n, cpu) in threads.items()) + " |")
 
 
 def inside(args: argparse.Namespace) -> None:

@@ -11,15 +11,18 @@ the end. At exit it prints one line,
 ``EXPLAIN {json}``, to stderr: this process's CPU (the report process's is the rest of what
 ``wait4`` counts), the quantiles of the checks' start and end times, and the CPU of the
 thread that ran each (``time.thread_time``, by kind) and of the thread that planned each
-profile (loading it, planning and starting its checks). ``bench_scale --explain`` runs it
-in place of ``python -m accessready`` and prints the line as a row.
+profile (loading it, planning and starting its checks), and every thread's CPU by its name
+(the worker pools', the connector's, the main thread's: where the CPU that is no check's
+and no planning's goes). ``bench_scale --explain`` runs it in place of
+``python -m accessready`` and prints the line as a row.
 
-Instrumentation for a benchmark only: it wraps five functions, changes nothing they do.
+Instrumentation for a benchmark only: it wraps six functions, changes nothing they do.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -34,6 +37,34 @@ _marks: dict[str, float] = {}
 _cpu: dict[str, float] = {}
 _counts: dict[str, int] = {}
 _lock = threading.Lock()
+# CPU of every thread by its name, digits dropped ("accessready-audit-3" -> "accessready-
+# audit-"): of those that ended, at their end; of the rest, when the line is printed
+_threads: dict[str, list[float]] = {}
+_ended: set[int] = set()
+
+
+def _thread_name(name: str) -> str:
+    return re.sub(r"\d+", "", name)
+
+
+def _count_thread(name: str, cpu: float) -> None:
+    with _lock:
+        seen = _threads.setdefault(_thread_name(name), [0, 0.0])
+        seen[0] += 1
+        seen[1] += cpu
+
+
+def _watch_threads() -> None:
+    run = threading.Thread.run
+
+    def counted(self: threading.Thread) -> None:
+        try:
+            run(self)
+        finally:
+            _count_thread(self.name, time.thread_time())
+            _ended.add(id(self))
+
+    threading.Thread.run = counted  # type: ignore[method-assign]
 
 
 def _since() -> float:
@@ -110,6 +141,7 @@ def _watch() -> None:
         return finish(self, report)
 
     audit_reports.Details.finish = timed_finish
+    _watch_threads()
     runner.run_job = timed_job
     audit._start_one = timed_start
     audit.run_audit = timed_audit
@@ -125,6 +157,17 @@ def _report() -> None:
                        "cpu_ms": round(_cpu.get(kind, 0.0) / len(starts) * 1000, 2)}
     import resource
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    for thread in threading.enumerate():
+        if id(thread) in _ended or thread.ident is None:
+            continue
+        if thread is threading.current_thread():
+            _count_thread("main", time.thread_time())
+            continue
+        try:
+            clock = time.pthread_getcpuclockid(thread.ident)
+            _count_thread(thread.name, time.clock_gettime(clock))
+        except (AttributeError, OSError):  # ended meanwhile, or no such clock here
+            continue
     sys.stderr.write("EXPLAIN " + json.dumps({
         "cpu_s": round(time.process_time(), 2), "user_s": round(usage.ru_utime, 2),
         "sys_s": round(usage.ru_stime, 2), "switches": [usage.ru_nvcsw, usage.ru_nivcsw],
@@ -132,7 +175,9 @@ def _report() -> None:
         **_marks,
         "planning_cpu_ms": round(_cpu.get("planning", 0.0) / max(1, _counts.get("planning", 0))
                                  * 1000, 2),
-        "kinds": kinds}) + "\n")
+        "kinds": kinds,
+        "threads": {name: [n, round(cpu, 2)] for name, (n, cpu) in
+                    sorted(_threads.items(), key=lambda item: -item[1][1])}}) + "\n")
 
 
 def main() -> None:
