@@ -1,6 +1,7 @@
 """Audit at scale against a stdlib asyncio floor (issue 13): prints numbers; asserts nothing.
 
     sudo python bench/bench_scale.py [--targets 1000 5000] [--load] [--timeout 5] [--explain]
+                                     [--no-reports]
 
 The workload (5 servers per customer profile): 60 % SSH servers that send a banner and close
 at key exchange (``remote.ssh``), 30 % TLS servers with a certificate from a private CA that
@@ -22,7 +23,10 @@ For each size it runs, in the same namespace and the same minute:
 "Wrong" counts results whose status differs from what the target is (SSH: ``fail``, the key
 exchange never completes; TLS: ``pass``; silent: ``fail`` with kind ``timeout``) and customers
 whose verdict differs from the one those statuses give. ``--load`` also runs everything while
-another process keeps one core busy.
+another process keeps one core busy. ``--no-reports`` runs the audit without
+``--reports-dir`` (the issue's command line as written): no customer's report is rendered
+or written, and wrong results are counted from the overview's findings, by status only
+(the failure kind of a silent target is in its report, not in the overview).
 """
 
 from __future__ import annotations
@@ -193,15 +197,19 @@ def expected_verdict(servers: dict[str, str]) -> str:
     return "ready_with_warnings" if "ssh" in servers.values() else "ready"
 
 
-def count_wrong(kinds: dict[str, dict[str, str]], reports: Path, audit_json: Path
+def count_wrong(kinds: dict[str, dict[str, str]], reports: Path | None, audit_json: Path
                 ) -> tuple[int, int, dict[str, int]]:
-    """(wrong results, wrong verdicts, a histogram of what the wrong results were)."""
+    """(wrong results, wrong verdicts, a histogram of what the wrong results were); from
+    the overview's findings when there are no ``reports``."""
     wrong_results, wrong_verdicts, seen = 0, 0, {}
     overview = json.loads(audit_json.read_text(encoding="utf-8"))
     verdicts = {c["customer"]: c["verdict"] for c in overview["customers"]}
     for customer, servers in kinds.items():
         if verdicts.get(customer) != expected_verdict(servers):
             wrong_verdicts += 1
+    if reports is None:
+        wrong_results, seen = _wrong_in_findings(kinds, overview)
+        return wrong_results, wrong_verdicts, seen
     for path in reports.glob("*.json"):
         data = json.loads(path.read_text(encoding="utf-8"))
         servers = kinds.get(data["customer"], {})
@@ -219,6 +227,22 @@ def count_wrong(kinds: dict[str, dict[str, str]], reports: Path, audit_json: Pat
                 key = f"{kind}:{r['status']}:{r['details'].get('reason') or failure}"
                 seen[key] = seen.get(key, 0) + 1
     return wrong_results, wrong_verdicts, seen
+
+
+def _wrong_in_findings(kinds: dict[str, dict[str, str]], overview: dict[str, Any]
+                       ) -> tuple[int, dict[str, int]]:
+    """Wrong statuses as the overview's findings show them (every warn, fail and error
+    result; a target without one passed)."""
+    wrong, seen = 0, {}
+    for customer in overview["customers"]:
+        found = {f["target"]: f["status"] for f in customer["findings"]
+                 if f["check"] in ("remote.ssh", "remote.winrm")}
+        for name, kind in kinds.get(customer["customer"], {}).items():
+            status = found.get(name, "pass")
+            if status != EXPECTED[kind]:
+                wrong += 1
+                seen[f"{kind}:{status}"] = seen.get(f"{kind}:{status}", 0) + 1
+    return wrong, seen
 
 
 # --- the asyncio reference ----------------------------------------------------------------
@@ -331,10 +355,11 @@ def servers_cpu() -> float:
 
 
 def one_size(work: Path, targets: int, timeout: float, night: int = 0,
-             explain: bool = False) -> dict[str, Any]:
+             explain: bool = False, reports_too: bool = True) -> dict[str, Any]:
     """One audit and one reference run. ``night`` > 0: the audits share a history file
     (``--history``), as nightly audits do, and this is the night-th of them. ``explain``:
-    the audit runs under ``scale_explain.py`` (the same CLI, timed from inside)."""
+    the audit runs under ``scale_explain.py`` (the same CLI, timed from inside).
+    ``reports_too``: with ``--reports-dir``."""
     folder = work / f"profiles-{targets}"
     if not folder.exists():
         folder.mkdir()
@@ -349,13 +374,15 @@ def one_size(work: Path, targets: int, timeout: float, night: int = 0,
     served = servers_cpu()
     wall, cpu, rss, code, text = run_child([
         sys.executable, *how, "audit", str(folder), "--json", str(audit_json),
-        "--reports-dir", str(reports), "--quiet", "--profiles-at-once", str(PROFILES_AT_ONCE),
-        "--concurrency", str(CONCURRENCY), *history])
+        *(["--reports-dir", str(reports)] if reports_too else []), "--quiet",
+        "--profiles-at-once", str(PROFILES_AT_ONCE), "--concurrency", str(CONCURRENCY),
+        *history])
     clocks = list(CLOCKS)
     if not audit_json.exists():
         raise SystemExit(f"the audit wrote no overview (exit {code}): {text[-500:]}")
     served = servers_cpu() - served
-    wrong_results, wrong_verdicts, seen = count_wrong(kinds, reports, audit_json)
+    wrong_results, wrong_verdicts, seen = count_wrong(kinds, reports if reports_too else None,
+                                                      audit_json)
     r_served = servers_cpu()
     r_wall, r_cpu, r_rss, _, r_text = run_child([
         sys.executable, __file__, "--reference", str(work.parent), str(targets), str(timeout)])
@@ -460,6 +487,9 @@ def inside(args: argparse.Namespace) -> None:
                     break
                 time.sleep(0.05)
             print(compile_package())
+            if args.no_reports:
+                print("audit without --reports-dir: no customer's report rendered or "
+                      "written; wrong results by status, from the overview's findings")
             print("| targets | extra load | accessready wall | CPU | peak RSS | wrong | "
                   "asyncio wall | CPU | peak RSS | wrong | wall ratio | CPU ratio |")
             print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
@@ -471,7 +501,7 @@ def inside(args: argparse.Namespace) -> None:
                 for targets in args.targets:
                     for night in range(1, args.nights + 1) if args.nights > 1 else [0]:
                         print_row(one_size(where, targets, args.timeout, night,
-                                           args.explain), loaded)
+                                           args.explain, not args.no_reports), loaded)
                 if load is not None:
                     load.kill()
                     load.wait()
@@ -504,6 +534,9 @@ def main() -> None:
     parser.add_argument("--keep-alive", action="store_true",
                         help="the WS-Man servers keep the connection for another request, "
                         "as http.sys does (the issue's workload answers once and closes)")
+    parser.add_argument("--no-reports", action="store_true",
+                        help="the audit without --reports-dir (the issue's command line as "
+                        "written); wrong results counted from the overview, by status only")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
