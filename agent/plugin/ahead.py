@@ -40,12 +40,13 @@ class Ahead:
         if self.connector is None:
             return False
         # one count for this loop itself: ready() cannot come before every open was tried
-        left, started = [1], [0]
+        waiting, started = 1, 0
 
         def settled() -> None:
+            nonlocal waiting
             with self.lock:
-                left[0] -= 1
-                if left[0] or not started[0]:
+                waiting -= 1
+                if waiting or not started:
                     return
             if not ready():  # it will not run (Ctrl-C): nothing holds the sockets
                 with self.lock:
@@ -64,14 +65,14 @@ class Ahead:
             if window <= 0 or not self._usable(contact):
                 continue
             with self.lock:
-                left[0] += 1
+                waiting += 1
             if self.connector.open(contact.host, contact.port, window, landed):
                 with self.lock:
-                    started[0] += 1
+                    started += 1
             else:
                 settled()
         settled()
-        return started[0] > 0
+        return started > 0
 
     def take(self, i: int) -> list[Opened]:
         """Job ``i``'s connections opened ahead (whether each is still fresh is asked
