@@ -99,13 +99,20 @@ class Redactor:
                 len(n) >= shortest and n in value for n in self._needles)
 
     def data(self, value: Any) -> Any:
-        """A copy of JSON-like ``value`` with every string masked, keys included."""
+        """A copy of JSON-like ``value`` with every string masked, keys included; ``value``
+        itself while no secret is registered (an audit without passwords: every result's
+        evidence would be copied for nothing)."""
+        if not self._ordered:
+            return value
+        return self._data(value)
+
+    def _data(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.data(k): self.data(v) for k, v in value.items()}
+            return {self._data(k): self._data(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self.data(v) for v in value]
+            return [self._data(v) for v in value]
         return value
 
 

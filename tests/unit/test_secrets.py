@@ -38,6 +38,16 @@ def test_redactor_masks_encodings() -> None:
     assert REDACTOR.data({"k": [CANARY, {CANARY: 1}]}) == {"k": ["***", {"***": 1}]}
 
 
+def test_redactor_copies_nothing_until_a_secret_is_registered() -> None:
+    from accessready.agent.io.secrets import Redactor
+
+    fresh, evidence = Redactor(), {"k": [CANARY, {CANARY: 1}]}
+    assert fresh.data(evidence) is evidence  # an audit without passwords: no copy
+    fresh.register(CANARY)
+    masked = fresh.data(evidence)
+    assert masked == {"k": ["***", {"***": 1}]} and evidence["k"][0] == CANARY
+
+
 def test_logging_filter_masks(caplog: pytest.LogCaptureFixture) -> None:
     Secret(CANARY)
     logger = logging.getLogger("accessready.test")
