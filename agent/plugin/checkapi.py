@@ -41,12 +41,20 @@ class Contact:
     check's own cap on that connect, in seconds (None: its whole deadline). ``via`` names
     the service that makes the connection, when the check does not: it is opened ahead
     only if that service says it connects through ``net.connect``
-    (``connects_with_net``; a test's fake does not, and must not cause traffic)."""
+    (``connects_with_net``; a test's fake does not, and must not cause traffic).
+
+    ``shared``: the connection is the first of something the run opens once for every
+    check that names it (the session to a server, which every check reading that server
+    uses): one attempt per host and port for the whole run, which each of those checks
+    waits for without a thread. The first check planned gets the socket; the others get
+    its outcome without one: the failure, or that it connected (they connect themselves,
+    if the session is not open by then)."""
 
     host: str
     port: int
     within: float | None = None
     via: str | None = None
+    shared: bool = False
 
 
 GENERIC_REMEDIATION: dict[str, Text] = {

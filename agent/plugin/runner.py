@@ -322,6 +322,11 @@ class ContextFactory:
                             vantage=self.vantage)
 
 
+def _runs(make_context: ContextFactory) -> Callable[[Job], bool]:
+    """Whether a job will run (its first connections are opened ahead only then)."""
+    return lambda job: _precheck(job, make_context) is None
+
+
 def _precheck(job: Job, make_context: ContextFactory) -> Result | None:
     """A result without running the job when what it needs is missing."""
     if "password" in job.needs:
@@ -442,7 +447,8 @@ def start(items: list[Job | Result], make_context: ContextFactory, options: RunO
     job that names its first connection (``first_contact``) waits for it on
     ``connector``, not on a thread."""
     jobs = [i for i in items if isinstance(i, Job)]
-    ahead = Ahead(jobs, connector, options.timeout, make_context.services)
+    ahead = Ahead(jobs, connector, options.timeout, make_context.services,
+                  _runs(make_context))
 
     def finished(done: dict[int, list[Result]]) -> None:
         on_done(_collect(items, {jobs[i].index: r for i, r in done.items()},
@@ -483,7 +489,8 @@ def execute(items: list[Job | Result], make_context: ContextFactory, options: Ru
     own = connector is None and any(j.contacts for j in jobs)
     if own:
         connector = Connector()
-    ahead = Ahead(jobs, connector, options.timeout, make_context.services)
+    ahead = Ahead(jobs, connector, options.timeout, make_context.services,
+                  _runs(make_context))
     try:
         finished = pool(len(jobs), ahead.work(_runner(make_context)),
                         lambda i: _overdue_job(jobs[i], options), options.concurrency,

@@ -1,7 +1,7 @@
 """Run a script on one of the customer's servers and turn what goes wrong into a result.
 
 Every check that reads a server from inside (``account``, ``service``, ``adfs``, ``wap``,
-``teamviewer.host``) does the same four things, here once:
+``teamviewer.host``) does the same five things, here once:
 
 * pick the *command method* to reach the server over (:func:`command_method`: WinRM
   first, then SSH, among those the check can use and the server lists in ``remote``);
@@ -11,6 +11,8 @@ Every check that reads a server from inside (``account``, ``service``, ``adfs``,
   a ``skip``, reason ``no_command_method``; the profile loader refuses a profile that asks
   for something only a command can show on such a server, so the skip means nothing was
   asked there);
+* name the session's first connection, for the runner to open ahead
+  (:func:`session_contact`);
 * open the shared session, run the fixed script, parse its JSON (:func:`run_script`), and
   map a :class:`~accessready.agent.io.transports.base.TransportError` to a result with the
   failure texts of :mod:`~accessready.agent.plugin.transport_texts`
@@ -25,7 +27,7 @@ from typing import Any
 from accessready.agent.core.model import Result, Status, Text, t
 from accessready.agent.core.profile_types import Profile, Server
 from accessready.agent.io.transports.base import TransportError, powershell_json
-from accessready.agent.plugin.checkapi import Check, CheckContext, Target
+from accessready.agent.plugin.checkapi import Check, CheckContext, Contact, Target
 from accessready.agent.plugin.transport_texts import (
     failure_details,
     failure_summary,
@@ -44,6 +46,18 @@ def command_method(server: Server, allowed: Iterable[str] = COMMAND_METHODS) -> 
     ``remote``; None when it lists none of them."""
     allowed = set(allowed)
     return next((m for m in COMMAND_METHODS if m in allowed and m in server.remote), None)
+
+
+def session_contact(server: Server | None, method: str | None,
+                    cap: float = SESSION_CAP_S) -> Contact | None:
+    """The first connection of the shared session to ``server`` over ``method`` (None
+    when there is none to open), for a check's ``first_contact``: every check that reads
+    the server names it, and the run makes one attempt at it (``shared``), which they all
+    wait for without a thread. ``cap``: the check's own cap on opening the session."""
+    if server is None or method not in COMMAND_METHODS:
+        return None
+    port = server.winrm.port if method == "winrm" else server.ssh.port
+    return Contact(server.address, port, cap, via="sessions", shared=True)
 
 
 def key_login_needs(profile: Profile, method: str | None,

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from accessready.agent.core.model import Result, Text, t
 from accessready.agent.core.profile_types import Profile, Server
-from accessready.agent.plugin.checkapi import Check, CheckContext, Target
-from accessready.agent.plugin.serverscript import command_method, no_command_method, server_targets
+from accessready.agent.plugin.checkapi import Check, CheckContext, Contact, Target
+from accessready.agent.plugin.serverscript import (
+    command_method,
+    no_command_method,
+    server_targets,
+    session_contact,
+)
 
 
 def no_account(profile: Profile) -> Text | None:
@@ -26,6 +31,9 @@ class ServerAccountCheck(Check):
 
     def targets(self, profile: Profile) -> list[Target]:
         return server_targets(profile, where=lambda s: bool(s.remote), needs=self.needs)
+
+    def first_contact(self, target: Target) -> Contact | None:
+        return session_contact(target.data, command_method(target.data))
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data

@@ -17,8 +17,8 @@ from accessready.agent.core import powershell
 from accessready.agent.core.model import INSECURE, Requirement, Result, Status, Text, t
 from accessready.agent.core.profile_types import Profile
 from accessready.agent.io.transports.base import TransportError, powershell_json
-from accessready.agent.plugin.checkapi import Check, CheckContext, Target
-from accessready.agent.plugin.serverscript import COMMAND_METHODS, key_login_needs
+from accessready.agent.plugin.checkapi import Check, CheckContext, Contact, Target
+from accessready.agent.plugin.serverscript import COMMAND_METHODS, key_login_needs, session_contact
 from accessready.agent.plugin.transport_texts import (
     KIND_OWNERS,
     credential_risk_note,
@@ -55,6 +55,9 @@ def method_targets(profile: Profile, needs: tuple[str, ...]) -> list[Target]:
     return out
 
 
+LOGIN_SESSION_CAP_S = 12.0
+
+
 class LoginCheck(Check):
     """The support account authenticates on each server and runs a harmless command."""
 
@@ -76,6 +79,10 @@ class LoginCheck(Check):
     def targets(self, profile: Profile) -> list[Target]:
         return method_targets(profile, self.needs)
 
+    def first_contact(self, target: Target) -> Contact | None:
+        server, method = target.data
+        return session_contact(server, method, LOGIN_SESSION_CAP_S)
+
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server, method = target.data
         if method is None:
@@ -94,7 +101,7 @@ class LoginCheck(Check):
         if risk:
             base[INSECURE] = credential_risk_note(risk, base["session"].get("url", "")).to_json()
         try:
-            transport = sessions.get(server, method, ctx.timeout(12.0))
+            transport = sessions.get(server, method, ctx.timeout(LOGIN_SESSION_CAP_S))
         except TransportError as exc:
             return self._failed(target, method, exc, base)
         details = {**base, "login": transport.evidence()}

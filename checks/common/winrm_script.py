@@ -21,8 +21,13 @@ from typing import Any, ClassVar
 from accessready.agent.core.model import Requirement, Result, Status, Text, t
 from accessready.agent.core.powershell import as_list, ps_datetime
 from accessready.agent.core.profile_types import Profile, Server
-from accessready.agent.plugin.checkapi import Check, CheckContext, Target
-from accessready.agent.plugin.serverscript import command_method, no_command_method, run_script
+from accessready.agent.plugin.checkapi import Check, CheckContext, Contact, Target
+from accessready.agent.plugin.serverscript import (
+    command_method,
+    no_command_method,
+    run_script,
+    session_contact,
+)
 from accessready.agent.plugin.transport_texts import KIND_OWNERS, KIND_REMEDIATION
 from accessready.checks.common.findings import Finding, conclude, earliest_due
 
@@ -108,6 +113,10 @@ class WinrmScriptCheck(Check):
 
     def targets(self, profile: Profile) -> list[Target]:
         return [Target(s.name, s) for s in self._servers(profile)]
+
+    def first_contact(self, target: Target) -> Contact | None:
+        server: Server = target.data
+        return session_contact(server, command_method(server, WINRM), SESSION_CAP)
 
     def params(self, ctx: CheckContext) -> dict[str, str]:
         """The script's parameters (passed as data, never spliced into the script)."""

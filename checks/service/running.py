@@ -19,7 +19,7 @@ from accessready.agent.core.model import Requirement, Result, Status, t
 from accessready.agent.core.powershell import as_list
 from accessready.agent.core.profile_types import Profile, Server
 from accessready.agent.io.transports.base import TransportError
-from accessready.agent.plugin.checkapi import Check, CheckContext, Target
+from accessready.agent.plugin.checkapi import Check, CheckContext, Contact, Target
 from accessready.agent.plugin.serverscript import (
     command_method,
     failure_result,
@@ -27,6 +27,7 @@ from accessready.agent.plugin.serverscript import (
     run_script,
     server_targets,
     session,
+    session_contact,
 )
 from accessready.agent.plugin.transport_texts import KIND_OWNERS, KIND_REMEDIATION
 
@@ -112,6 +113,9 @@ class ServiceRunningCheck(Check):
 
     def targets(self, profile: Profile) -> list[Target]:
         return server_targets(profile, where=lambda s: bool(s.services), needs=self.needs)
+
+    def first_contact(self, target: Target) -> Contact | None:
+        return session_contact(target.data, command_method(target.data))
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data

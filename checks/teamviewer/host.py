@@ -25,8 +25,19 @@ from accessready.agent.io.tvhost import (
     format_id,
     normalize_id,
 )
-from accessready.agent.plugin.checkapi import Check, CheckContext, Target, password_unavailable
-from accessready.agent.plugin.serverscript import command_method, no_command_method, run_script
+from accessready.agent.plugin.checkapi import (
+    Check,
+    CheckContext,
+    Contact,
+    Target,
+    password_unavailable,
+)
+from accessready.agent.plugin.serverscript import (
+    command_method,
+    no_command_method,
+    run_script,
+    session_contact,
+)
 from accessready.agent.plugin.transport_texts import KIND_OWNERS
 from accessready.checks.teamviewer.texts import HOST_REMEDIATION
 
@@ -77,6 +88,11 @@ class TeamViewerHostCheck(Check):
             server = next((s for s in profile.servers if s.name == cfg.server), None)
             return [Target(cfg.server, (cfg, server))]
         return [Target("this machine", (cfg, None))]
+
+    def first_contact(self, target: Target) -> Contact | None:
+        server = target.data[1]
+        method = command_method(server, WINRM) if server is not None else None
+        return session_contact(server, method, HOST_CAP_S)
 
     def _remote(self, ctx: CheckContext, target: Target, server: Server | None
                 ) -> TeamViewerFacts | Result:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -24,3 +25,20 @@ def taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int]]]:
 
     monkeypatch.setattr(net, "_take_opened", spy)
     yield seen
+
+
+@pytest.fixture
+def silent_ports() -> Iterator[list[int]]:
+    """Three ports that never answer a SYN (full accept queues)."""
+    made = []
+    for _ in range(3):
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        filler = socket.create_connection(("127.0.0.1", port), timeout=2)
+        made.append((server, filler, port))
+    yield [port for _, _, port in made]
+    for server, filler, _ in made:
+        filler.close()
+        server.close()

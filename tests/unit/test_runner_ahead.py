@@ -8,7 +8,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -65,23 +64,6 @@ def reach_check(ports: dict[str, int], order: list[str], via: str | None = None,
 
     Reach.requirement = Requirement.REMOTE
     return Reach()
-
-
-@pytest.fixture
-def silent_ports() -> Iterator[list[int]]:
-    """Three ports that never answer a SYN (full accept queues)."""
-    made = []
-    for _ in range(3):
-        server = socket.socket()
-        server.bind(("127.0.0.1", 0))
-        server.listen(0)
-        port = server.getsockname()[1]
-        filler = socket.create_connection(("127.0.0.1", port), timeout=2)
-        made.append((server, filler, port))
-    yield [port for _, _, port in made]
-    for server, filler, _ in made:
-        filler.close()
-        server.close()
 
 
 def _run(check: Check, connector: Connector | None, services=None,  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 from accessready.agent.core.powershell import quote
 from accessready.agent.core.textsafe import clean
+from accessready.agent.io.net import ProbeFailure, connect, endpoint_text
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,22 @@ class TransportError(Exception):
         super().__init__(message)
         self.kind = kind
         self.details = dict(details or {})
+
+
+def open_tcp(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to ``host:port``, name resolution included, bounded by ``timeout``.
+
+    Made by :func:`~accessready.agent.io.net.connect` (a bounded resolver, not
+    ``getaddrinfo``, which has no timeout), so a connection the runner opened ahead for
+    the check (``Contact(via="sessions")``) is the one used; its failure kind, one of the
+    one table's, is the TransportError's.
+    """
+    try:
+        sock, _, _ = connect(host, port, timeout)
+    except ProbeFailure as failure:
+        raise TransportError(failure.kind, str(failure), failure.outcome(
+            endpoint_text(host, port)).to_json()) from None
+    return sock
 
 
 class Transport(Protocol):

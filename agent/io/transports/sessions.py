@@ -60,8 +60,10 @@ def credential_warnings(profile: Profile) -> list[str]:
 class Sessions:
     """One transport per (server, method), opened with the support account on first use."""
 
-    # Its probes connect through accessready.agent.io.net.connect, so a connection the
-    # runner opened ahead for a check (Contact(via="sessions")) is the one they use.
+    # Its probes and the first connection of every session (SSH's own; for WinRM the
+    # connection open_winrm makes before pywinrm's) go through accessready.agent.io.net's
+    # connect, so a connection the runner opened ahead for a check (Contact(via=
+    # "sessions")) is the one they use.
     connects_with_net = True
 
     def __init__(self, profile: Profile, password: Any = None,

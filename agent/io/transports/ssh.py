@@ -41,12 +41,12 @@ from typing import Any
 
 from accessready.agent.core import powershell
 from accessready.agent.io import watchdog
-from accessready.agent.io.net import ProbeFailure, connect, endpoint_text
 from accessready.agent.io.transports import ssh_native
 from accessready.agent.io.transports.base import (
     CommandResult,
     TransportError,
     library_message,
+    open_tcp,
     unexpected_answer,
 )
 from accessready.agent.io.transports.ssh_auth import EXPIRED_TEXTS, authenticate
@@ -149,22 +149,6 @@ def _share_handshake_timer(transport: Any) -> _HandshakeTimer | None:
     return timer
 
 
-def _connect(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection, name resolution included, bounded by ``timeout``.
-
-    The probes' :func:`~accessready.agent.io.net.connect` does it (a bounded resolver,
-    not ``getaddrinfo``, which has no timeout); its failure kind, one of the one table's,
-    is the TransportError's.
-    """
-
-    try:
-        sock, _, _ = connect(host, port, timeout)
-    except ProbeFailure as failure:
-        raise TransportError(failure.kind, str(failure), failure.outcome(
-            endpoint_text(host, port)).to_json()) from None
-    return sock
-
-
 def _open(host: str, port: int, deadline: float, timeout: float,
           note: str = "") -> tuple[socket.socket, Handshake]:
     """Connect and wait for the server's first bytes until ``deadline`` (``timeout`` is
@@ -176,7 +160,7 @@ def _open(host: str, port: int, deadline: float, timeout: float,
     started = time.monotonic()
     info = Handshake(host, port, note=note)
     where = f"{host}:{port}"
-    sock = _connect(host, port, _left(deadline, "before connecting", info.to_json()))
+    sock = open_tcp(host, port, _left(deadline, "before connecting", info.to_json()))
     info.connect_ms = _ms(started)
     try:
         sock.settimeout(_left(deadline, "waiting for the SSH banner", info.to_json()))

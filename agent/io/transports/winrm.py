@@ -48,6 +48,7 @@ from accessready.agent.io.dns import ResolveError, resolve_host
 from accessready.agent.io.transports.base import (
     CommandResult,
     TransportError,
+    open_tcp,
 )
 from accessready.agent.io.transports.winrm_body import bound_bodies
 from accessready.agent.io.transports.winrm_endpoint import AUTH_TRANSPORTS as AUTH_TRANSPORTS
@@ -331,7 +332,11 @@ def open_winrm(endpoint: WinrmEndpoint, password: Any, timeout: float) -> WinrmT
     raises ``insecure`` before anything is sent.
 
     The host name is looked up first with the bounded resolver: requests would otherwise
-    resolve it with no timeout at all, past the check's deadline when DNS is dead.
+    resolve it with no timeout at all, past the check's deadline when DNS is dead. Then a
+    TCP connection to the listener (:func:`open_tcp`) is made and closed before pywinrm
+    connects on its own: the runner may have opened it ahead for the check
+    (``Contact(via="sessions")``), so a listener that never answers is waited for
+    without a thread, and its failure is the same as any other connection's.
     """
 
     risk = endpoint.credential_risk
@@ -348,6 +353,8 @@ def open_winrm(endpoint: WinrmEndpoint, password: Any, timeout: float) -> WinrmT
     except ResolveError as exc:
         kind = "dns" if exc.kind in ("nxdomain", "nodata") else "resolver"
         raise TransportError(kind, str(exc), {"host": endpoint.host}) from None
+    open_tcp(endpoint.host, endpoint.port,
+             max(0.05, timeout - (time.monotonic() - started))).close()
     transport = WinrmTransport(endpoint, password)
     transport.connect(max(0.05, timeout - (time.monotonic() - started)))
     return transport
