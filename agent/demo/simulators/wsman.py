@@ -23,6 +23,7 @@ built in :mod:`.wsman_soap`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import ssl
 import threading
@@ -88,9 +89,28 @@ class _Shell:
 
 
 class _QuietServer(LocalHTTPServer):
-    """Clients that hang up early (a deadline passed) are normal here, not tracebacks."""
+    """Clients that hang up early (a deadline passed) are normal here, not tracebacks.
+
+    Over HTTPS each connection's TLS handshake runs on that connection's own thread, as
+    http.sys serves connections side by side: a client that connects and says nothing
+    holds up no other (wrapping the listening socket would do the handshake in the
+    accept loop, and one idle connection would stall the listener)."""
 
     daemon_threads = True
+    tls: ssl.SSLContext | None = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Complete the TLS handshake (within 10 s), then serve the connection."""
+        if self.tls is not None:
+            try:
+                request.settimeout(10)
+                request = self.tls.wrap_socket(request, server_side=True)
+                request.settimeout(None)
+            except (OSError, ssl.SSLError):
+                with contextlib.suppress(OSError):
+                    request.close()
+                return
+        super().finish_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Say nothing: the client went away."""
@@ -122,7 +142,7 @@ class WsmanSimulator:
         if tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(tls[0], tls[1])
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self._server.tls = context
         self.host, self.port = self._server.server_address[:2]
         self._thread = threading.Thread(target=self._server.serve_forever, name="wsman-sim",
                                         daemon=True)

@@ -181,7 +181,9 @@ class WinrmTransport:
     def _ensure(self, deadline: float) -> _Session:
         if self._session is not None:
             return self._session
-        protocol = self._new_protocol()
+        protocol = self._new_protocol()  # what is wrong here is ours: before any traffic
+        ep = self.endpoint
+        open_tcp(ep.host, ep.port, max(0.05, deadline - time.monotonic())).close()
         try:
             self._set_timeouts(protocol, deadline)
             shell_id = protocol.open_shell(codepage=CODEPAGE_UTF8, noprofile=True)
@@ -332,10 +334,11 @@ def open_winrm(endpoint: WinrmEndpoint, password: Any, timeout: float) -> WinrmT
     raises ``insecure`` before anything is sent.
 
     The host name is looked up first with the bounded resolver: requests would otherwise
-    resolve it with no timeout at all, past the check's deadline when DNS is dead. Then a
-    TCP connection to the listener (:func:`open_tcp`) is made and closed before pywinrm
-    connects on its own: the runner may have opened it ahead for the check
-    (``Contact(via="sessions")``), so a listener that never answers is waited for
+    resolve it with no timeout at all, past the check's deadline when DNS is dead. Then,
+    once the settings are known to be usable, a TCP connection to the listener
+    (:func:`open_tcp`) is made and closed before pywinrm connects on its own: the runner
+    may have opened it ahead for the check (``Contact(via="sessions")``), so a listener
+    that never answers is waited for
     without a thread, and its failure is the same as any other connection's.
     """
 
@@ -353,8 +356,6 @@ def open_winrm(endpoint: WinrmEndpoint, password: Any, timeout: float) -> WinrmT
     except ResolveError as exc:
         kind = "dns" if exc.kind in ("nxdomain", "nodata") else "resolver"
         raise TransportError(kind, str(exc), {"host": endpoint.host}) from None
-    open_tcp(endpoint.host, endpoint.port,
-             max(0.05, timeout - (time.monotonic() - started))).close()
     transport = WinrmTransport(endpoint, password)
     transport.connect(max(0.05, timeout - (time.monotonic() - started)))
     return transport
