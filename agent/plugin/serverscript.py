@@ -48,13 +48,15 @@ def command_method(server: Server, allowed: Iterable[str] = COMMAND_METHODS) -> 
     return next((m for m in COMMAND_METHODS if m in allowed and m in server.remote), None)
 
 
-def session_contact(server: Server | None, method: str | None,
+def session_contact(server: Server | None, methods: Iterable[str] = COMMAND_METHODS,
                     cap: float = SESSION_CAP_S) -> Contact | None:
-    """The first connection of the shared session to ``server`` over ``method`` (None
-    when there is none to open), for a check's ``first_contact``: every check that reads
-    the server names it, and the run makes one attempt at it (``shared``), which they all
-    wait for without a thread. ``cap``: the check's own cap on opening the session."""
-    if server is None or method not in COMMAND_METHODS:
+    """The first connection of the shared session to ``server`` over its command method
+    among ``methods`` (:func:`command_method`; None when there is no session to open),
+    for a check's ``first_contact``: every check that reads the server names it, and the
+    run makes one attempt at it (``shared``), which they all wait for without a thread.
+    ``cap``: the check's own cap on opening the session."""
+    method = command_method(server, methods) if server is not None else None
+    if server is None or method is None:
         return None
     port = server.winrm.port if method == "winrm" else server.ssh.port
     return Contact(server.address, port, cap, via="sessions", shared=True)

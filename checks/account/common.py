@@ -33,7 +33,7 @@ class ServerAccountCheck(Check):
         return server_targets(profile, where=lambda s: bool(s.remote), needs=self.needs)
 
     def first_contact(self, target: Target) -> Contact | None:
-        return session_contact(target.data, command_method(target.data))
+        return session_contact(target.data)
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data

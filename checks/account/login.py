@@ -80,8 +80,8 @@ class LoginCheck(Check):
         return method_targets(profile, self.needs)
 
     def first_contact(self, target: Target) -> Contact | None:
-        server, method = target.data
-        return session_contact(server, method, LOGIN_SESSION_CAP_S)
+        server, method = target.data  # method None: reached by RDP only, no session
+        return session_contact(server, (method,) if method else (), LOGIN_SESSION_CAP_S)
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server, method = target.data

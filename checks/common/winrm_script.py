@@ -115,8 +115,7 @@ class WinrmScriptCheck(Check):
         return [Target(s.name, s) for s in self._servers(profile)]
 
     def first_contact(self, target: Target) -> Contact | None:
-        server: Server = target.data
-        return session_contact(server, command_method(server, WINRM), SESSION_CAP)
+        return session_contact(target.data, WINRM, SESSION_CAP)
 
     def params(self, ctx: CheckContext) -> dict[str, str]:
         """The script's parameters (passed as data, never spliced into the script)."""

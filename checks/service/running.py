@@ -115,7 +115,7 @@ class ServiceRunningCheck(Check):
         return server_targets(profile, where=lambda s: bool(s.services), needs=self.needs)
 
     def first_contact(self, target: Target) -> Contact | None:
-        return session_contact(target.data, command_method(target.data))
+        return session_contact(target.data)
 
     def run(self, ctx: CheckContext, target: Target) -> Result:
         server: Server = target.data

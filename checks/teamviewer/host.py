@@ -90,9 +90,7 @@ class TeamViewerHostCheck(Check):
         return [Target("this machine", (cfg, None))]
 
     def first_contact(self, target: Target) -> Contact | None:
-        server = target.data[1]
-        method = command_method(server, WINRM) if server is not None else None
-        return session_contact(server, method, HOST_CAP_S)
+        return session_contact(target.data[1], WINRM, HOST_CAP_S)
 
     def _remote(self, ctx: CheckContext, target: Target, server: Server | None
                 ) -> TeamViewerFacts | Result:

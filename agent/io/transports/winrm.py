@@ -334,12 +334,12 @@ def open_winrm(endpoint: WinrmEndpoint, password: Any, timeout: float) -> WinrmT
     raises ``insecure`` before anything is sent.
 
     The host name is looked up first with the bounded resolver: requests would otherwise
-    resolve it with no timeout at all, past the check's deadline when DNS is dead. Then,
-    once the settings are known to be usable, a TCP connection to the listener
-    (:func:`open_tcp`) is made and closed before pywinrm connects on its own: the runner
-    may have opened it ahead for the check (``Contact(via="sessions")``), so a listener
-    that never answers is waited for
-    without a thread, and its failure is the same as any other connection's.
+    resolve it with no timeout at all, past the check's deadline when DNS is dead. Each
+    new session (``WinrmTransport._ensure``), once its settings are known to be usable,
+    makes and closes a TCP connection to the listener (:func:`open_tcp`) before pywinrm
+    connects on its own: the runner may have opened it ahead for the check
+    (``Contact(via="sessions")``), so a listener that never answers is waited for without
+    a thread, and its failure is the same as any other connection's.
     """
 
     risk = endpoint.credential_risk
