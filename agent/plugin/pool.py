@@ -362,9 +362,13 @@ def submit(workers: Workers, count: int, work: Callable[[int], T],
             # A task whose connection was opened ahead goes first: its time on the network
             # is over (a failure to report takes a moment) or its socket would go stale.
             return workers.put(tasks, urgent or ahead)
-        except RuntimeError:  # no thread to run them on: they did not finish, and say so
+        except Exception:
+            # No thread to run them on (RuntimeError), or a bug. A task opened ahead is
+            # queued from the connector's thread, which cannot tell its caller: it must
+            # still end, or its batch (and the run) would wait for it forever.
             if first:
                 raise
+            log.debug("tasks could not be queued", exc_info=True)
             for task in tasks:
                 ended(task.index, overdue(task.index))
             return True

@@ -215,3 +215,36 @@ def test_a_connection_the_peer_closed_is_made_again_by_the_check() -> None:
             again.close()
     finally:
         server.close()
+
+
+class _QueueingBreaks(Workers):
+    """Workers whose queueing of a task opened ahead raises (a bug), as it would from the
+    connector's thread."""
+
+    def put(self, tasks, urgent=False):  # type: ignore[no-untyped-def, override]
+        if urgent:
+            raise ValueError("a bug while queueing")
+        return super().put(tasks, urgent)
+
+
+def test_a_task_that_cannot_be_queued_after_its_connection_ends_as_our_error() -> None:
+    """The connector hears nothing back from the callback that queues a task: were the
+    exception lost there, the run would wait for that task forever."""
+    live = socket.create_server(("127.0.0.1", 0))
+    workers = _QueueingBreaks(2)
+    connector = Connector(limit=8)
+    got: list[list] = []
+    runner = threading.Thread(target=lambda: got.append(_run(
+        reach_check({"live": live.getsockname()[1]}, []), connector, workers=workers,
+        timeout=1.0)), daemon=True)
+    try:
+        runner.start()
+        runner.join(15)
+        assert not runner.is_alive(), "the run waited forever for a task never queued"
+    finally:
+        workers.close()
+        connector.close()
+        live.close()
+    (result,) = got[0]
+    assert result.status is Status.ERROR  # ours to decide, never the target's fail
+    assert result.details["reason"] == "deadline"
