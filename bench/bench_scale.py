@@ -1,7 +1,7 @@
 """Audit at scale against a stdlib asyncio floor (issue 13): prints numbers; asserts nothing.
 
     sudo python bench/bench_scale.py [--targets 1000 5000] [--load] [--timeout 5] [--explain]
-                                     [--no-reports]
+                                     [--no-reports] [--split N]
 
 The workload (5 servers per customer profile): 60 % SSH servers that send a banner and close
 at key exchange (``remote.ssh``), 30 % TLS servers with a certificate from a private CA that
@@ -26,7 +26,9 @@ whose verdict differs from the one those statuses give. ``--load`` also runs eve
 another process keeps one core busy. ``--no-reports`` runs the audit without
 ``--reports-dir`` (the issue's command line as written): no customer's report is rendered
 or written, and wrong results are counted from the overview's findings, by status only
-(the failure kind of a silent target is in its report, not in the overview).
+(the failure kind of a silent target is in its report, not in the overview). ``--split N``
+runs the audit as N processes over 1/N of the profiles each (``split_audit.py``): what
+worker processes across cores could give, measured.
 """
 
 from __future__ import annotations
@@ -355,11 +357,12 @@ def servers_cpu() -> float:
 
 
 def one_size(work: Path, targets: int, timeout: float, night: int = 0,
-             explain: bool = False, reports_too: bool = True) -> dict[str, Any]:
+             explain: bool = False, reports_too: bool = True, split: int = 1
+             ) -> dict[str, Any]:
     """One audit and one reference run. ``night`` > 0: the audits share a history file
     (``--history``), as nightly audits do, and this is the night-th of them. ``explain``:
     the audit runs under ``scale_explain.py`` (the same CLI, timed from inside).
-    ``reports_too``: with ``--reports-dir``."""
+    ``reports_too``: with ``--reports-dir``. ``split``: as that many audit processes."""
     folder = work / f"profiles-{targets}"
     if not folder.exists():
         folder.mkdir()
@@ -370,6 +373,7 @@ def one_size(work: Path, targets: int, timeout: float, night: int = 0,
     audit_json = work / f"audit-{targets}{suffix}.json"
     history = ["--history", str(work / f"history-{targets}.db")] if night else []
     how = [str(Path(__file__).with_name("scale_explain.py"))] if explain else \
+        [str(Path(__file__).with_name("split_audit.py")), str(split)] if split > 1 else \
         ["-m", "accessready"]
     served = servers_cpu()
     wall, cpu, rss, code, text = run_child([
@@ -490,6 +494,9 @@ def inside(args: argparse.Namespace) -> None:
             if args.no_reports:
                 print("audit without --reports-dir: no customer's report rendered or "
                       "written; wrong results by status, from the overview's findings")
+            if args.split > 1:
+                print(f"the audit as {args.split} processes over 1/{args.split} of the "
+                      "profiles each (split_audit.py; not a feature of accessready)")
             print("| targets | extra load | accessready wall | CPU | peak RSS | wrong | "
                   "asyncio wall | CPU | peak RSS | wrong | wall ratio | CPU ratio |")
             print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
@@ -501,7 +508,8 @@ def inside(args: argparse.Namespace) -> None:
                 for targets in args.targets:
                     for night in range(1, args.nights + 1) if args.nights > 1 else [0]:
                         print_row(one_size(where, targets, args.timeout, night,
-                                           args.explain, not args.no_reports), loaded)
+                                           args.explain, not args.no_reports, args.split),
+                                  loaded)
                 if load is not None:
                     load.kill()
                     load.wait()
@@ -537,8 +545,13 @@ def main() -> None:
     parser.add_argument("--no-reports", action="store_true",
                         help="the audit without --reports-dir (the issue's command line as "
                         "written); wrong results counted from the overview, by status only")
+    parser.add_argument("--split", type=int, default=1, metavar="N",
+                        help="the audit as N processes over 1/N of the profiles each, with "
+                        "the same bounds in total (what worker processes could give)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.split > 1 and args.explain:
+        parser.error("--explain times one audit process: not with --split")
     if args.inside:
         inside(args)
         return
