@@ -349,9 +349,25 @@ def submit(workers: Workers, count: int, work: Callable[[int], T],
             task = make(index)
             with batch.cond:
                 batch.tasks.append(task)
-            if prepare is None or not prepare(index, lambda t=task: queue([t], ahead=True)):
+            if not prepared(task):
                 now.append(task)
         queue(now, first)
+
+    def prepared(task: _Task) -> bool:
+        if prepare is None:
+            return False
+        once = threading.Lock()  # the task is queued once: by ready(), or by launch()
+
+        def ready() -> bool:
+            return once.acquire(blocking=False) and queue([task], ahead=True)
+
+        try:
+            return prepare(task.index, ready)
+        except Exception:
+            # a bug, maybe on a worker's or the connector's thread where nobody hears it:
+            # the task runs without what was opened for it (a later ready() drops that)
+            log.debug("a task's connections could not be opened ahead", exc_info=True)
+            return not once.acquire(blocking=False)
 
     def queue(tasks: list[_Task], first: bool = False, ahead: bool = False) -> bool:
         if not tasks:

@@ -324,7 +324,17 @@ class ContextFactory:
 
 def _runs(make_context: ContextFactory) -> Callable[[Job], bool]:
     """Whether a job will run (its first connections are opened ahead only then)."""
-    return lambda job: _precheck(job, make_context) is None
+
+    def runs(job: Job) -> bool:
+        try:
+            return _precheck(job, make_context) is None
+        except Exception:
+            # the plugin's result() raised, asked from the pool (a caller's, a worker's or
+            # the connector's thread): "it runs", and run_job asks again and makes that the
+            # check's error
+            return True
+
+    return runs
 
 
 def _precheck(job: Job, make_context: ContextFactory) -> Result | None:

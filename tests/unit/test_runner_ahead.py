@@ -248,3 +248,35 @@ def test_a_task_that_cannot_be_queued_after_its_connection_ends_as_our_error() -
     (result,) = got[0]
     assert result.status is Status.ERROR  # ours to decide, never the target's fail
     assert result.details["reason"] == "deadline"
+
+
+@pytest.mark.parametrize("called_ready", [False, True])
+def test_a_prepare_that_raises_still_runs_every_task_once(called_ready: bool) -> None:
+    """``prepare`` for the tasks after the first runs on the thread that ended the one
+    before (a worker's, or the connector's): were what it raises lost there, its task
+    would never run and the batch would wait forever. It runs once, even when ``ready()``
+    was called before the exception."""
+    workers = Workers(2)
+    ran: list[int] = []
+    done = threading.Event()
+    values: dict[int, object] = {}
+
+    def prepare(i, ready):  # type: ignore[no-untyped-def]
+        if i == 0:
+            return False
+        if called_ready:
+            ready()
+        raise ValueError("a bug while opening ahead")
+
+    def finished(got):  # type: ignore[no-untyped-def]
+        values.update(got)
+        done.set()
+
+    try:
+        submit(workers, 3, lambda i: ran.append(i) or i, lambda i: "overdue", 5.0,
+               at_once=1, on_done=finished, prepare=prepare)
+        assert done.wait(10), "the batch waited forever for a task never queued"
+    finally:
+        workers.close()
+    assert sorted(ran) == [0, 1, 2]
+    assert values == {0: 0, 1: 1, 2: 2}

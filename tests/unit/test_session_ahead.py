@@ -8,6 +8,7 @@ have full accept queues (conftest's ``silent_ports``)."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -188,6 +189,34 @@ def test_a_job_that_will_not_run_opens_no_connection(silent_ports: list[int]) ->
     assert counting.asked == []
     assert results["s"].details["reason"] == "no_password"
     assert time.monotonic() - began < 2.0  # not after the silent port's 3 s
+
+
+def test_a_plugins_result_that_raises_is_its_checks_error_not_the_runs_end() -> None:
+    """Whether a job will run is asked of the plugin's ``result`` (the skip it would make)
+    before its connection is opened ahead, on the caller's thread for the first jobs and
+    on a worker's or the connector's for the rest: what it raises must become that
+    check's error, as in ``run_job``, never the run's crash or a job never queued."""
+    port = closed_port()
+    check = _reach({f"s{i}": (port, False) for i in range(6)}, [], needs=("password",))
+
+    def result(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ValueError("a bug in the plugin's result()")
+
+    check.result = result  # type: ignore[method-assign]
+    counting = Counting()
+    got: list[dict] = []
+    runner = threading.Thread(target=lambda: got.append(_run(check, counting, timeout=2.0)),
+                              daemon=True)
+    try:
+        runner.start()
+        runner.join(15)
+        assert not runner.is_alive(), "the run waited forever"
+    finally:
+        counting.close()
+    assert got, "the run raised the plugin's exception"
+    assert len(got[0]) == 6
+    for r in got[0].values():
+        assert r.status is Status.ERROR and "ValueError" in r.summary.en
 
 
 # --- the session itself takes what was opened ahead ------------------------------------
