@@ -29,28 +29,35 @@ import datetime as dt
 import glob
 import logging
 import math
+import os
 import queue
 import re
 import threading
 import time
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from accessready import __version__
-from accessready.agent.app.history import History, HistoryDamaged, HistoryError, HistoryUnusable
+from accessready.agent.app.audit_record import (
+    Finished,
+    Recorder,
+    Recording,
+    one_line,
+    record_batch,
+    record_one,
+)
+from accessready.agent.app.history import HistoryUnusable
 from accessready.agent.app.history_db import check_path
 from accessready.agent.app.lock import RunLock
 from accessready.agent.app.run import start_run, where_from
 from accessready.agent.core.audit_types import AuditEntry, AuditReport
-from accessready.agent.core.changes import compare
 from accessready.agent.core.model import Run
 from accessready.agent.core.profile import ProfileError, check_waivers, load_profile
 from accessready.agent.core.profile_types import Profile
 from accessready.agent.io.connector import Connector
-from accessready.agent.io.secrets import REDACTOR
 from accessready.agent.plugin.checkapi import Check
 from accessready.agent.plugin.pool import Workers
 from accessready.agent.plugin.registry import load_registry
@@ -61,6 +68,21 @@ log = logging.getLogger("accessready.audit")
 
 class AuditError(Exception):
     """Bad audit input (no profiles, unreadable folder); the text is one line."""
+
+
+# Below this many profiles a second process does not pay for itself: measured with
+# bench_scale --split 2, 200 profiles (1,000 servers) took the same wall time and 50 MiB
+# more memory; 1,000 profiles took a quarter less time on 2 cores.
+PROFILES_PER_PROCESS = 400
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system says, as a
+    container or a job object limits it), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # Windows, macOS
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,16 @@ class AuditOptions:
     # An audit host is neither the engineer's laptop nor inside the customer's network:
     # the checks of the workstation and of a tunnel it has up skip (see README).
     vantage: str = "audit"
+    # processes sharing the profiles (None: as many as the audit is large, up to the CPUs)
+    processes: int | None = 1
+
+    def processes_for(self, profiles: int) -> int:
+        """How many processes audit ``profiles`` profiles: one per
+        :data:`PROFILES_PER_PROCESS` up to the CPUs this process may use when not given,
+        never more than there are profiles."""
+        if self.processes is not None:
+            return max(1, min(self.processes, profiles))
+        return max(1, min(usable_cpus(), profiles // PROFILES_PER_PROCESS))
 
     def lock_path(self) -> Path | None:
         """The lock file: ``--lock``, else beside the history database, else none."""
@@ -88,17 +120,6 @@ class AuditOptions:
         if self.history:
             return Path(self.history + ".lock")
         return None
-
-
-@dataclass(frozen=True)
-class Finished:
-    """A worker's answer for one profile."""
-
-    index: int
-    path: str
-    customer: str
-    run: Run | None = None
-    error: str | None = None
 
 
 _GLOB = re.compile(r"[*?\[]")
@@ -142,10 +163,6 @@ def guess_customer(path: Path) -> str:
     return path.stem
 
 
-def _one_line(text: str) -> str:
-    return REDACTOR.text(" ".join(str(text).split()))[:500]
-
-
 def _start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[Check],
                services: Callable[[Profile], dict[str, Any]] | None, workers: Workers,
                planners: Workers, deliver: Callable[[Finished], None],
@@ -158,7 +175,7 @@ def _start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[C
         profile = load_profile(path, allow_expired_waivers=True)
         check_waivers(profile, {c.id for c in checks})
     except ProfileError as exc:
-        return Finished(index, str(path), guess_customer(path), error=_one_line(str(exc)))
+        return Finished(index, str(path), guess_customer(path), error=one_line(str(exc)))
     run_options = RunOptions(
         timeout=options.timeout or profile.checks.timeout,
         # the audit's bound is its workers; a profile may ask for less on its network
@@ -171,7 +188,7 @@ def _start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[C
     def crashed(exc: BaseException) -> Finished:
         log.debug("run of %s crashed", path, exc_info=exc)
         return Finished(index, str(path), customer,
-                        error=_one_line(f"internal error: {type(exc).__name__}: {exc}"))
+                        error=one_line(f"internal error: {type(exc).__name__}: {exc}"))
 
     def ended(run: Run | Exception) -> None:
         deliver(crashed(run) if isinstance(run, Exception) else
@@ -186,7 +203,7 @@ def _start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[C
     return None
 
 
-def _slowest_first(paths: list[Path], history: _Recorder) -> list[tuple[int, Path]]:
+def _slowest_first(paths: list[Path], history: Recorder) -> list[tuple[int, Path]]:
     """The profiles (with their places in the report) in the order to start them: those
     that took longest last time first, since a silent host costs its whole timeout and
     one started last ends the audit late; profiles never recorded before the others
@@ -249,7 +266,57 @@ class _Pool:
                     self.done.put(finished)
             except BaseException as exc:  # never lose an entry: the main thread waits
                 self.done.put(Finished(index, str(path), path.stem,
-                                       error=_one_line(f"internal error: {exc!r}")))
+                                       error=one_line(f"internal error: {exc!r}")))
+
+
+class Local:
+    """The audit's profiles started in this process (and in each of its worker processes:
+    :mod:`~accessready.agent.app.audit_processes`): one set of check workers, one of
+    planners and one connector shared by every profile; each finished profile goes to
+    ``deliver``, or straight to ``done`` when it could not run."""
+
+    def __init__(self, jobs: list[tuple[int, Path]], options: AuditOptions,
+                 checks: Sequence[Check], services: Callable[[Profile], dict[str, Any]] | None,
+                 deliver: Callable[[Finished], None], done: queue.SimpleQueue[Finished],
+                 stop: threading.Event, on_started: Callable[[], None] | None) -> None:
+        workers = self.workers = Workers(options.checks_at_once)
+        # planning has threads of its own: behind hundreds of checks in the workers' queue
+        # a profile's few quick planning calls would wait (its checks start late)
+        planners = self.planners = Workers(options.profiles_at_once, name="accessready-plan")
+        # a silent host's connection attempt waits here, not on a worker thread
+        connector = self.connector = Connector()
+        room = max(options.checks_at_once, connector.limit)
+
+        def work(index: int, path: Path) -> Finished | None:
+            # planned profiles wait for workers, not in memory: at most one queue's worth
+            # (waiting for room ends the hold below: room comes only from the workers)
+            workers.wait_for_room(room, stop)
+            if stop.is_set():  # interrupted: this profile is "not run"
+                return None
+            return _start_one(index, path, options, checks, services, workers, planners,
+                              deliver, connector)
+
+        def all_started() -> None:
+            workers.release()
+            if on_started is not None:
+                on_started()
+
+        # Plan first: the checks whose first connection is opened ahead start waiting on
+        # the network while the profiles behind them are still being read, instead of
+        # after the CPU has gone to the quick checks of the profiles before them (a
+        # silent host costs its whole timeout from when it is first tried). Connections
+        # already decided are urgent, so they are served meanwhile.
+        workers.hold()
+        _Pool(options.profiles_at_once, jobs, work, done, stop, all_started)
+
+    def close(self, complete: bool) -> None:
+        """Let the threads go: waited for when every profile finished, else stopped."""
+        for threads in (self.workers, self.planners):
+            if complete:
+                threads.close()
+            else:
+                threads.stop()
+        self.connector.close()
 
 
 def run_audit(paths: Sequence[Path], options: AuditOptions, *,
@@ -299,23 +366,15 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
            on_started: Callable[[], None] | None) -> AuditReport:
     started_wall = dt.datetime.now(dt.UTC)
     started = time.monotonic()
-    history = _Recorder(options.history)
+    history = Recorder(options.history)
     entries: dict[int, AuditEntry] = {}
     interrupted = False
     audit_id = None
     pruned = None
     try:
+        recording = Recording(options.vantage, options.trend_length)
         audit_id = history.use(lambda db: db.begin_audit(
             len(paths), where_from().get("hostname", "")), None)
-        if checks is None:  # load the plugins once, not once per profile
-            checks = load_registry().checks
-        every = checks
-        workers = Workers(options.checks_at_once)
-        # planning has threads of its own: behind hundreds of checks in the workers' queue
-        # a profile's few quick planning calls would wait (its checks start late)
-        planners = Workers(options.profiles_at_once, name="accessready-plan")
-        # a silent host's connection attempt waits here, not on a worker thread
-        connector = Connector()
         done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         stop = threading.Event()
 
@@ -327,50 +386,38 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
             finally:  # the main thread waits for every entry
                 done.put(finished)
 
-        room = max(options.checks_at_once, connector.limit)
+        jobs = _slowest_first(paths, history)
+        count = options.processes_for(len(paths)) if checks is None and services is None \
+            else 1  # a test's checks and services live in this process only
+        source: Any = None
+        if count > 1:
+            from accessready.agent.app.audit_processes import Processes
 
-        def work(index: int, path: Path) -> Finished | None:
-            # planned profiles wait for workers, not in memory: at most one queue's worth
-            # (waiting for room ends the hold below: room comes only from the workers)
-            workers.wait_for_room(room, stop)
-            if stop.is_set():  # interrupted: this profile is "not run"
-                return None
-            return _start_one(index, path, options, every, services, workers, planners,
-                              deliver, connector)
-
-        def all_started() -> None:
-            workers.release()
-            if on_started is not None:
-                on_started()
-
-        # Plan first: the checks whose first connection is opened ahead start waiting on
-        # the network while the profiles behind them are still being read, instead of
-        # after the CPU has gone to the quick checks of the profiles before them (a
-        # silent host costs its whole timeout from when it is first tried). Connections
-        # already decided are urgent, so they are served meanwhile.
-        workers.hold()
-        pool = _Pool(options.profiles_at_once, _slowest_first(paths, history), work, done,
-                     stop, all_started)
+            source = Processes.start(jobs, options, count, deliver, done, stop, on_started)
+        if source is None:  # one process, or no other could be started
+            source = Local(jobs, options, checks if checks is not None else
+                           load_registry().checks, services,
+                           deliver, done, stop, on_started)
         try:
             while len(entries) < len(paths):
                 try:  # a timeout, so Ctrl-C is seen even while every run is busy
-                    batch = [pool.done.get(timeout=0.5)]
+                    batch = [done.get(timeout=0.5)]
                 except queue.Empty:
                     continue
                 while True:  # and the runs that finished meanwhile
                     try:
-                        batch.append(pool.done.get_nowait())
+                        batch.append(done.get_nowait())
                     except queue.Empty:
                         break
                 # One transaction for the batch: Ctrl-C while it is written loses its runs
                 # together (rolled back, reported "not run"), which is the price of one
                 # sync to disk instead of one per run; the runs before it stay recorded.
                 recorded = history.use(
-                    lambda db, done=batch: _record_batch(done, db, audit_id, options), None)
+                    lambda db, done=batch: record_batch(done, db, audit_id, recording), None)
                 for n, finished in enumerate(batch):
                     # no history, or it just failed: that batch is not in it
                     entry = recorded[n] if recorded is not None else \
-                        _record(finished, None, audit_id, options)
+                        record_one(finished, None, audit_id, recording)
                     entries[finished.index] = entry
                     if on_progress is not None:
                         on_progress(len(entries), len(paths), entry)
@@ -378,12 +425,7 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
             interrupted = True
         finally:  # whatever ended the loop, no thread is left waiting on these
             stop.set()
-            for threads in (workers, planners):
-                if interrupted or len(entries) < len(paths):
-                    threads.stop()
-                else:
-                    threads.close()
-            connector.close()
+            source.close(complete=not interrupted and len(entries) == len(paths))
         if audit_id is not None:
             history.use(lambda db: db.finish_audit(
                 audit_id, "interrupted" if interrupted else "finished"), None)
@@ -415,88 +457,3 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
         history_error=history.error,
     )
 
-
-_T = TypeVar("_T")
-
-
-class _Recorder:
-    """The history as an audit writes it.
-
-    A damaged file, or a failure while recording (a bad page, a full disk), must not cost
-    the overview of a whole night's audit: after the first failure nothing more is
-    recorded, the audit goes on and :attr:`error` says what happened.
-    """
-
-    def __init__(self, path: str | None) -> None:
-        self.db: History | None = None
-        self.error: str | None = None
-        if path:
-            try:
-                self.db = History(path)
-            except (HistoryDamaged, HistoryUnusable) as exc:  # others: refused at once
-                self.error = _one_line(str(exc))
-
-    def use(self, action: Callable[[Any], _T], default: _T) -> _T:
-        """``action(db)``, or ``default`` without a usable history."""
-        if self.db is None:
-            return default
-        try:
-            return action(self.db)
-        except HistoryError as exc:
-            log.debug("history failed", exc_info=True)
-            self.error = _one_line(str(exc))
-            self.close()
-            return default
-
-    def close(self) -> None:
-        """Close the database (idempotent)."""
-        if self.db is not None:
-            db, self.db = self.db, None
-            db.close()
-
-
-def _record_batch(batch: list[Finished], history: History, audit_id: int | None,
-                  options: AuditOptions) -> list[AuditEntry]:
-    """Store several finished profiles in one transaction."""
-    with history.batch():
-        return [_record(finished, history, audit_id, options) for finished in batch]
-
-
-def _record(finished: Finished, history: Any, audit_id: int | None,
-            options: AuditOptions) -> AuditEntry:
-    """Store one finished profile and work out what changed since its previous run."""
-    profile_name = Path(finished.path).name
-    entry = AuditEntry(profile=finished.path, customer=finished.customer,
-                       run=finished.run, error=finished.error)
-    if history is None:
-        return replace(entry, trend=((_finished_at(finished), entry.verdict),))
-    previous_rows = history.runs(finished.customer, limit=1)
-    previous_verdict = previous_rows[0].verdict if previous_rows else None
-    if finished.run is None:
-        run_id = history.record_failure(finished.customer, finished.error or "unknown error",
-                                        profile=profile_name, audit_id=audit_id,
-                                        vantage=options.vantage)
-        changes: tuple = ()
-        first = previous_verdict is None
-    else:
-        previous = history.previous(finished.customer, profile=profile_name,
-                                    vantage=finished.run.vantage)
-        if previous is None and finished.run.vantage == "audit":
-            # Audits before vantages existed were recorded as "engineer" (only audits write
-            # the history): compare with those, so the first audit after the upgrade shows
-            # what it no longer checks instead of starting over as a first run.
-            previous = history.previous(finished.customer, profile=profile_name,
-                                        vantage="engineer")
-        changes = tuple(compare(previous, finished.run))
-        first = previous is None
-        run_id = history.record(finished.run, profile=profile_name, audit_id=audit_id,
-                                changes=changes)
-    return replace(entry, changes=changes, run_id=run_id, first_run=first,
-                   previous_verdict=previous_verdict,
-                   trend=tuple(history.trend(finished.customer, options.trend_length)))
-
-
-def _finished_at(finished: Finished) -> str:
-    if finished.run is not None:
-        return finished.run.finished_at
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
