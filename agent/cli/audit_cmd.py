@@ -10,6 +10,22 @@ import click
 
 from accessready.agent.cli.common import UserError, finite, pick_lang, warn, write_output
 
+MOST_PROCESSES = 64
+
+
+def _processes(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    """``--processes``: a count, or ``auto`` (None)."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MOST_PROCESSES:
+        raise click.BadParameter(f"{value!r} is neither auto nor a whole number from 1 to "
+                                 f"{MOST_PROCESSES}", ctx, param)
+    return count
+
 
 @click.command(short_help="Run every customer profile, record history, report changes.",
                epilog="""\b
@@ -36,6 +52,10 @@ skip in an audit (vantage 'audit').""")
               "--concurrency).")
 @click.option("--concurrency", type=click.IntRange(1, 4096), default=128, show_default=True,
               help="Checks at once across the whole audit.")
+@click.option("--processes", default="auto", show_default=True, metavar="N|auto",
+              callback=_processes,
+              help="Processes that share the profiles, one core each; the bounds above are "
+              "shared among them (auto: one per 400 profiles, up to the CPUs).")
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), callback=finite,
               help="Seconds per check (default: each profile's).")
 @click.option("--only", multiple=True, metavar="GLOB", help="Run only checks matching GLOB.")
@@ -49,7 +69,7 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
           json_: str | None, prometheus: str | None, nagios: bool, reports_dir: str | None,
           lang: str | None, profiles_at_once: int, concurrency: int, timeout: float | None,
           only: tuple[str, ...], skip: tuple[str, ...], lock_path: str | None,
-          keep_days: int | None, quiet: bool) -> None:
+          keep_days: int | None, quiet: bool, processes: int | None) -> None:
     """Run every PROFILE (files, folders of *.toml, or patterns), record the runs and
     report what changed: an overview across customers."""
     from accessready.agent.app.audit import AuditOptions, expand_profiles, run_audit
@@ -64,7 +84,8 @@ def audit(profiles: tuple[str, ...], history_path: str | None, html: str | None,
     chosen = pick_lang(lang, None)
     options = AuditOptions(profiles_at_once=profiles_at_once, checks_at_once=concurrency,
                            timeout=timeout, only=only, skip=skip, lang=chosen,
-                           history=history_path, lock=lock_path, keep_days=keep_days)
+                           history=history_path, lock=lock_path, keep_days=keep_days,
+                           processes=processes)
     paths = expand_profiles(profiles)
     # each customer's reports are written as its run ends, while the others' checks wait
     details = Details(Path(reports_dir), chosen, write_output,

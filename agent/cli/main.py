@@ -28,15 +28,9 @@ COMMANDS = (run, validate, checks, report, demo, init, schema, merge, audit, his
 
 
 def _setup_logging(debug: bool) -> None:
-    from accessready.agent.io.secrets import RedactingFilter
+    from accessready.agent.io.secrets import log_to_stderr
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("accessready")
-    root.handlers[:] = [handler]
-    root.propagate = False  # not also to handlers a plugin put on the root logger (stdout)
-    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    log_to_stderr(logging.DEBUG if debug else logging.WARNING)
 
 
 @click.group(epilog=EXIT_HELP, context_settings={"help_option_names": ["-h", "--help"]})

@@ -209,6 +209,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def log_to_stderr(level: int) -> None:
+    """accessready's log records at ``level`` and above to stderr, secrets masked (the
+    CLI's ``--debug``, and each audit process as its parent's)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("accessready")
+    root.handlers[:] = [handler]
+    root.propagate = False  # not also to handlers a plugin put on the root logger (stdout)
+    root.setLevel(level)
+
+
 class SecretUnavailable(Exception):
     """The profile names a password source that has nothing to give.
 

@@ -1,0 +1,298 @@
+"""An audit's profiles shared out to worker processes, one core each (issue 13).
+
+An audit's process is bound to one core by the GIL; at a few thousand servers it is
+CPU-bound (TLS handshakes, planning, judging), so its wall time is its CPU time, not its
+slowest probe. :class:`Processes` deals the profiles, in the order the audit starts them,
+to ``N`` processes (``python -m accessready.agent.app.audit_processes``), each of which
+runs its share exactly as a one-process audit does (:class:`~.audit.Local`: its own check
+workers, planners and connector, with ``1/N`` of the audit's bounds) and answers with each
+profile's :class:`~.audit_record.Finished` as it ends. The parent keeps everything that is
+one per audit: the lock, the history, the customers' reports, progress and the overview.
+
+Frames both ways are :mod:`.render_worker`'s (a length, then a pickle: both ends are this
+program). Parent to child: one frame ``(options, [(index, path)], log level)``; the end of
+that input (the parent stopped, or is gone) stops the child. Child to parent:
+``("started",)`` once every profile of its share started, ``("finished", frame)`` for
+each profile (the run without its catalogue of checks unless that changed: as the report
+process's frames). A child inherits the environment, since it reads the profiles'
+passwords itself (``env``, keyring) and masks them in its results before they leave it;
+it ignores Ctrl-C (the parent stops it) and has no console window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from accessready.agent.app.audit_local import Local, guess_customer
+from accessready.agent.app.audit_record import Finished, one_line
+from accessready.agent.app.render_worker import receive, send
+from accessready.agent.core.audit_types import AuditOptions
+from accessready.agent.core.textsafe import clean
+from accessready.agent.io.secrets import log_to_stderr
+from accessready.agent.plugin.registry import load_registry
+
+log = logging.getLogger("accessready.audit")
+
+STARTED = "started"  # a child's every profile has started
+STOP_WAIT_S = 5.0  # a child told to stop that has not ended by then is killed
+RELAY_LINE_BYTES = 8192  # a longer line of a child's stderr is relayed in pieces
+
+
+class RunFraming:
+    """One end's view of the finished profiles sent: a run goes without its catalogue
+    (most of its pickle, the same for every run of the share) unless that changed."""
+
+    def __init__(self) -> None:
+        self.catalogue: dict[str, dict[str, Any]] | None = None
+
+    def pack(self, finished: Finished) -> tuple[Finished, dict[str, dict[str, Any]] | None]:
+        """The child's frame of ``finished``."""
+        run = finished.run
+        if run is None:
+            return finished, None
+        catalogue = None if run.catalogue == self.catalogue else run.catalogue
+        if catalogue is not None:
+            self.catalogue = catalogue
+        return dataclasses.replace(finished, run=dataclasses.replace(run, catalogue={})), \
+            catalogue
+
+    def unpack(self, frame: tuple[Finished, dict[str, dict[str, Any]] | None]) -> Finished:
+        """The parent's :class:`Finished` from a frame, its run's catalogue put back."""
+        finished, catalogue = frame
+        if catalogue is not None:
+            self.catalogue = catalogue
+        if finished.run is None:
+            return finished
+        return dataclasses.replace(finished, run=dataclasses.replace(
+            finished.run, catalogue=self.catalogue or {}))
+
+
+def share(options: AuditOptions, count: int) -> AuditOptions:
+    """A child's options: ``1/count`` of the audit's bounds (at least 1 each), in one
+    process."""
+    return dataclasses.replace(
+        options, processes=1, profiles_at_once=max(1, options.profiles_at_once // count),
+        checks_at_once=max(1, options.checks_at_once // count))
+
+
+class Processes:
+    """The parent's end: ``count`` children, each with every ``count``-th profile."""
+
+    command = [sys.executable, "-m", __name__]  # tests point this at a child that fails
+
+    def __init__(self, jobs: list[tuple[int, Path]], options: AuditOptions, count: int,
+                 deliver: Callable[[Finished], None], done: queue.SimpleQueue[Finished],
+                 stop: threading.Event, on_started: Callable[[], None] | None) -> None:
+        self.deliver, self.done, self.stop = deliver, done, stop
+        self.on_started = on_started
+        self.lock = threading.Lock()
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.readers: list[threading.Thread] = []
+        self.relays: dict[int, threading.Thread] = {}  # child's pid -> its stderr's relay
+        self.said: dict[int, str] = {}  # child's pid -> the last line of its stderr
+        # set when they could not all start: the caller audits in its own process, and
+        # what the ones that did start say (or their end) must not count twice
+        self.abandoned = threading.Event()
+        shares = [jobs[n::count] for n in range(count)]
+        self.not_started = len(shares)
+        child_options = share(options, count)
+        level = logging.getLogger("accessready").getEffectiveLevel()
+        try:
+            for part in shares:
+                self._spawn(part, child_options, level)
+        except BaseException:
+            self.abandoned.set()
+            self.close(complete=False)
+            raise
+
+    @classmethod
+    def start(cls, jobs: list[tuple[int, Path]], options: AuditOptions, count: int,
+              deliver: Callable[[Finished], None], done: queue.SimpleQueue[Finished],
+              stop: threading.Event, on_started: Callable[[], None] | None
+              ) -> Processes | None:
+        """Running children, or None where none can be started (the caller audits in its
+        own process): no interpreter to run them with (an embedded or frozen build), or
+        they would not start."""
+        if not sys.executable or getattr(sys, "frozen", False):
+            return None
+        try:
+            return cls(jobs, options, count, deliver, done, stop, on_started)
+        except (OSError, ValueError, pickle.PicklingError):
+            log.debug("no audit processes; auditing in this one", exc_info=True)
+            return None
+
+    def _spawn(self, part: list[tuple[int, Path]], options: AuditOptions, level: int) -> None:
+        child = subprocess.Popen(
+            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,  # relayed by the parent: a child has no console
+            # no console window flashing up under pythonw or Task Scheduler
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+        self.children.append(child)
+        relay = threading.Thread(target=self._relay, args=(child,), daemon=True,
+                                 name=f"accessready-audit-stderr-{len(self.children)}")
+        self.relays[child.pid] = relay
+        relay.start()
+        assert child.stdin is not None
+        try:
+            send(child.stdin, (options, [(index, str(path)) for index, path in part], level))
+            child.stdin.flush()
+        except OSError:
+            pass  # it ended at once: its reader reports its profiles
+        reader = threading.Thread(target=self._read, args=(child, part), daemon=True,
+                                  name=f"accessready-audit-process-{len(self.children)}")
+        self.readers.append(reader)
+        reader.start()
+
+    def _read(self, child: subprocess.Popen[bytes], part: list[tuple[int, Path]]) -> None:
+        left = dict(part)
+        said_started = False
+        framing = RunFraming()
+        assert child.stdout is not None
+        try:
+            while (frame := receive(child.stdout)) is not None:
+                if self.abandoned.is_set():
+                    break
+                if frame[0] == STARTED:
+                    said_started = True
+                    self._started()
+                    continue
+                finished = framing.unpack(frame[1])
+                left.pop(finished.index, None)
+                self.deliver(finished)
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+            log.debug("an audit process's answers ended", exc_info=True)
+        code = _ended(child)
+        if self.abandoned.is_set():
+            return
+        if left and not self.stop.is_set():  # it died: its profiles are not lost silently
+            self.relays[child.pid].join(STOP_WAIT_S)  # its last words first
+            last = self.said.get(child.pid)
+            why = one_line(f"internal error: the audit process that ran it ended first "
+                           f"(exit {code}{': ' + last if last else ''})")
+            for index, path in left.items():
+                self.done.put(Finished(index, str(path), guess_customer(path), error=why))
+        if not said_started:  # the reports must not wait for a child that is gone
+            self._started()
+
+    def _relay(self, child: subprocess.Popen[bytes]) -> None:
+        """The child's stderr (its log, secrets masked there; what a plugin wrote) onto
+        ours, line by line, terminal escapes neutralised; its last line kept."""
+        assert child.stderr is not None
+        with contextlib.suppress(OSError, ValueError):
+            while line := child.stderr.readline(RELAY_LINE_BYTES):
+                text = clean(line.decode("utf-8", "replace").rstrip("\r\n"))
+                if text.strip():
+                    self.said[child.pid] = text
+                with contextlib.suppress(OSError, ValueError):
+                    sys.stderr.write(text + "\n")
+                    sys.stderr.flush()
+
+    def _started(self) -> None:
+        with self.lock:
+            self.not_started -= 1
+            last = self.not_started == 0
+        if last and self.on_started is not None:
+            self.on_started()
+
+    def close(self, complete: bool) -> None:
+        """End the children's input (they stop), wait for them; kill those that do not
+        end within :data:`STOP_WAIT_S` (or at once when the audit was interrupted)."""
+        for child in self.children:
+            if child.stdin is not None:
+                with contextlib.suppress(OSError):
+                    child.stdin.close()
+            if not complete:
+                with contextlib.suppress(OSError):
+                    child.kill()
+        for child in self.children:
+            _ended(child)
+        for reader in self.readers:
+            reader.join(STOP_WAIT_S)
+
+
+def _ended(child: subprocess.Popen[bytes]) -> int | None:
+    """Wait for ``child`` in short steps (Ctrl-C is heard on Windows), killing it after
+    :data:`STOP_WAIT_S`; its exit code."""
+    for _ in range(int(STOP_WAIT_S / 0.25)):
+        try:
+            return child.wait(0.25)
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(OSError):
+        child.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        return child.wait(STOP_WAIT_S)
+    return None
+
+
+def private_pipes() -> tuple[IO[bytes], IO[bytes]]:
+    """The child's pipes to its parent on descriptors of its own (not inherited by what a
+    check starts), and descriptors 0 and 1 pointed at nothing and at stderr: no program a
+    check starts, and nothing a plugin writes, can read the input or corrupt the answers."""
+    source = os.fdopen(os.dup(0), "rb")
+    answers = os.fdopen(os.dup(1), "wb")
+    nothing = os.open(os.devnull, os.O_RDONLY)
+    try:
+        os.dup2(nothing, 0)
+    finally:
+        os.close(nothing)
+    os.dup2(2, 1)
+    return source, answers
+
+
+def serve(source: IO[bytes], answers: IO[bytes]) -> int:
+    """The child: audit the share read from ``source``, answer on ``answers``."""
+    if hasattr(signal, "SIGINT"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    header = receive(source)
+    if header is None:
+        return 0
+    options, part, level = header
+    log_to_stderr(level)
+    done: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def watch() -> None:  # the end of our input: the parent stopped us, or is gone
+        # the descriptor, not the buffered reader: a daemon thread blocked in that holds
+        # its lock, and the interpreter's exit then aborts
+        with contextlib.suppress(OSError, ValueError):
+            while os.read(source.fileno(), 4096):
+                pass
+        stop.set()
+        done.put(None)
+
+    threading.Thread(target=watch, daemon=True, name="accessready-audit-input").start()
+    jobs = [(index, Path(path)) for index, path in part]
+    local = Local(jobs, options, load_registry().checks, None, done.put, done, stop,
+                  lambda: done.put(STARTED))
+    sent, framing = 0, RunFraming()
+    try:
+        while sent < len(jobs):
+            item = done.get()
+            if item is None:
+                break
+            send(answers, (STARTED,) if item == STARTED else ("finished", framing.pack(item)))
+            answers.flush()
+            sent += item != STARTED
+    except (OSError, ValueError):  # the parent is gone
+        pass
+    finally:
+        stop.set()
+        local.close(complete=sent == len(jobs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve(*private_pipes()))

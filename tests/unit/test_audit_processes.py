@@ -1,0 +1,182 @@
+"""An audit's profiles shared out to worker processes (``--processes``): the same entries
+as one process gives, nothing lost when a process dies, nothing left running when the
+audit is interrupted. Real child processes and the real checks, on loopback only."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from accessready.agent.app.audit import run_audit
+from accessready.agent.app.audit_processes import Processes, RunFraming, share
+from accessready.agent.app.audit_record import Finished
+from accessready.agent.core import audit_types
+from accessready.agent.core.audit_types import AuditOptions
+
+from .simhelpers import closed_port
+
+
+def _profiles(folder: Path, ports: list[int], timeout: float = 3) -> list[Path]:
+    """One customer per port (an SSH server there), and one profile that does not load."""
+    paths = []
+    for n, port in enumerate(ports):
+        path = folder / f"c{n}.toml"
+        path.write_text(f"""[customer]
+name = "Kund {n}"
+agreement = "A-{n}"
+agreement_valid_until = 2099-12-31
+dpa_signed = 2025-01-01
+[access]
+methods = ["teamviewer"]
+[checks]
+timeout = {timeout}
+only = ["remote.ssh", "admin.agreement", "admin.dpa"]
+[[servers]]
+name = "s{n}"
+address = "127.0.0.1"
+roles = ["sync"]
+remote = ["ssh"]
+ssh = {{ port = {port} }}
+""", encoding="utf-8")
+        paths.append(path)
+    bad = folder / "bad.toml"
+    bad.write_text("not toml [\n", encoding="utf-8")
+    return [*paths[:2], bad, *paths[2:]]
+
+
+def _seen(report: Any) -> list[tuple[Any, ...]]:
+    return [(e.profile, e.customer, e.verdict, e.error,
+             tuple((r.check_id, r.target, r.status, r.details.get("failure"))
+                   for r in e.run.results) if e.run is not None else ())
+            for e in report.entries]
+
+
+@pytest.fixture
+def spawned(monkeypatch: pytest.MonkeyPatch) -> list[Processes]:
+    """The :class:`Processes` each audit started."""
+    made: list[Processes] = []
+    real = Processes.start.__func__  # type: ignore[attr-defined]
+
+    def start(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(real(cls, *args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(Processes, "start", classmethod(start))
+    return made
+
+
+def test_processes_give_the_entries_one_process_gives(tmp_path: Path,
+                                                      spawned: list[Processes]) -> None:
+    paths = _profiles(tmp_path, [closed_port() for _ in range(5)])
+    started: list[str] = []
+    one = run_audit(paths, AuditOptions(processes=1))
+    assert spawned == []
+    three = run_audit(paths, AuditOptions(processes=3), on_started=lambda: started.append("x"))
+    assert len(spawned) == 1 and len(spawned[0].children) == 3
+    assert [c.returncode for c in spawned[0].children] == [0, 0, 0]
+    assert _seen(three) == _seen(one)
+    assert three.entries[2].error and "TOML" in three.entries[2].error  # bad.toml, in place
+    assert {r.details.get("failure") for e in three.entries if e.run is not None
+            for r in e.run.results if r.check_id == "remote.ssh"} == {"refused"}
+    assert started == ["x"]  # once, when every process had started its share
+
+
+def test_a_process_that_dies_leaves_each_of_its_profiles_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = _profiles(tmp_path, [closed_port() for _ in range(3)])
+    monkeypatch.setattr(Processes, "command", [sys.executable, "-c", (
+        "import sys; sys.stderr.write('ImportError: \\x1b[31mbroken install\\n'); "
+        "raise SystemExit(7)")])
+    started: list[str] = []
+    got: list[Any] = []
+    audit = threading.Thread(target=lambda: got.append(run_audit(
+        paths, AuditOptions(processes=2), on_started=lambda: started.append("x"))),
+        daemon=True)
+    audit.start()
+    audit.join(30)
+    assert got, "the audit waited forever for profiles whose process had died"
+    report = got[0]
+    assert [e.verdict.value for e in report.entries] == ["unknown"] * 4
+    for entry in report.entries:
+        # its last words, with the terminal escape neutralised
+        assert entry.error is not None and "\x1b" not in entry.error
+        assert entry.error.startswith("internal error: the audit process that ran it ended "
+                                      "first (exit 7: ImportError: ")
+        assert entry.error.endswith("broken install)")
+    assert started == ["x"]  # the reports do not wait for processes that are gone
+
+
+def test_an_interrupted_audit_leaves_no_process_running(
+        tmp_path: Path, silent_ports: list[int], spawned: list[Processes]) -> None:
+    paths = _profiles(tmp_path, silent_ports, timeout=20)
+
+    def progress(done: int, total: int, entry: Any) -> None:
+        raise KeyboardInterrupt  # at the first entry: bad.toml's, while the rest wait
+
+    began = time.monotonic()
+    report = run_audit(paths, AuditOptions(processes=2), on_progress=progress)
+    assert time.monotonic() - began < 10  # not the silent servers' 20 s
+    assert report.interrupted
+    assert all(child.poll() is not None for child in spawned[0].children)
+    assert sum(e.error == "not run: the audit was interrupted" for e in report.entries) == 3
+
+
+def test_auto_is_one_process_per_400_profiles_up_to_the_cpus(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_types, "usable_cpus", lambda: 4)
+    auto = AuditOptions(processes=None)
+    assert [auto.processes_for(n) for n in (1, 399, 800, 1999, 5000)] == [1, 1, 2, 4, 4]
+    assert AuditOptions(processes=8).processes_for(3) == 3  # never more than profiles
+    assert AuditOptions().processes_for(5000) == 1  # the library's default: one
+
+
+def test_each_process_gets_its_share_of_the_bounds() -> None:
+    options = share(AuditOptions(profiles_at_once=64, checks_at_once=320, processes=3), 3)
+    assert (options.profiles_at_once, options.checks_at_once, options.processes) == \
+        (21, 106, 1)
+    small = share(AuditOptions(profiles_at_once=1, checks_at_once=2), 4)
+    assert (small.profiles_at_once, small.checks_at_once) == (1, 1)
+
+
+def test_a_runs_catalogue_crosses_once_and_comes_back_whole(tmp_path: Path) -> None:
+    paths = _profiles(tmp_path, [closed_port(), closed_port()])
+    report = run_audit(paths, AuditOptions(processes=1))
+    runs = [e.run for e in report.entries if e.run is not None]
+    assert runs[0].catalogue and runs[0].catalogue == runs[1].catalogue
+    child, parent = RunFraming(), RunFraming()
+    frames = [child.pack(Finished(n, "p", "c", run=run)) for n, run in enumerate(runs)]
+    assert frames[0][1] is not None and frames[1][1] is None  # the second: "as before"
+    assert all(f[0].run is not None and f[0].run.catalogue == {} for f in frames)
+    back = [parent.unpack(frame) for frame in frames]
+    for finished, run in zip(back, runs, strict=True):
+        assert finished.run == run
+    assert dataclasses.replace(back[0], run=None) == Finished(0, "p", "c")
+
+
+def test_a_childs_answers_are_out_of_reach_of_what_its_checks_write_or_start() -> None:
+    """What a plugin writes to descriptor 1, or a program a check starts reads from 0,
+    must not corrupt the frames to the parent or take its input."""
+    program = """
+import os, subprocess, sys
+from accessready.agent.app.audit_processes import private_pipes
+source, answers = private_pipes()
+os.write(1, b"stray output\\n")
+print("a plugin's print")
+sys.stdout.flush()
+taken = subprocess.run([sys.executable, "-c", "import sys; print(len(sys.stdin.read()))"],
+                       capture_output=True, text=True).stdout.strip()
+answers.write(b"answer:" + source.read() + b":" + taken.encode())
+answers.flush()
+"""
+    done = subprocess.run([sys.executable, "-c", program], input=b"input", capture_output=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"answer:input:0"  # the program it started read nothing of ours
+    assert b"stray output" in done.stderr and b"a plugin's print" in done.stderr
