@@ -1,7 +1,7 @@
 """Audit at scale against a stdlib asyncio floor (issue 13): prints numbers; asserts nothing.
 
     sudo python bench/bench_scale.py [--targets 1000 5000] [--load] [--timeout 5] [--explain]
-                                     [--no-reports] [--split N]
+                                     [--no-reports] [--processes N|auto]
 
 The workload (5 servers per customer profile): 60 % SSH servers that send a banner and close
 at key exchange (``remote.ssh``), 30 % TLS servers with a certificate from a private CA that
@@ -26,9 +26,10 @@ whose verdict differs from the one those statuses give. ``--load`` also runs eve
 another process keeps one core busy. ``--no-reports`` runs the audit without
 ``--reports-dir`` (the issue's command line as written): no customer's report is rendered
 or written, and wrong results are counted from the overview's findings, by status only
-(the failure kind of a silent target is in its report, not in the overview). ``--split N``
-runs the audit as N processes over 1/N of the profiles each (``split_audit.py``): what
-worker processes across cores could give, measured.
+(the failure kind of a silent target is in its report, not in the overview).
+``--processes`` is passed to the audit (default ``auto``, as the CLI's: one process per
+400 profiles up to the CPUs); ``--explain`` times one process, so it audits in one unless
+told otherwise.
 """
 
 from __future__ import annotations
@@ -357,12 +358,12 @@ def servers_cpu() -> float:
 
 
 def one_size(work: Path, targets: int, timeout: float, night: int = 0,
-             explain: bool = False, reports_too: bool = True, split: int = 1
+             explain: bool = False, reports_too: bool = True, processes: str = "auto"
              ) -> dict[str, Any]:
     """One audit and one reference run. ``night`` > 0: the audits share a history file
     (``--history``), as nightly audits do, and this is the night-th of them. ``explain``:
     the audit runs under ``scale_explain.py`` (the same CLI, timed from inside).
-    ``reports_too``: with ``--reports-dir``. ``split``: as that many audit processes."""
+    ``reports_too``: with ``--reports-dir``. ``processes``: the audit's ``--processes``."""
     folder = work / f"profiles-{targets}"
     if not folder.exists():
         folder.mkdir()
@@ -373,14 +374,13 @@ def one_size(work: Path, targets: int, timeout: float, night: int = 0,
     audit_json = work / f"audit-{targets}{suffix}.json"
     history = ["--history", str(work / f"history-{targets}.db")] if night else []
     how = [str(Path(__file__).with_name("scale_explain.py"))] if explain else \
-        [str(Path(__file__).with_name("split_audit.py")), str(split)] if split > 1 else \
         ["-m", "accessready"]
     served = servers_cpu()
     wall, cpu, rss, code, text = run_child([
         sys.executable, *how, "audit", str(folder), "--json", str(audit_json),
         *(["--reports-dir", str(reports)] if reports_too else []), "--quiet",
         "--profiles-at-once", str(PROFILES_AT_ONCE), "--concurrency", str(CONCURRENCY),
-        *history])
+        "--processes", processes, *history])
     clocks = list(CLOCKS)
     if not audit_json.exists():
         raise SystemExit(f"the audit wrote no overview (exit {code}): {text[-500:]}")
@@ -494,9 +494,7 @@ def inside(args: argparse.Namespace) -> None:
             if args.no_reports:
                 print("audit without --reports-dir: no customer's report rendered or "
                       "written; wrong results by status, from the overview's findings")
-            if args.split > 1:
-                print(f"the audit as {args.split} processes over 1/{args.split} of the "
-                      "profiles each (split_audit.py; not a feature of accessready)")
+            print(f"accessready audit --processes {args.processes}")
             print("| targets | extra load | accessready wall | CPU | peak RSS | wrong | "
                   "asyncio wall | CPU | peak RSS | wrong | wall ratio | CPU ratio |")
             print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
@@ -508,8 +506,8 @@ def inside(args: argparse.Namespace) -> None:
                 for targets in args.targets:
                     for night in range(1, args.nights + 1) if args.nights > 1 else [0]:
                         print_row(one_size(where, targets, args.timeout, night,
-                                           args.explain, not args.no_reports, args.split),
-                                  loaded)
+                                           args.explain, not args.no_reports,
+                                           args.processes), loaded)
                 if load is not None:
                     load.kill()
                     load.wait()
@@ -545,13 +543,14 @@ def main() -> None:
     parser.add_argument("--no-reports", action="store_true",
                         help="the audit without --reports-dir (the issue's command line as "
                         "written); wrong results counted from the overview, by status only")
-    parser.add_argument("--split", type=int, default=1, metavar="N",
-                        help="the audit as N processes over 1/N of the profiles each, with "
-                        "the same bounds in total (what worker processes could give)")
+    parser.add_argument("--processes", default=None, metavar="N|auto",
+                        help="the audit's --processes (default auto; 1 with --explain)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.split > 1 and args.explain:
-        parser.error("--explain times one audit process: not with --split")
+    if args.processes is None:
+        args.processes = "1" if args.explain else "auto"
+    elif args.explain and args.processes != "1":
+        parser.error("--explain times one audit process: only with --processes 1")
     if args.inside:
         inside(args)
         return

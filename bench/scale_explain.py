@@ -77,7 +77,7 @@ def _quantiles(values: list[float]) -> list[float]:
 
 
 def _watch() -> None:
-    from accessready.agent.app import audit
+    from accessready.agent.app import audit, audit_local
     from accessready.agent.plugin import runner
 
     run_job, run_audit = runner.run_job, audit.run_audit
@@ -96,7 +96,7 @@ def _watch() -> None:
                 _records.append((begun, time.perf_counter() - STARTED, kind))
                 _cpu[kind] = _cpu.get(kind, 0.0) + cpu
 
-    start_one = audit._start_one
+    start_one = audit_local.start_one
 
     def timed_start(*args: Any, **kwargs: Any) -> Any:
         cpu = time.thread_time()
@@ -143,7 +143,7 @@ def _watch() -> None:
     audit_reports.Details.finish = timed_finish
     _watch_threads()
     runner.run_job = timed_job
-    audit._start_one = timed_start
+    audit_local.start_one = timed_start
     audit.run_audit = timed_audit
     audit_reports.Details._collect = timed_collect
 

@@ -109,6 +109,7 @@ class Processes:
         self.not_started = len(shares)
         child_options = share(options, count)
         level = logging.getLogger("accessready").getEffectiveLevel()
+        log.debug("auditing %d profiles in %d processes", len(jobs), count)
         try:
             for part in shares:
                 self._spawn(part, child_options, level)

@@ -398,3 +398,47 @@ def test_audit_says_why_a_customer_is_unknown(tmp_path: Path) -> None:
     assert row["undecided"][0]["decides"] is not None
     assert all("severity" in f for f in row["findings"]) and row["findings"]
     assert "kunde inte avgöras" in (tmp_path / "o.html").read_text("utf-8")
+
+
+# -- audit processes -----------------------------------------------------------------------
+
+def test_an_audit_in_processes_says_what_one_process_says(tmp_path: Path) -> None:
+    """``--processes 2``: each process reads its profiles' passwords itself (the login is
+    tried, not skipped for want of one) and masks them; the history, the customers'
+    reports and the overview are the parent's, and the same as one process writes."""
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    for n in range(4):
+        plain_profile(folder, f"p{n}", f"Kund {n}")
+    env = {"AR_CANARY": CANARY}
+    seen = {}
+    for count in ("1", "2"):
+        out_dir = tmp_path / f"out{count}"
+        out_dir.mkdir()
+        out = accessready("--debug", "audit", str(folder), "--processes", count, "--history",
+                          str(out_dir / "h.db"), "--reports-dir", str(out_dir / "reports"),
+                          "--json", str(out_dir / "a.json"), "--prometheus",
+                          str(out_dir / "m.prom"), "-q", env=env)
+        assert out.returncode == 3, out.stderr  # every login untested: unknown
+        overview = json.loads((out_dir / "a.json").read_text("utf-8"))
+        jsonschema.validate(overview, AUDIT_SCHEMA)
+        logins = []
+        for report in sorted((out_dir / "reports").glob("*.json")):
+            data = json.loads(report.read_text("utf-8"))
+            login = next(r for r in data["results"] if r["check"] == "account.login")
+            assert login["details"].get("reason") != "no_password"
+            logins.append((data["customer"], login["status"], login["summary"]["en"]))
+        seen[count] = ([(c["customer"], c["verdict"]) for c in overview["customers"]], logins)
+        for path in out_dir.rglob("*"):
+            if path.is_file():
+                assert CANARY.encode() not in path.read_bytes(), path
+        assert CANARY not in out.stderr + out.stdout
+        assert ("auditing 4 profiles in 2 processes" in out.stderr) == (count == "2")
+    assert seen["2"] == seen["1"]
+    assert len(seen["1"][1]) == 4
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two", ""])
+def test_bad_process_counts_are_usage_errors(tmp_path: Path, value: str) -> None:
+    profile = plain_profile(tmp_path, "p", "Kund")
+    one_line_error(accessready("audit", str(profile), "--processes", value), "--processes")
