@@ -11,7 +11,10 @@
    worker threads, so an audit takes about (checks × deadline of the slow ones) /
    ``checks_at_once``, not the sum over profiles.
 3. Starts the profiles that took longest in the history's previous audit first (a silent
-   host costs its whole timeout; started last, it ends the audit late).
+   host costs its whole timeout; started last, it ends the audit late). A large audit deals
+   them out to worker processes (``processes``; :mod:`.audit_processes`), each doing
+   steps 2 and 3 for its share with its part of the bounds, while this process does the
+   rest: the GIL holds one process to one core.
 4. Records each run as soon as it finishes (a kill mid-audit loses only runs not yet
    recorded), with what changed since that customer's previous run; the runs that
    finished while the last ones were recorded share one transaction (one sync to disk).

@@ -250,6 +250,11 @@ def private_pipes() -> tuple[IO[bytes], IO[bytes]]:
     finally:
         os.close(nothing)
     os.dup2(2, 1)
+    # the parent reads our stderr as UTF-8; on Windows a pipe would get the ANSI code page
+    # (Swedish names, servers' answers)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")  # type: ignore[union-attr]
     return source, answers
 
 

@@ -5,6 +5,7 @@ audit is interrupted. Real child processes and the real checks, on loopback only
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 import threading
@@ -180,3 +181,22 @@ answers.flush()
     assert done.returncode == 0, done.stderr
     assert done.stdout == b"answer:input:0"  # the program it started read nothing of ours
     assert b"stray output" in done.stderr and b"a plugin's print" in done.stderr
+
+
+def test_a_childs_stderr_is_utf8_whatever_its_locale_says() -> None:
+    """The parent decodes a child's stderr as UTF-8; on Windows a pipe gets the ANSI code
+    page unless the child says otherwise (here: a child told its streams are cp1252)."""
+    program = """
+import logging, sys
+from accessready.agent.app.audit_processes import private_pipes
+from accessready.agent.io.secrets import log_to_stderr
+private_pipes()
+log_to_stderr(logging.WARNING)
+logging.getLogger("accessready.audit").warning("Sjöberg ✓")
+print("Åsa")
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, timeout=60,
+                          env={**os.environ, "PYTHONIOENCODING": "cp1252"})
+    assert done.returncode == 0, done.stderr
+    text = done.stderr.decode("utf-8")
+    assert "Sjöberg ✓" in text and "Åsa" in text
