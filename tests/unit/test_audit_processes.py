@@ -200,3 +200,28 @@ print("Åsa")
     assert done.returncode == 0, done.stderr
     text = done.stderr.decode("utf-8")
     assert "Sjöberg ✓" in text and "Åsa" in text
+
+
+def test_when_not_every_process_starts_the_audit_runs_in_its_own_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spawned: list[Processes]) -> None:
+    """A process limit reached after the first child started: the audit runs every
+    profile in its own process, and the child that did start counts for nothing (no
+    profile twice, none as its error)."""
+    paths = _profiles(tmp_path, [closed_port() for _ in range(3)])
+    real = subprocess.Popen
+    calls: list[int] = []
+
+    def popen(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("Resource temporarily unavailable")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("accessready.agent.app.audit_processes.subprocess.Popen", popen)
+    heard: list[str] = []
+    report = run_audit(paths, AuditOptions(processes=2),
+                       on_progress=lambda done, total, entry: heard.append(entry.profile))
+    monkeypatch.undo()
+    assert spawned == [None] and len(calls) == 2
+    assert sorted(heard) == sorted(str(p) for p in paths)  # each profile once
+    assert _seen(report) == _seen(run_audit(paths, AuditOptions(processes=1)))
