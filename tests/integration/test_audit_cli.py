@@ -6,6 +6,7 @@ customer's VPN gateway); stopping the simulator is "a gateway that stopped answe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -442,3 +443,63 @@ def test_an_audit_in_processes_says_what_one_process_says(tmp_path: Path) -> Non
 def test_bad_process_counts_are_usage_errors(tmp_path: Path, value: str) -> None:
     profile = plain_profile(tmp_path, "p", "Kund")
     one_line_error(accessready("audit", str(profile), "--processes", value), "--processes")
+
+
+def test_ctrl_c_stops_an_audit_in_processes_and_leaves_none_running(
+        tmp_path: Path, plugin_dir: Path) -> None:
+    """Ctrl-C in a terminal goes to the whole process group: the audit processes ignore it,
+    the audit stops them and ends as interrupted, and no process of it is left."""
+    import os
+    import signal
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    for n in range(2):  # one per process: each blocks in sample.slow for its 60 s
+        vpn_profile(folder, f"slow{n}", f"Långsam kommun {n}", silent.getsockname()[1],
+                    timeout=60, also=("sample.slow",))
+    blocking = tmp_path / "blocking"
+    audit = subprocess.Popen(
+        [sys.executable, "-m", "accessready", "audit", str(folder), "--processes", "2", "-q"],
+        env={**os.environ, "PYTHONPATH": str(plugin_dir), "AR_SAMPLE_SLOW": str(blocking)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    group = audit.pid  # its own session: the group a terminal's Ctrl-C would reach
+    try:
+        for _ in range(600):  # bounded: until a check blocks in an audit process
+            if blocking.exists() or audit.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert blocking.exists(), "no audit process reached sample.slow"
+        assert len(_in_group(group)) == 3  # the audit and its two processes
+        os.killpg(group, signal.SIGINT)
+        _stdout, stderr = audit.communicate(timeout=60)
+        assert audit.returncode == 3 and "audit interrupted" in stderr, stderr
+        assert "Traceback" not in stderr  # the processes ignored Ctrl-C: they were stopped
+        for _ in range(200):  # bounded: the group empties
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("a process of the interrupted audit is still running")
+    finally:
+        if audit.poll() is None:
+            audit.kill()
+            audit.communicate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        silent.close()
+
+
+def _in_group(group: int) -> list[int]:
+    """The pids of the processes in process group ``group`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # after the state: ppid, pgrp
+            found.append(int(stat.parent.name))
+    return found
