@@ -179,13 +179,14 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
         count = options.processes_for(len(paths)) if checks is None and services is None \
             else 1  # a test's checks and services live in this process only
         source: Any = None
-        if count > 1:
-            source = Processes.start(jobs, options, count, deliver, done, stop, on_started)
-        if source is None:  # one process, or no other could be started
-            source = Local(jobs, options, checks if checks is not None else
-                           load_registry().checks, services,
-                           deliver, done, stop, on_started)
-        try:
+        try:  # Ctrl-C while the processes start is an interruption like any other
+            if count > 1:
+                source = Processes.start(jobs, options, count, deliver, done, stop,
+                                         on_started)
+            if source is None:  # one process, or no other could be started
+                source = Local(jobs, options, checks if checks is not None else
+                               load_registry().checks, services,
+                               deliver, done, stop, on_started)
             while len(entries) < len(paths):
                 try:  # a timeout, so Ctrl-C is seen even while every run is busy
                     batch = [done.get(timeout=0.5)]
@@ -212,7 +213,8 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
             interrupted = True
         finally:  # whatever ended the loop, no thread is left waiting on these
             stop.set()
-            source.close(complete=not interrupted and len(entries) == len(paths))
+            if source is not None:
+                source.close(complete=not interrupted and len(entries) == len(paths))
         if audit_id is not None:
             history.use(lambda db: db.finish_audit(
                 audit_id, "interrupted" if interrupted else "finished"), None)

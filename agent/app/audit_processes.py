@@ -14,9 +14,11 @@ program). Parent to child: one frame ``(options, [(index, path)], log level)``; 
 that input (the parent stopped, or is gone) stops the child. Child to parent:
 ``("started",)`` once every profile of its share started, ``("finished", frame)`` for
 each profile (the run without its catalogue of checks unless that changed: as the report
-process's frames). A child inherits the environment, since it reads the profiles'
-passwords itself (``env``, keyring) and masks them in its results before they leave it;
-it ignores Ctrl-C (the parent stops it) and has no console window.
+process's frames), and before either ``("hidden", names)`` when its runs withheld more
+password variables (the parent then withholds them from its report process). A child
+inherits the environment, since it reads the profiles' passwords itself (``env``,
+keyring) and masks them in its results and log before they leave it; it ignores Ctrl-C
+(the parent stops it) and has no console window; its stderr is relayed to the parent's.
 """
 
 from __future__ import annotations
@@ -36,16 +38,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from accessready.agent.app.audit_local import Local, guess_customer
-from accessready.agent.app.audit_record import Finished, one_line
+from accessready.agent.app.audit_record import Finished
 from accessready.agent.app.render_worker import receive, send
 from accessready.agent.core.audit_types import AuditOptions
 from accessready.agent.core.textsafe import clean
-from accessready.agent.io.secrets import log_to_stderr
+from accessready.agent.io.secrets import hidden_env, hide_env, log_to_stderr
 from accessready.agent.plugin.registry import load_registry
 
 log = logging.getLogger("accessready.audit")
 
 STARTED = "started"  # a child's every profile has started
+HIDDEN = "hidden"  # the password variables a child's runs withhold from programs
 STOP_WAIT_S = 5.0  # a child told to stop that has not ended by then is killed
 RELAY_LINE_BYTES = 8192  # a longer line of a child's stderr is relayed in pieces
 
@@ -100,11 +103,10 @@ class Processes:
         self.lock = threading.Lock()
         self.children: list[subprocess.Popen[bytes]] = []
         self.readers: list[threading.Thread] = []
-        self.relays: dict[int, threading.Thread] = {}  # child's pid -> its stderr's relay
-        self.said: dict[int, str] = {}  # child's pid -> the last line of its stderr
         # set when they could not all start: the caller audits in its own process, and
         # what the ones that did start say (or their end) must not count twice
         self.abandoned = threading.Event()
+        self.settled = threading.Event()  # every child started, or they were abandoned
         shares = [jobs[n::count] for n in range(count)]
         self.not_started = len(shares)
         child_options = share(options, count)
@@ -115,8 +117,10 @@ class Processes:
                 self._spawn(part, child_options, level)
         except BaseException:
             self.abandoned.set()
+            self.settled.set()
             self.close(complete=False)
             raise
+        self.settled.set()
 
     @classmethod
     def start(cls, jobs: list[tuple[int, Path]], options: AuditOptions, count: int,
@@ -138,13 +142,13 @@ class Processes:
         child = subprocess.Popen(
             self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,  # relayed by the parent: a child has no console
+            # its stderr is read as UTF-8, also what it writes before serve() says so
+            env={**os.environ, "PYTHONIOENCODING": "utf-8:backslashreplace"},
             # no console window flashing up under pythonw or Task Scheduler
             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
         self.children.append(child)
-        relay = threading.Thread(target=self._relay, args=(child,), daemon=True,
-                                 name=f"accessready-audit-stderr-{len(self.children)}")
-        self.relays[child.pid] = relay
-        relay.start()
+        threading.Thread(target=self._relay, args=(child,), daemon=True,
+                         name=f"accessready-audit-stderr-{len(self.children)}").start()
         assert child.stdin is not None
         try:
             send(child.stdin, (options, [(index, str(path)) for index, path in part], level))
@@ -159,29 +163,39 @@ class Processes:
     def _read(self, child: subprocess.Popen[bytes], part: list[tuple[int, Path]]) -> None:
         left = dict(part)
         said_started = False
-        framing = RunFraming()
-        assert child.stdout is not None
+        self.settled.wait()  # nothing counts before it is known whether they all started
         try:
-            while (frame := receive(child.stdout)) is not None:
-                if self.abandoned.is_set():
-                    break
-                if frame[0] == STARTED:
+            framing = RunFraming()
+            assert child.stdout is not None
+            while not self.abandoned.is_set() and (frame := receive(child.stdout)) is not None:
+                if frame[0] == HIDDEN:
+                    for name in frame[1]:
+                        hide_env(name)
+                elif frame[0] == STARTED:
                     said_started = True
                     self._started()
-                    continue
-                finished = framing.unpack(frame[1])
-                left.pop(finished.index, None)
-                self.deliver(finished)
-        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+                else:
+                    finished = framing.unpack(frame[1])
+                    left.pop(finished.index, None)
+                    try:
+                        self.deliver(finished)  # in ``done`` whatever on_run does
+                    except Exception:
+                        log.debug("a finished profile's callback raised", exc_info=True)
+        except Exception:  # a cut or unreadable frame: what is left is said below
             log.debug("an audit process's answers ended", exc_info=True)
+        finally:
+            self._gone(child, left, said_started)
+
+    def _gone(self, child: subprocess.Popen[bytes], left: dict[int, Path],
+              said_started: bool) -> None:
         code = _ended(child)
         if self.abandoned.is_set():
             return
         if left and not self.stop.is_set():  # it died: its profiles are not lost silently
-            self.relays[child.pid].join(STOP_WAIT_S)  # its last words first
-            last = self.said.get(child.pid)
-            why = one_line(f"internal error: the audit process that ran it ended first "
-                           f"(exit {code}{': ' + last if last else ''})")
+            # its stderr went to ours; it is not kept here, since only the child knew its
+            # secrets to mask (a traceback is no log record)
+            why = (f"internal error: the audit process that ran it ended first (exit "
+                   f"{code}; what it said is on the audit's stderr)")
             for index, path in left.items():
                 self.done.put(Finished(index, str(path), guess_customer(path), error=why))
         if not said_started:  # the reports must not wait for a child that is gone
@@ -189,16 +203,17 @@ class Processes:
 
     def _relay(self, child: subprocess.Popen[bytes]) -> None:
         """The child's stderr (its log, secrets masked there; what a plugin wrote) onto
-        ours, line by line, terminal escapes neutralised; its last line kept."""
+        ours, line by line, terminal escapes neutralised. Always drained: a child
+        blocked on a full pipe would stop auditing."""
         assert child.stderr is not None
         with contextlib.suppress(OSError, ValueError):
             while line := child.stderr.readline(RELAY_LINE_BYTES):
-                text = clean(line.decode("utf-8", "replace").rstrip("\r\n"))
-                if text.strip():
-                    self.said[child.pid] = text
-                with contextlib.suppress(OSError, ValueError):
-                    sys.stderr.write(text + "\n")
-                    sys.stderr.flush()
+                stream = sys.stderr  # None under pythonw: read all the same
+                if stream is None:
+                    continue
+                with contextlib.suppress(Exception):
+                    stream.write(clean(line.decode("utf-8", "replace").rstrip("\r\n")) + "\n")
+                    stream.flush()
 
     def _started(self) -> None:
         with self.lock:
@@ -283,12 +298,17 @@ def serve(source: IO[bytes], answers: IO[bytes]) -> int:
     jobs = [(index, Path(path)) for index, path in part]
     local = Local(jobs, options, load_registry().checks, None, done.put, done, stop,
                   lambda: done.put(STARTED))
-    sent, framing = 0, RunFraming()
+    sent, framing, told = 0, RunFraming(), frozenset[str]()
     try:
         while sent < len(jobs):
             item = done.get()
             if item is None:
                 break
+            # first the password variables withheld so far: the parent withholds them from
+            # its report process too (a run's are withheld before it starts)
+            if (hidden := hidden_env()) != told:
+                send(answers, (HIDDEN, sorted(hidden - told)))
+                told = hidden
             send(answers, (STARTED,) if item == STARTED else ("finished", framing.pack(item)))
             answers.flush()
             sent += item != STARTED

@@ -94,8 +94,11 @@ class Details:
             self._queued.notify()
 
     def _write_early(self) -> None:
-        if not self._offload:  # rendering here takes the CPU the checks need to start
-            self._go.wait()
+        # Rendering here takes the CPU the checks need to start; and the report process
+        # gets our environment without the password variables (child_environment) only
+        # once every run has started and withheld its own (in each audit process: they
+        # tell us theirs before they say they started).
+        self._go.wait()
         while (item := self._next(last=False)) is not None:
             index, stem, run = item
             self._write_one(index, stem, functools.partial(self._write, stem, run))

@@ -165,6 +165,12 @@ def _withheld(name: str) -> str | None:
     return value if usable else None
 
 
+def hidden_env() -> frozenset[str]:
+    """The names of the variables :func:`child_environment` leaves out."""
+    with _HIDDEN_LOCK:
+        return frozenset(_HIDDEN_ENV)
+
+
 def hide_env(name: str) -> None:
     """Never pass the environment variable ``name`` (it holds a password) to a child
     process; the run calls this for the variable its profile names."""
