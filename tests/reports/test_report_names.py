@@ -149,6 +149,7 @@ def test_reports_rendered_in_a_process_of_their_own_are_the_same_files(
 
     monkeypatch.setattr(RenderProcess, "start", start)
     details = Details(tmp_path / "there", "sv", _write, offload=True)
+    details.release()  # every profile started (the audit: on_started)
     details.release()
     for index in reversed(range(len(report.entries))):
         details.early(index, report.entries[index])
@@ -206,6 +207,7 @@ def test_at_the_end_this_process_renders_what_the_report_process_has_not_reached
 
     monkeypatch.setattr("accessready.agent.app.audit_reports.HELP_FROM", 5)
     details = Details(tmp_path / "there", "sv", write, offload=True)
+    details.release()  # every profile started (the audit: on_started)
     details.release()
     for index in range(len(report.entries)):
         details.early(index, report.entries[index])
@@ -232,6 +234,7 @@ def test_a_short_queue_at_the_end_is_left_to_the_report_process(tmp_path: Path) 
         _write(path, data, private)
 
     details = Details(tmp_path / "there", "sv", write, offload=True)
+    details.release()  # every profile started (the audit: on_started)
     details.release()
     for index in range(len(report.entries)):
         details.early(index, report.entries[index])
@@ -246,6 +249,7 @@ def test_without_an_interpreter_to_start_the_reports_are_rendered_here(
     assert RenderProcess.start() is None
     report = _report(COLLIDING[:3])
     details = Details(tmp_path, "en", _write, offload=True)
+    details.release()  # every profile started (the audit: on_started)
     details.early(0, report.entries[0])
     done = details.finish(report)
     assert all((tmp_path / Path(e.report_href or "").name).exists() for e in done.entries)
@@ -257,6 +261,7 @@ def test_a_failed_write_in_the_report_process_is_raised_after_the_audit(
     stem = "kund-a-a"
     (tmp_path / f"{stem}.html").mkdir(parents=True)  # a folder where the file must go
     details = Details(tmp_path, "en", _write, offload=True)
+    details.release()  # every profile started (the audit: on_started)
     details.early(0, report.entries[0])
     _handed_over(details)
     with pytest.raises(OutputError, match=f"{stem}.html"):
@@ -373,6 +378,7 @@ def test_a_report_process_that_died_never_overwrites_a_name_given_to_another_cus
                     _report([("Kund A", "one/x.toml"), ("Kund A", "two/x.toml")]).entries)
     report = replace(_report([]), entries=entries)
     details = Details(tmp_path, "en", _write, offload=True)
+    details.release()  # every profile started (the audit: on_started)
     details.release()
     details.early(1, entries[1])  # the second profile ended first: it took the name
     _handed_over(details)
@@ -384,3 +390,18 @@ def test_a_report_process_that_died_never_overwrites_a_name_given_to_another_cus
         held = json.loads((tmp_path / Path(entry.report_href or "").name)
                           .with_suffix(".json").read_text(encoding="utf-8"))
         assert held["profile"] == entry.profile, entry.report_href
+
+
+def test_the_report_process_starts_only_once_every_profile_has(tmp_path: Path) -> None:
+    """Each run withholds its password variable from the programs we start
+    (``child_environment``) when it starts: a report process started before the last
+    profile started would get that profile's password in its environment."""
+    report = _report(COLLIDING[:2])
+    details = Details(tmp_path, "en", _write, offload=True)
+    details.early(0, report.entries[0])
+    time.sleep(0.3)
+    assert details._process is None and not list(tmp_path.iterdir())
+    details.release()
+    _handed_over(details)
+    details.finish(report)
+    assert (tmp_path / "kund-a-a.html").exists()

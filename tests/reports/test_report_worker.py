@@ -144,6 +144,7 @@ def test_this_process_compiles_its_templates_only_for_a_long_queue_at_the_end(
     written: list[str] = []
     details = audit_reports.Details(tmp_path, "en", lambda path, *a, **k: written.append(path),
                                     offload=True)
+    details.release()  # every profile started (the audit: on_started)
     details._closed = True  # as finish() has it: nothing more comes
     details._todo.extend((n, f"k{n}", _run(f"Kund {n}")) for n in range(queued))
     details._backlog()
