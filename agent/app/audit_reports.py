@@ -47,7 +47,9 @@ class Details:
     refused by its lock leaves none.
 
     ``offload``: render and write in a process of its own
-    (:mod:`~accessready.agent.app.render_worker`, on another core), as runs end — the
+    (:mod:`~accessready.agent.app.render_worker`, on another core), as runs end once
+    :meth:`release` says every profile has started (each run withholds its password
+    variable from the programs we start when it starts; the report process is one) — the
     same bytes through the same safe writer; what it could not do is done here. Then
     ``write`` is used only for what is rendered here (it may be called from several
     threads at once, for different files). At :meth:`finish` the runs that ended last
