@@ -98,11 +98,14 @@ PROFILES_PER_PROCESS = 400
 
 
 def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity where the system says, as a
-    container or a job object limits it), at least 1."""
+    """The CPUs this process may run on, at least 1: its affinity (and on Windows its job
+    object's limit, from Python 3.13) where the system says, else every CPU."""
+    counted = getattr(os, "process_cpu_count", None)  # 3.13+
+    if counted is not None:
+        return max(1, counted() or 1)
     try:
         return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # Windows, macOS
+    except (AttributeError, OSError):  # Windows, macOS before 3.13
         return max(1, os.cpu_count() or 1)
 
 

@@ -282,3 +282,15 @@ def test_a_childs_stderr_is_drained_even_with_nowhere_to_show_it(
     assert {e.error for e in got[0].entries} == {
         "internal error: the audit process that ran it ended first (exit 3; what it said is "
         "on the audit's stderr)"}
+
+
+def test_the_cpus_counted_are_those_this_process_may_use(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "process_cpu_count", lambda: 3, raising=False)
+    assert audit_types.usable_cpus() == 3
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert audit_types.usable_cpus() == 2
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # Windows before 3.13
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert audit_types.usable_cpus() == 1
