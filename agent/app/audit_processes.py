@@ -4,7 +4,7 @@ An audit's process is bound to one core by the GIL; at a few thousand servers it
 CPU-bound (TLS handshakes, planning, judging), so its wall time is its CPU time, not its
 slowest probe. :class:`Processes` deals the profiles, in the order the audit starts them,
 to ``N`` processes (``python -m accessready.agent.app.audit_processes``), each of which
-runs its share exactly as a one-process audit does (:class:`~.audit.Local`: its own check
+runs its share exactly as a one-process audit does (:class:`~.audit_local.Local`: its own check
 workers, planners and connector, with ``1/N`` of the audit's bounds) and answers with each
 profile's :class:`~.audit_record.Finished` as it ends. The parent keeps everything that is
 one per audit: the lock, the history, the customers' reports, progress and the overview.
