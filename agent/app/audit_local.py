@@ -39,9 +39,9 @@ def guess_customer(path: Path) -> str:
 
 
 def start_one(index: int, path: Path, options: AuditOptions, checks: Sequence[Check],
-               services: Callable[[Profile], dict[str, Any]] | None, workers: Workers,
-               planners: Workers, deliver: Callable[[Finished], None],
-               connector: Connector | None = None) -> Finished | None:
+              services: Callable[[Profile], dict[str, Any]] | None, workers: Workers,
+              planners: Workers, deliver: Callable[[Finished], None],
+              connector: Connector | None = None) -> Finished | None:
     """Load one profile, plan its checks and hand them to ``workers``; ``deliver`` hears
     the run when its last check ends. Returns the entry at once when the profile cannot
     run (every problem becomes this entry's error), else None."""
@@ -156,7 +156,7 @@ class Local:
             if stop.is_set():  # interrupted: this profile is "not run"
                 return None
             return start_one(index, path, options, checks, services, workers, planners,
-                              deliver, connector)
+                             deliver, connector)
 
         def all_started() -> None:
             workers.release()

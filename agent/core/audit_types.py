@@ -92,8 +92,8 @@ class AuditReport:
 
 
 # Below this many profiles a second process does not pay for itself: measured with
-# bench_scale --split 2, 200 profiles (1,000 servers) took the same wall time and 50 MiB
-# more memory; 1,000 profiles took a quarter less time on 2 cores.
+# bench_scale on 2 cores, 200 profiles (1,000 servers) took the same wall time and 50 MiB
+# more memory in 2 processes; 1,000 profiles took about a sixth less time.
 PROFILES_PER_PROCESS = 400
 
 

@@ -323,18 +323,10 @@ class ContextFactory:
 
 
 def _runs(make_context: ContextFactory) -> Callable[[Job], bool]:
-    """Whether a job will run (its first connections are opened ahead only then)."""
-
-    def runs(job: Job) -> bool:
-        try:
-            return _precheck(job, make_context) is None
-        except Exception:
-            # the plugin's result() raised, asked from the pool (a caller's, a worker's or
-            # the connector's thread): "it runs", and run_job asks again and makes that the
-            # check's error
-            return True
-
-    return runs
+    """Whether a job will run (its first connections are opened ahead only then). What a
+    plugin's ``result`` raises here is the pool's to contain (``submit``'s ``prepare``):
+    the job then runs, and ``run_job`` makes it that check's error."""
+    return lambda job: _precheck(job, make_context) is None
 
 
 def _precheck(job: Job, make_context: ContextFactory) -> Result | None:
