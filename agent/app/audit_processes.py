@@ -39,7 +39,7 @@ from typing import IO, Any
 
 from accessready.agent.app.audit_local import Local, guess_customer
 from accessready.agent.app.audit_record import Finished
-from accessready.agent.app.render_worker import receive, send
+from accessready.agent.app.render_worker import Framing, receive, send
 from accessready.agent.core.audit_types import AuditOptions
 from accessready.agent.core.textsafe import clean
 from accessready.agent.io.secrets import hidden_env, hide_env, log_to_stderr
@@ -55,31 +55,25 @@ RELAY_LINE_BYTES = 8192  # a longer line of a child's stderr is relayed in piece
 
 class RunFraming:
     """One end's view of the finished profiles sent: a run goes without its catalogue
-    (most of its pickle, the same for every run of the share) unless that changed."""
+    unless that changed (the report process's :class:`Framing`)."""
 
     def __init__(self) -> None:
-        self.catalogue: dict[str, dict[str, Any]] | None = None
+        self.runs = Framing()
 
     def pack(self, finished: Finished) -> tuple[Finished, dict[str, dict[str, Any]] | None]:
         """The child's frame of ``finished``."""
-        run = finished.run
-        if run is None:
+        if finished.run is None:
             return finished, None
-        catalogue = None if run.catalogue == self.catalogue else run.catalogue
-        if catalogue is not None:
-            self.catalogue = catalogue
-        return dataclasses.replace(finished, run=dataclasses.replace(run, catalogue={})), \
-            catalogue
+        run, catalogue = self.runs.strip(finished.run)
+        self.runs.keep(catalogue)  # a frame that does not reach the parent: it is gone
+        return dataclasses.replace(finished, run=run), catalogue
 
     def unpack(self, frame: tuple[Finished, dict[str, dict[str, Any]] | None]) -> Finished:
         """The parent's :class:`Finished` from a frame, its run's catalogue put back."""
         finished, catalogue = frame
-        if catalogue is not None:
-            self.catalogue = catalogue
         if finished.run is None:
             return finished
-        return dataclasses.replace(finished, run=dataclasses.replace(
-            finished.run, catalogue=self.catalogue or {}))
+        return dataclasses.replace(finished, run=self.runs.restore(finished.run, catalogue))
 
 
 def share(options: AuditOptions, count: int) -> AuditOptions:

@@ -65,31 +65,44 @@ class Framing:
     """One end's view of the jobs sent: ``(number, html_path, json_path, run, lang,
     catalogue)``. The run goes without its catalogue of checks, which is most of its pickle
     and the same for an audit's runs: ``catalogue`` is sent when it differs from the last
-    one sent, else None ("as before"). Each end keeps its own."""
+    one sent, else None ("as before"). Each end keeps its own. :meth:`strip`,
+    :meth:`keep` and :meth:`restore` do that for any run sent between our processes (the
+    audit processes' too)."""
 
     def __init__(self) -> None:
         self.catalogue: dict[str, dict[str, Any]] | None = None
 
+    def strip(self, run: Run) -> tuple[Run, dict[str, dict[str, Any]] | None]:
+        """``run`` without its catalogue, and the catalogue to send with it (None: as
+        before); :meth:`keep` that once it has gone."""
+        # equal is cheap: an audit's runs hold the same entry objects (run._catalogue)
+        catalogue = None if run.catalogue == self.catalogue else run.catalogue
+        return dataclasses.replace(run, catalogue={}), catalogue
+
+    def keep(self, catalogue: dict[str, dict[str, Any]] | None) -> None:
+        """``catalogue`` (unless None) is the one the other end holds now."""
+        if catalogue is not None:
+            self.catalogue = catalogue
+
+    def restore(self, run: Run, catalogue: dict[str, dict[str, Any]] | None) -> Run:
+        """A run received with ``catalogue`` (None: as before), its catalogue put back."""
+        self.keep(catalogue)
+        return dataclasses.replace(run, catalogue=self.catalogue or {})
+
     def pack(self, number: int, html_path: str, json_path: str, run: Run,
              lang: str) -> tuple[Any, ...]:
         """The parent's frame of a job; call :meth:`sent` once it has gone."""
-        # equal is cheap: an audit's runs hold the same entry objects (run._catalogue)
-        catalogue = None if run.catalogue == self.catalogue else run.catalogue
-        return (number, html_path, json_path, dataclasses.replace(run, catalogue={}), lang,
-                catalogue)
+        stripped, catalogue = self.strip(run)
+        return (number, html_path, json_path, stripped, lang, catalogue)
 
     def sent(self, frame: tuple[Any, ...]) -> None:
         """``frame`` reached the child: its catalogue is the one it holds now."""
-        if frame[5] is not None:
-            self.catalogue = frame[5]
+        self.keep(frame[5])
 
     def unpack(self, frame: tuple[Any, ...]) -> tuple[int, str, str, Run, str]:
         """The child's job from a frame: the run with its catalogue again."""
         number, html_path, json_path, run, lang, catalogue = frame
-        if catalogue is not None:
-            self.catalogue = catalogue
-        return (number, html_path, json_path,
-                dataclasses.replace(run, catalogue=self.catalogue or {}), lang)
+        return (number, html_path, json_path, self.restore(run, catalogue), lang)
 
 
 def render_pair(run: Run, lang: str) -> tuple[bytes, bytes]:
