@@ -46,7 +46,6 @@ from accessready.agent.app.audit_processes import Processes
 from accessready.agent.app.audit_record import (
     Finished,
     Recorder,
-    Recording,
     record_batch,
     record_one,
 )
@@ -161,7 +160,6 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
     audit_id = None
     pruned = None
     try:
-        recording = Recording(options.vantage, options.trend_length)
         audit_id = history.use(lambda db: db.begin_audit(
             len(paths), where_from().get("hostname", "")), None)
         done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
@@ -201,11 +199,11 @@ def _audit(paths: list[Path], options: AuditOptions, checks: Sequence[Check] | N
                 # together (rolled back, reported "not run"), which is the price of one
                 # sync to disk instead of one per run; the runs before it stay recorded.
                 recorded = history.use(
-                    lambda db, done=batch: record_batch(done, db, audit_id, recording), None)
+                    lambda db, done=batch: record_batch(done, db, audit_id, options), None)
                 for n, finished in enumerate(batch):
                     # no history, or it just failed: that batch is not in it
                     entry = recorded[n] if recorded is not None else \
-                        record_one(finished, None, audit_id, recording)
+                        record_one(finished, None, audit_id, options)
                     entries[finished.index] = entry
                     if on_progress is not None:
                         on_progress(len(entries), len(paths), entry)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from accessready.agent.app.history import History, HistoryDamaged, HistoryError, HistoryUnusable
-from accessready.agent.core.audit_types import AuditEntry
+from accessready.agent.core.audit_types import AuditEntry, AuditOptions
 from accessready.agent.core.changes import compare
 from accessready.agent.core.model import Run
 from accessready.agent.io.secrets import REDACTOR
@@ -29,14 +29,6 @@ class Finished:
     customer: str
     run: Run | None = None
     error: str | None = None
-
-
-@dataclass(frozen=True)
-class Recording:
-    """What recording a run needs of the audit's options."""
-
-    vantage: str
-    trend_length: int
 
 
 def one_line(text: str) -> str:
@@ -81,14 +73,14 @@ class Recorder:
 
 
 def record_batch(batch: list[Finished], history: History, audit_id: int | None,
-                 options: Recording) -> list[AuditEntry]:
+                 options: AuditOptions) -> list[AuditEntry]:
     """Store several finished profiles in one transaction."""
     with history.batch():
         return [record_one(finished, history, audit_id, options) for finished in batch]
 
 
 def record_one(finished: Finished, history: Any, audit_id: int | None,
-               options: Recording) -> AuditEntry:
+               options: AuditOptions) -> AuditEntry:
     """Store one finished profile and work out what changed since its previous run."""
     profile_name = Path(finished.path).name
     entry = AuditEntry(profile=finished.path, customer=finished.customer,
